@@ -1,0 +1,1 @@
+"""sourcing-exchange services: ingest, normalize, aggregate."""

@@ -1,0 +1,72 @@
+"""Every Kafka topic the exchange reads or writes, declared once.
+
+Topics are created by `python -m services.topics` (idempotent) rather than by broker auto-creation,
+so partition counts, cleanup policies and size limits are the ones written here, not the broker's defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+# Platform messages may be up to 1 MiB; larger ones must still reach ingest (and its DLQ) to be rejected.
+MAX_MESSAGE_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    cleanup_policy: str = "delete"
+    retention_ms: int = -1
+    configs: dict[str, str] = field(default_factory=dict)
+
+    def new_topic(self) -> NewTopic:
+        configs = {
+            "cleanup.policy": self.cleanup_policy,
+            "retention.ms": str(self.retention_ms),
+            "max.message.bytes": str(MAX_MESSAGE_BYTES),
+            **self.configs,
+        }
+        return NewTopic(self.name, self.partitions, 1, topic_configs=configs)
+
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec("sedex.changes.v1", 6),
+    TopicSpec("amfori.changes.v1", 6),
+    TopicSpec("exchange.ingest.dlq.v1", 6),
+)
+
+
+def bootstrap_servers() -> str:
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+
+
+async def ensure_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -> list[str]:
+    """Create the missing topics; returns the names created. Existing topics are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics([s.new_topic() for s in missing])
+            except TopicAlreadyExistsError:
+                pass  # created concurrently by another process: the outcome is the same
+        return [s.name for s in missing]
+    finally:
+        await admin.close()
+
+
+def main() -> None:
+    created = asyncio.run(ensure_topics(bootstrap_servers()))
+    print(f"topics created: {len(created)}; declared: {len(TOPICS)}")
+
+
+if __name__ == "__main__":
+    main()
