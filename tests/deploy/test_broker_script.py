@@ -1,0 +1,54 @@
+"""deploy/kafka/broker.sh against a second, private broker: data must survive a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from services.topics import TopicSpec, ensure_topics
+
+SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "broker.sh"
+
+
+def broker(cmd: str, env: dict[str, str], check: bool = True) -> int:
+    # Blocking on purpose: nothing else runs on the loop while the broker starts or stops.
+    return subprocess.run(["bash", str(SCRIPT), cmd], env=env, check=check, timeout=180).returncode
+
+
+@pytest.mark.broker
+async def test_data_survives_a_broker_restart(tmp_path: Path) -> None:
+    env = {**os.environ, "SX_KAFKA_HOME": str(tmp_path), "SX_KAFKA_PORT": "19092",
+           "SX_KAFKA_CONTROLLER_PORT": "19093"}
+    bootstrap = "127.0.0.1:19092"
+    broker("start", env)
+    try:
+        await ensure_topics(bootstrap, (TopicSpec("restart.check", 1),))
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait("restart.check", b"kept", key=b"k")
+        finally:
+            await producer.stop()
+        broker("stop", env)
+        assert broker("status", env, check=False) != 0
+        broker("start", env)
+
+        consumer = AIOKafkaConsumer("restart.check", bootstrap_servers=bootstrap,
+                                    auto_offset_reset="earliest", group_id=None)
+        await consumer.start()
+        values: list[bytes | None] = []
+        deadline = asyncio.get_running_loop().time() + 30
+        try:
+            while not values and asyncio.get_running_loop().time() < deadline:
+                batch = await consumer.getmany(timeout_ms=1_000)
+                values += [r.value for records in batch.values() for r in records]
+        finally:
+            await consumer.stop()
+        assert values == [b"kept"]
+    finally:
+        broker("stop", env)
