@@ -1,0 +1,194 @@
+"""Shared plumbing for the benchmarks, so every figure is measured the same way.
+
+Benchmarks print numbers for people to compare; they assert nothing about speed. What they share here:
+memory read from /proc (the kernel's own accounting, no psutil needed), one percentile definition, one table
+layout, throw-away topics, and an input producer that stamps each message with its send time so the reader of
+the output can compute end-to-end latency without any coordination with the processor in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import UnknownTopicOrPartitionError
+
+SENT_HEADER = "bench_sent_ns"
+
+Header = tuple[str, bytes]
+
+
+class Rss(NamedTuple):
+    current: float
+    peak: float
+
+
+def rss_mib(pid: int | str = "self") -> Rss:
+    """Resident memory (VmRSS) and its high-water mark (VmHWM) in MiB, of this process or `pid`.
+
+    The peak matters more than a sample: a processor's memory spikes while a batch is in flight, and
+    sampling would miss it. Reading another pid lets a benchmark measure a worker it runs as a child process
+    without counting the harness's own buffers.
+    """
+    fields: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(rest.split()[0]) / 1024  # the kernel reports kB
+    return Rss(current=fields["VmRSS"], peak=fields["VmHWM"])
+
+
+def percentiles(samples: Sequence[float], ps: Sequence[float] = (50, 99)) -> tuple[float, ...]:
+    """Linearly interpolated percentiles (numpy's default method), so figures match a notebook's.
+
+    An empty sample raises: a benchmark that measured nothing must not print a plausible-looking zero.
+    """
+    if not samples:
+        raise ValueError("no samples")
+    ordered = sorted(samples)
+    last = len(ordered) - 1
+    out: list[float] = []
+    for p in ps:
+        if not 0 <= p <= 100:
+            raise ValueError(f"percentile out of range: {p}")
+        rank = last * p / 100
+        lo = math.floor(rank)
+        hi = min(lo + 1, last)
+        out.append(ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    events: int
+    seconds: float
+    events_per_s: float
+    p50_ms: float
+    p99_ms: float
+    rss_mib: float
+
+    @classmethod
+    def measure(cls, name: str, events: int, seconds: float, latencies_ms: Sequence[float],
+                rss_mib: float) -> Result:
+        """Builds a Result from raw samples so every benchmark derives rate and percentiles identically."""
+        p50, p99 = percentiles(latencies_ms, (50, 99))
+        rate = events / seconds if seconds > 0 else float("inf")
+        return cls(name, events, seconds, rate, p50, p99, rss_mib)
+
+
+_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    # (heading, Result attribute, format)
+    ("benchmark", "name", "s"),
+    ("events", "events", ",d"),
+    ("seconds", "seconds", ".2f"),
+    ("events/s", "events_per_s", ",.0f"),
+    ("p50 ms", "p50_ms", ".1f"),
+    ("p99 ms", "p99_ms", ".1f"),
+    ("peak RSS MiB", "rss_mib", ".1f"),
+)
+
+
+def format_table(results: Iterable[Result]) -> str:
+    """Aligned plain-text rows (names left, numbers right) that survive being pasted into a commit or issue."""
+    rows = [[h for h, _, _ in _COLUMNS]]
+    for r in results:
+        rows.append([format(getattr(r, attr), fmt) for _, attr, fmt in _COLUMNS])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    lines = []
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def unique_topic_names(prefix: str, *roles: str) -> list[str]:
+    """One run's topics share a random tag, so concurrent or crashed runs never read each other's data."""
+    tag = uuid.uuid4().hex[:10]
+    return [f"bench.{prefix}.{tag}.{role}" for role in roles]
+
+
+async def create_temp_topics(bootstrap: str, names: Sequence[str], partitions: int) -> None:
+    """Creates single-replica topics; needed because the broker refuses to auto-create them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+    finally:
+        await admin.close()
+
+
+async def delete_topics(bootstrap: str, names: Sequence[str]) -> None:
+    """Deletes a run's topics; already-missing ones are fine, so cleanup after a failed setup cannot raise."""
+    if not names:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = [n for n in names if n in existing]
+        if doomed:
+            try:
+                await admin.delete_topics(doomed)
+            except UnknownTopicOrPartitionError:
+                pass
+    finally:
+        await admin.close()
+
+
+async def produce_values(
+    bootstrap: str,
+    topic: str,
+    values: Sequence[tuple[bytes | None, bytes]],
+    headers_fn: Callable[[int], Sequence[Header]] | None = None,
+    *,
+    rate_per_s: float | None = None,
+    producer_options: dict[str, Any] | None = None,
+) -> float:
+    """Sends (key, value) pairs, each stamped with `bench_sent_ns`; returns the seconds spent sending.
+
+    The stamp is taken when the message is handed to the client, so the latency a reader computes includes
+    client batching and any backlog in front of the processor: the delay a user of the output would see.
+    Unthrottled (rate_per_s None) this measures a saturated pipeline, whose latency is mostly queueing;
+    pass a rate below the processor's throughput to measure latency under a sustainable load.
+    `headers_fn(i)` adds headers for message i.
+    """
+    options: dict[str, Any] = {"acks": "all", "linger_ms": 5, "max_batch_size": 256 * 1024}
+    options.update(producer_options or {})
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **options)
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        pending: list[asyncio.Future[Any]] = []
+        for i, (key, value) in enumerate(values):
+            if rate_per_s is not None:
+                ahead = started + i / rate_per_s - time.perf_counter()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)  # pacing the load, not waiting for Kafka
+            headers = [(SENT_HEADER, str(time.time_ns()).encode())]
+            if headers_fn is not None:
+                headers.extend(headers_fn(i))
+            pending.append(await producer.send(topic, value, key=key, headers=headers))
+            if len(pending) >= 10_000:  # bound the futures held, and surface send errors early
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+        return time.perf_counter() - started
+    finally:
+        await producer.stop()
+
+
+def sent_ns(headers: Iterable[Header]) -> int | None:
+    """The `bench_sent_ns` stamp of a received message, or None when a processor dropped the header."""
+    for key, value in headers:
+        if key == SENT_HEADER:
+            return int(value)
+    return None

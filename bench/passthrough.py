@@ -1,0 +1,241 @@
+"""Baseline: the cheapest correct consume-and-produce loop aiokafka allows.
+
+Every stream processor in the exchange does at least this much (read, write with acks=all, commit only what
+was written), so its throughput, latency and memory are the floor against which the real services are
+judged: a service's cost above this line is its own. The loop runs in a child process so its peak RSS is
+measured alone, not mixed with the harness's producer, reader and the benchmark's input values.
+
+    python -m bench.passthrough --events 100000 [--rate 20000] [--size 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+
+from bench.harness import (
+    Result,
+    create_temp_topics,
+    delete_topics,
+    format_table,
+    produce_values,
+    rss_mib,
+    sent_ns,
+    unique_topic_names,
+)
+
+PARTITIONS = 6
+READY = "ready"
+
+
+class _ReadyWhenAssigned(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Announces readiness on stdout once the group gave us partitions, so the timed run excludes joining."""
+
+    def __init__(self) -> None:
+        self.announced = False
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        pass
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if assigned and not self.announced:
+            self.announced = True
+            print(READY, flush=True)
+
+
+async def pass_through(bootstrap: str, source: str, sink: str, group_id: str, stop: asyncio.Event) -> int:
+    """Copies source to sink (value, key, headers) until `stop`; returns the number of records copied.
+
+    Offsets are committed only after the whole batch is acknowledged by the idempotent acks=all producer, so a
+    crash can duplicate but never lose a record: the at-least-once contract the real services keep too.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=5, max_batch_size=256 * 1024)
+    consumer.subscribe([source], listener=_ReadyWhenAssigned())
+    await producer.start()
+    await consumer.start()
+    copied = 0
+    try:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=100, max_records=5_000)
+            if not batches:
+                continue
+            futures = [
+                await producer.send(sink, r.value, key=r.key, headers=list(r.headers))
+                for records in batches.values()
+                for r in records
+            ]
+            await asyncio.gather(*futures)
+            await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+            copied += len(futures)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return copied
+
+
+async def _worker_main(bootstrap: str, source: str, sink: str, group_id: str) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    copied = await pass_through(bootstrap, source, sink, group_id, stop)
+    print(f"copied {copied}", file=sys.stderr, flush=True)
+
+
+async def read_output(bootstrap: str, topic: str, partitions: int, expected: int, deadline: float,
+                      worker: asyncio.subprocess.Process | None = None,
+                      received: list[bytes] | None = None) -> tuple[list[float], float]:
+    """Reads `expected` records from the output; returns per-record latencies (ms) and the last arrival time.
+
+    Assigns partitions directly (no group) so the reader is live at once and its own join cannot delay or
+    inflate the figures. Fails fast if the worker dies instead of waiting out the deadline.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    tps = [TopicPartition(topic, p) for p in range(partitions)]
+    consumer.assign(tps)
+    await consumer.start()
+    await consumer.seek_to_beginning(*tps)
+    latencies: list[float] = []
+    last_arrival = time.perf_counter()
+    loop = asyncio.get_running_loop()
+    try:
+        while len(latencies) < expected:
+            if loop.time() > deadline:
+                raise TimeoutError(f"{len(latencies)} of {expected} records reached {topic} before the deadline")
+            if worker is not None and worker.returncode is not None:
+                raise RuntimeError(f"pass-through worker exited early with {worker.returncode}")
+            batches = await consumer.getmany(timeout_ms=200)
+            now_ns = time.time_ns()
+            for records in batches.values():
+                for r in records:
+                    stamp = sent_ns(r.headers)
+                    if stamp is None:
+                        raise RuntimeError(f"record at {r.topic}/{r.partition}@{r.offset} lost its headers")
+                    latencies.append((now_ns - stamp) / 1e6)
+                    if received is not None:
+                        received.append(r.value)
+            if batches:
+                last_arrival = time.perf_counter()
+        return latencies, last_arrival
+    finally:
+        await consumer.stop()
+
+
+async def _output_size(bootstrap: str, topic: str, partitions: int) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(partitions)])
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
+
+
+def _child_env() -> dict[str, str]:
+    """The worker must import this package whatever the caller's cwd, and bench/ is not pip-installed."""
+    root = str(Path(__file__).resolve().parents[1])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root}
+
+
+def default_value(i: int, size: int = 200) -> bytes:
+    """A JSON-ish payload of roughly `size` bytes, unique per index so loss and duplication are detectable."""
+    head = b'{"seq":%d,"pad":"' % i
+    return head + b"x" * max(0, size - len(head) - 2) + b'"}'
+
+
+async def run_passthrough(
+    bootstrap: str,
+    n_messages: int,
+    value_factory: Callable[[int], bytes] = default_value,
+    *,
+    rate_per_s: float | None = None,
+    received: list[bytes] | None = None,
+    timeout_s: float | None = None,
+) -> Result:
+    """Runs the baseline once on fresh 6-partition topics and deletes them afterwards.
+
+    The clock runs from the first input send to the last output arrival, so it covers the whole pipeline.
+    The result's RSS is the worker process's peak. `received` (if given) gets every output value, for
+    correctness checks. Raises if the output topic holds other than `n_messages` records, because a
+    figure from a run that lost or duplicated data would be meaningless.
+    """
+    source, sink = unique_topic_names("passthrough", "in", "out")
+    group_id = f"bench.passthrough.{uuid.uuid4().hex[:10]}"
+    values = [(b"site-%d" % (i % 1024), value_factory(i)) for i in range(n_messages)]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (timeout_s if timeout_s is not None else 60 + n_messages / 1_000)
+    worker: asyncio.subprocess.Process | None = None
+    await create_temp_topics(bootstrap, [source, sink], PARTITIONS)
+    try:
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.passthrough", "--worker", bootstrap, source, sink, group_id,
+            stdout=asyncio.subprocess.PIPE, env=_child_env())
+        assert worker.stdout is not None
+        line = await asyncio.wait_for(worker.stdout.readline(), timeout=max(1.0, deadline - loop.time()))
+        if line.decode().strip() != READY:
+            raise RuntimeError(f"pass-through worker did not get partitions (said {line!r})")
+
+        started = time.perf_counter()
+        reader = asyncio.create_task(
+            read_output(bootstrap, sink, PARTITIONS, n_messages, deadline, worker, received))
+        try:
+            await produce_values(bootstrap, source, values, rate_per_s=rate_per_s)
+            latencies, finished = await reader
+        finally:
+            reader.cancel()
+        peak = rss_mib(worker.pid).peak
+
+        worker.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(worker.wait(), timeout=30)
+        if code != 0:
+            raise RuntimeError(f"pass-through worker exited with {code}")
+        stored = await _output_size(bootstrap, sink, PARTITIONS)
+        if stored != n_messages:
+            raise RuntimeError(f"output topic holds {stored} records for {n_messages} sent")
+        return Result.measure("aiokafka pass-through", n_messages, finished - started, latencies, peak)
+    finally:
+        if worker is not None and worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+        await delete_topics(bootstrap, [source, sink])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.passthrough", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--size", type=int, default=200, help="value size in bytes")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="input events/s; default unthrottled (latency then mostly measures backlog)")
+    parser.add_argument("--bootstrap", default=None, help="default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092")
+    parser.add_argument("--worker", nargs=4, metavar=("BOOTSTRAP", "SOURCE", "SINK", "GROUP"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        asyncio.run(_worker_main(*args.worker))
+        return
+
+    from services.topics import bootstrap_servers  # the repo's one definition of the default address
+
+    bootstrap = args.bootstrap or bootstrap_servers()
+    size: int = args.size
+    result = asyncio.run(run_passthrough(bootstrap, args.events, lambda i: default_value(i, size),
+                                         rate_per_s=args.rate))
+    print(format_table([result]))
+
+
+if __name__ == "__main__":
+    main()

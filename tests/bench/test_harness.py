@@ -1,0 +1,69 @@
+"""The harness's arithmetic and the baseline's correctness; speed is reported by the benchmarks, not tested."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+
+from bench.harness import Result, format_table, percentiles, rss_mib, sent_ns
+from bench.passthrough import default_value, run_passthrough
+
+
+def test_percentiles_interpolate_like_numpy() -> None:
+    samples = [float(x) for x in range(1, 101)]  # 1..100
+    p50, p99 = percentiles(samples, (50, 99))
+    assert p50 == pytest.approx(50.5)
+    assert p99 == pytest.approx(99.01)
+    assert percentiles([3.0, 1.0, 2.0], (0, 100)) == (1.0, 3.0)
+    assert percentiles([7.0]) == (7.0, 7.0)
+
+
+def test_percentiles_refuse_empty_or_out_of_range() -> None:
+    with pytest.raises(ValueError):
+        percentiles([])
+    with pytest.raises(ValueError):
+        percentiles([1.0], (101,))
+
+
+def test_result_measure_derives_rate_and_percentiles() -> None:
+    r = Result.measure("x", 1000, 2.0, [1.0, 2.0, 3.0], 42.0)
+    assert r.events_per_s == 500.0
+    assert r.p50_ms == 2.0
+    assert math.isclose(r.p99_ms, 2.98)
+
+
+def test_format_table_aligns_columns() -> None:
+    results = [
+        Result("short", 1000, 1.5, 666.67, 1.25, 9.5, 50.0),
+        Result("a much longer name", 200000, 12.345, 16200.5, 100.0, 2500.25, 123.4),
+    ]
+    lines = format_table(results).splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("benchmark")
+    assert "200,000" in lines[2] and "16,200" in lines[2] and "2500.2" in lines[2]
+    # right-aligned numeric columns: every row ends at the same column
+    assert len({len(line) for line in lines}) == 1
+    assert lines[1].startswith("short ")
+
+
+def test_rss_of_self_and_of_a_pid() -> None:
+    mine = rss_mib()
+    assert 0 < mine.current <= mine.peak
+    assert rss_mib(os.getpid()).peak >= mine.current
+
+
+def test_sent_ns_finds_the_stamp() -> None:
+    assert sent_ns([("a", b"1"), ("bench_sent_ns", b"123")]) == 123
+    assert sent_ns([("a", b"1")]) is None
+
+
+@pytest.mark.broker
+async def test_passthrough_delivers_every_message_exactly_once(bootstrap: str) -> None:
+    n = 2000
+    received: list[bytes] = []
+    result = await run_passthrough(bootstrap, n, default_value, received=received, timeout_s=120)
+    assert result.events == n
+    assert len(received) == n
+    assert set(received) == {default_value(i) for i in range(n)}
