@@ -77,8 +77,9 @@ class Result:
     rss_mib: float
 
     @classmethod
-    def measure(cls, name: str, events: int, seconds: float, latencies_ms: Sequence[float],
-                rss_mib: float) -> Result:
+    def measure(
+        cls, name: str, events: int, seconds: float, latencies_ms: Sequence[float], rss_mib: float
+    ) -> Result:
         """Builds a Result from raw samples so every benchmark derives rate and percentiles identically."""
         p50, p99 = percentiles(latencies_ms, (50, 99))
         rate = events / seconds if seconds > 0 else float("inf")

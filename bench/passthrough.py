@@ -58,10 +58,16 @@ async def pass_through(bootstrap: str, source: str, sink: str, group_id: str, st
     Offsets are committed only after the whole batch is acknowledged by the idempotent acks=all producer, so a
     crash can duplicate but never lose a record: the at-least-once contract the real services keep too.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                linger_ms=5, max_batch_size=256 * 1024)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
     consumer.subscribe([source], listener=_ReadyWhenAssigned())
     await producer.start()
     await consumer.start()
@@ -94,9 +100,15 @@ async def _worker_main(bootstrap: str, source: str, sink: str, group_id: str) ->
     print(f"copied {copied}", file=sys.stderr, flush=True)
 
 
-async def read_output(bootstrap: str, topic: str, partitions: int, expected: int, deadline: float,
-                      worker: asyncio.subprocess.Process | None = None,
-                      received: list[bytes] | None = None) -> tuple[list[float], float]:
+async def read_output(
+    bootstrap: str,
+    topic: str,
+    partitions: int,
+    expected: int,
+    deadline: float,
+    worker: asyncio.subprocess.Process | None = None,
+    received: list[bytes] | None = None,
+) -> tuple[list[float], float]:
     """Reads `expected` records from the output; returns per-record latencies (ms) and the last arrival time.
 
     Assigns partitions directly (no group) so the reader is live at once and its own join cannot delay or
@@ -113,7 +125,9 @@ async def read_output(bootstrap: str, topic: str, partitions: int, expected: int
     try:
         while len(latencies) < expected:
             if loop.time() > deadline:
-                raise TimeoutError(f"{len(latencies)} of {expected} records reached {topic} before the deadline")
+                raise TimeoutError(
+                    f"{len(latencies)} of {expected} records reached {topic} before the deadline"
+                )
             if worker is not None and worker.returncode is not None:
                 raise RuntimeError(f"pass-through worker exited early with {worker.returncode}")
             batches = await consumer.getmany(timeout_ms=200)
@@ -181,8 +195,17 @@ async def run_passthrough(
     await create_temp_topics(bootstrap, [source, sink], PARTITIONS)
     try:
         worker = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.passthrough", "--worker", bootstrap, source, sink, group_id,
-            stdout=asyncio.subprocess.PIPE, env=_child_env())
+            sys.executable,
+            "-m",
+            "bench.passthrough",
+            "--worker",
+            bootstrap,
+            source,
+            sink,
+            group_id,
+            stdout=asyncio.subprocess.PIPE,
+            env=_child_env(),
+        )
         assert worker.stdout is not None
         line = await asyncio.wait_for(worker.stdout.readline(), timeout=max(1.0, deadline - loop.time()))
         if line.decode().strip() != READY:
@@ -190,7 +213,8 @@ async def run_passthrough(
 
         started = time.perf_counter()
         reader = asyncio.create_task(
-            read_output(bootstrap, sink, PARTITIONS, n_messages, deadline, worker, received))
+            read_output(bootstrap, sink, PARTITIONS, n_messages, deadline, worker, received)
+        )
         try:
             await produce_values(bootstrap, source, values, rate_per_s=rate_per_s)
             latencies, finished = await reader
@@ -214,15 +238,25 @@ async def run_passthrough(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.passthrough", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.passthrough",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--size", type=int, default=200, help="value size in bytes")
-    parser.add_argument("--rate", type=float, default=None,
-                        help="input events/s; default unthrottled (latency then mostly measures backlog)")
-    parser.add_argument("--bootstrap", default=None, help="default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092")
-    parser.add_argument("--worker", nargs=4, metavar=("BOOTSTRAP", "SOURCE", "SINK", "GROUP"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="input events/s; default unthrottled (latency then mostly measures backlog)",
+    )
+    parser.add_argument(
+        "--bootstrap", default=None, help="default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092"
+    )
+    parser.add_argument(
+        "--worker", nargs=4, metavar=("BOOTSTRAP", "SOURCE", "SINK", "GROUP"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.worker:
         asyncio.run(_worker_main(*args.worker))
@@ -232,8 +266,9 @@ def main(argv: list[str] | None = None) -> None:
 
     bootstrap = args.bootstrap or bootstrap_servers()
     size: int = args.size
-    result = asyncio.run(run_passthrough(bootstrap, args.events, lambda i: default_value(i, size),
-                                         rate_per_s=args.rate))
+    result = asyncio.run(
+        run_passthrough(bootstrap, args.events, lambda i: default_value(i, size), rate_per_s=args.rate)
+    )
     print(format_table([result]))
 
 

@@ -6,9 +6,10 @@ Kept as plain tables so that a crosswalk revision is a data change with a test, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final, Mapping
+from typing import Final
 
 
 class Issue(StrEnum):

@@ -35,10 +35,18 @@ class TopicSpec:
         return NewTopic(self.name, self.partitions, 1, topic_configs=configs)
 
 
+SEDEX_TOPIC = "sedex.changes.v1"
+AMFORI_TOPIC = "amfori.changes.v1"
+PLATFORM_TOPICS = (SEDEX_TOPIC, AMFORI_TOPIC)
+# Keyed like the platform topics and with the same partition count, so one site's events stay in order.
+ACCEPTED_TOPIC = "exchange.ingest.accepted.v1"
+INGEST_DLQ_TOPIC = "exchange.ingest.dlq.v1"
+
 TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec("sedex.changes.v1", 6),
-    TopicSpec("amfori.changes.v1", 6),
-    TopicSpec("exchange.ingest.dlq.v1", 6),
+    TopicSpec(SEDEX_TOPIC, 6),
+    TopicSpec(AMFORI_TOPIC, 6),
+    TopicSpec(ACCEPTED_TOPIC, 6),
+    TopicSpec(INGEST_DLQ_TOPIC, 6),
 )
 
 

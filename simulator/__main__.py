@@ -27,25 +27,37 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    feed = generate_feed(args.seed, args.sites, args.start, args.months, malformed=not args.no_malformed,
-                         malformed_rate=args.malformed_rate)
+    feed = generate_feed(
+        args.seed,
+        args.sites,
+        args.start,
+        args.months,
+        malformed=not args.no_malformed,
+        malformed_rate=args.malformed_rate,
+    )
     elapsed = time.perf_counter() - started
     s = feed.summary()
-    print(f"feed seed={s['seed']} sites/platform={s['sites_per_platform']} start={s['start']} months={s['months']}: "
-          f"{s['messages']} messages, {s['bytes'] / 1e6:.1f} MB, generated in {elapsed:.1f}s")
+    print(
+        f"feed seed={s['seed']} sites/platform={s['sites_per_platform']} start={s['start']} months={s['months']}: "
+        f"{s['messages']} messages, {s['bytes'] / 1e6:.1f} MB, generated in {elapsed:.1f}s"
+    )
     for topic, counts in s["by_topic"].items():
         plain = {k: v for k, v in counts.items() if not k.startswith("invalid:")}
         invalid = {k.removeprefix("invalid:"): v for k, v in counts.items() if k.startswith("invalid:")}
         line = " ".join(f"{k}={v}" for k, v in plain.items())
         if invalid:
-            line += f" invalid={sum(invalid.values())} (" + " ".join(f"{k}={v}" for k, v in invalid.items()) + ")"
+            line += (
+                f" invalid={sum(invalid.values())} (" + " ".join(f"{k}={v}" for k, v in invalid.items()) + ")"
+            )
         print(f"  {topic}: {line}")
     if args.dry_run:
         print("dry run: nothing published")
         return 0
     result = asyncio.run(publish(feed, args.bootstrap))
-    print(f"published {result['sent']} messages to {args.bootstrap} in {result['seconds']}s "
-          f"({result['per_second']}/s): " + json.dumps(result["by_topic"]))
+    print(
+        f"published {result['sent']} messages to {args.bootstrap} in {result['seconds']}s "
+        f"({result['per_second']}/s): " + json.dumps(result["by_topic"])
+    )
     sys.stdout.flush()
     return 0
 

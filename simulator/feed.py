@@ -37,10 +37,14 @@ from simulator.world import COUNTRY_BY_ALPHA2, Member, PlatformSite, World, buil
 
 SEDEX_TOPIC: Final = "sedex.changes.v1"
 AMFORI_TOPIC: Final = "amfori.changes.v1"
-SEDEX_HEADERS: Final[tuple[tuple[str, bytes], ...]] = (("content-type", b"application/json"),
-                                                       ("producer", b"sedex-platform"))
-AMFORI_HEADERS: Final[tuple[tuple[str, bytes], ...]] = (("content-type", b"application/json"),
-                                                        ("producer", b"amfori-platform"))
+SEDEX_HEADERS: Final[tuple[tuple[str, bytes], ...]] = (
+    ("content-type", b"application/json"),
+    ("producer", b"sedex-platform"),
+)
+AMFORI_HEADERS: Final[tuple[tuple[str, bytes], ...]] = (
+    ("content-type", b"application/json"),
+    ("producer", b"amfori-platform"),
+)
 
 EXPECT_VALID: Final = "valid"
 EXPECT_REDELIVERY: Final = "redelivery"
@@ -84,18 +88,72 @@ AUDIT_FIRMS: Final[tuple[tuple[str, str, float, float, float], ...]] = (
     ("Kilimanjaro Labour Standards PLC", "APSCA-F-00977", 0.06, 0.25, 0.7),
     ("Helvetia Supply Chain Audits AG", "APSCA-F-01042", 0.30, 0.02, 1.2),
 )
-AUDITOR_FIRST: Final = ("Anna", "Rafael", "Meera", "Tomasz", "Leila", "Chen", "Oluwaseun", "Ines", "Kenji",
-                        "Sofía", "Dariusz", "Aïcha", "Pedro", "Hà", "Søren", "Gülşen", "Arjun", "Nadia")
-AUDITOR_LAST: Final = ("Kowalski", "Haddad", "Iyer", "Nguyễn", "Müller", "Okafor", "Fernández", "Yılmaz",
-                       "Sato", "Rossi", "O'Brien", "Dubois", "Rahman", "Lindgren", "Costa", "Wójcik")
+AUDITOR_FIRST: Final = (
+    "Anna",
+    "Rafael",
+    "Meera",
+    "Tomasz",
+    "Leila",
+    "Chen",
+    "Oluwaseun",
+    "Ines",
+    "Kenji",
+    "Sofía",
+    "Dariusz",
+    "Aïcha",
+    "Pedro",
+    "Hà",
+    "Søren",
+    "Gülşen",
+    "Arjun",
+    "Nadia",
+)
+AUDITOR_LAST: Final = (
+    "Kowalski",
+    "Haddad",
+    "Iyer",
+    "Nguyễn",
+    "Müller",
+    "Okafor",
+    "Fernández",
+    "Yılmaz",
+    "Sato",
+    "Rossi",
+    "O'Brien",
+    "Dubois",
+    "Rahman",
+    "Lindgren",
+    "Costa",
+    "Wójcik",
+)
 
 _SMETA_CLAUSE_WEIGHTS: Final[dict[str, float]] = {
-    "0": 4, "0.A": 3, "0.B": 2, "1": 2, "1A": 2, "2": 2, "3": 10, "4": 0.7, "5": 6, "5A": 1.5, "6": 7, "7": 1.5,
-    "8": 3, "8A": 1, "9": 1.5, "10A": 1.5, "10B": 1.5, "10B2": 1.5, "10B4": 1.5, "10C": 1,
+    "0": 4,
+    "0.A": 3,
+    "0.B": 2,
+    "1": 2,
+    "1A": 2,
+    "2": 2,
+    "3": 10,
+    "4": 0.7,
+    "5": 6,
+    "5A": 1.5,
+    "6": 7,
+    "7": 1.5,
+    "8": 3,
+    "8A": 1,
+    "9": 1.5,
+    "10A": 1.5,
+    "10B": 1.5,
+    "10B2": 1.5,
+    "10B4": 1.5,
+    "10C": 1,
 }
 _SMETA_POOLS: Final[dict[tuple[str, int], tuple[tuple[str, ...], tuple[float, ...]]]] = {}
-for _version, _extra in (("6.1", {2: ("10A", "10B2"), 4: ("10A", "10B4", "10C")}),
-                         ("7.0", {2: ("10A",), 4: ("10B", "10C")})):
+for _version, _extra in (
+    ("6.1", {2: ("10A", "10B2"), 4: ("10A", "10B4", "10C")}),
+    ("7.0", {2: ("10A",), 4: ("10B", "10C")}),
+):
     _base = tuple(c for c in SMETA_CLAUSES[_version] if not c.startswith("10"))
     for _pillars, _ten in _extra.items():
         _clauses = _base + _ten
@@ -112,8 +170,14 @@ _SEDEX_TAGS_BY_ISSUE: Final[dict[Issue, tuple[str, ...]]] = {
     Issue.REGULAR_EMPLOYMENT: ("VULNERABLE_WORKERS",),
 }
 _AMFORI_INDICATORS_BY_PA: Final[dict[int, tuple[str, ...]]] = {
-    11: ("DOCUMENT_RETENTION", "RECRUITMENT_FEE_DEBT", "FREEDOM_OF_MOVEMENT", "COERCION_THREAT",
-         "CONTRACT_DECEPTION", "SOCIAL_ISOLATION"),
+    11: (
+        "DOCUMENT_RETENTION",
+        "RECRUITMENT_FEE_DEBT",
+        "FREEDOM_OF_MOVEMENT",
+        "COERCION_THREAT",
+        "CONTRACT_DECEPTION",
+        "SOCIAL_ISOLATION",
+    ),
     6: ("OVERTIME_EXCESSIVE",),
     5: ("WAGE_DEDUCTION_WITHHOLDING",),
     7: ("DORMITORY_CONDITIONS",),
@@ -199,8 +263,20 @@ _OBSERVATIONS: Final[tuple[str, ...]] = (
     "Good practice: childcare room on site for {n} children.",
     "Training records for fire drills complete for the last {d} quarters.",
 )
-_MONTHS: Final = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                  "October", "November", "December")
+_MONTHS: Final = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def random_uuid(rng: random.Random) -> str:
@@ -239,11 +315,34 @@ def _add_months(d: date, months: int) -> date:
 # --- the feed -----------------------------------------------------------------------------------------
 
 
-_CONFIDENTIAL_KEYS: Final = frozenset({
-    "siteName", "localName", "street", "city", "postalCode", "zip", "description", "comment", "apscaNumber",
-    "companyRef", "siteRef", "auditRef", "findingRef", "trainingRef", "legalEntityAmforiId", "siteAmforiId",
-    "monitoringId", "findingId", "completionId", "amforiId", "lei", "osId", "eventId", "id",
-})
+_CONFIDENTIAL_KEYS: Final = frozenset(
+    {
+        "siteName",
+        "localName",
+        "street",
+        "city",
+        "postalCode",
+        "zip",
+        "description",
+        "comment",
+        "apscaNumber",
+        "companyRef",
+        "siteRef",
+        "auditRef",
+        "findingRef",
+        "trainingRef",
+        "legalEntityAmforiId",
+        "siteAmforiId",
+        "monitoringId",
+        "findingId",
+        "completionId",
+        "amforiId",
+        "lei",
+        "osId",
+        "eventId",
+        "id",
+    }
+)
 _PUBLIC_NAME_PARENTS: Final = frozenset({"auditCompany", "auditingCompany", "country"})
 
 
@@ -375,13 +474,24 @@ class _Audit:
 class _Generator:
     """Walks the world site by site; the global order comes from sorting by delivery time at the end."""
 
-    SAMPLE_KINDS: Final = frozenset({
-        "SiteUpserted", "AuditPublished", "CorrectiveActionUpdated", "ConsentChanged", "TrainingCompleted",
-        "site.updated", "monitoring.completed", "remediation.updated", "consent.updated", "academy.completion",
-    })
+    SAMPLE_KINDS: Final = frozenset(
+        {
+            "SiteUpserted",
+            "AuditPublished",
+            "CorrectiveActionUpdated",
+            "ConsentChanged",
+            "TrainingCompleted",
+            "site.updated",
+            "monitoring.completed",
+            "remediation.updated",
+            "consent.updated",
+            "academy.completion",
+        }
+    )
 
-    def __init__(self, world: World, seed: int, start: int, end: int, redelivery: float, stale: float,
-                 removal: float) -> None:
+    def __init__(
+        self, world: World, seed: int, start: int, end: int, redelivery: float, stale: float, removal: float
+    ) -> None:
         self.world = world
         self.rng = random.Random(seed * 1_000_003 + 12_345)
         self.start, self.end = start, end
@@ -410,8 +520,15 @@ class _Generator:
         self.seq += 1
         self.recs.append((t, self.seq, msg))
 
-    def emit(self, t: int, topic: str, key: str, obj: dict[str, Any], kind: str,
-             previous: dict[str, Any] | None = None) -> None:
+    def emit(
+        self,
+        t: int,
+        topic: str,
+        key: str,
+        obj: dict[str, Any],
+        kind: str,
+        previous: dict[str, Any] | None = None,
+    ) -> None:
         """Send a valid event; maybe also a late redelivery of it, and a stale re-send of ``previous``."""
         rng = self.rng
         headers = self.headers[topic]
@@ -435,23 +552,57 @@ class _Generator:
             old = dict(previous)
             old["eventId" if "eventId" in old else "id"] = self.uuid()
             delay = _ri(rng, 60, 30 * DAY)
-            self.push(t + delay, FeedMessage(topic, kb, encode(old), headers, str(old.get("eventType") or
-                                                                                   old.get("type")), EXPECT_STALE))
+            self.push(
+                t + delay,
+                FeedMessage(
+                    topic,
+                    kb,
+                    encode(old),
+                    headers,
+                    str(old.get("eventType") or old.get("type")),
+                    EXPECT_STALE,
+                ),
+            )
 
-    def sedex(self, etype: str, t: int, version: int, site: PlatformSite, payload: dict[str, Any],
-              company_level: bool = False) -> dict[str, Any]:
-        d: dict[str, Any] = {"schemaVersion": 1, "eventId": self.uuid(), "eventType": etype,
-                             "occurredAt": _iso(t), "entityVersion": version, "companyRef": site.company_ref}
+    def sedex(
+        self,
+        etype: str,
+        t: int,
+        version: int,
+        site: PlatformSite,
+        payload: dict[str, Any],
+        company_level: bool = False,
+    ) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "schemaVersion": 1,
+            "eventId": self.uuid(),
+            "eventType": etype,
+            "occurredAt": _iso(t),
+            "entityVersion": version,
+            "companyRef": site.company_ref,
+        }
         if not company_level:
             d["siteRef"] = site.ref
         d["payload"] = payload
         return d
 
-    def amfori(self, etype: str, t: int, version: int, site: PlatformSite, data: dict[str, Any],
-               company_level: bool = False) -> dict[str, Any]:
-        d: dict[str, Any] = {"specVersion": "1", "id": self.uuid(), "type": etype,
-                             "timestamp": t * 1000 + self.rng.randrange(1000), "version": version,
-                             "legalEntityAmforiId": site.company_ref}
+    def amfori(
+        self,
+        etype: str,
+        t: int,
+        version: int,
+        site: PlatformSite,
+        data: dict[str, Any],
+        company_level: bool = False,
+    ) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "specVersion": "1",
+            "id": self.uuid(),
+            "type": etype,
+            "timestamp": t * 1000 + self.rng.randrange(1000),
+            "version": version,
+            "legalEntityAmforiId": site.company_ref,
+        }
         if not company_level:
             d["siteAmforiId"] = site.ref
         d["data"] = data
@@ -460,8 +611,12 @@ class _Generator:
     def text(self, template: str, site: PlatformSite) -> str:
         rng = self.rng
         return template.format(
-            n=_ri(rng, 2, 60), d=_ri(rng, 2, 9), h=_ri(rng, 62, 84), pct=_ri(rng, 5, 60),
-            name=rng.choice(site.physical.country.people), month=rng.choice(_MONTHS),
+            n=_ri(rng, 2, 60),
+            d=_ri(rng, 2, 9),
+            h=_ri(rng, 62, 84),
+            pct=_ri(rng, 5, 60),
+            name=rng.choice(site.physical.country.people),
+            month=rng.choice(_MONTHS),
         )
 
     def auditor(self, firm_id: str) -> tuple[str, str]:
@@ -469,8 +624,10 @@ class _Generator:
         if pool is None:
             rng = random.Random(f"{self.world.seed}:{firm_id}")
             pool = self.auditors[firm_id] = [
-                (f"{rng.choice(AUDITOR_FIRST)} {rng.choice(AUDITOR_LAST)}",
-                 f"{rng.choice(('CSCA', 'ASCA', 'RA'))}-{_ri(rng, 21_000_000, 21_999_999)}")
+                (
+                    f"{rng.choice(AUDITOR_FIRST)} {rng.choice(AUDITOR_LAST)}",
+                    f"{rng.choice(('CSCA', 'ASCA', 'RA'))}-{_ri(rng, 21_000_000, 21_999_999)}",
+                )
                 for _ in range(12)
             ]
         return self.rng.choice(pool)
@@ -559,7 +716,12 @@ class _Generator:
             if site.os_id:
                 p["osId"] = site.os_id
             p["productCategory"] = {"unspsc": site.product_code}
-            p["workers"] = {"total": w.total, "female": w.female, "migrant": w.migrant, "temporary": w.temporary}
+            p["workers"] = {
+                "total": w.total,
+                "female": w.female,
+                "migrant": w.migrant,
+                "temporary": w.temporary,
+            }
             p["linkedCustomers"] = [_sedex_customer(m) for m in site.members]
             return p
         country = COUNTRY_BY_ALPHA2[a.country]
@@ -571,8 +733,11 @@ class _Generator:
         if site.os_id:
             d["osId"] = site.os_id
         d["gicsSubIndustry"] = site.product_code
-        d["workforce"] = {"total": w.total, "femalePct": _pct(w.female, w.total),
-                          "migrantPct": _pct(w.migrant, w.total)}
+        d["workforce"] = {
+            "total": w.total,
+            "femalePct": _pct(w.female, w.total),
+            "migrantPct": _pct(w.migrant, w.total),
+        }
         d["businessPartners"] = [_amfori_partner(m, i == 0) for i, m in enumerate(site.members)]
         return d
 
@@ -600,7 +765,9 @@ class _Generator:
             elif r < 0.4:
                 _change_workforce(rng, state, sedex)
             elif r < 0.65 and site.match is None:
-                state["address"]["street"] += rng.choice((", Gate 2", ", Ground Floor", " (Building B)", ", Unit 3"))
+                state["address"]["street"] += rng.choice(
+                    (", Gate 2", ", Ground Floor", " (Building B)", ", Unit 3")
+                )
             else:
                 pool = self.world.sedex_members if sedex else self.world.amfori_members
                 member = rng.choice(pool)
@@ -621,9 +788,13 @@ class _Generator:
     def removed(self, site: PlatformSite, t: int) -> None:
         version = self.site_versions.pop(site.ref) + 1
         if site.platform == "sedex":
-            self.emit(t, SEDEX_TOPIC, site.ref, self.sedex("SiteRemoved", t, version, site, {}), "SiteRemoved")
+            self.emit(
+                t, SEDEX_TOPIC, site.ref, self.sedex("SiteRemoved", t, version, site, {}), "SiteRemoved"
+            )
         else:
-            self.emit(t, AMFORI_TOPIC, site.ref, self.amfori("site.deleted", t, version, site, {}), "site.deleted")
+            self.emit(
+                t, AMFORI_TOPIC, site.ref, self.amfori("site.deleted", t, version, site, {}), "site.deleted"
+            )
 
     # -- Sedex audits --
 
@@ -638,12 +809,17 @@ class _Generator:
         firm_name, firm_id, unannounced, below, factor = plan.firm
         w = site.physical.workforce.total
         min_days = min_auditor_days(w)
-        days = min_days + rng.choice((0.0, 0.0, 0.5, 1.0)) if rng.random() >= below else max(
-            0.5, min_days - rng.choice((0.5, 1.0)))
+        days = (
+            min_days + rng.choice((0.0, 0.0, 0.5, 1.0))
+            if rng.random() >= below
+            else max(0.5, min_days - rng.choice((0.5, 1.0)))
+        )
         if plan.follow_up:
             days = rng.choice((0.5, 1.0, 1.5))
         r = rng.random()
-        announcement = "Unannounced" if r < unannounced else "Semi-announced" if r < unannounced + 0.35 else "Announced"
+        announcement = (
+            "Unannounced" if r < unannounced else "Semi-announced" if r < unannounced + 0.35 else "Announced"
+        )
         lead_name, apsca = self.auditor(firm_id)
         clauses, weights = _SMETA_POOLS[(version, pillars)]
         mean = (0.8 + 5 * site.physical.risk) * factor * (0.3 if plan.follow_up else 1.0)
@@ -653,14 +829,21 @@ class _Generator:
             findings.append(self.sedex_finding(site, version, clauses, weights, f"NC-{tag}-{i + 1}"))
         for i in range(rng.choice((0, 0, 1, 1, 2))):
             kind = "Observation" if rng.random() < 0.7 else "GoodExample"
-            findings.append({"findingRef": f"OB-{tag}-{i + 1}", "type": kind,
-                             "clause": rng.choices(clauses, weights)[0], "flTags": [],
-                             "description": self.text(rng.choice(_OBSERVATIONS), site)})
+            findings.append(
+                {
+                    "findingRef": f"OB-{tag}-{i + 1}",
+                    "type": kind,
+                    "clause": rng.choices(clauses, weights)[0],
+                    "flTags": [],
+                    "description": self.text(rng.choice(_OBSERVATIONS), site),
+                }
+            )
         rep = _representation(rng, site)
         payload: dict[str, Any] = {
             "auditRef": audit_ref,
             "methodology": {"scheme": "SMETA", "version": version, "pillars": pillars},
-            "auditType": rng.choice(("Full Follow-up", "Partial Follow-up", "Desktop Follow-up")) if plan.follow_up
+            "auditType": rng.choice(("Full Follow-up", "Partial Follow-up", "Desktop Follow-up"))
+            if plan.follow_up
             else ("Full Initial" if rng.random() < 0.3 else "Periodic"),
             "announcement": announcement,
             "auditStart": _day(plan.end - rng.choice((0, 0, DAY, 2 * DAY))),
@@ -668,7 +851,7 @@ class _Generator:
             "auditorDays": float(days),
             "auditCompany": {"name": firm_name, "apscaFirmId": firm_id},
             "leadAuditor": {"name": lead_name, "apscaNumber": apsca},
-            "workersInterviewed": min(w, 4 + int(w ** 0.5 * rng.uniform(0.6, 1.4))),
+            "workersInterviewed": min(w, 4 + int(w**0.5 * rng.uniform(0.6, 1.4))),
             "workerRepresentation": rep,
             "findings": findings,
         }
@@ -687,8 +870,11 @@ class _Generator:
                 f = rng.choice(nc)
                 f["severity"] = {"Minor": "Major", "Major": "Critical", "Critical": "Major"}[f["severity"]]
             elif r < 0.7:
-                payload["findings"].append(self.sedex_finding(site, version, clauses, weights,
-                                                              f"NC-{tag}-{len(payload['findings']) + 1}"))
+                payload["findings"].append(
+                    self.sedex_finding(
+                        site, version, clauses, weights, f"NC-{tag}-{len(payload['findings']) + 1}"
+                    )
+                )
             else:
                 payload["auditorDays"] = float(payload["auditorDays"] + 0.5)
             av += 1
@@ -700,16 +886,22 @@ class _Generator:
             withdrawn = last + _ri(rng, DAY, 45 * DAY)
             if withdrawn < self.end:
                 av += 1
-                self.emit(withdrawn, SEDEX_TOPIC, site.ref,
-                          self.sedex("AuditWithdrawn", withdrawn, av, site, {"auditRef": audit_ref}), "AuditWithdrawn")
+                self.emit(
+                    withdrawn,
+                    SEDEX_TOPIC,
+                    site.ref,
+                    self.sedex("AuditWithdrawn", withdrawn, av, site, {"auditRef": audit_ref}),
+                    "AuditWithdrawn",
+                )
                 last = withdrawn
         for f in payload["findings"]:
             if "severity" in f:
                 last = max(last, self.corrective_actions(site, audit_ref, f, plan, min(withdrawn, self.end)))
         return last
 
-    def sedex_finding(self, site: PlatformSite, version: str, clauses: tuple[str, ...],
-                      weights: tuple[float, ...], ref: str) -> dict[str, Any]:
+    def sedex_finding(
+        self, site: PlatformSite, version: str, clauses: tuple[str, ...], weights: tuple[float, ...], ref: str
+    ) -> dict[str, Any]:
         rng = self.rng
         clause = rng.choices(clauses, weights)[0]
         issue = SMETA_CLAUSES[version][clause]
@@ -720,12 +912,18 @@ class _Generator:
         pool = _SEDEX_TAGS_BY_ISSUE.get(issue)
         if pool and rng.random() < 0.15 + 0.35 * risk:
             tags = sorted(set(rng.choices(pool, k=rng.choice((1, 1, 2)))))
-        return {"findingRef": ref, "type": "NonCompliance" if rng.random() < 0.85 else "CollaborativeActionRequired",
-                "clause": clause, "severity": severity, "flTags": tags,
-                "description": self.text(rng.choice(TEMPLATES[issue]), site)}
+        return {
+            "findingRef": ref,
+            "type": "NonCompliance" if rng.random() < 0.85 else "CollaborativeActionRequired",
+            "clause": clause,
+            "severity": severity,
+            "flTags": tags,
+            "description": self.text(rng.choice(TEMPLATES[issue]), site),
+        }
 
-    def corrective_actions(self, site: PlatformSite, audit_ref: str, finding: dict[str, Any], plan: _Audit,
-                           until: int) -> int:
+    def corrective_actions(
+        self, site: PlatformSite, audit_ref: str, finding: dict[str, Any], plan: _Audit, until: int
+    ) -> int:
         rng = self.rng
         sev = finding["severity"]
         due = plan.end + {"Critical": 30, "Major": 60, "Minor": 90}[sev] * DAY
@@ -736,15 +934,22 @@ class _Generator:
             t += _ri(rng, 5 * DAY, 50 * DAY)
             steps.append((t, "ProgressMade", None))
         if rng.random() < 0.7:
-            closed = (_ri(rng, max(t, plan.end + DAY), max(t, due) + DAY) if rng.random() < 0.7
-                      else _ri(rng, max(t, due) + DAY, max(t, due) + 90 * DAY))
+            closed = (
+                _ri(rng, max(t, plan.end + DAY), max(t, due) + DAY)
+                if rng.random() < 0.7
+                else _ri(rng, max(t, due) + DAY, max(t, due) + 90 * DAY)
+            )
             steps.append((closed + _ri(rng, 0, 3 * DAY), "Closed", _midnight(closed)))
         last, prev = plan.published, None
         for v, (t, status, closed_day) in enumerate(steps, start=1):
             if t >= until:
                 break
-            payload: dict[str, Any] = {"auditRef": audit_ref, "findingRef": finding["findingRef"], "status": status,
-                                       "dueDate": _day(due)}
+            payload: dict[str, Any] = {
+                "auditRef": audit_ref,
+                "findingRef": finding["findingRef"],
+                "status": status,
+                "dueDate": _day(due),
+            }
             if closed_day is not None:
                 payload["closedDate"] = _day(min(closed_day, t))
             payload["verification"] = verification
@@ -762,13 +967,21 @@ class _Generator:
         firm_name, firm_id, unannounced, below, factor = plan.firm
         w = site.physical.workforce.total
         min_days = min_auditor_days(w)
-        days = min_days + rng.choice((0.0, 0.0, 0.5, 1.0)) if rng.random() >= below else max(
-            0.5, min_days - rng.choice((0.5, 1.0)))
+        days = (
+            min_days + rng.choice((0.0, 0.0, 0.5, 1.0))
+            if rng.random() >= below
+            else max(0.5, min_days - rng.choice((0.5, 1.0)))
+        )
         if plan.follow_up:
             days = rng.choice((0.5, 1.0, 1.5))
         r = rng.random()
-        announcement = ("UNANNOUNCED" if r < unannounced else "SEMI_ANNOUNCED" if r < unannounced + 0.45
-                        else "FULLY_ANNOUNCED")
+        announcement = (
+            "UNANNOUNCED"
+            if r < unannounced
+            else "SEMI_ANNOUNCED"
+            if r < unannounced + 0.45
+            else "FULLY_ANNOUNCED"
+        )
         risk = site.physical.risk
         scale = (0.12 + 0.35 * risk) * factor * (0.3 if plan.follow_up else 1.0)
         tag = f"{n:x}".upper()
@@ -784,9 +997,16 @@ class _Generator:
                 pool = _AMFORI_INDICATORS_BY_PA.get(pa)
                 if pool and rng.random() < 0.2 + 0.3 * risk:
                     indicators = sorted(set(rng.choices(pool, k=rng.choice((1, 1, 2)))))
-                found.append({"findingId": f"F-{tag}-{k}", "questionRef": f"PA{pa}.Q{_ri(rng, 1, 9)}",
-                              "crucial": crucial, "answer": answer, "indicators": indicators,
-                              "comment": self.text(rng.choice(TEMPLATES[BSCI_PERFORMANCE_AREAS[pa]]), site)})
+                found.append(
+                    {
+                        "findingId": f"F-{tag}-{k}",
+                        "questionRef": f"PA{pa}.Q{_ri(rng, 1, 9)}",
+                        "crucial": crucial,
+                        "answer": answer,
+                        "indicators": indicators,
+                        "comment": self.text(rng.choice(TEMPLATES[BSCI_PERFORMANCE_AREAS[pa]]), site),
+                    }
+                )
             if not found:
                 rating = "A" if rng.random() < 0.8 else "B"
             elif any(f["crucial"] and f["answer"] == "NO" for f in found):
@@ -798,12 +1018,26 @@ class _Generator:
         if rng.random() < (0.015 + 0.05 * risk) * (0.3 if plan.follow_up else 1.0):
             category = rng.choice(_ZT_CATEGORIES)
             issue = ZERO_TOLERANCE_CATEGORIES[category]
-            zt.append({"findingId": f"ZT-{tag}-1", "category": category,
-                       "comment": self.text(rng.choice(TEMPLATES[issue]), site)})
+            zt.append(
+                {
+                    "findingId": f"ZT-{tag}-1",
+                    "category": category,
+                    "comment": self.text(rng.choice(TEMPLATES[issue]), site),
+                }
+            )
         ratings = [a["rating"] for a in areas]
         n_de = sum(1 for x in ratings if x in "DE")
-        overall = ("E" if zt or ratings.count("E") > 1 else "D" if n_de >= 3 else "C" if n_de else
-                   "B" if "C" in ratings else "A")
+        overall = (
+            "E"
+            if zt or ratings.count("E") > 1
+            else "D"
+            if n_de >= 3
+            else "C"
+            if n_de
+            else "B"
+            if "C" in ratings
+            else "A"
+        )
         voice = _workers_voice(rng, site)
         data: dict[str, Any] = {
             "monitoringId": monitoring_id,
@@ -826,8 +1060,11 @@ class _Generator:
         last, mv = t, 1
         if rng.random() < 0.12:
             t = min(self.end - 1, t + _ri(rng, DAY, 30 * DAY))
-            data = dict(data, manDays=float(data["manDays"] + 0.5),
-                        overallRating="C" if data["overallRating"] in "AB" else data["overallRating"])
+            data = dict(
+                data,
+                manDays=float(data["manDays"] + 0.5),
+                overallRating="C" if data["overallRating"] in "AB" else data["overallRating"],
+            )
             mv += 1
             new = self.amfori("monitoring.updated", t, mv, site, data)
             self.emit(t, AMFORI_TOPIC, site.ref, new, "monitoring.updated", previous=obj)
@@ -837,20 +1074,27 @@ class _Generator:
             cancelled = last + _ri(rng, DAY, 45 * DAY)
             if cancelled < self.end:
                 mv += 1
-                self.emit(cancelled, AMFORI_TOPIC, site.ref,
-                          self.amfori("monitoring.cancelled", cancelled, mv, site, {"monitoringId": monitoring_id}),
-                          "monitoring.cancelled")
+                self.emit(
+                    cancelled,
+                    AMFORI_TOPIC,
+                    site.ref,
+                    self.amfori("monitoring.cancelled", cancelled, mv, site, {"monitoringId": monitoring_id}),
+                    "monitoring.cancelled",
+                )
                 last = until = cancelled
         for area in areas:
             for f in area["findings"]:
                 if f["answer"] == "NO" or f["crucial"]:
-                    last = max(last, self.remediation(site, monitoring_id, f["findingId"], plan, until, f["crucial"]))
+                    last = max(
+                        last, self.remediation(site, monitoring_id, f["findingId"], plan, until, f["crucial"])
+                    )
         for z in zt:
             last = max(last, self.remediation(site, monitoring_id, z["findingId"], plan, until, True))
         return last
 
-    def remediation(self, site: PlatformSite, monitoring_id: str, finding_id: str, plan: _Audit, until: int,
-                    urgent: bool) -> int:
+    def remediation(
+        self, site: PlatformSite, monitoring_id: str, finding_id: str, plan: _Audit, until: int, urgent: bool
+    ) -> int:
         rng = self.rng
         deadline = plan.end + (30 if urgent else rng.choice((60, 90))) * DAY
         t = plan.published + _ri(rng, HOUR, 7 * DAY)
@@ -860,8 +1104,11 @@ class _Generator:
             steps.append((t, "IN_PROGRESS", None))
         r = rng.random()
         if r < 0.65:
-            resolved = (_ri(rng, max(t, plan.end + DAY), max(t, deadline) + DAY) if rng.random() < 0.7
-                        else _ri(rng, max(t, deadline) + DAY, max(t, deadline) + 90 * DAY))
+            resolved = (
+                _ri(rng, max(t, plan.end + DAY), max(t, deadline) + DAY)
+                if rng.random() < 0.7
+                else _ri(rng, max(t, deadline) + DAY, max(t, deadline) + 90 * DAY)
+            )
             steps.append((resolved + _ri(rng, 0, 2 * DAY), "RESOLVED", resolved))
         elif r < 0.75:
             steps.append((max(t, deadline) + _ri(rng, DAY, 20 * DAY), "NOT_RESOLVED", None))
@@ -869,8 +1116,12 @@ class _Generator:
         for v, (t, state, resolved_at) in enumerate(steps, start=1):
             if t >= until:
                 break
-            data: dict[str, Any] = {"monitoringId": monitoring_id, "findingId": finding_id, "state": state,
-                                    "deadline": deadline * 1000}
+            data: dict[str, Any] = {
+                "monitoringId": monitoring_id,
+                "findingId": finding_id,
+                "state": state,
+                "deadline": deadline * 1000,
+            }
             if resolved_at is not None:
                 data["resolvedAt"] = min(resolved_at, t) * 1000
             obj = self.amfori("remediation.updated", t, v, site, data)
@@ -887,15 +1138,23 @@ class _Generator:
         make: Callable[..., dict[str, Any]]
         if site.platform == "sedex":
             topic = rng.choice(_SEDEX_TOPICS)
-            payload: dict[str, Any] = {"trainingRef": f"TRN-{n:08d}",
-                                       "courseCode": f"SDX-{topic[:3]}-{_ri(rng, 100, 140)}", "topic": topic,
-                                       "completedOn": _day(t - _ri(rng, 0, 3 * DAY)),
-                                       "participants": participants}
+            payload: dict[str, Any] = {
+                "trainingRef": f"TRN-{n:08d}",
+                "courseCode": f"SDX-{topic[:3]}-{_ri(rng, 100, 140)}",
+                "topic": topic,
+                "completedOn": _day(t - _ri(rng, 0, 3 * DAY)),
+                "participants": participants,
+            }
             make, topic_name, etype = self.sedex, SEDEX_TOPIC, "TrainingCompleted"
         else:
             topic = rng.choice(_AMFORI_TOPICS)
-            payload = {"completionId": f"AC-{n:08d}", "courseId": f"ACAD-{_ri(rng, 1000, 1099)}", "topic": topic,
-                       "completedAt": (t - _ri(rng, 0, 3 * DAY)) * 1000, "participants": participants}
+            payload = {
+                "completionId": f"AC-{n:08d}",
+                "courseId": f"ACAD-{_ri(rng, 1000, 1099)}",
+                "topic": topic,
+                "completedAt": (t - _ri(rng, 0, 3 * DAY)) * 1000,
+                "participants": participants,
+            }
             make, topic_name, etype = self.amfori, AMFORI_TOPIC, "academy.completion"
         obj = make(etype, t, 1, site, payload)
         self.emit(t, topic_name, site.ref, obj, etype)
@@ -921,13 +1180,24 @@ class _Generator:
         prev = None
         for v, (t, granted) in enumerate(times, start=1):
             if sedex:
-                obj = self.sedex("ConsentChanged", t, v, site, {"scope": "AGGREGATE_EXCHANGE", "granted": granted},
-                                 company_level=True)
+                obj = self.sedex(
+                    "ConsentChanged",
+                    t,
+                    v,
+                    site,
+                    {"scope": "AGGREGATE_EXCHANGE", "granted": granted},
+                    company_level=True,
+                )
                 self.emit(t, SEDEX_TOPIC, site.company_ref, obj, "ConsentChanged", previous=prev)
             else:
-                obj = self.amfori("consent.updated", t, v, site,
-                                  {"purpose": "aggregate-exchange", "status": "GRANTED" if granted else "REVOKED"},
-                                  company_level=True)
+                obj = self.amfori(
+                    "consent.updated",
+                    t,
+                    v,
+                    site,
+                    {"purpose": "aggregate-exchange", "status": "GRANTED" if granted else "REVOKED"},
+                    company_level=True,
+                )
                 self.emit(t, AMFORI_TOPIC, site.company_ref, obj, "consent.updated", previous=prev)
             prev = obj
 
@@ -950,8 +1220,10 @@ def _pct(part: int, total: int) -> float:
 
 
 def _copy_state(state: dict[str, Any]) -> dict[str, Any]:
-    return {k: (dict(v) if isinstance(v, dict) else [dict(x) for x in v] if isinstance(v, list) else v)
-            for k, v in state.items()}
+    return {
+        k: (dict(v) if isinstance(v, dict) else [dict(x) for x in v] if isinstance(v, list) else v)
+        for k, v in state.items()
+    }
 
 
 def _with_os_id(state: dict[str, Any], os_id: str, sedex: bool) -> dict[str, Any]:
@@ -971,28 +1243,40 @@ def _change_workforce(rng: random.Random, state: dict[str, Any], sedex: bool) ->
         w = state["workers"]
         total = max(5, round(w["total"] * rng.uniform(0.75, 1.3)))
         scale = total / w["total"]
-        state["workers"] = {"total": total, "female": min(total, round(w["female"] * scale)),
-                            "migrant": min(total, round(w["migrant"] * scale)),
-                            "temporary": min(total, round(w["temporary"] * scale))}
+        state["workers"] = {
+            "total": total,
+            "female": min(total, round(w["female"] * scale)),
+            "migrant": min(total, round(w["migrant"] * scale)),
+            "temporary": min(total, round(w["temporary"] * scale)),
+        }
     else:
         w = state["workforce"]
-        state["workforce"] = {"total": max(5, round(w["total"] * rng.uniform(0.75, 1.3))),
-                              "femalePct": min(100.0, max(0.0, round(w["femalePct"] + rng.uniform(-5, 5), 1))),
-                              "migrantPct": min(100.0, max(0.0, round(w["migrantPct"] + rng.uniform(-2, 2), 1)))}
+        state["workforce"] = {
+            "total": max(5, round(w["total"] * rng.uniform(0.75, 1.3))),
+            "femalePct": min(100.0, max(0.0, round(w["femalePct"] + rng.uniform(-5, 5), 1))),
+            "migrantPct": min(100.0, max(0.0, round(w["migrantPct"] + rng.uniform(-2, 2), 1))),
+        }
 
 
 def _representation(rng: random.Random, site: PlatformSite) -> dict[str, bool]:
     # Drawn from a per-site stream so that every audit of a site tells roughly the same story.
     r = random.Random(site.physical.index * 7 + 1)
     union = r.random() < 0.25
-    return {"tradeUnion": union, "workerCommittee": r.random() < 0.7,
-            "collectiveAgreement": union and r.random() < 0.6, "grievanceMechanism": rng.random() < 0.8}
+    return {
+        "tradeUnion": union,
+        "workerCommittee": r.random() < 0.7,
+        "collectiveAgreement": union and r.random() < 0.6,
+        "grievanceMechanism": rng.random() < 0.8,
+    }
 
 
 def _workers_voice(rng: random.Random, site: PlatformSite) -> dict[str, Any]:
     r = random.Random(site.physical.index * 7 + 1)
     union = r.random() < 0.25
     committee = r.random() < 0.7
-    return {"union": "PRESENT" if union else "ABSENT",
-            "workersRepresentative": "ELECTED" if committee else rng.choice(("APPOINTED", "NONE")),
-            "cba": union and r.random() < 0.6, "grievanceChannel": rng.random() < 0.8}
+    return {
+        "union": "PRESENT" if union else "ABSENT",
+        "workersRepresentative": "ELECTED" if committee else rng.choice(("APPOINTED", "NONE")),
+        "cba": union and r.random() < 0.6,
+        "grievanceChannel": rng.random() < 0.8,
+    }

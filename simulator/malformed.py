@@ -18,8 +18,19 @@ from simulator.feed import DAY, FeedMessage, encode, random_uuid
 from simulator.world import World
 
 REASON_CLASSES: Final[tuple[str, ...]] = (
-    "not_utf8", "not_json", "not_object", "missing_field", "wrong_type", "bad_pattern", "unknown_event_type",
-    "unknown_enum", "unknown_schema_version", "bad_date", "out_of_range", "too_large", "key_mismatch",
+    "not_utf8",
+    "not_json",
+    "not_object",
+    "missing_field",
+    "wrong_type",
+    "bad_pattern",
+    "unknown_event_type",
+    "unknown_enum",
+    "unknown_schema_version",
+    "bad_date",
+    "out_of_range",
+    "too_large",
+    "key_mismatch",
     "unknown_code",
 )
 MAX_VALUE_BYTES: Final = 1024 * 1024
@@ -148,8 +159,15 @@ def _huge_sedex(rng: random.Random, obj: Obj, key: str, world: World) -> tuple[s
     # An auditor pasted a whole worker-interview transcript into one finding.
     findings = obj["payload"]["findings"]
     if not findings:
-        findings.append({"findingRef": "OB-PASTE-1", "type": "Observation", "clause": "3", "flTags": [],
-                         "description": ""})
+        findings.append(
+            {
+                "findingRef": "OB-PASTE-1",
+                "type": "Observation",
+                "clause": "3",
+                "flTags": [],
+                "description": "",
+            }
+        )
     findings[0]["description"] = _transcript(rng)
     return _ok(obj, key)
 
@@ -158,8 +176,16 @@ def _huge_amfori(rng: random.Random, obj: Obj, key: str, world: World) -> tuple[
     areas = obj["data"]["performanceAreas"]
     with_findings = [a for a in areas if a["findings"]]
     if not with_findings:
-        areas[0]["findings"].append({"findingId": "F-PASTE-1", "questionRef": "PA1.Q1", "crucial": False,
-                                     "answer": "PARTIALLY", "indicators": [], "comment": ""})
+        areas[0]["findings"].append(
+            {
+                "findingId": "F-PASTE-1",
+                "questionRef": "PA1.Q1",
+                "crucial": False,
+                "answer": "PARTIALLY",
+                "indicators": [],
+                "comment": "",
+            }
+        )
         with_findings = [areas[0]]
     with_findings[0]["findings"][0]["comment"] = _transcript(rng)
     return _ok(obj, key)
@@ -204,8 +230,16 @@ def _clause_not_in_70(rng: random.Random, obj: Obj, key: str, world: World) -> t
         if f["clause"] not in SMETA_CLAUSES["7.0"]:
             f["clause"] = "3"
     if not p["findings"]:
-        p["findings"].append({"findingRef": "NC-ENV-1", "type": "NonCompliance", "clause": "3", "severity": "Minor",
-                              "flTags": [], "description": "Waste oil stored outside the bunded area."})
+        p["findings"].append(
+            {
+                "findingRef": "NC-ENV-1",
+                "type": "NonCompliance",
+                "clause": "3",
+                "severity": "Minor",
+                "flTags": [],
+                "description": "Waste oil stored outside the bunded area.",
+            }
+        )
     p["findings"][0]["clause"] = "10B2"  # SMETA 6.1's 2-pillar environment clause
     return _ok(obj, key)
 
@@ -214,8 +248,16 @@ def _unknown_fl_tag(rng: random.Random, obj: Obj, key: str, world: World) -> tup
     p = obj["payload"]
     with_severity = [f for f in p["findings"] if "severity" in f]
     if not with_severity:
-        p["findings"].append({"findingRef": "NC-OT-1", "type": "NonCompliance", "clause": "6", "severity": "Major",
-                              "flTags": [], "description": "Overtime above legal limits in peak season."})
+        p["findings"].append(
+            {
+                "findingRef": "NC-OT-1",
+                "type": "NonCompliance",
+                "clause": "6",
+                "severity": "Major",
+                "flTags": [],
+                "description": "Overtime above legal limits in peak season.",
+            }
+        )
         with_severity = [p["findings"][-1]]
     with_severity[0]["flTags"] = sorted(set(with_severity[0]["flTags"]) | {"FORCED_OT"})
     return _ok(obj, key)
@@ -225,8 +267,16 @@ def _unknown_indicator(rng: random.Random, obj: Obj, key: str, world: World) -> 
     areas = obj["data"]["performanceAreas"]
     with_findings = [a for a in areas if a["findings"]]
     if not with_findings:
-        areas[5]["findings"].append({"findingId": "F-OT-1", "questionRef": "PA6.Q2", "crucial": True, "answer": "NO",
-                                     "indicators": [], "comment": "Overtime above legal limits."})
+        areas[5]["findings"].append(
+            {
+                "findingId": "F-OT-1",
+                "questionRef": "PA6.Q2",
+                "crucial": True,
+                "answer": "NO",
+                "indicators": [],
+                "comment": "Overtime above legal limits.",
+            }
+        )
         areas[5]["rating"] = "D"
         with_findings = [areas[5]]
     with_findings[0]["findings"][0]["indicators"] = ["UNPAID_OVERTIME"]
@@ -248,20 +298,32 @@ VARIANTS: Final[tuple[Variant, ...]] = (
     Variant("dashed_os_id", "bad_pattern", "site.updated", _os_id(lambda o: f"{o[:2]}-{o[2:6]}-{o[6:]}")),
     Variant("company_ref", "bad_pattern", "AuditPublished", _bad_company_ref),
     Variant("site_merged", "unknown_event_type", "SiteUpserted", _set(("eventType",), "SiteMerged")),
-    Variant("monitoring_archived", "unknown_event_type", "monitoring.completed",
-            _set(("type",), "monitoring.archived")),
+    Variant(
+        "monitoring_archived",
+        "unknown_event_type",
+        "monitoring.completed",
+        _set(("type",), "monitoring.archived"),
+    ),
     Variant("audit_type", "unknown_enum", "AuditPublished", _set(("payload", "auditType"), "Full Re-audit")),
     Variant("ca_status", "unknown_enum", "CorrectiveActionUpdated", _set(("payload", "status"), "Reopened")),
-    Variant("monitoring_type", "unknown_enum", "monitoring.completed",
-            _set(("data", "monitoringType"), "DESKTOP_REVIEW")),
+    Variant(
+        "monitoring_type",
+        "unknown_enum",
+        "monitoring.completed",
+        _set(("data", "monitoringType"), "DESKTOP_REVIEW"),
+    ),
     Variant("schema_version_2", "unknown_schema_version", "AuditPublished", _set(("schemaVersion",), 2)),
     Variant("spec_version_2", "unknown_schema_version", "site.updated", _set(("specVersion",), "2")),
     Variant("february_30", "bad_date", "AuditPublished", _audit_end),
     Variant("day_first_due_date", "bad_date", "CorrectiveActionUpdated", _due_date),
-    Variant("negative_temporary", "out_of_range", "SiteUpserted", _set(("payload", "workers", "temporary"), -3)),
+    Variant(
+        "negative_temporary", "out_of_range", "SiteUpserted", _set(("payload", "workers", "temporary"), -3)
+    ),
     Variant("no_participants", "out_of_range", "TrainingCompleted", _set(("payload", "participants"), 0)),
     Variant("pa_14", "out_of_range", "monitoring.completed", _pa_14),
-    Variant("female_pct_112", "out_of_range", "site.updated", _set(("data", "workforce", "femalePct"), 112.5)),
+    Variant(
+        "female_pct_112", "out_of_range", "site.updated", _set(("data", "workforce", "femalePct"), 112.5)
+    ),
     Variant("pasted_transcript", "too_large", "AuditPublished", _huge_sedex),
     Variant("pasted_transcript", "too_large", "monitoring.completed", _huge_amfori),
     Variant("keyed_by_company", "key_mismatch", "SiteUpserted", _key_company),
@@ -270,7 +332,9 @@ VARIANTS: Final[tuple[Variant, ...]] = (
     Variant("consent_keyed_by_site", "key_mismatch", "consent.updated", _key_consent_site),
     Variant("clause_10B2_on_7.0", "unknown_code", "AuditPublished", _clause_not_in_70),
     Variant("fl_tag_forced_ot", "unknown_code", "AuditPublished", _unknown_fl_tag),
-    Variant("country_999", "unknown_code", "site.updated", _set(("data", "address", "country", "numeric"), "999")),
+    Variant(
+        "country_999", "unknown_code", "site.updated", _set(("data", "address", "country", "numeric"), "999")
+    ),
     Variant("indicator_unpaid_overtime", "unknown_code", "monitoring.completed", _unknown_indicator),
 )
 assert {v.reason for v in VARIANTS} == set(REASON_CLASSES)
@@ -281,8 +345,14 @@ def make_malformed(rng: random.Random, variant: Variant, base: FeedMessage, worl
     obj["eventId" if "eventId" in obj else "id"] = random_uuid(rng)
     assert base.key is not None
     key, value = variant.mutate(rng, obj, base.key.decode(), world)
-    return FeedMessage(base.topic, key.encode(), value, list(base.headers), f"{base.kind}/{variant.name}",
-                       f"invalid:{variant.reason}")
+    return FeedMessage(
+        base.topic,
+        key.encode(),
+        value,
+        list(base.headers),
+        f"{base.kind}/{variant.name}",
+        f"invalid:{variant.reason}",
+    )
 
 
 def generate_malformed(
@@ -296,7 +366,11 @@ def generate_malformed(
     usable = [v for v in VARIANTS if samples.get(v.base_kind)]
     # The (rare, 1 MiB) too_large ones only once each; the others share the rest evenly at random.
     repeatable = [v for v in usable if v.reason != "too_large"]
-    chosen = list(usable) + [rng.choice(repeatable) for _ in range(max(0, count - len(usable)))] if repeatable else []
+    chosen = (
+        list(usable) + [rng.choice(repeatable) for _ in range(max(0, count - len(usable)))]
+        if repeatable
+        else []
+    )
     out: list[tuple[int, FeedMessage]] = []
     for variant in chosen:
         t, base = rng.choice(samples[variant.base_kind])

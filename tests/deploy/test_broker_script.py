@@ -22,8 +22,12 @@ def broker(cmd: str, env: dict[str, str], check: bool = True) -> int:
 
 @pytest.mark.broker
 async def test_data_survives_a_broker_restart(tmp_path: Path) -> None:
-    env = {**os.environ, "SX_KAFKA_HOME": str(tmp_path), "SX_KAFKA_PORT": "19092",
-           "SX_KAFKA_CONTROLLER_PORT": "19093"}
+    env = {
+        **os.environ,
+        "SX_KAFKA_HOME": str(tmp_path),
+        "SX_KAFKA_PORT": "19092",
+        "SX_KAFKA_CONTROLLER_PORT": "19093",
+    }
     bootstrap = "127.0.0.1:19092"
     broker("start", env)
     try:
@@ -38,8 +42,9 @@ async def test_data_survives_a_broker_restart(tmp_path: Path) -> None:
         assert broker("status", env, check=False) != 0
         broker("start", env)
 
-        consumer = AIOKafkaConsumer("restart.check", bootstrap_servers=bootstrap,
-                                    auto_offset_reset="earliest", group_id=None)
+        consumer = AIOKafkaConsumer(
+            "restart.check", bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+        )
         await consumer.start()
         values: list[bytes | None] = []
         deadline = asyncio.get_running_loop().time() + 30

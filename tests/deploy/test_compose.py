@@ -71,9 +71,17 @@ def compose_cli() -> list[str] | None:
 def test_docker_compose_config_accepts_the_file() -> None:
     cli = compose_cli()
     if cli is None:
-        pytest.skip("`docker compose version` failed: no compose plugin or docker-compose binary on this machine")
-    result = subprocess.run([*cli, "-f", str(COMPOSE), "config", "-q"], check=False, cwd=REPO,
-                            capture_output=True, text=True, timeout=60)
+        pytest.skip(
+            "`docker compose version` failed: no compose plugin or docker-compose binary on this machine"
+        )
+    result = subprocess.run(
+        [*cli, "-f", str(COMPOSE), "config", "-q"],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -122,7 +130,9 @@ def test_python_module_commands_name_modules_in_the_repo(service: str) -> None:
     # `python -m pkg` needs pkg/__main__.py; a module needs pkg/mod.py. Checked on disk, not imported,
     # so a module with heavy imports or side effects is not run by the test.
     found = base.with_suffix(".py").is_file() or (base / "__main__.py").is_file()
-    assert found, f"{service}: `python -m {argv[2]}` names no module in the repo ({base}.py or {base}/__main__.py)"
+    assert found, (
+        f"{service}: `python -m {argv[2]}` names no module in the repo ({base}.py or {base}/__main__.py)"
+    )
 
 
 def test_ingest_healthcheck_probes_the_published_port() -> None:

@@ -134,10 +134,22 @@ def test_malformed_can_be_switched_off() -> None:
 def test_every_event_type_appears(feed: Feed) -> None:
     kinds = {m.kind for m in feed.messages if m.expect == "valid"}
     assert kinds >= {
-        "SiteUpserted", "SiteRemoved", "AuditPublished", "AuditRevised", "AuditWithdrawn",
-        "CorrectiveActionUpdated", "ConsentChanged", "TrainingCompleted",
-        "site.updated", "site.deleted", "monitoring.completed", "monitoring.updated", "monitoring.cancelled",
-        "remediation.updated", "consent.updated", "academy.completion",
+        "SiteUpserted",
+        "SiteRemoved",
+        "AuditPublished",
+        "AuditRevised",
+        "AuditWithdrawn",
+        "CorrectiveActionUpdated",
+        "ConsentChanged",
+        "TrainingCompleted",
+        "site.updated",
+        "site.deleted",
+        "monitoring.completed",
+        "monitoring.updated",
+        "monitoring.cancelled",
+        "remediation.updated",
+        "consent.updated",
+        "academy.completion",
     }
 
 
@@ -160,7 +172,9 @@ def test_content_covers_both_methodologies_and_the_hard_cases(feed: Feed) -> Non
                 clauses[meth["version"]].add(f["clause"])
                 fl_tags += bool(f["flTags"])
         elif t == "monitoring.completed":
-            indicators += sum(bool(f["indicators"]) for pa in body["performanceAreas"] for f in pa["findings"])
+            indicators += sum(
+                bool(f["indicators"]) for pa in body["performanceAreas"] for f in pa["findings"]
+            )
             zero_tolerance += bool(body["zeroTolerance"])
         elif t == "ConsentChanged":
             consent[obj["companyRef"]].append(body["granted"])
@@ -205,22 +219,44 @@ def test_sites_on_both_platforms_match_by_os_id_and_by_address(feed: Feed) -> No
         if obj.get("eventType") == "SiteUpserted":
             p = obj["payload"]
             a = p["address"]
-            sedex[obj["siteRef"]] = {"os": p.get("osId"),
-                                     "key": _address_key(p["siteName"], a["street"], a["city"], a["country"])}
+            sedex[obj["siteRef"]] = {
+                "os": p.get("osId"),
+                "key": _address_key(p["siteName"], a["street"], a["city"], a["country"]),
+            }
         elif obj.get("type") == "site.updated":
             d = obj["data"]
             a = d["address"]
-            alpha2 = {"050": "BD", "156": "CN", "356": "IN", "704": "VN", "792": "TR", "586": "PK", "116": "KH",
-                      "360": "ID", "484": "MX", "076": "BR", "380": "IT", "620": "PT", "504": "MA", "231": "ET",
-                      "144": "LK"}[a["country"]["numeric"]]
-            amfori[obj["siteAmforiId"]] = {"os": d.get("osId"),
-                                           "key": _address_key(d["name"], a["street"], a["city"], alpha2)}
+            alpha2 = {
+                "050": "BD",
+                "156": "CN",
+                "356": "IN",
+                "704": "VN",
+                "792": "TR",
+                "586": "PK",
+                "116": "KH",
+                "360": "ID",
+                "484": "MX",
+                "076": "BR",
+                "380": "IT",
+                "620": "PT",
+                "504": "MA",
+                "231": "ET",
+                "144": "LK",
+            }[a["country"]["numeric"]]
+            amfori[obj["siteAmforiId"]] = {
+                "os": d.get("osId"),
+                "key": _address_key(d["name"], a["street"], a["city"], alpha2),
+            }
     shared_os = {s["os"] for s in sedex.values() if s["os"]} & {s["os"] for s in amfori.values() if s["os"]}
-    no_os_keys = {s["key"] for s in sedex.values() if not s["os"]} & {s["key"] for s in amfori.values() if not s["os"]}
+    no_os_keys = {s["key"] for s in sedex.values() if not s["os"]} & {
+        s["key"] for s in amfori.values() if not s["os"]
+    }
     assert len(shared_os) >= 5
     assert len(no_os_keys) >= 5
     # ...and the address pairs really are spelt differently on the wire.
-    raw = {(s.name, s.twin.name) for s in feed.world.sedex_sites if s.twin is not None and s.match == "address"}
+    raw = {
+        (s.name, s.twin.name) for s in feed.world.sedex_sites if s.twin is not None and s.match == "address"
+    }
     assert any(a != b for a, b in raw)
     total = len(feed.world.sedex_sites)
     assert 0.15 * total <= len(feed.world.overlaps) <= 0.35 * total
@@ -296,7 +332,15 @@ def _schema_invalid(m: FeedMessage) -> None:
 
 _ERROR_TYPES = {
     "missing_field": {"missing"},
-    "wrong_type": {"model_type", "dict_type", "list_type", "string_type", "int_type", "float_type", "bool_type"},
+    "wrong_type": {
+        "model_type",
+        "dict_type",
+        "list_type",
+        "string_type",
+        "int_type",
+        "float_type",
+        "bool_type",
+    },
     "bad_pattern": {"string_pattern_mismatch"},
     "unknown_event_type": {"union_tag_invalid"},
     "unknown_enum": {"literal_error", "enum"},
@@ -363,8 +407,12 @@ def test_event_times_follow_the_feed_order(feed: Feed) -> None:
 
 def test_free_text_sometimes_names_people(feed: Feed) -> None:
     people = {p for c in feed.world.physical_sites for p in c.country.people}
-    texts = [f["description"] for m, obj in _accepted(feed) if obj.get("eventType") == "AuditPublished"
-             for f in obj["payload"]["findings"]]
+    texts = [
+        f["description"]
+        for m, obj in _accepted(feed)
+        if obj.get("eventType") == "AuditPublished"
+        for f in obj["payload"]["findings"]
+    ]
     assert any(any(p in t for p in people) for t in texts)
 
 

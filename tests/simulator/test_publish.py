@@ -38,7 +38,9 @@ async def test_publish_delivers_the_whole_feed_byte_for_byte(bootstrap: str) -> 
         assert result["by_topic"] == dict(sorted(Counter(topics[m.topic] for m in feed.messages).items()))
 
         received = await _read_all(bootstrap, list(topics.values()), len(feed))
-        expected: dict[tuple[str, bytes | None], list[tuple[bytes, list[tuple[str, bytes]]]]] = defaultdict(list)
+        expected: dict[tuple[str, bytes | None], list[tuple[bytes, list[tuple[str, bytes]]]]] = defaultdict(
+            list
+        )
         for m in feed.messages:
             expected[(topics[m.topic], m.key)].append((m.value, m.headers))
         # Same key -> same partition, and the idempotent producer keeps order there.

@@ -1,0 +1,1 @@
+"""Messages the exchange writes between its own services (internal topics)."""

@@ -1,0 +1,57 @@
+"""The envelope ingest writes to `exchange.ingest.accepted.v1`, read by normalize.
+
+The envelope repeats the platform event's identity (platform, event id, entity and version) in
+one shape for both platforms, so that normalize can order and de-duplicate without knowing either
+format; the `event` itself is the validated platform event re-serialised from its model, so a field
+the model does not know never travels past ingest.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from schemas.platform import AmforiEvent, SedexEvent
+
+Platform = Literal["sedex", "amfori"]
+EntityKind = Literal["site", "audit", "finding", "company", "training"]
+
+
+def _platform_of(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return "sedex" if "eventType" in value else "amfori" if "type" in value else None
+    return "sedex" if hasattr(value, "payload") else "amfori"
+
+
+PlatformEventUnion = Annotated[
+    Annotated[SedexEvent, Tag("sedex")] | Annotated[AmforiEvent, Tag("amfori")],
+    Discriminator(_platform_of),
+]
+
+
+class SourcePosition(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: str
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+
+
+class AcceptedEvent(BaseModel):
+    """One admitted platform event. Key on the topic: the platform message's own key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    platform: Platform
+    event_id: str
+    event_type: str
+    entity_kind: EntityKind
+    entity_id: str
+    entity_version: int = Field(ge=1)
+    company_ref: str
+    site_ref: str | None
+    occurred_at_ms: int = Field(ge=0)
+    source: SourcePosition
+    event: PlatformEventUnion

@@ -1,0 +1,23 @@
+"""`python -m services.ingest`: create the declared topics, then run the ingest worker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+
+from services.topics import ensure_topics
+
+from .app import create_app
+from .settings import IngestSettings
+
+
+def main() -> None:
+    settings = IngestSettings.from_env()
+    asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topic_specs()))
+    app = create_app(settings)
+    faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()

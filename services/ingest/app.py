@@ -1,0 +1,134 @@
+"""The ingest faust app: one agent over both platform topics, a changelogged table of seen event ids.
+
+Processing is at-least-once (faust commits an offset only after the agent has handled the message and
+its sends). Exactly-once *effect* on the accepted topic comes from the `seen` table: it is keyed by
+`platform:eventId`, which shares the partition of the message that carries it (redeliveries have the
+same key), so its changelog is restored with the partition on a restart or rebalance.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from services.config import faust_broker_urls
+from services.topics import MAX_MESSAGE_BYTES as TOPIC_MAX_BYTES
+from services.web import FAUST_WEB_SETTINGS, install_endpoints
+
+from .admit import AMFORI, SEDEX, Admitted, admit
+from .metrics import IngestMetrics
+from .reasons import ReasonClass, Rejection
+from .records import accepted_record, dead_letter_headers
+from .settings import IngestSettings
+
+log = logging.getLogger("sx.ingest")
+
+# Room for a maximal message plus its dead-letter headers and the record-batch framing.
+_PRODUCER_MAX_REQUEST_BYTES = TOPIC_MAX_BYTES + 256 * 1024
+
+
+def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> Any:
+    """Bytes in, bytes out: ingest must dead-letter the very bytes it read, so faust never decodes."""
+    return app.topic(
+        *names,
+        partitions=partitions,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+
+def create_app(settings: IngestSettings, registry: CollectorRegistry | None = None) -> faust.App:
+    metrics = IngestMetrics(registry)
+    app = faust.App(
+        settings.app_id,
+        broker=faust_broker_urls(settings.bootstrap_servers),
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        datadir=settings.data_dir,
+        store="memory://",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        processing_guarantee="at_least_once",
+        producer_max_request_size=_PRODUCER_MAX_REQUEST_BYTES,
+        producer_acks=-1,
+        consumer_max_fetch_size=_PRODUCER_MAX_REQUEST_BYTES,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+        **FAUST_WEB_SETTINGS,
+    )
+    formats = {settings.sedex_topic: SEDEX, settings.amfori_topic: AMFORI}
+    source = _raw_topic(app, settings.sedex_topic, settings.amfori_topic)
+    accepted = _raw_topic(app, settings.accepted_topic, partitions=settings.partitions)
+    dlq = _raw_topic(app, settings.dlq_topic, partitions=settings.partitions)
+    seen = app.Table(
+        "ingest-seen",
+        partitions=settings.partitions,
+        key_type=str,
+        value_type=int,
+    )
+
+    async def dead_letter(message: Any, rejection: Rejection, platform: str) -> None:
+        headers = dead_letter_headers(
+            list(message.headers or []), rejection, message.topic, message.partition, message.offset
+        )
+        await dlq.send(key=message.key, value=message.value, headers=headers)
+        metrics.dead_lettered.labels(platform, rejection.reason_class.value).inc()
+        # The class and the coordinates only: the reason text may quote an identifier from the message.
+        log.warning(
+            "dead-lettered %s message at %s[%d]@%d: %s",
+            platform,
+            message.topic,
+            message.partition,
+            message.offset,
+            rejection.reason_class.value,
+        )
+
+    async def handle(message: Any) -> None:
+        started = time.perf_counter()
+        fmt = formats[message.topic]
+        metrics.consumed.labels(fmt.platform).inc()
+        try:
+            outcome = admit(fmt, message.key, message.value)
+        except Exception:  # a poison message must never stop the service
+            log.exception("admission failed at %s[%d]@%d", message.topic, message.partition, message.offset)
+            outcome = Rejection(ReasonClass.INTERNAL_ERROR, "ingest failed to process this message")
+        if isinstance(outcome, Rejection):
+            await dead_letter(message, outcome, fmt.platform)
+        else:
+            await forward(message, outcome)
+        metrics.processing.labels(fmt.platform).observe(time.perf_counter() - started)
+
+    async def forward(message: Any, admitted: Admitted) -> None:
+        event = admitted.event
+        dedup_key = f"{admitted.platform}:{event.event_id}"
+        if seen.get(dedup_key) is not None:
+            metrics.duplicates.labels(admitted.platform).inc()
+            return
+        value, headers = accepted_record(
+            admitted.platform, event, message.topic, message.partition, message.offset
+        )
+        await accepted.send(key=message.key, value=value, headers=headers)
+        seen[dedup_key] = message.offset
+        metrics.accepted.labels(admitted.platform, event.event_type).inc()
+
+    @app.agent(source, name="ingest")
+    async def ingest(stream: Any) -> None:
+        async for event in stream.events():
+            await handle(event.message)
+
+    def health() -> dict[str, Any]:
+        crashed = getattr(app, "_crash_reason", None) is not None
+        return {
+            "status": "fail" if crashed or app.should_stop else "ok",
+            "rebalancing": bool(app.rebalancing),
+        }
+
+    install_endpoints(app, metrics.registry, health)
+    return app

@@ -1,0 +1,49 @@
+"""Ingest's Prometheus metrics. Labels are bounded: platform, event type (known types only) and reason class."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from .reasons import ReasonClass
+
+
+class IngestMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.consumed = Counter(
+            "sx_ingest_messages_consumed_total",
+            "Messages read from a platform topic.",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.accepted = Counter(
+            "sx_ingest_messages_accepted_total",
+            "Platform events admitted and forwarded to normalize (first delivery only).",
+            ["platform", "event_type"],
+            registry=self.registry,
+        )
+        self.duplicates = Counter(
+            "sx_ingest_duplicates_total",
+            "Redelivered platform events (same platform and event id) not forwarded again.",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.dead_lettered = Counter(
+            "sx_ingest_messages_dead_lettered_total",
+            "Messages written to the dead-letter topic, by reason class.",
+            ["platform", "reason"],
+            registry=self.registry,
+        )
+        self.processing = Histogram(
+            "sx_ingest_processing_seconds",
+            "Time from reading a message to handing its output to the producer.",
+            ["platform"],
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
+        )
+        for platform in ("sedex", "amfori"):
+            # Pre-create the series so dashboards show a zero, not a gap, before the first rejection.
+            self.consumed.labels(platform)
+            self.duplicates.labels(platform)
+            for reason in ReasonClass:
+                self.dead_lettered.labels(platform, reason.value)

@@ -1,0 +1,41 @@
+"""The HTTP surface every service shares: Prometheus metrics and health, nothing else.
+
+faust's own web views (tables, router, graph, stats) are switched off in `FAUST_WEB_SETTINGS`: the
+table views would serve state keyed by raw platform identifiers to anyone who can reach the port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+import faust
+from prometheus_client import CollectorRegistry, generate_latest
+
+# prometheus_client's CONTENT_TYPE_LATEST carries "; charset=utf-8", which aiohttp refuses in
+# content_type; the text format is UTF-8 by definition, so the bare media type is equivalent.
+PROMETHEUS_TEXT_FORMAT: Final = "text/plain; version=0.0.4"
+
+FAUST_WEB_SETTINGS: Final[dict[str, Any]] = {
+    "web_enabled": True,
+    "web_tables_enabled": False,
+    "web_router_enabled": False,
+    "web_graph_enabled": False,
+    "web_stats_enabled": False,
+    "web_metrics_enabled": False,
+}
+
+
+def install_endpoints(
+    app: faust.App, registry: CollectorRegistry, health: Callable[[], dict[str, Any]]
+) -> None:
+    """`/metrics` in the Prometheus text format; `/health` is 200 while `health()` says ok, else 503."""
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(registry), content_type=PROMETHEUS_TEXT_FORMAT)
+
+    @app.page("/health")
+    async def healthcheck(web: Any, request: Any) -> Any:
+        report = health()
+        return web.json(report, status=200 if report.get("status") == "ok" else 503)

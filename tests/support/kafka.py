@@ -1,0 +1,150 @@
+"""Broker helpers for tests: private topics, reading a topic to a count, committed offsets.
+
+Everything waits on a condition with a deadline; nothing sleeps and hopes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from services.topics import TopicSpec, ensure_topics
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def create_topics(bootstrap: str, names: Iterable[str], partitions: int = 6, **kw: Any) -> None:
+    await ensure_topics(bootstrap, tuple(TopicSpec(n, partitions, **kw) for n in names))
+
+
+async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = [n for n in names if n in existing]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+
+    def header(self, name: str) -> bytes | None:
+        return next((v for k, v in self.headers if k == name), None)
+
+
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    *,
+    until: Callable[[list[Record]], bool] | None = None,
+    timeout: float = 60.0,
+) -> list[Record]:
+    """All records of `topic` from the beginning, read until its end offsets (or `until` holds)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_bytes=16 * 1024 * 1024,
+    )
+    await consumer.start()
+    records: list[Record] = []
+    deadline = time.monotonic() + timeout
+    try:
+        partitions = await partitions_of(bootstrap, topic)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        while True:
+            ends = await consumer.end_offsets(partitions)
+            positions = {tp: await consumer.position(tp) for tp in partitions}
+            caught_up = all(positions[tp] >= ends[tp] for tp in partitions)
+            if caught_up and (until is None or until(records)):
+                return records
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: {len(records)} records read before the deadline")
+            batch = await consumer.getmany(timeout_ms=200)
+            for messages in batch.values():
+                for m in messages:
+                    records.append(
+                        Record(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()))
+                    )
+    finally:
+        await stop_consumer(consumer)
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """Every partition of `topic`, asked of the broker (a consumer knows only topics it subscribed to)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (description,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = sorted(p["partition"] for p in description["partitions"])
+    if description["error_code"] or not partitions:
+        raise AssertionError(f"topic {topic} has no partitions (error {description['error_code']})")
+    return [TopicPartition(topic, p) for p in partitions]
+
+
+async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """Stop a consumer, absorbing aiokafka 0.14's stray CancelledError from a group-less consumer.
+
+    `NoGroupCoordinator.close()` cancels its reset task and awaits it; if the task had not started
+    yet, the await raises CancelledError although nobody cancelled *us*. Re-raise a real cancellation.
+    """
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+
+
+async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        out: dict[int, int] = {}
+        for tp in await partitions_of(bootstrap, topic):
+            committed = await consumer.committed(tp)
+            out[tp.partition] = -1 if committed is None else committed
+        return out
+    finally:
+        await stop_consumer(consumer)
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        tps = await partitions_of(bootstrap, topic)
+        return {tp.partition: off for tp, off in (await consumer.end_offsets(tps)).items()}
+    finally:
+        await stop_consumer(consumer)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)  # polling interval between checks of a condition, not a wait for Kafka
