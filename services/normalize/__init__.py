@@ -1,0 +1,1 @@
+"""normalize: accepted platform events -> one shared, pseudonymised schema (see docs/normalize.md)."""
