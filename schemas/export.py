@@ -22,6 +22,7 @@ from schemas.platform.amfori import AMFORI_EVENT
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
 from schemas.platform.sedex import SEDEX_EVENT
 from schemas.platform.sedex import TOPIC as SEDEX_TOPIC
+from schemas.shared.models import SHARED_RECORDS
 
 ROOT: Final = Path(__file__).resolve().parent
 """Generated paths are relative to the schemas package."""
@@ -50,6 +51,14 @@ def event_schema(adapter: TypeAdapter[Any], title: str, description: str) -> Cal
 
 _EXTRA_FIELDS: Final = "Fields not listed here are ignored and dropped by ingest."
 
+_SHARED_FILES: Final = {
+    "PlatformSite": "platform-site",
+    "Audit": "audit",
+    "CorrectiveAction": "corrective-action",
+    "Consent": "consent",
+    "Training": "training",
+}
+
 GENERATORS: Final[dict[str, Generator]] = {
     "jsonschema/sedex-event.v1.json": event_schema(
         SEDEX_EVENT, "Sedex change event", f"A value on {SEDEX_TOPIC}, schemaVersion 1. {_EXTRA_FIELDS}"
@@ -57,6 +66,14 @@ GENERATORS: Final[dict[str, Generator]] = {
     "jsonschema/amfori-event.v1.json": event_schema(
         AMFORI_EVENT, "amfori change event", f'A value on {AMFORI_TOPIC}, specVersion "1". {_EXTRA_FIELDS}'
     ),
+    **{
+        f"jsonschema/shared/{_SHARED_FILES[model.__name__]}.v1.json": event_schema(
+            TypeAdapter(model),
+            f"Shared {model.__name__} record",
+            f"A value on {model.TOPIC}, schema_version 1 (null: a tombstone). Written by normalize.",
+        )
+        for model in SHARED_RECORDS
+    },
 }
 
 
