@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from schemas.shared import PlatformSite
 from schemas.shared.resolution import (
     RESOLVED_SITES_TOPIC,
     SITE_RESOLUTION_TOPIC,
@@ -83,6 +84,22 @@ class SiteFacts:
     def members_of(refs: Iterable[MemberLike]) -> frozenset[Member]:
         """Convert stage 1's member references (anything with `member_id` and `lei_id`)."""
         return frozenset(Member(r.member_id, r.lei_id) for r in refs)
+
+    @classmethod
+    def from_record(cls, record: PlatformSite, os_id: str | None) -> SiteFacts:
+        """From stage 1's `PlatformSite` record and its unsealed osId (`None` if it has none)."""
+        return cls(
+            site_id=record.site_id,
+            platform=record.platform,
+            company_id=record.company_id,
+            updated_at_ms=record.updated_at_ms,
+            country=record.country,
+            sector=record.sector,
+            workforce_band=record.workforce_band,
+            address_id=record.address_id,
+            os_id=os_id,
+            members=cls.members_of(record.members),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from schemas.shared import MemberRef, MemberRole, PlatformSite
 from schemas.shared.resolution import (
     RESOLVED_SITES_TOPIC,
     SITE_RESOLUTION_TOPIC,
@@ -621,3 +622,33 @@ def test_fifty_thousand_sites_incrementally() -> None:
     assert len(snap.site_resolutions) < n
     assert emitted > n
     assert Resolver.from_facts(r.sites.values(), r.consents, rid).snapshot() == snap
+
+
+def test_facts_from_a_platform_site_record() -> None:
+    key = "k1"
+    hexes = iter(f"{i:032x}" for i in range(1, 100))
+
+    def pid(kind: str) -> str:
+        return f"{key}.{kind}.{next(hexes)}"
+
+    m1, lei, m2 = pid("member"), pid("member"), pid("member")
+    record = PlatformSite(
+        site_id=pid("site"),
+        platform="amfori",
+        company_id=pid("company"),
+        version=3,
+        updated_at_ms=1_700_000_000_000,
+        country="BD",
+        sector=Sector.APPAREL_TEXTILES,
+        workforce_total=120,
+        workforce_band=WorkforceBand.B50_249,
+        members=[MemberRef(member_id=m1, lei_id=lei), MemberRef(member_id=m2, role=MemberRole.PARTNER)],
+        os_id_sealed=None,
+        address_id=pid("addr"),
+    )
+    facts = SiteFacts.from_record(record, OS)
+    assert facts.os_id == OS and facts.site_id == record.site_id and facts.address_id == record.address_id
+    assert facts.members == {Member(m1, lei), Member(m2, None)}
+    r = Resolver(rid)
+    r.upsert_site(facts)
+    assert r.resolution_of(record.site_id) == rid("os:" + OS)
