@@ -1,0 +1,326 @@
+"""Golden tests: each amfori event type, through ingest's envelope, to its full shared output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from schemas.shared.models import (
+    Announcement,
+    Audit,
+    AuditType,
+    Consent,
+    CorrectiveAction,
+    CorrectiveActionStatus,
+    Finding,
+    LabourRelations,
+    MemberRef,
+    MemberRole,
+    PlatformSite,
+    Training,
+)
+from schemas.taxonomy import ForcedLabourIndicator as FL
+from schemas.taxonomy import Issue, Sector, Severity, WorkforceBand
+from services.normalize.mapping import Output, OutputKind
+from services.normalize.pseudonymise import IdKind
+from services.normalize.seal import Sealer
+from tests.fixtures.examples import amfori_monitoring
+
+MapRaw = Callable[[dict[str, Any]], list[Output]]
+Pseud = Callable[[IdKind, str], str]
+
+TIMESTAMP = 1_771_405_200_000  # 2026-02-18T09:00:00Z
+
+
+def envelope(event_type: str, version: int, data: dict[str, Any], site: bool = True) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "specVersion": "1",
+        "id": "0c8f9a3e-1d2b-4c5d-8e9f-a0b1c2d3e4f6",
+        "type": event_type,
+        "timestamp": TIMESTAMP,
+        "version": version,
+        "legalEntityAmforiId": "050-0012345",
+        "data": data,
+    }
+    if site:
+        raw["siteAmforiId"] = "050-0012345-001"
+    return raw
+
+
+def site_data() -> dict[str, Any]:
+    return {
+        "name": "Chattogram Denim Mills",
+        "localName": "চট্টগ্রাম ডেনিম মিলস",
+        "address": {
+            "street": "Road 5, Kalurghat I/A",
+            "city": "Chattogram",
+            "zip": "4208",
+            "country": {"numeric": "050", "name": "Bangladesh"},
+        },
+        "osId": "BD2019876XYZ789",
+        "gicsSubIndustry": "25203030",
+        "workforce": {"total": 1200, "femalePct": 61.5, "migrantPct": 0},
+        "businessPartners": [
+            {"amforiId": "528-0004321", "role": "PARTNER"},
+            {"amforiId": "276-0001234", "role": "RSP_HOLDER", "lei": "5299000J2N45DDNE4Y28"},
+        ],
+    }
+
+
+def test_site_updated(map_raw: MapRaw, P: Pseud, sealer: Sealer) -> None:
+    [out] = map_raw(envelope("site.updated", 2, site_data()))
+    site_id = P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001")
+    expected = PlatformSite(
+        site_id=site_id,
+        platform="amfori",
+        company_id=P(IdKind.COMPANY, "amfori:050-0012345"),
+        version=2,
+        updated_at_ms=TIMESTAMP,
+        country="BD",
+        sector=Sector.APPAREL_TEXTILES,
+        workforce_total=1200,
+        workforce_band=WorkforceBand.B1000_PLUS,
+        members=[
+            MemberRef(
+                member_id=P(IdKind.MEMBER, "amfori:276-0001234"),
+                lei_id=P(IdKind.MEMBER, "lei:5299000J2N45DDNE4Y28"),
+                role=MemberRole.RSP_HOLDER,
+            ),
+            MemberRef(member_id=P(IdKind.MEMBER, "amfori:528-0004321"), role=MemberRole.PARTNER),
+        ],
+        os_id_sealed=sealer.seal("BD2019876XYZ789"),
+        # the name, not the local name
+        address_id=P(IdKind.ADDRESS, "chattogram denim mills|road 5 kalurghat i a|chattogram|BD"),
+    )
+    assert out == Output(OutputKind.PLATFORM_SITE, site_id, expected, site_id, 2, TIMESTAMP)
+    assert isinstance(out.value, PlatformSite)
+    assert [m.member_id for m in out.value.members] == sorted(m.member_id for m in out.value.members)
+
+
+def test_site_deleted_is_a_tombstone_of_the_platform_site(map_raw: MapRaw, P: Pseud) -> None:
+    [out] = map_raw(envelope("site.deleted", 9, {}))
+    site_id = P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001")
+    assert out == Output(OutputKind.PLATFORM_SITE, site_id, None, site_id, 9, TIMESTAMP)
+
+
+def test_monitoring_completed(map_raw: MapRaw, P: Pseud) -> None:
+    raw = amfori_monitoring()
+    raw["data"]["performanceAreas"].append(
+        {
+            "pa": 7,
+            "rating": "C",
+            "findings": [
+                {
+                    "findingId": "F-3",
+                    "questionRef": "PA7.Q12",
+                    "crucial": False,
+                    "answer": "NO",
+                    "indicators": [],
+                    "comment": "First-aid kit incomplete.",
+                }
+            ],
+        }
+    )
+    raw["data"]["zeroTolerance"] = [
+        {"findingId": "Z-1", "category": "FORCED_LABOUR", "comment": "Gate locked at night."},
+        {"findingId": "Z-2", "category": "BRIBERY", "comment": "Auditor offered a gift."},
+    ]
+    [out] = map_raw(raw)
+    audit_id = P(IdKind.AUDIT, "amfori:MON-88231")
+
+    def fid(ref: str) -> str:
+        return P(IdKind.FINDING, f"amfori:MON-88231/{ref}")
+
+    expected = Audit(
+        audit_id=audit_id,
+        platform="amfori",
+        site_id=P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001"),
+        company_id=P(IdKind.COMPANY, "amfori:050-0012345"),
+        version=1,
+        updated_at_ms=1_771_405_200_000,
+        methodology="BSCI-2.0",
+        audit_type=AuditType.FULL,
+        announcement=Announcement.SEMI_ANNOUNCED,
+        audit_end=date(2026, 2, 17),  # 1771286400000 is 2026-02-17T00:00:00Z
+        auditor_days=3.5,
+        audit_firm="APSCA-F-00123",
+        audit_firm_name="Example Assurance Ltd",
+        workers_interviewed=None,
+        labour_relations=LabourRelations(
+            has_union=False,
+            has_worker_committee=True,
+            has_collective_agreement=False,
+            has_grievance_mechanism=True,
+        ),
+        findings=[
+            Finding(
+                finding_id=fid("F-1"),
+                source_code="BSCI-2.0:PA6.Q3",
+                issue=Issue.WORKING_HOURS,
+                severity=Severity.MAJOR,
+                fl_indicators=[FL.EXCESSIVE_OVERTIME],
+            ),
+            Finding(
+                finding_id=fid("F-2"),
+                source_code="BSCI-2.0:PA11.Q1",
+                issue=Issue.FORCED_LABOUR,
+                severity=Severity.MINOR,
+                fl_indicators=[FL.RETENTION_OF_IDENTITY_DOCUMENTS],
+            ),
+            Finding(
+                finding_id=fid("F-3"),
+                source_code="BSCI-2.0:PA7.Q12",
+                issue=Issue.HEALTH_SAFETY,
+                severity=Severity.MINOR,
+                fl_indicators=[],
+            ),
+            Finding(
+                finding_id=fid("Z-1"),
+                source_code="BSCI-2.0:ZT:FORCED_LABOUR",
+                issue=Issue.FORCED_LABOUR,
+                severity=Severity.CRITICAL,
+                fl_indicators=[FL.ABUSE_OF_VULNERABILITY],
+            ),
+            Finding(
+                finding_id=fid("Z-2"),
+                source_code="BSCI-2.0:ZT:BRIBERY",
+                issue=Issue.BUSINESS_ETHICS,
+                severity=Severity.CRITICAL,
+                fl_indicators=[],
+            ),
+        ],
+    )
+    assert out == Output(OutputKind.AUDIT, audit_id, expected, audit_id, 1, TIMESTAMP)
+    assert isinstance(out.value, Audit)
+    ids = [f.finding_id for f in out.value.findings]
+    assert ids == sorted(ids)
+
+
+def test_monitoring_updated_follow_up_unannounced_appointed_rep(map_raw: MapRaw, P: Pseud) -> None:
+    raw = amfori_monitoring()
+    raw["type"] = "monitoring.updated"
+    raw["version"] = 3
+    data = raw["data"]
+    data.update(
+        monitoringType="FOLLOW_UP_AUDIT",
+        announcementType="UNANNOUNCED",
+        auditDate=1_771_286_399_999,  # 2026-02-16T23:59:59.999Z: still the 16th in UTC
+        manDays=1,
+        performanceAreas=[],
+        workersVoice={
+            "union": "PRESENT",
+            "workersRepresentative": "APPOINTED",
+            "cba": True,
+            "grievanceChannel": False,
+        },
+    )
+    [out] = map_raw(raw)
+    audit_id = P(IdKind.AUDIT, "amfori:MON-88231")
+    expected = Audit(
+        audit_id=audit_id,
+        platform="amfori",
+        site_id=P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001"),
+        company_id=P(IdKind.COMPANY, "amfori:050-0012345"),
+        version=3,
+        updated_at_ms=TIMESTAMP,
+        methodology="BSCI-2.0",
+        audit_type=AuditType.FOLLOW_UP,
+        announcement=Announcement.UNANNOUNCED,
+        audit_end=date(2026, 2, 16),
+        auditor_days=1.0,
+        audit_firm="APSCA-F-00123",
+        audit_firm_name="Example Assurance Ltd",
+        workers_interviewed=None,
+        labour_relations=LabourRelations(
+            has_union=True,
+            has_worker_committee=False,
+            has_collective_agreement=True,
+            has_grievance_mechanism=False,
+        ),
+        findings=[],
+    )
+    assert out == Output(OutputKind.AUDIT, audit_id, expected, audit_id, 3, TIMESTAMP)
+
+
+def test_monitoring_cancelled_is_a_tombstone_of_the_audit(map_raw: MapRaw, P: Pseud) -> None:
+    [out] = map_raw(envelope("monitoring.cancelled", 4, {"monitoringId": "MON-88231"}))
+    audit_id = P(IdKind.AUDIT, "amfori:MON-88231")
+    assert out == Output(OutputKind.AUDIT, audit_id, None, audit_id, 4, TIMESTAMP)
+
+
+def test_remediation_resolved(map_raw: MapRaw, P: Pseud) -> None:
+    data = {
+        "monitoringId": "MON-88231",
+        "findingId": "F-1",
+        "state": "RESOLVED",
+        "deadline": 1_776_643_200_000,  # 2026-04-20T00:00:00Z
+        "resolvedAt": 1_775_001_599_000,  # 2026-03-31T23:59:59Z
+    }
+    [out] = map_raw(envelope("remediation.updated", 2, data))
+    finding_id = P(IdKind.FINDING, "amfori:MON-88231/F-1")
+    expected = CorrectiveAction(
+        finding_id=finding_id,
+        audit_id=P(IdKind.AUDIT, "amfori:MON-88231"),
+        platform="amfori",
+        site_id=P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001"),
+        version=2,
+        updated_at_ms=TIMESTAMP,
+        status=CorrectiveActionStatus.CLOSED,
+        due_date=date(2026, 4, 20),
+        closed_date=date(2026, 3, 31),
+    )
+    assert out == Output(OutputKind.CORRECTIVE_ACTION, finding_id, expected, finding_id, 2, TIMESTAMP)
+
+
+def test_remediation_open_in_progress_not_resolved(map_raw: MapRaw) -> None:
+    base = {"monitoringId": "MON-1", "findingId": "F-1", "deadline": 1_776_643_200_000}
+    statuses = []
+    for version, state in enumerate(("OPEN", "IN_PROGRESS", "NOT_RESOLVED"), start=1):
+        [out] = map_raw(envelope("remediation.updated", version, {**base, "state": state}))
+        assert isinstance(out.value, CorrectiveAction)
+        assert out.value.closed_date is None and out.value.due_date == date(2026, 4, 20)
+        statuses.append(out.value.status)
+    assert statuses == [
+        CorrectiveActionStatus.OPEN,
+        CorrectiveActionStatus.IN_PROGRESS,
+        CorrectiveActionStatus.NOT_RESOLVED,
+    ]
+    assert not CorrectiveActionStatus.NOT_RESOLVED.is_closed
+
+
+def test_consent_updated(map_raw: MapRaw, P: Pseud) -> None:
+    raw = envelope("consent.updated", 5, {"purpose": "aggregate-exchange", "status": "REVOKED"}, site=False)
+    [out] = map_raw(raw)
+    company_id = P(IdKind.COMPANY, "amfori:050-0012345")
+    expected = Consent(
+        company_id=company_id, platform="amfori", version=5, updated_at_ms=TIMESTAMP, granted=False
+    )
+    assert out == Output(OutputKind.CONSENT, company_id, expected, company_id, 5, TIMESTAMP)
+    raw["data"]["status"] = "GRANTED"
+    [granted] = map_raw(raw)
+    assert isinstance(granted.value, Consent) and granted.value.granted is True
+
+
+def test_academy_completion(map_raw: MapRaw, P: Pseud) -> None:
+    data = {
+        "completionId": "AC-7781",
+        "courseId": "BSCI-FR-2",
+        "topic": "fair-remuneration",
+        "completedAt": 1_768_953_600_000,  # 2026-01-21T00:00:00Z
+        "participants": 3,
+    }
+    [out] = map_raw(envelope("academy.completion", 1, data))
+    training_id = P(IdKind.TRAINING, "amfori:AC-7781")
+    expected = Training(
+        training_id=training_id,
+        platform="amfori",
+        site_id=P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001"),
+        company_id=P(IdKind.COMPANY, "amfori:050-0012345"),
+        version=1,
+        updated_at_ms=TIMESTAMP,
+        issues=[Issue.WAGES],
+        completed_on=date(2026, 1, 21),
+        participants=3,
+    )
+    assert out == Output(OutputKind.TRAINING, training_id, expected, training_id, 1, TIMESTAMP)

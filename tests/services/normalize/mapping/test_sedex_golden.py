@@ -1,0 +1,335 @@
+"""Golden tests: each Sedex event type, through ingest's envelope, to its full shared output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from schemas.shared.models import (
+    Announcement,
+    Audit,
+    AuditType,
+    Consent,
+    CorrectiveAction,
+    CorrectiveActionStatus,
+    Finding,
+    LabourRelations,
+    MemberRef,
+    PlatformSite,
+    Training,
+)
+from schemas.taxonomy import ForcedLabourIndicator as FL
+from schemas.taxonomy import Issue, Sector, Severity, WorkforceBand
+from services.normalize.mapping import Output, OutputKind
+from services.normalize.pseudonymise import IdKind
+from services.normalize.seal import Sealer
+from tests.fixtures.examples import sedex_audit
+
+MapRaw = Callable[[dict[str, Any]], list[Output]]
+Pseud = Callable[[IdKind, str], str]
+
+OCCURRED = "2026-02-12T08:30:00Z"
+OCCURRED_MS = 1_770_885_000_000  # 2026-02-12T08:30:00Z
+
+
+def envelope(event_type: str, version: int, payload: dict[str, Any], site: bool = True) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "schemaVersion": 1,
+        "eventId": "5b0d6c2e-8a51-4f7e-9d43-0d6f1f4f2a11",
+        "eventType": event_type,
+        "occurredAt": OCCURRED,
+        "entityVersion": version,
+        "companyRef": "ZC1043921",
+        "payload": payload,
+    }
+    if site:
+        raw["siteRef"] = "ZS1098453"
+    return raw
+
+
+def site_payload() -> dict[str, Any]:
+    return {
+        "siteName": "Dhaka Knit-Wear Ltd.",
+        "address": {"street": "Plot 12, Road-3", "city": "Gazipur", "postalCode": "1700", "country": "BD"},
+        "osId": "BD2024123ABC123",
+        "productCategory": {"unspsc": "53102500"},
+        "workers": {"total": 420, "female": 300, "migrant": 10, "temporary": 5},
+        "linkedCustomers": [
+            {"companyRef": "ZC2000002", "lei": "5493001KJTIIGC8Y1R12"},
+            {"companyRef": "ZC2000001"},
+        ],
+    }
+
+
+def test_site_upserted(map_raw: MapRaw, P: Pseud, sealer: Sealer) -> None:
+    [out] = map_raw(envelope("SiteUpserted", 3, site_payload()))
+    site_id = P(IdKind.PLATFORM_SITE, "sedex:ZS1098453")
+    expected = PlatformSite(
+        site_id=site_id,
+        platform="sedex",
+        company_id=P(IdKind.COMPANY, "sedex:ZC1043921"),
+        version=3,
+        updated_at_ms=OCCURRED_MS,
+        country="BD",
+        sector=Sector.APPAREL_TEXTILES,
+        workforce_total=420,
+        workforce_band=WorkforceBand.B250_999,
+        members=[
+            MemberRef(member_id=P(IdKind.MEMBER, "sedex:ZC2000001")),
+            MemberRef(
+                member_id=P(IdKind.MEMBER, "sedex:ZC2000002"),
+                lei_id=P(IdKind.MEMBER, "lei:5493001KJTIIGC8Y1R12"),
+            ),
+        ],
+        os_id_sealed=sealer.seal("BD2024123ABC123"),
+        address_id=P(IdKind.ADDRESS, "dhaka knit wear ltd|plot 12 road 3|gazipur|BD"),
+    )
+    assert out == Output(OutputKind.PLATFORM_SITE, site_id, expected, site_id, 3, OCCURRED_MS)
+    assert isinstance(out.value, PlatformSite)
+    assert [m.member_id for m in out.value.members] == sorted(m.member_id for m in out.value.members)
+    assert out.value.os_id_sealed is not None and sealer.unseal(out.value.os_id_sealed) == "BD2024123ABC123"
+
+
+def test_site_upserted_without_os_id_or_customers(map_raw: MapRaw) -> None:
+    payload = site_payload()
+    del payload["osId"]
+    payload["linkedCustomers"] = []
+    payload["workers"] = {"total": 49, "female": 0, "migrant": 0, "temporary": 0}
+    [out] = map_raw(envelope("SiteUpserted", 1, payload))
+    assert isinstance(out.value, PlatformSite)
+    assert out.value.os_id_sealed is None
+    assert out.value.members == []
+    assert out.value.workforce_band is WorkforceBand.B1_49
+
+
+def test_site_removed_is_a_tombstone_of_the_platform_site(map_raw: MapRaw, P: Pseud) -> None:
+    [out] = map_raw(envelope("SiteRemoved", 4, {}))
+    site_id = P(IdKind.PLATFORM_SITE, "sedex:ZS1098453")
+    assert out == Output(OutputKind.PLATFORM_SITE, site_id, None, site_id, 4, OCCURRED_MS)
+
+
+def _example_audit_payload() -> dict[str, Any]:
+    payload: dict[str, Any] = sedex_audit()["payload"]
+    payload["findings"] += [
+        {
+            "findingRef": "CAR-1",
+            "type": "CollaborativeActionRequired",
+            "clause": "5A",
+            "severity": "Minor",
+            "flTags": [],
+            "description": "Wages below the living-wage benchmark.",
+        },
+        {
+            "findingRef": "OBS-1",
+            "type": "Observation",
+            "clause": "3",
+            "flTags": ["THREATS"],
+            "description": "Fire exits partly blocked.",
+        },
+        {
+            "findingRef": "GE-1",
+            "type": "GoodExample",
+            "clause": "2",
+            "flTags": [],
+            "description": "Elected committee meets monthly.",
+        },
+    ]
+    return payload
+
+
+def test_audit_published(map_raw: MapRaw, P: Pseud) -> None:
+    [out] = map_raw(envelope("AuditPublished", 1, _example_audit_payload()))
+    audit_id = P(IdKind.AUDIT, "sedex:SMETA-2026-000871")
+    expected = Audit(
+        audit_id=audit_id,
+        platform="sedex",
+        site_id=P(IdKind.PLATFORM_SITE, "sedex:ZS1098453"),
+        company_id=P(IdKind.COMPANY, "sedex:ZC1043921"),
+        version=1,
+        updated_at_ms=OCCURRED_MS,
+        methodology="SMETA-7.0",
+        audit_type=AuditType.FULL_PERIODIC,
+        announcement=Announcement.SEMI_ANNOUNCED,
+        audit_end=date(2026, 2, 11),
+        auditor_days=3.0,
+        audit_firm="APSCA-F-00123",
+        audit_firm_name="Example Assurance Ltd",
+        workers_interviewed=18,
+        labour_relations=LabourRelations(
+            has_union=False,
+            has_worker_committee=True,
+            has_collective_agreement=False,
+            has_grievance_mechanism=True,
+        ),
+        findings=[
+            Finding(
+                finding_id=P(IdKind.FINDING, "sedex:SMETA-2026-000871/NC-1"),
+                source_code="SMETA-7.0:6",
+                issue=Issue.WORKING_HOURS,
+                severity=Severity.MAJOR,
+                fl_indicators=[FL.EXCESSIVE_OVERTIME],
+            ),
+            Finding(
+                finding_id=P(IdKind.FINDING, "sedex:SMETA-2026-000871/NC-2"),
+                source_code="SMETA-7.0:1A",
+                issue=Issue.RESPONSIBLE_RECRUITMENT,
+                severity=Severity.CRITICAL,
+                fl_indicators=[FL.DEBT_BONDAGE, FL.RETENTION_OF_IDENTITY_DOCUMENTS],
+            ),
+            Finding(
+                finding_id=P(IdKind.FINDING, "sedex:SMETA-2026-000871/CAR-1"),
+                source_code="SMETA-7.0:5A",
+                issue=Issue.WAGES,
+                severity=Severity.MINOR,
+                fl_indicators=[],
+            ),
+        ],
+    )
+    assert out == Output(OutputKind.AUDIT, audit_id, expected, audit_id, 1, OCCURRED_MS)
+    assert isinstance(out.value, Audit)
+    ids = [f.finding_id for f in out.value.findings]
+    assert ids == sorted(ids) and len(ids) == 3  # the observation and the good example are dropped
+
+
+def test_audit_revised_smeta_6_1_desktop_follow_up(map_raw: MapRaw, P: Pseud) -> None:
+    payload = {
+        "auditRef": "SMETA-2025-000100",
+        "methodology": {"scheme": "SMETA", "version": "6.1", "pillars": 2},
+        "auditType": "Desktop Follow-up",
+        "announcement": "Unannounced",
+        "auditStart": "2025-12-30",
+        "auditEnd": "2025-12-31",
+        "auditorDays": 0.5,
+        "auditCompany": {"name": "Veritas Ethical Audits GmbH", "apscaFirmId": "APSCA-F-00217"},
+        "leadAuditor": {"name": "A. Auditor", "apscaNumber": "CSCA-21701234"},
+        "workersInterviewed": 0,
+        "workerRepresentation": {
+            "tradeUnion": True,
+            "workerCommittee": False,
+            "collectiveAgreement": True,
+            "grievanceMechanism": False,
+        },
+        "findings": [
+            {
+                "findingRef": "NC-9",
+                "type": "NonCompliance",
+                "clause": "10A",
+                "severity": "Major",
+                "flTags": ["DECEPTION"],
+                "description": "Right-to-work checks missing.",
+            }
+        ],
+    }
+    [out] = map_raw(envelope("AuditRevised", 2, payload))
+    audit_id = P(IdKind.AUDIT, "sedex:SMETA-2025-000100")
+    expected = Audit(
+        audit_id=audit_id,
+        platform="sedex",
+        site_id=P(IdKind.PLATFORM_SITE, "sedex:ZS1098453"),
+        company_id=P(IdKind.COMPANY, "sedex:ZC1043921"),
+        version=2,
+        updated_at_ms=OCCURRED_MS,
+        methodology="SMETA-6.1",
+        audit_type=AuditType.FOLLOW_UP_DESKTOP,
+        announcement=Announcement.UNANNOUNCED,
+        audit_end=date(2025, 12, 31),
+        auditor_days=0.5,
+        audit_firm="APSCA-F-00217",
+        audit_firm_name="Veritas Ethical Audits GmbH",
+        workers_interviewed=0,
+        labour_relations=LabourRelations(
+            has_union=True,
+            has_worker_committee=False,
+            has_collective_agreement=True,
+            has_grievance_mechanism=False,
+        ),
+        findings=[
+            Finding(
+                finding_id=P(IdKind.FINDING, "sedex:SMETA-2025-000100/NC-9"),
+                source_code="SMETA-6.1:10A",
+                issue=Issue.RESPONSIBLE_RECRUITMENT,
+                severity=Severity.MAJOR,
+                fl_indicators=[FL.DECEPTION],
+            )
+        ],
+    )
+    assert out == Output(OutputKind.AUDIT, audit_id, expected, audit_id, 2, OCCURRED_MS)
+
+
+def test_audit_withdrawn_is_a_tombstone_of_the_audit(map_raw: MapRaw, P: Pseud) -> None:
+    [out] = map_raw(envelope("AuditWithdrawn", 5, {"auditRef": "SMETA-2026-000871"}))
+    audit_id = P(IdKind.AUDIT, "sedex:SMETA-2026-000871")
+    assert out == Output(OutputKind.AUDIT, audit_id, None, audit_id, 5, OCCURRED_MS)
+
+
+def test_corrective_action_closed(map_raw: MapRaw, P: Pseud) -> None:
+    payload = {
+        "auditRef": "SMETA-2026-000871",
+        "findingRef": "NC-1",
+        "status": "Closed",
+        "dueDate": "2026-04-11",
+        "closedDate": "2026-03-30",
+        "verification": "OnSite",
+    }
+    [out] = map_raw(envelope("CorrectiveActionUpdated", 3, payload))
+    finding_id = P(IdKind.FINDING, "sedex:SMETA-2026-000871/NC-1")
+    expected = CorrectiveAction(
+        finding_id=finding_id,
+        audit_id=P(IdKind.AUDIT, "sedex:SMETA-2026-000871"),
+        platform="sedex",
+        site_id=P(IdKind.PLATFORM_SITE, "sedex:ZS1098453"),
+        version=3,
+        updated_at_ms=OCCURRED_MS,
+        status=CorrectiveActionStatus.CLOSED,
+        due_date=date(2026, 4, 11),
+        closed_date=date(2026, 3, 30),
+    )
+    assert out == Output(OutputKind.CORRECTIVE_ACTION, finding_id, expected, finding_id, 3, OCCURRED_MS)
+
+
+def test_corrective_action_open_and_progress_made(map_raw: MapRaw) -> None:
+    base = {"auditRef": "A-1", "findingRef": "F-1", "dueDate": "2026-04-11", "verification": "Desktop"}
+    [opened] = map_raw(envelope("CorrectiveActionUpdated", 1, {**base, "status": "Open"}))
+    [progress] = map_raw(envelope("CorrectiveActionUpdated", 2, {**base, "status": "ProgressMade"}))
+    assert isinstance(opened.value, CorrectiveAction) and isinstance(progress.value, CorrectiveAction)
+    assert (opened.value.status, opened.value.closed_date) == (CorrectiveActionStatus.OPEN, None)
+    assert (progress.value.status, progress.value.closed_date) == (CorrectiveActionStatus.IN_PROGRESS, None)
+    assert opened.key == progress.key == opened.version_entity
+
+
+def test_consent_changed(map_raw: MapRaw, P: Pseud) -> None:
+    raw = envelope("ConsentChanged", 7, {"scope": "AGGREGATE_EXCHANGE", "granted": False}, site=False)
+    [out] = map_raw(raw)
+    company_id = P(IdKind.COMPANY, "sedex:ZC1043921")
+    expected = Consent(
+        company_id=company_id, platform="sedex", version=7, updated_at_ms=OCCURRED_MS, granted=False
+    )
+    assert out == Output(OutputKind.CONSENT, company_id, expected, company_id, 7, OCCURRED_MS)
+    raw["payload"]["granted"] = True
+    [granted] = map_raw(raw)
+    assert isinstance(granted.value, Consent) and granted.value.granted is True
+
+
+def test_training_completed_wages_and_hours_is_two_issues(map_raw: MapRaw, P: Pseud) -> None:
+    payload = {
+        "trainingRef": "TR-00042",
+        "courseCode": "SX-WH-101",
+        "topic": "WAGES_AND_HOURS",
+        "completedOn": "2026-01-20",
+        "participants": 14,
+    }
+    [out] = map_raw(envelope("TrainingCompleted", 1, payload))
+    training_id = P(IdKind.TRAINING, "sedex:TR-00042")
+    expected = Training(
+        training_id=training_id,
+        platform="sedex",
+        site_id=P(IdKind.PLATFORM_SITE, "sedex:ZS1098453"),
+        company_id=P(IdKind.COMPANY, "sedex:ZC1043921"),
+        version=1,
+        updated_at_ms=OCCURRED_MS,
+        issues=[Issue.WAGES, Issue.WORKING_HOURS],
+        completed_on=date(2026, 1, 20),
+        participants=14,
+    )
+    assert out == Output(OutputKind.TRAINING, training_id, expected, training_id, 1, OCCURRED_MS)
