@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
@@ -108,10 +109,12 @@ async def read_output(
     deadline: float,
     worker: asyncio.subprocess.Process | None = None,
     received: list[bytes] | None = None,
+    stamp_ns: Callable[[Any], int | None] | None = None,
 ) -> tuple[list[float], float]:
     """Reads `expected` records from the output; returns per-record latencies (ms) and the last arrival time.
 
-    Assigns partitions directly (no group) so the reader is live at once and its own join cannot delay or
+    `stamp_ns(record)` gives the send time of the input behind an output record; by default the
+    `bench_sent_ns` header, which a pass-through copies. Assigns partitions directly (no group) so the reader is live at once and its own join cannot delay or
     inflate the figures. Fails fast if the worker dies instead of waiting out the deadline.
     """
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
@@ -129,14 +132,16 @@ async def read_output(
                     f"{len(latencies)} of {expected} records reached {topic} before the deadline"
                 )
             if worker is not None and worker.returncode is not None:
-                raise RuntimeError(f"pass-through worker exited early with {worker.returncode}")
+                raise RuntimeError(f"worker under test exited early with {worker.returncode}")
             batches = await consumer.getmany(timeout_ms=200)
             now_ns = time.time_ns()
             for records in batches.values():
                 for r in records:
-                    stamp = sent_ns(r.headers)
+                    stamp = sent_ns(r.headers) if stamp_ns is None else stamp_ns(r)
                     if stamp is None:
-                        raise RuntimeError(f"record at {r.topic}/{r.partition}@{r.offset} lost its headers")
+                        raise RuntimeError(
+                            f"record at {r.topic}/{r.partition}@{r.offset} carries no send time"
+                        )
                     latencies.append((now_ns - stamp) / 1e6)
                     if received is not None:
                         received.append(r.value)

@@ -1,5 +1,9 @@
 """The ingest faust app: one agent over both platform topics, a changelogged table of seen event ids.
 
+Output records keep the input record's timestamp (as Kafka Streams does): the accepted and
+dead-letter topics then say when the platform published, and end-to-end latency is measurable
+from the output alone.
+
 Processing is at-least-once (faust commits an offset only after the agent has handled the message and
 its sends). Exactly-once *effect* on the accepted topic comes from the `seen` table: it is keyed by
 `platform:eventId`, which shares the partition of the message that carries it (redeliveries have the
@@ -57,6 +61,7 @@ def create_app(settings: IngestSettings, registry: CollectorRegistry | None = No
         processing_guarantee="at_least_once",
         producer_max_request_size=_PRODUCER_MAX_REQUEST_BYTES,
         producer_acks=-1,
+        producer_linger_ms=5,
         consumer_max_fetch_size=_PRODUCER_MAX_REQUEST_BYTES,
         consumer_auto_offset_reset="earliest",
         broker_commit_every=1000,
@@ -78,7 +83,7 @@ def create_app(settings: IngestSettings, registry: CollectorRegistry | None = No
         headers = dead_letter_headers(
             list(message.headers or []), rejection, message.topic, message.partition, message.offset
         )
-        await dlq.send(key=message.key, value=message.value, headers=headers)
+        await dlq.send(key=message.key, value=message.value, headers=headers, timestamp=message.timestamp)
         metrics.dead_lettered.labels(platform, rejection.reason_class.value).inc()
         # The class and the coordinates only: the reason text may quote an identifier from the message.
         log.warning(
@@ -114,7 +119,7 @@ def create_app(settings: IngestSettings, registry: CollectorRegistry | None = No
         value, headers = accepted_record(
             admitted.platform, event, message.topic, message.partition, message.offset
         )
-        await accepted.send(key=message.key, value=value, headers=headers)
+        await accepted.send(key=message.key, value=value, headers=headers, timestamp=message.timestamp)
         seen[dedup_key] = message.offset
         metrics.accepted.labels(admitted.platform, event.event_type).inc()
 
@@ -128,6 +133,7 @@ def create_app(settings: IngestSettings, registry: CollectorRegistry | None = No
         return {
             "status": "fail" if crashed or app.should_stop else "ok",
             "rebalancing": bool(app.rebalancing),
+            "assigned_partitions": len(app.consumer.assignment()),
         }
 
     install_endpoints(app, metrics.registry, health)

@@ -1,0 +1,214 @@
+"""Ingest throughput and latency against the real broker, beside the aiokafka pass-through baseline.
+
+Both run in the same invocation on the same input values (the simulator's feed of both platforms,
+with its redeliveries, stale versions and malformed messages), so the ratio between the rows is the
+cost of ingest itself: validation into the platform models, dedup table and its changelog, the
+envelope and CloudEvents headers, faust's machinery.
+
+Latency of a record is its arrival at a reader minus its input's CreateTime: ingest keeps the input
+timestamp on its outputs, so no header has to survive. The ingest service runs as it does in
+production (`python -m services.ingest`), in its own process, whose peak RSS is reported.
+
+    python -m bench.ingest --events 200000 [--rate 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+import httpx
+
+from bench.harness import (
+    Result,
+    create_temp_topics,
+    delete_topics,
+    format_table,
+    produce_values,
+    rss_mib,
+    unique_topic_names,
+)
+from bench.passthrough import _child_env, _output_size, read_output, run_passthrough
+from simulator.feed import FeedMessage, generate_feed
+from simulator.publish import publish
+
+PARTITIONS = 6
+EVENTS_PER_SITE_YEAR = 7  # roughly what the simulator produces per platform site and year
+
+
+def feed_messages(events: int, seed: int = 42) -> list[FeedMessage]:
+    """`events` messages of a realistic feed (both platforms, a year).
+
+    The feed's one oversized message (> 1 MiB, dead-lettered by ingest) is left out: the baseline's
+    default-configured clients cannot carry it, and one message does not move a throughput figure.
+    """
+    sites = max(20, events // (2 * EVENTS_PER_SITE_YEAR))
+    while True:
+        messages = [m for m in generate_feed(seed, sites).messages if len(m.value) < 1_000_000]
+        if len(messages) >= events:
+            return messages[:events]
+        sites = int(sites * 1.5 * events / max(1, len(messages))) + 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _wait_assigned(
+    port: int, worker: asyncio.subprocess.Process, partitions: int, timeout: float
+) -> None:
+    """Until the service owns all its source partitions, so the timed run excludes group joining."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if worker.returncode is not None:
+                raise RuntimeError(f"ingest exited with {worker.returncode} before it was ready")
+            try:
+                report = (await client.get(f"http://127.0.0.1:{port}/health", timeout=1.0)).json()
+                if report.get("status") == "ok" and report.get("assigned_partitions", 0) >= partitions:
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            await asyncio.sleep(0.2)  # polling the health endpoint
+    raise TimeoutError("ingest did not get its partitions in time")
+
+
+async def _send(
+    bootstrap: str, messages: list[FeedMessage], topics: dict[str, str], rate: float | None
+) -> None:
+    if rate is None:
+        await publish(messages, bootstrap, topics=topics)
+        return
+    by_topic: dict[str, list[tuple[bytes | None, bytes]]] = {}
+    for m in messages:
+        by_topic.setdefault(topics[m.topic], []).append((m.key, m.value))
+    total = len(messages)
+    await asyncio.gather(
+        *(
+            produce_values(bootstrap, topic, values, rate_per_s=rate * len(values) / total)
+            for topic, values in by_topic.items()
+        )
+    )
+
+
+async def run_ingest(
+    bootstrap: str, messages: list[FeedMessage], *, rate_per_s: float | None = None
+) -> Result:
+    """One run of the real ingest service on fresh topics, deleted afterwards.
+
+    Raises unless the accepted and dead-letter topics hold exactly what the feed's labels predict,
+    because a figure from a run that lost or duplicated data would be meaningless.
+    """
+    sedex, amfori, accepted, dlq = unique_topic_names("ingest", "sedex", "amfori", "accepted", "dlq")
+    topics = {"sedex.changes.v1": sedex, "amfori.changes.v1": amfori}
+    expects = Counter(m.expect.split(":")[0] for m in messages)
+    n_accepted = expects["valid"] + expects["stale"]
+    port = _free_port()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 120 + len(messages) / 1_000
+    worker: asyncio.subprocess.Process | None = None
+    await create_temp_topics(bootstrap, [sedex, amfori, accepted, dlq], PARTITIONS)
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir:
+        env = {
+            **_child_env(),
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "INGEST_APP_ID": f"bench-ingest-{uuid.uuid4().hex[:10]}",
+            "INGEST_WEB_PORT": str(port),
+            "INGEST_DATA_DIR": data_dir,
+            "INGEST_SEDEX_TOPIC": sedex,
+            "INGEST_AMFORI_TOPIC": amfori,
+            "INGEST_ACCEPTED_TOPIC": accepted,
+            "INGEST_DLQ_TOPIC": dlq,
+            "INGEST_LOG_LEVEL": "warning",
+        }
+        try:
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "services.ingest", env=env, stdout=asyncio.subprocess.DEVNULL
+            )
+            await _wait_assigned(port, worker, 2 * PARTITIONS, timeout=90)
+            started = time.perf_counter()
+            reader = asyncio.create_task(
+                read_output(
+                    bootstrap,
+                    accepted,
+                    PARTITIONS,
+                    n_accepted,
+                    deadline,
+                    worker,
+                    stamp_ns=_create_time_ns,
+                )
+            )
+            try:
+                await _send(bootstrap, messages, topics, rate_per_s)
+                latencies, finished = await reader
+            finally:
+                reader.cancel()
+            peak = rss_mib(worker.pid).peak
+            worker.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(worker.wait(), timeout=60)
+            if code != 0:
+                raise RuntimeError(f"ingest exited with {code}")
+            stored = await _output_size(bootstrap, accepted, PARTITIONS)
+            dead = await _output_size(bootstrap, dlq, PARTITIONS)
+            if stored != n_accepted or dead != expects["invalid"]:
+                raise RuntimeError(
+                    f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected {expects['invalid']})"
+                )
+            return Result.measure(
+                "ingest (faust service)", len(messages), finished - started, latencies, peak
+            )
+        finally:
+            if worker is not None and worker.returncode is None:
+                worker.kill()
+                await worker.wait()
+            await delete_topics(bootstrap, [sedex, amfori, accepted, dlq])
+
+
+def _create_time_ns(record: Any) -> int:
+    return int(record.timestamp) * 1_000_000
+
+
+async def compare(bootstrap: str, events: int, rate_per_s: float | None) -> list[Result]:
+    messages = feed_messages(events)
+    values = [m.value for m in messages]
+    baseline = await run_passthrough(bootstrap, len(values), values.__getitem__, rate_per_s=rate_per_s)
+    return [baseline, await run_ingest(bootstrap, messages, rate_per_s=rate_per_s)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.ingest",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=None, help="input events/s; default unthrottled")
+    parser.add_argument(
+        "--bootstrap", default=None, help="default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092"
+    )
+    args = parser.parse_args(argv)
+    from services.topics import bootstrap_servers
+
+    results = asyncio.run(compare(args.bootstrap or bootstrap_servers(), args.events, args.rate))
+    print(format_table(results))
+    base, ingest = results
+    print(
+        f"\ningest runs at {ingest.events_per_s / base.events_per_s:.0%} of the pass-through rate "
+        f"(python {sys.version.split()[0]}, pid {os.getpid()})"
+    )
+
+
+if __name__ == "__main__":
+    main()
