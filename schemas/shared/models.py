@@ -21,9 +21,9 @@ from collections.abc import Hashable, Mapping
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated, ClassVar, Final, Literal, TypeVar
+from typing import Annotated, ClassVar, Final, Literal, Self, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from schemas.taxonomy import ForcedLabourIndicator, Issue, Sector, Severity, WorkforceBand
 
@@ -269,6 +269,12 @@ class CorrectiveAction(SharedModel):
     status: CorrectiveActionStatus
     due_date: date
     closed_date: date | None = None
+
+    @model_validator(mode="after")
+    def _closed_date_iff_closed(self) -> Self:
+        if (self.closed_date is not None) != self.status.is_closed:
+            raise ValueError("closed_date is required when status is CLOSED, and absent otherwise")
+        return self
 
 
 class Consent(SharedModel):
