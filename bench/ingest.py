@@ -111,7 +111,9 @@ async def run_ingest(
     Raises unless the accepted and dead-letter topics hold exactly what the feed's labels predict,
     because a figure from a run that lost or duplicated data would be meaningless.
     """
-    sedex, amfori, accepted, dlq = unique_topic_names("ingest", "sedex", "amfori", "accepted", "dlq")
+    sedex, amfori, accepted, dlq, seen = unique_topic_names(
+        "ingest", "sedex", "amfori", "accepted", "dlq", "seen"
+    )
     topics = {"sedex.changes.v1": sedex, "amfori.changes.v1": amfori}
     expects = Counter(m.expect.split(":")[0] for m in messages)
     n_accepted = expects["valid"] + expects["stale"]
@@ -131,6 +133,7 @@ async def run_ingest(
             "INGEST_AMFORI_TOPIC": amfori,
             "INGEST_ACCEPTED_TOPIC": accepted,
             "INGEST_DLQ_TOPIC": dlq,
+            "INGEST_SEEN_TOPIC": seen,
             "INGEST_LOG_LEVEL": "warning",
         }
         try:
@@ -173,7 +176,7 @@ async def run_ingest(
             if worker is not None and worker.returncode is None:
                 worker.kill()
                 await worker.wait()
-            await delete_topics(bootstrap, [sedex, amfori, accepted, dlq])
+            await delete_topics(bootstrap, [sedex, amfori, accepted, dlq, seen])
 
 
 def _create_time_ns(record: Any) -> int:

@@ -41,12 +41,15 @@ PLATFORM_TOPICS = (SEDEX_TOPIC, AMFORI_TOPIC)
 # Keyed like the platform topics and with the same partition count, so one site's events stay in order.
 ACCEPTED_TOPIC = "exchange.ingest.accepted.v1"
 INGEST_DLQ_TOPIC = "exchange.ingest.dlq.v1"
+# Ingest's own state: the platform events it has forwarded (see services/ingest/seen.py).
+INGEST_SEEN_TOPIC = "exchange.ingest.seen.v1"
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(SEDEX_TOPIC, 6),
     TopicSpec(AMFORI_TOPIC, 6),
     TopicSpec(ACCEPTED_TOPIC, 6),
     TopicSpec(INGEST_DLQ_TOPIC, 6),
+    TopicSpec(INGEST_SEEN_TOPIC, 6, cleanup_policy="compact"),
 )
 
 

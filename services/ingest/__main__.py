@@ -9,13 +9,15 @@ import faust
 from services.topics import ensure_topics
 
 from .app import create_app
+from .seen import SeenEvents
 from .settings import IngestSettings
 
 
 def main() -> None:
     settings = IngestSettings.from_env()
     asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topic_specs()))
-    app = create_app(settings)
+    seen = asyncio.run(SeenEvents.load(settings.bootstrap_servers, settings.seen_topic))
+    app = create_app(settings, seen)
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
 
 

@@ -1,13 +1,14 @@
-"""The ingest faust app: one agent over both platform topics, a changelogged table of seen event ids.
+"""The ingest faust app: one agent over both platform topics, and the ids it has forwarded.
 
 Output records keep the input record's timestamp (as Kafka Streams does): the accepted and
 dead-letter topics then say when the platform published, and end-to-end latency is measurable
 from the output alone.
 
-Processing is at-least-once (faust commits an offset only after the agent has handled the message and
-its sends). Exactly-once *effect* on the accepted topic comes from the `seen` table: it is keyed by
-`platform:eventId`, which shares the partition of the message that carries it (redeliveries have the
-same key), so its changelog is restored with the partition on a restart or rebalance.
+Processing is at-least-once: faust flushes the producer, then commits an offset, only after the agent
+has handled the message. Exactly-once *effect* on the accepted topic comes from `SeenEvents`
+(`platform:eventId` -> the positions that carried it, persisted in a compacted topic): a platform
+redelivery (another position) is counted and dropped; our own replay of a position (after a crash)
+is sent again, so nothing is lost and a crash can at worst repeat a record with the same `ce_id`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import faust
 from prometheus_client import CollectorRegistry
 
+from services import faust_fixes
 from services.config import faust_broker_urls
 from services.topics import MAX_MESSAGE_BYTES as TOPIC_MAX_BYTES
 from services.web import FAUST_WEB_SETTINGS, install_endpoints
@@ -27,6 +29,7 @@ from .admit import AMFORI, SEDEX, Admitted, admit
 from .metrics import IngestMetrics
 from .reasons import ReasonClass, Rejection
 from .records import accepted_record, dead_letter_headers
+from .seen import SeenEvents
 from .settings import IngestSettings
 
 log = logging.getLogger("sx.ingest")
@@ -47,7 +50,11 @@ def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> An
     )
 
 
-def create_app(settings: IngestSettings, registry: CollectorRegistry | None = None) -> faust.App:
+def create_app(
+    settings: IngestSettings, seen: SeenEvents | None = None, registry: CollectorRegistry | None = None
+) -> faust.App:
+    faust_fixes.apply()
+    seen = seen if seen is not None else SeenEvents()
     metrics = IngestMetrics(registry)
     app = faust.App(
         settings.app_id,
@@ -72,12 +79,7 @@ def create_app(settings: IngestSettings, registry: CollectorRegistry | None = No
     source = _raw_topic(app, settings.sedex_topic, settings.amfori_topic)
     accepted = _raw_topic(app, settings.accepted_topic, partitions=settings.partitions)
     dlq = _raw_topic(app, settings.dlq_topic, partitions=settings.partitions)
-    seen = app.Table(
-        "ingest-seen",
-        partitions=settings.partitions,
-        key_type=str,
-        value_type=int,
-    )
+    seen_topic = _raw_topic(app, settings.seen_topic, partitions=settings.partitions)
 
     async def dead_letter(message: Any, rejection: Rejection, platform: str) -> None:
         headers = dead_letter_headers(
@@ -111,17 +113,31 @@ def create_app(settings: IngestSettings, registry: CollectorRegistry | None = No
         metrics.processing.labels(fmt.platform).observe(time.perf_counter() - started)
 
     async def forward(message: Any, admitted: Admitted) -> None:
+        """First delivery: forward. Redelivery from another position: count, drop. Same position: re-send.
+
+        A message read again at the same position is not a platform redelivery but our own replay
+        (faust re-reads after a restart or rebalance, faust-streaming#596). Its first output may not
+        have reached Kafka, so it is sent again: never lost, at worst present twice with one `ce_id`.
+        """
         event = admitted.event
-        dedup_key = f"{admitted.platform}:{event.event_id}"
-        if seen.get(dedup_key) is not None:
-            metrics.duplicates.labels(admitted.platform).inc()
+        platform = admitted.platform
+        dedup_key = f"{platform}:{event.event_id}"
+        position = f"{message.topic}/{message.partition}/{message.offset}"
+        positions = seen.positions(dedup_key)
+        if positions and position != positions[0]:
+            if position not in positions:
+                metrics.duplicates.labels(platform).inc()
+                await seen_topic.send(
+                    key=dedup_key.encode(), value=seen.record(dedup_key, [*positions, position])
+                )
             return
-        value, headers = accepted_record(
-            admitted.platform, event, message.topic, message.partition, message.offset
-        )
+        value, headers = accepted_record(platform, event, message.topic, message.partition, message.offset)
         await accepted.send(key=message.key, value=value, headers=headers, timestamp=message.timestamp)
-        seen[dedup_key] = message.offset
-        metrics.accepted.labels(admitted.platform, event.event_type).inc()
+        if positions:
+            metrics.replays.labels(platform).inc()
+            return
+        await seen_topic.send(key=dedup_key.encode(), value=seen.record(dedup_key, [position]))
+        metrics.accepted.labels(platform, event.event_type).inc()
 
     @app.agent(source, name="ingest")
     async def ingest(stream: Any) -> None:

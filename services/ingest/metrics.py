@@ -28,6 +28,12 @@ class IngestMetrics:
             ["platform"],
             registry=self.registry,
         )
+        self.replays = Counter(
+            "sx_ingest_replays_total",
+            "Messages read again at a position already processed (restart, rebalance): re-sent, not counted as new.",
+            ["platform"],
+            registry=self.registry,
+        )
         self.dead_lettered = Counter(
             "sx_ingest_messages_dead_lettered_total",
             "Messages written to the dead-letter topic, by reason class.",
@@ -45,5 +51,6 @@ class IngestMetrics:
             # Pre-create the series so dashboards show a zero, not a gap, before the first rejection.
             self.consumed.labels(platform)
             self.duplicates.labels(platform)
+            self.replays.labels(platform)
             for reason in ReasonClass:
                 self.dead_lettered.labels(platform, reason.value)

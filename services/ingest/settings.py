@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from services import config
-from services.topics import ACCEPTED_TOPIC, AMFORI_TOPIC, INGEST_DLQ_TOPIC, SEDEX_TOPIC, TopicSpec
+from services.topics import (
+    ACCEPTED_TOPIC,
+    AMFORI_TOPIC,
+    INGEST_DLQ_TOPIC,
+    INGEST_SEEN_TOPIC,
+    SEDEX_TOPIC,
+    TopicSpec,
+)
 
 
 class IngestSettings(BaseModel):
@@ -22,6 +29,7 @@ class IngestSettings(BaseModel):
     amfori_topic: str = AMFORI_TOPIC
     accepted_topic: str = ACCEPTED_TOPIC
     dlq_topic: str = INGEST_DLQ_TOPIC
+    seen_topic: str = INGEST_SEEN_TOPIC
     partitions: int = Field(default=6, ge=1)
     log_level: str = "info"
 
@@ -32,4 +40,7 @@ class IngestSettings(BaseModel):
     def topic_specs(self) -> tuple[TopicSpec, ...]:
         """The topics this service reads and writes, under the names configured (tests use private ones)."""
         names = (self.sedex_topic, self.amfori_topic, self.accepted_topic, self.dlq_topic)
-        return tuple(TopicSpec(name, self.partitions) for name in names)
+        return (
+            *(TopicSpec(name, self.partitions) for name in names),
+            TopicSpec(self.seen_topic, self.partitions, cleanup_policy="compact"),
+        )
