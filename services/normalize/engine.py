@@ -1,0 +1,180 @@
+"""Normalize's state machine, without Kafka: one accepted event in, the records to produce out.
+
+Two stages in one pass. Stage 1 maps the event (`mapping.map_event`) and applies the contract's
+version rule per entity. Stage 2 feeds platform-site and consent changes to the `Resolver`, whose
+changes go to the two resolution topics. Everything produced is a pure function of the current
+state of each entity, so arrival order across entities, redeliveries and replays change nothing.
+
+The version state, `entity pseudonym -> (version, event id)`, is itself produced (to the versions
+topic) so a restart can reload it. An event at the version already applied *with the same event id*
+is our own replay (a crash between producing and committing): its records are produced again, same
+bytes, so nothing that was lost in the crash stays lost. Any other event at or below the applied
+version is stale and changes nothing (counted).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from schemas.exchange.accepted import AcceptedEvent
+from schemas.shared.models import Consent, PlatformSite
+from schemas.shared.resolution import (
+    RESOLVED_SITES_TOPIC,
+    SITE_RESOLUTION_TOPIC,
+    ResolvedSite,
+    SiteResolution,
+)
+
+from .mapping import MappingContext, Output, OutputKind, map_event
+from .resolve import Change, Resolver, SiteFacts
+from .topics import NORMALIZE_VERSIONS_TOPIC
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    key: str
+    value: bytes | None  # None: tombstone
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    version: int
+    event_id: str
+
+
+@dataclass(slots=True)
+class Outcome:
+    records: list[Record] = field(default_factory=list)
+    stale: int = 0
+    replayed: int = 0
+    resolution_changes: list[Change] = field(default_factory=list)
+
+
+def encode(value: PlatformSite | object | None) -> bytes | None:
+    if value is None:
+        return None
+    dump = getattr(value, "model_dump_json", None)
+    if dump is None:
+        raise TypeError(f"not a model: {type(value).__name__}")
+    out: str = dump()
+    return out.encode()
+
+
+class Normalizer:
+    def __init__(
+        self,
+        ctx: MappingContext,
+        resolver: Resolver,
+        versions: Mapping[str, Applied] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.resolver = resolver
+        self.versions: dict[str, Applied] = dict(versions or {})
+
+    def process(self, accepted: AcceptedEvent) -> Outcome:
+        """Raises `MappingError` (dead-letter) before changing any state."""
+        outputs = map_event(accepted, self.ctx)
+        outcome = Outcome()
+        event_id = f"{accepted.platform}:{accepted.event_id}"
+        for output in outputs:
+            applied = self.versions.get(output.version_entity)
+            if applied is not None and output.version <= applied.version:
+                if output.version == applied.version and applied.event_id == event_id:
+                    outcome.replayed += 1
+                    outcome.records.append(Record(output.kind.topic, output.key, encode(output.value)))
+                    outcome.records.extend(self._resolve(output, outcome))
+                else:
+                    outcome.stale += 1
+                continue
+            self.versions[output.version_entity] = Applied(output.version, event_id)
+            outcome.records.append(Record(output.kind.topic, output.key, encode(output.value)))
+            outcome.records.append(self._version_record(output.version_entity))
+            outcome.records.extend(self._resolve(output, outcome))
+        return outcome
+
+    def _version_record(self, entity: str) -> Record:
+        applied = self.versions[entity]
+        value = json.dumps({"version": applied.version, "event": applied.event_id}, separators=(",", ":"))
+        return Record(NORMALIZE_VERSIONS_TOPIC, entity, value.encode())
+
+    def _resolve(self, output: Output, outcome: Outcome) -> Iterable[Record]:
+        changes: list[Change] = []
+        if output.kind is OutputKind.PLATFORM_SITE:
+            if output.value is None:
+                changes = self.resolver.remove_site(output.key)
+            else:
+                assert isinstance(output.value, PlatformSite)
+                changes = self.resolver.upsert_site(self.facts_of(output.value))
+        elif output.kind is OutputKind.CONSENT:
+            assert isinstance(output.value, Consent)
+            changes = self.resolver.set_consent(output.value.company_id, output.value.granted)
+        outcome.resolution_changes.extend(changes)
+        return [Record(c.topic, c.key, encode(c.value)) for c in changes]
+
+    def facts_of(self, site: PlatformSite) -> SiteFacts:
+        os_id = self.ctx.sealer.unseal(site.os_id_sealed) if site.os_id_sealed else None
+        return SiteFacts.from_record(site, os_id)
+
+    def reconcile(
+        self, resolutions: Mapping[str, SiteResolution], resolved_sites: Mapping[str, ResolvedSite]
+    ) -> list[Record]:
+        """After a restart: what the resolution topics must receive to equal the resolver's state.
+
+        The resolver is rebuilt from the platform-sites and consents topics; a crash may have left the
+        resolution topics behind them. Previous ids are not compared: a snapshot has no history.
+        """
+        snapshot = self.resolver.snapshot()
+        out: list[Record] = []
+        for key in sorted(set(snapshot.site_resolutions) | set(resolutions)):
+            want = snapshot.site_resolutions.get(key)
+            have = resolutions.get(key)
+            if (want and want.resolved_site_id) != (have and have.resolved_site_id):
+                value = (
+                    None
+                    if want is None
+                    else want.model_copy(
+                        update={"previous_resolved_site_id": have.resolved_site_id if have else None}
+                    )
+                )
+                out.append(Record(SITE_RESOLUTION_TOPIC, key, encode(value)))
+        for key in sorted(set(snapshot.resolved_sites) | set(resolved_sites)):
+            if snapshot.resolved_sites.get(key) != resolved_sites.get(key):
+                out.append(Record(RESOLVED_SITES_TOPIC, key, encode(snapshot.resolved_sites.get(key))))
+        return out
+
+
+def restore(
+    ctx: MappingContext,
+    resolved_id: Callable[[str], str],
+    state: Mapping[str, Mapping[str, bytes]],
+    *,
+    default_consent: bool = True,
+) -> tuple[Normalizer, list[Record]]:
+    """Rebuild after a restart from the compacted topics' current values (`topic -> key -> value`).
+
+    Returns the normalizer and the records that bring the resolution topics level with it.
+    """
+    versions = {
+        key: Applied(int(doc["version"]), str(doc["event"]))
+        for key, doc in ((k, json.loads(v)) for k, v in state.get(NORMALIZE_VERSIONS_TOPIC, {}).items())
+    }
+    sites = [PlatformSite.model_validate_json(v) for v in state.get(PlatformSite.TOPIC, {}).values()]
+    consents = {
+        c.company_id: c.granted
+        for c in (Consent.model_validate_json(v) for v in state.get(Consent.TOPIC, {}).values())
+    }
+    placeholder = Normalizer(ctx, Resolver(resolved_id, default_consent=default_consent), versions)
+    resolver = Resolver.from_facts(
+        [placeholder.facts_of(s) for s in sites], consents, resolved_id, default_consent=default_consent
+    )
+    normalizer = Normalizer(ctx, resolver, versions)
+    resolutions = {
+        k: SiteResolution.model_validate_json(v) for k, v in state.get(SITE_RESOLUTION_TOPIC, {}).items()
+    }
+    resolved = {
+        k: ResolvedSite.model_validate_json(v) for k, v in state.get(RESOLVED_SITES_TOPIC, {}).items()
+    }
+    return normalizer, normalizer.reconcile(resolutions, resolved)
