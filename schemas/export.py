@@ -18,6 +18,7 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import CoreSchema
 
+from schemas.asyncapi import document as asyncapi_document
 from schemas.platform.amfori import AMFORI_EVENT
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
 from schemas.platform.sedex import SEDEX_EVENT
@@ -74,6 +75,7 @@ GENERATORS: Final[dict[str, Generator]] = {
         )
         for model in SHARED_RECORDS
     },
+    "asyncapi.json": asyncapi_document,
 }
 
 
