@@ -27,6 +27,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 from pydantic_core import CoreSchema
 
 from schemas.exchange.accepted import AcceptedEvent
+from schemas.exchange.dead_letter import NormalizeDeadLetter
 from schemas.platform.amfori import AMFORI_EVENT
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
 from schemas.platform.sedex import SEDEX_EVENT
@@ -38,12 +39,7 @@ from schemas.shared.resolution import (
     ResolvedSite,
     SiteResolution,
 )
-
-NORMALIZE_DLQ_TOPIC: Final = "exchange.normalize.dlq.v1"
-"""Accepted envelopes normalize could not map: value and key unchanged, ``dlq_*`` headers added."""
-NORMALIZE_VERSIONS_TOPIC: Final = "exchange.normalize.versions.v1"
-"""Normalize's own state (compacted): key the entity's pseudonym, value ``{"version": n, "event":
-"platform:eventId"}``, the highest entity version applied."""
+from services.normalize.topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_VERSIONS_TOPIC
 
 ASYNCAPI_VERSION: Final = "3.0.0"
 KAFKA_BINDING_VERSION: Final = "0.5.0"
@@ -70,6 +66,7 @@ _MODELS: Final[tuple[tuple[str, TypeAdapter[Any]], ...]] = (
     *((m.__name__, TypeAdapter(m)) for m in (PlatformSite, Audit, CorrectiveAction, Consent, Training)),
     ("SiteResolution", TypeAdapter(SiteResolution)),
     ("ResolvedSite", TypeAdapter(ResolvedSite)),
+    ("NormalizeDeadLetter", TypeAdapter(NormalizeDeadLetter)),
 )
 """Component name -> the adapter whose JSON Schema it is. The unions (platform events) are inline
 schemas in pydantic's output; the models are ``$defs`` already."""
@@ -267,8 +264,8 @@ def channels() -> tuple[Channel, ...]:
             "normalizeDeadLetters",
             NORMALIZE_DLQ_TOPIC,
             "delete",
-            f"Accepted envelopes normalize could not map: value and key as on {ACCEPTED_TOPIC}, the "
-            "original ce_* headers, then the dlq_* headers saying why and where from.",
+            f"Accepted events normalize could not map: a pointer to the record on {ACCEPTED_TOPIC} "
+            "and the reason, never a copy (the envelope holds raw platform data).",
             ("NormalizeDeadLetter",),
         ),
         Channel(
@@ -355,7 +352,7 @@ def _doc(model: type[BaseModel]) -> str:
 def header_schemas() -> dict[str, Any]:
     from services.ingest.reasons import ReasonClass
     from services.ingest.records import ACCEPTED_CE_SOURCE, CE_SPECVERSION
-    from services.topics import ACCEPTED_TOPIC, PLATFORM_TOPICS
+    from services.topics import PLATFORM_TOPICS
 
     platforms = "(sedex|amfori)"
 
@@ -417,14 +414,27 @@ def header_schemas() -> dict[str, Any]:
             "description": "The original message's headers, unchanged, then these.",
         },
         "NormalizeDeadLetterHeaders": {
-            "allOf": [
-                _ref("AcceptedHeaders"),
-                dlq(
-                    {"const": ACCEPTED_TOPIC},
-                    {"type": "string", "description": "A small closed set, fit for metric labels."},
-                ),
-            ],
-            "description": "The accepted record's ce_* headers, unchanged, then the dlq_* headers.",
+            "type": "object",
+            "properties": {
+                "dlq_reason_class": {
+                    "type": "string",
+                    "description": "A small closed set, fit for metric labels.",
+                },
+                "content-type": {"const": "application/json"},
+            },
+            "required": ["dlq_reason_class", "content-type"],
+        },
+        "SiteResolutionHeaders": {
+            "type": "object",
+            "properties": {
+                "sx_previous_resolved_site_id": {
+                    "type": "string",
+                    "description": "The resolved site the platform site belonged to just before this "
+                    "record (absent if none): with it a consumer sees a move, or a tombstone, as a "
+                    "retraction from that resolved site. Kept out of the value so that the compacted "
+                    "state does not depend on arrival order.",
+                }
+            },
         },
         "SeenPositions": {
             "type": "array",
@@ -439,9 +449,8 @@ def header_schemas() -> dict[str, Any]:
                 "version": {"type": "integer", "minimum": 1},
                 "event": {
                     "type": "string",
-                    "pattern": f"^{platforms}:.+$",
-                    "description": "platform:eventId of the event that brought this version, so that "
-                    "a replay of the same event is told apart from a conflicting one.",
+                    "description": "Pseudonym of the event that brought this version, so that a replay "
+                    "of the same event is told apart from a conflicting one.",
                 },
             },
             "required": ["version", "event"],
@@ -506,11 +515,10 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             {"type": "string", "pattern": "^(sedex|amfori):.+$", "description": "platform:eventId."},
         ),
         "NormalizeDeadLetter": _message(
-            "Unmappable accepted envelope",
-            "The accepted record's value, unchanged: normally an AcceptedEvent, but normalize "
-            "dead-letters it because it could not map it, so no schema is promised.",
-            {"description": "The accepted record's value, byte for byte."},
-            platform_key,
+            "Unmappable accepted event",
+            _doc(NormalizeDeadLetter),
+            _ref("NormalizeDeadLetter"),
+            {"type": "null", "description": "No key: the accepted record's key is a raw identifier."},
             headers="NormalizeDeadLetterHeaders",
         ),
         "NormalizeVersion": _message(
@@ -527,6 +535,7 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             _doc(model),
             _nullable(name),
             _field(schemas, name, key_field, key),
+            headers="SiteResolutionHeaders" if model is SiteResolution else None,
         )
     return result
 

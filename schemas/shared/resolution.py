@@ -4,9 +4,11 @@ Two compacted topics, both written by normalize's resolution stage:
 
 * `exchange.normalized.site-resolution.v1`, key: the platform site's pseudonym. Which resolved site a
   platform site currently belongs to. A platform site that takes no part in resolution (removed, or its
-  owner has withdrawn consent) has a tombstone. `previous_resolved_site_id` is the resolved site the
-  platform site belonged to just before this change (None if it had none), so that a consumer sees a
-  move as a retraction from the old resolved site and an addition to the new one.
+  owner has withdrawn consent) has a tombstone. The value is history-free, so every arrival order
+  compacts to the same state; the header `sx_previous_resolved_site_id` names the resolved site the
+  platform site belonged to just before the change (absent if none), so a consumer sees a move as a
+  retraction from the old resolved site and an addition to the new one. The resolved-sites topic
+  shows the same move as current state: the old record loses the platform site, the new one gains it.
 * `exchange.normalized.resolved-sites.v1`, key: the resolved site's pseudonym. One record per resolved
   site with at least one existing platform site (a contributing site's attributes); a tombstone once it
   has none.
@@ -37,7 +39,6 @@ class SiteResolution(BaseModel):
     schema_version: Literal[1] = 1
     platform_site_id: str = Field(min_length=1)
     resolved_site_id: str = Field(min_length=1)
-    previous_resolved_site_id: str | None = None
 
 
 class ResolvedMember(BaseModel):

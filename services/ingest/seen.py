@@ -15,10 +15,8 @@ partition it is given (the cost: memory for every id within the topic's life, ~1
 from __future__ import annotations
 
 import json
-import time
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from services.compacted import read_compacted
 
 
 class SeenEvents:
@@ -37,36 +35,6 @@ class SeenEvents:
         return json.dumps(positions, separators=(",", ":")).encode()
 
     @classmethod
-    async def load(cls, bootstrap: str, topic: str, timeout_s: float = 300.0) -> SeenEvents:
-        """Reads the topic from its start to the end offsets it has now; the last value per key wins."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            (description,) = await admin.describe_topics([topic])
-        finally:
-            await admin.close()
-        tps = [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
-        entries: dict[str, list[str]] = {}
-        if not tps:
-            return cls(entries)
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            deadline = time.monotonic() + timeout_s
-            while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"could not read {topic} to its end in {timeout_s}s")
-                for records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
-                    for r in records:
-                        if r.key is None:
-                            continue
-                        if r.value is None:
-                            entries.pop(r.key.decode(), None)
-                        else:
-                            entries[r.key.decode()] = json.loads(r.value)
-        finally:
-            await consumer.stop()
-        return cls(entries)
+    async def load(cls, bootstrap: str, topic: str) -> SeenEvents:
+        state = await read_compacted(bootstrap, topic)
+        return cls({key: json.loads(value) for key, value in state.items()})

@@ -28,8 +28,11 @@ from schemas.shared.resolution import (
 )
 
 from .mapping import MappingContext, Output, OutputKind, map_event
+from .pseudonymise import IdKind
 from .resolve import Change, Resolver, SiteFacts
 from .topics import NORMALIZE_VERSIONS_TOPIC
+
+PREVIOUS_RESOLVED_SITE_HEADER = "sx_previous_resolved_site_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,12 @@ class Record:
     topic: str
     key: str
     value: bytes | None  # None: tombstone
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+def _change_record(change: Change) -> Record:
+    headers = () if change.previous is None else ((PREVIOUS_RESOLVED_SITE_HEADER, change.previous.encode()),)
+    return Record(change.topic, change.key, encode(change.value), headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +87,7 @@ class Normalizer:
         """Raises `MappingError` (dead-letter) before changing any state."""
         outputs = map_event(accepted, self.ctx)
         outcome = Outcome()
-        event_id = f"{accepted.platform}:{accepted.event_id}"
+        event_id = self.ctx.pseudonymiser.pseudonym(IdKind.EVENT, f"{accepted.platform}:{accepted.event_id}")
         for output in outputs:
             applied = self.versions.get(output.version_entity)
             if applied is not None and output.version <= applied.version:
@@ -112,7 +121,7 @@ class Normalizer:
             assert isinstance(output.value, Consent)
             changes = self.resolver.set_consent(output.value.company_id, output.value.granted)
         outcome.resolution_changes.extend(changes)
-        return [Record(c.topic, c.key, encode(c.value)) for c in changes]
+        return [_change_record(c) for c in changes]
 
     def facts_of(self, site: PlatformSite) -> SiteFacts:
         os_id = self.ctx.sealer.unseal(site.os_id_sealed) if site.os_id_sealed else None
@@ -124,22 +133,16 @@ class Normalizer:
         """After a restart: what the resolution topics must receive to equal the resolver's state.
 
         The resolver is rebuilt from the platform-sites and consents topics; a crash may have left the
-        resolution topics behind them. Previous ids are not compared: a snapshot has no history.
+        resolution topics behind them.
         """
         snapshot = self.resolver.snapshot()
         out: list[Record] = []
         for key in sorted(set(snapshot.site_resolutions) | set(resolutions)):
             want = snapshot.site_resolutions.get(key)
             have = resolutions.get(key)
-            if (want and want.resolved_site_id) != (have and have.resolved_site_id):
-                value = (
-                    None
-                    if want is None
-                    else want.model_copy(
-                        update={"previous_resolved_site_id": have.resolved_site_id if have else None}
-                    )
-                )
-                out.append(Record(SITE_RESOLUTION_TOPIC, key, encode(value)))
+            if want != have:
+                previous = have.resolved_site_id if have else None
+                out.append(_change_record(Change(SITE_RESOLUTION_TOPIC, key, want, previous=previous)))
         for key in sorted(set(snapshot.resolved_sites) | set(resolved_sites)):
             if snapshot.resolved_sites.get(key) != resolved_sites.get(key):
                 out.append(Record(RESOLVED_SITES_TOPIC, key, encode(snapshot.resolved_sites.get(key))))

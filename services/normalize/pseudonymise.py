@@ -25,6 +25,7 @@ class IdKind(StrEnum):
     FINDING = "finding"
     TRAINING = "training"
     ADDRESS = "addr"
+    EVENT = "event"  # platform event ids, kept only in normalize's own version state
 
 
 class Pseudonymiser:

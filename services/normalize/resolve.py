@@ -109,12 +109,15 @@ class Change:
     topic: str
     key: str
     value: SiteResolution | ResolvedSite | None
+    # For a site resolution: the resolved site the platform site belonged to before (None if none).
+    # Not part of the value, which must be history-free so any arrival order compacts to the same state;
+    # normalize sends it as the `sx_previous_resolved_site_id` header.
+    previous: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """All current records. Site resolutions carry `previous_resolved_site_id=None`: a snapshot has no
-    history."""
+    """All current records."""
 
     site_resolutions: dict[str, SiteResolution]
     resolved_sites: dict[str, ResolvedSite]
@@ -211,6 +214,10 @@ class Resolver:
 
     def resolved_site(self, resolved_site_id: str) -> ResolvedSite | None:
         return self._records.get(resolved_site_id)
+
+    @property
+    def resolved_site_count(self) -> int:
+        return len(self._records)
 
     def snapshot(self) -> Snapshot:
         return Snapshot(
@@ -319,12 +326,10 @@ class Resolver:
                 touched.add(after)
                 self._groups.setdefault(after, set()).add(s)
                 self._resolution[s] = after
-                value = SiteResolution(
-                    platform_site_id=s, resolved_site_id=after, previous_resolved_site_id=before
-                )
-                resolution_changes.append(Change(SITE_RESOLUTION_TOPIC, s, value))
+                value = SiteResolution(platform_site_id=s, resolved_site_id=after)
+                resolution_changes.append(Change(SITE_RESOLUTION_TOPIC, s, value, previous=before))
             else:
-                resolution_changes.append(Change(SITE_RESOLUTION_TOPIC, s, None))
+                resolution_changes.append(Change(SITE_RESOLUTION_TOPIC, s, None, previous=before))
 
         record_changes: list[Change] = []
         for rid in sorted(touched):

@@ -153,16 +153,10 @@ def test_headers(doc: dict[str, Any]) -> None:
     dlq = {"dlq_reason", "dlq_reason_class", "dlq_source_topic", "dlq_source_partition", "dlq_source_offset"}
     assert set(schemas["AcceptedHeaders"]["required"]) == ce
     assert set(schemas["IngestDeadLetterHeaders"]["required"]) == dlq
-    accepted_headers, normalize_dlq = schemas["NormalizeDeadLetterHeaders"]["allOf"]
-    assert resolve(doc, accepted_headers["$ref"]) is schemas["AcceptedHeaders"]
-    assert set(normalize_dlq["required"]) == dlq
-
-
-def test_normalize_topic_constants_agree_with_normalize() -> None:
-    """Normalize names these topics too (services/normalize/topics.py): one name each."""
-    topics = pytest.importorskip("services.normalize.topics")
-    assert topics.NORMALIZE_DLQ_TOPIC == asyncapi.NORMALIZE_DLQ_TOPIC
-    assert topics.NORMALIZE_VERSIONS_TOPIC == asyncapi.NORMALIZE_VERSIONS_TOPIC
+    # normalize's dead letter is a pointer: no ce_* headers (ce_id names a raw event id).
+    assert set(schemas["NormalizeDeadLetterHeaders"]["required"]) == {"dlq_reason_class", "content-type"}
+    site_resolution = doc["components"]["messages"]["SiteResolution"]
+    assert resolve(doc, site_resolution["headers"]["$ref"]) is schemas["SiteResolutionHeaders"]
 
 
 def _accepted_envelope() -> tuple[bytes, list[tuple[str, bytes]]]:

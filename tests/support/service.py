@@ -55,6 +55,11 @@ class ServiceProcess:
             time.sleep(0.2)  # polling an HTTP endpoint between attempts
         raise TimeoutError(f"{self.module} not healthy after {timeout}s; log: {self.log_tail()}")
 
+    def get(self, path: str) -> str:
+        response = httpx.get(self.url(path), timeout=5.0)
+        response.raise_for_status()
+        return response.text
+
     def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         response = httpx.get(self.url("/metrics"), timeout=5.0)
         response.raise_for_status()

@@ -142,12 +142,12 @@ def test_os_id_gained_later_moves_the_site_and_its_address_neighbours() -> None:
     changes = r.upsert_site(site("s1", address="a1", os_id=OS, at=3))
     new = rid("os:" + OS)
     assert resolutions(changes) == {
-        "s1": SiteResolution(
-            platform_site_id="s1", resolved_site_id=new, previous_resolved_site_id=rid("addr:a1")
-        ),
-        "s2": SiteResolution(
-            platform_site_id="s2", resolved_site_id=new, previous_resolved_site_id=rid("addr:a1")
-        ),
+        "s1": SiteResolution(platform_site_id="s1", resolved_site_id=new),
+        "s2": SiteResolution(platform_site_id="s2", resolved_site_id=new),
+    }
+    assert {c.key: c.previous for c in changes if c.topic == SITE_RESOLUTION_TOPIC} == {
+        "s1": rid("addr:a1"),
+        "s2": rid("addr:a1"),
     }
     recs = records(changes)
     assert recs[rid("addr:a1")] is None  # the old resolved site lost every platform site: tombstone
@@ -168,7 +168,6 @@ def test_address_corrected_moves_the_site_out_and_in() -> None:
         "s2": SiteResolution(
             platform_site_id="s2",
             resolved_site_id=rid("os:" + OS),
-            previous_resolved_site_id=rid("addr:typo"),
         )
     }
     assert records(changes)[rid("addr:typo")] is None
@@ -188,7 +187,6 @@ def test_losing_the_smallest_os_id_falls_back_to_the_next() -> None:
         "s3": SiteResolution(
             platform_site_id="s3",
             resolved_site_id=rid("os:" + OS),
-            previous_resolved_site_id=rid("os:" + OS_SMALL),
         ),
     }
     assert records(changes)[rid("os:" + OS_SMALL)] is None
@@ -218,7 +216,7 @@ def test_removing_the_last_site_tombstones_the_resolved_site() -> None:
     changes = r.remove_site("s1")
     assert changes == [
         Change(RESOLVED_SITES_TOPIC, rid("addr:a1"), None),
-        Change(SITE_RESOLUTION_TOPIC, "s1", None),
+        Change(SITE_RESOLUTION_TOPIC, "s1", None, previous=rid("addr:a1")),  # a retraction says from where
     ]
     assert r.snapshot() == Snapshot({}, {})
 
@@ -262,9 +260,7 @@ def test_consent_withdrawn_and_granted_again() -> None:
     assert resolutions(changes) == {
         "s1": None,
         "s2": None,
-        "s3": SiteResolution(
-            platform_site_id="s3", resolved_site_id=rid("addr:a1"), previous_resolved_site_id=rid("os:" + OS)
-        ),
+        "s3": SiteResolution(platform_site_id="s3", resolved_site_id=rid("addr:a1")),
     }
     assert records(changes)[rid("os:" + OS)] is None
     assert records(changes)[rid("addr:a2")] is None
@@ -506,7 +502,7 @@ def brute_force(sites: dict[str, SiteFacts], consent: dict[str, bool], default: 
 
 def apply(view: dict[str, dict[str, Any]], changes: list[Change]) -> None:
     """A compacted-topic consumer: last value per key, None deletes. Also checks each change is real
-    and that `previous_resolved_site_id` is what the consumer had."""
+    and that `Change.previous` is what the consumer had."""
     seen: set[tuple[str, str]] = set()
     for c in changes:
         assert (c.topic, c.key) not in seen, "one change per key per operation"
@@ -518,8 +514,8 @@ def apply(view: dict[str, dict[str, Any]], changes: list[Change]) -> None:
             before = current.resolved_site_id if current is not None else None
             after = c.value.resolved_site_id if c.value is not None else None
             assert before != after, f"redundant resolution change {c}"
+            assert c.previous == before
             if c.value is not None:
-                assert c.value.previous_resolved_site_id == before
                 assert c.value.platform_site_id == c.key
         else:
             assert current != c.value, f"redundant record change {c}"

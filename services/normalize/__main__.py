@@ -1,0 +1,59 @@
+"""`python -m services.normalize`: load the key, create topics, restore state, run the worker.
+
+Refuses to start without a pseudonymisation key (see keys.py); `NORMALIZE_DEMO_MODE=1` runs with a
+public key and says so in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import faust
+
+from services.compacted import read_compacted
+from services.topics import ensure_topics
+
+from .app import create_app
+from .engine import restore
+from .keys import MissingKeyError, load_key
+from .mapping import MappingContext
+from .pseudonymise import IdKind, Pseudonymiser
+from .settings import NormalizeSettings
+
+
+async def _read_state(settings: NormalizeSettings) -> dict[str, dict[str, bytes]]:
+    names = settings.state_topics
+    values = await asyncio.gather(
+        *(read_compacted(settings.bootstrap_servers, settings.topic(n)) for n in names)
+    )
+    return dict(zip(names, values, strict=True))
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(levelname)s] %(name)s: %(message)s")
+    settings = NormalizeSettings.from_env()
+    try:
+        keys = load_key()
+    except MissingKeyError as exc:
+        print(f"normalize: refusing to start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topic_specs()))
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    ctx = MappingContext.from_keys(keys)
+    pseudonyms = Pseudonymiser(keys)
+    state = asyncio.run(_read_state(settings))
+    normalizer, catch_up = restore(
+        ctx,
+        lambda raw: pseudonyms.pseudonym(IdKind.RESOLVED_SITE, raw),
+        state,
+        default_consent=settings.default_consent,
+    )
+    app = create_app(settings, normalizer, catch_up)
+    faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""The normalize faust app: one agent over the accepted topic, the `Normalizer` doing the work.
+
+Resolution is global (a factory's two platform sites may sit in any partitions), so one normalize
+process owns every partition of the accepted topic; its state is rebuilt from its own compacted
+output topics at start-up (`restore`), not from faust tables (see docs/ingest.md on why). Sends are
+at-least-once, like ingest's, and the engine makes a replay produce the same bytes again.
+
+Nothing raw leaves: the log names record kinds, reason codes and coordinates only; every key and
+value produced is pseudonymised by the mapping.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import faust
+from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
+
+from schemas.exchange.accepted import AcceptedEvent
+from schemas.exchange.dead_letter import NormalizeDeadLetter
+from schemas.shared.resolution import SITE_RESOLUTION_TOPIC, SiteResolution
+from services import faust_fixes
+from services.config import faust_broker_urls
+from services.web import FAUST_WEB_SETTINGS, install_endpoints
+
+from .engine import Normalizer, Outcome, Record
+from .mapping import MappingError
+from .metrics import NormalizeMetrics
+from .settings import NormalizeSettings
+
+log = logging.getLogger("sx.normalize")
+
+_KIND_OF_TOPIC = {
+    "exchange.normalized.platform-sites.v1": "platform-site",
+    "exchange.normalized.audits.v1": "audit",
+    "exchange.normalized.corrective-actions.v1": "corrective-action",
+    "exchange.normalized.consents.v1": "consent",
+    "exchange.normalized.trainings.v1": "training",
+    "exchange.normalized.site-resolution.v1": "site-resolution",
+    "exchange.normalized.resolved-sites.v1": "resolved-site",
+}
+
+
+def _raw_topic(app: faust.App, name: str, partitions: int | None = None) -> Any:
+    return app.topic(
+        name,
+        partitions=partitions,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+
+def create_app(
+    settings: NormalizeSettings,
+    normalizer: Normalizer,
+    catch_up: list[Record] | None = None,
+    registry: CollectorRegistry | None = None,
+) -> faust.App:
+    faust_fixes.apply()
+    metrics = NormalizeMetrics(registry)
+    app = faust.App(
+        settings.app_id,
+        broker=faust_broker_urls(settings.bootstrap_servers),
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        datadir=settings.data_dir,
+        store="memory://",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        processing_guarantee="at_least_once",
+        producer_acks=-1,
+        producer_linger_ms=5,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+        **FAUST_WEB_SETTINGS,
+    )
+    source = _raw_topic(app, settings.accepted_topic)
+    outputs: dict[str, Any] = {}
+    dlq = _raw_topic(app, settings.dlq_topic, settings.partitions)
+
+    def output(topic: str) -> Any:
+        if topic not in outputs:
+            outputs[topic] = _raw_topic(app, settings.topic(topic), settings.partitions)
+        return outputs[topic]
+
+    async def produce(records: list[Record]) -> None:
+        for r in records:
+            await output(r.topic).send(key=r.key.encode(), value=r.value, headers=list(r.headers))
+            kind = _KIND_OF_TOPIC.get(r.topic)
+            if kind is not None:
+                metrics.records_out.labels(kind).inc()
+                if r.value is None:
+                    metrics.tombstones.labels(kind).inc()
+
+    def count_resolution(outcome: Outcome) -> None:
+        for change in outcome.resolution_changes:
+            if change.topic != SITE_RESOLUTION_TOPIC:
+                continue
+            if not isinstance(change.value, SiteResolution):
+                metrics.resolution.labels("retracted").inc()
+            elif change.previous is None:
+                metrics.resolution.labels("assigned").inc()
+            else:
+                metrics.resolution.labels("moved").inc()
+
+    async def dead_letter(message: Any, reason_class: str, reason: str) -> None:
+        """A pointer, not a copy (see schemas.exchange.dead_letter)."""
+        value = (
+            NormalizeDeadLetter(
+                source_topic=message.topic,
+                source_partition=message.partition,
+                source_offset=message.offset,
+                reason_class=reason_class,
+                reason=reason,
+            )
+            .model_dump_json()
+            .encode()
+        )
+        headers = [("dlq_reason_class", reason_class.encode()), ("content-type", b"application/json")]
+        await dlq.send(key=None, value=value, headers=headers)
+        metrics.failures.labels(reason_class).inc()
+        log.warning(
+            "dead-lettered at %s[%d]@%d: %s", message.topic, message.partition, message.offset, reason_class
+        )
+
+    async def handle(message: Any) -> None:
+        started = time.perf_counter()
+        try:
+            accepted = AcceptedEvent.model_validate_json(message.value or b"")
+        except ValidationError:
+            await dead_letter(message, "invalid_envelope", "not an exchange.ingest.accepted.v1 envelope")
+            return
+        metrics.events_in.labels(accepted.platform).inc()
+        try:
+            outcome = normalizer.process(accepted)
+        except MappingError as exc:
+            await dead_letter(message, exc.code.value, str(exc))
+            return
+        except Exception:  # a poison message must never stop the service
+            log.exception("normalize failed at %s[%d]@%d", message.topic, message.partition, message.offset)
+            await dead_letter(message, "internal_error", "normalize failed to process this event")
+            return
+        await produce(outcome.records)
+        metrics.stale.labels(accepted.platform).inc(outcome.stale)
+        metrics.replays.labels(accepted.platform).inc(outcome.replayed)
+        count_resolution(outcome)
+        metrics.resolved_sites.set(normalizer.resolver.resolved_site_count)
+        metrics.processing.observe(time.perf_counter() - started)
+
+    @app.agent(source, name="normalize")
+    async def normalize(stream: Any) -> None:
+        async for event in stream.events():
+            await handle(event.message)
+
+    if catch_up:
+
+        async def reconcile() -> None:
+            """Bring the resolution topics level with the state restored at start-up."""
+            await produce(catch_up)
+
+        app.task(reconcile)
+
+    def health() -> dict[str, Any]:
+        crashed = getattr(app, "_crash_reason", None) is not None
+        return {
+            "status": "fail" if crashed or app.should_stop else "ok",
+            "rebalancing": bool(app.rebalancing),
+            "assigned_partitions": len(app.consumer.assignment()),
+        }
+
+    install_endpoints(app, metrics.registry, health)
+    return app

@@ -1,0 +1,69 @@
+"""Normalize's Prometheus metrics. Labels are bounded: 2 platforms, 7 record kinds, a fixed set of reasons."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class NormalizeMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.events_in = Counter(
+            "sx_normalize_events_consumed_total",
+            "Accepted events read.",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.records_out = Counter(
+            "sx_normalize_records_produced_total",
+            "Records produced per output kind (tombstones included).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.tombstones = Counter(
+            "sx_normalize_tombstones_produced_total",
+            "Tombstones produced per output kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.stale = Counter(
+            "sx_normalize_stale_events_total",
+            "Entity updates at or below the version already applied: ignored.",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.replays = Counter(
+            "sx_normalize_replays_total",
+            "Updates read again after a crash (same event, same version): produced again.",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.resolution = Counter(
+            "sx_normalize_resolution_changes_total",
+            "Platform-site resolution changes: assigned (new), moved (to another resolved site), retracted.",
+            ["change"],
+            registry=self.registry,
+        )
+        self.failures = Counter(
+            "sx_normalize_mapping_failures_total",
+            "Accepted events normalize could not map, dead-lettered.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.processing = Histogram(
+            "sx_normalize_processing_seconds",
+            "Time to map, version-check and resolve one accepted event.",
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
+        )
+        self.resolved_sites = Gauge(
+            "sx_normalize_resolved_sites",
+            "Resolved sites currently held by the resolver.",
+            registry=self.registry,
+        )
+        for platform in ("sedex", "amfori"):
+            self.events_in.labels(platform)
+            self.stale.labels(platform)
+            self.replays.labels(platform)
+        for change in ("assigned", "moved", "retracted"):
+            self.resolution.labels(change)

@@ -1,0 +1,55 @@
+"""Normalize's configuration: one typed object, read from `NORMALIZE_*` and `KAFKA_BOOTSTRAP_SERVERS`.
+
+The pseudonymisation key is not here: `keys.load_key` reads it separately so it never sits in a
+settings object that might be logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services import config
+from services.topics import ACCEPTED_TOPIC, TopicSpec
+
+from .topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_VERSIONS_TOPIC, OUTPUT_TOPICS
+
+
+class NormalizeSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    app_id: str = "sx-normalize"
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6067, ge=1, le=65535)
+    data_dir: str = ".faust/normalize"
+    accepted_topic: str = ACCEPTED_TOPIC
+    # Prefixed to every topic normalize owns (outputs, versions, DLQ); tests use a private prefix.
+    topic_prefix: str = ""
+    partitions: int = Field(default=6, ge=1)
+    # platform-events.md: a company that never sent a consent event counts as consenting by default.
+    default_consent: bool = True
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> NormalizeSettings:
+        return config.from_env(cls, "NORMALIZE_", environ)
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def dlq_topic(self) -> str:
+        return self.topic(NORMALIZE_DLQ_TOPIC)
+
+    @property
+    def state_topics(self) -> tuple[str, ...]:
+        """The compacted topics read back at start-up (canonical names)."""
+        return (*OUTPUT_TOPICS, NORMALIZE_VERSIONS_TOPIC)
+
+    def topic_specs(self) -> tuple[TopicSpec, ...]:
+        return (
+            *(TopicSpec(self.topic(n), self.partitions, cleanup_policy="compact") for n in self.state_topics),
+            TopicSpec(self.dlq_topic, self.partitions),
+        )
