@@ -22,11 +22,14 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from schemas.shared.resolution import RESOLVED_SITES_TOPIC, ResolvedSite
+from services.compacted import read_compacted
 from simulator.feed import generate_feed
 from simulator.publish import publish
 
 ROOT = Path(__file__).resolve().parents[1]
 INGEST_PORT = 6066
+NORMALIZE_PORT = 6067
 
 
 def _samples(port: int) -> list[tuple[str, dict[str, str], float]]:
@@ -89,6 +92,40 @@ def _print_ingest(port: int) -> None:
         print(f"      {reason:<26}{int(n):>8,}")
 
 
+def _print_normalize(port: int, bootstrap: str) -> None:
+    produced: dict[str, float] = defaultdict(float)
+    tombstones: dict[str, float] = defaultdict(float)
+    resolution: dict[str, float] = defaultdict(float)
+    stale = 0.0
+    for name, labels, value in _samples(port):
+        if name == "sx_normalize_records_produced_total":
+            produced[labels["kind"]] += value
+        elif name == "sx_normalize_tombstones_produced_total":
+            tombstones[labels["kind"]] += value
+        elif name == "sx_normalize_resolution_changes_total":
+            resolution[labels["change"]] += value
+        elif name == "sx_normalize_stale_events_total":
+            stale += value
+    print("\nnormalize: pseudonymised shared records (compacted topics exchange.normalized.*.v1)")
+    for kind in sorted(produced):
+        print(f"      {kind:<26}{int(produced[kind]):>8,}  ({int(tombstones[kind]):,} tombstones)")
+    print(
+        f"normalize: stale entity versions ignored: {int(stale):,}; resolution changes: "
+        + ", ".join(f"{k} {int(v):,}" for k, v in sorted(resolution.items()))
+    )
+    sites = asyncio.run(read_compacted(bootstrap, RESOLVED_SITES_TOPIC))
+    records = [ResolvedSite.model_validate_json(v) for v in sites.values()]
+    both = sum(1 for r in records if len(r.platforms) == 2)
+    print(f"normalize: {len(records):,} resolved sites now, {both:,} of them audited on both platforms")
+    if records:
+        sample = min(records, key=lambda r: (-len(r.platforms), r.resolved_site_id))
+        print(f"      e.g. {sample.model_dump_json()[:300]}...")
+
+
+def _healthy(port: int) -> bool:
+    return httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
     parser.add_argument("--seed", type=int, default=None)
@@ -102,17 +139,19 @@ def main(argv: list[str] | None = None) -> None:
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "INGEST_WEB_PORT": str(INGEST_PORT),
         "INGEST_LOG_LEVEL": "warning",
+        "NORMALIZE_WEB_PORT": str(NORMALIZE_PORT),
+        "NORMALIZE_LOG_LEVEL": "warning",
+        # Synthetic data: the public demo key is fine here, and normalize says so in its log.
+        "NORMALIZE_DEMO_MODE": "1",
     }
-
     ingest = _start("services.ingest", env, logs)
+    normalize = _start("services.normalize", env, logs)
     try:
-        _wait(
-            "ingest to be healthy",
-            lambda: httpx.get(f"http://127.0.0.1:{INGEST_PORT}/health").status_code == 200,
-            120,
-            ingest,
-        )
-        before = _total(INGEST_PORT, "sx_ingest_messages_consumed_total")
+        _wait("ingest to be healthy", lambda: _healthy(INGEST_PORT), 120, ingest)
+        _wait("normalize to be healthy", lambda: _healthy(NORMALIZE_PORT), 120, normalize)
+        consumed_before = _total(INGEST_PORT, "sx_ingest_messages_consumed_total")
+        accepted_before = _total(INGEST_PORT, "sx_ingest_messages_accepted_total")
+        normalized_before = _total(NORMALIZE_PORT, "sx_normalize_events_consumed_total")
         feed = generate_feed(seed, args.sites, months=args.months)
         print(
             f"demo: seed {seed}: {len(feed.messages):,} messages from {args.sites} sites per platform "
@@ -120,21 +159,35 @@ def main(argv: list[str] | None = None) -> None:
         )
         result = asyncio.run(publish(feed, bootstrap))
         print(f"demo: published {result['sent']:,} messages in {result['seconds']:.1f} s")
-        target = before + result["sent"]
+        target = consumed_before + result["sent"]
         _wait(
             "ingest to read every message",
             lambda: _total(INGEST_PORT, "sx_ingest_messages_consumed_total") >= target,
             600,
             ingest,
         )
+        accepted = _total(INGEST_PORT, "sx_ingest_messages_accepted_total") - accepted_before
+        _wait(
+            "normalize to read every accepted event",
+            lambda: (
+                _total(NORMALIZE_PORT, "sx_normalize_events_consumed_total") - normalized_before >= accepted
+            ),
+            600,
+            normalize,
+        )
         _print_ingest(INGEST_PORT)
-        print(f"\ndemo: service logs in {logs}; metrics were at http://127.0.0.1:{INGEST_PORT}/metrics")
+        _print_normalize(NORMALIZE_PORT, bootstrap)
+        print(
+            f"\ndemo: service logs in {logs}; /metrics on ports {INGEST_PORT} and {NORMALIZE_PORT} while running"
+        )
     finally:
-        ingest.send_signal(signal.SIGTERM)
-        try:
-            ingest.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            ingest.kill()
+        for proc in (ingest, normalize):
+            proc.send_signal(signal.SIGTERM)
+        for proc in (ingest, normalize):
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 if __name__ == "__main__":

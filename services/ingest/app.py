@@ -60,6 +60,7 @@ def create_app(
         settings.app_id,
         broker=faust_broker_urls(settings.bootstrap_servers),
         web_host=settings.web_host,
+        web_bind=settings.web_host,
         web_port=settings.web_port,
         datadir=settings.data_dir,
         store="memory://",
