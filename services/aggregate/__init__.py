@@ -1,0 +1,1 @@
+"""aggregate: the anonymised exchange tables, released under disclosure control (docs/aggregate.md)."""

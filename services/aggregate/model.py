@@ -1,0 +1,61 @@
+"""The vocabulary every aggregate module shares: cells, their populations, their measures.
+
+A cell's *population* is the set of contributing resolved sites in it; everything the disclosure
+rules decide is decided from populations and from who owns and is linked to those sites (`SiteInfo`),
+never from outcome values. *Measures* are split accordingly: population measures (marked P in
+aggregates.md) and outcome measures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+ALL: Final = "ALL"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class CellKey:
+    """A table and its coordinates, e.g. ("issue-prevalence", (("country","BD"),("issue","WAGES"),
+    ("period","2026-Q1"),("sector","ALL"))). Coordinates are sorted by dimension name."""
+
+    table: str
+    coords: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, table: str, **coords: str) -> CellKey:
+        return cls(table, tuple(sorted(coords.items())))
+
+    def get(self, dimension: str) -> str:
+        return dict(self.coords)[dimension]
+
+    @property
+    def period(self) -> str:
+        return self.get("period")
+
+    def message_key(self) -> bytes:
+        """aggregates.md "Message format": compact JSON, sorted keys."""
+        return json.dumps(dict(self.coords), sort_keys=True, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    """Who stands behind one contributing resolved site (pseudonyms only)."""
+
+    site_id: str
+    principal_owner: str
+    owners: frozenset[str]
+    members: frozenset[str]  # one id per member (LEI-merged)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    key: CellKey
+    sites: frozenset[str]  # the population: contributing resolved site ids
+    population: Mapping[str, Any]  # population measures, e.g. {"audited_sites": 41}
+    outcomes: Mapping[str, Any]  # outcome measures, e.g. {"sites_with_issue": 12, "by_severity": {...}, ...}
+    # Additive outcome counts (flattened name -> int) for the no-exact-recovery check, e.g.
+    # {"sites_with_issue": 12, "by_severity.critical": 0, ...}. Shares and means are not additive.
+    additive: Mapping[str, int] = field(default_factory=dict)
