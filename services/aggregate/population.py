@@ -1,0 +1,125 @@
+"""Who and what counts (aggregates.md, "Population"; "Owners and members"), from normalize's state.
+
+`NormalizedState` holds the current value of every key of normalize's compacted topics. From it:
+
+* `contributing(state)`: the contributing sites, i.e. the resolved sites with at least one existing
+  platform site, each with its owners and members (`SiteInfo`).
+* `current_audits(state)`: the current audits of contributing sites, each with its resolved site.
+* `period_of(day, granularity)`: the period an audit's end date falls in.
+
+What the site-resolution topic already decides (checked against `services.normalize.resolve.Resolver`):
+a platform site has a resolution exactly while it *takes part* in resolution, i.e. it exists (upserted,
+not removed) and its company consents (or has never said, under normalize's `default_consent`). A
+removed site, or a site whose owner withdrew consent, gets a tombstone on that topic, and a resolved
+site with no participating platform site left gets a tombstone on the resolved-sites topic. So this
+module does not read consents itself (the consent record alone cannot say what a company that never
+sent one means; normalize's setting can), it follows the resolutions. To stay correct while the
+topics are read at slightly different offsets, a resolved site contributes only if a current
+resolution of a platform site that also still exists points to it.
+
+Audits: a withdrawn audit is a tombstone, so it is absent; the audit record is always its latest
+version (normalize applies the version rule). An audit counts if its platform site currently resolves
+to a contributing site; an audit whose site has never been seen has no resolution and waits.
+Observations and good examples are not findings and never reach the audit record (normalize drops them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from schemas.shared.models import Audit, Consent, PlatformSite
+from schemas.shared.resolution import (
+    RESOLVED_SITES_TOPIC,
+    SITE_RESOLUTION_TOPIC,
+    ResolvedSite,
+    SiteResolution,
+)
+
+from .model import SiteInfo
+
+Granularity = Literal["quarter", "month"]
+
+
+@dataclass(slots=True)
+class NormalizedState:
+    """The current records of normalize's compacted topics (tombstoned keys absent)."""
+
+    platform_sites: dict[str, PlatformSite] = field(default_factory=dict)
+    audits: dict[str, Audit] = field(default_factory=dict)
+    consents: dict[str, Consent] = field(default_factory=dict)
+    resolutions: dict[str, SiteResolution] = field(default_factory=dict)  # by platform site id
+    resolved_sites: dict[str, ResolvedSite] = field(default_factory=dict)
+
+    @classmethod
+    def from_topics(cls, state: Mapping[str, Mapping[str, bytes]]) -> NormalizedState:
+        """From `topic -> key -> value` (the compacted topics' latest non-tombstone values).
+
+        Records are indexed by their own id, which is the message key normalize writes."""
+
+        def values(topic: str) -> list[bytes]:
+            return [state.get(topic, {})[k] for k in sorted(state.get(topic, {}))]
+
+        sites = (PlatformSite.model_validate_json(v) for v in values(PlatformSite.TOPIC))
+        audits = (Audit.model_validate_json(v) for v in values(Audit.TOPIC))
+        consents = (Consent.model_validate_json(v) for v in values(Consent.TOPIC))
+        resolutions = (SiteResolution.model_validate_json(v) for v in values(SITE_RESOLUTION_TOPIC))
+        resolved = (ResolvedSite.model_validate_json(v) for v in values(RESOLVED_SITES_TOPIC))
+        return cls(
+            platform_sites={s.site_id: s for s in sites},
+            audits={a.audit_id: a for a in audits},
+            consents={c.company_id: c for c in consents},
+            resolutions={r.platform_site_id: r for r in resolutions},
+            resolved_sites={r.resolved_site_id: r for r in resolved},
+        )
+
+    def resolved_site_of(self, platform_site_id: str) -> str | None:
+        """The resolved site a platform site currently takes part in, if it takes part at all."""
+        if platform_site_id not in self.platform_sites:
+            return None
+        resolution = self.resolutions.get(platform_site_id)
+        if resolution is None or resolution.resolved_site_id not in self.resolved_sites:
+            return None
+        return resolution.resolved_site_id
+
+
+def site_info(site: ResolvedSite) -> SiteInfo:
+    """Owners and members of one resolved site; a member is identified by its LEI when it has one."""
+    return SiteInfo(
+        site_id=site.resolved_site_id,
+        principal_owner=site.principal_owner_id,
+        owners=frozenset(site.owner_ids),
+        members=frozenset(m.lei_id or m.member_id for m in site.members),
+    )
+
+
+def contributing(state: NormalizedState) -> dict[str, SiteInfo]:
+    """Resolved site id -> its `SiteInfo`, for every contributing site, in id order."""
+    rids = {rid for p in state.resolutions if (rid := state.resolved_site_of(p)) is not None}
+    return {rid: site_info(state.resolved_sites[rid]) for rid in sorted(rids)}
+
+
+def current_audits(
+    state: NormalizedState, sites: Mapping[str, SiteInfo] | None = None
+) -> Iterator[tuple[str, Audit]]:
+    """(resolved site id, audit) for every current audit of a contributing site, in audit id order.
+
+    `sites` is `contributing(state)`, if the caller already has it."""
+    if sites is None:
+        sites = contributing(state)
+    for audit_id in sorted(state.audits):
+        audit = state.audits[audit_id]
+        rid = state.resolved_site_of(audit.site_id)
+        if rid is not None and rid in sites:
+            yield rid, audit
+
+
+def period_of(d: date, granularity: Granularity = "quarter") -> str:
+    """The calendar period of a day: `2026-Q1` (quarter) or `2026-01` (month)."""
+    if granularity == "quarter":
+        return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+    if granularity == "month":
+        return f"{d.year}-{d.month:02d}"
+    raise ValueError(f"unknown period granularity {granularity!r}")
