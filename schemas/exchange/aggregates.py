@@ -1,0 +1,343 @@
+"""The published aggregate messages (aggregates.md, "Message format"), and the aggregate service's own
+release state.
+
+Public: one message per cell and release on the table's compacted topic
+(`exchange.aggregates.<table>.v1`), key = the cell's coordinates as compact JSON with sorted keys,
+value = `AggregateMessage`:
+
+    {"table","schema_version":1,"release_id","released_at","revision","cell":{...},
+     "status":"published"|"suppressed","measures":{...}|null}
+
+* `release_id` is the scheduled release time, `released_at` the time the message was made; both are
+  RFC 3339 UTC, whole seconds, written with a `Z` (`2026-05-01T00:00:04Z`). They are the only times a
+  message carries.
+* A suppressed cell has `measures` null and says nothing about why. A published cell whose outcomes are
+  withheld carries its population measures and null for every outcome measure (all or none).
+* Shares are `share_pct` (100 × n / d rounded half up to one decimal) and are checked against their
+  counts, so a message cannot state a rate its counts do not give.
+
+Serialisation is deterministic: fields in declaration order, `cell` in the spec's order
+(period, country, sector[, issue]), `by_indicator` in the ILO list's order, floats only as one-decimal
+shares (which Python writes as their shortest repr, e.g. `29.3`, `100.0`). Equal content gives equal
+bytes: use `dump_message`.
+
+Internal (never leaves the exchange): `ReleaseStateRecord` on `exchange.aggregate.releases.v1`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from schemas.platform.common import strict_int
+from schemas.taxonomy import ForcedLabourIndicator, Issue, Sector
+
+ISSUE_PREVALENCE: Final = "issue-prevalence"
+FORCED_LABOUR: Final = "forced-labour"
+TableName = Literal["issue-prevalence", "forced-labour"]
+
+CELL_STATUS = ("published", "suppressed")
+Status = Literal["published", "suppressed"]
+
+
+def topic_of(table: str) -> str:
+    """aggregates.md: the table's public topic."""
+    return f"exchange.aggregates.{table}.v1"
+
+
+RELEASE_STATE_TOPIC: Final = "exchange.aggregate.releases.v1"
+"""Internal, compacted: the aggregate service's release state (`ReleaseStateRecord`)."""
+
+
+# --- scalars ------------------------------------------------------------------------------------------
+
+_RELEASE_TIME_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+RELEASE_TIME_PATTERN: Final = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+
+
+def format_release_time(value: datetime) -> str:
+    """`2026-05-01T00:00:04Z`: UTC, whole seconds."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _release_time_in(value: Any) -> Any:
+    if isinstance(value, str):
+        if not _RELEASE_TIME_RE.fullmatch(value):
+            raise ValueError(
+                "expected an RFC 3339 UTC time with whole seconds and a Z, e.g. 2026-05-01T00:00:00Z"
+            )
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return value
+
+
+def _release_time_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("a release time must be timezone-aware (UTC)")
+    if value.microsecond:
+        raise ValueError("a release time has whole seconds")
+    return value.astimezone(UTC)
+
+
+ReleaseTime = Annotated[
+    datetime,
+    BeforeValidator(_release_time_in),
+    AfterValidator(_release_time_utc),
+    PlainSerializer(format_release_time, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": RELEASE_TIME_PATTERN}),
+]
+"""A datetime in python (aware, whole seconds), `YYYY-MM-DDTHH:MM:SSZ` on the wire."""
+
+Period = Annotated[str, Field(pattern=r"^\d{4}-(Q[1-4]|0[1-9]|1[0-2])$")]
+"""`2026-Q1` (calendar quarter, the default) or `2026-01` (calendar month)."""
+CountryCoord = Annotated[str, Field(pattern=r"^([A-Z]{2}|ALL)$")]
+"""ISO 3166-1 alpha-2, or `ALL` (the margin)."""
+
+
+def _member_of(codes: frozenset[str], what: str) -> Any:
+    def check(value: str) -> str:
+        if value not in codes:
+            raise ValueError(f"unknown {what} {value[:40]!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+_SECTORS: Final = frozenset({*(s.value for s in Sector), "ALL"})
+_ISSUES: Final = frozenset(i.value for i in Issue)
+# Plain strings checked against the taxonomy, so that the cell is built from a CellKey's coordinates
+# (strings) under strict validation; on the wire they are the same codes.
+SectorCoord = Annotated[
+    str, _member_of(_SECTORS, "sector"), WithJsonSchema({"type": "string", "enum": sorted(_SECTORS)})
+]
+"""A `schemas.taxonomy.Sector` code, or `ALL` (the margin)."""
+IssueCoord = Annotated[
+    str, _member_of(_ISSUES, "issue"), WithJsonSchema({"type": "string", "enum": sorted(_ISSUES)})
+]
+"""A `schemas.taxonomy.Issue` code."""
+Count = Annotated[int, Field(ge=0)]
+Revision = Annotated[int, Field(ge=0)]
+SchemaVersion = Annotated[Literal[1], BeforeValidator(strict_int)]
+
+
+def share_pct(numerator: int, denominator: int) -> float:
+    """aggregates.md: 100 × numerator / denominator rounded half up to one decimal (exact, no float error)."""
+    if denominator <= 0 or not 0 <= numerator:
+        raise ValueError("a share needs a positive denominator and a non-negative numerator")
+    exact = Decimal(100 * numerator) / Decimal(denominator)
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _one_decimal(value: float) -> float:
+    if not 0 <= value <= 100 or round(value, 1) != value:
+        raise ValueError("a share is a percentage with one decimal")
+    return value
+
+
+Pct = Annotated[float, AfterValidator(_one_decimal), Field(ge=0, le=100)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+# --- issue-prevalence ---------------------------------------------------------------------------------
+
+
+class IssuePrevalenceCell(_Model):
+    period: Period
+    country: CountryCoord
+    sector: SectorCoord
+    issue: IssueCoord
+
+
+class SeverityCounts(_Model):
+    """Sites with the issue, by the site's highest severity on it in the period."""
+
+    critical: Count
+    major: Count
+    minor: Count
+
+
+class IssuePrevalenceMeasures(_Model):
+    audited_sites: Annotated[int, Field(ge=1, description="Population (P).")]
+    sites_with_issue: Count | None
+    by_severity: SeverityCounts | None
+    rate_pct: Pct | None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IssuePrevalenceMeasures:
+        outcomes = (self.sites_with_issue, self.by_severity, self.rate_pct)
+        if all(v is None for v in outcomes):
+            return self
+        if any(v is None for v in outcomes):
+            raise ValueError("outcome measures are either all shown or all null")
+        assert self.sites_with_issue is not None and self.by_severity is not None
+        if self.sites_with_issue > self.audited_sites:
+            raise ValueError("sites_with_issue exceeds audited_sites")
+        s = self.by_severity
+        if s.critical + s.major + s.minor != self.sites_with_issue:
+            raise ValueError("by_severity must add up to sites_with_issue")
+        if self.rate_pct != share_pct(self.sites_with_issue, self.audited_sites):
+            raise ValueError("rate_pct must be share_pct(sites_with_issue, audited_sites)")
+        return self
+
+
+class IssuePrevalenceMessage(_Model):
+    """A value on `exchange.aggregates.issue-prevalence.v1`."""
+
+    table: Literal["issue-prevalence"]
+    schema_version: SchemaVersion
+    release_id: ReleaseTime = Field(description="The scheduled release time.")
+    released_at: ReleaseTime
+    revision: Revision
+    cell: IssuePrevalenceCell
+    status: Status
+    measures: IssuePrevalenceMeasures | None
+
+    @model_validator(mode="after")
+    def _status(self) -> IssuePrevalenceMessage:
+        _check_status(self.status, self.measures)
+        return self
+
+
+# --- forced-labour ------------------------------------------------------------------------------------
+
+
+class ForcedLabourCell(_Model):
+    period: Period
+    country: CountryCoord
+    sector: SectorCoord
+
+
+class IndicatorCounts(_Model):
+    """Sites with each ILO forced-labour indicator: all eleven, zeros included."""
+
+    ABUSE_OF_VULNERABILITY: Count
+    DECEPTION: Count
+    RESTRICTION_OF_MOVEMENT: Count
+    ISOLATION: Count
+    PHYSICAL_SEXUAL_VIOLENCE: Count
+    INTIMIDATION_THREATS: Count
+    RETENTION_OF_IDENTITY_DOCUMENTS: Count
+    WITHHOLDING_OF_WAGES: Count
+    DEBT_BONDAGE: Count
+    ABUSIVE_WORKING_LIVING_CONDITIONS: Count
+    EXCESSIVE_OVERTIME: Count
+
+    def counts(self) -> dict[ForcedLabourIndicator, int]:
+        return {code: getattr(self, code.value) for code in ForcedLabourIndicator}
+
+
+assert tuple(IndicatorCounts.model_fields) == tuple(c.value for c in ForcedLabourIndicator)
+
+
+class ForcedLabourMeasures(_Model):
+    audited_sites: Annotated[int, Field(ge=1, description="Population (P).")]
+    sites_with_indicator: Count | None
+    by_indicator: IndicatorCounts | None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ForcedLabourMeasures:
+        if self.sites_with_indicator is None and self.by_indicator is None:
+            return self
+        if self.sites_with_indicator is None or self.by_indicator is None:
+            raise ValueError("outcome measures are either all shown or all null")
+        if self.sites_with_indicator > self.audited_sites:
+            raise ValueError("sites_with_indicator exceeds audited_sites")
+        counts = self.by_indicator.counts().values()
+        # A site with an indicator counts once in sites_with_indicator and once per indicator it has.
+        if not max(counts) <= self.sites_with_indicator <= sum(counts):
+            raise ValueError("sites_with_indicator must lie between the largest and the sum of by_indicator")
+        return self
+
+
+class ForcedLabourMessage(_Model):
+    """A value on `exchange.aggregates.forced-labour.v1`."""
+
+    table: Literal["forced-labour"]
+    schema_version: SchemaVersion
+    release_id: ReleaseTime = Field(description="The scheduled release time.")
+    released_at: ReleaseTime
+    revision: Revision
+    cell: ForcedLabourCell
+    status: Status
+    measures: ForcedLabourMeasures | None
+
+    @model_validator(mode="after")
+    def _status(self) -> ForcedLabourMessage:
+        _check_status(self.status, self.measures)
+        return self
+
+
+def _check_status(status: str, measures: object) -> None:
+    if (status == "suppressed") != (measures is None):
+        raise ValueError("a suppressed cell has measures null; a published cell has measures")
+
+
+AggregateMessage = Annotated[IssuePrevalenceMessage | ForcedLabourMessage, Discriminator("table")]
+AGGREGATE_MESSAGE: Final[TypeAdapter[IssuePrevalenceMessage | ForcedLabourMessage]] = TypeAdapter(
+    AggregateMessage
+)
+MEASURES_OF: Final[dict[str, type[IssuePrevalenceMeasures | ForcedLabourMeasures]]] = {
+    ISSUE_PREVALENCE: IssuePrevalenceMeasures,
+    FORCED_LABOUR: ForcedLabourMeasures,
+}
+MESSAGE_OF: Final[dict[str, type[IssuePrevalenceMessage | ForcedLabourMessage]]] = {
+    ISSUE_PREVALENCE: IssuePrevalenceMessage,
+    FORCED_LABOUR: ForcedLabourMessage,
+}
+
+
+def dump_message(message: IssuePrevalenceMessage | ForcedLabourMessage) -> bytes:
+    """The value bytes: compact JSON, fields in declaration order. Equal content, equal bytes."""
+    return message.model_dump_json().encode()
+
+
+def parse_message(value: bytes | str) -> IssuePrevalenceMessage | ForcedLabourMessage:
+    return AGGREGATE_MESSAGE.validate_json(value)
+
+
+# --- internal release state ---------------------------------------------------------------------------
+
+
+class ReleaseStateRecord(_Model):
+    """INTERNAL STATE, never published: a value on the compacted topic `exchange.aggregate.releases.v1`.
+
+    Key: `{"cell":{<sorted coordinates>},"table":"<table>"}` (compact JSON, sorted keys; see
+    `services.aggregate.release.state_key`). Value: the cell's last release exactly as it was sent
+    (`message`: revision, status, measures, release_id, released_at) and the sorted ids of the resolved
+    sites that formed its population then (`site_ids`, pseudonyms), which the published message must not
+    carry but the revision rule (`k_delta`) needs. Keeping the whole message lets a restarted service
+    re-send a release byte for byte. The topic is read only by the aggregate service.
+    """
+
+    schema_version: SchemaVersion
+    message: AggregateMessage
+    site_ids: list[Annotated[str, Field(min_length=1)]]
+
+    @field_validator("site_ids")
+    @classmethod
+    def _sorted_unique(cls, values: list[str]) -> list[str]:
+        if any(a >= b for a, b in pairwise(values)):
+            raise ValueError("site_ids must be sorted and without duplicates")
+        return values
+
+
+RELEASE_STATE: Final = TypeAdapter(ReleaseStateRecord)
