@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from services import faust_fixes
 from services.config import faust_broker_urls
+from services.logs import quiet_libraries
 from services.topics import MAX_MESSAGE_BYTES as TOPIC_MAX_BYTES
 from services.web import FAUST_WEB_SETTINGS, install_endpoints
 
@@ -54,6 +55,7 @@ def create_app(
     settings: IngestSettings, seen: SeenEvents | None = None, registry: CollectorRegistry | None = None
 ) -> faust.App:
     faust_fixes.apply()
+    quiet_libraries(settings.log_level)
     seen = seen if seen is not None else SeenEvents()
     metrics = IngestMetrics(registry)
     app = faust.App(
@@ -69,7 +71,7 @@ def create_app(
         processing_guarantee="at_least_once",
         producer_max_request_size=_PRODUCER_MAX_REQUEST_BYTES,
         producer_acks=-1,
-        producer_linger_ms=5,
+        producer_linger=0.005,
         consumer_max_fetch_size=_PRODUCER_MAX_REQUEST_BYTES,
         consumer_auto_offset_reset="earliest",
         broker_commit_every=1000,

@@ -24,6 +24,7 @@ from schemas.exchange.dead_letter import NormalizeDeadLetter
 from schemas.shared.resolution import SITE_RESOLUTION_TOPIC, SiteResolution
 from services import faust_fixes
 from services.config import faust_broker_urls
+from services.logs import quiet_libraries
 from services.web import FAUST_WEB_SETTINGS, install_endpoints
 
 from .engine import Normalizer, Outcome, Record
@@ -62,6 +63,7 @@ def create_app(
     registry: CollectorRegistry | None = None,
 ) -> faust.App:
     faust_fixes.apply()
+    quiet_libraries(settings.log_level)
     metrics = NormalizeMetrics(registry)
     app = faust.App(
         settings.app_id,
@@ -75,7 +77,7 @@ def create_app(
         topic_replication_factor=1,
         processing_guarantee="at_least_once",
         producer_acks=-1,
-        producer_linger_ms=5,
+        producer_linger=0.005,
         consumer_auto_offset_reset="earliest",
         broker_commit_every=1000,
         broker_commit_interval=1.0,
