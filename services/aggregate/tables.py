@@ -1,0 +1,151 @@
+"""The cells of the `issue-prevalence` and `forced-labour` tables (aggregates.md, "Tables"), pure.
+
+Both tables share one population per cell: the contributing sites with at least one current audit
+whose end date falls in the cell's period, and whose resolved site's country and sector (from its
+`ResolvedSite` record) match the cell's (`ALL` matches anything). Cells are produced for
+`period x country x sector` and the margins `country x ALL`, `ALL x sector`, `ALL x ALL`; only
+combinations with at least one audited site exist, since only those can have a contributing site.
+
+Per site and period the audits are merged first, so a site audited twice (or on both platforms) in a
+period counts once: its severity for an issue is the highest of its findings on that issue in the
+period, its indicators the union of its findings' indicators.
+
+`issue-prevalence` has a cell for *every* issue of `Issue` wherever the population exists, including
+issues no site has (`sites_with_issue` 0): the zero is information, and the pattern of which cells
+exist then depends on the population only, never on outcomes (aggregates.md, "Disclosure control").
+
+Outcome values are as they will be published: `rate_pct` a float carrying the half-up rounded
+one-decimal value (computed in `Decimal`); `by_severity` and `by_indicator` with every key, zeros
+included. `Cell.additive` flattens the additive counts (`sites_with_issue`, `by_severity.critical`,
+`sites_with_indicator`, `by_indicator.DEBT_BONDAGE`, ...); `rate_pct` is a share, not additive.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final
+
+from schemas.taxonomy import ForcedLabourIndicator, Issue, Severity
+
+from .model import ALL, Cell, CellKey
+from .population import Granularity, NormalizedState, contributing, current_audits, period_of
+
+ISSUE_PREVALENCE: Final = "issue-prevalence"
+FORCED_LABOUR: Final = "forced-labour"
+
+_RANK: Final = {Severity.MINOR: 0, Severity.MAJOR: 1, Severity.CRITICAL: 2}
+SEVERITIES: Final = (Severity.CRITICAL, Severity.MAJOR, Severity.MINOR)
+
+
+def share_pct(numerator: int, denominator: int) -> float:
+    """100 x numerator / denominator, rounded half up to one decimal (exact: `Decimal`, not `round`)."""
+    if denominator <= 0:
+        raise ValueError("a share needs a positive denominator")
+    value = (Decimal(100) * numerator / Decimal(denominator)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return float(value)
+
+
+@dataclass(slots=True)
+class SitePeriod:
+    """One contributing site's current audits of one period, merged."""
+
+    country: str
+    sector: str
+    severity: dict[Issue, Severity] = field(default_factory=dict)  # highest per issue
+    indicators: set[ForcedLabourIndicator] = field(default_factory=set)
+
+
+def audited_sites(
+    state: NormalizedState, granularity: Granularity = "quarter"
+) -> dict[str, dict[str, SitePeriod]]:
+    """period -> resolved site id -> the site's merged audits of the period (sites with >= 1 audit)."""
+    sites = contributing(state)
+    out: dict[str, dict[str, SitePeriod]] = defaultdict(dict)
+    for rid, audit in current_audits(state, sites):
+        by_site = out[period_of(audit.audit_end, granularity)]
+        entry = by_site.get(rid)
+        if entry is None:
+            record = state.resolved_sites[rid]
+            entry = by_site[rid] = SitePeriod(country=record.country, sector=record.sector.value)
+        for finding in audit.findings:
+            current = entry.severity.get(finding.issue)
+            if current is None or _RANK[finding.severity] > _RANK[current]:
+                entry.severity[finding.issue] = finding.severity
+            entry.indicators.update(finding.fl_indicators)
+    return dict(out)
+
+
+def populations(
+    state: NormalizedState, granularity: Granularity = "quarter"
+) -> dict[tuple[str, str, str], dict[str, SitePeriod]]:
+    """(period, country, sector) -> the cell's population, margins (`ALL`) included."""
+    out: dict[tuple[str, str, str], dict[str, SitePeriod]] = defaultdict(dict)
+    for period, by_site in audited_sites(state, granularity).items():
+        for rid, entry in by_site.items():
+            for country in (entry.country, ALL):
+                for sector in (entry.sector, ALL):
+                    out[(period, country, sector)][rid] = entry
+    return dict(out)
+
+
+def _flatten(outcomes: dict[str, Any]) -> dict[str, int]:
+    flat: dict[str, int] = {}
+    for name, value in outcomes.items():
+        if isinstance(value, dict):
+            flat.update({f"{name}.{k}": int(v) for k, v in value.items()})
+        elif isinstance(value, int) and not isinstance(value, bool):
+            flat[name] = value
+    return flat
+
+
+def _cell(
+    key: CellKey, population: dict[str, SitePeriod], outcomes: dict[str, Any], additive: Iterable[str]
+) -> Cell:
+    flat = _flatten(outcomes)
+    return Cell(
+        key=key,
+        sites=frozenset(population),
+        population={"audited_sites": len(population)},
+        outcomes=outcomes,
+        additive={name: flat[name] for name in additive},
+    )
+
+
+def issue_prevalence(state: NormalizedState, granularity: Granularity = "quarter") -> list[Cell]:
+    """Every `issue-prevalence` cell with at least one contributing site, sorted by key."""
+    cells: list[Cell] = []
+    for (period, country, sector), population in populations(state, granularity).items():
+        for issue in Issue:
+            severities = [e.severity[issue] for e in population.values() if issue in e.severity]
+            with_issue = len(severities)
+            outcomes: dict[str, Any] = {
+                "sites_with_issue": with_issue,
+                "by_severity": {s.value: severities.count(s) for s in SEVERITIES},
+                "rate_pct": share_pct(with_issue, len(population)),
+            }
+            key = CellKey.of(
+                ISSUE_PREVALENCE, period=period, country=country, sector=sector, issue=issue.value
+            )
+            additive = ["sites_with_issue", *(f"by_severity.{s.value}" for s in SEVERITIES)]
+            cells.append(_cell(key, population, outcomes, additive))
+    return sorted(cells, key=lambda c: c.key)
+
+
+def forced_labour(state: NormalizedState, granularity: Granularity = "quarter") -> list[Cell]:
+    """Every `forced-labour` cell with at least one contributing site, sorted by key."""
+    cells: list[Cell] = []
+    for (period, country, sector), population in populations(state, granularity).items():
+        entries = population.values()
+        outcomes: dict[str, Any] = {
+            "sites_with_indicator": sum(1 for e in entries if e.indicators),
+            "by_indicator": {
+                i.value: sum(1 for e in entries if i in e.indicators) for i in ForcedLabourIndicator
+            },
+        }
+        key = CellKey.of(FORCED_LABOUR, period=period, country=country, sector=sector)
+        additive = ["sites_with_indicator", *(f"by_indicator.{i.value}" for i in ForcedLabourIndicator)]
+        cells.append(_cell(key, population, outcomes, additive))
+    return sorted(cells, key=lambda c: c.key)
