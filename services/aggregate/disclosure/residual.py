@@ -1,0 +1,185 @@
+"""Hierarchies, shared population structures and the residual rule.
+
+**Families.** A table's *margin dimensions* are those that take the value `ALL` in some cell of it
+(country and sector for issue-prevalence; country for audit-quality, remediation, capacity-building).
+Cells of one table that agree on every other coordinate (period, issue, topic, audit firm) form a
+*family*; within a family a cell is addressed by its *position*: its margin-dimension coordinates.
+
+**Hierarchies checked.** Every margin is checked against each dimension it aggregates over: a
+position with `ALL` in dimension d has as children the positions equal to it except for a concrete
+value in d. So country×ALL is checked against its country×sector cells, ALL×sector against its
+country×sector cells, and ALL×ALL twice: against the country×ALL cells and against the ALL×sector
+cells. Combinations across hierarchies (e.g. ALL×ALL minus country margins minus sector cells) are
+not residual-checked; the no-exact-recovery LP looks at both hierarchies of a family jointly.
+
+**Shared populations.** The pattern is computed once per *population structure*: the family's
+{position: site set} plus the threshold that applies to its table. Families with the same structure
+(every issue of issue-prevalence, forced-labour and labour-relations for a period share their audited
+sites) get one pattern object, so what is withheld is identical across them, including withholding
+caused by the recovery check in any one of them.
+
+**Two levels of withholding.** A remainder that fails threshold or insider is fixed by suppressing a
+cell entirely; a remainder of the outcome-showing cells below outcome_min is fixed by withholding only
+outcomes (the cell stays published with its population measures). Candidates are the shown children
+with the smallest population (site count) first, ties broken by position (the same order as CellKey
+within a family), and then the margin itself.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from services.aggregate.disclosure.rules import (
+    DisclosureParams,
+    Status,
+    passes_outcome_rule,
+    passes_population_rules,
+    primary_status,
+)
+from services.aggregate.model import ALL, Cell, SiteInfo
+
+Position = tuple[tuple[str, str], ...]
+FamilyId = tuple[str, tuple[tuple[str, str], ...]]  # table, non-margin coordinates
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """margin = disjoint union of children, along one dimension."""
+
+    margin: Position
+    dimension: str
+    children: tuple[Position, ...]
+
+
+@dataclass(slots=True)
+class Family:
+    table: str
+    fixed: tuple[tuple[str, str], ...]
+    margin_dims: tuple[str, ...]
+    cells: dict[Position, Cell]
+    relations: tuple[Relation, ...] = ()
+
+    @property
+    def id(self) -> FamilyId:
+        return (self.table, self.fixed)
+
+
+def margin_dimensions(cells: Iterable[Cell]) -> dict[str, tuple[str, ...]]:
+    dims: dict[str, set[str]] = defaultdict(set)
+    for cell in cells:
+        dims[cell.key.table].update(d for d, v in cell.key.coords if v == ALL)
+    return {table: tuple(sorted(d)) for table, d in dims.items()}
+
+
+def build_families(cells: Iterable[Cell]) -> list[Family]:
+    cells = list(cells)
+    dims = margin_dimensions(cells)
+    by_id: dict[FamilyId, Family] = {}
+    for cell in cells:
+        table = cell.key.table
+        mdims = dims.get(table, ())
+        fixed = tuple((d, v) for d, v in cell.key.coords if d not in mdims)
+        position = tuple((d, v) for d, v in cell.key.coords if d in mdims)
+        family = by_id.setdefault((table, fixed), Family(table, fixed, mdims, {}))
+        if position in family.cells:
+            raise ValueError(f"duplicate cell {cell.key}")
+        family.cells[position] = cell
+    for family in by_id.values():
+        family.relations = _relations(family)
+    return [by_id[i] for i in sorted(by_id)]
+
+
+def _relations(family: Family) -> tuple[Relation, ...]:
+    # children of (position, dim): index positions by (dim, position with dim set to ALL)
+    index: dict[tuple[str, Position], list[Position]] = defaultdict(list)
+    for pos in family.cells:
+        for i, (d, v) in enumerate(pos):
+            if v != ALL:
+                index[(d, pos[:i] + ((d, ALL),) + pos[i + 1 :])].append(pos)
+    out = []
+    for pos in sorted(family.cells):
+        for d, v in pos:
+            if v == ALL and index.get((d, pos)):
+                out.append(Relation(pos, d, tuple(sorted(index[(d, pos)]))))
+    return tuple(out)
+
+
+Signature = tuple[int, frozenset[tuple[Position, frozenset[str]]]]
+
+
+def signature(family: Family, params: DisclosureParams) -> Signature:
+    return (
+        params.min_sites(family.table),
+        frozenset((pos, cell.sites) for pos, cell in family.cells.items()),
+    )
+
+
+@dataclass(slots=True)
+class Pattern:
+    """What is shown of each position, and why anything was withheld."""
+
+    status: dict[Position, Status]
+    primary: dict[Position, Status]
+    # the secondary rule that first withheld more than the primary rules did: "residual" | "recovery"
+    secondary_reason: dict[Position, str] = field(default_factory=dict)
+
+    def withhold(self, pos: Position, to: Status, reason: str) -> None:
+        current = self.status[pos]
+        if (to is Status.SUPPRESSED or current is Status.PUBLISHED) and current is not to:
+            self.status[pos] = to
+            self.secondary_reason.setdefault(pos, reason)
+
+
+def primary_pattern(family: Family, sites: Mapping[str, SiteInfo], params: DisclosureParams) -> Pattern:
+    status = {pos: primary_status(cell, sites, params) for pos, cell in family.cells.items()}
+    return Pattern(status=dict(status), primary=status)
+
+
+def _size_order(family: Family, positions: Iterable[Position]) -> list[Position]:
+    return sorted(positions, key=lambda p: (len(family.cells[p].sites), p))
+
+
+def _union(family: Family, positions: Iterable[Position]) -> frozenset[str]:
+    out: set[str] = set()
+    for p in positions:
+        out |= family.cells[p].sites
+    return frozenset(out)
+
+
+def residual_violation(
+    family: Family, pattern: Pattern, rel: Relation, sites: Mapping[str, SiteInfo], params: DisclosureParams
+) -> tuple[Position, Status] | None:
+    """The next withholding this relation needs, or None when its remainders pass."""
+    st = pattern.status
+    if st[rel.margin] is Status.SUPPRESSED:
+        return None
+    margin_sites = family.cells[rel.margin].sites
+    shown = [c for c in rel.children if st[c] is not Status.SUPPRESSED]
+    rest = margin_sites - _union(family, shown)
+    if rest and not passes_population_rules(rest, sites, params, family.table):
+        return (
+            (_size_order(family, shown)[0], Status.SUPPRESSED) if shown else (rel.margin, Status.SUPPRESSED)
+        )
+    if st[rel.margin] is Status.PUBLISHED:
+        with_outcomes = [c for c in rel.children if st[c] is Status.PUBLISHED]
+        rest = margin_sites - _union(family, with_outcomes)
+        if rest and not passes_outcome_rule(rest, params):
+            if with_outcomes:
+                return _size_order(family, with_outcomes)[0], Status.POPULATION_ONLY
+            return rel.margin, Status.POPULATION_ONLY
+    return None
+
+
+def enforce_residuals(
+    family: Family, pattern: Pattern, sites: Mapping[str, SiteInfo], params: DisclosureParams
+) -> None:
+    """Withhold further cells until every shown margin's remainders pass; a fixed point."""
+    changed = True
+    while changed:
+        changed = False
+        for rel in family.relations:
+            while (fix := residual_violation(family, pattern, rel, sites, params)) is not None:
+                pattern.withhold(fix[0], fix[1], "residual")
+                changed = True

@@ -1,0 +1,119 @@
+"""Parameters and the primary rules (aggregates.md "Disclosure control").
+
+The primary rules look at a population only: which sites are in it, who owns them and who is linked
+to them (`SiteInfo`). They never look at outcome values.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from services.aggregate.model import Cell, SiteInfo
+
+MIN_PRINCIPAL_OWNERS: Final = 3  # fixed by the contract, not a parameter
+AUDIT_QUALITY_TABLE: Final = "audit-quality"
+PARAMETER_FLOOR: Final = 2
+
+
+class Status(StrEnum):
+    """What a release shows of one cell."""
+
+    PUBLISHED = "published"  # population and outcome measures
+    POPULATION_ONLY = "population_only"  # population measures; every outcome measure null
+    SUPPRESSED = "suppressed"  # measures null
+
+    @property
+    def wire_status(self) -> str:
+        """The message's `status` field: a population-only cell is a published cell."""
+        return "suppressed" if self is Status.SUPPRESSED else "published"
+
+
+# Order from most to least shown; withholding only ever moves a cell to the right.
+SHOWN_ORDER: Final = (Status.PUBLISHED, Status.POPULATION_ONLY, Status.SUPPRESSED)
+
+
+class DisclosureParamsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosureParams:
+    k_sites: int = 5
+    k_insider: int = 3
+    outcome_min: int = 20
+    k_delta: int = 5
+    audit_quality_min_sites: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("k_sites", "k_insider", "outcome_min", "k_delta", "audit_quality_min_sites"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise DisclosureParamsError(f"disclosure parameter {name} must be an integer, got {value!r}")
+            if value < PARAMETER_FLOOR:
+                raise DisclosureParamsError(
+                    f"disclosure parameter {name}={value} is below the floor of {PARAMETER_FLOOR} "
+                    "(aggregates.md: a deployment may raise the parameters, none may be set below 2)"
+                )
+
+    def min_sites(self, table: str) -> int:
+        """The threshold rule's site count for a table (audit-quality cells need more)."""
+        return self.audit_quality_min_sites if table == AUDIT_QUALITY_TABLE else self.k_sites
+
+
+def _infos(site_ids: Iterable[str], sites: Mapping[str, SiteInfo]) -> list[SiteInfo]:
+    out = []
+    for site_id in site_ids:
+        info = sites.get(site_id)
+        if info is None:
+            raise KeyError(f"no SiteInfo for contributing site {site_id!r}")
+        out.append(info)
+    return out
+
+
+def passes_threshold(
+    site_ids: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams, table: str
+) -> bool:
+    """At least min_sites(table) sites whose principal owners are at least 3 distinct companies."""
+    if len(site_ids) < params.min_sites(table):
+        return False
+    principals = {info.principal_owner for info in _infos(site_ids, sites)}
+    return len(principals) >= MIN_PRINCIPAL_OWNERS
+
+
+def passes_insider(site_ids: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams) -> bool:
+    """For every member and every supplier company linked to / owning at least one of the sites,
+    the sites it is not linked to / does not own number at least k_insider. (An entity linked to
+    none of them sees all of them as strangers and cannot fail where the cell passes.)"""
+    if not site_ids:
+        return True
+    linked: Counter[str] = Counter()
+    owned: Counter[str] = Counter()
+    for info in _infos(site_ids, sites):
+        linked.update(info.members)
+        owned.update(info.owners | {info.principal_owner})
+    most = max(max(linked.values(), default=0), max(owned.values(), default=0))
+    return len(site_ids) - most >= params.k_insider
+
+
+def passes_population_rules(
+    site_ids: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams, table: str
+) -> bool:
+    """Threshold and insider: what any shown population (cell or residual) must pass."""
+    return passes_threshold(site_ids, sites, params, table) and passes_insider(site_ids, sites, params)
+
+
+def passes_outcome_rule(site_ids: frozenset[str], params: DisclosureParams) -> bool:
+    return len(site_ids) >= params.outcome_min
+
+
+def primary_status(cell: Cell, sites: Mapping[str, SiteInfo], params: DisclosureParams) -> Status:
+    """The primary rules for one cell, from its population alone."""
+    if not passes_population_rules(cell.sites, sites, params, cell.key.table):
+        return Status.SUPPRESSED
+    if not passes_outcome_rule(cell.sites, params):
+        return Status.POPULATION_ONLY
+    return Status.PUBLISHED
