@@ -1,0 +1,290 @@
+"""Release messages (aggregates.md, "Message format") and the revision bookkeeping. Pure: no Kafka.
+
+* `encode_cell` makes the key, value and CloudEvents headers (Kafka binding, binary mode) of one cell's
+  release. Everything in them derives from the arguments, so a replay of a release is byte-identical
+  (`ce_id` is a UUIDv5 of table, key, release id and revision, not a random id).
+* `assert_hygienic` is the last check before every send: it raises if a value carries anything that
+  looks like a pseudonym, a sealed value or an event time (aggregates.md, "Hygiene").
+* `ReleaseLog` holds, per cell, its last release (the message as sent) and the site set it was made
+  from, and says the next revision. It is kept in the internal compacted topic
+  `exchange.aggregate.releases.v1` (`ReleaseStateRecord`, never published): the public messages do not
+  carry the site set, which the revision rule needs. Write the state record before the public message;
+  after a restart, `ReleaseLog.unsent` compares the state with what the public topics hold and returns
+  the releases to send again, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from pydantic import BaseModel
+
+from schemas.exchange.aggregates import (
+    MESSAGE_OF,
+    RELEASE_STATE,
+    ForcedLabourMessage,
+    IssuePrevalenceMessage,
+    ReleaseStateRecord,
+    dump_message,
+    format_release_time,
+)
+
+from .model import CellKey
+
+Headers = list[tuple[str, bytes]]
+Message = IssuePrevalenceMessage | ForcedLabourMessage
+
+CE_SPECVERSION: Final = b"1.0"
+CE_SOURCE: Final = "urn:sourcing-exchange:aggregate"
+CE_TYPE_PREFIX: Final = "org.sourcing-exchange.aggregate."
+# Fixed forever: ce_id = uuid5(CE_ID_NAMESPACE, "<table>\n<key>\n<release_id>\n<revision>").
+CE_ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, CE_SOURCE)
+
+
+def compact_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def cell_key_of(table: str, cell_coords: Mapping[str, str]) -> CellKey:
+    return CellKey(table, tuple(sorted(cell_coords.items())))
+
+
+def message_key(cell_coords: Mapping[str, str]) -> bytes:
+    """aggregates.md: the cell's coordinates as compact JSON with sorted keys (= `CellKey.message_key`)."""
+    return compact_json(dict(cell_coords))
+
+
+def ce_id(table: str, key: bytes, release_id: str, revision: int) -> str:
+    return str(uuid.uuid5(CE_ID_NAMESPACE, f"{table}\n{key.decode()}\n{release_id}\n{revision}"))
+
+
+def build_message(
+    table: str,
+    cell_coords: Mapping[str, str],
+    status: str,
+    measures: Mapping[str, Any] | BaseModel | None,
+    release_id: datetime,
+    released_at: datetime,
+    revision: int,
+) -> Message:
+    """Validate the parts into the table's message model (strict; raises pydantic.ValidationError)."""
+    try:
+        model = MESSAGE_OF[table]
+    except KeyError:
+        raise ValueError(f"no message model for table {table!r}") from None
+    return model.model_validate(
+        {
+            "table": table,
+            "schema_version": 1,
+            "release_id": release_id,
+            "released_at": released_at,
+            "revision": revision,
+            "cell": dict(cell_coords),
+            "status": status,
+            "measures": measures.model_dump() if isinstance(measures, BaseModel) else measures,
+        }
+    )
+
+
+def encode_message(message: Message) -> tuple[bytes, bytes, Headers]:
+    """(key, value, headers) of a message; checked by `assert_hygienic`."""
+    key = message_key(message.cell.model_dump())
+    value = dump_message(message)
+    assert_hygienic(value)
+    release_id = format_release_time(message.release_id)
+    headers: Headers = [
+        ("ce_specversion", CE_SPECVERSION),
+        ("ce_id", ce_id(message.table, key, release_id, message.revision).encode()),
+        ("ce_source", CE_SOURCE.encode()),
+        ("ce_type", f"{CE_TYPE_PREFIX}{message.table}".encode()),
+        ("ce_time", format_release_time(message.released_at).encode()),
+        ("content-type", b"application/json"),
+    ]
+    return key, value, headers
+
+
+def encode_cell(
+    table: str,
+    cell_coords: Mapping[str, str],
+    status: str,
+    measures: Mapping[str, Any] | BaseModel | None,
+    release_id: datetime,
+    released_at: datetime,
+    revision: int,
+) -> tuple[bytes, bytes, Headers]:
+    """One cell's release as (key bytes, value bytes, headers) for the table's public topic."""
+    return encode_message(
+        build_message(table, cell_coords, status, measures, release_id, released_at, revision)
+    )
+
+
+# --- hygiene ------------------------------------------------------------------------------------------
+
+
+class HygieneError(ValueError):
+    """A message about to leave the exchange carries something it must not. Never send it."""
+
+
+# services.normalize.pseudonymise: `<key id>.<kind>.<32 hex>`; services.normalize.seal: `<key id>.sealed.<b64>`.
+_PSEUDONYM: Final = re.compile(r"(?<![A-Za-z0-9-])[a-z0-9][a-z0-9-]{0,15}\.[a-z]+\.[0-9a-f]{32}(?![0-9a-f])")
+_SEALED: Final = re.compile(r"(?<![A-Za-z0-9-])[a-z0-9][a-z0-9-]{0,15}\.sealed\.[A-Za-z0-9_-]+")
+# Field names that hold (or are meant to hold) a time; the two release times are the allowed exceptions.
+_TIME_NAME: Final = re.compile(
+    r"(^|_)(at|at_ms|ms|time|timestamp|ts|date|day|occurred|updated|created|modified|end|start)$|^(time|date)",
+    re.IGNORECASE,
+)
+_ALLOWED_TIMES: Final = frozenset({"release_id", "released_at"})
+_TIME_TEXT: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+# An integer this large is no count of sites or findings: it would be an epoch time in s or ms.
+_EPOCH_LIKE: Final = 10**9
+
+
+def assert_hygienic(value: bytes) -> None:
+    """Raise `HygieneError` if the value is not a JSON object or carries a pseudonym, a sealed value or an
+    event time (a time-named field other than the top-level `release_id`/`released_at`, a date or
+    date-time text elsewhere, or an epoch-sized integer)."""
+    try:
+        text = value.decode("utf-8")
+        document = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise HygieneError(f"not a JSON text: {e}") from None
+    if not isinstance(document, dict):
+        raise HygieneError("not a JSON object")
+    if _PSEUDONYM.search(text):
+        raise HygieneError("carries a pseudonym")
+    if _SEALED.search(text):
+        raise HygieneError("carries a sealed value")
+    for path, name, item in _walk(document, ()):
+        if name is not None and not (path == () and name in _ALLOWED_TIMES) and _TIME_NAME.search(name):
+            raise HygieneError(f"carries a time field {'.'.join((*path, name))}")
+        if name is not None and path == () and name in _ALLOWED_TIMES:
+            continue
+        if isinstance(item, str) and _TIME_TEXT.search(item):
+            raise HygieneError(f"carries a date or time at {'.'.join((*path, name or ''))}")
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= _EPOCH_LIKE:
+            raise HygieneError(f"carries an epoch-like number at {'.'.join((*path, name or ''))}")
+
+
+def _walk(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str | None, Any]]:
+    """(path of the parent, field name or None for list items, value) of every value below `node`."""
+    if isinstance(node, dict):
+        for name, item in node.items():
+            yield path, name, item
+            yield from _walk(item, (*path, name))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield path, None, item
+            yield from _walk(item, (*path, str(index)))
+
+
+# --- revisions ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """A cell's last release: the message exactly as sent, and the site set it was made from."""
+
+    message: Message
+    sites: frozenset[str]
+
+    @property
+    def revision(self) -> int:
+        return self.message.revision
+
+    @property
+    def status(self) -> str:
+        return self.message.status
+
+    @property
+    def measures(self) -> BaseModel | None:
+        return self.message.measures
+
+
+def next_revision(previous: Released | None) -> int:
+    """0 for a cell's first release, then one more than its last."""
+    return 0 if previous is None else previous.revision + 1
+
+
+def state_key(key: CellKey) -> bytes:
+    """Key on the internal release-state topic: `{"cell":{<sorted coordinates>},"table":"<table>"}`."""
+    return compact_json({"cell": dict(key.coords), "table": key.table})
+
+
+def state_value(released: Released) -> bytes:
+    record = ReleaseStateRecord(schema_version=1, message=released.message, site_ids=sorted(released.sites))
+    return record.model_dump_json().encode()
+
+
+class ReleaseLog:
+    """Per (table, cell key): the last release and its site set."""
+
+    def __init__(self) -> None:
+        self._last: dict[CellKey, Released] = {}
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._last
+
+    def get(self, key: CellKey) -> Released | None:
+        return self._last.get(key)
+
+    def items(self) -> Iterator[tuple[CellKey, Released]]:
+        return iter(sorted(self._last.items()))
+
+    def next_revision(self, key: CellKey) -> int:
+        return next_revision(self._last.get(key))
+
+    def record(self, message: Message, sites: Iterable[str]) -> tuple[bytes, bytes]:
+        """Note a release about to be sent; returns the (key, value) to write to the release-state topic
+        first. The message's revision must be the cell's next revision."""
+        key = cell_key_of(message.table, message.cell.model_dump())
+        expected = self.next_revision(key)
+        if message.revision != expected:
+            raise ValueError(f"revision {message.revision} of {key} is not the next revision {expected}")
+        released = Released(message, frozenset(sites))
+        self._last[key] = released
+        return state_key(key), state_value(released)
+
+    @classmethod
+    def from_state(cls, records: Mapping[bytes, bytes] | Iterable[tuple[bytes, bytes | None]]) -> ReleaseLog:
+        """Rebuild from the release-state topic: its compacted state (key -> value), or its records in
+        order (last value per key wins, None is a tombstone). Each key must match its record."""
+        pairs = records.items() if isinstance(records, Mapping) else records
+        values: dict[bytes, bytes] = {}
+        for key, value in pairs:
+            if value is None:
+                values.pop(key, None)
+            else:
+                values[key] = value
+        log = cls()
+        for key, value in values.items():
+            record = RELEASE_STATE.validate_json(value)
+            cell = cell_key_of(record.message.table, record.message.cell.model_dump())
+            if state_key(cell) != key:
+                raise ValueError(f"release-state key {key!r} does not match its record's cell {cell}")
+            log._last[cell] = Released(record.message, frozenset(record.site_ids))
+        return log
+
+    def unsent(
+        self, published: Mapping[str, Mapping[bytes, bytes]]
+    ) -> list[tuple[str, bytes, bytes, Headers]]:
+        """Releases in the state that the public topics do not hold as their last message.
+
+        `published`: per table, the compacted state of its public topic (key -> value). Returns
+        (table, key, value, headers) to send again, in key order; they are byte-identical to what was
+        first meant to be sent.
+        """
+        out: list[tuple[str, bytes, bytes, Headers]] = []
+        for cell, released in self.items():
+            key, value, headers = encode_message(released.message)
+            if published.get(cell.table, {}).get(key) != value:
+                out.append((cell.table, key, value, headers))
+        return out
