@@ -15,7 +15,7 @@ issues no site has (`sites_with_issue` 0): the zero is information, and the patt
 exist then depends on the population only, never on outcomes (aggregates.md, "Disclosure control").
 
 Outcome values are as they will be published: `rate_pct` a float carrying the half-up rounded
-one-decimal value (computed in `Decimal`); `by_severity` and `by_indicator` with every key, zeros
+one-decimal value (`schemas.exchange.aggregates.share_pct`, exact in `Decimal`); `by_severity` and `by_indicator` with every key, zeros
 included. `Cell.additive` flattens the additive counts (`sites_with_issue`, `by_severity.critical`,
 `sites_with_indicator`, `by_indicator.DEBT_BONDAGE`, ...); `rate_pct` is a share, not additive.
 """
@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
+from schemas.exchange.aggregates import share_pct
 from schemas.taxonomy import ForcedLabourIndicator, Issue, Severity
 
 from .model import ALL, Cell, CellKey
@@ -38,14 +38,6 @@ FORCED_LABOUR: Final = "forced-labour"
 
 _RANK: Final = {Severity.MINOR: 0, Severity.MAJOR: 1, Severity.CRITICAL: 2}
 SEVERITIES: Final = (Severity.CRITICAL, Severity.MAJOR, Severity.MINOR)
-
-
-def share_pct(numerator: int, denominator: int) -> float:
-    """100 x numerator / denominator, rounded half up to one decimal (exact: `Decimal`, not `round`)."""
-    if denominator <= 0:
-        raise ValueError("a share needs a positive denominator")
-    value = (Decimal(100) * numerator / Decimal(denominator)).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    return float(value)
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from schemas.exchange.aggregates import ForcedLabourMeasures, IssuePrevalenceMeasures, share_pct
 from schemas.shared.models import Announcement, Audit, AuditType, Finding, LabourRelations, PlatformSite
 from schemas.shared.resolution import ResolvedSite, SiteResolution
 from schemas.taxonomy import ForcedLabourIndicator as FL
@@ -20,7 +21,6 @@ from services.aggregate.tables import (
     ISSUE_PREVALENCE,
     forced_labour,
     issue_prevalence,
-    share_pct,
 )
 from tests.services.aggregate.test_population import Feed, nc, observation
 from tests.services.normalize.test_engine import accepted_feed, run
@@ -477,6 +477,15 @@ def test_over_the_simulator_every_margin_is_the_sum_of_its_children(
     assert len(prevalence) == len(labour) * len(Issue)
     assert any(c.outcomes["sites_with_issue"] for c in prevalence)
     assert any(c.outcomes["sites_with_indicator"] for c in labour)
+
+
+def test_over_the_simulator_the_outcomes_are_what_the_published_message_accepts(
+    simulated: NormalizedState,
+) -> None:
+    for cell in issue_prevalence(simulated):
+        IssuePrevalenceMeasures.model_validate({**cell.population, **cell.outcomes})
+    for cell in forced_labour(simulated):
+        ForcedLabourMeasures.model_validate({**cell.population, **cell.outcomes})
 
 
 def test_over_the_simulator_the_output_is_deterministic(simulated: NormalizedState) -> None:
