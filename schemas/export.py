@@ -19,6 +19,7 @@ from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import CoreSchema
 
 from schemas.asyncapi import document as asyncapi_document
+from schemas.exchange.aggregates import MESSAGE_OF, topic_of
 from schemas.platform.amfori import AMFORI_EVENT
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
 from schemas.platform.sedex import SEDEX_EVENT
@@ -74,6 +75,15 @@ GENERATORS: Final[dict[str, Generator]] = {
             f"A value on {model.TOPIC}, schema_version 1 (null: a tombstone). Written by normalize.",
         )
         for model in SHARED_RECORDS
+    },
+    **{
+        f"jsonschema/aggregates/{table}.v1.json": event_schema(
+            TypeAdapter(model),
+            f"Aggregate {table} cell",
+            f"A value on {topic_of(table)}, schema_version 1: one cell of one release. Key: the cell's "
+            "coordinates as compact JSON with sorted keys.",
+        )
+        for table, model in MESSAGE_OF.items()
     },
     "asyncapi.json": asyncapi_document,
 }

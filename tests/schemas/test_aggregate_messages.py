@@ -178,3 +178,16 @@ def test_release_state_record_keeps_sorted_site_ids() -> None:
     for bad in (["b", "a"], ["a", "a"], [""]):
         with pytest.raises(ValidationError):
             RELEASE_STATE.validate_json(json.dumps({**record, "site_ids": bad}))
+
+
+def test_the_exported_json_schemas_accept_the_spec_example_and_refuse_a_bad_time() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from schemas import export
+
+    issue = export.GENERATORS["jsonschema/aggregates/issue-prevalence.v1.json"]()
+    jsonschema.validate(example(), issue)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**example(), "released_at": "2026-05-01T00:00:04+00:00"}, issue)
+    fl = export.GENERATORS["jsonschema/aggregates/forced-labour.v1.json"]()
+    jsonschema.validate(forced_labour(), fl)
+    jsonschema.validate({**forced_labour(), "status": "suppressed", "measures": None}, fl)
