@@ -1,0 +1,336 @@
+"""Normalize throughput and latency against the real broker, beside the aiokafka pass-through baseline.
+
+Both run in the same invocation on the same input values: accepted envelopes, exactly what ingest
+writes to `exchange.ingest.accepted.v1` for the simulator's feed of both platforms over a year
+(redeliveries already dropped, stale versions kept, as ingest forwards them), keyed by the platform
+message key and sent to a private 6-partition accepted topic. The ratio between the rows is the cost
+of normalize itself: the envelope parse, mapping and pseudonymisation, the version rule, site
+resolution, and several output records per input on several compacted topics.
+
+`events` is the number of accepted envelopes sent. Throughput is that number over the time from the
+first send to the arrival of the last expected output record, so it covers the whole pipeline.
+
+Latency: normalize does not keep the input's timestamp or headers on its outputs (it produces fresh
+records), so it is matched instead. The reader follows `<prefix>exchange.normalize.versions.v1`,
+which gets one record per applied entity version; its key (the entity pseudonym) and value (the
+version and the pseudonym of the event that set it) name exactly one input. Before the run the bench
+runs `services.normalize.engine.Normalizer` in-process over the same envelopes (demo key, as the
+service is started here), which gives both the expected number of records on every output topic and
+the input behind every versions record. A sample is then that record's arrival at the reader minus
+the moment its input was handed to the producer client: end to end, like the baseline's, one sample
+per applied entity version (stale inputs produce none, an input with several entities several).
+Unthrottled, both rows' latency is mostly the backlog in front of the processor; pass `--rate` below
+normalize's throughput for latency under a sustainable load.
+
+The normalize service runs as in production (`python -m services.normalize`, `NORMALIZE_DEMO_MODE=1`)
+in its own process, whose peak RSS is reported. All topics of a run, normalize's prefixed ones
+included, are deleted afterwards.
+
+    python -m bench.normalize --events 50000 [--rate 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+import httpx
+
+from bench.harness import (
+    Header,
+    Result,
+    create_temp_topics,
+    delete_topics,
+    format_table,
+    produce_values,
+    rss_mib,
+    unique_topic_names,
+)
+from bench.passthrough import _child_env, _output_size, read_output, run_passthrough
+from schemas.exchange.accepted import AcceptedEvent
+from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
+from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
+from services.ingest.records import accepted_record
+from services.normalize.engine import Normalizer
+from services.normalize.keys import load_key
+from services.normalize.mapping import MappingContext, MappingError
+from services.normalize.pseudonymise import IdKind, Pseudonymiser
+from services.normalize.resolve import Resolver
+from services.normalize.settings import NormalizeSettings
+from services.normalize.topics import NORMALIZE_VERSIONS_TOPIC
+from simulator.feed import generate_feed
+
+PARTITIONS = 6
+ACCEPTED_PER_SITE_YEAR = 14  # roughly what ingest accepts per platform site and year, both platforms
+FORMATS = {"sedex.changes.v1": SEDEX, "amfori.changes.v1": AMFORI}
+# Site resolution is global: how often a factory's resolution moves on the way depends on how the
+# partitions interleave, so only the per-entity topics must match the in-process run exactly.
+ORDER_DEPENDENT = frozenset({SITE_RESOLUTION_TOPIC, RESOLVED_SITES_TOPIC})
+
+
+@dataclass(frozen=True)
+class Accepted:
+    key: bytes
+    value: bytes
+    headers: list[Header]
+
+
+def accepted_envelopes(events: int, seed: int = 42) -> list[Accepted]:
+    """`events` accepted envelopes, as ingest would forward the simulator's feed (a year, both platforms).
+
+    Rejected messages and redeliveries are dropped as ingest drops them; stale versions stay. The
+    source position is the envelope's index, which normalize only carries through.
+    """
+    sites = max(20, events // ACCEPTED_PER_SITE_YEAR)
+    while True:
+        out: list[Accepted] = []
+        seen: set[tuple[str, str]] = set()
+        for m in generate_feed(seed, sites, months=12).messages:
+            result = admit(FORMATS[m.topic], m.key, m.value)
+            if not isinstance(result, Admitted) or (result.platform, result.event.event_id) in seen:
+                continue
+            seen.add((result.platform, result.event.event_id))
+            value, headers = accepted_record(result.platform, result.event, m.topic, 0, len(out))
+            out.append(Accepted(m.key or b"", value, list(headers)))
+            if len(out) == events:
+                return out
+        sites = int(sites * 1.5 * events / max(1, len(out))) + 1
+
+
+@dataclass(frozen=True)
+class Expected:
+    per_topic: Counter[str]  # canonical topic name -> records normalize produces there
+    dead: int  # inputs normalize dead-letters
+    input_of: dict[tuple[bytes, bytes], int]  # versions record (key, value) -> index of its input
+
+
+def expected_outputs(envelopes: Sequence[Accepted]) -> Expected:
+    """What the service must produce for `envelopes`, from the same engine run in this process."""
+    keys = load_key({"NORMALIZE_DEMO_MODE": "1"})
+    pseudonyms = Pseudonymiser(keys)
+    normalizer = Normalizer(
+        MappingContext.from_keys(keys),
+        Resolver(lambda raw: pseudonyms.pseudonym(IdKind.RESOLVED_SITE, raw)),
+    )
+    per_topic: Counter[str] = Counter()
+    input_of: dict[tuple[bytes, bytes], int] = {}
+    dead = 0
+    for i, e in enumerate(envelopes):
+        try:
+            outcome = normalizer.process(AcceptedEvent.model_validate_json(e.value))
+        except MappingError:
+            dead += 1
+            continue
+        for r in outcome.records:
+            per_topic[r.topic] += 1
+            if r.topic == NORMALIZE_VERSIONS_TOPIC:
+                assert r.value is not None
+                input_of[(r.key.encode(), r.value)] = i
+    if len(input_of) != per_topic[NORMALIZE_VERSIONS_TOPIC]:
+        raise RuntimeError("two versions records are identical: they cannot be matched to inputs")
+    return Expected(per_topic, dead, input_of)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _wait_assigned(
+    port: int, worker: asyncio.subprocess.Process, partitions: int, timeout: float
+) -> None:
+    """Until the service owns all its source partitions, so the timed run excludes group joining."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if worker.returncode is not None:
+                raise RuntimeError(f"normalize exited with {worker.returncode} before it was ready")
+            try:
+                report = (await client.get(f"http://127.0.0.1:{port}/health", timeout=1.0)).json()
+                if report.get("status") == "ok" and report.get("assigned_partitions", 0) >= partitions:
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            await asyncio.sleep(0.2)  # polling the health endpoint
+    raise TimeoutError("normalize did not get its partitions in time")
+
+
+async def run_normalize(
+    bootstrap: str,
+    envelopes: Sequence[Accepted],
+    expected: Expected,
+    *,
+    rate_per_s: float | None = None,
+) -> Result:
+    """One run of the real normalize service on fresh topics, deleted afterwards.
+
+    Raises unless the versions, per-entity and dead-letter topics hold exactly what the in-process
+    run predicts, because a figure from a run that lost or duplicated data would be meaningless.
+    """
+    (accepted,) = unique_topic_names("normalize", "accepted")
+    prefix = accepted.removesuffix("accepted")  # bench.normalize.<tag>.
+    settings = NormalizeSettings(topic_prefix=prefix)
+    versions = settings.topic(NORMALIZE_VERSIONS_TOPIC)
+    owned = [*(settings.topic(n) for n in settings.state_topics), settings.dlq_topic]
+    app_id = f"bench-normalize-{uuid.uuid4().hex[:10]}"
+    n_versions = expected.per_topic[NORMALIZE_VERSIONS_TOPIC]
+    port = _free_port()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 120 + len(envelopes) / 200
+    worker: asyncio.subprocess.Process | None = None
+
+    sent_ns = [0] * len(envelopes)
+
+    def headers_of(i: int) -> list[Header]:
+        # Called as input i is handed to the client, right after produce_values's own stamp.
+        sent_ns[i] = time.time_ns()
+        return envelopes[i].headers
+
+    def input_sent_ns(record: Any) -> int:
+        i = expected.input_of.get((record.key, record.value))
+        if i is None:
+            raise RuntimeError(
+                f"versions record at {record.topic}/{record.partition}@{record.offset} "
+                "is not one the in-process run produced"
+            )
+        return sent_ns[i]
+
+    await create_temp_topics(bootstrap, [accepted], PARTITIONS)
+    with tempfile.TemporaryDirectory(prefix="bench-normalize-") as data_dir:
+        env = {
+            **_child_env(),
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "NORMALIZE_APP_ID": app_id,
+            "NORMALIZE_WEB_PORT": str(port),
+            "NORMALIZE_DATA_DIR": data_dir,
+            "NORMALIZE_ACCEPTED_TOPIC": accepted,
+            "NORMALIZE_TOPIC_PREFIX": prefix,
+            "NORMALIZE_LOG_LEVEL": "warning",
+            "NORMALIZE_DEMO_MODE": "1",
+        }
+        log_path = os.path.join(data_dir, "normalize.log")
+        try:
+            with _open_log(log_path) as log:  # start-up chatter; shown only if the run fails
+                worker = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "services.normalize",
+                    env=env,
+                    stdout=log,
+                    stderr=asyncio.subprocess.STDOUT,
+                )
+            await _wait_assigned(port, worker, PARTITIONS, timeout=90)
+            started = time.perf_counter()
+            reader = asyncio.create_task(
+                read_output(
+                    bootstrap,
+                    versions,
+                    settings.partitions,
+                    n_versions,
+                    deadline,
+                    worker,
+                    stamp_ns=input_sent_ns,
+                )
+            )
+            try:
+                await produce_values(
+                    bootstrap,
+                    accepted,
+                    [(e.key, e.value) for e in envelopes],
+                    headers_of,
+                    rate_per_s=rate_per_s,
+                )
+                latencies, finished = await reader
+            finally:
+                reader.cancel()
+            peak = rss_mib(worker.pid).peak
+            worker.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(worker.wait(), timeout=60)
+            if code != 0:
+                raise RuntimeError(f"normalize exited with {code}")
+            await _check_outputs(bootstrap, settings, expected)
+            return Result.measure(
+                "normalize (faust service)", len(envelopes), finished - started, latencies, peak
+            )
+        except BaseException:
+            print("normalize's log, last lines:\n" + _tail(log_path), file=sys.stderr)
+            raise
+        finally:
+            if worker is not None and worker.returncode is None:
+                worker.kill()
+                await worker.wait()
+            await delete_topics(bootstrap, [accepted, *owned, f"{app_id}-__assignor-__leader"])
+
+
+def _open_log(path: str) -> IO[bytes]:
+    return open(path, "wb")
+
+
+def _tail(path: str, lines: int = 40) -> str:
+    with open(path, errors="replace") as f:
+        return "".join(f.readlines()[-lines:])
+
+
+async def _check_outputs(bootstrap: str, settings: NormalizeSettings, expected: Expected) -> None:
+    wrong: list[str] = []
+    for name in settings.state_topics:
+        stored = await _output_size(bootstrap, settings.topic(name), settings.partitions)
+        want = expected.per_topic[name]
+        if name in ORDER_DEPENDENT:
+            if (stored == 0) != (want == 0):
+                wrong.append(f"{name}: {stored} (expected about {want})")
+        elif stored != want:
+            wrong.append(f"{name}: {stored} (expected {want})")
+    dead = await _output_size(bootstrap, settings.dlq_topic, settings.partitions)
+    if dead != expected.dead:
+        wrong.append(f"dead-lettered: {dead} (expected {expected.dead})")
+    if wrong:
+        raise RuntimeError("normalize's outputs differ from the in-process run: " + "; ".join(wrong))
+
+
+async def compare(bootstrap: str, events: int, rate_per_s: float | None) -> list[Result]:
+    envelopes = accepted_envelopes(events)
+    expected = expected_outputs(envelopes)
+    values = [e.value for e in envelopes]
+    baseline = await run_passthrough(bootstrap, len(values), values.__getitem__, rate_per_s=rate_per_s)
+    return [baseline, await run_normalize(bootstrap, envelopes, expected, rate_per_s=rate_per_s)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.normalize",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--events", type=int, default=50_000, help="accepted envelopes to send")
+    parser.add_argument("--rate", type=float, default=None, help="input events/s; default unthrottled")
+    parser.add_argument(
+        "--bootstrap", default=None, help="default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092"
+    )
+    args = parser.parse_args(argv)
+    from services.topics import bootstrap_servers
+
+    results = asyncio.run(compare(args.bootstrap or bootstrap_servers(), args.events, args.rate))
+    print(format_table(results))
+    base, normalize = results
+    print(
+        f"\nnormalize runs at {normalize.events_per_s / base.events_per_s:.0%} of the pass-through rate "
+        f"(python {sys.version.split()[0]}, pid {os.getpid()})"
+    )
+
+
+if __name__ == "__main__":
+    main()
