@@ -78,10 +78,8 @@ def passes_threshold(
     site_ids: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams, table: str
 ) -> bool:
     """At least min_sites(table) sites whose principal owners are at least 3 distinct companies."""
-    if len(site_ids) < params.min_sites(table):
-        return False
     principals = {info.principal_owner for info in _infos(site_ids, sites)}
-    return len(principals) >= MIN_PRINCIPAL_OWNERS
+    return len(site_ids) >= params.min_sites(table) and len(principals) >= MIN_PRINCIPAL_OWNERS
 
 
 def passes_insider(site_ids: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams) -> bool:

@@ -1,0 +1,476 @@
+"""Disclosure control: primary rules at their boundaries, residuals, shared patterns, no exact recovery,
+parameter floors, the k_delta revision rule, and a random "attacker" that recomputes every residual and
+runs its own LP over what a release shows."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+
+import pytest
+from scipy.optimize import linprog  # type: ignore[import-untyped]
+
+from services.aggregate.disclosure import (
+    Decisions,
+    DisclosureParams,
+    DisclosureParamsError,
+    Released,
+    Revision,
+    Status,
+    decide,
+    revision,
+)
+from services.aggregate.model import ALL, Cell, CellKey, SiteInfo
+
+P = DisclosureParams()
+PERIOD = "2026-Q1"
+SEVERITIES = ("critical", "major", "minor")
+
+
+def site(
+    i: int, principal: str | None = None, owners: Iterable[str] = (), members: Iterable[str] = ()
+) -> SiteInfo:
+    principal = principal or f"co{i % 3}"  # three distinct principal owners by default
+    return SiteInfo(f"s{i}", principal, frozenset({principal, *owners}), frozenset(members))
+
+
+def registry(infos: Iterable[SiteInfo]) -> dict[str, SiteInfo]:
+    return {s.site_id: s for s in infos}
+
+
+def cell(table: str, ids: Iterable[str], additive: Mapping[str, int] | None = None, **coords: str) -> Cell:
+    sites = frozenset(ids)
+    additive = dict(additive or {})
+    return Cell(
+        CellKey.of(table, period=PERIOD, **coords),
+        sites,
+        {"audited_sites": len(sites)},
+        {"sites_with_issue": additive.get("sites_with_issue")},
+        additive,
+    )
+
+
+def ids(lo: int, hi: int) -> list[str]:
+    return [f"s{i}" for i in range(lo, hi)]
+
+
+def one(c: Cell, sites: Mapping[str, SiteInfo], params: DisclosureParams = P) -> Status:
+    return decide([c], sites, params).status(c.key)
+
+
+# --- parameters -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["k_sites", "k_insider", "outcome_min", "k_delta", "audit_quality_min_sites"]
+)
+def test_parameters_below_two_are_refused(name: str) -> None:
+    with pytest.raises(DisclosureParamsError, match=name):
+        DisclosureParams(**{name: 1})
+    with pytest.raises(DisclosureParamsError):
+        DisclosureParams(**{name: 0})
+    assert getattr(DisclosureParams(**{name: 2}), name) == 2
+
+
+def test_defaults_are_the_contract() -> None:
+    assert (P.k_sites, P.k_insider, P.outcome_min, P.k_delta, P.audit_quality_min_sites) == (5, 3, 20, 5, 10)
+
+
+# --- primary rules ----------------------------------------------------------------------------------
+
+
+def test_threshold_k_minus_one_and_k_sites() -> None:
+    sites = registry(site(i) for i in range(5))
+    assert one(cell("forced-labour", ids(0, 4), country="BD", sector="A"), sites) is Status.SUPPRESSED
+    assert one(cell("forced-labour", ids(0, 5), country="BD", sector="A"), sites) is Status.POPULATION_ONLY
+
+
+def test_threshold_needs_three_distinct_principal_owners() -> None:
+    two = registry(site(i, principal=f"co{i % 2}") for i in range(8))
+    three = registry(site(i, principal=f"co{i % 3}") for i in range(8))
+    c = cell("forced-labour", ids(0, 8), country="BD", sector="A")
+    assert one(c, two) is Status.SUPPRESSED
+    assert one(c, three) is Status.POPULATION_ONLY
+
+
+def test_audit_quality_needs_ten_sites() -> None:
+    sites = registry(site(i) for i in range(10))
+    nine = cell("audit-quality", ids(0, 9), audit_firm="F1", country="BD")
+    ten = cell("audit-quality", ids(0, 10), audit_firm="F1", country="BD")
+    assert one(nine, sites) is Status.SUPPRESSED
+    assert one(ten, sites) is Status.POPULATION_ONLY
+
+
+@pytest.mark.parametrize("role", ["member", "owner"])
+def test_insider_not_linked_to_k_insider_minus_one_fails(role: str) -> None:
+    def build(linked: int) -> dict[str, SiteInfo]:
+        # 10 sites; entity X is linked to / co-owns the first `linked` of them
+        kw = "members" if role == "member" else "owners"
+        return registry(site(i, **{kw: ["X"] if i < linked else []}) for i in range(10))  # type: ignore[arg-type]
+
+    c = cell("forced-labour", ids(0, 10), country="BD", sector="A")
+    assert one(c, build(10 - P.k_insider)) is Status.POPULATION_ONLY  # not linked to exactly k_insider
+    assert one(c, build(10 - (P.k_insider - 1))) is Status.SUPPRESSED  # all but k_insider - 1
+
+
+def test_entities_with_no_site_in_the_cell_cannot_fail_insider() -> None:
+    sites = registry(site(i, members=["M"] if i >= 5 else []) for i in range(10))
+    assert one(cell("forced-labour", ids(0, 5), country="BD", sector="A"), sites) is Status.POPULATION_ONLY
+
+
+def test_outcome_rule_boundary() -> None:
+    sites = registry(site(i) for i in range(20))
+    assert one(cell("forced-labour", ids(0, 19), country="BD", sector="A"), sites) is Status.POPULATION_ONLY
+    assert one(cell("forced-labour", ids(0, 20), country="BD", sector="A"), sites) is Status.PUBLISHED
+
+
+def test_unknown_site_is_an_error() -> None:
+    with pytest.raises(KeyError, match="s99"):
+        decide([cell("forced-labour", ["s99"], country="BD", sector="A")], {}, P)
+
+
+# --- residuals --------------------------------------------------------------------------------------
+
+
+def one_dim(
+    sizes: Mapping[str, int], values: Mapping[str, int] | None = None
+) -> tuple[list[Cell], dict[str, SiteInfo]]:
+    """A country hierarchy: children with the given site counts and their margin ALL."""
+    cells, infos, start = [], [], 0
+    values = values or {}
+    total = 0
+    for country, n in sizes.items():
+        infos += [site(i) for i in range(start, start + n)]
+        v = values.get(country, 0)
+        total += v
+        cells.append(
+            cell("remediation", ids(start, start + n), {"sites_with_issue": v}, country=country, issue="W")
+        )
+        start += n
+    cells.append(cell("remediation", ids(0, start), {"sites_with_issue": total}, country=ALL, issue="W"))
+    return cells, registry(infos)
+
+
+def key(country: str, table: str = "remediation", issue: str = "W") -> CellKey:
+    return CellKey.of(table, period=PERIOD, country=country, issue=issue)
+
+
+def test_isolatable_remainder_withholds_the_smallest_shown_child() -> None:
+    cells, sites = one_dim({"BD": 30, "VN": 25, "KH": 27, "LA": 3})
+    d = decide(cells, sites, P)
+    assert d.cells[key("LA")].primary is Status.SUPPRESSED
+    assert d.status(key("VN")) is Status.SUPPRESSED  # the smallest shown child
+    assert d.cells[key("VN")].reason == "residual"
+    assert d.status(key("BD")) is Status.PUBLISHED and d.status(key("KH")) is Status.PUBLISHED
+    assert d.status(key(ALL)) is Status.PUBLISHED
+    assert (d.counts.suppressed_primary, d.counts.suppressed_secondary) == (1, 1)
+
+
+def test_outcome_remainder_withholds_only_outcomes_of_the_smallest_child() -> None:
+    cells, sites = one_dim({"BD": 30, "VN": 22, "KH": 25, "LA": 10})
+    d = decide(cells, sites, P)
+    assert d.cells[key("LA")].primary is Status.POPULATION_ONLY
+    assert d.status(key("VN")) is Status.POPULATION_ONLY and d.cells[key("VN")].reason == "residual"
+    assert d.status(key("KH")) is Status.PUBLISHED
+    assert d.counts.outcomes_withheld_secondary == 1 and d.counts.suppressed_secondary == 0
+
+
+def test_residual_ties_are_broken_by_cell_key() -> None:
+    cells, sites = one_dim({"VN": 25, "BD": 25, "KH": 30, "LA": 3})
+    d = decide(cells, sites, P)
+    assert d.status(key("BD")) is Status.SUPPRESSED and d.status(key("VN")) is Status.PUBLISHED
+
+
+# --- two-dimensional tables ------------------------------------------------------------------------
+
+Placement = dict[str, tuple[str, str]]  # site id -> (country, sector)
+
+
+def grid(
+    table: str,
+    placement: Placement,
+    values: Mapping[str, Mapping[str, int]],  # site id -> additive measure -> 0/1
+    **fixed: str,
+) -> list[Cell]:
+    countries = sorted({c for c, _ in placement.values()})
+    sectors = sorted({s for _, s in placement.values()})
+    out = []
+    for c in [*countries, ALL]:
+        for s in [*sectors, ALL]:
+            members = [i for i, (ci, si) in placement.items() if c in (ci, ALL) and s in (si, ALL)]
+            if not members:
+                continue
+            measures = sorted({m for i in placement for m in values.get(i, {})})
+            add = {m: sum(values.get(i, {}).get(m, 0) for i in members) for m in measures}
+            key_ = CellKey.of(table, period=PERIOD, country=c, sector=s, **fixed)
+            sites_ = frozenset(members)
+            out.append(Cell(key_, sites_, {"audited_sites": len(sites_)}, dict(add), add))
+    return out
+
+
+def random_world(seed: int, n: int = 120) -> tuple[Placement, dict[str, SiteInfo]]:
+    rng = random.Random(seed)
+    countries, sectors = ["BD", "KH", "VN"], ["A", "B", "C"]
+    weights_c = [rng.random() + 0.05 for _ in countries]
+    weights_s = [rng.random() + 0.05 for _ in sectors]
+    placement: Placement = {}
+    infos = []
+    for i in range(n):
+        placement[f"s{i}"] = (rng.choices(countries, weights_c)[0], rng.choices(sectors, weights_s)[0])
+        owner = f"co{rng.randrange(6)}"
+        extra = [f"co{rng.randrange(6)}"] if rng.random() < 0.2 else []
+        members = [f"m{j}" for j in range(4) if rng.random() < 0.3]
+        infos.append(site(i, principal=owner, owners=extra, members=members))
+    return placement, registry(infos)
+
+
+def random_values(seed: int, placement: Placement, prefix: str = "") -> dict[str, dict[str, int]]:
+    rng = random.Random(seed)
+    out: dict[str, dict[str, int]] = {}
+    for i in placement:
+        has = rng.random() < 0.4
+        sev = rng.choice(SEVERITIES)
+        out[i] = {
+            "sites_with_issue": int(has),
+            **{f"by_severity.{s}": int(has and s == sev) for s in SEVERITIES},
+        }
+    return out
+
+
+def pattern(d: Decisions, table: str, **fixed: str) -> dict[tuple[str, str], Status]:
+    return {
+        (k.get("country"), k.get("sector")): v.status
+        for k, v in d.cells.items()
+        if k.table == table and all(k.get(f) == x for f, x in fixed.items())
+    }
+
+
+def test_pattern_is_identical_across_issues_and_tables_sharing_populations() -> None:
+    placement, sites = random_world(7)
+    cells = (
+        grid("issue-prevalence", placement, random_values(1, placement), issue="WAGES")
+        + grid("issue-prevalence", placement, random_values(2, placement), issue="HEALTH_SAFETY")
+        + grid("forced-labour", placement, random_values(3, placement))
+    )
+    d = decide(cells, sites, P)
+    wages = pattern(d, "issue-prevalence", issue="WAGES")
+    assert wages == pattern(d, "issue-prevalence", issue="HEALTH_SAFETY") == pattern(d, "forced-labour")
+    assert set(wages.values()) == set(Status)  # a pattern with every level, so the test means something
+    assert d.counts.suppressed_secondary + d.counts.outcomes_withheld_secondary > 0
+
+
+def test_pattern_depends_on_populations_only_unless_recovery_fires() -> None:
+    fired = quiet = 0
+    for seed in range(12):
+        placement, sites = random_world(seed)
+        zero = decide(grid("forced-labour", placement, {}), sites, P)  # no outcome can be recovered
+        base = pattern(zero, "forced-labour")
+        assert not any(c.reason == "recovery" for c in zero.cells.values())
+        for vseed in range(3):
+            d = decide(grid("forced-labour", placement, random_values(vseed, placement)), sites, P)
+            got = pattern(d, "forced-labour")
+            if any(c.reason == "recovery" for c in d.cells.values()):
+                fired += 1
+                order = list(Status)  # PUBLISHED < POPULATION_ONLY < SUPPRESSED
+                assert all(order.index(got[p]) >= order.index(base[p]) for p in base)
+            else:
+                quiet += 1
+                assert got == base
+    assert quiet > 0
+
+
+# --- no exact recovery ------------------------------------------------------------------------------
+
+
+def test_recoverable_count_makes_the_engine_withhold_more() -> None:
+    # A 25 sites, shown; B and C 12 sites each, population only. The margin minus A is 24 = 12 + 12:
+    # every site of B and of C has the issue, and the release would say so.
+    sizes = {"A": 25, "B": 12, "C": 12}
+    pinned, _ = one_dim(sizes, {"A": 3, "B": 12, "C": 12})
+    loose, sites = one_dim(sizes, {"A": 3, "B": 5, "C": 5})
+    assert independent_recoverable(decide(loose, sites, P), loose) == []
+    d_loose = decide(loose, sites, P)
+    assert d_loose.status(key("A")) is Status.PUBLISHED  # nothing to protect: A is shown
+
+    d = decide(pinned, sites, P)
+    assert d.status(key("A")) is Status.POPULATION_ONLY and d.cells[key("A")].reason == "recovery"
+    assert d.status(key(ALL)) is Status.PUBLISHED
+    assert independent_recoverable(d, pinned) == []
+    # what the release would have shown without the extra withholding is recoverable
+    assert independent_recoverable(d_loose, pinned) != []
+
+
+# --- revisions --------------------------------------------------------------------------------------
+
+
+def test_k_delta_revision_rule() -> None:
+    sites = registry(site(i) for i in range(40))
+    old = cell("forced-labour", ids(0, 25), {"sites_with_issue": 5}, country="BD", sector="A")
+    prev = Released.of(old, Status.PUBLISHED)
+    grown4 = Released.of(
+        cell("forced-labour", ids(0, 29), {"sites_with_issue": 6}, country="BD", sector="A"), Status.PUBLISHED
+    )
+    grown5 = Released.of(
+        cell("forced-labour", ids(0, 30), {"sites_with_issue": 6}, country="BD", sector="A"), Status.PUBLISHED
+    )
+    assert revision(None, prev, frozenset(), P) is Revision.SEND
+    assert revision(prev, prev, frozenset(ids(0, 25)), P) is Revision.UNCHANGED
+    assert revision(prev, grown4, frozenset(), P) is Revision.HOLD
+    assert revision(prev, grown5, frozenset(), P) is Revision.SEND
+    assert revision(prev, grown4, frozenset({"s0"}), P) is Revision.SEND  # 4 added + 1 changed
+    assert revision(prev, grown4, frozenset({"s39"}), P) is Revision.HOLD  # not in either population
+    removed = Released.of(
+        cell("forced-labour", ids(2, 25), {"sites_with_issue": 5}, country="BD", sector="A"), Status.PUBLISHED
+    )
+    assert revision(prev, removed, frozenset(ids(10, 12)), P) is Revision.HOLD  # 2 removed + 2 changed
+    # a status change is a change too: held below k_delta, sent at k_delta
+    at20 = cell("forced-labour", ids(0, 20), {"sites_with_issue": 5}, country="BD", sector="A")
+    prev20 = Released.of(at20, Status.PUBLISHED)
+    to19 = Released.of(
+        cell("forced-labour", ids(0, 19), {"sites_with_issue": 5}, country="BD", sector="A"),
+        Status.POPULATION_ONLY,
+    )
+    to15 = Released.of(
+        cell("forced-labour", ids(0, 15), {"sites_with_issue": 5}, country="BD", sector="A"),
+        Status.POPULATION_ONLY,
+    )
+    assert revision(prev20, to19, frozenset(), P) is Revision.HOLD
+    assert revision(prev20, to15, frozenset(), P) is Revision.SEND
+    grown2 = cell("forced-labour", ids(0, 27), {"sites_with_issue": 5}, country="BD", sector="A")
+    d = decide([grown2], sites, P, previous={old.key: prev})
+    assert d.cells[old.key].revision is Revision.HOLD and d.counts.held_by_revision == 1
+    d = decide([grown2], sites, P, previous={old.key: prev}, changed_sites={old.key: frozenset(ids(0, 3))})
+    assert d.cells[old.key].revision is Revision.SEND
+    d = decide([old], sites, P, previous={old.key: prev})
+    assert d.cells[old.key].revision is Revision.UNCHANGED
+
+
+# --- the attacker -----------------------------------------------------------------------------------
+
+
+def passes(ids_: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams) -> bool:
+    """Threshold and insider, written again here from the contract."""
+    if len(ids_) < params.k_sites or len({sites[i].principal_owner for i in ids_}) < 3:
+        return False
+    entities = {e for i in ids_ for e in sites[i].members | sites[i].owners}
+    for e in entities:
+        strangers = [i for i in ids_ if e not in sites[i].members and e not in sites[i].owners]
+        if len(strangers) < params.k_insider:
+            return False
+    return True
+
+
+def families(cells: list[Cell]) -> dict[tuple[str, ...], dict[tuple[tuple[str, str], ...], Cell]]:
+    out: dict[tuple[str, ...], dict[tuple[tuple[str, str], ...], Cell]] = {}
+    for c in cells:
+        fixed = tuple(f"{d}={v}" for d, v in c.key.coords if d not in ("country", "sector"))
+        pos = tuple((d, v) for d, v in c.key.coords if d in ("country", "sector"))
+        out.setdefault((c.key.table, *fixed), {})[pos] = c
+    return out
+
+
+def relations(fam: Mapping[tuple[tuple[str, str], ...], Cell]) -> list[tuple[Cell, list[Cell]]]:
+    out = []
+    for pos, margin in fam.items():
+        for i, (d, v) in enumerate(pos):
+            if v != ALL:
+                continue
+            kids = [
+                c
+                for p, c in fam.items()
+                if p[i][1] != ALL and all(p[j] == pos[j] for j in range(len(pos)) if j != i)
+            ]
+            if kids:
+                out.append((margin, kids))
+    return out
+
+
+def independent_recoverable(d: Decisions, cells: list[Cell]) -> list[tuple[CellKey, str]]:
+    """One LP per family and measure over every withheld cell, with the bounds the release implies."""
+    found = []
+    for fam in families(cells).values():
+        rels = relations(fam)
+        st = {c.key: d.status(c.key) for c in fam.values()}
+        unknown = [c for c in fam.values() if st[c.key] is not Status.PUBLISHED]
+        if not unknown:
+            continue
+        col = {c.key: j for j, c in enumerate(unknown)}
+        ub: dict[CellKey, float | None] = {
+            c.key: (None if st[c.key] is Status.SUPPRESSED else float(len(c.sites))) for c in unknown
+        }
+        for margin, kids in rels:
+            if st[margin.key] is Status.SUPPRESSED:
+                continue
+            left = len(margin.sites) - sum(len(k.sites) for k in kids if st[k.key] is not Status.SUPPRESSED)
+            for k in kids:
+                if st[k.key] is Status.SUPPRESSED:
+                    b = ub[k.key]
+                    ub[k.key] = float(left) if b is None else min(b, float(left))
+        for measure in sorted({m for c in fam.values() for m in c.additive}):
+            a_eq, b_eq = [], []
+            for margin, kids in rels:
+                row = [0.0] * len(unknown)
+                rhs = 0.0
+                for c, coef in [(margin, 1.0), *((k, -1.0) for k in kids)]:
+                    if c.key in col:
+                        row[col[c.key]] += coef
+                    else:
+                        rhs -= coef * c.additive[measure]
+                if any(row):
+                    a_eq.append(row)
+                    b_eq.append(rhs)
+            if not a_eq:
+                continue
+            bounds = [(0.0, ub[c.key]) for c in unknown]
+            for c in unknown:
+                if c.additive[measure] == 0:
+                    continue
+                obj = [0.0] * len(unknown)
+                obj[col[c.key]] = 1.0
+                lo = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+                obj[col[c.key]] = -1.0
+                hi = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+                assert lo.success and hi.success
+                if -hi.fun - lo.fun <= 1e-6:
+                    found.append((c.key, measure))
+    return found
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_attacker_finds_no_isolatable_remainder_and_recovers_nothing(seed: int) -> None:
+    params = DisclosureParams(outcome_min=12) if seed % 2 else P
+    placement, sites = random_world(seed, n=60 + 10 * seed)
+    cells = grid("issue-prevalence", placement, random_values(seed, placement), issue="WAGES") + grid(
+        "issue-prevalence", placement, random_values(seed + 100, placement), issue="HOURS"
+    )
+    d = decide(cells, sites, params)
+    for fam in families(cells).values():
+        for margin, kids in relations(fam):
+            if d.status(margin.key) is Status.SUPPRESSED:
+                continue
+            shown = set().union(*(k.sites for k in kids if d.status(k.key) is not Status.SUPPRESSED))
+            rest = frozenset(margin.sites - shown)
+            assert not rest or passes(rest, sites, params), (margin.key, sorted(rest))
+            if d.status(margin.key) is Status.PUBLISHED:
+                with_outcomes = set().union(*(k.sites for k in kids if d.status(k.key) is Status.PUBLISHED))
+                rest = frozenset(margin.sites - with_outcomes)
+                assert not rest or len(rest) >= params.outcome_min, (margin.key, len(rest))
+    for c in cells:
+        if d.status(c.key) is not Status.SUPPRESSED:
+            assert passes(c.sites, sites, params)
+        if d.status(c.key) is Status.PUBLISHED:
+            assert len(c.sites) >= params.outcome_min
+    assert independent_recoverable(d, cells) == []
+
+
+def test_attacker_would_recover_from_primary_rules_alone() -> None:
+    """The attacker's LP is not vacuous: applied to the primary pattern alone it finds something."""
+    hits = 0
+    for seed in range(15):
+        placement, sites = random_world(seed, n=60 + 10 * seed)
+        cells = grid("issue-prevalence", placement, random_values(seed, placement), issue="WAGES")
+        d = decide(cells, sites, P)
+        primary_only = Decisions({k: replace(v, status=v.primary) for k, v in d.cells.items()}, d.counts)
+        hits += bool(independent_recoverable(primary_only, cells))
+    assert hits > 0
