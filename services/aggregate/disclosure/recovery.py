@@ -152,20 +152,31 @@ def _solve_component(
         a_eq.append(row)
         b_eq.append(rhs)
     lp_bounds = [(0.0, bounds[p]) for p in comp]
-    for target in targets:
+
+    def solve(c: list[float]) -> Any:
+        result = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=lp_bounds, method="highs")
+        if not result.success:
+            raise RuntimeError(f"recovery LP infeasible for {family.id} {measure}: {result.message}")
+        return result
+
+    # Screening: the true values are feasible, so a target that some feasible point sets at least one
+    # integer away from its value is not pinned. A few vertices (all up, all down, two alternating
+    # directions) rule out most targets before the per-target LPs.
+    n = len(comp)
+    remaining = list(targets)
+    for c in ([1.0] * n, [-1.0] * n, [(-1.0) ** i for i in range(n)], [-((-1.0) ** i) for i in range(n)]):
+        x = solve(c).x
+        remaining = [t for t in remaining if abs(x[index[t]] - _value(family, t, measure)) < 1 - EPS]
+        if not remaining:
+            return None
+    for target in remaining:
         value = _value(family, target, measure)
-        c = [0.0] * len(comp)
+        c = [0.0] * n
         c[index[target]] = 1.0
-        low = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=lp_bounds, method="highs")
-        if not low.success:
-            raise RuntimeError(f"recovery LP infeasible for {family.id} {measure}: {low.message}")
-        if math.ceil(low.fun - EPS) < value:  # a smaller integer is possible
+        if math.ceil(solve(c).fun - EPS) < value:  # a smaller integer is possible
             continue
         c[index[target]] = -1.0
-        high = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=lp_bounds, method="highs")
-        if not high.success:
-            raise RuntimeError(f"recovery LP infeasible for {family.id} {measure}: {high.message}")
-        if math.floor(-high.fun + EPS) <= value:
+        if math.floor(-solve(c).fun + EPS) <= value:
             return target
     return None
 
