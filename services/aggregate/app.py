@@ -1,0 +1,249 @@
+"""The aggregate faust app: keep the normalised state current, release on the schedule.
+
+One agent follows normalize's compacted topics into `NormalizedState` (last value per key, so a
+redelivery or replay changes nothing). A timer looks at the clock; at each scheduled release time it
+plans the release (`runner.plan_release`, closed periods only) and writes it in one Kafka
+transaction: release state, public messages, contribution fingerprints and the release marker
+commit together or not at all. State is rebuilt at start-up from the compacted topics (see
+`__main__`), never from faust tables.
+
+The clock is injectable: `AGGREGATE_NOW` fixes it; with `AGGREGATE_MANUAL_CLOCK=true`, POST
+`/clock?now=<RFC 3339>` moves it (tests, demos; never in production).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaProducer
+from faust.web import View
+
+from schemas.shared.models import Audit, Consent, PlatformSite
+from schemas.shared.resolution import (
+    RESOLVED_SITES_TOPIC,
+    SITE_RESOLUTION_TOPIC,
+    ResolvedSite,
+    SiteResolution,
+)
+from services import faust_fixes
+from services.config import faust_broker_urls
+from services.logs import quiet_libraries
+from services.web import FAUST_WEB_SETTINGS, install_endpoints
+
+from .disclosure import DisclosureParams
+from .metrics import AggregateMetrics
+from .population import NormalizedState
+from .release import ReleaseLog, state_key, state_value
+from .runner import CONTRIBUTIONS_TOPIC, LAST_RELEASE_KEY, ReleasePlan, plan_release
+from .schedule import Clock, ManualClock, due_releases
+from .settings import AggregateSettings
+
+log = logging.getLogger("sx.aggregate")
+
+INPUT_TOPICS = (PlatformSite.TOPIC, Audit.TOPIC, Consent.TOPIC, SITE_RESOLUTION_TOPIC, RESOLVED_SITES_TOPIC)
+_KIND = {
+    PlatformSite.TOPIC: "platform-site",
+    Audit.TOPIC: "audit",
+    Consent.TOPIC: "consent",
+    SITE_RESOLUTION_TOPIC: "site-resolution",
+    RESOLVED_SITES_TOPIC: "resolved-site",
+}
+
+
+def apply_record(state: NormalizedState, topic: str, key: str, value: bytes | None) -> bool:
+    """Set or delete one record; returns whether it was a retraction of something present."""
+    table: dict[str, Any]
+    parse: Any
+    if topic == PlatformSite.TOPIC:
+        table, parse = state.platform_sites, PlatformSite.model_validate_json
+    elif topic == Audit.TOPIC:
+        table, parse = state.audits, Audit.model_validate_json
+    elif topic == Consent.TOPIC:
+        table, parse = state.consents, Consent.model_validate_json
+    elif topic == SITE_RESOLUTION_TOPIC:
+        table, parse = state.resolutions, SiteResolution.model_validate_json
+    elif topic == RESOLVED_SITES_TOPIC:
+        table, parse = state.resolved_sites, ResolvedSite.model_validate_json
+    else:
+        raise ValueError(f"not an input topic: {topic}")
+    if value is None:
+        return table.pop(key, None) is not None
+    table[key] = parse(value)
+    return False
+
+
+class Releaser:
+    """The release side: schedule, plan, transactional write. Shared by the timer and the tests."""
+
+    def __init__(
+        self,
+        settings: AggregateSettings,
+        state: NormalizedState,
+        release_log: ReleaseLog,
+        contributions: dict[bytes, bytes],
+        clock: Clock,
+        metrics: AggregateMetrics,
+        params: DisclosureParams,
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.log = release_log
+        self.contributions = contributions
+        self.clock = clock
+        self.metrics = metrics
+        self.params = params
+        self.last_release: datetime | None = None
+        marker = contributions.get(LAST_RELEASE_KEY)
+        if marker is not None:
+            self.last_release = datetime.fromisoformat(json.loads(marker)["release_id"])
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.bootstrap_servers,
+            transactional_id=f"{self.settings.app_id}-releases",
+            enable_idempotence=True,
+            acks="all",
+            max_request_size=8 * 1024 * 1024,
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+
+    async def tick(self) -> ReleasePlan | None:
+        if self._producer is None:  # not started yet
+            return None
+        due = due_releases(self.last_release, self.clock.now(), self.settings.cadence)
+        if not due:
+            return None
+        # Missed slots (the service was down) collapse into the latest: a release reflects the state
+        # at the time it runs, so running the older slots now would only repeat it.
+        return await self.release(due[-1])
+
+    async def release(self, at: datetime) -> ReleasePlan:
+        started = time.perf_counter()
+        snapshot = ReleaseLog.from_state(dict(self._state_records()))
+        plan = plan_release(
+            self.state,
+            snapshot,
+            self.contributions,
+            self.params,
+            at,
+            granularity=self.settings.granularity,
+            grace=self.settings.grace,
+        )
+        assert self._producer is not None
+        async with self._producer.transaction():
+            for topic, key, value, headers in plan.records:
+                await self._producer.send(self.settings.topic(topic), value, key=key, headers=headers)
+        # Committed: only now does the in-memory view move on.
+        self.log = snapshot
+        for topic, key, value, _ in plan.records:
+            if topic == CONTRIBUTIONS_TOPIC:
+                self.contributions[key] = value
+        self.last_release = at
+        self.metrics.observe_release(plan, time.perf_counter() - started)
+        log.info(
+            "release %s: %d periods, %d cells sent, %d unchanged, %d held by the revision rule",
+            plan.release_id,
+            len(plan.periods),
+            plan.sent,
+            plan.unchanged,
+            plan.held,
+        )
+        return plan
+
+    def _state_records(self) -> list[tuple[bytes, bytes]]:
+        return [(state_key(k), state_value(r)) for k, r in self.log.items()]
+
+
+def create_app(
+    settings: AggregateSettings,
+    releaser: Releaser,
+    registry_metrics: AggregateMetrics,
+) -> faust.App:
+    faust_fixes.apply()
+    quiet_libraries(settings.log_level)
+    metrics = registry_metrics
+    app = faust.App(
+        settings.app_id,
+        broker=faust_broker_urls(settings.bootstrap_servers),
+        web_host=settings.web_host,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        datadir=settings.data_dir,
+        store="memory://",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+        **FAUST_WEB_SETTINGS,
+    )
+    canonical = {settings.input_topic(t): t for t in INPUT_TOPICS}
+    source = app.topic(
+        *canonical, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+    state = releaser.state
+
+    @app.agent(source, name="aggregate-inputs")
+    async def follow(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            topic = canonical[message.topic]
+            try:
+                retracted = apply_record(state, topic, (message.key or b"").decode(), message.value)
+            except Exception:  # a poison record must never stop the service; it is counted
+                log.exception(
+                    "unreadable record at %s[%d]@%d", message.topic, message.partition, message.offset
+                )
+                metrics.invalid.labels(_KIND[topic]).inc()
+                continue
+            metrics.consumed.labels(_KIND[topic]).inc()
+            if retracted:
+                metrics.retracted.labels(_KIND[topic]).inc()
+            metrics.set_state_sizes(state)
+
+    async def schedule() -> None:
+        await releaser.tick()
+
+    async def start_releaser() -> None:
+        await releaser.start()
+
+    app.task(start_releaser)
+    app.timer(interval=settings.tick_seconds)(schedule)
+
+    if settings.manual_clock and isinstance(releaser.clock, ManualClock):
+        clock = releaser.clock
+
+        class ClockView(View):
+            """GET shows the clock; POST ?now=<RFC 3339> moves it. Only with AGGREGATE_MANUAL_CLOCK."""
+
+            async def get(self, request: Any) -> Any:
+                return self.json({"now": clock.now().isoformat()})
+
+            async def post(self, request: Any) -> Any:
+                clock.set(datetime.fromisoformat(request.query["now"]))
+                return self.json({"now": clock.now().isoformat()})
+
+        app.page("/clock")(ClockView)
+
+    def health() -> dict[str, Any]:
+        crashed = getattr(app, "_crash_reason", None) is not None
+        return {
+            "status": "fail" if crashed or app.should_stop else "ok",
+            "rebalancing": bool(app.rebalancing),
+            "assigned_partitions": len(app.consumer.assignment()),
+            "last_release": None if releaser.last_release is None else releaser.last_release.isoformat(),
+        }
+
+    install_endpoints(app, metrics.registry, health)
+    return app

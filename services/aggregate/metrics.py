@@ -1,0 +1,95 @@
+"""Aggregate's Prometheus metrics. Labels are bounded: 2 tables, 3 statuses, 3 reasons, 5 input kinds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+INPUT_KINDS = ("platform-site", "audit", "consent", "site-resolution", "resolved-site")
+TABLES = ("issue-prevalence", "forced-labour")
+
+
+class AggregateMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.consumed = Counter(
+            "sx_aggregate_records_consumed_total", "Normalised records read.", ["kind"], registry=r
+        )
+        self.invalid = Counter(
+            "sx_aggregate_records_invalid_total",
+            "Normalised records that could not be read.",
+            ["kind"],
+            registry=r,
+        )
+        self.retracted = Counter(
+            "sx_aggregate_contributions_retracted_total",
+            "Tombstones that removed a record the state held (site removed, audit withdrawn, resolution moved).",
+            ["kind"],
+            registry=r,
+        )
+        self.state = Gauge("sx_aggregate_state_records", "Records held in the state.", ["kind"], registry=r)
+        self.releases = Counter("sx_aggregate_releases_total", "Releases committed.", registry=r)
+        self.release_seconds = Histogram(
+            "sx_aggregate_release_duration_seconds",
+            "Time to plan and commit one release.",
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 120, 300),
+            registry=r,
+        )
+        self.sent = Counter(
+            "sx_aggregate_cells_sent_total",
+            "Cell messages published, by wire status.",
+            ["table", "status"],
+            registry=r,
+        )
+        self.held = Counter(
+            "sx_aggregate_cells_held_total",
+            "Changed cells the k_delta rule kept at their last release.",
+            ["table"],
+            registry=r,
+        )
+        # Utility of the last release: how much the rules let through, and why cells were withheld.
+        self.cells = Gauge(
+            "sx_aggregate_last_release_cells",
+            "Cells of the last release by outcome: passed_primary, suppressed_primary, suppressed_secondary, "
+            "outcomes_withheld_primary, outcomes_withheld_secondary, published_with_outcomes, published_population_only.",
+            ["table", "outcome"],
+            registry=r,
+        )
+        for kind in INPUT_KINDS:
+            self.consumed.labels(kind)
+            self.retracted.labels(kind)
+        for table in TABLES:
+            self.held.labels(table)
+            for status in ("published", "suppressed"):
+                self.sent.labels(table, status)
+
+    def set_state_sizes(self, state: Any) -> None:
+        self.state.labels("platform-site").set(len(state.platform_sites))
+        self.state.labels("audit").set(len(state.audits))
+        self.state.labels("consent").set(len(state.consents))
+        self.state.labels("site-resolution").set(len(state.resolutions))
+        self.state.labels("resolved-site").set(len(state.resolved_sites))
+
+    def observe_release(self, plan: Any, seconds: float) -> None:
+        import json
+
+        self.releases.inc()
+        self.release_seconds.observe(seconds)
+        for topic, _, value, _ in plan.records:
+            if topic.startswith("exchange.aggregates."):
+                doc = json.loads(value)
+                self.sent.labels(doc["table"], doc["status"]).inc()
+        for table, counts in plan.counts.items():
+            self.held.labels(table).inc(counts.held_by_revision)
+            for outcome in (
+                "passed_primary",
+                "suppressed_primary",
+                "suppressed_secondary",
+                "outcomes_withheld_primary",
+                "outcomes_withheld_secondary",
+                "published_with_outcomes",
+                "published_population_only",
+            ):
+                self.cells.labels(table, outcome).set(getattr(counts, outcome))

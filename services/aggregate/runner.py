@@ -1,0 +1,186 @@
+"""One release, computed: from the normalised state and the release history to the messages to send.
+
+Pure (no Kafka, no clock): the service calls `plan_release` at a scheduled time and sends the plan in
+one Kafka transaction (`app.py`), so a release is seen whole or not at all, and a crash before the
+commit leaves nothing behind that a re-run would contradict. Everything in a plan is a function of
+its inputs, so a replay of the same state at the same release time gives the same bytes.
+
+Contributions: the revision rule counts the sites "whose contribution differs since the last release".
+A site's contribution to a period is what it brings to every cell of that period (country, sector,
+highest severity per issue, indicators); its fingerprint is kept, per period and site, as of the last
+release that included the period (internal topic `exchange.aggregate.contributions.v1`). A cell held
+back by the rule therefore compares against the latest release, not its own: it can only undercount
+changes, which holds cells back longer (the safe direction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, format_release_time, topic_of
+
+from . import disclosure
+from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revision, Status
+from .model import Cell, CellKey
+from .population import Granularity, NormalizedState, contributing
+from .release import Headers, ReleaseLog, build_message, encode_message
+from .schedule import is_closed
+from .tables import SitePeriod, audited_sites, forced_labour, issue_prevalence
+
+CONTRIBUTIONS_TOPIC: Final = "exchange.aggregate.contributions.v1"
+LAST_RELEASE_KEY: Final = b"__last_release__"
+TABLES: Final = ("issue-prevalence", "forced-labour")
+
+
+@dataclass(slots=True)
+class ReleasePlan:
+    release_id: str
+    # (topic, key, value, headers), in the order they are to be written.
+    records: list[tuple[str, bytes, bytes, Headers]] = field(default_factory=list)
+    counts: dict[str, DisclosureCounts] = field(default_factory=dict)  # per table
+    periods: list[str] = field(default_factory=list)
+    sent: int = 0
+    unchanged: int = 0
+    held: int = 0
+
+
+def fingerprint(entry: SitePeriod) -> str:
+    doc = {
+        "country": entry.country,
+        "sector": entry.sector,
+        "severity": {str(k): str(v) for k, v in sorted(entry.severity.items())},
+        "indicators": sorted(str(i) for i in entry.indicators),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def contribution_key(period: str, site_id: str) -> bytes:
+    return f"{period}|{site_id}".encode()
+
+
+def _status_of(message: Any) -> Status:
+    if message.status == "suppressed":
+        return Status.SUPPRESSED
+    outcomes = {k: v for k, v in message.measures.model_dump().items() if k != "audited_sites"}
+    return Status.POPULATION_ONLY if all(v is None for v in outcomes.values()) else Status.PUBLISHED
+
+
+def _previous(log: ReleaseLog) -> dict[CellKey, disclosure.Released]:
+    """The release log as the disclosure module's view: what each cell's last message showed."""
+    out: dict[CellKey, disclosure.Released] = {}
+    for key, released in log.items():
+        status = _status_of(released.message)
+        measures = None if released.message.measures is None else released.message.measures.model_dump()
+        population = None if measures is None else {"audited_sites": measures["audited_sites"]}
+        outcomes = (
+            {k: v for k, v in measures.items() if k != "audited_sites"}
+            if measures is not None and status is Status.PUBLISHED
+            else None
+        )
+        out[key] = disclosure.Released(released.sites, status, population, outcomes)
+    return out
+
+
+def _measures(cell: Cell, status: Status) -> dict[str, Any] | None:
+    if status is Status.SUPPRESSED:
+        return None
+    if status is Status.POPULATION_ONLY:
+        return {**cell.population, **{name: None for name in cell.outcomes}}
+    return {**cell.population, **cell.outcomes}
+
+
+def plan_release(
+    state: NormalizedState,
+    log: ReleaseLog,
+    contributions: Mapping[bytes, bytes],
+    params: DisclosureParams,
+    release_at: datetime,
+    *,
+    granularity: Granularity = "quarter",
+    grace: timedelta = timedelta(days=30),
+) -> ReleasePlan:
+    """Every message of the release at `release_at`, for the closed periods only.
+
+    `log` is updated as the plan is built (the caller rebuilds it from the release-state topic if the
+    transaction does not commit). Topic names are the canonical ones; the service prefixes them.
+    """
+    release_id = format_release_time(release_at)
+    plan = ReleasePlan(release_id)
+    by_period = audited_sites(state, granularity)
+    closed = sorted(p for p in by_period if is_closed(p, release_at, grace))
+    plan.periods = closed
+    if not closed:
+        return plan
+    sites = contributing(state)
+    now_prints = {
+        contribution_key(period, site): fingerprint(entry).encode()
+        for period in closed
+        for site, entry in by_period[period].items()
+    }
+    previous = _previous(log)
+    all_cells = [
+        c
+        for c in (*issue_prevalence(state, granularity), *forced_labour(state, granularity))
+        if c.key.period in closed
+    ]
+
+    def changed(cell: Cell) -> frozenset[str]:
+        before = previous.get(cell.key)
+        if before is None:
+            return frozenset()
+        period = cell.key.period
+        return frozenset(
+            s
+            for s in before.sites & cell.sites
+            if contributions.get(contribution_key(period, s)) != now_prints.get(contribution_key(period, s))
+        )
+
+    decisions = disclosure.decide(
+        all_cells, sites, params, previous, {c.key: changed(c) for c in all_cells if c.key in previous}
+    )
+    cells = {c.key: c for c in all_cells}
+    for table in TABLES:
+        table_decisions = [d for k, d in decisions.cells.items() if k.table == table]
+        plan.counts[table] = disclosure._counts(table_decisions)
+
+    for key, decision in decisions.cells.items():
+        plan_cell(plan, log, cells[key], decision, release_at)
+
+    # Contribution fingerprints as of this release, and the marker: after the messages, same transaction.
+    for ckey, value in sorted(now_prints.items()):
+        if contributions.get(ckey) != value:
+            plan.records.append((CONTRIBUTIONS_TOPIC, ckey, value, []))
+    marker = json.dumps({"release_id": release_id}).encode()
+    plan.records.append((CONTRIBUTIONS_TOPIC, LAST_RELEASE_KEY, marker, []))
+    return plan
+
+
+def plan_cell(
+    plan: ReleasePlan, log: ReleaseLog, cell: Cell, decision: CellDecision, release_at: datetime
+) -> None:
+    if decision.revision is Revision.UNCHANGED:
+        plan.unchanged += 1
+        return
+    if decision.revision is Revision.HOLD:
+        plan.held += 1
+        return
+    message = build_message(
+        cell.key.table,
+        dict(cell.key.coords),
+        decision.status.wire_status,
+        _measures(cell, decision.status),
+        release_at,
+        # released_at is the scheduled time too: a re-run of the release must give the same bytes.
+        release_at,
+        log.next_revision(cell.key),
+    )
+    state_key, state_value = log.record(message, cell.sites)
+    key, value, headers = encode_message(message)
+    plan.records.append((RELEASE_STATE_TOPIC, state_key, state_value, []))
+    plan.records.append((topic_of(cell.key.table), key, value, headers))
+    plan.sent += 1

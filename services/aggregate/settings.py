@@ -1,0 +1,61 @@
+"""Aggregate's configuration: one typed object, read from `AGGREGATE_*` and `KAFKA_BOOTSTRAP_SERVERS`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services import config
+
+
+class AggregateSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    app_id: str = "sx-aggregate"
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6068, ge=1, le=65535)
+    data_dir: str = ".faust/aggregate"
+    # Prefix of normalize's topics this service reads (normalize's NORMALIZE_TOPIC_PREFIX).
+    input_prefix: str = ""
+    # Prefix of every topic this service writes (tests use a private one).
+    topic_prefix: str = ""
+    partitions: int = Field(default=6, ge=1)
+    granularity: Literal["quarter", "month"] = "quarter"
+    grace_days: int = Field(default=30, ge=0)
+    cadence_seconds: int = Field(default=3600, ge=1)
+    # How often the scheduler looks at the clock; releases still happen only on the cadence grid.
+    tick_seconds: float = Field(default=1.0, gt=0)
+    # A fixed "now" (RFC 3339) instead of the wall clock: demos, tests and replays of history. With
+    # `manual_clock`, POST /clock {"now": ...} moves it (never enable that in production).
+    now: datetime | None = None
+    manual_clock: bool = False
+    k_sites: int = 5
+    k_insider: int = 3
+    outcome_min: int = 20
+    k_delta: int = 5
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AggregateSettings:
+        return config.from_env(cls, "AGGREGATE_", environ)
+
+    def input_topic(self, name: str) -> str:
+        return f"{self.input_prefix}{name}"
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(days=self.grace_days)
+
+    @property
+    def cadence(self) -> timedelta:
+        return timedelta(seconds=self.cadence_seconds)
+
+    def start_time(self) -> datetime | None:
+        return None if self.now is None else self.now.astimezone(UTC)
