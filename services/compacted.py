@@ -6,14 +6,47 @@ it back in full when they start, before they consume anything.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 
+async def high_watermarks(bootstrap: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """End offsets as a read_uncommitted client sees them: past every record, committed or not.
+
+    A read_committed client's end offset is the last stable offset, which lags a committed
+    transaction until the coordinator has written its markers (asynchronously, after the commit
+    returns): read to it, and a reader can stop before records that are already committed.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(tps))
+    finally:
+        await stop_quietly(consumer)
+
+
+async def stop_quietly(consumer: AIOKafkaConsumer) -> None:
+    """Stop a consumer, absorbing aiokafka 0.14's stray CancelledError from a group-less consumer.
+
+    `NoGroupCoordinator.close()` cancels its reset task and awaits it; if the task had not started
+    yet, the await raises CancelledError although nobody cancelled *us*. Re-raise a real cancellation.
+    """
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+
+
 async def read_compacted(bootstrap: str, topic: str, timeout_s: float = 300.0) -> dict[str, bytes]:
-    """From the start to the end offsets the topic has now; a missing topic is empty."""
+    """From the start to the end offsets the topic has now; a missing topic is empty.
+
+    Committed records only; reads past the markers of transactions committed before the call.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -31,7 +64,7 @@ async def read_compacted(bootstrap: str, topic: str, timeout_s: float = 300.0) -
     try:
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
+        ends = await high_watermarks(bootstrap, tps)
         deadline = time.monotonic() + timeout_s
         while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
             if time.monotonic() > deadline:
@@ -45,5 +78,5 @@ async def read_compacted(bootstrap: str, topic: str, timeout_s: float = 300.0) -
                     else:
                         state[r.key.decode()] = r.value
     finally:
-        await consumer.stop()
+        await stop_quietly(consumer)
     return state

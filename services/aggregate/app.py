@@ -13,6 +13,7 @@ The clock is injectable: `AGGREGATE_NOW` fixes it; with `AGGREGATE_MANUAL_CLOCK=
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -102,6 +103,7 @@ class Releaser:
         if marker is not None:
             self.last_release = datetime.fromisoformat(json.loads(marker)["release_id"])
         self._producer: AIOKafkaProducer | None = None
+        self._releasing = asyncio.Lock()  # one release at a time, whoever calls
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
@@ -120,12 +122,13 @@ class Releaser:
     async def tick(self) -> ReleasePlan | None:
         if self._producer is None:  # not started yet
             return None
-        due = due_releases(self.last_release, self.clock.now(), self.settings.cadence)
-        if not due:
-            return None
-        # Missed slots (the service was down) collapse into the latest: a release reflects the state
-        # at the time it runs, so running the older slots now would only repeat it.
-        return await self.release(due[-1])
+        async with self._releasing:
+            due = due_releases(self.last_release, self.clock.now(), self.settings.cadence)
+            if not due:
+                return None
+            # Missed slots (the service was down) collapse into the latest: a release reflects the
+            # state at the time it runs, so running the older slots now would only repeat it.
+            return await self.release(due[-1])
 
     async def release(self, at: datetime) -> ReleasePlan:
         started = time.perf_counter()

@@ -15,6 +15,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from services.compacted import high_watermarks, stop_quietly
 from services.topics import TopicSpec, ensure_topics
 
 
@@ -74,12 +75,14 @@ async def read_topic(
         partitions = await partitions_of(bootstrap, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
+        ends = await high_watermarks(bootstrap, partitions)
         while True:
-            ends = await consumer.end_offsets(partitions)
             positions = {tp: await consumer.position(tp) for tp in partitions}
             caught_up = all(positions[tp] >= ends[tp] for tp in partitions)
             if caught_up and (until is None or until(records)):
                 return records
+            if caught_up:  # `until` wants more: the topic may have grown
+                ends = await high_watermarks(bootstrap, partitions)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{topic}: {len(records)} records read before the deadline")
             batch = await consumer.getmany(timeout_ms=200)
@@ -89,7 +92,7 @@ async def read_topic(
                         Record(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()))
                     )
     finally:
-        await stop_consumer(consumer)
+        await stop_quietly(consumer)
 
 
 async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
@@ -106,20 +109,6 @@ async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
     return [TopicPartition(topic, p) for p in partitions]
 
 
-async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
-    """Stop a consumer, absorbing aiokafka 0.14's stray CancelledError from a group-less consumer.
-
-    `NoGroupCoordinator.close()` cancels its reset task and awaits it; if the task had not started
-    yet, the await raises CancelledError although nobody cancelled *us*. Re-raise a real cancellation.
-    """
-    try:
-        await consumer.stop()
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise
-
-
 async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
@@ -130,7 +119,7 @@ async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int,
             out[tp.partition] = -1 if committed is None else committed
         return out
     finally:
-        await stop_consumer(consumer)
+        await stop_quietly(consumer)
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
@@ -140,7 +129,7 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         tps = await partitions_of(bootstrap, topic)
         return {tp.partition: off for tp, off in (await consumer.end_offsets(tps)).items()}
     finally:
-        await stop_consumer(consumer)
+        await stop_quietly(consumer)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:

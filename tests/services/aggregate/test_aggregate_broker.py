@@ -1,0 +1,203 @@
+"""The whole exchange against the real broker: ingest, normalize and aggregate as their own processes.
+
+A simulated half-year of both platforms goes through all three services; aggregate's clock is moved
+by hand. Checked over every message ever written to the public topics (not only the latest per key):
+
+- timing: nothing before a scheduled release, nothing for an open period;
+- correctness: every shown measure equals an independent reference computed from the raw feed;
+- small cells / insiders / outcomes: every published cell's population (from the reference, which
+  knows the raw owners and members) passes the threshold and insider rules, and outcomes are shown
+  only with at least outcome_min sites;
+- hygiene: no pseudonym, name, address, free text or raw id in any message;
+- restarts and replays: after a SIGKILL and a restart, and at a later scheduled release with no new
+  input, nothing new is published (the topics stay byte-identical).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.aggregate.schedule import closes_at
+from simulator.feed import generate_feed
+from simulator.publish import publish
+from tests.services.aggregate.reference import compute
+from tests.support.kafka import create_topics, delete_topics, eventually, read_topic, unique
+from tests.support.service import ServiceProcess, free_port
+
+pytestmark = pytest.mark.broker
+
+K_SITES, K_INSIDER, OUTCOME_MIN = 5, 3, 20
+PSEUDONYM = re.compile(rb"[a-z0-9-]{1,16}\.[a-z]+\.[0-9a-f]{32}")
+INPUT_KINDS = ("platform-site", "audit", "consent", "site-resolution", "resolved-site")
+
+
+def _post_clock(service: ServiceProcess, now: str) -> None:
+    httpx.post(service.url("/clock"), params={"now": now}, timeout=5).raise_for_status()
+
+
+def _last_release(service: ServiceProcess) -> Any:
+    return json.loads(service.get("/health")).get("last_release")
+
+
+async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_path: Path) -> None:
+    feed = generate_feed(seed=17, sites_per_platform=150, start=date(2025, 1, 1), months=6)
+    suffix = unique("x")
+    sedex, amfori, accepted = f"sedex-{suffix}", f"amfori-{suffix}", f"accepted-{suffix}"
+    topics = {"sedex.changes.v1": sedex, "amfori.changes.v1": amfori}
+    normalized, released = f"{suffix}.n.", f"{suffix}.a."
+    await create_topics(bootstrap, [sedex, amfori, accepted])
+    base = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    ports = {name: free_port() for name in ("ingest", "normalize", "aggregate")}
+    ingest = ServiceProcess(
+        "services.ingest",
+        {
+            **base,
+            "INGEST_APP_ID": f"ingest-{suffix}",
+            "INGEST_WEB_PORT": str(ports["ingest"]),
+            "INGEST_DATA_DIR": str(tmp_path / "ingest"),
+            "INGEST_SEDEX_TOPIC": sedex,
+            "INGEST_AMFORI_TOPIC": amfori,
+            "INGEST_ACCEPTED_TOPIC": accepted,
+            "INGEST_DLQ_TOPIC": f"dlq-{suffix}",
+            "INGEST_SEEN_TOPIC": f"seen-{suffix}",
+        },
+        tmp_path / "ingest.log",
+        ports["ingest"],
+    )
+    normalize = ServiceProcess(
+        "services.normalize",
+        {
+            **base,
+            "NORMALIZE_APP_ID": f"normalize-{suffix}",
+            "NORMALIZE_WEB_PORT": str(ports["normalize"]),
+            "NORMALIZE_DATA_DIR": str(tmp_path / "normalize"),
+            "NORMALIZE_ACCEPTED_TOPIC": accepted,
+            "NORMALIZE_TOPIC_PREFIX": normalized,
+            "NORMALIZE_DEMO_MODE": "1",
+        },
+        tmp_path / "normalize.log",
+        ports["normalize"],
+    )
+    aggregate = ServiceProcess(
+        "services.aggregate",
+        {
+            **base,
+            "AGGREGATE_APP_ID": f"aggregate-{suffix}",
+            "AGGREGATE_WEB_PORT": str(ports["aggregate"]),
+            "AGGREGATE_DATA_DIR": str(tmp_path / "aggregate"),
+            "AGGREGATE_INPUT_PREFIX": normalized,
+            "AGGREGATE_TOPIC_PREFIX": released,
+            "AGGREGATE_NOW": "2025-01-01T00:00:00Z",
+            "AGGREGATE_MANUAL_CLOCK": "true",
+            "AGGREGATE_TICK_SECONDS": "0.2",
+        },
+        tmp_path / "aggregate.log",
+        ports["aggregate"],
+    )
+    public = [
+        f"{released}exchange.aggregates.issue-prevalence.v1",
+        f"{released}exchange.aggregates.forced-labour.v1",
+    ]
+    try:
+        for service in (ingest, normalize, aggregate):
+            service.start()
+        for service in (ingest, normalize, aggregate):
+            service.wait_healthy()
+        await publish(feed, bootstrap, topics=topics)
+
+        async def through_everything() -> bool:
+            if ingest.metric_sum("sx_ingest_messages_consumed_total") < len(feed.messages):
+                return False
+            if normalize.metric_sum("sx_normalize_events_consumed_total") < ingest.metric_sum(
+                "sx_ingest_messages_accepted_total"
+            ):
+                return False
+            produced = sum(
+                normalize.metric_sum("sx_normalize_records_produced_total", kind=k) for k in INPUT_KINDS
+            )
+            return aggregate.metric_sum("sx_aggregate_records_consumed_total") >= produced
+
+        await eventually(through_everything, 180, "the feed through all three services")
+        # The first scheduled slot (2025-01-01T00:00) has passed with every period open: nothing public.
+        assert _last_release(aggregate) == "2025-01-01T00:00:00+00:00"
+        assert [len(await read_topic(bootstrap, t)) for t in public] == [0, 0]
+
+        release_at = "2025-09-01T00:00:00Z"
+        _post_clock(aggregate, release_at)
+
+        async def released_once() -> bool:
+            return _last_release(aggregate) == "2025-09-01T00:00:00+00:00"
+
+        await eventually(released_once, 120, "the release at 2025-09-01")
+        first = {t: await read_topic(bootstrap, t) for t in public}
+
+        # A crash and restart, then a later scheduled release with no new input: nothing new.
+        aggregate.kill()
+        aggregate.start()
+        aggregate.wait_healthy()
+        _post_clock(aggregate, "2025-09-01T01:00:00Z")
+
+        async def released_twice() -> bool:
+            return _last_release(aggregate) == "2025-09-01T01:00:00+00:00"
+
+        await eventually(released_twice, 120, "the release at 2025-09-01T01:00")
+        second = {t: await read_topic(bootstrap, t) for t in public}
+    finally:
+        for service in (aggregate, normalize, ingest):
+            if service.proc is not None:
+                service.stop()
+
+    def log_of(records: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        return {t: sorted((r.partition, r.offset, r.key, r.value) for r in rs) for t, rs in records.items()}
+
+    per_partition = {
+        name: {t: Counter(r.partition for r in rs) for t, rs in records.items()}
+        for name, records in (("first", first), ("second", second))
+    }
+    assert log_of(second) == log_of(first), per_partition
+    ref = compute(feed)
+    messages = [json.loads(r.value or b"") for records in first.values() for r in records]
+    raw = b"\n".join((r.key or b"") + b" " + (r.value or b"") for records in first.values() for r in records)
+    await delete_topics(bootstrap, [sedex, amfori, accepted])
+
+    assert messages, "the release must publish cells"
+    statuses = Counter(
+        (m["table"], m["status"], m["measures"] is not None and None not in m["measures"].values())
+        for m in messages
+    )
+    assert statuses[("issue-prevalence", "published", True)] > 0, statuses
+
+    for m in messages:
+        cell = m["cell"]
+        assert closes_at(cell["period"]).isoformat().replace("+00:00", "Z") <= release_at, cell
+        assert m["release_id"] == release_at and m["revision"] == 0
+        coords = {k: v for k, v in cell.items() if k != "issue"}
+        population = ref.populations[json.dumps(coords, sort_keys=True, separators=(",", ":"))]
+        if m["status"] == "suppressed":
+            assert m["measures"] is None
+            continue
+        # Small cells and insiders, from the raw owners and members.
+        members = [ref.sites[s] for s in population]
+        assert len(population) >= K_SITES, cell
+        assert len({s.principal_owner for s in members}) >= 3, cell
+        for who in {o for s in members for o in s.owners} | {x for s in members for x in s.members}:
+            outside = sum(1 for s in members if who not in s.owners and who not in s.members)
+            assert outside >= K_INSIDER, (cell, who)
+        table = ref.issue_prevalence if m["table"] == "issue-prevalence" else ref.forced_labour
+        expected = table[json.dumps(cell, sort_keys=True, separators=(",", ":"))]
+        shown = {k: v for k, v in m["measures"].items() if v is not None}
+        assert shown == {k: expected[k] for k in shown}, cell
+        if len(shown) > 1:
+            assert len(population) >= OUTCOME_MIN, cell
+
+    assert not PSEUDONYM.search(raw), PSEUDONYM.search(raw)
+    leaked = [s for s in feed.confidential_strings() if len(s) >= 6 and s.encode() in raw]
+    assert not leaked, leaked[:5]
