@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from schemas.exchange.aggregates import topic_of
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, ResolvedSite
 from services.compacted import read_compacted
 from simulator.feed import generate_feed
@@ -30,6 +33,8 @@ from simulator.publish import publish
 ROOT = Path(__file__).resolve().parents[1]
 INGEST_PORT = 6066
 NORMALIZE_PORT = 6067
+AGGREGATE_PORT = 6068
+INPUT_KINDS = ("platform-site", "audit", "consent", "site-resolution", "resolved-site")
 
 
 def _samples(port: int) -> list[tuple[str, dict[str, str], float]]:
@@ -122,6 +127,68 @@ def _print_normalize(port: int, bootstrap: str) -> None:
         print(f"      e.g. {sample.model_dump_json()[:300]}...")
 
 
+def _release(bootstrap: str) -> str:
+    """Move aggregate's clock to the next scheduled slot after now (and after its last release)."""
+    health = httpx.get(f"http://127.0.0.1:{AGGREGATE_PORT}/health").json()
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    if health.get("last_release"):
+        now = max(now, datetime.fromisoformat(health["last_release"]) + timedelta(hours=1))
+    httpx.post(f"http://127.0.0.1:{AGGREGATE_PORT}/clock", params={"now": now.isoformat()}).raise_for_status()
+    return now.isoformat()
+
+
+def _print_aggregates(bootstrap: str) -> None:
+    print("\naggregate: released tables (latest message per cell; closed periods only)")
+    for table in ("issue-prevalence", "forced-labour"):
+        cells = [json.loads(v) for v in asyncio.run(read_compacted(bootstrap, topic_of(table))).values()]
+        by_period: dict[str, Counter[str]] = defaultdict(Counter)
+        for c in cells:
+            shown = c["measures"] is not None and all(v is not None for v in c["measures"].values())
+            by_period[c["cell"]["period"]][c["status"] + (" with outcomes" if shown else "")] += 1
+        print(f"  {table}: {len(cells):,} cells")
+        for period in sorted(by_period):
+            counts = ", ".join(f"{n:,} {what}" for what, n in sorted(by_period[period].items()))
+            print(f"      {period}: {counts}")
+        overall = sorted(
+            (
+                c
+                for c in cells
+                if c["cell"]["country"] == "ALL" and c["cell"]["sector"] == "ALL" and c["measures"]
+            ),
+            key=lambda c: (c["cell"]["period"], c["cell"].get("issue", "")),
+        )
+        if table == "forced-labour":
+            for c in overall:
+                m = c["measures"]
+                shown = m["sites_with_indicator"] is not None
+                top = sorted(((n, k) for k, n in (m["by_indicator"] or {}).items() if n), reverse=True)[:3]
+                detail = (
+                    f"{m['sites_with_indicator']} with an indicator; most: "
+                    + ", ".join(f"{k} {n}" for n, k in top)
+                    if shown
+                    else "outcomes withheld (fewer than outcome_min sites)"
+                )
+                print(
+                    f"      {c['cell']['period']} all countries and sectors: {m['audited_sites']} audited sites, {detail}"
+                )
+        else:
+            for period in sorted({c["cell"]["period"] for c in overall}):
+                rows = [
+                    c
+                    for c in overall
+                    if c["cell"]["period"] == period and c["measures"]["rate_pct"] is not None
+                ]
+                top = sorted(rows, key=lambda c: -c["measures"]["rate_pct"])[:4]
+                if top:
+                    print(
+                        f"      {period} most prevalent: "
+                        + ", ".join(f"{c['cell']['issue']} {c['measures']['rate_pct']}%" for c in top)
+                    )
+    print(
+        "  (read them yourself: exchange.aggregates.issue-prevalence.v1 and exchange.aggregates.forced-labour.v1)"
+    )
+
+
 def _healthy(port: int) -> bool:
     return httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
 
@@ -143,12 +210,27 @@ def main(argv: list[str] | None = None) -> None:
         "NORMALIZE_LOG_LEVEL": "warning",
         # Synthetic data: the public demo key is fine here, and normalize says so in its log.
         "NORMALIZE_DEMO_MODE": "1",
+        "AGGREGATE_WEB_PORT": str(AGGREGATE_PORT),
+        "AGGREGATE_LOG_LEVEL": "warning",
+        # The simulated year is in the past: hold aggregate's clock before it, let the feed through,
+        # then move the clock to the next scheduled slot so the release sees everything.
+        "AGGREGATE_NOW": "2020-01-01T00:00:00Z",
+        "AGGREGATE_MANUAL_CLOCK": "true",
+        "AGGREGATE_TICK_SECONDS": "0.5",
     }
     ingest = _start("services.ingest", env, logs)
     normalize = _start("services.normalize", env, logs)
+    aggregate = _start("services.aggregate", env, logs)
     try:
         _wait("ingest to be healthy", lambda: _healthy(INGEST_PORT), 120, ingest)
         _wait("normalize to be healthy", lambda: _healthy(NORMALIZE_PORT), 120, normalize)
+        _wait("aggregate to be healthy", lambda: _healthy(AGGREGATE_PORT), 120, aggregate)
+        aggregated_before = _total(AGGREGATE_PORT, "sx_aggregate_records_consumed_total")
+        produced_before = sum(
+            v
+            for n, labels, v in _samples(NORMALIZE_PORT)
+            if n == "sx_normalize_records_produced_total" and labels["kind"] in INPUT_KINDS
+        )
         consumed_before = _total(INGEST_PORT, "sx_ingest_messages_consumed_total")
         accepted_before = _total(INGEST_PORT, "sx_ingest_messages_accepted_total")
         normalized_before = _total(NORMALIZE_PORT, "sx_normalize_events_consumed_total")
@@ -175,15 +257,39 @@ def main(argv: list[str] | None = None) -> None:
             600,
             normalize,
         )
+        produced = (
+            sum(
+                v
+                for n, labels, v in _samples(NORMALIZE_PORT)
+                if n == "sx_normalize_records_produced_total" and labels["kind"] in INPUT_KINDS
+            )
+            - produced_before
+        )
+        _wait(
+            "aggregate to read every normalised record",
+            lambda: (
+                _total(AGGREGATE_PORT, "sx_aggregate_records_consumed_total") - aggregated_before >= produced
+            ),
+            600,
+            aggregate,
+        )
+        at = _release(bootstrap)
+        _wait(
+            "the release",
+            lambda: httpx.get(f"http://127.0.0.1:{AGGREGATE_PORT}/health").json().get("last_release") == at,
+            600,
+            aggregate,
+        )
         _print_ingest(INGEST_PORT)
         _print_normalize(NORMALIZE_PORT, bootstrap)
+        _print_aggregates(bootstrap)
         print(
-            f"\ndemo: service logs in {logs}; /metrics on ports {INGEST_PORT} and {NORMALIZE_PORT} while running"
+            f"\ndemo: service logs in {logs}; /metrics on ports {INGEST_PORT}, {NORMALIZE_PORT} and {AGGREGATE_PORT} while running"
         )
     finally:
-        for proc in (ingest, normalize):
+        for proc in (ingest, normalize, aggregate):
             proc.send_signal(signal.SIGTERM)
-        for proc in (ingest, normalize):
+        for proc in (ingest, normalize, aggregate):
             try:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
