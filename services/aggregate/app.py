@@ -31,10 +31,8 @@ from schemas.shared.resolution import (
     ResolvedSite,
     SiteResolution,
 )
-from services import faust_fixes
-from services.config import faust_broker_urls
-from services.logs import quiet_libraries
-from services.web import FAUST_WEB_SETTINGS, install_endpoints
+from services.faust_app import make_app, raw_topic
+from services.web import install_endpoints
 
 from .disclosure import DisclosureParams
 from .metrics import AggregateMetrics
@@ -172,29 +170,10 @@ def create_app(
     releaser: Releaser,
     registry_metrics: AggregateMetrics,
 ) -> faust.App:
-    faust_fixes.apply()
-    quiet_libraries(settings.log_level)
     metrics = registry_metrics
-    app = faust.App(
-        settings.app_id,
-        broker=faust_broker_urls(settings.bootstrap_servers),
-        web_host=settings.web_host,
-        web_bind=settings.web_host,
-        web_port=settings.web_port,
-        datadir=settings.data_dir,
-        store="memory://",
-        topic_partitions=settings.partitions,
-        topic_replication_factor=1,
-        processing_guarantee="at_least_once",
-        consumer_auto_offset_reset="earliest",
-        broker_commit_every=1000,
-        broker_commit_interval=1.0,
-        **FAUST_WEB_SETTINGS,
-    )
+    app = make_app(settings)
     canonical = {settings.input_topic(t): t for t in INPUT_TOPICS}
-    source = app.topic(
-        *canonical, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    )
+    source = raw_topic(app, *canonical)
     state = releaser.state
 
     @app.agent(source, name="aggregate-inputs")

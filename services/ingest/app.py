@@ -20,11 +20,9 @@ from typing import Any
 import faust
 from prometheus_client import CollectorRegistry
 
-from services import faust_fixes
-from services.config import faust_broker_urls
-from services.logs import quiet_libraries
+from services.faust_app import make_app, raw_topic
 from services.topics import MAX_MESSAGE_BYTES as TOPIC_MAX_BYTES
-from services.web import FAUST_WEB_SETTINGS, install_endpoints
+from services.web import install_endpoints
 
 from .admit import AMFORI, SEDEX, Admitted, admit
 from .metrics import IngestMetrics
@@ -39,50 +37,21 @@ log = logging.getLogger("sx.ingest")
 _PRODUCER_MAX_REQUEST_BYTES = TOPIC_MAX_BYTES + 256 * 1024
 
 
-def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> Any:
-    """Bytes in, bytes out: ingest must dead-letter the very bytes it read, so faust never decodes."""
-    return app.topic(
-        *names,
-        partitions=partitions,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-
-
 def create_app(
     settings: IngestSettings, seen: SeenEvents | None = None, registry: CollectorRegistry | None = None
 ) -> faust.App:
-    faust_fixes.apply()
-    quiet_libraries(settings.log_level)
     seen = seen if seen is not None else SeenEvents()
     metrics = IngestMetrics(registry)
-    app = faust.App(
-        settings.app_id,
-        broker=faust_broker_urls(settings.bootstrap_servers),
-        web_host=settings.web_host,
-        web_bind=settings.web_host,
-        web_port=settings.web_port,
-        datadir=settings.data_dir,
-        store="memory://",
-        topic_partitions=settings.partitions,
-        topic_replication_factor=1,
-        processing_guarantee="at_least_once",
+    app = make_app(
+        settings,
         producer_max_request_size=_PRODUCER_MAX_REQUEST_BYTES,
-        producer_acks=-1,
-        producer_linger=0.005,
         consumer_max_fetch_size=_PRODUCER_MAX_REQUEST_BYTES,
-        consumer_auto_offset_reset="earliest",
-        broker_commit_every=1000,
-        broker_commit_interval=1.0,
-        **FAUST_WEB_SETTINGS,
     )
     formats = {settings.sedex_topic: SEDEX, settings.amfori_topic: AMFORI}
-    source = _raw_topic(app, settings.sedex_topic, settings.amfori_topic)
-    accepted = _raw_topic(app, settings.accepted_topic, partitions=settings.partitions)
-    dlq = _raw_topic(app, settings.dlq_topic, partitions=settings.partitions)
-    seen_topic = _raw_topic(app, settings.seen_topic, partitions=settings.partitions)
+    source = raw_topic(app, settings.sedex_topic, settings.amfori_topic)
+    accepted = raw_topic(app, settings.accepted_topic, partitions=settings.partitions)
+    dlq = raw_topic(app, settings.dlq_topic, partitions=settings.partitions)
+    seen_topic = raw_topic(app, settings.seen_topic, partitions=settings.partitions)
 
     async def dead_letter(message: Any, rejection: Rejection, platform: str) -> None:
         headers = dead_letter_headers(

@@ -22,10 +22,8 @@ from pydantic import ValidationError
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.dead_letter import NormalizeDeadLetter
 from schemas.shared.resolution import SITE_RESOLUTION_TOPIC, SiteResolution
-from services import faust_fixes
-from services.config import faust_broker_urls
-from services.logs import quiet_libraries
-from services.web import FAUST_WEB_SETTINGS, install_endpoints
+from services.faust_app import make_app, raw_topic
+from services.web import install_endpoints
 
 from .engine import Normalizer, Outcome, Record
 from .mapping import MappingError
@@ -45,51 +43,21 @@ _KIND_OF_TOPIC = {
 }
 
 
-def _raw_topic(app: faust.App, name: str, partitions: int | None = None) -> Any:
-    return app.topic(
-        name,
-        partitions=partitions,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-
-
 def create_app(
     settings: NormalizeSettings,
     normalizer: Normalizer,
     catch_up: list[Record] | None = None,
     registry: CollectorRegistry | None = None,
 ) -> faust.App:
-    faust_fixes.apply()
-    quiet_libraries(settings.log_level)
     metrics = NormalizeMetrics(registry)
-    app = faust.App(
-        settings.app_id,
-        broker=faust_broker_urls(settings.bootstrap_servers),
-        web_host=settings.web_host,
-        web_bind=settings.web_host,
-        web_port=settings.web_port,
-        datadir=settings.data_dir,
-        store="memory://",
-        topic_partitions=settings.partitions,
-        topic_replication_factor=1,
-        processing_guarantee="at_least_once",
-        producer_acks=-1,
-        producer_linger=0.005,
-        consumer_auto_offset_reset="earliest",
-        broker_commit_every=1000,
-        broker_commit_interval=1.0,
-        **FAUST_WEB_SETTINGS,
-    )
-    source = _raw_topic(app, settings.accepted_topic)
+    app = make_app(settings)
+    source = raw_topic(app, settings.accepted_topic)
     outputs: dict[str, Any] = {}
-    dlq = _raw_topic(app, settings.dlq_topic, settings.partitions)
+    dlq = raw_topic(app, settings.dlq_topic, partitions=settings.partitions)
 
     def output(topic: str) -> Any:
         if topic not in outputs:
-            outputs[topic] = _raw_topic(app, settings.topic(topic), settings.partitions)
+            outputs[topic] = raw_topic(app, settings.topic(topic), partitions=settings.partitions)
         return outputs[topic]
 
     async def produce(records: list[Record]) -> None:
