@@ -27,6 +27,15 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 from pydantic_core import CoreSchema
 
 from schemas.exchange.accepted import AcceptedEvent
+from schemas.exchange.aggregates import (
+    FORCED_LABOUR,
+    ISSUE_PREVALENCE,
+    RELEASE_STATE_TOPIC,
+    ForcedLabourMessage,
+    IssuePrevalenceMessage,
+    ReleaseStateRecord,
+    topic_of,
+)
 from schemas.exchange.dead_letter import NormalizeDeadLetter
 from schemas.platform.amfori import AMFORI_EVENT
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
@@ -67,6 +76,9 @@ _MODELS: Final[tuple[tuple[str, TypeAdapter[Any]], ...]] = (
     ("SiteResolution", TypeAdapter(SiteResolution)),
     ("ResolvedSite", TypeAdapter(ResolvedSite)),
     ("NormalizeDeadLetter", TypeAdapter(NormalizeDeadLetter)),
+    ("IssuePrevalenceMessage", TypeAdapter(IssuePrevalenceMessage)),
+    ("ForcedLabourMessage", TypeAdapter(ForcedLabourMessage)),
+    ("ReleaseStateRecord", TypeAdapter(ReleaseStateRecord)),
 )
 """Component name -> the adapter whose JSON Schema it is. The unions (platform events) are inline
 schemas in pydantic's output; the models are ``$defs`` already."""
@@ -202,6 +214,7 @@ def _topic_of(model: type[BaseModel]) -> str:
 
 
 def channels() -> tuple[Channel, ...]:
+    from services.aggregate.runner import CONTRIBUTIONS_TOPIC
     from services.topics import ACCEPTED_TOPIC, INGEST_DLQ_TOPIC, INGEST_SEEN_TOPIC
 
     return (
@@ -276,6 +289,37 @@ def channels() -> tuple[Channel, ...]:
             "older or repeated event changes nothing. Key: the entity's pseudonym.",
             ("NormalizeVersion",),
         ),
+        Channel(
+            "aggregatesIssuePrevalence",
+            topic_of(ISSUE_PREVALENCE),
+            "compact",
+            "The issue-prevalence table (aggregates.md): one message per cell and release; the latest per "
+            "key is the cell's current state, earlier ones its revisions. Written in transactions: read "
+            "with isolation.level=read_committed. Key: the cell's coordinates, compact JSON, sorted keys.",
+            ("IssuePrevalenceCell",),
+        ),
+        Channel(
+            "aggregatesForcedLabour",
+            topic_of(FORCED_LABOUR),
+            "compact",
+            "The forced-labour table (aggregates.md), as issue-prevalence. Key: the cell's coordinates.",
+            ("ForcedLabourCell",),
+        ),
+        Channel(
+            "aggregateReleaseState",
+            RELEASE_STATE_TOPIC,
+            "compact",
+            "Aggregate's own state, never published: each cell's last release and its site set.",
+            ("ReleaseState",),
+        ),
+        Channel(
+            "aggregateContributions",
+            CONTRIBUTIONS_TOPIC,
+            "compact",
+            "Aggregate's own state: a fingerprint of each site's contribution to a period as of the last "
+            "release (key `period|site pseudonym`), and the marker `__last_release__`.",
+            ("AggregateContribution",),
+        ),
     )
 
 
@@ -293,7 +337,17 @@ def operations() -> tuple[Operation, ...]:
         Operation("normalize", "send", "normalizeDeadLetters", "Dead-letter an envelope it cannot map."),
         Operation("normalize", "send", "normalizeVersions", "Record the version applied to an entity."),
         Operation("normalize", "receive", "normalizeVersions", "Load the versions applied so far."),
-        *(Operation("aggregate", "receive", c, "Maintain the aggregates' inputs.") for c in normalized),
+        *(
+            Operation("aggregate", "receive", c, "Maintain the aggregates' inputs.")
+            for c in normalized
+            if c not in ("normalizedCorrectiveActions", "normalizedTrainings")  # read by later tables
+        ),
+        Operation("aggregate", "send", "aggregatesIssuePrevalence", "Release the issue-prevalence cells."),
+        Operation("aggregate", "send", "aggregatesForcedLabour", "Release the forced-labour cells."),
+        Operation("aggregate", "send", "aggregateReleaseState", "Record each cell's release."),
+        Operation("aggregate", "receive", "aggregateReleaseState", "Load the release history."),
+        Operation("aggregate", "send", "aggregateContributions", "Record contributions and the release."),
+        Operation("aggregate", "receive", "aggregateContributions", "Load them before starting."),
     )
 
 
@@ -424,6 +478,18 @@ def header_schemas() -> dict[str, Any]:
             },
             "required": ["dlq_reason_class", "content-type"],
         },
+        "AggregateHeaders": {
+            "type": "object",
+            "properties": {
+                "ce_specversion": {"const": "1.0"},
+                "ce_id": {"type": "string", "description": "UUIDv5 of table, key, release and revision."},
+                "ce_source": {"const": "urn:sourcing-exchange:aggregate"},
+                "ce_type": {"type": "string", "pattern": "^org\\.sourcing-exchange\\.aggregate\\..+$"},
+                "ce_time": {"type": "string", "format": "date-time", "description": "The release time."},
+                "content-type": {"const": "application/json"},
+            },
+            "required": ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type"],
+        },
         "SiteResolutionHeaders": {
             "type": "object",
             "properties": {
@@ -520,6 +586,32 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             _ref("NormalizeDeadLetter"),
             {"type": "null", "description": "No key: the accepted record's key is a raw identifier."},
             headers="NormalizeDeadLetterHeaders",
+        ),
+        "IssuePrevalenceCell": _message(
+            "issue-prevalence cell",
+            "One cell of one release.",
+            _ref("IssuePrevalenceMessage"),
+            {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
+            headers="AggregateHeaders",
+        ),
+        "ForcedLabourCell": _message(
+            "forced-labour cell",
+            "One cell of one release.",
+            _ref("ForcedLabourMessage"),
+            {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
+            headers="AggregateHeaders",
+        ),
+        "ReleaseState": _message(
+            "A cell's last release",
+            "Internal state of the aggregate service.",
+            _ref("ReleaseStateRecord"),
+            {"type": "string", "description": '{"cell":{...},"table":"..."}, compact JSON, sorted keys.'},
+        ),
+        "AggregateContribution": _message(
+            "A contribution fingerprint, or the release marker",
+            '32 hex characters; for the marker, {"release_id": <RFC 3339>}.',
+            {"type": "string"},
+            {"type": "string", "description": "`<period>|<site pseudonym>` or `__last_release__`."},
         ),
         "NormalizeVersion": _message(
             "Applied entity version",

@@ -9,16 +9,22 @@ from typing import Any
 import pytest
 
 from schemas import asyncapi, export
+from schemas.exchange.aggregates import FORCED_LABOUR, ISSUE_PREVALENCE, RELEASE_STATE_TOPIC, topic_of
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
 from schemas.platform.sedex import TOPIC as SEDEX_TOPIC
-from schemas.shared.models import SHARED_TOPICS
+from schemas.shared.models import SHARED_TOPICS, Audit, Consent, PlatformSite
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
+from services.aggregate.runner import CONTRIBUTIONS_TOPIC
 from services.ingest.admit import SEDEX, Admitted, admit
 from services.ingest.records import accepted_record
 from services.topics import ACCEPTED_TOPIC, INGEST_DLQ_TOPIC, INGEST_SEEN_TOPIC, TOPICS
 from tests.fixtures.examples import encode, sedex_audit
 
 PATH = export.ROOT / "asyncapi.json"
+
+PUBLIC_TABLES = {topic_of(ISSUE_PREVALENCE), topic_of(FORCED_LABOUR)}
+AGGREGATE_STATE = {RELEASE_STATE_TOPIC, CONTRIBUTIONS_TOPIC}
+AGGREGATE_TOPICS = PUBLIC_TABLES | AGGREGATE_STATE
 
 EXPECTED_TOPICS = {
     SEDEX_TOPIC,
@@ -31,8 +37,15 @@ EXPECTED_TOPICS = {
     RESOLVED_SITES_TOPIC,
     asyncapi.NORMALIZE_DLQ_TOPIC,
     asyncapi.NORMALIZE_VERSIONS_TOPIC,
+    *AGGREGATE_TOPICS,
 }
-COMPACTED = {INGEST_SEEN_TOPIC, *SHARED_TOPICS, SITE_RESOLUTION_TOPIC, RESOLVED_SITES_TOPIC}
+COMPACTED = {
+    INGEST_SEEN_TOPIC,
+    *SHARED_TOPICS,
+    SITE_RESOLUTION_TOPIC,
+    RESOLVED_SITES_TOPIC,
+    *AGGREGATE_TOPICS,
+}
 COMPACTED.add(asyncapi.NORMALIZE_VERSIONS_TOPIC)
 
 
@@ -136,7 +149,15 @@ def test_who_reads_and_writes_what(doc: dict[str, Any]) -> None:
         asyncapi.NORMALIZE_DLQ_TOPIC,
         asyncapi.NORMALIZE_VERSIONS_TOPIC,
     }
-    assert _operations(doc, "aggregate", "receive") == normalized
+    aggregate_inputs = {
+        PlatformSite.TOPIC,
+        Audit.TOPIC,
+        Consent.TOPIC,
+        SITE_RESOLUTION_TOPIC,
+        RESOLVED_SITES_TOPIC,
+    }
+    assert _operations(doc, "aggregate", "receive") == aggregate_inputs | AGGREGATE_STATE
+    assert _operations(doc, "aggregate", "send") == AGGREGATE_TOPICS
 
 
 def test_normalized_messages_are_nullable_and_keyed_by_a_pseudonym(doc: dict[str, Any]) -> None:
