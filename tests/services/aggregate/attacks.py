@@ -1,0 +1,549 @@
+"""Attacks on the published aggregate releases (aggregates.md, "Disclosure control", "Release schedule").
+
+Every attack is a pure function over ALL messages ever published (every release, not only the latest
+per key) and what the attacker may know; it returns a list of violations (empty = safe). The ground
+truth an attacker would try to learn comes from the independent reference (`reference.compute` on the
+input each release was made from), so raw site ids, raw owners and raw members are the reference's:
+cells are matched by cell key, sites only through the reference.
+
+A message is a public record as planned: `(topic, key, value, headers)`. `inputs` maps each release id
+(`2025-05-01T00:00:00Z`) to the `Reference` of the input that release was computed from.
+
+1. `small_cells`: a published cell with fewer than k_sites sites or fewer than 3 principal owners.
+2. `insiders`: a member or a supplier company that, subtracting its own sites, leaves < k_insider.
+3. `outcomes_below_min`: outcome measures shown with fewer than outcome_min sites.
+4. `residuals`: a shown margin minus its shown children (per dimension) that is non-empty and fails the
+   threshold or insider rule; for outcome-showing margins, the outcome-showing children's remainder.
+5. `lp_recovery`: a withheld non-zero outcome count pinned exactly by the additive relations visible
+   after a release (HiGHS; populations of suppressed cells are unknowns too, bounded by the shown ones).
+6. `differencing`: a re-release (revision r+1) with fewer than k_delta sites differing since revision r.
+7. `timing`: a message of a period not closed at its release, or a release time off the cadence grid.
+8. `replays`: two plans of the same release that are not byte-identical.
+9. `outcome_blind`: the withholding pattern depends on outcomes (beyond the recovery rule).
+10. `hygiene`: a pseudonym, a confidential feed string or an event time in any message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from typing import Any, Final
+
+import numpy as np
+from scipy.optimize import linprog  # type: ignore[import-untyped]
+
+from tests.services.aggregate.reference import ALL, Reference, cell_key
+
+Record = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
+TOPIC_PREFIX: Final = "exchange.aggregates."
+PSEUDONYM: Final = re.compile(rb"[a-z0-9-]{1,16}\.[a-z]+\.[0-9a-f]{32}")
+DATE_TEXT: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+MIN_PRINCIPALS: Final = 3
+EPS: Final = 1e-6
+POPULATION_MEASURES: Final = frozenset({"audited_sites"})
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    k_sites: int = 5
+    k_insider: int = 3
+    outcome_min: int = 20
+    k_delta: int = 5
+    grace: timedelta = timedelta(days=30)
+    cadence: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Msg:
+    """One public message, parsed."""
+
+    table: str
+    cell: Mapping[str, str]
+    release_id: str
+    released_at: str
+    revision: int
+    status: str
+    measures: Mapping[str, Any] | None
+    record: Record
+
+    @property
+    def period(self) -> str:
+        return self.cell["period"]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.table, cell_key(**self.cell))
+
+    @property
+    def population_key(self) -> str:
+        """The reference's population key: the coordinates without issue."""
+        return cell_key(**{d: v for d, v in self.cell.items() if d != "issue"})
+
+    @property
+    def shown(self) -> bool:
+        return self.status == "published"
+
+    @property
+    def outcomes_shown(self) -> bool:
+        return self.measures is not None and any(
+            v is not None for k, v in self.measures.items() if k not in POPULATION_MEASURES
+        )
+
+    def additive(self) -> dict[str, int | None]:
+        """Flattened additive outcome counts (None where withheld); shares are left out."""
+        out: dict[str, int | None] = {}
+        for name, value in (self.measures or {}).items():
+            if name in POPULATION_MEASURES or name.endswith("_pct"):
+                continue
+            if isinstance(value, dict):
+                out.update({f"{name}.{k}": v for k, v in value.items()})
+            else:
+                out[name] = value
+        return out
+
+
+def parse(records: Iterable[Record]) -> list[Msg]:
+    """The public messages among planned records (other topics are internal and skipped)."""
+    out = []
+    for record in records:
+        topic, _key, value, _headers = record
+        if not topic.startswith(TOPIC_PREFIX):
+            continue
+        doc = json.loads(value)
+        out.append(
+            Msg(
+                doc["table"],
+                doc["cell"],
+                doc["release_id"],
+                doc["released_at"],
+                doc["revision"],
+                doc["status"],
+                doc["measures"],
+                record,
+            )
+        )
+    return out
+
+
+def _population(ref: Reference, msg: Msg) -> set[str]:
+    return ref.populations.get(msg.population_key, set())
+
+
+def _true_additive(ref: Reference, msg: Msg) -> dict[str, int]:
+    table = ref.issue_prevalence if msg.table == "issue-prevalence" else ref.forced_labour
+    raw = table.get(cell_key(**msg.cell))
+    if raw is None:
+        return {}
+    out: dict[str, int] = {}
+    for name, value in raw.items():
+        if name in POPULATION_MEASURES or name.endswith("_pct"):
+            continue
+        if isinstance(value, dict):
+            out.update({f"{name}.{k}": int(v) for k, v in value.items()})
+        else:
+            out[name] = int(value)
+    return out
+
+
+def _principals(ref: Reference, population: Iterable[str]) -> set[str]:
+    return {ref.sites[s].principal_owner for s in population}
+
+
+def _insider_failures(ref: Reference, population: set[str], k_insider: int) -> list[tuple[str, int]]:
+    """(entity, sites it does not own / is not linked to) for every member or supplier below k_insider."""
+    entities = {e for s in population for e in ref.sites[s].owners | ref.sites[s].members}
+    entities |= _principals(ref, population)
+    out = []
+    for who in sorted(entities):
+        outside = sum(
+            1
+            for s in population
+            if who not in ref.sites[s].owners
+            and who not in ref.sites[s].members
+            and who != ref.sites[s].principal_owner
+        )
+        if outside < k_insider:
+            out.append((who, outside))
+    return out
+
+
+# --- 1-3: primary rules from the raw population -----------------------------------------------------
+
+
+def small_cells(messages: Sequence[Msg], inputs: Mapping[str, Reference], params: Params) -> list[str]:
+    out = []
+    for m in messages:
+        if not m.shown:
+            continue
+        ref = inputs[m.release_id]
+        population = _population(ref, m)
+        principals = _principals(ref, population)
+        if len(population) < params.k_sites or len(principals) < MIN_PRINCIPALS:
+            out.append(
+                f"small cell {m.table} {m.cell} @{m.release_id}: {len(population)} sites, "
+                f"{len(principals)} principal owners"
+            )
+    return out
+
+
+def insiders(messages: Sequence[Msg], inputs: Mapping[str, Reference], params: Params) -> list[str]:
+    out = []
+    for m in messages:
+        if not m.shown:
+            continue
+        ref = inputs[m.release_id]
+        for who, outside in _insider_failures(ref, _population(ref, m), params.k_insider):
+            out.append(f"insider {who} sees {outside} other sites in {m.table} {m.cell} @{m.release_id}")
+    return out
+
+
+def outcomes_below_min(messages: Sequence[Msg], inputs: Mapping[str, Reference], params: Params) -> list[str]:
+    out = []
+    for m in messages:
+        if m.outcomes_shown:
+            n = len(_population(inputs[m.release_id], m))
+            if n < params.outcome_min:
+                out.append(f"outcomes of {m.table} {m.cell} @{m.release_id} shown with {n} sites")
+    return out
+
+
+# --- views and families ------------------------------------------------------------------------------
+
+
+def release_ids(messages: Sequence[Msg]) -> list[str]:
+    return sorted({m.release_id for m in messages})
+
+
+def view_at(messages: Sequence[Msg], release_id: str) -> dict[tuple[str, str], Msg]:
+    """What a subscriber holds right after a release: the latest message per cell."""
+    out: dict[tuple[str, str], Msg] = {}
+    for m in sorted(messages, key=lambda m: (m.release_id, m.revision)):
+        if m.release_id <= release_id:
+            out[m.key] = m
+    return out
+
+
+MARGIN_DIMS: Final = ("country", "sector")
+Position = tuple[str, str]  # (country, sector)
+
+
+def families(view: Mapping[tuple[str, str], Msg]) -> dict[tuple[str, ...], dict[Position, Msg]]:
+    """(table, period[, issue]) -> position (country, sector) -> message."""
+    out: dict[tuple[str, ...], dict[Position, Msg]] = defaultdict(dict)
+    for m in view.values():
+        fixed = tuple(f"{d}={v}" for d, v in sorted(m.cell.items()) if d not in MARGIN_DIMS)
+        out[(m.table, *fixed)][(m.cell["country"], m.cell["sector"])] = m
+    return dict(out)
+
+
+def relations(cells: Iterable[Position]) -> list[tuple[Position, str, list[Position]]]:
+    """(margin, dimension summed over, children present): a cell absent from the view has no site."""
+    present = set(cells)
+    out = []
+    for margin in sorted(present):
+        for i, dim in enumerate(MARGIN_DIMS):
+            if margin[i] != ALL:
+                continue
+            children = sorted(
+                p for p in present if p[i] != ALL and all(p[j] == margin[j] for j in range(2) if j != i)
+            )
+            if children:
+                out.append((margin, dim, children))
+    return out
+
+
+# --- 4: residuals --------------------------------------------------------------------------------------
+
+
+def residuals(messages: Sequence[Msg], inputs: Mapping[str, Reference], params: Params) -> list[str]:
+    """Per release, every shown margin against the shown children a subscriber holds after it (each
+    population as of the release its message came from)."""
+    out: set[str] = set()
+    for rid in release_ids(messages):
+        view = view_at(messages, rid)
+        for fam, cells in families(view).items():
+            if not any(m.release_id == rid for m in cells.values()):
+                continue
+            for margin, dim, children in relations(cells):
+                top = cells[margin]
+                if not top.shown:
+                    continue
+                ref = inputs[top.release_id]
+                sites = set(_population(ref, top))
+
+                def union(ms: Iterable[Msg]) -> set[str]:
+                    got: set[str] = set()
+                    for c in ms:
+                        got |= _population(inputs[c.release_id], c)
+                    return got
+
+                rest = sites - union(cells[c] for c in children if cells[c].shown)
+                if rest:
+                    principals = _principals(ref, rest)
+                    bad = _insider_failures(ref, rest, params.k_insider)
+                    if len(rest) < params.k_sites or len(principals) < MIN_PRINCIPALS or bad:
+                        out.add(
+                            f"residual of {fam} {margin} over {dim} @{rid}: {len(rest)} sites, "
+                            f"{len(principals)} principals, insiders {bad[:3]}"
+                        )
+                if top.outcomes_shown:
+                    rest = sites - union(cells[c] for c in children if cells[c].outcomes_shown)
+                    if rest and len(rest) < params.outcome_min:
+                        out.add(
+                            f"outcome residual of {fam} {margin} over {dim} @{rid}: {len(rest)} sites "
+                            f"< {params.outcome_min}"
+                        )
+    return sorted(out)
+
+
+# --- 5: exact recovery by linear programming -------------------------------------------------------
+
+
+def _recovered(
+    cells: Mapping[Position, Msg], measure: str, truth: Mapping[Position, int]
+) -> list[tuple[Position, int, float, float]] | None:
+    """Withheld non-zero counts of `measure` that the view pins: (position, value, min, max).
+
+    Unknowns: the measure of every cell not showing it, and the population of every suppressed cell.
+    Constraints: margin = sum of children for both; 0 <= x <= population; population >= 1 (a sent
+    cell has a site). None when the view's relations are inconsistent (values of different releases)."""
+    pos = sorted(cells)
+    var: dict[tuple[str, Position], int] = {}
+    for p in pos:
+        if cells[p].additive().get(measure) is None:
+            var[("x", p)] = len(var)
+        if not cells[p].shown:
+            var[("p", p)] = len(var)
+    targets = [p for p in pos if ("x", p) in var and truth.get(p, 0) != 0]
+    if not targets:
+        return []
+    n = len(var)
+
+    def pop(p: Position) -> float | None:
+        m = cells[p]
+        return None if m.measures is None else float(m.measures["audited_sites"])
+
+    def val(p: Position) -> float | None:
+        v = cells[p].additive().get(measure)
+        return None if v is None else float(v)
+
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    for margin, _dim, children in relations(pos):
+        for kind, known in (("x", val), ("p", pop)):
+            row, rhs = np.zeros(n), 0.0
+            for p, coef in [(margin, 1.0), *((c, -1.0) for c in children)]:
+                k = known(p)
+                if k is None:
+                    row[var[(kind, p)]] += coef
+                else:
+                    rhs -= coef * k
+            if row.any():
+                a_eq.append(row)
+                b_eq.append(rhs)
+            elif abs(rhs) > EPS:
+                return None  # the view mixes releases: no consistent system
+    bounds: list[tuple[float, float | None]] = [(0.0, None)] * n
+    for (kind, p), i in var.items():
+        if kind == "p":
+            bounds[i] = (1.0, None)
+        elif ("p", p) in var:
+            row = np.zeros(n)
+            row[i], row[var[("p", p)]] = 1.0, -1.0
+            a_ub.append(row)
+            b_ub.append(0.0)
+        else:
+            bounds[i] = (0.0, pop(p))
+    kwargs: dict[str, Any] = {"bounds": bounds, "method": "highs"}
+    if a_eq:
+        kwargs.update(A_eq=np.array(a_eq), b_eq=np.array(b_eq))
+    if a_ub:
+        kwargs.update(A_ub=np.array(a_ub), b_ub=np.array(b_ub))
+
+    def solve(c: np.ndarray) -> Any:
+        return linprog(c, **kwargs)
+
+    rng = np.random.default_rng(0)
+    remaining = list(targets)
+    for c in (np.ones(n), -np.ones(n), rng.standard_normal(n), rng.standard_normal(n)):
+        result = solve(c)
+        if result.status == 2:
+            return None
+        if result.status == 3:
+            continue  # unbounded in that direction: says nothing by itself
+        remaining = [t for t in remaining if abs(result.x[var[("x", t)]] - truth[t]) <= EPS]
+        if not remaining:
+            return []
+    out = []
+    for t in remaining:
+        c = np.zeros(n)
+        c[var[("x", t)]] = 1.0
+        low = solve(c)
+        c[var[("x", t)]] = -1.0
+        high = solve(c)
+        if low.status == 0 and high.status == 0 and -high.fun - low.fun <= EPS:
+            out.append((t, truth[t], low.fun, -high.fun))
+    return out
+
+
+def lp_recovery(messages: Sequence[Msg], inputs: Mapping[str, Reference], params: Params) -> list[str]:
+    """After every release, per period, table (and issue) and additive measure, from what a subscriber
+    holds: no withheld non-zero count is exactly recoverable. Views whose relations are inconsistent
+    (cells of different releases) are skipped; the first release of a period is always consistent."""
+    del params
+    out: set[str] = set()
+    seen: set[Any] = set()
+    for rid in release_ids(messages):
+        view = view_at(messages, rid)
+        for fam, cells in families(view).items():
+            if not any(m.release_id == rid for m in cells.values()):
+                continue
+            measures = sorted({k for m in cells.values() for k in m.additive()})
+            truths = {p: _true_additive(inputs[m.release_id], m) for p, m in cells.items()}
+            for measure in measures:
+                sig = (fam, measure, tuple(sorted((p, m.record[2]) for p, m in cells.items())))
+                if sig in seen:
+                    continue
+                seen.add(sig)
+                truth = {p: t.get(measure, 0) for p, t in truths.items()}
+                found = _recovered(cells, measure, truth)
+                for p, value, low, high in found or []:
+                    out.add(
+                        f"recovered {fam} {p} {measure}={value} (LP range {low:.6f}..{high:.6f}) after {rid}"
+                    )
+    return sorted(out)
+
+
+# --- 6: differencing between successive releases ----------------------------------------------------
+
+
+def _contribution(ref: Reference, period: str, site: str) -> tuple[Any, ...]:
+    s = ref.sites[site]
+    severity = tuple(sorted(ref.severity.get((period, site), {}).items()))
+    return (s.country, s.sector, severity, tuple(sorted(ref.indicators.get((period, site), set()))))
+
+
+def differing(before: Reference, after: Reference, msg_before: Msg, msg_after: Msg) -> set[str]:
+    """Sites whose contribution to the cell differs between two inputs: added, removed or changed."""
+    a, b = _population(before, msg_before), _population(after, msg_after)
+    period = msg_after.period
+    changed = {s for s in a & b if _contribution(before, period, s) != _contribution(after, period, s)}
+    return (a ^ b) | changed
+
+
+def differencing(messages: Sequence[Msg], inputs: Mapping[str, Reference], params: Params) -> list[str]:
+    out = []
+    by_cell: dict[tuple[str, str], list[Msg]] = defaultdict(list)
+    for m in messages:
+        by_cell[m.key].append(m)
+    for key, ms in sorted(by_cell.items()):
+        ms.sort(key=lambda m: m.revision)
+        if [m.revision for m in ms] != list(range(len(ms))):
+            out.append(f"revisions of {key} are not 0..n: {[m.revision for m in ms]}")
+        for old, new in pairwise(ms):
+            if new.release_id <= old.release_id:
+                out.append(f"revision {new.revision} of {key} not after revision {old.revision}")
+                continue
+            n = len(differing(inputs[old.release_id], inputs[new.release_id], old, new))
+            if n < params.k_delta:
+                out.append(
+                    f"differencing {key}: revision {new.revision} @{new.release_id} after "
+                    f"{old.revision} @{old.release_id} with {n} differing sites < {params.k_delta}"
+                )
+    return out
+
+
+# --- 7: timing -----------------------------------------------------------------------------------------
+
+
+def period_end(period: str) -> date:
+    year = int(period[:4])
+    if "Q" in period:
+        month = 3 * int(period[-1]) + 1
+    else:
+        month = int(period[5:]) + 1
+    return date(year + 1, 1, 1) if month > 12 else date(year, month, 1)
+
+
+def _time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def timing(messages: Sequence[Msg], params: Params) -> list[str]:
+    out = []
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    for m in messages:
+        release = _time(m.release_id)
+        end = period_end(m.period)
+        closes = datetime(end.year, end.month, end.day, tzinfo=UTC) + params.grace
+        if release < closes:
+            out.append(f"{m.table} {m.cell} released {m.release_id} before its period closes {closes}")
+        if (release - epoch) % params.cadence:
+            out.append(f"{m.table} {m.cell} released off the schedule at {m.release_id}")
+        if _time(m.released_at) < release:
+            out.append(f"{m.table} {m.cell} released_at {m.released_at} before its release {m.release_id}")
+    return out
+
+
+# --- 8: replays ----------------------------------------------------------------------------------------
+
+
+def replays(first: Sequence[Record], again: Sequence[Record], what: str) -> list[str]:
+    """Two plans of the same release must be byte-identical, records and order."""
+    if list(first) == list(again):
+        return []
+    a, b = set(map(repr, first)), set(map(repr, again))
+    only_first, only_again = len(a - b), len(b - a)
+    return [
+        f"{what}: {len(first)} vs {len(again)} records, {only_first} only in the first, {only_again} only in the replay"
+    ]
+
+
+# --- 9: outcome-blind withholding ------------------------------------------------------------------
+
+
+def outcome_blind(
+    a: Mapping[Any, tuple[str, str | None]], b: Mapping[Any, tuple[str, str | None]]
+) -> list[str]:
+    """`a`, `b`: cell key -> (status, reason) decided from two inputs with the same sites and different
+    findings. The statuses must agree except where the recovery rule fired in either."""
+    out = []
+    if set(a) != set(b):
+        out.append(f"different cells: {len(set(a) ^ set(b))} keys differ")
+    for key in sorted(set(a) & set(b)):
+        (sa, ra), (sb, rb) = a[key], b[key]
+        if sa != sb and "recovery" not in (ra, rb):
+            out.append(f"outcome-dependent status of {key}: {sa} ({ra}) vs {sb} ({rb})")
+    return out
+
+
+# --- 10: hygiene ---------------------------------------------------------------------------------------
+
+
+def hygiene(messages: Sequence[Msg], confidential: Iterable[str]) -> list[str]:
+    out = []
+    secrets = sorted({s for s in confidential if len(s) >= 6})
+    for m in messages:
+        _topic, key, value, headers = m.record
+        raw = key + b" " + value + b" " + b" ".join(v for _, v in headers)
+        if hit := PSEUDONYM.search(raw):
+            out.append(f"pseudonym {hit.group()!r} in {m.table} {m.cell}")
+        text = raw.decode("utf-8")
+        leaked = [s for s in secrets if s in text]
+        if leaked:
+            out.append(f"confidential strings {leaked[:3]} in {m.table} {m.cell}")
+        doc = json.loads(value)
+        times = {doc.pop("release_id"), doc.pop("released_at")}
+        rest = json.dumps(doc) + key.decode()
+        if hit2 := DATE_TEXT.search(rest):
+            out.append(f"event time {hit2.group()!r} in {m.table} {m.cell}")
+        for name, header in headers:
+            if name == "ce_time" and header.decode() not in times:
+                out.append(f"ce_time {header!r} is not a release time in {m.table} {m.cell}")
+            elif name != "ce_time" and DATE_TEXT.search(header.decode("utf-8", "replace")):
+                out.append(f"time in header {name} of {m.table} {m.cell}")
+    return out
