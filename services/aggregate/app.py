@@ -110,6 +110,9 @@ class Releaser:
             enable_idempotence=True,
             acks="all",
             max_request_size=8 * 1024 * 1024,
+            # How long a crashed process's open release can block its successor (the broker aborts
+            # it then); a release of a year of both platforms takes well under this.
+            transaction_timeout_ms=30_000,
         )
         await self._producer.start()
 
@@ -171,6 +174,7 @@ def create_app(
     registry_metrics: AggregateMetrics,
 ) -> faust.App:
     metrics = registry_metrics
+    metrics.set_state_sizes(releaser.state)  # what the restore read, before anything is consumed
     app = make_app(settings)
     canonical = {settings.input_topic(t): t for t in INPUT_TOPICS}
     source = raw_topic(app, *canonical)
