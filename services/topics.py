@@ -63,13 +63,20 @@ async def ensure_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [s for s in specs if s.name not in existing]
-        if missing:
-            try:
-                await admin.create_topics([s.new_topic() for s in missing])
-            except TopicAlreadyExistsError:
-                pass  # created concurrently by another process: the outcome is the same
-        return [s.name for s in missing]
+        created: list[str] = []
+        # One request per topic: the listing can lag a creation that just happened (here or in a
+        # service starting at the same time), and "already exists" must mean "not created by us".
+        # aiokafka reports per-topic errors in the response instead of raising them.
+        for spec in (s for s in specs if s.name not in existing):
+            response = await admin.create_topics([spec.new_topic()])
+            for _, code, message in response.topic_errors:
+                if code == TopicAlreadyExistsError.errno:
+                    break
+                if code != 0:
+                    raise RuntimeError(f"cannot create topic {spec.name}: error {code}: {message}")
+            else:
+                created.append(spec.name)
+        return created
     finally:
         await admin.close()
 

@@ -33,3 +33,10 @@ def test_platform_topics_have_six_partitions() -> None:
     by_name = {t.name: t for t in TOPICS}
     assert by_name["sedex.changes.v1"].partitions == 6
     assert by_name["amfori.changes.v1"].partitions == 6
+
+
+@pytest.mark.broker
+async def test_a_topic_the_broker_refuses_is_an_error_not_a_silent_skip(bootstrap: str) -> None:
+    spec = TopicSpec(f"test.topics.{uuid.uuid4().hex[:8]}", 1, configs={"cleanup.policy": "no-such-policy"})
+    with pytest.raises(RuntimeError, match="cannot create topic"):
+        await ensure_topics(bootstrap, (spec,))
