@@ -133,16 +133,33 @@ class Releaser:
 
     async def release(self, at: datetime) -> ReleasePlan:
         started = time.perf_counter()
-        snapshot = ReleaseLog.from_state(dict(self._state_records()))
-        plan = plan_release(
-            self.state,
-            snapshot,
-            self.contributions,
-            self.params,
-            at,
-            granularity=self.settings.granularity,
-            grace=self.settings.grace,
+        # Plan on a snapshot, in a worker thread: a year of both platforms takes a minute to plan, and
+        # the event loop must keep following inputs and answering /health meanwhile. The records are
+        # frozen models, so shallow copies of the dicts are a consistent snapshot.
+        state = NormalizedState(
+            platform_sites=dict(self.state.platform_sites),
+            audits=dict(self.state.audits),
+            consents=dict(self.state.consents),
+            resolutions=dict(self.state.resolutions),
+            resolved_sites=dict(self.state.resolved_sites),
         )
+        records = self._state_records()
+        contributions = dict(self.contributions)
+
+        def plan_it() -> tuple[ReleaseLog, ReleasePlan]:
+            snapshot = ReleaseLog.from_state(dict(records))
+            plan = plan_release(
+                state,
+                snapshot,
+                contributions,
+                self.params,
+                at,
+                granularity=self.settings.granularity,
+                grace=self.settings.grace,
+            )
+            return snapshot, plan
+
+        snapshot, plan = await asyncio.to_thread(plan_it)
         assert self._producer is not None
         async with self._producer.transaction():
             for topic, key, value, headers in plan.records:
