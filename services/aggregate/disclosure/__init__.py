@@ -4,11 +4,14 @@
 
 1. the primary rules per cell, from its population alone (`rules`): threshold and insider, else the
    cell is suppressed; the outcome rule, else its outcomes are withheld;
-2. the residual rule per family, to a fixed point (`residual`); one pattern per population structure,
-   shared by every family (issue, table) with the same positions and site sets;
-3. no exact recovery per family and additive measure (`recovery`): while some withheld non-zero count
-   is recoverable, withhold the outcomes of the smallest published cell around it, in the shared
-   pattern, and go back to 2;
+2. the residual rule per family, to a fixed point (`residual`): each margin against its children
+   along each dimension, and a margin over two dimensions (ALL×ALL) against every cell below it across
+   both hierarchies; one pattern per population structure, shared by every family (issue, table) with
+   the same positions and site sets;
+3. no exact recovery per family (`recovery`), one LP over all its additive measures with every
+   published relation (hierarchies per measure, and the relations between a cell's own measures):
+   while some withheld non-zero count is recoverable, withhold the outcomes of the smallest published
+   cell around it, in the shared pattern, and go back to 2;
 4. with `previous`, the revision rule (`revision`): a cell whose content changed is re-sent only if
    at least k_delta sites changed under it; otherwise it keeps its last release (HOLD).
 """
@@ -19,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from services.aggregate.disclosure.recovery import find_recoverable, measures, withhold_for
+from services.aggregate.disclosure.recovery import find_recoverable, withhold_for
 from services.aggregate.disclosure.residual import (
     Family,
     Pattern,
@@ -109,8 +112,7 @@ def _patterns(
                 (
                     (family, found)
                     for family in members
-                    for measure in measures(family)
-                    if (found := find_recoverable(family, pattern, measure)) is not None
+                    if (found := find_recoverable(family, pattern)) is not None
                 ),
                 None,
             )

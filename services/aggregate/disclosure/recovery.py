@@ -1,22 +1,31 @@
 """No exact recovery: the last line of defence, the only rule that looks at outcome values.
 
-For one family (one table, period and issue/topic/firm) and one additive measure, every relation
-`margin = sum of children` of either hierarchy holds. Shown (published) cells' values are known;
-a withheld cell's value x is bounded 0 <= x <= its population when its population is shown, and, when
-it is suppressed, by what the shown populations imply: its shown parent's population minus the shown
-populations of its siblings (the tightest of its parents), else the largest shown population of the
-family. The unknowns are split into connected components (through relations containing two or more of
-them) and solved per component with HiGHS.
+For one family (one table, period and issue/topic/firm) a single LP holds every additive measure of
+every withheld cell at once, with all the relations the release publishes:
+
+* **hierarchies**, per measure: `margin = sum of children` along either dimension;
+* **within a cell**, between its measures (keyed on the measure names, so they hold whatever the
+  table): `by_severity.critical + by_severity.major + by_severity.minor = sites_with_issue`
+  (issue-prevalence: a site with the issue has exactly one highest severity), and
+  `by_indicator.X <= sites_with_indicator <= sum of by_indicator` for every indicator X
+  (forced-labour: a site with an indicator has at least one);
+* **bounds**: shown (published) cells' values are known; a withheld cell's counts are bounded
+  0 <= x <= its population when its population is shown, and, when it is suppressed, by what the shown
+  populations imply: its shown parent's population minus the shown populations of its siblings (the
+  tightest of its parents), else the largest shown population of the family.
+
+The unknowns (cell, measure) are split into connected components (through relations containing two or
+more of them) and solved per component with HiGHS: a few feasible vertices screen out most targets,
+then a min and a max LP decide each remaining one.
 
 A withheld non-zero count is *recoverable* when the range [min, max] the LP allows contains only one
-integer (counts are integers, so this is at least as strict as min == max within 1e-6). Zero counts and
-unknowns in no relation are skipped; a relation with one unknown pins it without an LP.
+integer (counts are integers, so this is at least as strict as min == max within 1e-6). Zero counts are
+skipped; an equality with one unknown pins it without an LP.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +36,12 @@ from services.aggregate.disclosure.residual import Family, Pattern, Position, Re
 from services.aggregate.disclosure.rules import Status
 
 EPS = 1e-6
+WITH_ISSUE = "sites_with_issue"
+SEVERITY_PREFIX = "by_severity."
+WITH_INDICATOR = "sites_with_indicator"
+INDICATOR_PREFIX = "by_indicator."
+
+Var = tuple[Position, str]  # (withheld cell, additive measure)
 
 
 def population_size(cell_population: Any, n_sites: int) -> float:
@@ -40,7 +55,17 @@ def population_size(cell_population: Any, n_sites: int) -> float:
 class Recoverable:
     position: Position
     measure: str
-    relations: tuple[Relation, ...]  # the relations pinning it (its component's)
+    relations: tuple[Relation, ...]  # the hierarchy relations of its component
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """sum(coef * var) (== if eq else <=) rhs; `relation` is the hierarchy relation it comes from."""
+
+    coefs: tuple[tuple[Var, float], ...]
+    rhs: float
+    eq: bool
+    relation: Relation | None
 
 
 def measures(family: Family) -> list[str]:
@@ -81,96 +106,141 @@ def _value(family: Family, pos: Position, measure: str) -> int:
     return int(family.cells[pos].additive.get(measure, 0))
 
 
-def find_recoverable(family: Family, pattern: Pattern, measure: str) -> Recoverable | None:
-    """The first (by position) withheld non-zero count of `measure` that is exactly recoverable."""
+def _within_cell_rows(pos: Position, names: Iterable[str]) -> list[_Row]:
+    """The relations between one withheld cell's own measures."""
+    names = set(names)
+    rows: list[_Row] = []
+    severities = sorted(m for m in names if m.startswith(SEVERITY_PREFIX))
+    if WITH_ISSUE in names and severities:
+        coefs = ((pos, WITH_ISSUE), -1.0), *(((pos, m), 1.0) for m in severities)
+        rows.append(_Row(tuple(coefs), 0.0, True, None))
+    indicators = sorted(m for m in names if m.startswith(INDICATOR_PREFIX))
+    if WITH_INDICATOR in names and indicators:
+        for m in indicators:  # by_indicator.X <= sites_with_indicator
+            rows.append(_Row((((pos, m), 1.0), ((pos, WITH_INDICATOR), -1.0)), 0.0, False, None))
+        # sites_with_indicator <= sum of by_indicator
+        coefs = ((pos, WITH_INDICATOR), 1.0), *(((pos, m), -1.0) for m in indicators)
+        rows.append(_Row(tuple(coefs), 0.0, False, None))
+    return rows
+
+
+def _rows(family: Family, unknown: set[Position]) -> list[_Row]:
+    rows: list[_Row] = []
+    names = measures(family)
+    for rel in family.relations:
+        if rel.margin not in unknown and not any(c in unknown for c in rel.children):
+            continue
+        for m in names:
+            coefs: list[tuple[Var, float]] = []
+            rhs = 0.0
+            for p, coef in [(rel.margin, 1.0), *((c, -1.0) for c in rel.children)]:
+                if p in unknown:
+                    coefs.append(((p, m), coef))
+                else:
+                    rhs -= coef * _value(family, p, m)
+            rows.append(_Row(tuple(coefs), rhs, True, rel))
+    for pos in sorted(unknown):
+        rows.extend(_within_cell_rows(pos, family.cells[pos].additive))
+    return rows
+
+
+def find_recoverable(family: Family, pattern: Pattern) -> Recoverable | None:
+    """The first (by position, then measure) withheld non-zero count that is exactly recoverable from
+    all the additive relations of the family together."""
     st = pattern.status
     unknown = {p for p in family.cells if st[p] is not Status.PUBLISHED}
     if not unknown:
         return None
+    rows = _rows(family, unknown)
+    # union-find over unknowns sharing a row
+    parent: dict[Var, Var] = {}
+
+    def find(v: Var) -> Var:
+        parent.setdefault(v, v)
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    for row in rows:
+        vs = [v for v, _ in row.coefs]
+        for v in vs:
+            find(v)
+        for other in vs[1:]:
+            parent[find(other)] = find(vs[0])
+    components: dict[Var, list[Var]] = {}
+    for v in sorted(parent):
+        components.setdefault(find(v), []).append(v)
+    comp_rows: dict[Var, list[_Row]] = {}
+    for row in rows:
+        if row.coefs:
+            comp_rows.setdefault(find(row.coefs[0][0]), []).append(row)
+
     bounds = upper_bounds(family, pattern)
-    rels = [r for r in family.relations if r.margin in unknown or any(c in unknown for c in r.children)]
-    # union-find over unknowns sharing a relation
-    parent: dict[Position, Position] = {p: p for p in unknown}
-
-    def find(p: Position) -> Position:
-        while parent[p] != p:
-            parent[p] = parent[parent[p]]
-            p = parent[p]
-        return p
-
-    in_rel: set[Position] = set()
-    for r in rels:
-        us = [p for p in (r.margin, *r.children) if p in unknown]
-        in_rel.update(us)
-        for other in us[1:]:
-            parent[find(other)] = find(us[0])
-    components: dict[Position, list[Position]] = defaultdict(list)
-    for p in sorted(in_rel):
-        components[find(p)].append(p)
-    comp_rels: dict[Position, list[Relation]] = defaultdict(list)
-    for r in rels:
-        first = next(p for p in (r.margin, *r.children) if p in unknown)
-        comp_rels[find(first)].append(r)
-
     for root in sorted(components, key=lambda r: components[r][0]):
         comp = components[root]
-        crels = comp_rels[root]
-        targets = [p for p in comp if _value(family, p, measure) != 0]
+        crows = comp_rows[root]
+        rels = tuple(dict.fromkeys(r.relation for r in crows if r.relation is not None))
+        targets = [v for v in comp if _value(family, *v) != 0]
         if not targets:
             continue
-        # a relation with a single unknown pins it directly
-        for r in crels:
-            us = [p for p in (r.margin, *r.children) if p in unknown]
-            if len(us) == 1 and _value(family, us[0], measure) != 0:
-                return Recoverable(us[0], measure, tuple(crels))
-        hit = _solve_component(family, comp, crels, unknown, bounds, measure, targets)
+        # an equality with a single unknown pins it directly
+        for row in crows:
+            if row.eq and len(row.coefs) == 1 and _value(family, *row.coefs[0][0]) != 0:
+                pos, measure = row.coefs[0][0]
+                return Recoverable(pos, measure, rels)
+        hit = _solve_component(family, comp, crows, bounds, targets)
         if hit is not None:
-            return Recoverable(hit, measure, tuple(crels))
+            return Recoverable(hit[0], hit[1], rels)
     return None
 
 
 def _solve_component(
     family: Family,
-    comp: list[Position],
-    crels: list[Relation],
-    unknown: set[Position],
+    comp: list[Var],
+    crows: list[_Row],
     bounds: dict[Position, float | None],
-    measure: str,
-    targets: Iterable[Position],
-) -> Position | None:
-    index = {p: i for i, p in enumerate(comp)}
+    targets: Iterable[Var],
+) -> Var | None:
+    index = {v: i for i, v in enumerate(comp)}
+    n = len(comp)
     a_eq: list[list[float]] = []
     b_eq: list[float] = []
-    for r in crels:
-        row = [0.0] * len(comp)
-        rhs = 0.0
-        for p, coef in [(r.margin, 1.0), *((c, -1.0) for c in r.children)]:
-            if p in unknown:
-                row[index[p]] += coef
-            else:
-                rhs -= coef * _value(family, p, measure)
-        a_eq.append(row)
-        b_eq.append(rhs)
-    lp_bounds = [(0.0, bounds[p]) for p in comp]
+    a_ub: list[list[float]] = []
+    b_ub: list[float] = []
+    for r in crows:
+        row = [0.0] * n
+        for v, coef in r.coefs:
+            row[index[v]] += coef
+        (a_eq if r.eq else a_ub).append(row)
+        (b_eq if r.eq else b_ub).append(r.rhs)
+    lp_bounds = [(0.0, bounds[p]) for p, _ in comp]
 
     def solve(c: list[float]) -> Any:
-        result = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=lp_bounds, method="highs")
+        result = linprog(
+            c,
+            A_ub=a_ub or None,
+            b_ub=b_ub or None,
+            A_eq=a_eq or None,
+            b_eq=b_eq or None,
+            bounds=lp_bounds,
+            method="highs",
+        )
         if not result.success:
-            raise RuntimeError(f"recovery LP infeasible for {family.id} {measure}: {result.message}")
+            raise RuntimeError(f"recovery LP infeasible for {family.id}: {result.message}")
         return result
 
     # Screening: the true values are feasible, so a target that some feasible point sets at least one
     # integer away from its value is not pinned. A few vertices (all up, all down, two alternating
     # directions) rule out most targets before the per-target LPs.
-    n = len(comp)
     remaining = list(targets)
     for c in ([1.0] * n, [-1.0] * n, [(-1.0) ** i for i in range(n)], [-((-1.0) ** i) for i in range(n)]):
         x = solve(c).x
-        remaining = [t for t in remaining if abs(x[index[t]] - _value(family, t, measure)) < 1 - EPS]
+        remaining = [t for t in remaining if abs(x[index[t]] - _value(family, *t)) < 1 - EPS]
         if not remaining:
             return None
     for target in remaining:
-        value = _value(family, target, measure)
+        value = _value(family, *target)
         c = [0.0] * n
         c[index[target]] = 1.0
         if math.ceil(solve(c).fun - EPS) < value:  # a smaller integer is possible

@@ -9,8 +9,10 @@ Cells of one table that agree on every other coordinate (period, issue, topic, a
 position with `ALL` in dimension d has as children the positions equal to it except for a concrete
 value in d. So country×ALL is checked against its country×sector cells, ALL×sector against its
 country×sector cells, and ALL×ALL twice: against the country×ALL cells and against the ALL×sector
-cells. Combinations across hierarchies (e.g. ALL×ALL minus country margins minus sector cells) are
-not residual-checked; the no-exact-recovery LP looks at both hierarchies of a family jointly.
+cells. A margin with `ALL` in two or more dimensions (ALL×ALL) is also checked against *every* cell
+below it across both hierarchies (a `Cover`): its sites not in any shown country×ALL, ALL×sector or
+country×sector cell must be empty or pass threshold and insider, and its sites not in any
+outcome-showing cell below it must be empty or number at least outcome_min.
 
 **Shared populations.** The pattern is computed once per *population structure*: the family's
 {position: site set} plus the threshold that applies to its table. Families with the same structure
@@ -21,8 +23,8 @@ caused by the recovery check in any one of them.
 **Two levels of withholding.** A remainder that fails threshold or insider is fixed by suppressing a
 cell entirely; a remainder of the outcome-showing cells below outcome_min is fixed by withholding only
 outcomes (the cell stays published with its population measures). Candidates are the shown children
-with the smallest population (site count) first, ties broken by position (the same order as CellKey
-within a family), and then the margin itself.
+(for a Cover, the shown cells below the margin) with the smallest population (site count) first, ties
+broken by position (the same order as CellKey within a family), and then the margin itself.
 """
 
 from __future__ import annotations
@@ -53,6 +55,14 @@ class Relation:
     children: tuple[Position, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """margin = union of every position below it, across all the dimensions it aggregates over."""
+
+    margin: Position
+    below: tuple[Position, ...]
+
+
 @dataclass(slots=True)
 class Family:
     table: str
@@ -60,6 +70,7 @@ class Family:
     margin_dims: tuple[str, ...]
     cells: dict[Position, Cell]
     relations: tuple[Relation, ...] = ()
+    covers: tuple[Cover, ...] = ()
 
     @property
     def id(self) -> FamilyId:
@@ -88,6 +99,7 @@ def build_families(cells: Iterable[Cell]) -> list[Family]:
         family.cells[position] = cell
     for family in by_id.values():
         family.relations = _relations(family)
+        family.covers = _covers(family)
     return [by_id[i] for i in sorted(by_id)]
 
 
@@ -103,6 +115,23 @@ def _relations(family: Family) -> tuple[Relation, ...]:
         for d, v in pos:
             if v == ALL and index.get((d, pos)):
                 out.append(Relation(pos, d, tuple(sorted(index[(d, pos)]))))
+    return tuple(out)
+
+
+def _covers(family: Family) -> tuple[Cover, ...]:
+    """For each margin with ALL in two or more dimensions, every other position below it (equal to it
+    wherever it is not ALL). Margins with ALL in one dimension are fully checked by their relation."""
+    out = []
+    for pos in sorted(family.cells):
+        if sum(v == ALL for _, v in pos) < 2:
+            continue
+        below = tuple(
+            p
+            for p in sorted(family.cells)
+            if p != pos and all(mv == ALL or pv == mv for (_, mv), (_, pv) in zip(pos, p, strict=True))
+        )
+        if below:
+            out.append(Cover(pos, below))
     return tuple(out)
 
 
@@ -152,23 +181,39 @@ def residual_violation(
     family: Family, pattern: Pattern, rel: Relation, sites: Mapping[str, SiteInfo], params: DisclosureParams
 ) -> tuple[Position, Status] | None:
     """The next withholding this relation needs, or None when its remainders pass."""
+    return _remainder_violation(family, pattern, rel.margin, rel.children, sites, params)
+
+
+def cover_violation(
+    family: Family, pattern: Pattern, cover: Cover, sites: Mapping[str, SiteInfo], params: DisclosureParams
+) -> tuple[Position, Status] | None:
+    """The next withholding the margin needs against every cell below it, or None when it passes."""
+    return _remainder_violation(family, pattern, cover.margin, cover.below, sites, params)
+
+
+def _remainder_violation(
+    family: Family,
+    pattern: Pattern,
+    margin: Position,
+    below: tuple[Position, ...],
+    sites: Mapping[str, SiteInfo],
+    params: DisclosureParams,
+) -> tuple[Position, Status] | None:
     st = pattern.status
-    if st[rel.margin] is Status.SUPPRESSED:
+    if st[margin] is Status.SUPPRESSED:
         return None
-    margin_sites = family.cells[rel.margin].sites
-    shown = [c for c in rel.children if st[c] is not Status.SUPPRESSED]
+    margin_sites = family.cells[margin].sites
+    shown = [c for c in below if st[c] is not Status.SUPPRESSED]
     rest = margin_sites - _union(family, shown)
     if rest and not passes_population_rules(rest, sites, params, family.table):
-        return (
-            (_size_order(family, shown)[0], Status.SUPPRESSED) if shown else (rel.margin, Status.SUPPRESSED)
-        )
-    if st[rel.margin] is Status.PUBLISHED:
-        with_outcomes = [c for c in rel.children if st[c] is Status.PUBLISHED]
+        return (_size_order(family, shown)[0], Status.SUPPRESSED) if shown else (margin, Status.SUPPRESSED)
+    if st[margin] is Status.PUBLISHED:
+        with_outcomes = [c for c in below if st[c] is Status.PUBLISHED]
         rest = margin_sites - _union(family, with_outcomes)
         if rest and not passes_outcome_rule(rest, params):
             if with_outcomes:
                 return _size_order(family, with_outcomes)[0], Status.POPULATION_ONLY
-            return rel.margin, Status.POPULATION_ONLY
+            return margin, Status.POPULATION_ONLY
     return None
 
 
@@ -181,5 +226,9 @@ def enforce_residuals(
         changed = False
         for rel in family.relations:
             while (fix := residual_violation(family, pattern, rel, sites, params)) is not None:
+                pattern.withhold(fix[0], fix[1], "residual")
+                changed = True
+        for cover in family.covers:
+            while (fix := cover_violation(family, pattern, cover, sites, params)) is not None:
                 pattern.withhold(fix[0], fix[1], "residual")
                 changed = True

@@ -437,6 +437,119 @@ def independent_recoverable(d: Decisions, cells: list[Cell]) -> list[tuple[CellK
     return found
 
 
+def joint_recoverable(d: Decisions, cells: list[Cell]) -> list[tuple[CellKey, str]]:
+    """One LP per family over every measure of every withheld cell together: the hierarchy relations
+    per measure, and within each cell by_severity.* summing to sites_with_issue, and
+    by_indicator.X <= sites_with_indicator <= sum of by_indicator."""
+    found = []
+    for fam in families(cells).values():
+        st = {c.key: d.status(c.key) for c in fam.values()}
+        unknown = [c for c in fam.values() if st[c.key] is not Status.PUBLISHED]
+        if not unknown:
+            continue
+        names = sorted({m for c in fam.values() for m in c.additive})
+        col = {(c.key, m): j for j, (c, m) in enumerate((c, m) for c in unknown for m in names)}
+        ub: dict[CellKey, float | None] = {
+            c.key: (None if st[c.key] is Status.SUPPRESSED else float(len(c.sites))) for c in unknown
+        }
+        rels = relations(fam)
+        for margin, kids in rels:
+            if st[margin.key] is Status.SUPPRESSED:
+                continue
+            left = len(margin.sites) - sum(len(k.sites) for k in kids if st[k.key] is not Status.SUPPRESSED)
+            for k in kids:
+                if st[k.key] is Status.SUPPRESSED:
+                    b = ub[k.key]
+                    ub[k.key] = float(left) if b is None else min(b, float(left))
+        a_eq: list[list[float]] = []
+        b_eq: list[float] = []
+        a_ub: list[list[float]] = []
+        for margin, kids in rels:
+            for m in names:
+                row = [0.0] * len(col)
+                rhs = 0.0
+                for c, coef in [(margin, 1.0), *((k, -1.0) for k in kids)]:
+                    if (c.key, m) in col:
+                        row[col[c.key, m]] += coef
+                    else:
+                        rhs -= coef * c.additive.get(m, 0)
+                if any(row):
+                    a_eq.append(row)
+                    b_eq.append(rhs)
+        sev = [m for m in names if m.startswith("by_severity.")]
+        ind = [m for m in names if m.startswith("by_indicator.")]
+        for c in unknown:
+            if sev and "sites_with_issue" in names:
+                row = [0.0] * len(col)
+                row[col[c.key, "sites_with_issue"]] = -1.0
+                for m in sev:
+                    row[col[c.key, m]] = 1.0
+                a_eq.append(row)
+                b_eq.append(0.0)
+            if ind and "sites_with_indicator" in names:
+                total = [0.0] * len(col)
+                total[col[c.key, "sites_with_indicator"]] = 1.0
+                for m in ind:
+                    row = [0.0] * len(col)
+                    row[col[c.key, m]] = 1.0
+                    row[col[c.key, "sites_with_indicator"]] = -1.0
+                    a_ub.append(row)
+                    total[col[c.key, m]] = -1.0
+                a_ub.append(total)
+        if not a_eq and not a_ub:
+            continue
+        bounds = [(0.0, ub[c.key]) for c in unknown for _ in names]
+        lp = {
+            "A_eq": a_eq or None,
+            "b_eq": b_eq or None,
+            "A_ub": a_ub or None,
+            "b_ub": [0.0] * len(a_ub) or None,
+            "bounds": bounds,
+            "method": "highs",
+        }
+        for c in unknown:
+            for m in names:
+                if c.additive.get(m, 0) == 0:
+                    continue
+                obj = [0.0] * len(col)
+                obj[col[c.key, m]] = 1.0
+                lo = linprog(obj, **lp)
+                obj[col[c.key, m]] = -1.0
+                hi = linprog(obj, **lp)
+                assert lo.success and hi.success
+                if -hi.fun - lo.fun <= 1e-6:
+                    found.append((c.key, m))
+    return found
+
+
+def combined_residuals(
+    d: Decisions, cells: list[Cell], sites: Mapping[str, SiteInfo], params: DisclosureParams
+) -> list[CellKey]:
+    """Shown ALL×ALL margins whose sites not covered by any shown cell below them (country×ALL,
+    ALL×sector and country×sector together) are an isolatable population, or whose sites not covered by
+    any outcome-showing cell below them are too few to show outcomes of."""
+    bad = []
+    for fam in families(cells).values():
+        for pos, margin in fam.items():
+            if sum(v == ALL for _, v in pos) < 2 or d.status(margin.key) is Status.SUPPRESSED:
+                continue
+            below = [
+                c
+                for p, c in fam.items()
+                if p != pos and all(mv == ALL or pv == mv for (_, mv), (_, pv) in zip(pos, p, strict=True))
+            ]
+            shown = set().union(*(c.sites for c in below if d.status(c.key) is not Status.SUPPRESSED))
+            rest = frozenset(margin.sites - shown)
+            if rest and not passes(rest, sites, params):
+                bad.append(margin.key)
+            if d.status(margin.key) is Status.PUBLISHED:
+                with_outcomes = set().union(*(c.sites for c in below if d.status(c.key) is Status.PUBLISHED))
+                rest = frozenset(margin.sites - with_outcomes)
+                if rest and len(rest) < params.outcome_min:
+                    bad.append(margin.key)
+    return bad
+
+
 @pytest.mark.parametrize("seed", range(15))
 def test_attacker_finds_no_isolatable_remainder_and_recovers_nothing(seed: int) -> None:
     params = DisclosureParams(outcome_min=12) if seed % 2 else P
@@ -461,7 +574,9 @@ def test_attacker_finds_no_isolatable_remainder_and_recovers_nothing(seed: int) 
             assert passes(c.sites, sites, params)
         if d.status(c.key) is Status.PUBLISHED:
             assert len(c.sites) >= params.outcome_min
+    assert combined_residuals(d, cells, sites, params) == []
     assert independent_recoverable(d, cells) == []
+    assert joint_recoverable(d, cells) == []
 
 
 def test_attacker_would_recover_from_primary_rules_alone() -> None:
@@ -474,3 +589,137 @@ def test_attacker_would_recover_from_primary_rules_alone() -> None:
         primary_only = Decisions({k: replace(v, status=v.primary) for k, v in d.cells.items()}, d.counts)
         hits += bool(independent_recoverable(primary_only, cells))
     assert hits > 0
+
+
+# --- all relations together ------------------------------------------------------------------------
+
+
+def severity_grid(
+    spec: Mapping[tuple[str, str], Mapping[str, int]],
+) -> tuple[list[Cell], dict[str, SiteInfo]]:
+    """An issue-prevalence country×sector grid from {(country, sector): {severity or "none": sites}}."""
+    placement: Placement = {}
+    values: dict[str, dict[str, int]] = {}
+    n = 0
+    for pos, counts in spec.items():
+        for sev, k in counts.items():
+            for _ in range(k):
+                placement[f"s{n}"] = pos
+                values[f"s{n}"] = {
+                    "sites_with_issue": int(sev != "none"),
+                    **{f"by_severity.{s}": int(s == sev) for s in SEVERITIES},
+                }
+                n += 1
+    return grid("issue-prevalence", placement, values, issue="WAGES"), registry(site(i) for i in range(n))
+
+
+def test_recovery_uses_the_severity_sum_within_a_cell() -> None:
+    # Four 10-site cells, population only; every margin published. Per measure each severity (and
+    # sites_with_issue) has one free degree in the 2x2 table, so nothing is pinned. Together: BD×B has the
+    # issue at all its sites, which puts BD×A's sites_with_issue at its smallest value, 3, while each
+    # severity of BD×A is at its largest (critical 1: BD×B has none; major 1 and minor 1: VN×A has
+    # none) and the severities sum to sites_with_issue, so BD×A's counts are all pinned.
+    cells, sites = severity_grid(
+        {
+            ("BD", "A"): {"critical": 1, "major": 1, "minor": 1, "none": 7},
+            ("BD", "B"): {"major": 5, "minor": 5},
+            ("VN", "A"): {"critical": 2, "none": 8},
+            ("VN", "B"): {"critical": 1, "major": 1, "minor": 1, "none": 7},
+        }
+    )
+    d = decide(cells, sites, P)
+    primary = Decisions({k: replace(v, status=v.primary) for k, v in d.cells.items()}, d.counts)
+    assert all(
+        v.primary is Status.PUBLISHED
+        for k, v in d.cells.items()
+        if ALL in (k.get("country"), k.get("sector"))
+    )
+    assert independent_recoverable(primary, cells) == []  # per measure alone: nothing
+    bd_a = CellKey.of("issue-prevalence", period=PERIOD, country="BD", sector="A", issue="WAGES")
+    assert (bd_a, "sites_with_issue") in joint_recoverable(primary, cells)  # all relations: pinned
+    # the engine withholds more, until not even the joint LP recovers anything
+    assert any(c.reason == "recovery" for c in d.cells.values())
+    assert d.counts.outcomes_withheld_secondary > 0
+    assert joint_recoverable(d, cells) == [] and independent_recoverable(d, cells) == []
+
+
+def test_recovery_uses_the_indicator_bounds_within_a_cell() -> None:
+    # forced-labour, the same shape with indicators: a site with an indicator has at least one, so
+    # BD×A's sites_with_indicator (at least 3, as BD×B has an indicator at all its sites) is at most the
+    # sum of its by_indicator counts (each at most 1 per measure), and all of them are pinned.
+    indicators = ("DEBT", "WAGES", "ID")
+
+    def rows(*groups: tuple[tuple[str, ...], int]) -> list[dict[str, int]]:
+        return [
+            {
+                "sites_with_indicator": int(bool(has)),
+                **{f"by_indicator.{i}": int(i in has) for i in indicators},
+            }
+            for has, n in groups
+            for _ in range(n)
+        ]
+
+    spec = {
+        ("BD", "A"): rows((("DEBT",), 1), (("WAGES",), 1), (("ID",), 1), ((), 7)),
+        ("BD", "B"): rows((("WAGES",), 5), (("ID",), 5)),
+        ("VN", "A"): rows((("DEBT",), 2), ((), 8)),
+        ("VN", "B"): rows((("DEBT", "WAGES"), 1), (("ID",), 1), ((), 8)),
+    }
+    placement: Placement = {}
+    values: dict[str, dict[str, int]] = {}
+    for pos, site_rows in spec.items():
+        for row in site_rows:
+            placement[f"s{len(placement)}"] = pos
+            values[f"s{len(values)}"] = row
+    cells, sites = grid("forced-labour", placement, values), registry(site(i) for i in range(len(placement)))
+    d = decide(cells, sites, P)
+    primary = Decisions({k: replace(v, status=v.primary) for k, v in d.cells.items()}, d.counts)
+    assert independent_recoverable(primary, cells) == []
+    bd_a = CellKey.of("forced-labour", period=PERIOD, country="BD", sector="A")
+    assert (bd_a, "sites_with_indicator") in joint_recoverable(primary, cells)
+    assert any(c.reason == "recovery" for c in d.cells.values())
+    assert joint_recoverable(d, cells) == [] and independent_recoverable(d, cells) == []
+
+
+def test_residual_across_both_hierarchies() -> None:
+    # BD×A is large and shown; KH and LA, and sectors B and C, are small and suppressed as margins and
+    # cells. ALL×ALL minus the shown country margins leaves KH ∪ LA (8 sites), minus the shown sector
+    # margins leaves B ∪ C (7 sites): both pass. But minus both leaves KH×B ∪ LA×C: 2 sites.
+    sizes = {
+        ("BD", "A"): 30,
+        ("BD", "B"): 2,
+        ("BD", "C"): 3,
+        ("KH", "A"): 3,
+        ("KH", "B"): 1,
+        ("LA", "A"): 3,
+        ("LA", "C"): 1,
+    }
+    placement: Placement = {}
+    for pos, k in sizes.items():
+        for _ in range(k):
+            placement[f"s{len(placement)}"] = pos
+    sites = registry(site(i) for i in range(len(placement)))
+    cells = grid("forced-labour", placement, {})
+    params = DisclosureParams(outcome_min=100)  # population rules only
+    d = decide(cells, sites, params)
+    primary = Decisions({k: replace(v, status=v.primary) for k, v in d.cells.items()}, d.counts)
+
+    def k(country: str, sector: str) -> CellKey:
+        return CellKey.of("forced-labour", period=PERIOD, country=country, sector=sector)
+
+    shown = {k(c, s) for (c, s) in [("BD", "A"), ("BD", ALL), (ALL, "A"), (ALL, ALL)]}
+    assert {key_ for key_, v in d.cells.items() if v.primary is not Status.SUPPRESSED} == shown
+    for fam in families(cells).values():  # every single-hierarchy residual passes under the primary rules
+        for margin, kids in relations(fam):
+            if primary.status(margin.key) is Status.SUPPRESSED:
+                continue
+            rest = margin.sites - set().union(
+                *(c.sites for c in kids if primary.status(c.key) is not Status.SUPPRESSED)
+            )
+            assert not rest or passes(frozenset(rest), sites, params), margin.key
+    assert combined_residuals(primary, cells, sites, params) == [k(ALL, ALL)]
+    # the engine withholds the smallest shown cell below ALL×ALL first (BD×A, 30), then BD×ALL (35)
+    assert combined_residuals(d, cells, sites, params) == []
+    assert d.status(k("BD", "A")) is Status.SUPPRESSED and d.cells[k("BD", "A")].reason == "residual"
+    assert d.status(k("BD", ALL)) is Status.SUPPRESSED and d.cells[k("BD", ALL)].reason == "residual"
+    assert d.status(k(ALL, "A")) is Status.POPULATION_ONLY and d.status(k(ALL, ALL)) is Status.POPULATION_ONLY
