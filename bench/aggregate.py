@@ -42,7 +42,6 @@ import asyncio
 import gc
 import os
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -62,6 +61,7 @@ from bench.harness import (
     Header,
     create_temp_topics,
     delete_topics,
+    free_port,
     produce_values,
     rss_mib,
     unique_topic_names,
@@ -166,13 +166,6 @@ class ServiceRun:
     public_messages: int
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 async def _metrics(client: httpx.AsyncClient, port: int) -> dict[str, float]:
     """Every sample of `/metrics`, summed over labels."""
     text = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=60.0)).text
@@ -271,7 +264,7 @@ async def run_aggregate(bootstrap: str, records: Sequence[Record], expected_publ
     input_topics = [settings.input_topic(t) for t in INPUT_TOPICS]
     owned = [spec.name for spec in topic_specs(settings)]
     app_id = f"bench-aggregate-{uuid.uuid4().hex[:10]}"
-    port = _free_port()
+    port = free_port()
     n = len(records)
     worker: asyncio.subprocess.Process | None = None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import UnknownTopicOrPartitionError
@@ -193,3 +195,35 @@ def sent_ns(headers: Iterable[Header]) -> int | None:
         if key == SENT_HEADER:
             return int(value)
     return None
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a service's HTTP endpoints."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def wait_health(
+    port: int,
+    worker: asyncio.subprocess.Process,
+    ready: Callable[[dict[str, Any]], bool],
+    timeout: float,
+    what: str,
+) -> None:
+    """Poll a service's /health until `ready(report)` (e.g. it owns all its partitions), so a timed
+    run excludes start-up and group joining; fail fast if the process exits."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if worker.returncode is not None:
+                raise RuntimeError(f"{what} exited with {worker.returncode} before it was ready")
+            try:
+                report = (await client.get(f"http://127.0.0.1:{port}/health", timeout=1.0)).json()
+                if report.get("status") == "ok" and ready(report):
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            await asyncio.sleep(0.2)  # polling the health endpoint
+    raise TimeoutError(f"{what} was not ready in {timeout} s")

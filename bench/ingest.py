@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -26,16 +25,16 @@ import uuid
 from collections import Counter
 from typing import Any
 
-import httpx
-
 from bench.harness import (
     Result,
     create_temp_topics,
     delete_topics,
     format_table,
+    free_port,
     produce_values,
     rss_mib,
     unique_topic_names,
+    wait_health,
 )
 from bench.passthrough import _child_env, _output_size, read_output, run_passthrough
 from simulator.feed import FeedMessage, generate_feed
@@ -57,32 +56,6 @@ def feed_messages(events: int, seed: int = 42) -> list[FeedMessage]:
         if len(messages) >= events:
             return messages[:events]
         sites = int(sites * 1.5 * events / max(1, len(messages))) + 1
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-async def _wait_assigned(
-    port: int, worker: asyncio.subprocess.Process, partitions: int, timeout: float
-) -> None:
-    """Until the service owns all its source partitions, so the timed run excludes group joining."""
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            if worker.returncode is not None:
-                raise RuntimeError(f"ingest exited with {worker.returncode} before it was ready")
-            try:
-                report = (await client.get(f"http://127.0.0.1:{port}/health", timeout=1.0)).json()
-                if report.get("status") == "ok" and report.get("assigned_partitions", 0) >= partitions:
-                    return
-            except (httpx.HTTPError, ValueError):
-                pass
-            await asyncio.sleep(0.2)  # polling the health endpoint
-    raise TimeoutError("ingest did not get its partitions in time")
 
 
 async def _send(
@@ -117,7 +90,7 @@ async def run_ingest(
     topics = {"sedex.changes.v1": sedex, "amfori.changes.v1": amfori}
     expects = Counter(m.expect.split(":")[0] for m in messages)
     n_accepted = expects["valid"] + expects["stale"]
-    port = _free_port()
+    port = free_port()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 120 + len(messages) / 1_000
     worker: asyncio.subprocess.Process | None = None
@@ -140,7 +113,9 @@ async def run_ingest(
             worker = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "services.ingest", env=env, stdout=asyncio.subprocess.DEVNULL
             )
-            await _wait_assigned(port, worker, 2 * PARTITIONS, timeout=90)
+            await wait_health(
+                port, worker, lambda r: r.get("assigned_partitions", 0) >= 2 * PARTITIONS, 90, "ingest"
+            )
             started = time.perf_counter()
             reader = asyncio.create_task(
                 read_output(

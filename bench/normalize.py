@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -45,17 +44,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-import httpx
-
 from bench.harness import (
     Header,
     Result,
     create_temp_topics,
     delete_topics,
     format_table,
+    free_port,
     produce_values,
     rss_mib,
     unique_topic_names,
+    wait_health,
 )
 from bench.passthrough import _child_env, _output_size, read_output, run_passthrough
 from schemas.exchange.accepted import AcceptedEvent
@@ -142,32 +141,6 @@ def expected_outputs(envelopes: Sequence[Accepted]) -> Expected:
     return Expected(per_topic, dead, input_of)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-async def _wait_assigned(
-    port: int, worker: asyncio.subprocess.Process, partitions: int, timeout: float
-) -> None:
-    """Until the service owns all its source partitions, so the timed run excludes group joining."""
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            if worker.returncode is not None:
-                raise RuntimeError(f"normalize exited with {worker.returncode} before it was ready")
-            try:
-                report = (await client.get(f"http://127.0.0.1:{port}/health", timeout=1.0)).json()
-                if report.get("status") == "ok" and report.get("assigned_partitions", 0) >= partitions:
-                    return
-            except (httpx.HTTPError, ValueError):
-                pass
-            await asyncio.sleep(0.2)  # polling the health endpoint
-    raise TimeoutError("normalize did not get its partitions in time")
-
-
 async def run_normalize(
     bootstrap: str,
     envelopes: Sequence[Accepted],
@@ -187,7 +160,7 @@ async def run_normalize(
     owned = [*(settings.topic(n) for n in settings.state_topics), settings.dlq_topic]
     app_id = f"bench-normalize-{uuid.uuid4().hex[:10]}"
     n_versions = expected.per_topic[NORMALIZE_VERSIONS_TOPIC]
-    port = _free_port()
+    port = free_port()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 120 + len(envelopes) / 200
     worker: asyncio.subprocess.Process | None = None
@@ -232,7 +205,9 @@ async def run_normalize(
                     stdout=log,
                     stderr=asyncio.subprocess.STDOUT,
                 )
-            await _wait_assigned(port, worker, PARTITIONS, timeout=90)
+            await wait_health(
+                port, worker, lambda r: r.get("assigned_partitions", 0) >= PARTITIONS, 90, "normalize"
+            )
             started = time.perf_counter()
             reader = asyncio.create_task(
                 read_output(
