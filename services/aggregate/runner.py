@@ -146,7 +146,7 @@ def plan_release(
     cells = {c.key: c for c in all_cells}
     for table in TABLES:
         table_decisions = [d for k, d in decisions.cells.items() if k.table == table]
-        plan.counts[table] = disclosure._counts(table_decisions)
+        plan.counts[table] = disclosure.count_decisions(table_decisions)
 
     for key, decision in decisions.cells.items():
         plan_cell(plan, log, cells[key], decision, release_at)

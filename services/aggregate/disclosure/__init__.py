@@ -54,6 +54,7 @@ __all__ = [
     "Released",
     "Revision",
     "Status",
+    "count_decisions",
     "decide",
     "differing_sites",
     "passes_insider",
@@ -150,10 +151,11 @@ def decide(
             decisions[cell.key] = CellDecision(
                 cell.key, status, pattern.primary[pos], pattern.secondary_reason.get(pos), rev
             )
-    return Decisions(cells=dict(sorted(decisions.items())), counts=_counts(decisions.values()))
+    return Decisions(cells=dict(sorted(decisions.items())), counts=count_decisions(decisions.values()))
 
 
-def _counts(decisions: Iterable[CellDecision]) -> DisclosureCounts:
+def count_decisions(decisions: Iterable[CellDecision]) -> DisclosureCounts:
+    """The utility report of a set of decisions (e.g. one table's cells of a release)."""
     ds = list(decisions)
     sup, pop, pub = Status.SUPPRESSED, Status.POPULATION_ONLY, Status.PUBLISHED
     return DisclosureCounts(
