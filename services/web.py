@@ -39,3 +39,14 @@ def install_endpoints(
     async def healthcheck(web: Any, request: Any) -> Any:
         report = health()
         return web.json(report, status=200 if report.get("status") == "ok" else 503)
+
+
+def worker_health(app: faust.App, **extra: Any) -> dict[str, Any]:
+    """The health report every service gives: failing once the worker crashed or is stopping."""
+    crashed = getattr(app, "_crash_reason", None) is not None
+    return {
+        "status": "fail" if crashed or app.should_stop else "ok",
+        "rebalancing": bool(app.rebalancing),
+        "assigned_partitions": len(app.consumer.assignment()),
+        **extra,
+    }

@@ -32,7 +32,7 @@ from schemas.shared.resolution import (
     SiteResolution,
 )
 from services.faust_app import make_app, raw_topic
-from services.web import install_endpoints
+from services.web import install_endpoints, worker_health
 
 from .disclosure import DisclosureParams
 from .metrics import AggregateMetrics
@@ -240,13 +240,8 @@ def create_app(
         app.page("/clock")(ClockView)
 
     def health() -> dict[str, Any]:
-        crashed = getattr(app, "_crash_reason", None) is not None
-        return {
-            "status": "fail" if crashed or app.should_stop else "ok",
-            "rebalancing": bool(app.rebalancing),
-            "assigned_partitions": len(app.consumer.assignment()),
-            "last_release": None if releaser.last_release is None else releaser.last_release.isoformat(),
-        }
+        last = releaser.last_release
+        return worker_health(app, last_release=None if last is None else last.isoformat())
 
     install_endpoints(app, metrics.registry, health)
     return app

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Literal
 
 from schemas.shared.models import Audit, Consent, PlatformSite
 from schemas.shared.resolution import (
@@ -39,8 +37,16 @@ from schemas.shared.resolution import (
 )
 
 from .model import SiteInfo
+from .schedule import Granularity, period_of  # re-exported: periods are defined once, in schedule
 
-Granularity = Literal["quarter", "month"]
+__all__ = [
+    "Granularity",
+    "NormalizedState",
+    "contributing",
+    "current_audits",
+    "period_of",
+    "site_info",
+]
 
 
 @dataclass(slots=True)
@@ -114,12 +120,3 @@ def current_audits(
         rid = state.resolved_site_of(audit.site_id)
         if rid is not None and rid in sites:
             yield rid, audit
-
-
-def period_of(d: date, granularity: Granularity = "quarter") -> str:
-    """The calendar period of a day: `2026-Q1` (quarter) or `2026-01` (month)."""
-    if granularity == "quarter":
-        return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
-    if granularity == "month":
-        return f"{d.year}-{d.month:02d}"
-    raise ValueError(f"unknown period granularity {granularity!r}")

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from services.faust_app import make_app, raw_topic
 from services.topics import MAX_MESSAGE_BYTES as TOPIC_MAX_BYTES
-from services.web import install_endpoints
+from services.web import install_endpoints, worker_health
 
 from .admit import AMFORI, SEDEX, Admitted, admit
 from .metrics import IngestMetrics
@@ -117,12 +117,7 @@ def create_app(
             await handle(event.message)
 
     def health() -> dict[str, Any]:
-        crashed = getattr(app, "_crash_reason", None) is not None
-        return {
-            "status": "fail" if crashed or app.should_stop else "ok",
-            "rebalancing": bool(app.rebalancing),
-            "assigned_partitions": len(app.consumer.assignment()),
-        }
+        return worker_health(app)
 
     install_endpoints(app, metrics.registry, health)
     return app

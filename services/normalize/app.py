@@ -23,7 +23,7 @@ from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.dead_letter import NormalizeDeadLetter
 from schemas.shared.resolution import SITE_RESOLUTION_TOPIC, SiteResolution
 from services.faust_app import make_app, raw_topic
-from services.web import install_endpoints
+from services.web import install_endpoints, worker_health
 
 from .engine import Normalizer, Outcome, Record
 from .mapping import MappingError
@@ -138,12 +138,7 @@ def create_app(
         app.task(reconcile)
 
     def health() -> dict[str, Any]:
-        crashed = getattr(app, "_crash_reason", None) is not None
-        return {
-            "status": "fail" if crashed or app.should_stop else "ok",
-            "rebalancing": bool(app.rebalancing),
-            "assigned_partitions": len(app.consumer.assignment()),
-        }
+        return worker_health(app)
 
     install_endpoints(app, metrics.registry, health)
     return app
