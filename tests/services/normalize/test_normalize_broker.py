@@ -28,7 +28,9 @@ from tests.support.service import ServiceProcess, free_port
 pytestmark = pytest.mark.broker
 
 # Bounded on both sides, so that a stretch of a UUID in faust's log (`...a784-8046354...`) is no match.
-ID_PATTERN = re.compile(rb"(?<![0-9A-Za-z-])(?:Z[SC][0-9]{6,10}|[0-9]{3}-[0-9]{6,7}(?:-[0-9]{3})?)(?![0-9A-Za-z])")
+ID_PATTERN = re.compile(
+    rb"(?<![0-9A-Za-z-])(?:Z[SC][0-9]{6,10}|[0-9]{3}-[0-9]{6,7}(?:-[0-9]{3})?)(?![0-9A-Za-z])"
+)
 
 
 def _compacted(records: list) -> dict[str, bytes]:  # type: ignore[type-arg]
