@@ -71,9 +71,8 @@ from bench.passthrough import _child_env, run_passthrough
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.aggregates import topic_of
 from services.aggregate.__main__ import topic_specs
-from services.aggregate.app import INPUT_TOPICS, apply_record
 from services.aggregate.disclosure import DisclosureParams
-from services.aggregate.population import NormalizedState
+from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.runner import TABLES, ReleasePlan, plan_release
 from services.aggregate.settings import AggregateSettings
@@ -123,7 +122,7 @@ def build_state(records: Iterator[Record] | Sequence[Record]) -> tuple[Normalize
     state = NormalizedState()
     n = 0
     for r in records:
-        apply_record(state, r.topic, r.key, r.value)
+        state.apply(r.topic, r.key, r.value)
         n += 1
     return state, n
 

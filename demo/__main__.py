@@ -26,6 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.exchange.aggregates import topic_of
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, ResolvedSite
+from services.aggregate.population import INPUT_KINDS as AGGREGATE_INPUT_KINDS
 from services.compacted import read_compacted
 from simulator.feed import generate_feed
 from simulator.publish import publish
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 INGEST_PORT = 6066
 NORMALIZE_PORT = 6067
 AGGREGATE_PORT = 6068
-INPUT_KINDS = ("platform-site", "audit", "consent", "site-resolution", "resolved-site")
+INPUT_KINDS = frozenset(AGGREGATE_INPUT_KINDS.values())  # the normalize record kinds aggregate reads
 
 
 def _samples(port: int) -> list[tuple[str, dict[str, str], float]]:

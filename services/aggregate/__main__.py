@@ -13,10 +13,10 @@ from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, topic_of
 from services.compacted import read_compacted
 from services.topics import TopicSpec, ensure_topics
 
-from .app import INPUT_TOPICS, Releaser, apply_record, create_app
+from .app import Releaser, create_app
 from .disclosure import DisclosureParams, DisclosureParamsError
 from .metrics import AggregateMetrics
-from .population import NormalizedState
+from .population import INPUT_TOPICS, NormalizedState
 from .release import ReleaseLog
 from .runner import CONTRIBUTIONS_TOPIC, TABLES
 from .schedule import Clock, ManualClock, SystemClock
@@ -34,7 +34,7 @@ async def restore(settings: AggregateSettings) -> tuple[NormalizedState, Release
         for key, value in (
             await read_compacted(settings.bootstrap_servers, settings.input_topic(topic))
         ).items():
-            apply_record(state, topic, key, value)
+            state.apply(topic, key, value)
     releases = await read_compacted(settings.bootstrap_servers, settings.topic(RELEASE_STATE_TOPIC))
     contributions = await read_compacted(settings.bootstrap_servers, settings.topic(CONTRIBUTIONS_TOPIC))
     release_log = ReleaseLog.from_state({k.encode(): v for k, v in releases.items()})

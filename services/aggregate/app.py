@@ -24,56 +24,18 @@ import faust
 from aiokafka import AIOKafkaProducer
 from faust.web import View
 
-from schemas.shared.models import Audit, Consent, PlatformSite
-from schemas.shared.resolution import (
-    RESOLVED_SITES_TOPIC,
-    SITE_RESOLUTION_TOPIC,
-    ResolvedSite,
-    SiteResolution,
-)
 from services.faust_app import make_app, raw_topic
 from services.web import install_endpoints, worker_health
 
 from .disclosure import DisclosureParams
 from .metrics import AggregateMetrics
-from .population import NormalizedState
-from .release import ReleaseLog, state_key, state_value
+from .population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
+from .release import ReleaseLog
 from .runner import CONTRIBUTIONS_TOPIC, LAST_RELEASE_KEY, ReleasePlan, plan_release
 from .schedule import Clock, ManualClock, due_releases
 from .settings import AggregateSettings
 
 log = logging.getLogger("sx.aggregate")
-
-INPUT_TOPICS = (PlatformSite.TOPIC, Audit.TOPIC, Consent.TOPIC, SITE_RESOLUTION_TOPIC, RESOLVED_SITES_TOPIC)
-_KIND = {
-    PlatformSite.TOPIC: "platform-site",
-    Audit.TOPIC: "audit",
-    Consent.TOPIC: "consent",
-    SITE_RESOLUTION_TOPIC: "site-resolution",
-    RESOLVED_SITES_TOPIC: "resolved-site",
-}
-
-
-def apply_record(state: NormalizedState, topic: str, key: str, value: bytes | None) -> bool:
-    """Set or delete one record; returns whether it was a retraction of something present."""
-    table: dict[str, Any]
-    parse: Any
-    if topic == PlatformSite.TOPIC:
-        table, parse = state.platform_sites, PlatformSite.model_validate_json
-    elif topic == Audit.TOPIC:
-        table, parse = state.audits, Audit.model_validate_json
-    elif topic == Consent.TOPIC:
-        table, parse = state.consents, Consent.model_validate_json
-    elif topic == SITE_RESOLUTION_TOPIC:
-        table, parse = state.resolutions, SiteResolution.model_validate_json
-    elif topic == RESOLVED_SITES_TOPIC:
-        table, parse = state.resolved_sites, ResolvedSite.model_validate_json
-    else:
-        raise ValueError(f"not an input topic: {topic}")
-    if value is None:
-        return table.pop(key, None) is not None
-    table[key] = parse(value)
-    return False
 
 
 class Releaser:
@@ -134,20 +96,12 @@ class Releaser:
     async def release(self, at: datetime) -> ReleasePlan:
         started = time.perf_counter()
         # Plan on a snapshot, in a worker thread: a year of both platforms takes a minute to plan, and
-        # the event loop must keep following inputs and answering /health meanwhile. The records are
-        # frozen models, so shallow copies of the dicts are a consistent snapshot.
-        state = NormalizedState(
-            platform_sites=dict(self.state.platform_sites),
-            audits=dict(self.state.audits),
-            consents=dict(self.state.consents),
-            resolutions=dict(self.state.resolutions),
-            resolved_sites=dict(self.state.resolved_sites),
-        )
-        records = self._state_records()
+        # the event loop must keep following inputs and answering /health meanwhile.
+        state = self.state.snapshot()
         contributions = dict(self.contributions)
 
         def plan_it() -> tuple[ReleaseLog, ReleasePlan]:
-            snapshot = ReleaseLog.from_state(dict(records))
+            snapshot = self.log.copy()
             plan = plan_release(
                 state,
                 snapshot,
@@ -181,9 +135,6 @@ class Releaser:
         )
         return plan
 
-    def _state_records(self) -> list[tuple[bytes, bytes]]:
-        return [(state_key(k), state_value(r)) for k, r in self.log.items()]
-
 
 def create_app(
     settings: AggregateSettings,
@@ -203,16 +154,16 @@ def create_app(
             message = event.message
             topic = canonical[message.topic]
             try:
-                retracted = apply_record(state, topic, (message.key or b"").decode(), message.value)
+                retracted = state.apply(topic, (message.key or b"").decode(), message.value)
             except Exception:  # a poison record must never stop the service; it is counted
                 log.exception(
                     "unreadable record at %s[%d]@%d", message.topic, message.partition, message.offset
                 )
-                metrics.invalid.labels(_KIND[topic]).inc()
+                metrics.invalid.labels(INPUT_KINDS[topic]).inc()
                 continue
-            metrics.consumed.labels(_KIND[topic]).inc()
+            metrics.consumed.labels(INPUT_KINDS[topic]).inc()
             if retracted:
-                metrics.retracted.labels(_KIND[topic]).inc()
+                metrics.retracted.labels(INPUT_KINDS[topic]).inc()
             metrics.set_state_sizes(state)
 
     async def schedule() -> None:

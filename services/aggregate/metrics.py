@@ -6,7 +6,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-INPUT_KINDS = ("platform-site", "audit", "consent", "site-resolution", "resolved-site")
+from .population import INPUT_KINDS
+
 TABLES = ("issue-prevalence", "forced-labour")
 
 
@@ -57,7 +58,7 @@ class AggregateMetrics:
             ["table", "outcome"],
             registry=r,
         )
-        for kind in INPUT_KINDS:
+        for kind in INPUT_KINDS.values():
             self.consumed.labels(kind)
             self.retracted.labels(kind)
         for table in TABLES:
@@ -73,14 +74,10 @@ class AggregateMetrics:
         self.state.labels("resolved-site").set(len(state.resolved_sites))
 
     def observe_release(self, plan: Any, seconds: float) -> None:
-        import json
-
         self.releases.inc()
         self.release_seconds.observe(seconds)
-        for topic, _, value, _ in plan.records:
-            if topic.startswith("exchange.aggregates."):
-                doc = json.loads(value)
-                self.sent.labels(doc["table"], doc["status"]).inc()
+        for (table, status), cells in plan.sent_by.items():
+            self.sent.labels(table, status).inc(cells)
         for table, counts in plan.counts.items():
             self.held.labels(table).inc(counts.held_by_revision)
             for outcome in (

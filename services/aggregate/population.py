@@ -27,6 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Final
+
+from pydantic import BaseModel
 
 from schemas.shared.models import Audit, Consent, PlatformSite
 from schemas.shared.resolution import (
@@ -40,6 +43,9 @@ from .model import SiteInfo
 from .schedule import Granularity, period_of  # re-exported: periods are defined once, in schedule
 
 __all__ = [
+    "INPUT_KINDS",
+    "INPUT_TABLES",
+    "INPUT_TOPICS",
     "Granularity",
     "NormalizedState",
     "contributing",
@@ -47,6 +53,24 @@ __all__ = [
     "period_of",
     "site_info",
 ]
+
+
+# Input topic -> (NormalizedState field, record model), and the metric label of each kind.
+INPUT_TABLES: Final[Mapping[str, tuple[str, type[BaseModel]]]] = {
+    PlatformSite.TOPIC: ("platform_sites", PlatformSite),
+    Audit.TOPIC: ("audits", Audit),
+    Consent.TOPIC: ("consents", Consent),
+    SITE_RESOLUTION_TOPIC: ("resolutions", SiteResolution),
+    RESOLVED_SITES_TOPIC: ("resolved_sites", ResolvedSite),
+}
+INPUT_TOPICS: Final = tuple(INPUT_TABLES)
+INPUT_KINDS: Final[Mapping[str, str]] = {
+    PlatformSite.TOPIC: "platform-site",
+    Audit.TOPIC: "audit",
+    Consent.TOPIC: "consent",
+    SITE_RESOLUTION_TOPIC: "site-resolution",
+    RESOLVED_SITES_TOPIC: "resolved-site",
+}
 
 
 @dataclass(slots=True)
@@ -63,22 +87,32 @@ class NormalizedState:
     def from_topics(cls, state: Mapping[str, Mapping[str, bytes]]) -> NormalizedState:
         """From `topic -> key -> value` (the compacted topics' latest non-tombstone values).
 
-        Records are indexed by their own id, which is the message key normalize writes."""
+        Records are indexed by their message key, which is their own id as normalize writes it."""
+        out = cls()
+        for topic in INPUT_TOPICS:
+            values = state.get(topic, {})
+            for key in sorted(values):
+                out.apply(topic, key, values[key])
+        return out
 
-        def values(topic: str) -> list[bytes]:
-            return [state.get(topic, {})[k] for k in sorted(state.get(topic, {}))]
+    def apply(self, topic: str, key: str, value: bytes | None) -> bool:
+        """One record of an input topic: set, or delete on a tombstone. Returns whether the tombstone
+        retracted something held (a removal, a withdrawal, a resolution given up)."""
+        table: dict[str, Any] = getattr(self, INPUT_TABLES[topic][0])
+        if value is None:
+            return table.pop(key, None) is not None
+        table[key] = INPUT_TABLES[topic][1].model_validate_json(value)
+        return False
 
-        sites = (PlatformSite.model_validate_json(v) for v in values(PlatformSite.TOPIC))
-        audits = (Audit.model_validate_json(v) for v in values(Audit.TOPIC))
-        consents = (Consent.model_validate_json(v) for v in values(Consent.TOPIC))
-        resolutions = (SiteResolution.model_validate_json(v) for v in values(SITE_RESOLUTION_TOPIC))
-        resolved = (ResolvedSite.model_validate_json(v) for v in values(RESOLVED_SITES_TOPIC))
-        return cls(
-            platform_sites={s.site_id: s for s in sites},
-            audits={a.audit_id: a for a in audits},
-            consents={c.company_id: c for c in consents},
-            resolutions={r.platform_site_id: r for r in resolutions},
-            resolved_sites={r.resolved_site_id: r for r in resolved},
+    def snapshot(self) -> NormalizedState:
+        """A consistent copy to plan a release on while this one keeps following the inputs; the records
+        are frozen models, so copying the dicts is enough."""
+        return NormalizedState(
+            platform_sites=dict(self.platform_sites),
+            audits=dict(self.audits),
+            consents=dict(self.consents),
+            resolutions=dict(self.resolutions),
+            resolved_sites=dict(self.resolved_sites),
         )
 
     def resolved_site_of(self, platform_site_id: str) -> str | None:

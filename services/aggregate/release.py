@@ -242,6 +242,12 @@ class ReleaseLog:
     def next_revision(self, key: CellKey) -> int:
         return next_revision(self._last.get(key))
 
+    def copy(self) -> ReleaseLog:
+        """An independent log to plan on: the entries are frozen, so copying the index is enough."""
+        log = ReleaseLog()
+        log._last = dict(self._last)
+        return log
+
     def record(self, message: Message, sites: Iterable[str]) -> tuple[bytes, bytes]:
         """Note a release about to be sent; returns the (key, value) to write to the release-state topic
         first. The message's revision must be the cell's next revision."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,6 +46,7 @@ class ReleasePlan:
     counts: dict[str, DisclosureCounts] = field(default_factory=dict)  # per table
     periods: list[str] = field(default_factory=list)
     sent: int = 0
+    sent_by: Counter[tuple[str, str]] = field(default_factory=Counter)  # (table, wire status) -> cells
     unchanged: int = 0
     held: int = 0
 
@@ -123,11 +125,8 @@ def plan_release(
         for site, entry in by_period[period].items()
     }
     previous = _previous(log)
-    all_cells = [
-        c
-        for c in (*issue_prevalence(state, granularity), *forced_labour(state, granularity))
-        if c.key.period in closed
-    ]
+    audited = {period: by_period[period] for period in closed}
+    all_cells = [*issue_prevalence(state, granularity, audited), *forced_labour(state, granularity, audited)]
 
     def changed(cell: Cell) -> frozenset[str]:
         before = previous.get(cell.key)
@@ -184,3 +183,4 @@ def plan_cell(
     plan.records.append((RELEASE_STATE_TOPIC, state_key, state_value, []))
     plan.records.append((topic_of(cell.key.table), key, value, headers))
     plan.sent += 1
+    plan.sent_by[(cell.key.table, decision.status.wire_status)] += 1

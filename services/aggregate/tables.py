@@ -23,7 +23,7 @@ one-decimal value (`schemas.exchange.aggregates.share_pct`, exact in `Decimal`);
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -70,12 +70,19 @@ def audited_sites(
     return dict(out)
 
 
+AuditedSites = Mapping[str, Mapping[str, SitePeriod]]
+
+
 def populations(
-    state: NormalizedState, granularity: Granularity = "quarter"
+    state: NormalizedState, granularity: Granularity = "quarter", audited: AuditedSites | None = None
 ) -> dict[tuple[str, str, str], dict[str, SitePeriod]]:
-    """(period, country, sector) -> the cell's population, margins (`ALL`) included."""
+    """(period, country, sector) -> the cell's population, margins (`ALL`) included.
+
+    `audited` is `audited_sites(state, granularity)` if the caller has it (or a selection of its
+    periods); every table's cells derive from that one pass over the state."""
     out: dict[tuple[str, str, str], dict[str, SitePeriod]] = defaultdict(dict)
-    for period, by_site in audited_sites(state, granularity).items():
+    by_period = audited_sites(state, granularity) if audited is None else audited
+    for period, by_site in by_period.items():
         for rid, entry in by_site.items():
             for country in (entry.country, ALL):
                 for sector in (entry.sector, ALL):
@@ -106,10 +113,12 @@ def _cell(
     )
 
 
-def issue_prevalence(state: NormalizedState, granularity: Granularity = "quarter") -> list[Cell]:
+def issue_prevalence(
+    state: NormalizedState, granularity: Granularity = "quarter", audited: AuditedSites | None = None
+) -> list[Cell]:
     """Every `issue-prevalence` cell with at least one contributing site, sorted by key."""
     cells: list[Cell] = []
-    for (period, country, sector), population in populations(state, granularity).items():
+    for (period, country, sector), population in populations(state, granularity, audited).items():
         for issue in Issue:
             severities = [e.severity[issue] for e in population.values() if issue in e.severity]
             with_issue = len(severities)
@@ -126,10 +135,12 @@ def issue_prevalence(state: NormalizedState, granularity: Granularity = "quarter
     return sorted(cells, key=lambda c: c.key)
 
 
-def forced_labour(state: NormalizedState, granularity: Granularity = "quarter") -> list[Cell]:
+def forced_labour(
+    state: NormalizedState, granularity: Granularity = "quarter", audited: AuditedSites | None = None
+) -> list[Cell]:
     """Every `forced-labour` cell with at least one contributing site, sorted by key."""
     cells: list[Cell] = []
-    for (period, country, sector), population in populations(state, granularity).items():
+    for (period, country, sector), population in populations(state, granularity, audited).items():
         entries = population.values()
         outcomes: dict[str, Any] = {
             "sites_with_indicator": sum(1 for e in entries if e.indicators),

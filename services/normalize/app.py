@@ -21,25 +21,22 @@ from pydantic import ValidationError
 
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.dead_letter import NormalizeDeadLetter
-from schemas.shared.resolution import SITE_RESOLUTION_TOPIC, SiteResolution
+from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC, SiteResolution
 from services.faust_app import make_app, raw_topic
 from services.web import install_endpoints, worker_health
 
 from .engine import Normalizer, Outcome, Record
-from .mapping import MappingError
+from .mapping import MappingError, OutputKind
 from .metrics import NormalizeMetrics
 from .settings import NormalizeSettings
 
 log = logging.getLogger("sx.normalize")
 
+# The metric label of every output topic: the mapping's record kinds, then the resolver's two.
 _KIND_OF_TOPIC = {
-    "exchange.normalized.platform-sites.v1": "platform-site",
-    "exchange.normalized.audits.v1": "audit",
-    "exchange.normalized.corrective-actions.v1": "corrective-action",
-    "exchange.normalized.consents.v1": "consent",
-    "exchange.normalized.trainings.v1": "training",
-    "exchange.normalized.site-resolution.v1": "site-resolution",
-    "exchange.normalized.resolved-sites.v1": "resolved-site",
+    **{kind.topic: kind.value for kind in OutputKind},
+    SITE_RESOLUTION_TOPIC: "site-resolution",
+    RESOLVED_SITES_TOPIC: "resolved-site",
 }
 
 

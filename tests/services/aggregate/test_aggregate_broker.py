@@ -26,9 +26,8 @@ from typing import Any
 import httpx
 import pytest
 
-from services.aggregate.app import INPUT_TOPICS
 from services.aggregate.disclosure import DisclosureParams
-from services.aggregate.population import NormalizedState
+from services.aggregate.population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.runner import plan_release
 from services.aggregate.schedule import closes_at
@@ -43,7 +42,6 @@ pytestmark = pytest.mark.broker
 
 K_SITES, K_INSIDER, OUTCOME_MIN = 5, 3, 20
 PSEUDONYM = re.compile(rb"[a-z0-9-]{1,16}\.[a-z]+\.[0-9a-f]{32}")
-INPUT_KINDS = ("platform-site", "audit", "consent", "site-resolution", "resolved-site")  # as INPUT_TOPICS
 
 
 def _post_clock(service: ServiceProcess, now: str) -> None:
@@ -136,7 +134,7 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
                 "sx_ingest_messages_accepted_total"
             ):
                 return False
-            for topic, kind in zip(INPUT_TOPICS, INPUT_KINDS, strict=True):
+            for topic, kind in INPUT_KINDS.items():
                 held = aggregate.metric_sum("sx_aggregate_state_records", kind=kind)
                 if held != len(await read_compacted(bootstrap, normalized + topic)):
                     return False
