@@ -67,7 +67,7 @@ from bench.harness import (
     unique_topic_names,
 )
 from bench.normalize import accepted_envelopes
-from bench.passthrough import _child_env, run_passthrough
+from bench.passthrough import child_env, run_passthrough
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.aggregates import topic_of
 from services.aggregate.__main__ import topic_specs
@@ -270,7 +270,7 @@ async def run_aggregate(bootstrap: str, records: Sequence[Record], expected_publ
     await create_temp_topics(bootstrap, input_topics, PARTITIONS)
     with tempfile.TemporaryDirectory(prefix="bench-aggregate-") as data_dir:
         env = {
-            **_child_env(),
+            **child_env(),
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "AGGREGATE_APP_ID": app_id,
             "AGGREGATE_WEB_PORT": str(port),

@@ -36,7 +36,7 @@ from bench.harness import (
     unique_topic_names,
     wait_health,
 )
-from bench.passthrough import _child_env, _output_size, read_output, run_passthrough
+from bench.passthrough import child_env, output_size, read_output, run_passthrough
 from simulator.feed import FeedMessage, generate_feed
 from simulator.publish import publish
 
@@ -97,7 +97,7 @@ async def run_ingest(
     await create_temp_topics(bootstrap, [sedex, amfori, accepted, dlq], PARTITIONS)
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir:
         env = {
-            **_child_env(),
+            **child_env(),
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "INGEST_APP_ID": f"bench-ingest-{uuid.uuid4().hex[:10]}",
             "INGEST_WEB_PORT": str(port),
@@ -138,8 +138,8 @@ async def run_ingest(
             code = await asyncio.wait_for(worker.wait(), timeout=60)
             if code != 0:
                 raise RuntimeError(f"ingest exited with {code}")
-            stored = await _output_size(bootstrap, accepted, PARTITIONS)
-            dead = await _output_size(bootstrap, dlq, PARTITIONS)
+            stored = await output_size(bootstrap, accepted, PARTITIONS)
+            dead = await output_size(bootstrap, dlq, PARTITIONS)
             if stored != n_accepted or dead != expects["invalid"]:
                 raise RuntimeError(
                     f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected {expects['invalid']})"

@@ -56,7 +56,7 @@ from bench.harness import (
     unique_topic_names,
     wait_health,
 )
-from bench.passthrough import _child_env, _output_size, read_output, run_passthrough
+from bench.passthrough import child_env, output_size, read_output, run_passthrough
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
 from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
@@ -184,7 +184,7 @@ async def run_normalize(
     await create_temp_topics(bootstrap, [accepted], PARTITIONS)
     with tempfile.TemporaryDirectory(prefix="bench-normalize-") as data_dir:
         env = {
-            **_child_env(),
+            **child_env(),
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "NORMALIZE_APP_ID": app_id,
             "NORMALIZE_WEB_PORT": str(port),
@@ -262,14 +262,14 @@ def _tail(path: str, lines: int = 40) -> str:
 async def _check_outputs(bootstrap: str, settings: NormalizeSettings, expected: Expected) -> None:
     wrong: list[str] = []
     for name in settings.state_topics:
-        stored = await _output_size(bootstrap, settings.topic(name), settings.partitions)
+        stored = await output_size(bootstrap, settings.topic(name), settings.partitions)
         want = expected.per_topic[name]
         if name in ORDER_DEPENDENT:
             if (stored == 0) != (want == 0):
                 wrong.append(f"{name}: {stored} (expected about {want})")
         elif stored != want:
             wrong.append(f"{name}: {stored} (expected {want})")
-    dead = await _output_size(bootstrap, settings.dlq_topic, settings.partitions)
+    dead = await output_size(bootstrap, settings.dlq_topic, settings.partitions)
     if dead != expected.dead:
         wrong.append(f"dead-lettered: {dead} (expected {expected.dead})")
     if wrong:

@@ -152,7 +152,7 @@ async def read_output(
         await consumer.stop()
 
 
-async def _output_size(bootstrap: str, topic: str, partitions: int) -> int:
+async def output_size(bootstrap: str, topic: str, partitions: int) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     try:
@@ -162,7 +162,7 @@ async def _output_size(bootstrap: str, topic: str, partitions: int) -> int:
         await consumer.stop()
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
     """The worker must import this package whatever the caller's cwd, and bench/ is not pip-installed."""
     root = str(Path(__file__).resolve().parents[1])
     path = os.environ.get("PYTHONPATH")
@@ -209,7 +209,7 @@ async def run_passthrough(
             sink,
             group_id,
             stdout=asyncio.subprocess.PIPE,
-            env=_child_env(),
+            env=child_env(),
         )
         assert worker.stdout is not None
         line = await asyncio.wait_for(worker.stdout.readline(), timeout=max(1.0, deadline - loop.time()))
@@ -231,7 +231,7 @@ async def run_passthrough(
         code = await asyncio.wait_for(worker.wait(), timeout=30)
         if code != 0:
             raise RuntimeError(f"pass-through worker exited with {code}")
-        stored = await _output_size(bootstrap, sink, PARTITIONS)
+        stored = await output_size(bootstrap, sink, PARTITIONS)
         if stored != n_messages:
             raise RuntimeError(f"output topic holds {stored} records for {n_messages} sent")
         return Result.measure("aiokafka pass-through", n_messages, finished - started, latencies, peak)

@@ -128,7 +128,7 @@ def _print_normalize(port: int, bootstrap: str) -> None:
         print(f"      e.g. {sample.model_dump_json()[:300]}...")
 
 
-def _release(bootstrap: str) -> str:
+def _release() -> str:
     """Move aggregate's clock to the next scheduled slot after now (and after its last release)."""
     health = httpx.get(f"http://127.0.0.1:{AGGREGATE_PORT}/health").json()
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
             600,
             aggregate,
         )
-        at = _release(bootstrap)
+        at = _release()
         _wait(
             "the release",
             lambda: httpx.get(f"http://127.0.0.1:{AGGREGATE_PORT}/health").json().get("last_release") == at,

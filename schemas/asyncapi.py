@@ -28,6 +28,7 @@ from pydantic_core import CoreSchema
 
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.aggregates import (
+    CONTRIBUTIONS_TOPIC,
     FORCED_LABOUR,
     ISSUE_PREVALENCE,
     RELEASE_STATE_TOPIC,
@@ -214,7 +215,6 @@ def _topic_of(model: type[BaseModel]) -> str:
 
 
 def channels() -> tuple[Channel, ...]:
-    from services.aggregate.runner import CONTRIBUTIONS_TOPIC
     from services.topics import ACCEPTED_TOPIC, INGEST_DLQ_TOPIC, INGEST_SEEN_TOPIC
 
     return (

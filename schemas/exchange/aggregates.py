@@ -63,6 +63,8 @@ def topic_of(table: str) -> str:
 
 
 RELEASE_STATE_TOPIC: Final = "exchange.aggregate.releases.v1"
+# Aggregate's other internal state: contribution fingerprints per (period, site) and the release marker.
+CONTRIBUTIONS_TOPIC: Final = "exchange.aggregate.contributions.v1"
 """Internal, compacted: the aggregate service's release state (`ReleaseStateRecord`)."""
 
 

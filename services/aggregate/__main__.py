@@ -9,7 +9,7 @@ from pathlib import Path
 
 import faust
 
-from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, topic_of
+from schemas.exchange.aggregates import CONTRIBUTIONS_TOPIC, RELEASE_STATE_TOPIC, topic_of
 from services.compacted import read_compacted
 from services.topics import TopicSpec, ensure_topics
 
@@ -18,7 +18,7 @@ from .disclosure import DisclosureParams, DisclosureParamsError
 from .metrics import AggregateMetrics
 from .population import INPUT_TOPICS, NormalizedState
 from .release import ReleaseLog
-from .runner import CONTRIBUTIONS_TOPIC, TABLES
+from .runner import TABLES
 from .schedule import Clock, ManualClock, SystemClock
 from .settings import AggregateSettings
 

@@ -24,6 +24,7 @@ import faust
 from aiokafka import AIOKafkaProducer
 from faust.web import View
 
+from schemas.exchange.aggregates import CONTRIBUTIONS_TOPIC
 from services.faust_app import make_app, raw_topic
 from services.web import install_endpoints, worker_health
 
@@ -31,7 +32,7 @@ from .disclosure import DisclosureParams
 from .metrics import AggregateMetrics
 from .population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
 from .release import ReleaseLog
-from .runner import CONTRIBUTIONS_TOPIC, LAST_RELEASE_KEY, ReleasePlan, plan_release
+from .runner import LAST_RELEASE_KEY, ReleasePlan, plan_release
 from .schedule import Clock, ManualClock, due_releases
 from .settings import AggregateSettings
 

@@ -23,7 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, format_release_time, topic_of
+from schemas.exchange.aggregates import (
+    CONTRIBUTIONS_TOPIC,
+    RELEASE_STATE_TOPIC,
+    format_release_time,
+    topic_of,
+)
 
 from . import disclosure
 from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revision, Status
@@ -33,7 +38,6 @@ from .release import Headers, ReleaseLog, build_message, encode_message
 from .schedule import is_closed
 from .tables import SitePeriod, audited_sites, forced_labour, issue_prevalence
 
-CONTRIBUTIONS_TOPIC: Final = "exchange.aggregate.contributions.v1"
 LAST_RELEASE_KEY: Final = b"__last_release__"
 TABLES: Final = ("issue-prevalence", "forced-labour")
 

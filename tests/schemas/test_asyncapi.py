@@ -9,12 +9,17 @@ from typing import Any
 import pytest
 
 from schemas import asyncapi, export
-from schemas.exchange.aggregates import FORCED_LABOUR, ISSUE_PREVALENCE, RELEASE_STATE_TOPIC, topic_of
+from schemas.exchange.aggregates import (
+    CONTRIBUTIONS_TOPIC,
+    FORCED_LABOUR,
+    ISSUE_PREVALENCE,
+    RELEASE_STATE_TOPIC,
+    topic_of,
+)
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
 from schemas.platform.sedex import TOPIC as SEDEX_TOPIC
 from schemas.shared.models import SHARED_TOPICS, Audit, Consent, PlatformSite
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
-from services.aggregate.runner import CONTRIBUTIONS_TOPIC
 from services.ingest.admit import SEDEX, Admitted, admit
 from services.ingest.records import accepted_record
 from services.topics import ACCEPTED_TOPIC, INGEST_DLQ_TOPIC, INGEST_SEEN_TOPIC, TOPICS

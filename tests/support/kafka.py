@@ -123,13 +123,8 @@ async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int,
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        tps = await partitions_of(bootstrap, topic)
-        return {tp.partition: off for tp, off in (await consumer.end_offsets(tps)).items()}
-    finally:
-        await stop_quietly(consumer)
+    ends = await high_watermarks(bootstrap, await partitions_of(bootstrap, topic))
+    return {tp.partition: offset for tp, offset in ends.items()}
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:

@@ -27,13 +27,13 @@ from typing import Any
 import pytest
 
 from schemas.exchange.accepted import AcceptedEvent
-from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
+from schemas.exchange.aggregates import CONTRIBUTIONS_TOPIC, RELEASE_STATE_TOPIC
 from schemas.taxonomy import SMETA_CLAUSES
 from services.aggregate import disclosure
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.population import NormalizedState, contributing
 from services.aggregate.release import ReleaseLog
-from services.aggregate.runner import CONTRIBUTIONS_TOPIC, plan_release
+from services.aggregate.runner import plan_release
 from services.aggregate.tables import forced_labour, issue_prevalence
 from services.ingest.admit import Admitted, admit
 from services.ingest.records import accepted_record
