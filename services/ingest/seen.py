@@ -7,9 +7,9 @@ lost about one event in three restarts). Without tables faust takes its fixed re
 state is the same shape a changelog would hold: key `platform:eventId`, value the positions that
 carried it, `[first, *redeliveries]`; it is read back in full before the worker starts.
 
-The topic has the platform topics' partition count and the same keys' partitioner is irrelevant:
-every ingest process loads all of it, so a rebalance never leaves a process without the ids of a
-partition it is given (the cost: memory for every id within the topic's life, ~100 B per event).
+Every ingest process loads all of it (memory: every id within the topic's life, ~100 B per event).
+A process does not follow what other processes add after it started, so ingest is run as one process;
+with several, a partition moved by a rebalance would miss the ids forwarded since the start.
 """
 
 from __future__ import annotations

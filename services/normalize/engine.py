@@ -18,6 +18,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel
+
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.shared.models import Consent, PlatformSite
 from schemas.shared.resolution import (
@@ -62,14 +64,8 @@ class Outcome:
     resolution_changes: list[Change] = field(default_factory=list)
 
 
-def encode(value: PlatformSite | object | None) -> bytes | None:
-    if value is None:
-        return None
-    dump = getattr(value, "model_dump_json", None)
-    if dump is None:
-        raise TypeError(f"not a model: {type(value).__name__}")
-    out: str = dump()
-    return out.encode()
+def encode(value: BaseModel | None) -> bytes | None:
+    return None if value is None else value.model_dump_json().encode()
 
 
 class Normalizer:
