@@ -139,7 +139,6 @@ def plan(state: NormalizedState) -> ReleasePlan:
     return plan_release(
         state,
         ReleaseLog(),
-        {},
         params,
         RELEASE_AT,
         granularity=settings.granularity,

@@ -28,12 +28,12 @@ from pydantic_core import CoreSchema
 
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.aggregates import (
-    CONTRIBUTIONS_TOPIC,
     FORCED_LABOUR,
     ISSUE_PREVALENCE,
     RELEASE_STATE_TOPIC,
     ForcedLabourMessage,
     IssuePrevalenceMessage,
+    ReleaseMarker,
     ReleaseStateRecord,
     topic_of,
 )
@@ -80,6 +80,7 @@ _MODELS: Final[tuple[tuple[str, TypeAdapter[Any]], ...]] = (
     ("IssuePrevalenceMessage", TypeAdapter(IssuePrevalenceMessage)),
     ("ForcedLabourMessage", TypeAdapter(ForcedLabourMessage)),
     ("ReleaseStateRecord", TypeAdapter(ReleaseStateRecord)),
+    ("ReleaseMarker", TypeAdapter(ReleaseMarker)),
 )
 """Component name -> the adapter whose JSON Schema it is. The unions (platform events) are inline
 schemas in pydantic's output; the models are ``$defs`` already."""
@@ -309,16 +310,9 @@ def channels() -> tuple[Channel, ...]:
             "aggregateReleaseState",
             RELEASE_STATE_TOPIC,
             "compact",
-            "Aggregate's own state, never published: each cell's last release and its site set.",
-            ("ReleaseState",),
-        ),
-        Channel(
-            "aggregateContributions",
-            CONTRIBUTIONS_TOPIC,
-            "compact",
-            "Aggregate's own state: a fingerprint of each site's contribution to a period as of the last "
-            "release (key `period|site pseudonym`), and the marker `__last_release__`.",
-            ("AggregateContribution",),
+            "Aggregate's own state, never published: each cell's last release and its sites' "
+            "contributions, and the marker `__last_release__` (the last committed release).",
+            ("ReleaseState", "ReleaseMarker"),
         ),
     )
 
@@ -344,10 +338,8 @@ def operations() -> tuple[Operation, ...]:
         ),
         Operation("aggregate", "send", "aggregatesIssuePrevalence", "Release the issue-prevalence cells."),
         Operation("aggregate", "send", "aggregatesForcedLabour", "Release the forced-labour cells."),
-        Operation("aggregate", "send", "aggregateReleaseState", "Record each cell's release."),
+        Operation("aggregate", "send", "aggregateReleaseState", "Record each cell's release and the marker."),
         Operation("aggregate", "receive", "aggregateReleaseState", "Load the release history."),
-        Operation("aggregate", "send", "aggregateContributions", "Record contributions and the release."),
-        Operation("aggregate", "receive", "aggregateContributions", "Load them before starting."),
     )
 
 
@@ -607,11 +599,11 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             _ref("ReleaseStateRecord"),
             {"type": "string", "description": '{"cell":{...},"table":"..."}, compact JSON, sorted keys.'},
         ),
-        "AggregateContribution": _message(
-            "A contribution fingerprint, or the release marker",
-            '32 hex characters; for the marker, {"release_id": <RFC 3339>}.',
-            {"type": "string"},
-            {"type": "string", "description": "`<period>|<site pseudonym>` or `__last_release__`."},
+        "ReleaseMarker": _message(
+            "The last committed release",
+            "Internal state of the aggregate service: the schedule resumes after this release.",
+            _ref("ReleaseMarker"),
+            {"type": "string", "description": "`__last_release__`."},
         ),
         "NormalizeVersion": _message(
             "Applied entity version",

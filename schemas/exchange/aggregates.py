@@ -63,9 +63,9 @@ def topic_of(table: str) -> str:
 
 
 RELEASE_STATE_TOPIC: Final = "exchange.aggregate.releases.v1"
-# Aggregate's other internal state: contribution fingerprints per (period, site) and the release marker.
-CONTRIBUTIONS_TOPIC: Final = "exchange.aggregate.contributions.v1"
-"""Internal, compacted: the aggregate service's release state (`ReleaseStateRecord`)."""
+"""Internal, compacted: the aggregate service's release state (`ReleaseStateRecord` per cell, and the
+marker `LAST_RELEASE_KEY` -> `ReleaseMarker`)."""
+LAST_RELEASE_KEY: Final = b"__last_release__"
 
 
 # --- scalars ------------------------------------------------------------------------------------------
@@ -324,22 +324,32 @@ class ReleaseStateRecord(_Model):
 
     Key: `{"cell":{<sorted coordinates>},"table":"<table>"}` (compact JSON, sorted keys; see
     `services.aggregate.release.state_key`). Value: the cell's last release exactly as it was sent
-    (`message`: revision, status, measures, release_id, released_at) and the sorted ids of the resolved
-    sites that formed its population then (`site_ids`, pseudonyms), which the published message must not
-    carry but the revision rule (`k_delta`) needs. Keeping the whole message lets a restarted service
-    re-send a release byte for byte. The topic is read only by the aggregate service.
+    (`message`: revision, status, measures, release_id, released_at) and, for each resolved site that
+    formed its population then (pseudonyms, sorted), what it contributed to the cell
+    (`contributions`: for an issue cell the site's highest severity on the issue or "", for a
+    forced-labour cell its sorted indicators joined by ","). The published message must not carry
+    these, but the revision rule (`k_delta`) counts the sites whose contribution differs since the
+    cell's last release. Keeping the whole message lets a restarted service re-send a release byte
+    for byte. The topic is read only by the aggregate service.
     """
 
     schema_version: SchemaVersion
     message: AggregateMessage
-    site_ids: list[Annotated[str, Field(min_length=1)]]
+    contributions: dict[Annotated[str, Field(min_length=1)], str]
 
-    @field_validator("site_ids")
+    @field_validator("contributions")
     @classmethod
-    def _sorted_unique(cls, values: list[str]) -> list[str]:
+    def _sorted(cls, values: dict[str, str]) -> dict[str, str]:
         if any(a >= b for a, b in pairwise(values)):
-            raise ValueError("site_ids must be sorted and without duplicates")
+            raise ValueError("contributions must be keyed by site id in sorted order")
         return values
+
+
+class ReleaseMarker(_Model):
+    """INTERNAL STATE: the last release whose transaction committed (key `__last_release__` on
+    `exchange.aggregate.releases.v1`); a restarted or newly leading instance resumes the schedule after it."""
+
+    release_id: ReleaseTime
 
 
 RELEASE_STATE: Final = TypeAdapter(ReleaseStateRecord)

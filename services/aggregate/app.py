@@ -3,8 +3,7 @@
 One agent follows normalize's compacted topics into `NormalizedState` (last value per key, so a
 redelivery or replay changes nothing). A timer looks at the clock; at each scheduled release time it
 plans the release (`runner.plan_release`, closed periods only) and writes it in one Kafka
-transaction: release state, public messages, contribution fingerprints and the release marker
-commit together or not at all. State is rebuilt at start-up from the compacted topics (see
+transaction: release state, public messages and the release marker commit together or not at all. State is rebuilt at start-up from the compacted topics (see
 `__main__`), never from faust tables.
 
 The clock is injectable: `AGGREGATE_NOW` fixes it; with `AGGREGATE_MANUAL_CLOCK=true`, POST
@@ -14,7 +13,6 @@ The clock is injectable: `AGGREGATE_NOW` fixes it; with `AGGREGATE_MANUAL_CLOCK=
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from datetime import datetime
@@ -24,7 +22,6 @@ import faust
 from aiokafka import AIOKafkaProducer
 from faust.web import View
 
-from schemas.exchange.aggregates import CONTRIBUTIONS_TOPIC
 from services.faust_app import make_app, raw_topic
 from services.web import install_endpoints, worker_health
 
@@ -32,7 +29,7 @@ from .disclosure import DisclosureParams
 from .metrics import AggregateMetrics
 from .population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
 from .release import ReleaseLog
-from .runner import LAST_RELEASE_KEY, ReleasePlan, plan_release
+from .runner import ReleasePlan, plan_release
 from .schedule import Clock, ManualClock, due_releases
 from .settings import AggregateSettings
 
@@ -47,7 +44,7 @@ class Releaser:
         settings: AggregateSettings,
         state: NormalizedState,
         release_log: ReleaseLog,
-        contributions: dict[bytes, bytes],
+        last_release: datetime | None,
         clock: Clock,
         metrics: AggregateMetrics,
         params: DisclosureParams,
@@ -55,14 +52,10 @@ class Releaser:
         self.settings = settings
         self.state = state
         self.log = release_log
-        self.contributions = contributions
         self.clock = clock
         self.metrics = metrics
         self.params = params
-        self.last_release: datetime | None = None
-        marker = contributions.get(LAST_RELEASE_KEY)
-        if marker is not None:
-            self.last_release = datetime.fromisoformat(json.loads(marker)["release_id"])
+        self.last_release = last_release
         self._producer: AIOKafkaProducer | None = None
         self._releasing = asyncio.Lock()  # one release at a time, whoever calls
 
@@ -99,14 +92,12 @@ class Releaser:
         # Plan on a snapshot, in a worker thread: a year of both platforms takes a minute to plan, and
         # the event loop must keep following inputs and answering /health meanwhile.
         state = self.state.snapshot()
-        contributions = dict(self.contributions)
 
         def plan_it() -> tuple[ReleaseLog, ReleasePlan]:
             snapshot = self.log.copy()
             plan = plan_release(
                 state,
                 snapshot,
-                contributions,
                 self.params,
                 at,
                 granularity=self.settings.granularity,
@@ -121,9 +112,6 @@ class Releaser:
                 await self._producer.send(self.settings.topic(topic), value, key=key, headers=headers)
         # Committed: only now does the in-memory view move on.
         self.log = snapshot
-        for topic, key, value, _ in plan.records:
-            if topic == CONTRIBUTIONS_TOPIC:
-                self.contributions[key] = value
         self.last_release = at
         self.metrics.observe_release(plan, time.perf_counter() - started)
         log.info(

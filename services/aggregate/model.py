@@ -59,3 +59,14 @@ class Cell:
     # Additive outcome counts (flattened name -> int) for the no-exact-recovery check, e.g.
     # {"sites_with_issue": 12, "by_severity.critical": 0, ...}. Shares and means are not additive.
     additive: Mapping[str, int] = field(default_factory=dict)
+    # What each site of the population brings to *this* cell (site id -> token), for the revision rule's
+    # "sites whose contribution to it differs since its last release": an issue cell's token is the
+    # site's highest severity on the issue ("" for none), a forced-labour cell's its sorted indicators.
+    # Left empty, every site brings the same thing (membership only).
+    contributions: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.contributions:
+            object.__setattr__(self, "contributions", dict.fromkeys(sorted(self.sites), ""))
+        elif self.contributions.keys() != self.sites:
+            raise ValueError(f"{self.key}: contributions must cover exactly the cell's sites")

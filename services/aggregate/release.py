@@ -5,8 +5,8 @@
   (`ce_id` is a UUIDv5 of table, key, release id and revision, not a random id).
 * `assert_hygienic` is the last check before every send: it raises if a value carries anything that
   looks like a pseudonym, a sealed value or an event time (aggregates.md, "Hygiene").
-* `ReleaseLog` holds, per cell, its last release (the message as sent) and the site set it was made
-  from, and says the next revision. It is kept in the internal compacted topic
+* `ReleaseLog` holds, per cell, its last release (the message as sent) and what each site of its
+  population contributed to it then, and says the next revision. It is kept in the internal compacted topic
   `exchange.aggregate.releases.v1` (`ReleaseStateRecord`, never published): the public messages do not
   carry the site set, which the revision rule needs. Write the state record before the public message;
   after a restart, `ReleaseLog.unsent` compares the state with what the public topics hold and returns
@@ -26,10 +26,12 @@ from typing import Any, Final
 from pydantic import BaseModel
 
 from schemas.exchange.aggregates import (
+    LAST_RELEASE_KEY,
     MESSAGE_OF,
     RELEASE_STATE,
     ForcedLabourMessage,
     IssuePrevalenceMessage,
+    ReleaseMarker,
     ReleaseStateRecord,
     dump_message,
     format_release_time,
@@ -188,10 +190,15 @@ def _walk(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], s
 
 @dataclass(frozen=True, slots=True)
 class Released:
-    """A cell's last release: the message exactly as sent, and the site set it was made from."""
+    """A cell's last release: the message exactly as sent, and what each site of its population
+    contributed to it then."""
 
     message: Message
-    sites: frozenset[str]
+    contributions: Mapping[str, str]
+
+    @property
+    def sites(self) -> frozenset[str]:
+        return frozenset(self.contributions)
 
     @property
     def revision(self) -> int:
@@ -217,12 +224,27 @@ def state_key(key: CellKey) -> bytes:
 
 
 def state_value(released: Released) -> bytes:
-    record = ReleaseStateRecord(schema_version=1, message=released.message, site_ids=sorted(released.sites))
+    record = ReleaseStateRecord(
+        schema_version=1,
+        message=released.message,
+        contributions={site: released.contributions[site] for site in sorted(released.contributions)},
+    )
     return record.model_dump_json().encode()
 
 
+def marker_value(release_id: datetime) -> bytes:
+    """The release marker's value: the last release whose transaction committed."""
+    return ReleaseMarker(release_id=release_id).model_dump_json().encode()
+
+
+def last_release_of(records: Mapping[bytes, bytes]) -> datetime | None:
+    """The marker in the release-state topic's compacted state, if any release ever committed."""
+    value = records.get(LAST_RELEASE_KEY)
+    return None if value is None else ReleaseMarker.model_validate_json(value).release_id
+
+
 class ReleaseLog:
-    """Per (table, cell key): the last release and its site set."""
+    """Per (table, cell key): the last release and its sites' contributions."""
 
     def __init__(self) -> None:
         self._last: dict[CellKey, Released] = {}
@@ -248,21 +270,22 @@ class ReleaseLog:
         log._last = dict(self._last)
         return log
 
-    def record(self, message: Message, sites: Iterable[str]) -> tuple[bytes, bytes]:
+    def record(self, message: Message, contributions: Mapping[str, str]) -> tuple[bytes, bytes]:
         """Note a release about to be sent; returns the (key, value) to write to the release-state topic
         first. The message's revision must be the cell's next revision."""
         key = cell_key_of(message.table, message.cell.model_dump())
         expected = self.next_revision(key)
         if message.revision != expected:
             raise ValueError(f"revision {message.revision} of {key} is not the next revision {expected}")
-        released = Released(message, frozenset(sites))
+        released = Released(message, dict(contributions))
         self._last[key] = released
         return state_key(key), state_value(released)
 
     @classmethod
     def from_state(cls, records: Mapping[bytes, bytes] | Iterable[tuple[bytes, bytes | None]]) -> ReleaseLog:
         """Rebuild from the release-state topic: its compacted state (key -> value), or its records in
-        order (last value per key wins, None is a tombstone). Each key must match its record."""
+        order (last value per key wins, None is a tombstone). Each key must match its record; the
+        release marker (`LAST_RELEASE_KEY`) is not a cell and is skipped."""
         pairs = records.items() if isinstance(records, Mapping) else records
         values: dict[bytes, bytes] = {}
         for key, value in pairs:
@@ -272,11 +295,13 @@ class ReleaseLog:
                 values[key] = value
         log = cls()
         for key, value in values.items():
+            if key == LAST_RELEASE_KEY:
+                continue
             record = RELEASE_STATE.validate_json(value)
             cell = cell_key_of(record.message.table, record.message.cell.model_dump())
             if state_key(cell) != key:
                 raise ValueError(f"release-state key {key!r} does not match its record's cell {cell}")
-            log._last[cell] = Released(record.message, frozenset(record.site_ids))
+            log._last[cell] = Released(record.message, record.contributions)
         return log
 
     def unsent(

@@ -5,26 +5,20 @@ one Kafka transaction (`app.py`), so a release is seen whole or not at all, and 
 commit leaves nothing behind that a re-run would contradict. Everything in a plan is a function of
 its inputs, so a replay of the same state at the same release time gives the same bytes.
 
-Contributions: the revision rule counts the sites "whose contribution differs since the last release".
-A site's contribution to a period is what it brings to every cell of that period (country, sector,
-highest severity per issue, indicators); its fingerprint is kept, per period and site, as of the last
-release that included the period (internal topic `exchange.aggregate.contributions.v1`). A cell held
-back by the rule therefore compares against the latest release, not its own: it can only undercount
-changes, which holds cells back longer (the safe direction).
+The release marker (`LAST_RELEASE_KEY` on the release-state topic) is written last, in the same
+transaction: the schedule resumes after it. Each cell's state record carries what each of its sites
+contributed to it, so the revision rule compares every cell with its own last release.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from schemas.exchange.aggregates import (
-    CONTRIBUTIONS_TOPIC,
+    LAST_RELEASE_KEY,
     RELEASE_STATE_TOPIC,
     format_release_time,
     topic_of,
@@ -34,11 +28,10 @@ from . import disclosure
 from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revision, Status
 from .model import Cell, CellKey
 from .population import Granularity, NormalizedState, contributing
-from .release import Headers, ReleaseLog, build_message, encode_message
+from .release import Headers, ReleaseLog, build_message, encode_message, marker_value
 from .schedule import is_closed
-from .tables import SitePeriod, audited_sites, forced_labour, issue_prevalence
+from .tables import audited_sites, forced_labour, issue_prevalence
 
-LAST_RELEASE_KEY: Final = b"__last_release__"
 TABLES: Final = ("issue-prevalence", "forced-labour")
 
 
@@ -53,20 +46,6 @@ class ReleasePlan:
     sent_by: Counter[tuple[str, str]] = field(default_factory=Counter)  # (table, wire status) -> cells
     unchanged: int = 0
     held: int = 0
-
-
-def fingerprint(entry: SitePeriod) -> str:
-    doc = {
-        "country": entry.country,
-        "sector": entry.sector,
-        "severity": {str(k): str(v) for k, v in sorted(entry.severity.items())},
-        "indicators": sorted(str(i) for i in entry.indicators),
-    }
-    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def contribution_key(period: str, site_id: str) -> bytes:
-    return f"{period}|{site_id}".encode()
 
 
 def _status_of(message: Any) -> Status:
@@ -88,7 +67,7 @@ def _previous(log: ReleaseLog) -> dict[CellKey, disclosure.Released]:
             if measures is not None and status is Status.PUBLISHED
             else None
         )
-        out[key] = disclosure.Released(released.sites, status, population, outcomes)
+        out[key] = disclosure.Released(released.contributions, status, population, outcomes)
     return out
 
 
@@ -103,7 +82,6 @@ def _measures(cell: Cell, status: Status) -> dict[str, Any] | None:
 def plan_release(
     state: NormalizedState,
     log: ReleaseLog,
-    contributions: Mapping[bytes, bytes],
     params: DisclosureParams,
     release_at: datetime,
     *,
@@ -123,29 +101,11 @@ def plan_release(
     if not closed:
         return plan
     sites = contributing(state)
-    now_prints = {
-        contribution_key(period, site): fingerprint(entry).encode()
-        for period in closed
-        for site, entry in by_period[period].items()
-    }
     previous = _previous(log)
     audited = {period: by_period[period] for period in closed}
     all_cells = [*issue_prevalence(state, granularity, audited), *forced_labour(state, granularity, audited)]
 
-    def changed(cell: Cell) -> frozenset[str]:
-        before = previous.get(cell.key)
-        if before is None:
-            return frozenset()
-        period = cell.key.period
-        return frozenset(
-            s
-            for s in before.sites & cell.sites
-            if contributions.get(contribution_key(period, s)) != now_prints.get(contribution_key(period, s))
-        )
-
-    decisions = disclosure.decide(
-        all_cells, sites, params, previous, {c.key: changed(c) for c in all_cells if c.key in previous}
-    )
+    decisions = disclosure.decide(all_cells, sites, params, previous)
     cells = {c.key: c for c in all_cells}
     for table in TABLES:
         table_decisions = [d for k, d in decisions.cells.items() if k.table == table]
@@ -154,12 +114,8 @@ def plan_release(
     for key, decision in decisions.cells.items():
         plan_cell(plan, log, cells[key], decision, release_at)
 
-    # Contribution fingerprints as of this release, and the marker: after the messages, same transaction.
-    for ckey, value in sorted(now_prints.items()):
-        if contributions.get(ckey) != value:
-            plan.records.append((CONTRIBUTIONS_TOPIC, ckey, value, []))
-    marker = json.dumps({"release_id": release_id}).encode()
-    plan.records.append((CONTRIBUTIONS_TOPIC, LAST_RELEASE_KEY, marker, []))
+    # The marker: after the messages, in the same transaction.
+    plan.records.append((RELEASE_STATE_TOPIC, LAST_RELEASE_KEY, marker_value(release_at), []))
     return plan
 
 
@@ -182,7 +138,7 @@ def plan_cell(
         release_at,
         log.next_revision(cell.key),
     )
-    state_key, state_value = log.record(message, cell.sites)
+    state_key, state_value = log.record(message, cell.contributions)
     key, value, headers = encode_message(message)
     plan.records.append((RELEASE_STATE_TOPIC, state_key, state_value, []))
     plan.records.append((topic_of(cell.key.table), key, value, headers))

@@ -23,7 +23,7 @@ one-decimal value (`schemas.exchange.aggregates.share_pct`, exact in `Decimal`);
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -101,7 +101,11 @@ def _flatten(outcomes: dict[str, Any]) -> dict[str, int]:
 
 
 def _cell(
-    key: CellKey, population: dict[str, SitePeriod], outcomes: dict[str, Any], additive: Iterable[str]
+    key: CellKey,
+    population: dict[str, SitePeriod],
+    outcomes: dict[str, Any],
+    additive: Iterable[str],
+    contribution: Callable[[SitePeriod], str],
 ) -> Cell:
     flat = _flatten(outcomes)
     return Cell(
@@ -110,7 +114,20 @@ def _cell(
         population={"audited_sites": len(population)},
         outcomes=outcomes,
         additive={name: flat[name] for name in additive},
+        contributions={site: contribution(population[site]) for site in sorted(population)},
     )
+
+
+def _severity_on(issue: Issue) -> Callable[[SitePeriod], str]:
+    def token(entry: SitePeriod) -> str:
+        severity = entry.severity.get(issue)
+        return "" if severity is None else severity.value
+
+    return token
+
+
+def _indicators(entry: SitePeriod) -> str:
+    return ",".join(sorted(i.value for i in entry.indicators))
 
 
 def issue_prevalence(
@@ -131,7 +148,7 @@ def issue_prevalence(
                 ISSUE_PREVALENCE, period=period, country=country, sector=sector, issue=issue.value
             )
             additive = ["sites_with_issue", *(f"by_severity.{s.value}" for s in SEVERITIES)]
-            cells.append(_cell(key, population, outcomes, additive))
+            cells.append(_cell(key, population, outcomes, additive, _severity_on(issue)))
     return sorted(cells, key=lambda c: c.key)
 
 
@@ -150,5 +167,5 @@ def forced_labour(
         }
         key = CellKey.of(FORCED_LABOUR, period=period, country=country, sector=sector)
         additive = ["sites_with_indicator", *(f"by_indicator.{i.value}" for i in ForcedLabourIndicator)]
-        cells.append(_cell(key, population, outcomes, additive))
+        cells.append(_cell(key, population, outcomes, additive, _indicators))
     return sorted(cells, key=lambda c: c.key)

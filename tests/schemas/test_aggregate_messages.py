@@ -172,12 +172,12 @@ def test_release_times_in_python_must_be_aware_whole_seconds_and_are_written_in_
             AGGREGATE_MESSAGE.validate_python({**value, "released_at": bad})
 
 
-def test_release_state_record_keeps_sorted_site_ids() -> None:
-    record = {"schema_version": 1, "message": example(), "site_ids": ["a", "b"]}
-    assert RELEASE_STATE.validate_json(json.dumps(record)).site_ids == ["a", "b"]
-    for bad in (["b", "a"], ["a", "a"], [""]):
+def test_release_state_record_keys_contributions_by_site_in_order() -> None:
+    record = {"schema_version": 1, "message": example(), "contributions": {"a": "", "b": "MAJOR"}}
+    assert RELEASE_STATE.validate_json(json.dumps(record)).contributions == {"a": "", "b": "MAJOR"}
+    for bad in ({"b": "", "a": ""}, {"": "MAJOR"}, ["a", "b"]):
         with pytest.raises(ValidationError):
-            RELEASE_STATE.validate_json(json.dumps({**record, "site_ids": bad}))
+            RELEASE_STATE.validate_json(json.dumps({**record, "contributions": bad}))
 
 
 def test_the_exported_json_schemas_accept_the_spec_example_and_refuse_a_bad_time() -> None:

@@ -10,7 +10,6 @@ import pytest
 
 from schemas import asyncapi, export
 from schemas.exchange.aggregates import (
-    CONTRIBUTIONS_TOPIC,
     FORCED_LABOUR,
     ISSUE_PREVALENCE,
     RELEASE_STATE_TOPIC,
@@ -28,7 +27,7 @@ from tests.fixtures.examples import encode, sedex_audit
 PATH = export.ROOT / "asyncapi.json"
 
 PUBLIC_TABLES = {topic_of(ISSUE_PREVALENCE), topic_of(FORCED_LABOUR)}
-AGGREGATE_STATE = {RELEASE_STATE_TOPIC, CONTRIBUTIONS_TOPIC}
+AGGREGATE_STATE = {RELEASE_STATE_TOPIC}
 AGGREGATE_TOPICS = PUBLIC_TABLES | AGGREGATE_STATE
 
 EXPECTED_TOPICS = {

@@ -1,6 +1,6 @@
 """Disclosure control for the exchange tables (aggregates.md "Disclosure control"), pure: no Kafka.
 
-`decide(cells, sites, params, previous=None, changed_sites=None)` runs, in order:
+`decide(cells, sites, params, previous=None)` runs, in order:
 
 1. the primary rules per cell, from its population alone (`rules`): threshold and insider, else the
    cell is suppressed; the outcome rule, else its outcomes are withheld;
@@ -13,7 +13,8 @@
    while some withheld non-zero count is recoverable, withhold the outcomes of the smallest published
    cell around it, in the shared pattern, and go back to 2;
 4. with `previous`, the revision rule (`revision`): a cell whose content changed is re-sent only if
-   at least k_delta sites changed under it; otherwise it keeps its last release (HOLD).
+   at least k_delta sites' contributions to it differ from its own last release; otherwise it keeps
+   its last release (HOLD).
 """
 
 from __future__ import annotations
@@ -131,10 +132,9 @@ def decide(
     sites: Mapping[str, SiteInfo],
     params: DisclosureParams,
     previous: Mapping[CellKey, Released] | None = None,
-    changed_sites: Mapping[CellKey, frozenset[str]] | None = None,
 ) -> Decisions:
-    """Decide every cell of one release. `previous` is each cell's last release; `changed_sites` the
-    sites (per cell) whose contribution changed since then while staying in the population."""
+    """Decide every cell of one release. `previous` is each cell's last release (with the contribution
+    of each of its sites then)."""
     families = build_families(cells)
     patterns = _patterns(families, sites, params)
     decisions: dict[CellKey, CellDecision] = {}
@@ -145,7 +145,6 @@ def decide(
             rev = revision(
                 None if previous is None else previous.get(cell.key),
                 Released.of(cell, status),
-                (changed_sites or {}).get(cell.key, frozenset()),
                 params,
             )
             decisions[cell.key] = CellDecision(

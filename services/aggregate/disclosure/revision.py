@@ -1,4 +1,12 @@
-"""The revision rule (k_delta): a released cell changes only when enough sites changed under it."""
+"""The revision rule (k_delta): a released cell changes only when enough sites changed under it.
+
+"Sites whose contribution to it differs since its last release" is counted per cell, against that
+cell's own last release: each release remembers, per site of the population, what the site brought
+to the cell (`Cell.contributions`). A site counts if it joined, left, or brings something else now
+(for an issue cell, another highest severity on that issue; for a forced-labour cell, other
+indicators). A site whose findings changed on some other issue does not count for this cell: it did
+not change what this cell says, so it must not help a one-site change of this cell through.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +21,22 @@ from services.aggregate.model import Cell
 
 @dataclass(frozen=True, slots=True)
 class Released:
-    """The last release of one cell: its population and what the message showed."""
+    """The last release of one cell: each site's contribution then, and what the message showed."""
 
-    sites: frozenset[str]
+    contributions: Mapping[str, str]
     status: Status
     population: Mapping[str, Any] | None
     outcomes: Mapping[str, Any] | None
+
+    @property
+    def sites(self) -> frozenset[str]:
+        return frozenset(self.contributions)
 
     @classmethod
     def of(cls, cell: Cell, status: Status) -> Released:
         """What a release of `cell` under `status` shows (measures null where withheld)."""
         return cls(
-            sites=cell.sites,
+            contributions=cell.contributions,
             status=status,
             population=None if status is Status.SUPPRESSED else dict(cell.population),
             outcomes=dict(cell.outcomes) if status is Status.PUBLISHED else None,
@@ -40,26 +52,19 @@ class Revision(StrEnum):
     HOLD = "hold"  # content differs but too few sites changed: the cell keeps its last release
 
 
-def differing_sites(
-    previous: Released, candidate_sites: frozenset[str], changed_sites: frozenset[str]
-) -> int:
-    """Sites whose contribution differs since the last release: added, removed, or changed (only
-    sites in the old or the new population count as changed)."""
-    moved = previous.sites ^ candidate_sites
-    return len(moved | (changed_sites & (previous.sites | candidate_sites)))
+def differing_sites(before: Mapping[str, str], now: Mapping[str, str]) -> int:
+    """Sites added, removed, or contributing something else, between two contribution maps."""
+    moved = before.keys() ^ now.keys()
+    changed = sum(1 for site, token in now.items() if site in before and before[site] != token)
+    return len(moved) + changed
 
 
-def revision(
-    previous: Released | None,
-    candidate: Released,
-    changed_sites: frozenset[str],
-    params: DisclosureParams,
-) -> Revision:
+def revision(previous: Released | None, candidate: Released, params: DisclosureParams) -> Revision:
     """Whether a cell may be re-sent. A change of status counts as a change of content."""
     if previous is None:
         return Revision.SEND
     if previous.content() == candidate.content():
         return Revision.UNCHANGED
-    if differing_sites(previous, candidate.sites, changed_sites) >= params.k_delta:
+    if differing_sites(previous.contributions, candidate.contributions) >= params.k_delta:
         return Revision.SEND
     return Revision.HOLD

@@ -186,7 +186,7 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
     # The same as an uninterrupted run: the release equals one planned in-process from normalize's topics.
     inputs = {t: await read_compacted(bootstrap, normalized + t) for t in INPUT_TOPICS}
     state = NormalizedState.from_topics({t: dict(v) for t, v in inputs.items()})
-    plan = plan_release(state, ReleaseLog(), {}, DisclosureParams(), datetime(2025, 9, 1, tzinfo=UTC))
+    plan = plan_release(state, ReleaseLog(), DisclosureParams(), datetime(2025, 9, 1, tzinfo=UTC))
     planned = sorted(
         (released + t, k, v) for t, k, v, _ in plan.records if t.startswith("exchange.aggregates.")
     )

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from schemas.exchange.accepted import AcceptedEvent
-from schemas.exchange.aggregates import CONTRIBUTIONS_TOPIC, RELEASE_STATE_TOPIC
+from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
 from schemas.taxonomy import SMETA_CLAUSES
 from services.aggregate import disclosure
 from services.aggregate.disclosure import DisclosureParams
@@ -158,23 +158,20 @@ def history() -> History:
 
     h = History(feed, final_input=arrived)
     log_state: dict[bytes, bytes] = {}
-    contributions: dict[bytes, bytes] = {}
     for release_at, messages in schedule:
         state = normalized(messages)
-        before_log, before_contrib = dict(log_state), dict(contributions)
-        plan = plan_release(state, ReleaseLog.from_state(log_state), contributions, PARAMS, release_at)
+        before_log = dict(log_state)
+        plan = plan_release(state, ReleaseLog.from_state(log_state), PARAMS, release_at)
         # 8. replays: the same release again, from the same state and from a redelivered one.
-        again = plan_release(state, ReleaseLog.from_state(before_log), before_contrib, PARAMS, release_at)
+        again = plan_release(state, ReleaseLog.from_state(before_log), PARAMS, release_at)
         h.replay_violations += attacks.replays(plan.records, again.records, f"replay @{release_at}")
         if release_at in (utc(2025, 5, 1), utc(2025, 8, 1) + timedelta(hours=1)):
             other = _with_redeliveries(messages)
-            again = plan_release(other, ReleaseLog.from_state(before_log), before_contrib, PARAMS, release_at)
+            again = plan_release(other, ReleaseLog.from_state(before_log), PARAMS, release_at)
             h.replay_violations += attacks.replays(plan.records, again.records, f"redelivered @{release_at}")
         for topic, key, value, _ in plan.records:
             if topic == RELEASE_STATE_TOPIC:
                 log_state[key] = value
-            elif topic == CONTRIBUTIONS_TOPIC:
-                contributions[key] = value
         rid = plan.release_id
         h.plans[rid] = plan
         h.inputs[rid] = compute(messages)

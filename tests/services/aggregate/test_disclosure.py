@@ -19,6 +19,7 @@ from services.aggregate.disclosure import (
     Revision,
     Status,
     decide,
+    differing_sites,
     revision,
 )
 from services.aggregate.model import ALL, Cell, CellKey, SiteInfo
@@ -314,16 +315,26 @@ def test_k_delta_revision_rule() -> None:
     grown5 = Released.of(
         cell("forced-labour", ids(0, 30), {"sites_with_issue": 6}, country="BD", sector="A"), Status.PUBLISHED
     )
-    assert revision(None, prev, frozenset(), P) is Revision.SEND
-    assert revision(prev, prev, frozenset(ids(0, 25)), P) is Revision.UNCHANGED
-    assert revision(prev, grown4, frozenset(), P) is Revision.HOLD
-    assert revision(prev, grown5, frozenset(), P) is Revision.SEND
-    assert revision(prev, grown4, frozenset({"s0"}), P) is Revision.SEND  # 4 added + 1 changed
-    assert revision(prev, grown4, frozenset({"s39"}), P) is Revision.HOLD  # not in either population
+    assert revision(None, prev, P) is Revision.SEND
+    assert revision(prev, prev, P) is Revision.UNCHANGED
+    assert revision(prev, grown4, P) is Revision.HOLD
+    assert revision(prev, grown5, P) is Revision.SEND
+    # 4 added + 1 whose contribution to the cell changed
+    s0_changed = Released(
+        {**grown4.contributions, "s0": "DEBT_BONDAGE"}, grown4.status, grown4.population, grown4.outcomes
+    )
+    assert revision(prev, s0_changed, P) is Revision.SEND
     removed = Released.of(
         cell("forced-labour", ids(2, 25), {"sites_with_issue": 5}, country="BD", sector="A"), Status.PUBLISHED
     )
-    assert revision(prev, removed, frozenset(ids(10, 12)), P) is Revision.HOLD  # 2 removed + 2 changed
+    two_changed = Released(
+        {**removed.contributions, "s10": "X", "s11": "X"},
+        removed.status,
+        removed.population,
+        removed.outcomes,
+    )
+    assert revision(prev, two_changed, P) is Revision.HOLD  # 2 removed + 2 changed
+    assert differing_sites(prev.contributions, two_changed.contributions) == 4
     # a status change is a change too: held below k_delta, sent at k_delta
     at20 = cell("forced-labour", ids(0, 20), {"sites_with_issue": 5}, country="BD", sector="A")
     prev20 = Released.of(at20, Status.PUBLISHED)
@@ -335,12 +346,16 @@ def test_k_delta_revision_rule() -> None:
         cell("forced-labour", ids(0, 15), {"sites_with_issue": 5}, country="BD", sector="A"),
         Status.POPULATION_ONLY,
     )
-    assert revision(prev20, to19, frozenset(), P) is Revision.HOLD
-    assert revision(prev20, to15, frozenset(), P) is Revision.SEND
+    assert revision(prev20, to19, P) is Revision.HOLD
+    assert revision(prev20, to15, P) is Revision.SEND
     grown2 = cell("forced-labour", ids(0, 27), {"sites_with_issue": 5}, country="BD", sector="A")
     d = decide([grown2], sites, P, previous={old.key: prev})
     assert d.cells[old.key].revision is Revision.HOLD and d.counts.held_by_revision == 1
-    d = decide([grown2], sites, P, previous={old.key: prev}, changed_sites={old.key: frozenset(ids(0, 3))})
+    contributions = {**grown2.contributions, **dict.fromkeys(ids(0, 3), "FORCED_OVERTIME")}
+    grown2_changed = Cell(
+        grown2.key, grown2.sites, grown2.population, grown2.outcomes, grown2.additive, contributions
+    )
+    d = decide([grown2_changed], sites, P, previous={old.key: prev})
     assert d.cells[old.key].revision is Revision.SEND
     d = decide([old], sites, P, previous={old.key: prev})
     assert d.cells[old.key].revision is Revision.UNCHANGED

@@ -186,7 +186,9 @@ SITES = [f"k1.rsite.{i:032x}" for i in range(41)]
 def release(log: ReleaseLog, status: str = "published", measures: Any = MEASURES, hour: int = 0) -> Any:
     when = datetime(2026, 5, 1, hour, tzinfo=UTC)
     message = build_message("issue-prevalence", COORDS, status, measures, when, when, log.next_revision(KEY))
-    return log.record(message, SITES[: (measures or {"audited_sites": 41})["audited_sites"]])
+    return log.record(
+        message, dict.fromkeys(SITES[: (measures or {"audited_sites": 41})["audited_sites"]], "")
+    )
 
 
 def test_revisions_start_at_zero_and_count_up() -> None:
@@ -208,7 +210,7 @@ def test_a_revision_that_is_not_the_next_is_refused() -> None:
     release(log)
     stale = build_message("issue-prevalence", COORDS, "published", MEASURES, RELEASE, SENT, 0)
     with pytest.raises(ValueError, match="not the next revision"):
-        log.record(stale, SITES)
+        log.record(stale, dict.fromkeys(SITES, ""))
 
 
 def test_the_log_is_rebuilt_from_the_release_state_records() -> None:
@@ -223,10 +225,14 @@ def test_the_log_is_rebuilt_from_the_release_state_records() -> None:
         SENT,
         0,
     )
-    records.append(log.record(other, ["k1.rsite.b", "k1.rsite.a"]))
+    records.append(log.record(other, {"k1.rsite.b": "MAJOR", "k1.rsite.a": ""}))
     records.append(release(log, measures={**MEASURES, "audited_sites": 40, "rate_pct": 30.0}, hour=1))
     assert records[0][0] == records[2][0] == state_key(KEY)
-    assert json.loads(records[1][1])["site_ids"] == ["k1.rsite.a", "k1.rsite.b"]
+    # Keyed by site in sorted order, whatever order the caller gave.
+    assert list(json.loads(records[1][1])["contributions"].items()) == [
+        ("k1.rsite.a", ""),
+        ("k1.rsite.b", "MAJOR"),
+    ]
 
     for rebuilt in (ReleaseLog.from_state(records), ReleaseLog.from_state(dict(records))):
         assert list(rebuilt.items()) == list(log.items())

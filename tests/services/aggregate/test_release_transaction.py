@@ -67,7 +67,7 @@ async def test_a_failed_release_shows_nothing_and_the_retry_equals_an_uninterrup
         assert plan.sent > 0
         records = [r for t in public for r in await read_topic(bootstrap, t)]
         got = sorted((r.topic, r.key, r.value) for r in records)
-        uninterrupted = plan_release(state, ReleaseLog(), {}, DisclosureParams(), AT)
+        uninterrupted = plan_release(state, ReleaseLog(), DisclosureParams(), AT)
         want = sorted(
             (settings.topic(t), k, v)
             for t, k, v, _ in uninterrupted.records

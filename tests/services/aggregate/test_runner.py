@@ -1,0 +1,104 @@
+"""plan_release over hand-built states: the revision rule counts, per cell, the sites whose contribution
+to *that cell* differs from *that cell's* last release."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+from schemas.exchange.aggregates import LAST_RELEASE_KEY, RELEASE_STATE_TOPIC, topic_of
+from schemas.taxonomy import Issue, Severity
+from services.aggregate.disclosure import DisclosureParams
+from services.aggregate.release import ReleaseLog, last_release_of
+from services.aggregate.runner import ReleasePlan, plan_release
+from tests.services.aggregate.test_tables import World
+
+PARAMS = DisclosureParams()  # k_delta = 5
+FIRST = datetime(2026, 5, 1, tzinfo=UTC)
+CELL = {"period": "2026-Q1", "country": "BD", "sector": "APPAREL_TEXTILES"}
+
+
+class History:
+    """Releases planned one after another, each from the release state the previous ones wrote."""
+
+    def __init__(self) -> None:
+        self.state_records: dict[bytes, bytes] = {}
+        self.at = FIRST
+
+    def release(self, world: World) -> ReleasePlan:
+        plan = plan_release(world.state, ReleaseLog.from_state(self.state_records), PARAMS, self.at)
+        for topic, key, value, _ in plan.records:
+            if topic == RELEASE_STATE_TOPIC:
+                self.state_records[key] = value
+        self.at += timedelta(hours=1)
+        return plan
+
+
+def sent_issue_cells(plan: ReleasePlan) -> dict[str, dict[str, object]]:
+    """issue -> the message sent for the BD x apparel cell of that issue in this release."""
+    out = {}
+    for topic, _, value, _ in plan.records:
+        message = json.loads(value)
+        if topic == topic_of("issue-prevalence") and message["cell"] == {
+            **CELL,
+            "issue": message["cell"]["issue"],
+        }:
+            out[message["cell"]["issue"]] = message
+    return out
+
+
+def world_of(n: int) -> World:
+    world = World()
+    for i in range(n):
+        world.site(f"s{i}")
+        world.audit(f"a{i}", f"s{i}", date(2026, 2, 1), (Issue.HEALTH_SAFETY, Severity.MINOR))
+    return world
+
+
+def test_a_site_changing_another_issue_does_not_count_for_this_issue() -> None:
+    world, history = world_of(30), History()
+    first = sent_issue_cells(history.release(world))
+    assert first["WAGES"]["measures"]["sites_with_issue"] == 0 and first["WAGES"]["revision"] == 0
+
+    # Five sites change their health-and-safety findings; one of them also gains a wages finding.
+    for i in range(5):
+        findings = [(Issue.HEALTH_SAFETY, Severity.MAJOR)] + (
+            [(Issue.WAGES, Severity.MINOR)] if i == 0 else []
+        )
+        world.audit(f"a{i}", f"s{i}", date(2026, 2, 1), *findings)
+    second = sent_issue_cells(history.release(world))
+    assert second["HEALTH_SAFETY"]["revision"] == 1  # five sites' contributions to it differ
+    # Only one site's contribution to the wages cell differs: re-sending it would show that one
+    # site's new finding (0 -> 1), so the cell keeps its last release.
+    assert "WAGES" not in second
+
+
+def test_each_cell_counts_changes_since_its_own_last_release() -> None:
+    world, history = world_of(30), History()
+    history.release(world)
+    changed = 0
+    for step in (3, 2):  # 3 sites gain a wages finding, then 2 more: 5 since the cell's last release
+        for i in range(changed, changed + step):
+            world.audit(
+                f"a{i}",
+                f"s{i}",
+                date(2026, 2, 1),
+                (Issue.HEALTH_SAFETY, Severity.MINOR),
+                (Issue.WAGES, Severity.MAJOR),
+            )
+        changed += step
+        sent = sent_issue_cells(history.release(world))
+        if changed < PARAMS.k_delta:
+            assert "WAGES" not in sent
+    assert sent["WAGES"]["revision"] == 1
+    assert sent["WAGES"]["measures"]["sites_with_issue"] == 5
+
+
+def test_the_marker_is_the_last_record_of_a_release_and_names_it() -> None:
+    world, history = world_of(30), History()
+    plan = history.release(world)
+    assert plan.records[-1][:2] == (RELEASE_STATE_TOPIC, LAST_RELEASE_KEY)
+    assert last_release_of(history.state_records) == FIRST
+    # The marker is not a cell: the log rebuilt from the same records holds only cells.
+    assert all(key.table for key, _ in ReleaseLog.from_state(history.state_records).items())
+    assert last_release_of({}) is None
