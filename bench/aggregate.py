@@ -180,8 +180,8 @@ async def _health(client: httpx.AsyncClient, port: int) -> dict[str, Any]:
 
 
 async def _last_release(client: httpx.AsyncClient, port: int) -> Any:
-    """`/health`'s last release. The service plans on its event loop, so it answers only after planning:
-    a long timeout makes the poll return as soon as the loop is free again, without a retry gap."""
+    """`/health`'s last release. The service plans in a worker thread and keeps answering; the long
+    timeout covers a loop briefly busy with the transactional write of a large release."""
     report = (await client.get(f"http://127.0.0.1:{port}/health", timeout=600.0)).json()
     return report["last_release"]
 
@@ -189,9 +189,9 @@ async def _last_release(client: httpx.AsyncClient, port: int) -> Any:
 async def _wait_ready(
     client: httpx.AsyncClient, port: int, worker: asyncio.subprocess.Process, timeout: float
 ) -> None:
-    """Until the service owns all its input partitions and has made its first (empty) release."""
+    """Until the service has read its (empty) inputs, holds the release lease and has made its first
+    (empty) release."""
     deadline = time.monotonic() + timeout
-    partitions = PARTITIONS * len(INPUT_TOPICS)
     held = datetime.fromisoformat(HOLD_CLOCK_AT).isoformat()
     while time.monotonic() < deadline:
         if worker.returncode is not None:
@@ -200,14 +200,15 @@ async def _wait_ready(
             report = await _health(client, port)
             if (
                 report.get("status") == "ok"
-                and report.get("assigned_partitions", 0) >= partitions
+                and report.get("inputs") == "following"
+                and report.get("role") == "leader"
                 and report.get("last_release") == held
             ):
                 return
         except (httpx.HTTPError, ValueError):
             pass
         await asyncio.sleep(0.2)  # polling the health endpoint
-    raise TimeoutError("aggregate did not get its partitions (or make its first slot) in time")
+    raise TimeoutError("aggregate did not take the lease (or make its first slot) in time")
 
 
 async def _count_committed(bootstrap: str, topic: str) -> int:

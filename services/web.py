@@ -41,12 +41,14 @@ def install_endpoints(
         return web.json(report, status=200 if report.get("status") == "ok" else 503)
 
 
-def worker_health(app: faust.App, **extra: Any) -> dict[str, Any]:
-    """The health report every service gives: failing once the worker crashed or is stopping."""
+def worker_health(app: faust.App, *, group_member: bool = True, **extra: Any) -> dict[str, Any]:
+    """The health report every service gives: failing once the worker crashed or is stopping.
+
+    `group_member=False` for a worker without faust's Kafka consumer (aggregate): no group, so no
+    rebalancing or assignment to report."""
     crashed = getattr(app, "_crash_reason", None) is not None
-    return {
-        "status": "fail" if crashed or app.should_stop else "ok",
-        "rebalancing": bool(app.rebalancing),
-        "assigned_partitions": len(app.consumer.assignment()),
-        **extra,
-    }
+    report: dict[str, Any] = {"status": "fail" if crashed or app.should_stop else "ok"}
+    if group_member:
+        report["rebalancing"] = bool(app.rebalancing)
+        report["assigned_partitions"] = len(app.consumer.assignment())
+    return {**report, **extra}

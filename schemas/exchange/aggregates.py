@@ -331,15 +331,30 @@ class ReleaseStateRecord(_Model):
     these, but the revision rule (`k_delta`) counts the sites whose contribution differs since the
     cell's last release. Keeping the whole message lets a restarted service re-send a release byte
     for byte. The topic is read only by the aggregate service.
+
+    Version 1 records (written before contributions were kept per cell) carry only `site_ids`; they
+    are read as contributions of `null`, "unknown", which the revision rule never counts as a change
+    (the safe direction: a cell is held back longer, never sent on fewer changes). Writes are version 2.
     """
 
-    schema_version: SchemaVersion
+    schema_version: Annotated[Literal[1, 2], BeforeValidator(strict_int)]
     message: AggregateMessage
-    contributions: dict[Annotated[str, Field(min_length=1)], str]
+    contributions: dict[Annotated[str, Field(min_length=1)], str | None]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_version_1(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("schema_version") == 1 and "site_ids" in data:
+            rest = {k: v for k, v in data.items() if k != "site_ids"}
+            site_ids = data["site_ids"]
+            if not isinstance(site_ids, list) or len(set(site_ids)) != len(site_ids):
+                raise ValueError("site_ids must be a list without duplicates")
+            return {**rest, "contributions": dict.fromkeys(site_ids)}
+        return data
 
     @field_validator("contributions")
     @classmethod
-    def _sorted(cls, values: dict[str, str]) -> dict[str, str]:
+    def _sorted(cls, values: dict[str, str | None]) -> dict[str, str | None]:
         if any(a >= b for a, b in pairwise(values)):
             raise ValueError("contributions must be keyed by site id in sorted order")
         return values

@@ -1,24 +1,24 @@
-"""`python -m services.aggregate`: validate the parameters, create topics, restore state, run the worker."""
+"""`python -m services.aggregate`: validate the parameters, create topics, run the worker (which restores
+the state by following the inputs from the start, `follow.py`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import faust
 
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, topic_of
-from services.compacted import read_compacted
 from services.topics import TopicSpec, ensure_topics
 
 from .app import Releaser, create_app
 from .disclosure import DisclosureParams, DisclosureParamsError
+from .follow import InputFollower
+from .lease import LEASE_TOPIC, Lease
 from .metrics import AggregateMetrics
-from .population import INPUT_TOPICS, NormalizedState
-from .release import ReleaseLog, last_release_of
+from .population import NormalizedState
 from .runner import TABLES
 from .schedule import Clock, ManualClock, SystemClock
 from .settings import AggregateSettings
@@ -26,19 +26,9 @@ from .settings import AggregateSettings
 
 def topic_specs(settings: AggregateSettings) -> tuple[TopicSpec, ...]:
     owned = (*(topic_of(t) for t in TABLES), RELEASE_STATE_TOPIC)
-    return tuple(TopicSpec(settings.topic(n), settings.partitions, cleanup_policy="compact") for n in owned)
-
-
-async def restore(settings: AggregateSettings) -> tuple[NormalizedState, ReleaseLog, datetime | None]:
-    state = NormalizedState()
-    for topic in INPUT_TOPICS:
-        for key, value in (
-            await read_compacted(settings.bootstrap_servers, settings.input_topic(topic))
-        ).items():
-            state.apply(topic, key, value)
-    releases = await read_compacted(settings.bootstrap_servers, settings.topic(RELEASE_STATE_TOPIC))
-    records = {k.encode(): v for k, v in releases.items()}
-    return state, ReleaseLog.from_state(records), last_release_of(records)
+    specs = tuple(TopicSpec(settings.topic(n), settings.partitions, cleanup_policy="compact") for n in owned)
+    # One partition: whoever the lease group gives it to is the leader. Nothing is written to it.
+    return (*specs, TopicSpec(settings.topic(LEASE_TOPIC), 1))
 
 
 def main() -> None:
@@ -56,12 +46,14 @@ def main() -> None:
         raise SystemExit(2) from None
     asyncio.run(ensure_topics(settings.bootstrap_servers, topic_specs(settings)))
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    state, release_log, last_release = asyncio.run(restore(settings))
     start = settings.start_time()
     clock: Clock = ManualClock(start) if start is not None else SystemClock()
     metrics = AggregateMetrics()
-    releaser = Releaser(settings, state, release_log, last_release, clock, metrics, params)
-    app = create_app(settings, releaser, metrics)
+    state = NormalizedState()
+    follower = InputFollower(settings, state, metrics)
+    releaser = Releaser(settings, state, clock, metrics, params, ready=follower.caught_up.is_set)
+    lease = Lease(settings, releaser.lead)
+    app = create_app(settings, releaser, follower, lease, metrics)
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
 
 

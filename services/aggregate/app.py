@@ -15,20 +15,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import faust
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, ProducerFenced
+from faust.app.base import BootStrategy
 from faust.web import View
 
-from services.faust_app import make_app, raw_topic
+from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
+from services.compacted import read_compacted
+from services.faust_app import make_app
 from services.web import install_endpoints, worker_health
 
 from .disclosure import DisclosureParams
+from .follow import InputFollower
+from .lease import Lease
 from .metrics import AggregateMetrics
-from .population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
-from .release import ReleaseLog
+from .population import NormalizedState
+from .release import ReleaseLog, last_release_of
 from .runner import ReleasePlan, plan_release
 from .schedule import Clock, ManualClock, due_releases
 from .settings import AggregateSettings
@@ -37,60 +44,128 @@ log = logging.getLogger("sx.aggregate")
 
 
 class Releaser:
-    """The release side: schedule, plan, transactional write. Shared by the timer and the tests."""
+    """The release side: schedule, plan, transactional write. Shared by the timer and the tests.
+
+    Releases only while it leads (`lease.py`) and the state has caught up with the inputs. Before its
+    first release after gaining the lease, and after any failed release, it *establishes* itself: a
+    new transactional producer (which fences every older producer with the same transactional id and
+    aborts a transaction a crashed predecessor left open), then the release history read back from
+    the release-state topic. A release whose commit fails (fenced, broker gone) is therefore never
+    half-believed: the next attempt starts from what the topic says was committed.
+    """
 
     def __init__(
         self,
         settings: AggregateSettings,
         state: NormalizedState,
-        release_log: ReleaseLog,
-        last_release: datetime | None,
         clock: Clock,
         metrics: AggregateMetrics,
         params: DisclosureParams,
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
         self.settings = settings
         self.state = state
-        self.log = release_log
         self.clock = clock
         self.metrics = metrics
         self.params = params
-        self.last_release = last_release
+        self.ready = ready
+        self.log = ReleaseLog()
+        self.last_release: datetime | None = None
+        self.leading = False
         self._producer: AIOKafkaProducer | None = None
         self._releasing = asyncio.Lock()  # one release at a time, whoever calls
+        self._failures = 0  # consecutive failed ticks: the retry backs off, up to a minute
+        self._retry_at = 0.0
 
-    async def start(self) -> None:
-        self._producer = AIOKafkaProducer(
+    def lead(self, leading: bool) -> None:
+        """The lease changed hands (`Lease.on_change`). Takes effect at the next tick."""
+        self.leading = leading
+        self.metrics.leader.set(1 if leading else 0)
+
+    @property
+    def established(self) -> bool:
+        return self._producer is not None
+
+    async def establish(self) -> None:
+        """Fence every older releaser, then read what was committed."""
+        await self._drop_producer()
+        producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.bootstrap_servers,
             transactional_id=f"{self.settings.app_id}-releases",
             enable_idempotence=True,
             acks="all",
             max_request_size=8 * 1024 * 1024,
-            # How long a crashed process's open release can block its successor (the broker aborts
-            # it then); a release of a year of both platforms takes well under this.
-            transaction_timeout_ms=30_000,
+            # How long a crashed process's open release can block readers if no successor comes (a
+            # successor aborts it at once, by fencing); a release of a year takes well under this.
+            transaction_timeout_ms=self.settings.transaction_timeout_ms,
         )
-        await self._producer.start()
+        await producer.start()  # InitProducerId: bumps the epoch, aborts a predecessor's open transaction
+        try:
+            records = await read_compacted(
+                self.settings.bootstrap_servers, self.settings.topic(RELEASE_STATE_TOPIC)
+            )
+            state = {k.encode(): v for k, v in records.items()}
+            release_log, last_release = ReleaseLog.from_state(state), last_release_of(state)
+        except BaseException:
+            await producer.stop()
+            raise
+        self.log, self.last_release = release_log, last_release
+        self._producer = producer
+        log.info(
+            "releaser established: %d cells in the release history, last release %s",
+            len(self.log),
+            "none" if self.last_release is None else self.last_release.isoformat(),
+        )
+
+    async def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await producer.stop()
+            except Exception:  # a fenced or broken producer may fail to stop cleanly; it is gone either way
+                log.warning("the previous release producer did not stop cleanly", exc_info=True)
 
     async def stop(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
+        await self._drop_producer()
 
     async def tick(self) -> ReleasePlan | None:
-        if self._producer is None:  # not started yet
-            return None
         async with self._releasing:
-            due = due_releases(self.last_release, self.clock.now(), self.settings.cadence)
-            if not due:
+            if not self.leading:
+                await self._drop_producer()  # a standby holds no producer, so it fences nobody
                 return None
-            # Missed slots (the service was down) collapse into the latest: a release reflects the
-            # state at the time it runs, so running the older slots now would only repeat it.
-            return await self.release(due[-1])
+            if not self.ready() or time.monotonic() < self._retry_at:
+                return None
+            try:
+                if not self.established:
+                    await self.establish()
+                due = due_releases(self.last_release, self.clock.now(), self.settings.cadence)
+                if not due:
+                    return None
+                # Missed slots (no leader, or the service was down) collapse into the latest: a release
+                # reflects the state at the time it runs, so running older slots now would repeat it.
+                plan = await self._release(due[-1])
+                self._failures = 0
+                return plan
+            except Exception as exc:  # noqa: BLE001 -- never stop the service: count it, start over at the next tick
+                self._failures += 1
+                backoff = min(60.0, self.settings.tick_seconds * 2**self._failures)
+                self._retry_at = time.monotonic() + backoff
+                log.error("release failed (%s); re-establishing in %.1f s", type(exc).__name__, backoff)
+                self.metrics.release_failures.labels(_failure_kind(exc)).inc()
+                await self._drop_producer()
+                return None
 
     async def release(self, at: datetime) -> ReleasePlan:
+        """Release the slot `at` now (tests; the timer goes through `tick`)."""
+        async with self._releasing:
+            if not self.established:
+                await self.establish()
+            return await self._release(at)
+
+    async def _release(self, at: datetime) -> ReleasePlan:
         started = time.perf_counter()
         # Plan on a snapshot, in a worker thread: a year of both platforms takes a minute to plan, and
-        # the event loop must keep following inputs and answering /health meanwhile.
+        # the event loop must keep following inputs, holding the lease and answering /health meanwhile.
         state = self.state.snapshot()
 
         def plan_it() -> tuple[ReleaseLog, ReleasePlan]:
@@ -106,10 +181,24 @@ class Releaser:
             return snapshot, plan
 
         snapshot, plan = await asyncio.to_thread(plan_it)
-        assert self._producer is not None
-        async with self._producer.transaction():
-            for topic, key, value, headers in plan.records:
-                await self._producer.send(self.settings.topic(topic), value, key=key, headers=headers)
+        producer = self._producer
+        assert producer is not None
+        try:
+            async with producer.transaction():
+                for topic, key, value, headers in plan.records:
+                    await producer.send(self.settings.topic(topic), value, key=key, headers=headers)
+                if (
+                    self.settings.hold_transaction_seconds and plan.sent
+                ):  # crash tests: cells out, uncommitted
+                    await producer.flush()
+                    await asyncio.sleep(self.settings.hold_transaction_seconds)
+        except BaseException as exc:
+            # Whether or not the broker committed, this process no longer knows: re-read before the next.
+            fenced = _is_fenced(producer)
+            await self._drop_producer()
+            if fenced and isinstance(exc, Exception):
+                raise Fenced("another releaser took over") from exc
+            raise
         # Committed: only now does the in-memory view move on.
         self.log = snapshot
         self.last_release = at
@@ -125,43 +214,70 @@ class Releaser:
         return plan
 
 
+class Fenced(RuntimeError):
+    """This releaser's producer was fenced: a newer one with the same transactional id took over."""
+
+
+def _is_fenced(producer: AIOKafkaProducer) -> bool:
+    """Whether the producer's transaction state is fatal, which is how aiokafka records a fence that
+    its background sender met (the caller then only sees IllegalOperation on its next send)."""
+    manager = getattr(producer, "_txn_manager", None)  # aiokafka internals, read defensively
+    return bool(manager is not None and manager.is_fatal_error())
+
+
+def _failure_kind(exc: BaseException) -> str:
+    """A bounded label: fenced (another instance leads now), kafka (any other broker error), other.
+
+    The whole chain of causes is looked at: a fence often surfaces second-hand."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(isinstance(e, ProducerFenced | Fenced) for e in chain):
+        return "fenced"
+    if any(isinstance(e, KafkaError) for e in chain):
+        return "kafka"
+    return "other"
+
+
+class _WebAndTimers(BootStrategy):
+    """faust without its Kafka consumer, producer or tables: aggregate reads and writes Kafka itself
+    (`follow.py`, `lease.py`, `Releaser`). faust's consumer would join a group of its own for nothing,
+    and a restart after a crash would wait for the dead member's session to expire before faust
+    starts the web server and the tasks at all."""
+
+    enable_kafka = False
+
+    def tables(self) -> list[Any]:
+        return []
+
+
 def create_app(
     settings: AggregateSettings,
     releaser: Releaser,
-    registry_metrics: AggregateMetrics,
+    follower: InputFollower,
+    lease: Lease,
+    metrics: AggregateMetrics,
 ) -> faust.App:
-    metrics = registry_metrics
-    metrics.set_state_sizes(releaser.state)  # what the restore read, before anything is consumed
+    """The worker: follow the inputs, hold (or wait for) the lease, tick the schedule, serve HTTP."""
     app = make_app(settings)
-    canonical = {settings.input_topic(t): t for t in INPUT_TOPICS}
-    source = raw_topic(app, *canonical)
-    state = releaser.state
+    app.boot_strategy = _WebAndTimers(app)
 
-    @app.agent(source, name="aggregate-inputs")
-    async def follow(stream: Any) -> None:
-        async for event in stream.events():
-            message = event.message
-            topic = canonical[message.topic]
-            try:
-                retracted = state.apply(topic, (message.key or b"").decode(), message.value)
-            except Exception:  # a poison record must never stop the service; it is counted
-                log.exception(
-                    "unreadable record at %s[%d]@%d", message.topic, message.partition, message.offset
-                )
-                metrics.invalid.labels(INPUT_KINDS[topic]).inc()
-                continue
-            metrics.consumed.labels(INPUT_KINDS[topic]).inc()
-            if retracted:
-                metrics.retracted.labels(INPUT_KINDS[topic]).inc()
-            metrics.set_state_sizes(state)
+    async def follow_inputs() -> None:
+        await follower.run()
+
+    async def hold_lease() -> None:
+        try:
+            await lease.run()
+        finally:  # the worker is stopping: leave the group, then give up the producer
+            await releaser.stop()
 
     async def schedule() -> None:
         await releaser.tick()
 
-    async def start_releaser() -> None:
-        await releaser.start()
-
-    app.task(start_releaser)
+    app.task(follow_inputs)
+    app.task(hold_lease)
     app.timer(interval=settings.tick_seconds)(schedule)
 
     if settings.manual_clock and isinstance(releaser.clock, ManualClock):
@@ -181,7 +297,16 @@ def create_app(
 
     def health() -> dict[str, Any]:
         last = releaser.last_release
-        return worker_health(app, last_release=None if last is None else last.isoformat())
+        report = worker_health(
+            app,
+            group_member=False,
+            role="leader" if releaser.leading else "standby",
+            inputs="following" if follower.caught_up.is_set() else "restoring",
+            last_release=None if last is None else last.isoformat(),
+        )
+        if not follower.caught_up.is_set() and report["status"] == "ok":
+            report["status"] = "starting"
+        return report
 
     install_endpoints(app, metrics.registry, health)
     return app

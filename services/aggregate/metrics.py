@@ -50,6 +50,15 @@ class AggregateMetrics:
             ["table"],
             registry=r,
         )
+        self.release_failures = Counter(
+            "sx_aggregate_release_failures_total",
+            "Releases that did not commit, by kind: fenced (another instance leads), kafka, other.",
+            ["kind"],
+            registry=r,
+        )
+        self.leader = Gauge(
+            "sx_aggregate_leader", "1 while this instance holds the release lease, else 0.", registry=r
+        )
         # Utility of the last release: how much the rules let through, and why cells were withheld.
         self.cells = Gauge(
             "sx_aggregate_last_release_cells",
@@ -58,6 +67,8 @@ class AggregateMetrics:
             ["table", "outcome"],
             registry=r,
         )
+        for kind in ("fenced", "kafka", "other"):
+            self.release_failures.labels(kind)
         for kind in INPUT_KINDS.values():
             self.consumed.labels(kind)
             self.retracted.labels(kind)

@@ -194,7 +194,7 @@ class Released:
     contributed to it then."""
 
     message: Message
-    contributions: Mapping[str, str]
+    contributions: Mapping[str, str | None]  # None: unknown (a version 1 record)
 
     @property
     def sites(self) -> frozenset[str]:
@@ -225,7 +225,7 @@ def state_key(key: CellKey) -> bytes:
 
 def state_value(released: Released) -> bytes:
     record = ReleaseStateRecord(
-        schema_version=1,
+        schema_version=2,
         message=released.message,
         contributions={site: released.contributions[site] for site in sorted(released.contributions)},
     )

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services import config
 
@@ -33,11 +33,26 @@ class AggregateSettings(BaseModel):
     # `manual_clock`, POST /clock {"now": ...} moves it (never enable that in production).
     now: datetime | None = None
     manual_clock: bool = False
+    # Leadership (lease.py): how long a silent leader keeps the lease before a standby takes it over.
+    # The broker's group.min.session.timeout.ms (6 s by default) is the floor.
+    lease_session_timeout_ms: int = Field(default=10_000, ge=6_000)
+    # How long a transaction left open by a crashed leader blocks read_committed readers when no
+    # successor fences it sooner.
+    transaction_timeout_ms: int = Field(default=60_000, ge=1_000)
+    # Crash tests only (needs manual_clock): keep the transaction of each release that publishes cells
+    # open this long after its records are sent, so a test can kill the process mid-transaction.
+    hold_transaction_seconds: float = Field(default=0.0, ge=0)
     k_sites: int = 5
     k_insider: int = 3
     outcome_min: int = 20
     k_delta: int = 5
     log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _test_hooks_need_the_manual_clock(self) -> AggregateSettings:
+        if self.hold_transaction_seconds and not self.manual_clock:
+            raise ValueError("hold_transaction_seconds is a crash-test hook: it needs manual_clock")
+        return self
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AggregateSettings:

@@ -172,8 +172,18 @@ def test_release_times_in_python_must_be_aware_whole_seconds_and_are_written_in_
             AGGREGATE_MESSAGE.validate_python({**value, "released_at": bad})
 
 
+def test_a_version_1_release_state_record_reads_as_unknown_contributions() -> None:
+    v1 = {"schema_version": 1, "message": example(), "site_ids": ["a", "b"]}
+    assert RELEASE_STATE.validate_json(json.dumps(v1)).contributions == {"a": None, "b": None}
+    for bad in (["b", "a"], ["a", "a"], [""], "a"):
+        with pytest.raises(ValidationError):
+            RELEASE_STATE.validate_json(json.dumps({**v1, "site_ids": bad}))
+    with pytest.raises(ValidationError):  # version 2 has no site_ids
+        RELEASE_STATE.validate_json(json.dumps({**v1, "schema_version": 2}))
+
+
 def test_release_state_record_keys_contributions_by_site_in_order() -> None:
-    record = {"schema_version": 1, "message": example(), "contributions": {"a": "", "b": "MAJOR"}}
+    record = {"schema_version": 2, "message": example(), "contributions": {"a": "", "b": "MAJOR"}}
     assert RELEASE_STATE.validate_json(json.dumps(record)).contributions == {"a": "", "b": "MAJOR"}
     for bad in ({"b": "", "a": ""}, {"": "MAJOR"}, ["a", "b"]):
         with pytest.raises(ValidationError):

@@ -58,13 +58,20 @@ async def read_topic(
     *,
     until: Callable[[list[Record]], bool] | None = None,
     timeout: float = 60.0,
+    isolation: str = "read_committed",
+    stable: bool = False,
 ) -> list[Record]:
-    """All records of `topic` from the beginning, read until its end offsets (or `until` holds)."""
+    """All records of `topic` from the beginning, read until its end offsets (or `until` holds).
+
+    By default what a subscriber sees: never an aborted or open transaction's records, read to the
+    high watermarks. With `isolation="read_uncommitted"`, those too (to watch a transaction that has
+    not committed). With `stable=True`, to the last stable offsets instead: what a subscriber can
+    read *while* a transaction is open (reading to the high watermark would wait for its end)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        isolation_level="read_committed",  # what a subscriber sees: never an aborted transaction's records
+        isolation_level=isolation,
         max_partition_fetch_bytes=4 * 1024 * 1024,
         fetch_max_bytes=16 * 1024 * 1024,
     )
@@ -75,7 +82,11 @@ async def read_topic(
         partitions = await partitions_of(bootstrap, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await high_watermarks(bootstrap, partitions)
+        ends = (
+            dict(await consumer.end_offsets(partitions))
+            if stable
+            else await high_watermarks(bootstrap, partitions)
+        )
         while True:
             positions = {tp: await consumer.position(tp) for tp in partitions}
             caught_up = all(positions[tp] >= ends[tp] for tp in partitions)

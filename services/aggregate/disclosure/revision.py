@@ -23,7 +23,7 @@ from services.aggregate.model import Cell
 class Released:
     """The last release of one cell: each site's contribution then, and what the message showed."""
 
-    contributions: Mapping[str, str]
+    contributions: Mapping[str, str | None]  # None: not known (state written before it was kept)
     status: Status
     population: Mapping[str, Any] | None
     outcomes: Mapping[str, Any] | None
@@ -52,10 +52,15 @@ class Revision(StrEnum):
     HOLD = "hold"  # content differs but too few sites changed: the cell keeps its last release
 
 
-def differing_sites(before: Mapping[str, str], now: Mapping[str, str]) -> int:
-    """Sites added, removed, or contributing something else, between two contribution maps."""
+def differing_sites(before: Mapping[str, str | None], now: Mapping[str, str | None]) -> int:
+    """Sites added, removed, or contributing something else, between two contribution maps. A
+    contribution not known (None) never counts as changed: undercounting only holds a cell back."""
     moved = before.keys() ^ now.keys()
-    changed = sum(1 for site, token in now.items() if site in before and before[site] != token)
+    changed = sum(
+        1
+        for site, token in now.items()
+        if site in before and before[site] is not None and token is not None and before[site] != token
+    )
     return len(moved) + changed
 
 

@@ -335,6 +335,9 @@ def test_k_delta_revision_rule() -> None:
     )
     assert revision(prev, two_changed, P) is Revision.HOLD  # 2 removed + 2 changed
     assert differing_sites(prev.contributions, two_changed.contributions) == 4
+    # Unknown contributions (a version 1 release-state record) never count as changed; moves still do.
+    unknown = dict.fromkeys(prev.contributions)
+    assert differing_sites(unknown, two_changed.contributions) == 2
     # a status change is a change too: held below k_delta, sent at k_delta
     at20 = cell("forced-labour", ids(0, 20), {"sites_with_issue": 5}, country="BD", sector="A")
     prev20 = Released.of(at20, Status.PUBLISHED)

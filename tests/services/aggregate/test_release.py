@@ -228,6 +228,7 @@ def test_the_log_is_rebuilt_from_the_release_state_records() -> None:
     records.append(log.record(other, {"k1.rsite.b": "MAJOR", "k1.rsite.a": ""}))
     records.append(release(log, measures={**MEASURES, "audited_sites": 40, "rate_pct": 30.0}, hour=1))
     assert records[0][0] == records[2][0] == state_key(KEY)
+    assert json.loads(records[1][1])["schema_version"] == 2
     # Keyed by site in sorted order, whatever order the caller gave.
     assert list(json.loads(records[1][1])["contributions"].items()) == [
         ("k1.rsite.a", ""),

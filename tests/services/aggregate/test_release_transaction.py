@@ -1,6 +1,7 @@
 """A release is all or nothing, against the real broker: a release that fails half-way leaves nothing a
 read_committed subscriber can see, and the next attempt publishes exactly what an uninterrupted
-release would have."""
+release would have. Two releasers with the same transactional id: the one established last fences
+the other, whose release then fails and shows nothing."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
 from services.topics import ensure_topics
 from tests.services.normalize.test_engine import accepted_feed, run
-from tests.support.kafka import delete_topics, read_topic, unique
+from tests.support.kafka import delete_topics, eventually, read_topic, unique
 
 pytestmark = pytest.mark.broker
 AT = datetime(2026, 6, 1, tzinfo=UTC)
@@ -40,10 +41,8 @@ async def test_a_failed_release_shows_nothing_and_the_retry_equals_an_uninterrup
     specs = topic_specs(settings)
     await ensure_topics(bootstrap, specs)
     public = [s.name for s in specs if ".aggregates." in s.name]
-    releaser = Releaser(
-        settings, state, ReleaseLog(), {}, ManualClock(AT), AggregateMetrics(), DisclosureParams()
-    )
-    await releaser.start()
+    releaser = Releaser(settings, state, ManualClock(AT), AggregateMetrics(), DisclosureParams())
+    await releaser.establish()
     try:
         assert releaser._producer is not None
         real_send = releaser._producer.send
@@ -59,21 +58,66 @@ async def test_a_failed_release_shows_nothing_and_the_retry_equals_an_uninterrup
         releaser._producer.send = failing_send  # type: ignore[method-assign]
         with pytest.raises(Crash):
             await releaser.release(AT)
-        releaser._producer.send = real_send  # type: ignore[method-assign]
+        # The failed producer is dropped: the next release starts from what the topic says.
+        assert not releaser.established
         assert releaser.last_release is None and len(releaser.log) == 0
         assert [await read_topic(bootstrap, t) for t in public] == [[], []]
 
         plan = await releaser.release(AT)
         assert plan.sent > 0
-        records = [r for t in public for r in await read_topic(bootstrap, t)]
-        got = sorted((r.topic, r.key, r.value) for r in records)
-        uninterrupted = plan_release(state, ReleaseLog(), DisclosureParams(), AT)
-        want = sorted(
-            (settings.topic(t), k, v)
-            for t, k, v, _ in uninterrupted.records
-            if t.startswith("exchange.aggregates.")
-        )
-        assert got == want
+        assert await published(bootstrap, public) == uninterrupted(state, settings)
     finally:
         await releaser.stop()
+        await delete_topics(bootstrap, [s.name for s in specs])
+
+
+async def published(bootstrap: str, public: list[str]) -> list[tuple[str, bytes | None, bytes | None]]:
+    records = []
+    for topic in public:
+        records += await read_topic(bootstrap, topic)
+    return sorted((r.topic, r.key, r.value) for r in records)
+
+
+def uninterrupted(state: NormalizedState, settings: AggregateSettings) -> list[tuple[str, bytes, bytes]]:
+    plan = plan_release(state, ReleaseLog(), DisclosureParams(), AT)
+    return sorted(
+        (settings.topic(t), k, v) for t, k, v, _ in plan.records if t.startswith("exchange.aggregates.")
+    )
+
+
+async def test_the_newest_releaser_fences_the_older_one(bootstrap: str) -> None:
+    state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
+    settings = AggregateSettings(
+        bootstrap_servers=bootstrap, topic_prefix=f"{unique('f')}.", app_id=unique("agg"), tick_seconds=0.05
+    )
+    specs = topic_specs(settings)
+    await ensure_topics(bootstrap, specs)
+    public = [s.name for s in specs if ".aggregates." in s.name]
+    old_metrics = AggregateMetrics()
+    old = Releaser(settings, state, ManualClock(AT), old_metrics, DisclosureParams())
+    new = Releaser(settings, state, ManualClock(AT), AggregateMetrics(), DisclosureParams())
+    try:
+        await old.establish()
+        await new.establish()  # same transactional id: the old producer's epoch is over
+        old.lead(True)  # the old one still believes it leads (it stalled through a rebalance)
+        assert await old.tick() is None
+        assert old_metrics.release_failures.labels("fenced")._value.get() == 1
+        assert not old.established and old.last_release is None
+        assert await published(bootstrap, public) == []
+
+        plan = await new.release(AT)
+        assert plan.sent > 0 and new.last_release == AT
+        assert await published(bootstrap, public) == uninterrupted(state, settings)
+
+        # After a back-off the old one re-establishes (fencing the new one in turn: whoever established
+        # last may write), reads the new one's release and finds nothing due at AT.
+        async def reestablished() -> bool:
+            return await old.tick() is None and old.established
+
+        await eventually(reestablished, 10, "the fenced releaser to re-establish after its back-off")
+        assert old.last_release == AT and len(old.log) == len(new.log)
+        assert old_metrics.release_failures.labels("fenced")._value.get() == 1
+    finally:
+        await old.stop()
+        await new.stop()
         await delete_topics(bootstrap, [s.name for s in specs])

@@ -1,0 +1,115 @@
+"""Follow normalize's compacted topics into `NormalizedState`: every partition, from the beginning.
+
+Every aggregate instance holds the *whole* normalised state, the way a faust GlobalTable would: the
+disclosure rules look at whole periods across every country and sector (residuals, the recovery LP),
+so a release cannot be planned from a share of the partitions. The follower therefore uses no
+consumer group and commits no offsets. It assigns itself every partition of the five input topics,
+reads them from the start (they are compacted, so that is their current state) and keeps following.
+Restoring after a restart and following afterwards are one read, so a restarted instance never
+re-applies older records over newer ones, and a consumer-group rebalance cannot take state away
+from an instance (there is none for the inputs; the release lease is a separate group, `lease.py`).
+
+`caught_up` is set once every partition has been read to the end offset it had when the follower
+started: before that the state is a partial past, and nothing may be released from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from services.compacted import high_watermarks, stop_quietly
+
+from .metrics import AggregateMetrics
+from .population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
+from .settings import AggregateSettings
+
+log = logging.getLogger("sx.aggregate.follow")
+
+
+class InputFollower:
+    def __init__(
+        self, settings: AggregateSettings, state: NormalizedState, metrics: AggregateMetrics
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.metrics = metrics
+        self.caught_up = asyncio.Event()
+        self._canonical = {settings.input_topic(t): t for t in INPUT_TOPICS}
+
+    async def _partitions(self) -> list[TopicPartition]:
+        """Every partition of the five input topics, once all five exist (normalize creates them; an
+        aggregate started first waits, reporting "restoring", rather than follow a subset forever)."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
+        await admin.start()
+        try:
+            waited = False
+            while True:
+                described = await admin.describe_topics(list(self._canonical))
+                missing = sorted(d["topic"] for d in described if not d["partitions"])
+                if not missing:
+                    break
+                if not waited:
+                    log.info("waiting for normalize's topics: %s", ", ".join(missing))
+                    waited = True
+                await asyncio.sleep(1.0)
+        finally:
+            await admin.close()
+        return [TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]]
+
+    async def run(self) -> None:
+        """Read and apply until cancelled. A record that cannot be read is counted and skipped."""
+        tps = await self._partitions()
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap_servers,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        await consumer.start()
+        try:
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            targets = await high_watermarks(self.settings.bootstrap_servers, tps)
+            started = time.monotonic()
+            await self._caught_up_if_at(consumer, targets, started)
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
+                for records in batches.values():
+                    for record in records:
+                        self._apply(record.topic, record.partition, record.offset, record.key, record.value)
+                if batches:
+                    self.metrics.set_state_sizes(self.state)
+                if not self.caught_up.is_set():
+                    await self._caught_up_if_at(consumer, targets, started)
+        finally:
+            await stop_quietly(consumer)
+
+    async def _caught_up_if_at(
+        self, consumer: AIOKafkaConsumer, targets: dict[TopicPartition, int], started: float
+    ) -> None:
+        for tp, end in targets.items():
+            if await consumer.position(tp) < end:
+                return
+        self.caught_up.set()
+        self.metrics.set_state_sizes(self.state)
+        log.info(
+            "state restored from %d partitions in %.1f s; following", len(targets), time.monotonic() - started
+        )
+
+    def _apply(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> None:
+        canonical = self._canonical[topic]
+        kind = INPUT_KINDS[canonical]
+        try:
+            retracted = self.state.apply(canonical, (key or b"").decode(), value)
+        except Exception:  # a poison record must never stop the service; it is counted
+            log.exception("unreadable record at %s[%d]@%d", topic, partition, offset)
+            self.metrics.invalid.labels(kind).inc()
+            return
+        self.metrics.consumed.labels(kind).inc()
+        if retracted:
+            self.metrics.retracted.labels(kind).inc()
