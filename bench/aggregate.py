@@ -455,7 +455,7 @@ def report(base: Any, service: ServiceRun, events: int, scale: ScaleRun) -> str:
                     f"{base.rss_mib:.1f}",
                 ),
                 (
-                    "aggregate consume (faust service)",
+                    "aggregate consume (service)",
                     f"{service.records:,d}",
                     f"{service.consume_seconds:.2f}",
                     f"{rate:,.0f}",
