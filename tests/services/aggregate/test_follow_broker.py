@@ -1,0 +1,115 @@
+"""The follower and the lease, in-process against the real broker.
+
+* The follower reads every partition of the five input topics without a group: the state equals the
+  topics' compacted contents; `caught_up` waits for the start-up end offsets; an unreadable record is
+  counted and skipped, and the follower keeps going (a later tombstone still applies).
+* The lease: of two members of one lease group exactly one holds it; when the holder leaves, the
+  other is handed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from schemas.shared.models import Audit
+from services.aggregate.follow import InputFollower
+from services.aggregate.lease import LEASE_TOPIC, Lease
+from services.aggregate.metrics import AggregateMetrics
+from services.aggregate.population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
+from services.aggregate.settings import AggregateSettings
+from tests.services.normalize.test_engine import accepted_feed, run
+from tests.support.kafka import create_topics, delete_topics, eventually, unique
+
+pytestmark = pytest.mark.broker
+
+
+@contextlib.asynccontextmanager
+async def running(coroutine: object) -> AsyncIterator[asyncio.Task[None]]:
+    task: asyncio.Task[None] = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_the_follower_holds_what_the_topics_hold_and_survives_a_poison_record(bootstrap: str) -> None:
+    normalized = run([e for _, e in accepted_feed(seed=5)])
+    prefix = f"{unique('fw')}."
+    topics = [prefix + t for t in INPUT_TOPICS]
+    await create_topics(bootstrap, topics, partitions=3, cleanup_policy="compact")
+    settings = AggregateSettings(bootstrap_servers=bootstrap, input_prefix=prefix)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for topic in INPUT_TOPICS:
+            for key, value in normalized.get(topic, {}).items():
+                await producer.send(prefix + topic, value, key=key.encode())
+        poison_key = b"not-an-audit"
+        await producer.send(prefix + Audit.TOPIC, b'{"this is": "not an audit"}', key=poison_key)
+        await producer.flush()
+
+        state, metrics = NormalizedState(), AggregateMetrics()
+        follower = InputFollower(settings, state, metrics)
+        async with running(follower.run()) as task:
+            await asyncio.wait_for(follower.caught_up.wait(), 60)
+            assert not task.done()
+            assert state == NormalizedState.from_topics(normalized)
+            assert metrics.invalid.labels("audit")._value.get() == 1
+            for topic, kind in INPUT_KINDS.items():  # every record once, the poison one not as consumed
+                assert metrics.consumed.labels(kind)._value.get() == len(normalized.get(topic, {}))
+
+            # Still following after the poison record: a tombstone for a held audit retracts it.
+            audit_id = min(state.audits)
+            await producer.send_and_wait(prefix + Audit.TOPIC, None, key=audit_id.encode())
+
+            async def retracted() -> bool:
+                return audit_id not in state.audits
+
+            await eventually(retracted, 30, "the tombstone to reach the follower")
+            assert metrics.retracted.labels("audit")._value.get() == 1
+    finally:
+        await producer.stop()
+        await delete_topics(bootstrap, topics)
+
+
+async def test_the_lease_stays_with_its_holder_when_a_member_joins_and_moves_when_it_leaves(
+    bootstrap: str,
+) -> None:
+    settings = AggregateSettings(
+        bootstrap_servers=bootstrap, app_id=unique("lease"), topic_prefix=f"{unique('ls')}."
+    )
+    topic = settings.topic(LEASE_TOPIC)
+    await create_topics(bootstrap, [topic], partitions=1)
+    changes: dict[str, list[bool]] = {"first": [], "second": []}
+    first = Lease(settings, changes["first"].append)
+    second = Lease(settings, changes["second"].append)
+    try:
+        async with running(first.run()) as first_task:
+
+            async def holds() -> bool:
+                return first.held
+
+            await eventually(holds, 30, "the only member to take the lease")
+            async with running(second.run()):
+
+                async def rebalanced() -> bool:  # the join revoked everything, then the sticky assignor...
+                    return changes["first"] == [True, False, True]
+
+                await eventually(rebalanced, 30, "the second member's join to rebalance the group")
+                assert not second.held and changes["second"] == []  # ...gave the lease back to its holder
+                first_task.cancel()  # the holder stops: its consumer leaves the group
+
+                async def moved() -> bool:
+                    return second.held
+
+                await eventually(moved, 30, "the lease to move to the remaining member")
+                assert changes["first"][-1] is False and not first.held
+    finally:
+        await delete_topics(bootstrap, [topic])
