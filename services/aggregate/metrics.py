@@ -67,6 +67,13 @@ class AggregateMetrics:
             ["table", "outcome"],
             registry=r,
         )
+        self.withheld = Gauge(
+            "sx_aggregate_last_release_withheld_cells",
+            "Cells of the last release showing less than everything, by the rule that held them back: "
+            "threshold, insider, outcome_min (primary), residual, recovery (secondary).",
+            ["table", "reason"],
+            registry=r,
+        )
         for kind in ("fenced", "kafka", "other"):
             self.release_failures.labels(kind)
         for kind in INPUT_KINDS.values():
@@ -101,3 +108,5 @@ class AggregateMetrics:
                 "published_population_only",
             ):
                 self.cells.labels(table, outcome).set(getattr(counts, outcome))
+            for reason, cells in counts.withheld_by.items():
+                self.withheld.labels(table, reason).set(cells)

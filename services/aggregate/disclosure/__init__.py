@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Final
 
 from services.aggregate.disclosure.recovery import find_recoverable, withhold_for
 from services.aggregate.disclosure.residual import (
@@ -42,11 +43,13 @@ from services.aggregate.disclosure.rules import (
     passes_outcome_rule,
     passes_population_rules,
     passes_threshold,
+    primary_reason,
     primary_status,
 )
 from services.aggregate.model import Cell, CellKey, SiteInfo
 
 __all__ = [
+    "WITHHELD_REASONS",
     "CellDecision",
     "Decisions",
     "DisclosureCounts",
@@ -67,6 +70,10 @@ __all__ = [
 ]
 
 
+# Every reason a cell shows less than everything, for the metrics (a bounded label).
+WITHHELD_REASONS: Final = ("threshold", "insider", "outcome_min", "residual", "recovery")
+
+
 @dataclass(frozen=True, slots=True)
 class CellDecision:
     key: CellKey
@@ -74,6 +81,9 @@ class CellDecision:
     primary: Status  # what the primary rules alone allowed
     reason: str | None  # "residual" | "recovery" when withheld beyond the primary rules, else None
     revision: Revision  # SEND, UNCHANGED or HOLD (keep the last release) under the k_delta rule
+    # Why the cell shows less than everything: the primary rule that failed ("threshold", "insider",
+    # "outcome_min"), else the secondary reason; None for a cell published with its outcomes.
+    withheld_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +97,7 @@ class DisclosureCounts:
     published_with_outcomes: int
     published_population_only: int
     held_by_revision: int
+    withheld_by: Mapping[str, int] = field(default_factory=dict)  # WITHHELD_REASONS -> cells
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +158,12 @@ def decide(
                 Released.of(cell, status),
                 params,
             )
-            decisions[cell.key] = CellDecision(
-                cell.key, status, pattern.primary[pos], pattern.secondary_reason.get(pos), rev
+            primary = pattern.primary[pos]
+            secondary = pattern.secondary_reason.get(pos)
+            withheld_by = (
+                primary_reason(cell, sites, params) if primary is not Status.PUBLISHED else secondary
             )
+            decisions[cell.key] = CellDecision(cell.key, status, primary, secondary, rev, withheld_by)
     return Decisions(cells=dict(sorted(decisions.items())), counts=count_decisions(decisions.values()))
 
 
@@ -167,4 +181,5 @@ def count_decisions(decisions: Iterable[CellDecision]) -> DisclosureCounts:
         published_with_outcomes=sum(d.status is pub for d in ds),
         published_population_only=sum(d.status is pop for d in ds),
         held_by_revision=sum(d.revision is Revision.HOLD for d in ds),
+        withheld_by={r: sum(d.withheld_by == r for d in ds) for r in WITHHELD_REASONS},
     )

@@ -115,3 +115,15 @@ def primary_status(cell: Cell, sites: Mapping[str, SiteInfo], params: Disclosure
     if not passes_outcome_rule(cell.sites, params):
         return Status.POPULATION_ONLY
     return Status.PUBLISHED
+
+
+def primary_reason(cell: Cell, sites: Mapping[str, SiteInfo], params: DisclosureParams) -> str | None:
+    """Which primary rule holds the cell back (for the metrics): "threshold", "insider",
+    "outcome_min", or None when it passes them all."""
+    if not passes_threshold(cell.sites, sites, params, cell.key.table):
+        return "threshold"
+    if not passes_insider(cell.sites, sites, params):
+        return "insider"
+    if not passes_outcome_rule(cell.sites, params):
+        return "outcome_min"
+    return None

@@ -115,6 +115,21 @@ def test_insider_not_linked_to_k_insider_minus_one_fails(role: str) -> None:
     assert one(c, build(10 - (P.k_insider - 1))) is Status.SUPPRESSED  # all but k_insider - 1
 
 
+def test_the_reason_a_cell_is_held_back_is_the_first_primary_rule_it_fails() -> None:
+    insider = registry(site(i, members=["X"] if i < 8 else []) for i in range(10))
+    plain = registry(site(i) for i in range(30))
+    for sites, n, reason in (
+        (plain, 4, "threshold"),
+        (insider, 10, "insider"),
+        (plain, 10, "outcome_min"),
+        (plain, 25, None),
+    ):
+        c = cell("forced-labour", ids(0, n), country="BD", sector="A")
+        d = decide([c], sites, P)
+        assert d.cells[c.key].withheld_by == reason
+        assert sum(d.counts.withheld_by.values()) == (reason is not None)
+
+
 def test_entities_with_no_site_in_the_cell_cannot_fail_insider() -> None:
     sites = registry(site(i, members=["M"] if i >= 5 else []) for i in range(10))
     assert one(cell("forced-labour", ids(0, 5), country="BD", sector="A"), sites) is Status.POPULATION_ONLY
@@ -166,6 +181,14 @@ def test_isolatable_remainder_withholds_the_smallest_shown_child() -> None:
     assert d.status(key("BD")) is Status.PUBLISHED and d.status(key("KH")) is Status.PUBLISHED
     assert d.status(key(ALL)) is Status.PUBLISHED
     assert (d.counts.suppressed_primary, d.counts.suppressed_secondary) == (1, 1)
+    assert (d.cells[key("LA")].withheld_by, d.cells[key("VN")].withheld_by) == ("threshold", "residual")
+    assert d.counts.withheld_by == {
+        "threshold": 1,
+        "insider": 0,
+        "outcome_min": 0,
+        "residual": 1,
+        "recovery": 0,
+    }
 
 
 def test_outcome_remainder_withholds_only_outcomes_of_the_smallest_child() -> None:
@@ -296,6 +319,7 @@ def test_recoverable_count_makes_the_engine_withhold_more() -> None:
 
     d = decide(pinned, sites, P)
     assert d.status(key("A")) is Status.POPULATION_ONLY and d.cells[key("A")].reason == "recovery"
+    assert d.cells[key("A")].withheld_by == "recovery" and d.counts.withheld_by["recovery"] == 1
     assert d.status(key(ALL)) is Status.PUBLISHED
     assert independent_recoverable(d, pinned) == []
     # what the release would have shown without the extra withholding is recoverable
