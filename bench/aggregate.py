@@ -367,7 +367,7 @@ async def run_aggregate(bootstrap: str, records: Sequence[Record], expected_publ
             if worker is not None and worker.returncode is None:
                 worker.kill()
                 await worker.wait()
-            await delete_topics(bootstrap, [*input_topics, *owned, f"{app_id}-__assignor-__leader"])
+            await delete_topics(bootstrap, [*input_topics, *owned])
 
 
 def _open_log(path: str) -> IO[bytes]:
