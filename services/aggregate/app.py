@@ -1,10 +1,11 @@
-"""The aggregate faust app: keep the normalised state current, release on the schedule.
+"""The aggregate worker: follow the whole normalised state, release on the schedule while leading.
 
-One agent follows normalize's compacted topics into `NormalizedState` (last value per key, so a
-redelivery or replay changes nothing). A timer looks at the clock; at each scheduled release time it
-plans the release (`runner.plan_release`, closed periods only) and writes it in one Kafka
-transaction: release state, public messages and the release marker commit together or not at all. State is rebuilt at start-up from the compacted topics (see
-`__main__`), never from faust tables.
+`follow.InputFollower` keeps `NormalizedState` current from every partition of normalize's compacted
+topics (last value per key, so a redelivery or replay changes nothing); `lease.Lease` says whether
+this instance is the one that releases. A timer looks at the clock; at each scheduled release time the
+leader plans the release (`runner.plan_release`, closed periods only, in a worker thread) and writes
+it in one Kafka transaction: release state, public messages and the release marker commit together
+or not at all. faust provides the web server, the timer and the tasks, nothing else (`_WebAndTimers`).
 
 The clock is injectable: `AGGREGATE_NOW` fixes it; with `AGGREGATE_MANUAL_CLOCK=true`, POST
 `/clock?now=<RFC 3339>` moves it (tests, demos; never in production).
@@ -187,11 +188,10 @@ class Releaser:
             async with producer.transaction():
                 for topic, key, value, headers in plan.records:
                     await producer.send(self.settings.topic(topic), value, key=key, headers=headers)
-                if (
-                    self.settings.hold_transaction_seconds and plan.sent
-                ):  # crash tests: cells out, uncommitted
+                hold = self.settings.hold_transaction_seconds if plan.sent else 0.0
+                if hold:  # crash tests only: the cells are on the broker, uncommitted
                     await producer.flush()
-                    await asyncio.sleep(self.settings.hold_transaction_seconds)
+                    await asyncio.sleep(hold)
         except BaseException as exc:
             # Whether or not the broker committed, this process no longer knows: re-read before the next.
             fenced = _is_fenced(producer)

@@ -43,7 +43,6 @@ from services.aggregate.disclosure.rules import (
     passes_outcome_rule,
     passes_population_rules,
     passes_threshold,
-    primary_reason,
     primary_status,
 )
 from services.aggregate.model import Cell, CellKey, SiteInfo
@@ -158,12 +157,14 @@ def decide(
                 Released.of(cell, status),
                 params,
             )
-            primary = pattern.primary[pos]
-            secondary = pattern.secondary_reason.get(pos)
-            withheld_by = (
-                primary_reason(cell, sites, params) if primary is not Status.PUBLISHED else secondary
+            decisions[cell.key] = CellDecision(
+                cell.key,
+                status,
+                pattern.primary[pos],
+                pattern.secondary_reason.get(pos),
+                rev,
+                pattern.withheld_by(pos),
             )
-            decisions[cell.key] = CellDecision(cell.key, status, primary, secondary, rev, withheld_by)
     return Decisions(cells=dict(sorted(decisions.items())), counts=count_decisions(decisions.values()))
 
 

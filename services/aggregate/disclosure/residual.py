@@ -38,7 +38,8 @@ from services.aggregate.disclosure.rules import (
     Status,
     passes_outcome_rule,
     passes_population_rules,
-    primary_status,
+    primary_reason,
+    status_for,
 )
 from services.aggregate.model import ALL, Cell, SiteInfo
 
@@ -151,8 +152,14 @@ class Pattern:
 
     status: dict[Position, Status]
     primary: dict[Position, Status]
+    # the first primary rule each position fails ("threshold" | "insider" | "outcome_min"), if any
+    primary_reason: dict[Position, str | None] = field(default_factory=dict)
     # the secondary rule that first withheld more than the primary rules did: "residual" | "recovery"
     secondary_reason: dict[Position, str] = field(default_factory=dict)
+
+    def withheld_by(self, pos: Position) -> str | None:
+        """Why the position shows less than everything: its primary reason, else its secondary one."""
+        return self.primary_reason.get(pos) or self.secondary_reason.get(pos)
 
     def withhold(self, pos: Position, to: Status, reason: str) -> None:
         current = self.status[pos]
@@ -162,8 +169,9 @@ class Pattern:
 
 
 def primary_pattern(family: Family, sites: Mapping[str, SiteInfo], params: DisclosureParams) -> Pattern:
-    status = {pos: primary_status(cell, sites, params) for pos, cell in family.cells.items()}
-    return Pattern(status=dict(status), primary=status)
+    reasons = {pos: primary_reason(cell, sites, params) for pos, cell in family.cells.items()}
+    status = {pos: status_for(reason) for pos, reason in reasons.items()}
+    return Pattern(status=dict(status), primary=status, primary_reason=reasons)
 
 
 def _size_order(family: Family, positions: Iterable[Position]) -> list[Position]:

@@ -108,17 +108,8 @@ def passes_outcome_rule(site_ids: frozenset[str], params: DisclosureParams) -> b
     return len(site_ids) >= params.outcome_min
 
 
-def primary_status(cell: Cell, sites: Mapping[str, SiteInfo], params: DisclosureParams) -> Status:
-    """The primary rules for one cell, from its population alone."""
-    if not passes_population_rules(cell.sites, sites, params, cell.key.table):
-        return Status.SUPPRESSED
-    if not passes_outcome_rule(cell.sites, params):
-        return Status.POPULATION_ONLY
-    return Status.PUBLISHED
-
-
 def primary_reason(cell: Cell, sites: Mapping[str, SiteInfo], params: DisclosureParams) -> str | None:
-    """Which primary rule holds the cell back (for the metrics): "threshold", "insider",
+    """The first primary rule the cell fails, from its population alone: "threshold", "insider",
     "outcome_min", or None when it passes them all."""
     if not passes_threshold(cell.sites, sites, params, cell.key.table):
         return "threshold"
@@ -127,3 +118,15 @@ def primary_reason(cell: Cell, sites: Mapping[str, SiteInfo], params: Disclosure
     if not passes_outcome_rule(cell.sites, params):
         return "outcome_min"
     return None
+
+
+def status_for(reason: str | None) -> Status:
+    """What a cell may show given the first primary rule it fails."""
+    if reason is None:
+        return Status.PUBLISHED
+    return Status.POPULATION_ONLY if reason == "outcome_min" else Status.SUPPRESSED
+
+
+def primary_status(cell: Cell, sites: Mapping[str, SiteInfo], params: DisclosureParams) -> Status:
+    """The primary rules for one cell, from its population alone."""
+    return status_for(primary_reason(cell, sites, params))
