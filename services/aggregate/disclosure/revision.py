@@ -28,10 +28,6 @@ class Released:
     population: Mapping[str, Any] | None
     outcomes: Mapping[str, Any] | None
 
-    @property
-    def sites(self) -> frozenset[str]:
-        return frozenset(self.contributions)
-
     @classmethod
     def of(cls, cell: Cell, status: Status) -> Released:
         """What a release of `cell` under `status` shows (measures null where withheld)."""
