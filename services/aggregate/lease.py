@@ -41,8 +41,8 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
             self.on_change(False)
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        if any(tp.topic == self.topic for tp in assigned):
-            self.on_change(True)
+        # Every assignment says where this member stands, with the lease or without it.
+        self.on_change(any(tp.topic == self.topic for tp in assigned))
 
 
 class Lease:
@@ -69,8 +69,9 @@ class Lease:
             enable_auto_commit=False,
             session_timeout_ms=self.settings.lease_session_timeout_ms,
             heartbeat_interval_ms=max(1000, self.settings.lease_session_timeout_ms // 3),
-            # Sticky: an instance joining (a restart, a scale-up) does not take the lease from a healthy
-            # leader; the lease moves only when its holder leaves or falls silent.
+            # Sticky: an instance joining (a restart, a scale-up) should not take the lease from a
+            # healthy leader, which would only cost a re-establishment. Not relied on for correctness:
+            # whoever is handed the lease fences the previous holder before releasing.
             partition_assignment_strategy=(StickyPartitionAssignor,),
         )
         await consumer.start()
