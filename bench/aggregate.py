@@ -71,7 +71,6 @@ from bench.passthrough import child_env, run_passthrough
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.aggregates import topic_of
 from services.aggregate.__main__ import topic_specs
-from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.runner import TABLES, ReleasePlan, plan_release
@@ -130,16 +129,10 @@ def build_state(records: Iterator[Record] | Sequence[Record]) -> tuple[Normalize
 def plan(state: NormalizedState) -> ReleasePlan:
     """The first release at RELEASE_AT with the service's default parameters (quarters, 30 days' grace)."""
     settings = AggregateSettings()
-    params = DisclosureParams(
-        k_sites=settings.k_sites,
-        k_insider=settings.k_insider,
-        outcome_min=settings.outcome_min,
-        k_delta=settings.k_delta,
-    )
     return plan_release(
         state,
         ReleaseLog(),
-        params,
+        settings.disclosure_params(),
         RELEASE_AT,
         granularity=settings.granularity,
         grace=settings.grace,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Annotated, ClassVar, Self, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
@@ -26,6 +26,31 @@ def from_env(cls: type[SettingsT], prefix: str, environ: Mapping[str, str] | Non
         if var in env:
             values[name] = env[var]
     return cls.model_validate(values)
+
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class WorkerSettings(BaseModel):
+    """What every service's settings have: Kafka, the HTTP port, faust's directory, the log level.
+
+    A service subclasses it with its own `ENV_PREFIX`, defaults (`app_id`, `web_port`, `data_dir`) and
+    fields; `services.faust_app.make_app` builds the faust App from these fields alone."""
+
+    model_config = ConfigDict(frozen=True)
+    ENV_PREFIX: ClassVar[str]
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    app_id: str
+    web_host: str = "127.0.0.1"
+    web_port: Port
+    data_dir: str
+    partitions: int = Field(default=6, ge=1)
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        return from_env(cls, cls.ENV_PREFIX, environ)
 
 
 def faust_broker_urls(bootstrap_servers: str) -> list[str]:

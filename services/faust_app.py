@@ -12,13 +12,12 @@ from typing import Any
 import faust
 
 from services import faust_fixes
-from services.config import faust_broker_urls
+from services.config import WorkerSettings, faust_broker_urls
 from services.logs import quiet_libraries
 from services.web import FAUST_WEB_SETTINGS
 
 
-def make_app(settings: Any, **overrides: Any) -> faust.App:
-    """`settings` has app_id, bootstrap_servers, web_host, web_port, data_dir, partitions, log_level."""
+def make_app(settings: WorkerSettings, **overrides: Any) -> faust.App:
     faust_fixes.apply()
     quiet_libraries(settings.log_level)
     options: dict[str, Any] = {

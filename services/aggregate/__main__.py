@@ -14,7 +14,7 @@ from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, topic_of
 from services.topics import TopicSpec, ensure_topics
 
 from .app import Releaser, create_app
-from .disclosure import DisclosureParams, DisclosureParamsError
+from .disclosure import DisclosureParamsError
 from .follow import InputFollower
 from .lease import LEASE_TOPIC, Lease
 from .metrics import AggregateMetrics
@@ -35,12 +35,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(levelname)s] %(name)s: %(message)s")
     settings = AggregateSettings.from_env()
     try:
-        params = DisclosureParams(
-            k_sites=settings.k_sites,
-            k_insider=settings.k_insider,
-            outcome_min=settings.outcome_min,
-            k_delta=settings.k_delta,
-        )
+        params = settings.disclosure_params()
     except DisclosureParamsError as exc:
         print(f"aggregate: refusing to start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from services import config
+from services.config import Port, WorkerSettings
+
+from .disclosure.rules import DisclosureParams
 
 
-class AggregateSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class AggregateSettings(WorkerSettings):
+    ENV_PREFIX = "AGGREGATE_"
 
-    bootstrap_servers: str = "127.0.0.1:9092"
     app_id: str = "sx-aggregate"
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(default=6068, ge=1, le=65535)
+    web_port: Port = 6068
     data_dir: str = ".faust/aggregate"
     # Prefix of normalize's topics this service reads (normalize's NORMALIZE_TOPIC_PREFIX).
     input_prefix: str = ""
     # Prefix of every topic this service writes (tests use a private one).
     topic_prefix: str = ""
-    partitions: int = Field(default=6, ge=1)
     granularity: Literal["quarter", "month"] = "quarter"
     grace_days: int = Field(default=30, ge=0)
     cadence_seconds: int = Field(default=3600, ge=1)
@@ -46,17 +44,18 @@ class AggregateSettings(BaseModel):
     k_insider: int = 3
     outcome_min: int = 20
     k_delta: int = 5
-    log_level: str = "info"
+
+    def disclosure_params(self) -> DisclosureParams:
+        """The disclosure parameters configured; raises `DisclosureParamsError` below the contract's floor."""
+        return DisclosureParams(
+            k_sites=self.k_sites, k_insider=self.k_insider, outcome_min=self.outcome_min, k_delta=self.k_delta
+        )
 
     @model_validator(mode="after")
     def _test_hooks_need_the_manual_clock(self) -> AggregateSettings:
         if self.hold_transaction_seconds and not self.manual_clock:
             raise ValueError("hold_transaction_seconds is a crash-test hook: it needs manual_clock")
         return self
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> AggregateSettings:
-        return config.from_env(cls, "AGGREGATE_", environ)
 
     def input_topic(self, name: str) -> str:
         return f"{self.input_prefix}{name}"

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from pydantic import BaseModel, ConfigDict, Field
-
-from services import config
+from services.config import Port, WorkerSettings
 from services.topics import (
     ACCEPTED_TOPIC,
     AMFORI_TOPIC,
@@ -17,25 +13,17 @@ from services.topics import (
 )
 
 
-class IngestSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class IngestSettings(WorkerSettings):
+    ENV_PREFIX = "INGEST_"
 
-    bootstrap_servers: str = "127.0.0.1:9092"
     app_id: str = "sx-ingest"
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(default=6066, ge=1, le=65535)
+    web_port: Port = 6066
     data_dir: str = ".faust/ingest"
     sedex_topic: str = SEDEX_TOPIC
     amfori_topic: str = AMFORI_TOPIC
     accepted_topic: str = ACCEPTED_TOPIC
     dlq_topic: str = INGEST_DLQ_TOPIC
     seen_topic: str = INGEST_SEEN_TOPIC
-    partitions: int = Field(default=6, ge=1)
-    log_level: str = "info"
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> IngestSettings:
-        return config.from_env(cls, "INGEST_", environ)
 
     def topic_specs(self) -> tuple[TopicSpec, ...]:
         """The topics this service reads and writes, under the names configured (tests use private ones)."""

@@ -6,35 +6,23 @@ settings object that might be logged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from pydantic import BaseModel, ConfigDict, Field
-
-from services import config
+from services.config import Port, WorkerSettings
 from services.topics import ACCEPTED_TOPIC, TopicSpec
 
 from .topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_VERSIONS_TOPIC, OUTPUT_TOPICS
 
 
-class NormalizeSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class NormalizeSettings(WorkerSettings):
+    ENV_PREFIX = "NORMALIZE_"
 
-    bootstrap_servers: str = "127.0.0.1:9092"
     app_id: str = "sx-normalize"
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(default=6067, ge=1, le=65535)
+    web_port: Port = 6067
     data_dir: str = ".faust/normalize"
     accepted_topic: str = ACCEPTED_TOPIC
     # Prefixed to every topic normalize owns (outputs, versions, DLQ); tests use a private prefix.
     topic_prefix: str = ""
-    partitions: int = Field(default=6, ge=1)
     # platform-events.md: a company that never sent a consent event counts as consenting by default.
     default_consent: bool = True
-    log_level: str = "info"
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> NormalizeSettings:
-        return config.from_env(cls, "NORMALIZE_", environ)
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
