@@ -60,7 +60,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.harness import (
     Header,
     create_temp_topics,
-    delete_topics,
     free_port,
     produce_values,
     rss_mib,
@@ -81,6 +80,7 @@ from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError
 from services.normalize.pseudonymise import IdKind, Pseudonymiser
 from services.normalize.resolve import Resolver
+from services.topics import delete_topics
 
 PARTITIONS = 6
 HOLD_CLOCK_AT = "2020-01-01T00:00:00Z"  # before the feed: the first slot releases nothing

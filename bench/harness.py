@@ -21,7 +21,6 @@ from typing import Any, NamedTuple
 import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import UnknownTopicOrPartitionError
 
 SENT_HEADER = "bench_sent_ns"
 
@@ -125,24 +124,6 @@ async def create_temp_topics(bootstrap: str, names: Sequence[str], partitions: i
     await admin.start()
     try:
         await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
-    finally:
-        await admin.close()
-
-
-async def delete_topics(bootstrap: str, names: Sequence[str]) -> None:
-    """Deletes a run's topics; already-missing ones are fine, so cleanup after a failed setup cannot raise."""
-    if not names:
-        return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        doomed = [n for n in names if n in existing]
-        if doomed:
-            try:
-                await admin.delete_topics(doomed)
-            except UnknownTopicOrPartitionError:
-                pass
     finally:
         await admin.close()
 

@@ -28,7 +28,6 @@ from typing import Any
 from bench.harness import (
     Result,
     create_temp_topics,
-    delete_topics,
     format_table,
     free_port,
     produce_values,
@@ -37,6 +36,7 @@ from bench.harness import (
     wait_health,
 )
 from bench.passthrough import child_env, output_size, read_output, run_passthrough
+from services.topics import delete_topics
 from simulator.feed import FeedMessage, generate_feed
 from simulator.publish import publish
 

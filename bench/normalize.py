@@ -48,7 +48,6 @@ from bench.harness import (
     Header,
     Result,
     create_temp_topics,
-    delete_topics,
     format_table,
     free_port,
     produce_values,
@@ -68,6 +67,7 @@ from services.normalize.pseudonymise import IdKind, Pseudonymiser
 from services.normalize.resolve import Resolver
 from services.normalize.settings import NormalizeSettings
 from services.normalize.topics import NORMALIZE_VERSIONS_TOPIC
+from services.topics import delete_topics
 from simulator.feed import generate_feed
 
 PARTITIONS = 6

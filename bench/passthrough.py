@@ -26,13 +26,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from bench.harness import (
     Result,
     create_temp_topics,
-    delete_topics,
     format_table,
     produce_values,
     rss_mib,
     sent_ns,
     unique_topic_names,
 )
+from services.topics import delete_topics
 
 PARTITIONS = 6
 READY = "ready"

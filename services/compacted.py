@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -42,18 +43,27 @@ async def stop_quietly(consumer: AIOKafkaConsumer) -> None:
             raise
 
 
+async def partitions(bootstrap: str, topics: Iterable[str]) -> dict[str, list[TopicPartition]]:
+    """Every partition of each topic, asked of the broker (a consumer knows only the topics it
+    subscribed to); a topic that does not exist has none."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    return {
+        d["topic"]: [TopicPartition(d["topic"], p) for p in sorted(x["partition"] for x in d["partitions"])]
+        for d in described
+    }
+
+
 async def read_compacted(bootstrap: str, topic: str, timeout_s: float = 300.0) -> dict[str, bytes]:
     """From the start to the end offsets the topic has now; a missing topic is empty.
 
     Committed records only; reads past the markers of transactions committed before the call.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (description,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    tps = [TopicPartition(topic, p["partition"]) for p in description["partitions"]]
+    tps = (await partitions(bootstrap, [topic]))[topic]
     state: dict[str, bytes] = {}
     if not tps:
         return state

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 # Platform messages may be up to 1 MiB; larger ones must still reach ingest (and its DLQ) to be rejected.
 MAX_MESSAGE_BYTES = 2 * 1024 * 1024
@@ -77,6 +78,23 @@ async def ensure_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -
             else:
                 created.append(spec.name)
         return created
+    finally:
+        await admin.close()
+
+
+async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
+    """Delete the topics that exist among `names` (tests and benches clean up after themselves; a
+    missing one is fine, so a cleanup after a failed setup cannot raise)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = [n for n in names if n in existing]
+        if doomed:
+            try:
+                await admin.delete_topics(doomed)
+            except UnknownTopicOrPartitionError:
+                pass
     finally:
         await admin.close()
 

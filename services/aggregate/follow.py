@@ -20,9 +20,8 @@ import logging
 import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
-from services.compacted import high_watermarks, stop_quietly
+from services.compacted import high_watermarks, partitions, stop_quietly
 
 from .metrics import AggregateMetrics
 from .population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
@@ -44,22 +43,16 @@ class InputFollower:
     async def _partitions(self) -> list[TopicPartition]:
         """Every partition of the five input topics, once all five exist (normalize creates them; an
         aggregate started first waits, reporting "restoring", rather than follow a subset forever)."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
-        await admin.start()
-        try:
-            waited = False
-            while True:
-                described = await admin.describe_topics(list(self._canonical))
-                missing = sorted(d["topic"] for d in described if not d["partitions"])
-                if not missing:
-                    break
-                if not waited:
-                    log.info("waiting for normalize's topics: %s", ", ".join(missing))
-                    waited = True
-                await asyncio.sleep(1.0)
-        finally:
-            await admin.close()
-        return [TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]]
+        waited = False
+        while True:
+            found = await partitions(self.settings.bootstrap_servers, self._canonical)
+            missing = sorted(topic for topic, tps in found.items() if not tps)
+            if not missing:
+                return [tp for tps in found.values() for tp in tps]
+            if not waited:
+                log.info("waiting for normalize's topics: %s", ", ".join(missing))
+                waited = True
+            await asyncio.sleep(1.0)
 
     async def run(self) -> None:
         """Read and apply until cancelled. A record that cannot be read is counted and skipped."""

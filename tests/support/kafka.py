@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
-from services.compacted import high_watermarks, stop_quietly
+from services.compacted import high_watermarks, partitions, stop_quietly
 from services.topics import TopicSpec, ensure_topics
 
 
@@ -25,18 +24,6 @@ def unique(prefix: str) -> str:
 
 async def create_topics(bootstrap: str, names: Iterable[str], partitions: int = 6, **kw: Any) -> None:
     await ensure_topics(bootstrap, tuple(TopicSpec(n, partitions, **kw) for n in names))
-
-
-async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        doomed = [n for n in names if n in existing]
-        if doomed:
-            await admin.delete_topics(doomed)
-    finally:
-        await admin.close()
 
 
 @dataclass(frozen=True)
@@ -107,17 +94,11 @@ async def read_topic(
 
 
 async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
-    """Every partition of `topic`, asked of the broker (a consumer knows only topics it subscribed to)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (description,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    partitions = sorted(p["partition"] for p in description["partitions"])
-    if description["error_code"] or not partitions:
-        raise AssertionError(f"topic {topic} has no partitions (error {description['error_code']})")
-    return [TopicPartition(topic, p) for p in partitions]
+    """Every partition of `topic`; a test's topic must exist."""
+    found = (await partitions(bootstrap, [topic]))[topic]
+    if not found:
+        raise AssertionError(f"topic {topic} has no partitions")
+    return found
 
 
 async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:

@@ -32,10 +32,11 @@ from services.aggregate.release import ReleaseLog
 from services.aggregate.runner import plan_release
 from services.aggregate.schedule import closes_at
 from services.compacted import read_compacted
+from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.publish import publish
 from tests.services.aggregate.reference import compute
-from tests.support.kafka import create_topics, delete_topics, eventually, read_topic, unique
+from tests.support.kafka import create_topics, eventually, read_topic, unique
 from tests.support.service import ServiceProcess, free_port
 
 pytestmark = pytest.mark.broker

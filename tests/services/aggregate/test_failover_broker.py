@@ -26,8 +26,9 @@ from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.runner import plan_release
+from services.topics import delete_topics
 from tests.services.normalize.test_engine import accepted_feed, run
-from tests.support.kafka import create_topics, delete_topics, eventually, read_topic, unique
+from tests.support.kafka import create_topics, eventually, read_topic, unique
 from tests.support.service import ServiceProcess, free_port
 
 pytestmark = pytest.mark.broker

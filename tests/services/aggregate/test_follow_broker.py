@@ -22,8 +22,9 @@ from services.aggregate.lease import LEASE_TOPIC, Lease
 from services.aggregate.metrics import AggregateMetrics
 from services.aggregate.population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
 from services.aggregate.settings import AggregateSettings
+from services.topics import delete_topics
 from tests.services.normalize.test_engine import accepted_feed, run
-from tests.support.kafka import create_topics, delete_topics, eventually, unique
+from tests.support.kafka import create_topics, eventually, unique
 
 pytestmark = pytest.mark.broker
 

@@ -19,9 +19,9 @@ from services.aggregate.release import ReleaseLog
 from services.aggregate.runner import plan_release
 from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
-from services.topics import ensure_topics
+from services.topics import delete_topics, ensure_topics
 from tests.services.normalize.test_engine import accepted_feed, run
-from tests.support.kafka import delete_topics, eventually, read_topic, unique
+from tests.support.kafka import eventually, read_topic, unique
 
 pytestmark = pytest.mark.broker
 AT = datetime(2026, 6, 1, tzinfo=UTC)

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from services.ingest.reasons import ReasonClass
+from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.publish import publish
 from tests.support.kafka import (
     committed_offsets,
     create_topics,
-    delete_topics,
     end_offsets,
     eventually,
     read_topic,

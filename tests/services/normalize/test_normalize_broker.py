@@ -19,10 +19,11 @@ import pytest
 
 from schemas.exchange.accepted import AcceptedEvent
 from services.normalize.settings import NormalizeSettings
+from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.publish import publish
 from tests.services.normalize.test_engine import CTX, State, apply, resolved_id
-from tests.support.kafka import create_topics, delete_topics, eventually, read_topic, unique
+from tests.support.kafka import create_topics, eventually, read_topic, unique
 from tests.support.service import ServiceProcess, free_port
 
 pytestmark = pytest.mark.broker

@@ -12,8 +12,9 @@ from aiokafka import AIOKafkaProducer
 from schemas.exchange.accepted import AcceptedEvent
 from services.normalize.settings import NormalizeSettings
 from services.normalize.topics import NORMALIZE_DLQ_TOPIC
+from services.topics import delete_topics
 from tests.services.normalize.test_engine import accepted_feed, interleave
-from tests.support.kafka import create_topics, delete_topics, eventually, read_topic, unique
+from tests.support.kafka import create_topics, eventually, read_topic, unique
 from tests.support.service import ServiceProcess, free_port
 
 pytestmark = pytest.mark.broker
