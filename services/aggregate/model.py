@@ -16,6 +16,11 @@ from typing import Any, Final
 ALL: Final = "ALL"
 
 
+def compact_json(value: Any) -> bytes:
+    """The one JSON form of keys the exchange writes: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 @dataclass(frozen=True, order=True, slots=True)
 class CellKey:
     """A table and its coordinates, e.g. ("issue-prevalence", (("country","BD"),("issue","WAGES"),
@@ -37,7 +42,7 @@ class CellKey:
 
     def message_key(self) -> bytes:
         """aggregates.md "Message format": compact JSON, sorted keys."""
-        return json.dumps(dict(self.coords), sort_keys=True, separators=(",", ":")).encode()
+        return compact_json(dict(self.coords))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,17 +1,16 @@
 """Release messages (aggregates.md, "Message format") and the revision bookkeeping. Pure: no Kafka.
 
-* `encode_cell` makes the key, value and CloudEvents headers (Kafka binding, binary mode) of one cell's
-  release. Everything in them derives from the arguments, so a replay of a release is byte-identical
-  (`ce_id` is a UUIDv5 of table, key, release id and revision, not a random id).
+* `build_message` validates one cell's release into its table's message model; `encode_message`
+  makes its key, value and CloudEvents headers (Kafka binding, binary mode). Everything in them
+  derives from the message, so a replay of a release is byte-identical (`ce_id` is a UUIDv5 of table,
+  key, release id and revision, not a random id).
 * `assert_hygienic` is the last check before every send: it raises if a value carries anything that
   looks like a pseudonym, a sealed value or an event time (aggregates.md, "Hygiene").
 * `ReleaseLog` holds, per cell, its last release (the message as sent) and what each site of its
-  population contributed to it then, and says the next revision. It is kept in the internal compacted topic
-  `exchange.aggregate.releases.v1` (`ReleaseStateRecord`, never published): the public messages do not
-  carry the site set, which the revision rule needs. Write the state record before the public message;
-  after a restart, `ReleaseLog.unsent` compares the state with what the public topics hold and returns
-  the releases to send again, byte for byte.
-"""
+  population contributed to it then, and says the next revision. It is kept in the internal compacted
+  topic `exchange.aggregate.releases.v1` (`ReleaseStateRecord`, never published): the public messages
+  do not carry the contributions, which the revision rule needs. State records and public messages
+  are written in one transaction (`app.Releaser`), so they never disagree."""
 
 from __future__ import annotations
 
@@ -37,7 +36,7 @@ from schemas.exchange.aggregates import (
     format_release_time,
 )
 
-from .model import CellKey
+from .model import CellKey, compact_json
 
 Headers = list[tuple[str, bytes]]
 Message = IssuePrevalenceMessage | ForcedLabourMessage
@@ -49,16 +48,12 @@ CE_TYPE_PREFIX: Final = "org.sourcing-exchange.aggregate."
 CE_ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, CE_SOURCE)
 
 
-def compact_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def cell_key_of(table: str, cell_coords: Mapping[str, str]) -> CellKey:
     return CellKey(table, tuple(sorted(cell_coords.items())))
 
 
 def message_key(cell_coords: Mapping[str, str]) -> bytes:
-    """aggregates.md: the cell's coordinates as compact JSON with sorted keys (= `CellKey.message_key`)."""
+    """aggregates.md: the cell's coordinates as compact JSON with sorted keys."""
     return compact_json(dict(cell_coords))
 
 
@@ -109,21 +104,6 @@ def encode_message(message: Message) -> tuple[bytes, bytes, Headers]:
         ("content-type", b"application/json"),
     ]
     return key, value, headers
-
-
-def encode_cell(
-    table: str,
-    cell_coords: Mapping[str, str],
-    status: str,
-    measures: Mapping[str, Any] | BaseModel | None,
-    release_id: datetime,
-    released_at: datetime,
-    revision: int,
-) -> tuple[bytes, bytes, Headers]:
-    """One cell's release as (key bytes, value bytes, headers) for the table's public topic."""
-    return encode_message(
-        build_message(table, cell_coords, status, measures, release_id, released_at, revision)
-    )
 
 
 # --- hygiene ------------------------------------------------------------------------------------------
@@ -303,19 +283,3 @@ class ReleaseLog:
                 raise ValueError(f"release-state key {key!r} does not match its record's cell {cell}")
             log._last[cell] = Released(record.message, record.contributions)
         return log
-
-    def unsent(
-        self, published: Mapping[str, Mapping[bytes, bytes]]
-    ) -> list[tuple[str, bytes, bytes, Headers]]:
-        """Releases in the state that the public topics do not hold as their last message.
-
-        `published`: per table, the compacted state of its public topic (key -> value). Returns
-        (table, key, value, headers) to send again, in key order; they are byte-identical to what was
-        first meant to be sent.
-        """
-        out: list[tuple[str, bytes, bytes, Headers]] = []
-        for cell, released in self.items():
-            key, value, headers = encode_message(released.message)
-            if published.get(cell.table, {}).get(key) != value:
-                out.append((cell.table, key, value, headers))
-        return out
