@@ -51,7 +51,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -61,8 +61,10 @@ from bench.harness import (
     Header,
     create_temp_topics,
     free_port,
+    log_tail,
     produce_values,
     rss_mib,
+    spawn_service,
     unique_topic_names,
 )
 from bench.normalize import accepted_envelopes
@@ -278,15 +280,7 @@ async def run_aggregate(bootstrap: str, records: Sequence[Record], expected_publ
         log_path = os.path.join(data_dir, "aggregate.log")
         try:
             async with httpx.AsyncClient() as client:
-                with _open_log(log_path) as log:  # start-up chatter; shown only if the run fails
-                    worker = await asyncio.create_subprocess_exec(
-                        sys.executable,
-                        "-m",
-                        "services.aggregate",
-                        env=env,
-                        stdout=log,
-                        stderr=asyncio.subprocess.STDOUT,
-                    )
+                worker = await spawn_service("services.aggregate", env, log_path)
                 await _wait_ready(client, port, worker, timeout=90)
 
                 started = time.perf_counter()
@@ -354,25 +348,13 @@ async def run_aggregate(bootstrap: str, records: Sequence[Record], expected_publ
                 written,
             )
         except BaseException:
-            print("aggregate's log, last lines:\n" + _tail(log_path), file=sys.stderr)
+            print("aggregate's log, last lines:\n" + log_tail(log_path), file=sys.stderr)
             raise
         finally:
             if worker is not None and worker.returncode is None:
                 worker.kill()
                 await worker.wait()
             await delete_topics(bootstrap, [*input_topics, *owned])
-
-
-def _open_log(path: str) -> IO[bytes]:
-    return open(path, "wb")
-
-
-def _tail(path: str, lines: int = 40) -> str:
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 # --- release at scale, in process ---------------------------------------------------------------------

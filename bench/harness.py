@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import math
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import httpx
 from aiokafka import AIOKafkaProducer
@@ -208,3 +209,24 @@ async def wait_health(
                 pass
             await asyncio.sleep(0.2)  # polling the health endpoint
     raise TimeoutError(f"{what} was not ready in {timeout} s")
+
+
+async def spawn_service(module: str, env: dict[str, str], log_path: str) -> asyncio.subprocess.Process:
+    """`python -m <module>` as its own process, as in production; its output goes to `log_path`
+    (start-up chatter, shown by `log_tail` only if the run fails)."""
+    with _log_file(log_path) as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", module, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
+        )
+
+
+def _log_file(path: str) -> IO[bytes]:
+    return open(path, "wb")
+
+
+def log_tail(path: str, lines: int = 40) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -42,7 +42,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 from bench.harness import (
     Header,
@@ -50,8 +50,10 @@ from bench.harness import (
     create_temp_topics,
     format_table,
     free_port,
+    log_tail,
     produce_values,
     rss_mib,
+    spawn_service,
     unique_topic_names,
     wait_health,
 )
@@ -196,15 +198,7 @@ async def run_normalize(
         }
         log_path = os.path.join(data_dir, "normalize.log")
         try:
-            with _open_log(log_path) as log:  # start-up chatter; shown only if the run fails
-                worker = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "services.normalize",
-                    env=env,
-                    stdout=log,
-                    stderr=asyncio.subprocess.STDOUT,
-                )
+            worker = await spawn_service("services.normalize", env, log_path)
             await wait_health(
                 port, worker, lambda r: r.get("assigned_partitions", 0) >= PARTITIONS, 90, "normalize"
             )
@@ -241,22 +235,13 @@ async def run_normalize(
                 "normalize (faust service)", len(envelopes), finished - started, latencies, peak
             )
         except BaseException:
-            print("normalize's log, last lines:\n" + _tail(log_path), file=sys.stderr)
+            print("normalize's log, last lines:\n" + log_tail(log_path), file=sys.stderr)
             raise
         finally:
             if worker is not None and worker.returncode is None:
                 worker.kill()
                 await worker.wait()
             await delete_topics(bootstrap, [accepted, *owned, f"{app_id}-__assignor-__leader"])
-
-
-def _open_log(path: str) -> IO[bytes]:
-    return open(path, "wb")
-
-
-def _tail(path: str, lines: int = 40) -> str:
-    with open(path, errors="replace") as f:
-        return "".join(f.readlines()[-lines:])
 
 
 async def _check_outputs(bootstrap: str, settings: NormalizeSettings, expected: Expected) -> None:
