@@ -30,7 +30,7 @@ import re
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -201,22 +201,32 @@ class IssuePrevalenceMeasures(_Model):
         return self
 
 
-class IssuePrevalenceMessage(_Model):
-    """A value on `exchange.aggregates.issue-prevalence.v1`."""
+class _Message(_Model):
+    """What every table's message has (aggregates.md, "Message format"). A table's message narrows
+    `table`, `cell` and `measures`; the fields keep this order, so the value bytes do too."""
 
-    table: Literal["issue-prevalence"]
+    table: str
     schema_version: SchemaVersion
     release_id: ReleaseTime = Field(description="The scheduled release time.")
     released_at: ReleaseTime
     revision: Revision
-    cell: IssuePrevalenceCell
+    cell: _Model
     status: Status
-    measures: IssuePrevalenceMeasures | None
+    measures: _Model | None
 
     @model_validator(mode="after")
-    def _status(self) -> IssuePrevalenceMessage:
-        _check_status(self.status, self.measures)
+    def _status(self) -> Self:
+        if (self.status == "suppressed") != (self.measures is None):
+            raise ValueError("a suppressed cell has measures null; a published cell has measures")
         return self
+
+
+class IssuePrevalenceMessage(_Message):
+    """A value on `exchange.aggregates.issue-prevalence.v1`."""
+
+    table: Literal["issue-prevalence"]
+    cell: IssuePrevalenceCell
+    measures: IssuePrevalenceMeasures | None
 
 
 # --- forced-labour ------------------------------------------------------------------------------------
@@ -270,27 +280,12 @@ class ForcedLabourMeasures(_Model):
         return self
 
 
-class ForcedLabourMessage(_Model):
+class ForcedLabourMessage(_Message):
     """A value on `exchange.aggregates.forced-labour.v1`."""
 
     table: Literal["forced-labour"]
-    schema_version: SchemaVersion
-    release_id: ReleaseTime = Field(description="The scheduled release time.")
-    released_at: ReleaseTime
-    revision: Revision
     cell: ForcedLabourCell
-    status: Status
     measures: ForcedLabourMeasures | None
-
-    @model_validator(mode="after")
-    def _status(self) -> ForcedLabourMessage:
-        _check_status(self.status, self.measures)
-        return self
-
-
-def _check_status(status: str, measures: object) -> None:
-    if (status == "suppressed") != (measures is None):
-        raise ValueError("a suppressed cell has measures null; a published cell has measures")
 
 
 AggregateMessage = Annotated[IssuePrevalenceMessage | ForcedLabourMessage, Discriminator("table")]
