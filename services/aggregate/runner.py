@@ -95,12 +95,12 @@ def plan_release(
     """
     release_id = format_release_time(release_at)
     plan = ReleasePlan(release_id)
-    by_period = audited_sites(state, granularity)
+    sites = contributing(state)
+    by_period = audited_sites(state, granularity, sites)
     closed = sorted(p for p in by_period if is_closed(p, release_at, grace))
     plan.periods = closed
     if not closed:
         return plan
-    sites = contributing(state)
     previous = _previous(log)
     audited = {period: by_period[period] for period in closed}
     all_cells = [*issue_prevalence(state, granularity, audited), *forced_labour(state, granularity, audited)]

@@ -30,7 +30,7 @@ from typing import Any, Final
 from schemas.exchange.aggregates import share_pct
 from schemas.taxonomy import ForcedLabourIndicator, Issue, Severity
 
-from .model import ALL, Cell, CellKey
+from .model import ALL, Cell, CellKey, SiteInfo
 from .population import Granularity, NormalizedState, contributing, current_audits, period_of
 
 ISSUE_PREVALENCE: Final = "issue-prevalence"
@@ -51,10 +51,15 @@ class SitePeriod:
 
 
 def audited_sites(
-    state: NormalizedState, granularity: Granularity = "quarter"
+    state: NormalizedState,
+    granularity: Granularity = "quarter",
+    sites: Mapping[str, SiteInfo] | None = None,
 ) -> dict[str, dict[str, SitePeriod]]:
-    """period -> resolved site id -> the site's merged audits of the period (sites with >= 1 audit)."""
-    sites = contributing(state)
+    """period -> resolved site id -> the site's merged audits of the period (sites with >= 1 audit).
+
+    `sites` is `contributing(state)`, if the caller already has it."""
+    if sites is None:
+        sites = contributing(state)
     out: dict[str, dict[str, SitePeriod]] = defaultdict(dict)
     for rid, audit in current_audits(state, sites):
         by_site = out[period_of(audit.audit_end, granularity)]
