@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.compacted import high_watermarks, partitions, stop_quietly
 from services.topics import TopicSpec, ensure_topics
@@ -125,3 +125,14 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, what:
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         await asyncio.sleep(0.2)  # polling interval between checks of a condition, not a wait for Kafka
+
+
+async def send_state(
+    producer: AIOKafkaProducer, prefix: str, state: Mapping[str, Mapping[str, bytes]], topics: Iterable[str]
+) -> None:
+    """Write a compacted state (topic -> key -> value, as the in-process engines give it) to the
+    prefixed topics, and wait until the broker has it all."""
+    for topic in topics:
+        for key, value in state.get(topic, {}).items():
+            await producer.send(prefix + topic, value, key=key.encode())
+    await producer.flush()

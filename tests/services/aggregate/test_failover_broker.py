@@ -28,7 +28,7 @@ from services.aggregate.release import ReleaseLog
 from services.aggregate.runner import plan_release
 from services.topics import delete_topics
 from tests.services.normalize.test_engine import accepted_feed, run
-from tests.support.kafka import create_topics, eventually, read_topic, unique
+from tests.support.kafka import create_topics, eventually, read_topic, send_state, unique
 from tests.support.service import ServiceProcess, free_port
 
 pytestmark = pytest.mark.broker
@@ -56,10 +56,7 @@ async def test_a_standby_takes_over_a_release_killed_mid_transaction(bootstrap: 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
-        for topic in INPUT_TOPICS:
-            for key, value in normalized.get(topic, {}).items():
-                await producer.send(inputs + topic, value, key=key.encode())
-        await producer.flush()
+        await send_state(producer, inputs, normalized, INPUT_TOPICS)
     finally:
         await producer.stop()
 

@@ -24,7 +24,7 @@ from services.aggregate.population import INPUT_KINDS, INPUT_TOPICS, NormalizedS
 from services.aggregate.settings import AggregateSettings
 from services.topics import delete_topics
 from tests.services.normalize.test_engine import accepted_feed, run
-from tests.support.kafka import create_topics, eventually, unique
+from tests.support.kafka import create_topics, eventually, send_state, unique
 
 pytestmark = pytest.mark.broker
 
@@ -49,9 +49,7 @@ async def test_the_follower_holds_what_the_topics_hold_and_survives_a_poison_rec
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
-        for topic in INPUT_TOPICS:
-            for key, value in normalized.get(topic, {}).items():
-                await producer.send(prefix + topic, value, key=key.encode())
+        await send_state(producer, prefix, normalized, INPUT_TOPICS)
         poison_key = b"not-an-audit"
         await producer.send(prefix + Audit.TOPIC, b'{"this is": "not an audit"}', key=poison_key)
         await producer.flush()
