@@ -35,6 +35,7 @@ from schemas.exchange.aggregates import (
     IssuePrevalenceMessage,
     ReleaseMarker,
     ReleaseStateRecord,
+    SiteAffiliationRecord,
     topic_of,
 )
 from schemas.exchange.dead_letter import NormalizeDeadLetter
@@ -81,6 +82,7 @@ _MODELS: Final[tuple[tuple[str, TypeAdapter[Any]], ...]] = (
     ("ForcedLabourMessage", TypeAdapter(ForcedLabourMessage)),
     ("ReleaseStateRecord", TypeAdapter(ReleaseStateRecord)),
     ("ReleaseMarker", TypeAdapter(ReleaseMarker)),
+    ("SiteAffiliationRecord", TypeAdapter(SiteAffiliationRecord)),
 )
 """Component name -> the adapter whose JSON Schema it is. The unions (platform events) are inline
 schemas in pydantic's output; the models are ``$defs`` already."""
@@ -312,7 +314,7 @@ def channels() -> tuple[Channel, ...]:
             "compact",
             "Aggregate's own state, never published: each cell's last release and its sites' "
             "contributions, and the marker `__last_release__` (the last committed release).",
-            ("ReleaseState", "ReleaseMarker"),
+            ("ReleaseState", "SiteAffiliation", "ReleaseMarker"),
         ),
     )
 
@@ -598,6 +600,13 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             "Internal state of the aggregate service.",
             _ref("ReleaseStateRecord"),
             {"type": "string", "description": '{"cell":{...},"table":"..."}, compact JSON, sorted keys.'},
+        ),
+        "SiteAffiliation": _message(
+            "Who stood behind a platform site",
+            "Internal state of the aggregate service: owners and members seen behind one platform site in "
+            "any release, for the revision and view rules once the site has left.",
+            _ref("SiteAffiliationRecord"),
+            {"type": "string", "description": '{"site":"<platform site pseudonym>"}, compact JSON.'},
         ),
         "ReleaseMarker": _message(
             "The last committed release",

@@ -21,7 +21,8 @@ Serialisation is deterministic: fields in declaration order, `cell` in the spec'
 shares (which Python writes as their shortest repr, e.g. `29.3`, `100.0`). Equal content gives equal
 bytes: use `dump_message`.
 
-Internal (never leaves the exchange): `ReleaseStateRecord` on `exchange.aggregate.releases.v1`.
+Internal (never leaves the exchange): `ReleaseStateRecord`, `SiteAffiliationRecord` and `ReleaseMarker` on
+`exchange.aggregate.releases.v1`.
 """
 
 from __future__ import annotations
@@ -314,27 +315,39 @@ def parse_message(value: bytes | str) -> IssuePrevalenceMessage | ForcedLabourMe
 # --- internal release state ---------------------------------------------------------------------------
 
 
+REAL_SITE_SEPARATOR: Final = "+"
+"""Joins the sorted platform-site pseudonyms of one real site into its key in `contributions`."""
+
+
 class ReleaseStateRecord(_Model):
     """INTERNAL STATE, never published: a value on the compacted topic `exchange.aggregate.releases.v1`.
 
     Key: `{"cell":{<sorted coordinates>},"table":"<table>"}` (compact JSON, sorted keys; see
     `services.aggregate.release.state_key`). Value: the cell's last release exactly as it was sent
-    (`message`: revision, status, measures, release_id, released_at) and, for each resolved site that
-    formed its population then (pseudonyms, sorted), what it contributed to the cell
-    (`contributions`: for an issue cell the site's highest severity on the issue or "", for a
-    forced-labour cell its sorted indicators joined by ","). The published message must not carry
-    these, but the revision rule (`k_delta`) counts the sites whose contribution differs since the
-    cell's last release. Keeping the whole message lets a restarted service re-send a release byte
-    for byte. The topic is read only by the aggregate service.
+    (`message`: revision, status, measures, release_id, released_at) and, for each real site that
+    formed its population then, what it contributed to the cell (`contributions`: for an issue cell the
+    site's highest severity on the issue or "", for a forced-labour cell its sorted indicators joined
+    by ","). The published message must not carry these, but the revision rule (`k_delta`) counts the
+    sites whose contribution differs since the cell's last release. Keeping the whole message lets a
+    restarted service re-send a release byte for byte. The topic is read only by the aggregate service.
 
-    Version 1 records (written before contributions were kept per cell) carry only `site_ids`; they
-    are read as contributions of `null`, "unknown", which the revision rule never counts as a change
-    (the safe direction: a cell is held back longer, never sent on fewer changes). Writes are version 2.
+    Version 3 (disclosure rules revision 2) keys `contributions` by the *real site*: the sorted
+    pseudonyms of the platform sites that formed the resolved site, joined by `+`. A resolved site
+    whose id changes (it gains an OS id, its address is edited) keeps its key, so the revision rule
+    does not count it twice; a merge or split is matched through the platform sites it shares.
+
+    Versions 1 and 2 keyed contributions by resolved-site pseudonyms, which the revision rule can no
+    longer compare with real sites. They are read as `legacy`: the cell may still be tightened, but
+    never changed again on the strength of a count the record cannot support.
     """
 
-    schema_version: Annotated[Literal[1, 2], BeforeValidator(strict_int)]
+    schema_version: Annotated[Literal[1, 2, 3], BeforeValidator(strict_int)]
     message: AggregateMessage
     contributions: dict[Annotated[str, Field(min_length=1)], str | None]
+    # Version 3: when `message` does not show outcomes but an earlier release of the cell did, what
+    # each real site contributed then. A subscriber still holds those outcome values, so what the
+    # exchange must protect about the cell now is the change since then.
+    shown_contributions: dict[Annotated[str, Field(min_length=1)], str] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -347,11 +360,56 @@ class ReleaseStateRecord(_Model):
             return {**rest, "contributions": dict.fromkeys(site_ids)}
         return data
 
-    @field_validator("contributions")
+    @field_validator("contributions", "shown_contributions")
     @classmethod
-    def _sorted(cls, values: dict[str, str | None]) -> dict[str, str | None]:
+    def _sorted(cls, values: dict[str, Any] | None) -> dict[str, Any] | None:
+        if values is not None and any(a >= b for a, b in pairwise(values)):
+            raise ValueError("contributions must be keyed by site in sorted order")
+        return values
+
+    @property
+    def legacy(self) -> bool:
+        """Written before real sites were kept (versions 1 and 2)."""
+        return self.schema_version < 3
+
+
+class SiteMemberRef(_Model):
+    """One member reference seen on a platform site (pseudonyms)."""
+
+    member_id: Annotated[str, Field(min_length=1)]
+    lei_id: Annotated[str, Field(min_length=1)] | None = None
+
+
+class SiteAffiliationRecord(_Model):
+    """INTERNAL STATE, never published: who stood behind one platform site in any release so far.
+
+    Key: `{"site":"<platform site pseudonym>"}` on `exchange.aggregate.releases.v1`. The revision rule
+    applies the insider rule to the set of sites that changed, and the view's residual rule to
+    populations held at old values; both need the owners and members of sites that have since left
+    (removed, consent withdrawn), which normalize's state no longer holds. Written in the release
+    transaction whenever a release saw the site with someone new; the sets only grow, because counting
+    a past owner or member as still linked only makes the insider rule stricter.
+    """
+
+    schema_version: Annotated[Literal[1], BeforeValidator(strict_int)]
+    platform_site_id: Annotated[str, Field(min_length=1)]
+    principal_owner_id: Annotated[str, Field(min_length=1)]
+    supplier_ids: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    members: list[SiteMemberRef]
+
+    @field_validator("supplier_ids")
+    @classmethod
+    def _suppliers_sorted(cls, values: list[str]) -> list[str]:
         if any(a >= b for a, b in pairwise(values)):
-            raise ValueError("contributions must be keyed by site id in sorted order")
+            raise ValueError("supplier_ids must be sorted and without duplicates")
+        return values
+
+    @field_validator("members")
+    @classmethod
+    def _members_sorted(cls, values: list[SiteMemberRef]) -> list[SiteMemberRef]:
+        keys = [(m.member_id, m.lei_id or "") for m in values]
+        if any(a >= b for a, b in pairwise(keys)):
+            raise ValueError("members must be sorted and without duplicates")
         return values
 
 
@@ -363,3 +421,4 @@ class ReleaseMarker(_Model):
 
 
 RELEASE_STATE: Final = TypeAdapter(ReleaseStateRecord)
+SITE_AFFILIATION: Final = TypeAdapter(SiteAffiliationRecord)

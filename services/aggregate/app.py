@@ -185,9 +185,13 @@ class Releaser:
         producer = self._producer
         assert producer is not None
         try:
+            # Hygiene (revision 2): the record timestamp is the release time, never the send time.
+            timestamp_ms = int(at.timestamp() * 1000)
             async with producer.transaction():
                 for topic, key, value, headers in plan.records:
-                    await producer.send(self.settings.topic(topic), value, key=key, headers=headers)
+                    await producer.send(
+                        self.settings.topic(topic), value, key=key, headers=headers, timestamp_ms=timestamp_ms
+                    )
                 hold = self.settings.hold_transaction_seconds if plan.sent else 0.0
                 if hold:  # crash tests only: the cells are on the broker, uncommitted
                     await producer.flush()

@@ -50,9 +50,16 @@ class SiteInfo:
     """Who stands behind one contributing resolved site (pseudonyms only)."""
 
     site_id: str
-    principal_owner: str
-    owners: frozenset[str]
-    members: frozenset[str]  # one id per member (LEI-merged)
+    principal_owner: str  # merged supplier identity (services.aggregate.identity)
+    owners: frozenset[str]  # merged supplier identities
+    members: frozenset[str]  # merged member identities
+    # The real site (identity.real_site_key: its platform sites), which the revision rule counts and the
+    # view compares across releases; defaults to the resolved site id for hand-built tests.
+    real: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.real:
+            object.__setattr__(self, "real", self.site_id)
 
 
 @dataclass(frozen=True, slots=True)

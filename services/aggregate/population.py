@@ -39,6 +39,7 @@ from schemas.shared.resolution import (
     SiteResolution,
 )
 
+from .identity import Affiliation, Identities, real_site_key
 from .model import SiteInfo
 from .schedule import Granularity, period_of  # re-exported: periods are defined once, in schedule
 
@@ -48,8 +49,10 @@ __all__ = [
     "INPUT_TOPICS",
     "Granularity",
     "NormalizedState",
+    "affiliations",
     "contributing",
     "current_audits",
+    "participating",
     "period_of",
     "site_info",
 ]
@@ -125,20 +128,69 @@ class NormalizedState:
         return resolution.resolved_site_id
 
 
-def site_info(site: ResolvedSite) -> SiteInfo:
-    """Owners and members of one resolved site; a member is identified by its LEI when it has one."""
+def participating(state: NormalizedState, site: ResolvedSite) -> list[str]:
+    """The platform sites that currently take part in a resolved site (as its record says, narrowed
+    to those whose resolution still points to it, in case the topics are read at different offsets)."""
+    rid = site.resolved_site_id
+    ids = [p for p in site.platform_site_ids if state.resolved_site_of(p) == rid]
+    return ids or list(site.platform_site_ids)
+
+
+def affiliations(state: NormalizedState) -> dict[str, Affiliation]:
+    """Platform site id -> who stands behind it now, for every platform site of a contributing site.
+
+    Members come from the platform site records themselves (every reference with its LEI, as listed),
+    not from the resolved site's merged list, so that no link between a reference and an LEI is lost
+    before the identities are merged."""
+    out: dict[str, Affiliation] = {}
+    for rid in _contributing_ids(state):
+        site = state.resolved_sites[rid]
+        suppliers = frozenset(site.owner_ids)
+        for platform_site_id in participating(state, site):
+            record = state.platform_sites.get(platform_site_id)
+            members = (
+                frozenset() if record is None else frozenset((m.member_id, m.lei_id) for m in record.members)
+            )
+            out[platform_site_id] = Affiliation(site.principal_owner_id, suppliers, members)
+    return out
+
+
+def site_info(
+    state: NormalizedState, site: ResolvedSite, identities: Identities, current: Mapping[str, Affiliation]
+) -> SiteInfo:
+    """Owners and members of one resolved site, as merged identities, and its real site."""
+    platform_site_ids = participating(state, site)
+    members: set[str] = {identities.member(m.lei_id or m.member_id) for m in site.members}
+    for platform_site_id in platform_site_ids:
+        affiliation = current.get(platform_site_id)
+        if affiliation is not None:
+            members |= identities.members_of(affiliation)
     return SiteInfo(
         site_id=site.resolved_site_id,
-        principal_owner=site.principal_owner_id,
-        owners=frozenset(site.owner_ids),
-        members=frozenset(m.lei_id or m.member_id for m in site.members),
+        principal_owner=identities.supplier(site.principal_owner_id),
+        owners=frozenset(identities.supplier(o) for o in site.owner_ids),
+        members=frozenset(members),
+        real=real_site_key(platform_site_ids),
     )
 
 
-def contributing(state: NormalizedState) -> dict[str, SiteInfo]:
-    """Resolved site id -> its `SiteInfo`, for every contributing site, in id order."""
-    rids = {rid for p in state.resolutions if (rid := state.resolved_site_of(p)) is not None}
-    return {rid: site_info(state.resolved_sites[rid]) for rid in sorted(rids)}
+def _contributing_ids(state: NormalizedState) -> list[str]:
+    return sorted({rid for p in state.resolutions if (rid := state.resolved_site_of(p)) is not None})
+
+
+def contributing(
+    state: NormalizedState, history: Mapping[str, Affiliation] | None = None
+) -> dict[str, SiteInfo]:
+    """Resolved site id -> its `SiteInfo`, for every contributing site, in id order.
+
+    Identities are merged over the current affiliations and `history` (what earlier releases saw of
+    each platform site, from the release log), so a link seen once keeps two references one company."""
+    current = affiliations(state)
+    identities = Identities([*current.values(), *(history or {}).values()])
+    return {
+        rid: site_info(state, state.resolved_sites[rid], identities, current)
+        for rid in _contributing_ids(state)
+    }
 
 
 def current_audits(

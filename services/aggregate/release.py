@@ -28,14 +28,18 @@ from schemas.exchange.aggregates import (
     LAST_RELEASE_KEY,
     MESSAGE_OF,
     RELEASE_STATE,
+    SITE_AFFILIATION,
     ForcedLabourMessage,
     IssuePrevalenceMessage,
     ReleaseMarker,
     ReleaseStateRecord,
+    SiteAffiliationRecord,
+    SiteMemberRef,
     dump_message,
     format_release_time,
 )
 
+from .identity import Affiliation
 from .model import CellKey, compact_json
 
 Headers = list[tuple[str, bytes]]
@@ -170,15 +174,14 @@ def _walk(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], s
 
 @dataclass(frozen=True, slots=True)
 class Released:
-    """A cell's last release: the message exactly as sent, and what each site of its population
-    contributed to it then."""
+    """A cell's last release: the message exactly as sent, what each real site contributed to it
+    then, and, if the message withholds outcomes that an earlier release showed, the contributions of
+    that earlier release."""
 
     message: Message
-    contributions: Mapping[str, str | None]  # None: unknown (a version 1 record)
-
-    @property
-    def sites(self) -> frozenset[str]:
-        return frozenset(self.contributions)
+    contributions: Mapping[str, str | None]  # real-site key -> token (resolved id -> None: legacy)
+    legacy: bool = False  # a record written before revision 2 of the rules (keys are not real sites)
+    shown_contributions: Mapping[str, str] | None = None
 
     @property
     def revision(self) -> int:
@@ -192,6 +195,21 @@ class Released:
     def measures(self) -> BaseModel | None:
         return self.message.measures
 
+    @property
+    def shows_outcomes(self) -> bool:
+        return shows_outcomes(self.message)
+
+
+def shows_outcomes(message: Message) -> bool:
+    """Whether a message carries outcome measures (a published cell whose outcomes are not null)."""
+    if message.measures is None:
+        return False
+    values = message.measures.model_dump()
+    return any(v is not None for k, v in values.items() if k not in POPULATION_MEASURES)
+
+
+POPULATION_MEASURES: Final = frozenset({"audited_sites"})
+
 
 def next_revision(previous: Released | None) -> int:
     """0 for a cell's first release, then one more than its last."""
@@ -203,11 +221,36 @@ def state_key(key: CellKey) -> bytes:
     return compact_json({"cell": dict(key.coords), "table": key.table})
 
 
+def site_key(platform_site_id: str) -> bytes:
+    """Key of a platform site's affiliation record on the release-state topic: `{"site":"<id>"}`."""
+    return compact_json({"site": platform_site_id})
+
+
 def state_value(released: Released) -> bytes:
     record = ReleaseStateRecord(
-        schema_version=2,
+        schema_version=3,
         message=released.message,
         contributions={site: released.contributions[site] for site in sorted(released.contributions)},
+        shown_contributions=(
+            None
+            if released.shown_contributions is None
+            else {site: released.shown_contributions[site] for site in sorted(released.shown_contributions)}
+        ),
+    )
+    exclude = {"shown_contributions"} if record.shown_contributions is None else None
+    return record.model_dump_json(exclude=exclude).encode()
+
+
+def affiliation_value(platform_site_id: str, affiliation: Affiliation) -> bytes:
+    record = SiteAffiliationRecord(
+        schema_version=1,
+        platform_site_id=platform_site_id,
+        principal_owner_id=affiliation.principal,
+        supplier_ids=sorted(affiliation.suppliers | {affiliation.principal}),
+        members=[
+            SiteMemberRef(member_id=m, lei_id=lei)
+            for m, lei in sorted(affiliation.members, key=lambda ml: (ml[0], ml[1] or ""))
+        ],
     )
     return record.model_dump_json().encode()
 
@@ -224,10 +267,12 @@ def last_release_of(records: Mapping[bytes, bytes]) -> datetime | None:
 
 
 class ReleaseLog:
-    """Per (table, cell key): the last release and its sites' contributions."""
+    """Per (table, cell key): the last release and its sites' contributions; per platform site: who
+    stood behind it in any release so far."""
 
     def __init__(self) -> None:
         self._last: dict[CellKey, Released] = {}
+        self._affiliations: dict[str, Affiliation] = {}
 
     def __len__(self) -> int:
         return len(self._last)
@@ -241,6 +286,11 @@ class ReleaseLog:
     def items(self) -> Iterator[tuple[CellKey, Released]]:
         return iter(sorted(self._last.items()))
 
+    @property
+    def affiliations(self) -> Mapping[str, Affiliation]:
+        """Platform site id -> everyone seen behind it in earlier releases."""
+        return self._affiliations
+
     def next_revision(self, key: CellKey) -> int:
         return next_revision(self._last.get(key))
 
@@ -248,18 +298,39 @@ class ReleaseLog:
         """An independent log to plan on: the entries are frozen, so copying the index is enough."""
         log = ReleaseLog()
         log._last = dict(self._last)
+        log._affiliations = dict(self._affiliations)
         return log
 
     def record(self, message: Message, contributions: Mapping[str, str]) -> tuple[bytes, bytes]:
         """Note a release about to be sent; returns the (key, value) to write to the release-state topic
-        first. The message's revision must be the cell's next revision."""
+        first. The message's revision must be the cell's next revision. `contributions` is keyed by
+        real site."""
         key = cell_key_of(message.table, message.cell.model_dump())
         expected = self.next_revision(key)
         if message.revision != expected:
             raise ValueError(f"revision {message.revision} of {key} is not the next revision {expected}")
-        released = Released(message, dict(contributions))
+        previous = self._last.get(key)
+        shown: Mapping[str, str] | None = None
+        if not shows_outcomes(message) and previous is not None and not previous.legacy:
+            if previous.shows_outcomes:
+                shown = {k: v for k, v in previous.contributions.items() if v is not None}
+            else:
+                shown = previous.shown_contributions
+        released = Released(message, dict(contributions), False, shown)
         self._last[key] = released
         return state_key(key), state_value(released)
+
+    def record_affiliations(self, now: Mapping[str, Affiliation]) -> list[tuple[bytes, bytes]]:
+        """Merge what this release sees behind each platform site into the log; returns the (key, value)
+        records to write for the sites where something new was seen."""
+        out = []
+        for platform_site_id in sorted(now):
+            before = self._affiliations.get(platform_site_id)
+            merged = now[platform_site_id] if before is None else before.merged(now[platform_site_id])
+            if merged != before:
+                self._affiliations[platform_site_id] = merged
+                out.append((site_key(platform_site_id), affiliation_value(platform_site_id, merged)))
+        return out
 
     @classmethod
     def from_state(cls, records: Mapping[bytes, bytes] | Iterable[tuple[bytes, bytes | None]]) -> ReleaseLog:
@@ -277,9 +348,21 @@ class ReleaseLog:
         for key, value in values.items():
             if key == LAST_RELEASE_KEY:
                 continue
+            if key.startswith(b'{"site":'):
+                site = SITE_AFFILIATION.validate_json(value)
+                if site_key(site.platform_site_id) != key:
+                    raise ValueError(f"release-state key {key!r} does not match its site record")
+                log._affiliations[site.platform_site_id] = Affiliation(
+                    site.principal_owner_id,
+                    frozenset(site.supplier_ids),
+                    frozenset((m.member_id, m.lei_id) for m in site.members),
+                )
+                continue
             record = RELEASE_STATE.validate_json(value)
             cell = cell_key_of(record.message.table, record.message.cell.model_dump())
             if state_key(cell) != key:
                 raise ValueError(f"release-state key {key!r} does not match its record's cell {cell}")
-            log._last[cell] = Released(record.message, record.contributions)
+            log._last[cell] = Released(
+                record.message, record.contributions, record.legacy, record.shown_contributions
+            )
         return log

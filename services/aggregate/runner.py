@@ -13,6 +13,7 @@ contributed to it, so the revision rule compares every cell with its own last re
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -26,8 +27,9 @@ from schemas.exchange.aggregates import (
 
 from . import disclosure
 from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revision, Status
+from .identity import Identities, Parties
 from .model import Cell, CellKey
-from .population import Granularity, NormalizedState, contributing
+from .population import Granularity, NormalizedState, affiliations, contributing
 from .release import Headers, ReleaseLog, build_message, encode_message, marker_value
 from .schedule import is_closed
 from .tables import audited_sites, forced_labour, issue_prevalence
@@ -56,7 +58,8 @@ def _status_of(message: Any) -> Status:
 
 
 def _previous(log: ReleaseLog) -> dict[CellKey, disclosure.Released]:
-    """The release log as the disclosure module's view: what each cell's last message showed."""
+    """The release log as the disclosure module's view: what each cell's last message showed, and
+    the contributions behind it (None for a record written before real sites were kept)."""
     out: dict[CellKey, disclosure.Released] = {}
     for key, released in log.items():
         status = _status_of(released.message)
@@ -67,7 +70,14 @@ def _previous(log: ReleaseLog) -> dict[CellKey, disclosure.Released]:
             if measures is not None and status is Status.PUBLISHED
             else None
         )
-        out[key] = disclosure.Released(released.contributions, status, population, outcomes)
+        contributions = (
+            None
+            if released.legacy
+            else {site: token for site, token in released.contributions.items() if token is not None}
+        )
+        out[key] = disclosure.Released(
+            contributions, status, population, outcomes, released.shown_contributions
+        )
     return out
 
 
@@ -95,7 +105,8 @@ def plan_release(
     """
     release_id = format_release_time(release_at)
     plan = ReleasePlan(release_id)
-    sites = contributing(state)
+    now = affiliations(state)
+    sites = contributing(state, log.affiliations)
     by_period = audited_sites(state, granularity, sites)
     closed = sorted(p for p in by_period if is_closed(p, release_at, grace))
     plan.periods = closed
@@ -105,14 +116,23 @@ def plan_release(
     audited = {period: by_period[period] for period in closed}
     all_cells = [*issue_prevalence(state, granularity, audited), *forced_labour(state, granularity, audited)]
 
-    decisions = disclosure.decide(all_cells, sites, params, previous)
+    seen = {p: a if p not in now else a.merged(now[p]) for p, a in log.affiliations.items()} | {
+        p: a for p, a in now.items() if p not in log.affiliations
+    }
+    parties = Parties(seen, Identities(seen.values()), sites.values())
+    decisions = disclosure.decide(all_cells, sites, params, previous, parties)
     cells = {c.key: c for c in all_cells}
     for table in TABLES:
         table_decisions = [d for k, d in decisions.cells.items() if k.table == table]
         plan.counts[table] = disclosure.count_decisions(table_decisions)
 
+    real = {site: info.real for site, info in sites.items()}
     for key, decision in decisions.cells.items():
-        plan_cell(plan, log, cells[key], decision, release_at)
+        plan_cell(plan, log, cells[key], decision, release_at, real)
+    # Who stood behind each platform site, for the rules of later releases (sites that leave, held
+    # cells): in the same transaction as the cells.
+    for site_key, site_value in log.record_affiliations(now):
+        plan.records.append((RELEASE_STATE_TOPIC, site_key, site_value, []))
 
     # The marker: after the messages, in the same transaction.
     plan.records.append((RELEASE_STATE_TOPIC, LAST_RELEASE_KEY, marker_value(release_at), []))
@@ -120,7 +140,12 @@ def plan_release(
 
 
 def plan_cell(
-    plan: ReleasePlan, log: ReleaseLog, cell: Cell, decision: CellDecision, release_at: datetime
+    plan: ReleasePlan,
+    log: ReleaseLog,
+    cell: Cell,
+    decision: CellDecision,
+    release_at: datetime,
+    real: Mapping[str, str],
 ) -> None:
     if decision.revision is Revision.UNCHANGED:
         plan.unchanged += 1
@@ -138,7 +163,7 @@ def plan_cell(
         release_at,
         log.next_revision(cell.key),
     )
-    state_key, state_value = log.record(message, cell.contributions)
+    state_key, state_value = log.record(message, disclosure.real_contributions(cell, real))
     key, value, headers = encode_message(message)
     plan.records.append((RELEASE_STATE_TOPIC, state_key, state_value, []))
     plan.records.append((topic_of(cell.key.table), key, value, headers))

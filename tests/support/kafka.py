@@ -34,6 +34,7 @@ class Record:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
+    timestamp: int = -1  # the record's timestamp (ms since the epoch)
 
     def header(self, name: str) -> bytes | None:
         return next((v for k, v in self.headers if k == name), None)
@@ -87,7 +88,15 @@ async def read_topic(
             for messages in batch.values():
                 for m in messages:
                     records.append(
-                        Record(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()))
+                        Record(
+                            m.topic,
+                            m.partition,
+                            m.offset,
+                            m.key,
+                            m.value,
+                            tuple(m.headers or ()),
+                            m.timestamp,
+                        )
                     )
     finally:
         await stop_quietly(consumer)

@@ -1,20 +1,22 @@
-"""Disclosure control for the exchange tables (aggregates.md "Disclosure control"), pure: no Kafka.
+"""Disclosure control for the exchange tables (aggregates.md "Disclosure control", revision 2), pure.
 
-`decide(cells, sites, params, previous=None)` runs, in order:
+`decide(cells, sites, params, previous=None, parties=None)` judges one release by what the subscriber
+will hold after it (`view`), not by the release alone:
 
-1. the primary rules per cell, from its population alone (`rules`): threshold and insider, else the
-   cell is suppressed; the outcome rule, else its outcomes are withheld;
-2. the residual rule per family, to a fixed point (`residual`): each margin against its children
-   along each dimension, and a margin over two dimensions (ALL×ALL) against every cell below it across
-   both hierarchies; one pattern per population structure, shared by every family (issue, table) with
-   the same positions and site sets;
-3. no exact recovery per family (`recovery`), one LP over all its additive measures with every
-   published relation (hierarchies per measure, and the relations between a cell's own measures):
-   while some withheld non-zero count is recoverable, withhold the outcomes of the smallest published
-   cell around it, in the shared pattern, and go back to 2;
-4. with `previous`, the revision rule (`revision`): a cell whose content changed is re-sent only if
-   at least k_delta sites' contributions to it differ from its own last release; otherwise it keeps
-   its last release (HOLD).
+1. the primary rules per cell, from its population alone (`rules`): threshold and insider (merged
+   identities), else the cell is suppressed; the outcome rule, else its outcomes are withheld;
+2. the residual rule on the current populations, to a fixed point (`residual`); one pattern per
+   population structure, shared by every family (issue, table) with the same positions and site sets;
+3. the revision rule per cell against its own last release (`revision`): a change is sent only if
+   at least k_delta real sites changed and they pass the insider rule as a set; a tightening is
+   always sent; otherwise the cell is held at its last release;
+4. the view after the release (`view`): residuals with held cells counted as shown at their old
+   sites, exact sums and cells pinned by the relations together; a violation withholds one more cell
+   in the shared pattern (a cell sent anyway, else the margin, else a held or unchanged cell, which
+   is then sent as a tightening), and 2–4 run again until the view breaks no rule.
+
+Nothing here reads an outcome value: which cells are withheld follows from populations, owners,
+members and which real sites changed.
 """
 
 from __future__ import annotations
@@ -24,17 +26,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from services.aggregate.disclosure.recovery import find_recoverable, withhold_for
 from services.aggregate.disclosure.residual import (
     Family,
+    FamilyId,
     Pattern,
+    Position,
     Signature,
     build_families,
     enforce_residuals,
     primary_pattern,
     signature,
 )
-from services.aggregate.disclosure.revision import Released, Revision, differing_sites, revision
+from services.aggregate.disclosure.revision import (
+    Released,
+    Revision,
+    change_may_be_shown,
+    changed_sites,
+    real_contributions,
+    revision,
+)
 from services.aggregate.disclosure.rules import (
     DisclosureParams,
     DisclosureParamsError,
@@ -45,6 +55,8 @@ from services.aggregate.disclosure.rules import (
     passes_threshold,
     primary_status,
 )
+from services.aggregate.disclosure.view import ViewEntry, first_violation, fix_for, view_entry
+from services.aggregate.identity import Parties
 from services.aggregate.model import Cell, CellKey, SiteInfo
 
 __all__ = [
@@ -57,14 +69,16 @@ __all__ = [
     "Released",
     "Revision",
     "Status",
+    "change_may_be_shown",
+    "changed_sites",
     "count_decisions",
     "decide",
-    "differing_sites",
     "passes_insider",
     "passes_outcome_rule",
     "passes_population_rules",
     "passes_threshold",
     "primary_status",
+    "real_contributions",
     "revision",
 ]
 
@@ -108,33 +122,48 @@ class Decisions:
         return self.cells[key].status
 
 
-def _patterns(
-    families: list[Family], sites: Mapping[str, SiteInfo], params: DisclosureParams
-) -> dict[Signature, Pattern]:
-    groups: dict[Signature, list[Family]] = defaultdict(list)
-    for family in families:
-        groups[signature(family, params)].append(family)
-    patterns: dict[Signature, Pattern] = {}
-    for sig, members in groups.items():
-        head = members[0]
-        pattern = primary_pattern(head, sites, params)
-        enforce_residuals(head, pattern, sites, params)
-        while True:
-            hit = next(
-                (
-                    (family, found)
-                    for family in members
-                    if (found := find_recoverable(family, pattern)) is not None
-                ),
-                None,
-            )
-            if hit is None:
+def _revisions(
+    family: Family,
+    pattern: Pattern,
+    sites: Mapping[str, SiteInfo],
+    params: DisclosureParams,
+    previous: Mapping[CellKey, Released],
+    parties: Parties,
+) -> tuple[dict[Position, Revision], dict[Position, ViewEntry]]:
+    real = {site: sites[site].real for cell in family.cells.values() for site in cell.sites}
+    revisions: dict[Position, Revision] = {}
+    view: dict[Position, ViewEntry] = {}
+    for pos, cell in family.cells.items():
+        last = previous.get(cell.key)
+        candidate = Released.of(cell, pattern.status[pos], real)
+        revisions[pos] = revision(last, candidate, params, parties)
+        view[pos] = view_entry(candidate, revisions[pos], last)
+    return revisions, view
+
+
+def _settle(
+    members: list[Family],
+    sites: Mapping[str, SiteInfo],
+    params: DisclosureParams,
+    previous: Mapping[CellKey, Released],
+    parties: Parties,
+) -> tuple[Pattern, dict[FamilyId, dict[Position, Revision]]]:
+    """The shared pattern of one population structure, withheld further until the view after the
+    release breaks no rule in any of its families."""
+    head = members[0]
+    pattern = primary_pattern(head, sites, params)
+    enforce_residuals(head, pattern, sites, params)
+    while True:
+        revisions: dict[FamilyId, dict[Position, Revision]] = {}
+        for family in members:
+            revisions[family.id], view = _revisions(family, pattern, sites, params, previous, parties)
+            found = first_violation(family, view, parties, params)
+            if found is not None:
+                pattern.withhold(fix_for(found, view), found.to, found.rule)
+                enforce_residuals(head, pattern, sites, params)
                 break
-            family, found = hit
-            pattern.withhold(withhold_for(family, pattern, found), Status.POPULATION_ONLY, "recovery")
-            enforce_residuals(head, pattern, sites, params)
-        patterns[sig] = pattern
-    return patterns
+        else:
+            return pattern, revisions
 
 
 def decide(
@@ -142,29 +171,30 @@ def decide(
     sites: Mapping[str, SiteInfo],
     params: DisclosureParams,
     previous: Mapping[CellKey, Released] | None = None,
+    parties: Parties | None = None,
 ) -> Decisions:
-    """Decide every cell of one release. `previous` is each cell's last release (with the contribution
-    of each of its sites then)."""
+    """Decide every cell of one release. `previous` is each cell's last release (with each real
+    site's contribution then); `parties` says who stands behind real sites that are no longer in
+    `sites` (defaults to knowing only `sites`)."""
     families = build_families(cells)
-    patterns = _patterns(families, sites, params)
-    decisions: dict[CellKey, CellDecision] = {}
+    previous = previous or {}
+    parties = parties or Parties.of_sites(sites.values())
+    groups: dict[Signature, list[Family]] = defaultdict(list)
     for family in families:
-        pattern = patterns[signature(family, params)]
-        for pos, cell in family.cells.items():
-            status = pattern.status[pos]
-            rev = revision(
-                None if previous is None else previous.get(cell.key),
-                Released.of(cell, status),
-                params,
-            )
-            decisions[cell.key] = CellDecision(
-                cell.key,
-                status,
-                pattern.primary[pos],
-                pattern.secondary_reason.get(pos),
-                rev,
-                pattern.withheld_by(pos),
-            )
+        groups[signature(family, params)].append(family)
+    decisions: dict[CellKey, CellDecision] = {}
+    for members in groups.values():
+        pattern, revisions = _settle(members, sites, params, previous, parties)
+        for family in members:
+            for pos, cell in family.cells.items():
+                decisions[cell.key] = CellDecision(
+                    cell.key,
+                    pattern.status[pos],
+                    pattern.primary[pos],
+                    pattern.secondary_reason.get(pos),
+                    revisions[family.id][pos],
+                    pattern.withheld_by(pos),
+                )
     return Decisions(cells=dict(sorted(decisions.items())), counts=count_decisions(decisions.values()))
 
 

@@ -1,4 +1,11 @@
-"""No exact recovery: the last line of defence, the only rule that looks at outcome values.
+"""No exact recovery from values: the last line of defence, the only rule that looks at outcome values.
+
+Revision 2 runs it on the subscriber's view after the release (`view.recovery_violation`): cells not
+known now (withheld, or held at old values) are the unknowns, and a count the subscriber already holds
+is no target. The population-only rules of `view` come first and catch every pin that does not depend
+on values; this LP catches the rest (a zero or a full remainder that forces its cells to a bound). It
+reacts to values, so when it fires, the fact tells an attacker that knows the algorithm something
+(issue 9, attack 6); docs/aggregate.md says so, and the differential-privacy mode is the remedy.
 
 For one family (one table, period and issue/topic/firm) a single LP holds every additive measure of
 every withheld cell at once, with all the relations the release publishes:
@@ -26,7 +33,7 @@ skipped; an equality with one unknown pins it without an LP.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,9 +151,18 @@ def _rows(family: Family, unknown: set[Position]) -> list[_Row]:
     return rows
 
 
-def find_recoverable(family: Family, pattern: Pattern) -> Recoverable | None:
+def find_recoverable(
+    family: Family, pattern: Pattern, held: Mapping[Position, Mapping[str, int]] | None = None
+) -> Recoverable | None:
     """The first (by position, then measure) withheld non-zero count that is exactly recoverable from
-    all the additive relations of the family together."""
+    all the additive relations of the family together. `held` is what the subscriber already holds of
+    cells held at old values: pinning a count it already holds tells it nothing new."""
+    held = held or {}
+
+    def telling(var: Var) -> bool:
+        value = _value(family, *var)
+        return value != 0 and held.get(var[0], {}).get(var[1]) != value
+
     st = pattern.status
     unknown = {p for p in family.cells if st[p] is not Status.PUBLISHED}
     if not unknown:
@@ -181,12 +197,12 @@ def find_recoverable(family: Family, pattern: Pattern) -> Recoverable | None:
         comp = components[root]
         crows = comp_rows[root]
         rels = tuple(dict.fromkeys(r.relation for r in crows if r.relation is not None))
-        targets = [v for v in comp if _value(family, *v) != 0]
+        targets = [v for v in comp if telling(v)]
         if not targets:
             continue
         # an equality with a single unknown pins it directly
         for row in crows:
-            if row.eq and len(row.coefs) == 1 and _value(family, *row.coefs[0][0]) != 0:
+            if row.eq and len(row.coefs) == 1 and telling(row.coefs[0][0]):
                 pos, measure = row.coefs[0][0]
                 return Recoverable(pos, measure, rels)
         hit = _solve_component(family, comp, crows, bounds, targets)

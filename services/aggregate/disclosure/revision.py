@@ -1,11 +1,20 @@
-"""The revision rule (k_delta): a released cell changes only when enough sites changed under it.
+"""The revision rule (k_delta), revision 2: a released cell changes only when enough *real* sites
+changed under it, and no single company accounts for the change.
 
 "Sites whose contribution to it differs since its last release" is counted per cell, against that
-cell's own last release: each release remembers, per site of the population, what the site brought
-to the cell (`Cell.contributions`). A site counts if it joined, left, or brings something else now
-(for an issue cell, another highest severity on that issue; for a forced-labour cell, other
-indicators). A site whose findings changed on some other issue does not count for this cell: it did
-not change what this cell says, so it must not help a one-site change of this cell through.
+cell's own last release, over real sites (`identity.real_components`): a site whose resolved pseudonym
+changed (it gained an OS id, its address was edited) is the same site; a merge or split is one site.
+A site counts if it joined, left, or brings something else now (for an issue cell, another highest
+severity on that issue; for a forced-labour cell, other indicators); a site that changed only on some
+other issue does not count for this cell.
+
+The changed sites, as a set, must also pass the insider rule: a supplier that withdraws consent for
+four of its own sites while one other site's audit is revised must not see the cell re-sent, because
+it knows its own four and would learn the fifth exactly. The owners and members of sites that have
+left come from the release log (`Parties`).
+
+A change that only withholds more (a status tightening) may be sent at any release: it shows nothing
+new about outcomes, and a cell that must be withheld should not stay shown because too few sites moved.
 """
 
 from __future__ import annotations
@@ -15,24 +24,29 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from services.aggregate.disclosure.rules import DisclosureParams, Status
+from services.aggregate.disclosure.rules import SHOWN_ORDER, DisclosureParams, Status, passes_insider
+from services.aggregate.identity import Parties, real_components
 from services.aggregate.model import Cell
 
 
 @dataclass(frozen=True, slots=True)
 class Released:
-    """The last release of one cell: each site's contribution then, and what the message showed."""
+    """The last release of one cell as the rules see it: each real site's contribution then (None
+    for a record written before revision 2), what the message showed, and, if it withholds outcomes
+    an earlier release showed, the contributions of that earlier release."""
 
-    contributions: Mapping[str, str | None]  # None: not known (state written before it was kept)
+    contributions: Mapping[str, str] | None
     status: Status
     population: Mapping[str, Any] | None
     outcomes: Mapping[str, Any] | None
+    shown_contributions: Mapping[str, str] | None = None
 
     @classmethod
-    def of(cls, cell: Cell, status: Status) -> Released:
-        """What a release of `cell` under `status` shows (measures null where withheld)."""
+    def of(cls, cell: Cell, status: Status, real: Mapping[str, str] | None = None) -> Released:
+        """What a release of `cell` under `status` shows (measures null where withheld); `real` maps
+        each of its resolved sites to its real site (by default, each is its own)."""
         return cls(
-            contributions=cell.contributions,
+            contributions=real_contributions(cell, real or {s: s for s in cell.sites}),
             status=status,
             population=None if status is Status.SUPPRESSED else dict(cell.population),
             outcomes=dict(cell.outcomes) if status is Status.PUBLISHED else None,
@@ -41,31 +55,63 @@ class Released:
     def content(self) -> tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]:
         return (self.status.wire_status, self.population, self.outcomes)
 
+    @property
+    def real_sites(self) -> frozenset[str]:
+        return frozenset(self.contributions or ())
+
+    @property
+    def last_shown(self) -> Mapping[str, str] | None:
+        """The contributions behind the outcome values a subscriber holds for the cell, if any."""
+        if self.status is Status.PUBLISHED:
+            return self.contributions
+        return self.shown_contributions
+
+
+def real_contributions(cell: Cell, real: Mapping[str, str]) -> dict[str, str]:
+    """A cell's contributions keyed by real site instead of resolved site."""
+    return {real[site]: token for site, token in cell.contributions.items()}
+
 
 class Revision(StrEnum):
-    SEND = "send"  # first release of the cell, or a change the rule lets through
+    SEND = "send"  # first release of the cell, a change the rule lets through, or a tightening
     UNCHANGED = "unchanged"  # same content as the last release: nothing to send
-    HOLD = "hold"  # content differs but too few sites changed: the cell keeps its last release
+    HOLD = "hold"  # content differs but the change may not be shown: the cell keeps its last release
 
 
-def differing_sites(before: Mapping[str, str | None], now: Mapping[str, str | None]) -> int:
-    """Sites added, removed, or contributing something else, between two contribution maps. A
-    contribution not known (None) never counts as changed: undercounting only holds a cell back."""
-    moved = before.keys() ^ now.keys()
-    changed = sum(
-        1
-        for site, token in now.items()
-        if site in before and before[site] is not None and token is not None and before[site] != token
-    )
-    return len(moved) + changed
+def is_tightening(previous: Released, candidate: Released) -> bool:
+    """The candidate shows strictly less than the last release (published -> population only or
+    suppressed, population only -> suppressed)."""
+    return SHOWN_ORDER.index(candidate.status) > SHOWN_ORDER.index(previous.status)
 
 
-def revision(previous: Released | None, candidate: Released, params: DisclosureParams) -> Revision:
-    """Whether a cell may be re-sent. A change of status counts as a change of content."""
+def changed_sites(before: Mapping[str, str], now: Mapping[str, str]) -> list[frozenset[str]]:
+    """The real sites (each as its platform sites) whose contribution differs between two maps."""
+    return [sites for sites, differs in real_components(before, now) if differs]
+
+
+def change_may_be_shown(changed: list[frozenset[str]], parties: Parties, params: DisclosureParams) -> bool:
+    """At least k_delta real sites changed, and no single member or supplier accounts for all but
+    fewer than k_insider of them."""
+    if len(changed) < params.k_delta:
+        return False
+    infos = {parties.of(sites).site_id: parties.of(sites) for sites in changed}
+    return passes_insider(frozenset(infos), infos, params)
+
+
+def revision(
+    previous: Released | None, candidate: Released, params: DisclosureParams, parties: Parties | None = None
+) -> Revision:
+    """Whether a cell may be re-sent. `parties` says who stands behind the changed sites (by default
+    nobody is known, and each site counts as its own supplier)."""
+    parties = parties or Parties.of_sites(())
     if previous is None:
         return Revision.SEND
     if previous.content() == candidate.content():
         return Revision.UNCHANGED
-    if differing_sites(previous.contributions, candidate.contributions) >= params.k_delta:
+    if is_tightening(previous, candidate):
+        return Revision.SEND
+    if previous.contributions is None or candidate.contributions is None:
+        return Revision.HOLD  # a legacy record: the change cannot be counted in real sites
+    if change_may_be_shown(changed_sites(previous.contributions, candidate.contributions), parties, params):
         return Revision.SEND
     return Revision.HOLD

@@ -435,7 +435,17 @@ def differing(before: Reference, after: Reference, msg_before: Msg, msg_after: M
     return (a ^ b) | changed
 
 
+def _shown(msg: Msg) -> int:
+    """2 with outcomes, 1 population only, 0 suppressed."""
+    if msg.status == "suppressed" or msg.measures is None:
+        return 0
+    outcomes = [v for k, v in msg.measures.items() if k not in POPULATION_MEASURES]
+    return 2 if any(v is not None for v in outcomes) else 1
+
+
 def differencing(messages: Sequence[Msg], inputs: Mapping[str, Reference], params: Params) -> list[str]:
+    """Revision 2: a re-release must rest on >= k_delta differing sites, unless it only shows less
+    (a status tightening, which may be sent at any release)."""
     out = []
     by_cell: dict[tuple[str, str], list[Msg]] = defaultdict(list)
     for m in messages:
@@ -449,7 +459,7 @@ def differencing(messages: Sequence[Msg], inputs: Mapping[str, Reference], param
                 out.append(f"revision {new.revision} of {key} not after revision {old.revision}")
                 continue
             n = len(differing(inputs[old.release_id], inputs[new.release_id], old, new))
-            if n < params.k_delta:
+            if n < params.k_delta and _shown(new) >= _shown(old):
                 out.append(
                     f"differencing {key}: revision {new.revision} @{new.release_id} after "
                     f"{old.revision} @{old.release_id} with {n} differing sites < {params.k_delta}"

@@ -204,13 +204,20 @@ def test_a_site_with_its_owner_and_members() -> None:
     [(rid, info)] = contributing(state).items()
     assert rid == state.resolutions[platform_site("ZS100001")].resolved_site_id
     lei = PSEUDONYMS.pseudonym(IdKind.MEMBER, "lei:5493001KJTIIGC8Y1R12")
+    with_lei = PSEUDONYMS.pseudonym(IdKind.MEMBER, "sedex:ZC2000001")
     plain = PSEUDONYMS.pseudonym(IdKind.MEMBER, "sedex:ZC2000002")
+    # A reference listed with an LEI is one member with the LEI: named by the smaller of the two.
     assert info == SiteInfo(
-        rid, company("ZC1000001"), frozenset({company("ZC1000001")}), frozenset({lei, plain})
+        rid,
+        company("ZC1000001"),
+        frozenset({company("ZC1000001")}),
+        frozenset({min(lei, with_lei), plain}),
+        real=platform_site("ZS100001"),
     )
 
 
-def test_two_platform_sites_with_one_os_id_are_one_contributing_site_with_both_owners() -> None:
+def test_two_platform_sites_with_one_os_id_are_one_site_and_their_owners_one_supplier() -> None:
+    """Revision 2: the supplier references owning one resolved site are one supplier."""
     feed = Feed()
     feed.site(
         "ZS100001", company="ZC1000001", os_id="BD2024123ABC123", customers=[{"companyRef": "ZC2000001"}]
@@ -219,9 +226,10 @@ def test_two_platform_sites_with_one_os_id_are_one_contributing_site_with_both_o
         "ZS100002", company="ZC1000002", os_id="BD2024123ABC123", customers=[{"companyRef": "ZC2000001"}]
     )
     [info] = contributing(feed.state).values()
-    assert info.owners == {company("ZC1000001"), company("ZC1000002")}
-    assert info.principal_owner == company("ZC1000002")  # the most recent site event
+    one = min(company("ZC1000001"), company("ZC1000002"))
+    assert info.owners == {one} and info.principal_owner == one
     assert len(info.members) == 1
+    assert info.real == "+".join(sorted([platform_site("ZS100001"), platform_site("ZS100002")]))
 
 
 def test_two_members_with_one_lei_are_one_member() -> None:
@@ -240,7 +248,17 @@ def test_two_members_with_one_lei_are_one_member() -> None:
         customers=[{"companyRef": "ZC2000009", "lei": lei}],
     )
     [info] = contributing(feed.state).values()
-    assert info.members == {PSEUDONYMS.pseudonym(IdKind.MEMBER, f"lei:{lei}")}
+    assert len(info.members) == 1
+
+
+def test_a_member_listed_with_its_lei_on_some_sites_and_without_on_others_is_one_member() -> None:
+    """Revision 2, "Merged identities": the chain reference -> LEI holds across sites."""
+    feed = Feed()
+    lei = "5493001KJTIIGC8Y1R12"
+    feed.site("ZS100001", company="ZC1000001", customers=[{"companyRef": "ZC2000001", "lei": lei}])
+    feed.site("ZS100002", company="ZC1000002", customers=[{"companyRef": "ZC2000001"}])
+    infos = list(contributing(feed.state).values())
+    assert len(infos) == 2 and infos[0].members == infos[1].members and len(infos[0].members) == 1
 
 
 def test_a_removed_site_does_not_contribute_nor_do_its_audits() -> None:

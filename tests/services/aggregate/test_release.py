@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.exchange.aggregates import IssuePrevalenceMeasures, dump_message
+from services.aggregate.identity import Affiliation
 from services.aggregate.model import CellKey
 from services.aggregate.release import (
     HygieneError,
@@ -19,7 +20,9 @@ from services.aggregate.release import (
     build_message,
     encode_message,
     next_revision,
+    site_key,
     state_key,
+    state_value,
 )
 
 RELEASE = datetime(2026, 5, 1, tzinfo=UTC)
@@ -197,7 +200,7 @@ def test_revisions_start_at_zero_and_count_up() -> None:
     release(log)
     last = log.get(KEY)
     assert last is not None and last.revision == 0 and last.status == "published"
-    assert last.measures is not None and len(last.sites) == 41
+    assert last.measures is not None and len(last.contributions) == 41
     assert log.next_revision(KEY) == 1
     release(log, status="suppressed", measures=None, hour=1)
     last = log.get(KEY)
@@ -228,7 +231,7 @@ def test_the_log_is_rebuilt_from_the_release_state_records() -> None:
     records.append(log.record(other, {"k1.rsite.b": "MAJOR", "k1.rsite.a": ""}))
     records.append(release(log, measures={**MEASURES, "audited_sites": 40, "rate_pct": 30.0}, hour=1))
     assert records[0][0] == records[2][0] == state_key(KEY)
-    assert json.loads(records[1][1])["schema_version"] == 2
+    assert json.loads(records[1][1])["schema_version"] == 3
     # Keyed by site in sorted order, whatever order the caller gave.
     assert list(json.loads(records[1][1])["contributions"].items()) == [
         ("k1.rsite.a", ""),
@@ -238,7 +241,7 @@ def test_the_log_is_rebuilt_from_the_release_state_records() -> None:
     for rebuilt in (ReleaseLog.from_state(records), ReleaseLog.from_state(dict(records))):
         assert list(rebuilt.items()) == list(log.items())
         last = rebuilt.get(KEY)
-        assert last is not None and last.revision == 1 and len(last.sites) == 40
+        assert last is not None and last.revision == 1 and len(last.contributions) == 40
         assert rebuilt.next_revision(KEY) == 2
     # A tombstone forgets the cell.
     assert KEY not in ReleaseLog.from_state([*records, (state_key(KEY), None)])
@@ -261,3 +264,37 @@ def test_the_release_state_keeps_the_message_byte_for_byte() -> None:
     rebuilt = ReleaseLog.from_state([(state_key(KEY), release(ReleaseLog())[1])])
     again = rebuilt.get(KEY)
     assert again is not None and encode_message(again.message) == sent
+
+
+def test_affiliations_accumulate_and_survive_a_rebuild() -> None:
+    """Who stood behind a platform site is kept (and only grows), so the rules can still judge sites
+    that have left by the next release."""
+    log = ReleaseLog()
+    first = Affiliation("k1.company.a", frozenset({"k1.company.a"}), frozenset({("k1.member.m", None)}))
+    written = log.record_affiliations({"k1.site.1": first})
+    assert [k for k, _ in written] == [site_key("k1.site.1")]
+    assert log.record_affiliations({"k1.site.1": first}) == []  # nothing new, nothing written
+    later = Affiliation(
+        "k1.company.b", frozenset({"k1.company.b"}), frozenset({("k1.member.m", "k1.member.l")})
+    )
+    written += log.record_affiliations({"k1.site.1": later})
+    merged = log.affiliations["k1.site.1"]
+    assert merged.principal == "k1.company.b"
+    assert merged.suppliers == {"k1.company.a", "k1.company.b"}
+    assert merged.members == {("k1.member.m", None), ("k1.member.m", "k1.member.l")}
+    assert ReleaseLog.from_state(written).affiliations == log.affiliations
+
+
+def test_a_cell_that_stops_showing_outcomes_remembers_what_it_showed() -> None:
+    """The subscriber keeps the last outcome values it saw; the log keeps the contributions behind
+    them, so the view rules protect the change since then, not only the current values."""
+    log = ReleaseLog()
+    release(log)
+    shown = dict(log.get(KEY).contributions)  # type: ignore[union-attr]
+    population_only = {**MEASURES, "sites_with_issue": None, "by_severity": None, "rate_pct": None}
+    message = build_message("issue-prevalence", COORDS, "published", population_only, RELEASE, SENT, 1)
+    log.record(message, {"k1.site.x": ""})
+    last = log.get(KEY)
+    assert last is not None and not last.shows_outcomes and last.shown_contributions == shown
+    rebuilt = ReleaseLog.from_state([(state_key(KEY), state_value(last))]).get(KEY)
+    assert rebuilt is not None and rebuilt.shown_contributions == shown

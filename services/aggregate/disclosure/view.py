@@ -1,0 +1,296 @@
+"""The subscriber's view and the history (aggregates.md, "Disclosure control", revision 2).
+
+Revision 1 judged each release on its own. A subscriber does not: it holds the latest message of every
+cell, whichever release it came from, and every message before it. A cell the revision rule holds is
+in that view at its old values; a re-sent margin next to it is new. This module judges a planned
+release by what the view will be after it.
+
+**The view of one position** (`ViewEntry`): what the subscriber will hold (its status and the real
+sites behind it: the old ones if the cell is held), whether the outcome values it will hold are the
+cell's values *now* (`known_now`: sent now, or unchanged, with outcomes), and what of the cell's
+current outcomes the subscriber does not already hold (`fresh`): every site, if it never saw the
+cell's outcomes (`never_shown`); else the real sites whose contribution changed since the outcomes it
+holds (the change a re-sent margin would expose).
+
+**Rules checked on the view**, all decided from populations, owners, members and which sites changed
+(never from outcome values):
+
+1. *Residuals* (`residual_violation`): every shown margin minus the cells below it that are shown in
+   the view (held cells count as shown, with the sites they were released with) must be empty or pass
+   threshold and insider; for a margin showing outcomes, the remainder of the cells showing outcomes
+   must be empty or reach outcome_min.
+2. *Exact sums* (`sum_violation`): in a relation `margin = Σ children` whose margin is known now, the
+   children not known now have a sum the subscriber can work out exactly (and, for a margin not known
+   now below children all known now, the margin). What that sum tells beyond the view is the `fresh`
+   sites of those cells. It must be nothing, or: a single withheld cell is never allowed (its count
+   would be recovered exactly); several cells, of which some were never shown, must have fresh sites
+   that pass threshold, insider and outcome_min together; cells whose outcomes were shown before must
+   have changed sites that pass the revision rule (k_delta and insider) together. This is what stops a
+   re-sent margin minus a held child from being one site's change (issue 9, attack 2).
+3. *Determined cells* (`determined_violation`): beyond single relations, a withheld cell can be pinned
+   by several relations together (a 2-D table). A cell is determined exactly when its unit vector lies
+   in the row space of the relations restricted to the unknown cells: the corresponding row of a
+   null-space basis is zero. Such a cell is judged like a sum of one.
+
+Rules 1–3 look at populations and changed sites only: which cells they pin is a property of the
+pattern of unknowns, not of the values, so when they fire an attacker learns nothing about outcomes.
+What they cannot see is a count pinned *at a bound*: a remainder whose count is zero (or whole) forces
+every cell in it to zero (or to its population), and the relations may then pin a neighbour.
+
+4. *Recovery from values* (`recovery_violation`, the `recovery` module's LP) is the last line for
+   those. It reacts to values, so it can leak when it fires (issue 9, attack 6); docs/aggregate.md
+   says so plainly, and the differential-privacy mode (not built yet) is the remedy.
+
+**Fixes.** A violation names the cells that could be withheld further to mend it, best first: cells
+this release sends anyway (smallest first), then the margin, then cells held or unchanged (withholding
+one sends a tightening, which the revision rule always allows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from services.aggregate.disclosure.recovery import find_recoverable, withhold_for
+from services.aggregate.disclosure.residual import Family, Pattern, Position
+from services.aggregate.disclosure.revision import Released, Revision, change_may_be_shown, changed_sites
+from services.aggregate.disclosure.rules import (
+    SHOWN_ORDER,
+    DisclosureParams,
+    Status,
+    passes_outcome_rule,
+    passes_population_rules,
+)
+from services.aggregate.identity import Parties, real_site_parts
+
+Site = frozenset[str]  # a real site, as the platform sites behind it
+
+
+@dataclass(frozen=True, slots=True)
+class ViewEntry:
+    status: Status  # what the subscriber holds of the cell after this release
+    sites: frozenset[str]  # real-site keys behind what it holds (the old ones if the cell is held)
+    known_now: bool  # the outcome values it holds are the cell's values at this release
+    never_shown: bool  # it has never held outcome values of this cell
+    fresh: frozenset[Site]  # what of the cell's current outcomes it does not already hold
+    sent: bool  # this release sends the cell
+    population_now: bool = False  # the population it holds is the cell's population now
+    held: Mapping[str, int] | None = None  # additive outcome counts it holds at old values, if held
+
+
+def flatten(outcomes: Mapping[str, Any]) -> dict[str, int]:
+    """Outcome measures as additive counts: `by_severity.critical`, `sites_with_issue`, ..."""
+    flat: dict[str, int] = {}
+    for name, value in outcomes.items():
+        if isinstance(value, Mapping):
+            flat.update({f"{name}.{k}": int(v) for k, v in value.items()})
+        elif isinstance(value, int) and not isinstance(value, bool):
+            flat[name] = value
+    return flat
+
+
+def view_entry(candidate: Released, revision: Revision, previous: Released | None) -> ViewEntry:
+    """The subscriber's view of one cell after a release that decides `revision` for `candidate`."""
+    current = candidate.contributions or {}
+    held: Mapping[str, int] | None = None
+    if revision is Revision.HOLD and previous is not None:
+        status, sites, sent = previous.status, previous.real_sites, False
+        known_now = population_now = False
+        if previous.outcomes is not None:
+            held = flatten(previous.outcomes)
+    else:
+        status, sites, sent = candidate.status, candidate.real_sites, revision is Revision.SEND
+        known_now = candidate.status is Status.PUBLISHED
+        population_now = candidate.status is not Status.SUPPRESSED
+    if known_now:
+        return ViewEntry(status, sites, True, False, frozenset(), sent, population_now)
+    shown = None if previous is None else previous.last_shown
+    if shown is None:
+        fresh = frozenset(frozenset(real_site_parts(key)) for key in current)
+        return ViewEntry(status, sites, False, True, fresh, sent, population_now, held)
+    changed = frozenset(changed_sites(shown, current))
+    return ViewEntry(status, sites, False, False, changed, sent, population_now, held)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    rule: str  # "residual" | "recovery" (the metric label of what withholds more)
+    to: Status  # what a fix withholds a candidate to
+    candidates: tuple[Position, ...]  # best first
+
+
+def _shown_at_least(status: Status, level: Status) -> bool:
+    """The view shows at least `level`'s worth of the cell (published >= population only)."""
+    return SHOWN_ORDER.index(status) < SHOWN_ORDER.index(level)
+
+
+def _order(
+    family: Family, view: Mapping[Position, ViewEntry], positions: Iterable[Position], margin: Position | None
+) -> tuple[Position, ...]:
+    """Candidates to withhold, best first: sent anyway (smallest first), the margin, then the rest."""
+    ps = sorted(set(positions) - {margin} if margin is not None else set(positions))
+    sent = sorted((p for p in ps if view[p].sent), key=lambda p: (len(family.cells[p].sites), p))
+    rest = sorted((p for p in ps if not view[p].sent), key=lambda p: (len(family.cells[p].sites), p))
+    return (*sent, *((margin,) if margin is not None else ()), *rest)
+
+
+def residual_violation(
+    family: Family,
+    view: Mapping[Position, ViewEntry],
+    margin: Position,
+    below: Sequence[Position],
+    parties: Parties,
+    params: DisclosureParams,
+) -> Violation | None:
+    """Rule 1 for one margin against the cells below it (one relation, or a cover)."""
+    m = view[margin]
+    if m.status is Status.SUPPRESSED:
+        return None
+    shown = [c for c in below if view[c].status is not Status.SUPPRESSED]
+    rest = m.sites - frozenset().union(*(view[c].sites for c in shown))
+    if rest:
+        infos = {key: parties.of_real(key) for key in rest}
+        if not passes_population_rules(frozenset(rest), infos, params, family.table):
+            candidates = _order(family, view, shown, margin)
+            return Violation("residual", Status.SUPPRESSED, candidates)
+    if m.status is Status.PUBLISHED:
+        with_outcomes = [c for c in below if view[c].status is Status.PUBLISHED]
+        rest = m.sites - frozenset().union(*(view[c].sites for c in with_outcomes))
+        if rest and not passes_outcome_rule(frozenset(rest), params):
+            candidates = _order(family, view, with_outcomes, margin)
+            return Violation("residual", Status.POPULATION_ONLY, candidates)
+    return None
+
+
+def sum_is_safe(unknown: Sequence[ViewEntry], parties: Parties, params: DisclosureParams, table: str) -> bool:
+    """Whether the subscriber may work out the sum of these cells' current outcome counts exactly."""
+    telling = [u for u in unknown if u.fresh]
+    if not telling:
+        return True
+    fresh = frozenset().union(*(u.fresh for u in telling))
+    if any(u.never_shown for u in telling):
+        if len(telling) == 1:
+            return False  # one withheld cell, worked out exactly
+        infos = {parties.of(site).site_id: parties.of(site) for site in fresh}
+        ids = frozenset(infos)
+        return passes_outcome_rule(ids, params) and passes_population_rules(ids, infos, params, table)
+    return change_may_be_shown(list(fresh), parties, params)
+
+
+def sum_violation(
+    family: Family,
+    view: Mapping[Position, ViewEntry],
+    margin: Position,
+    children: Sequence[Position],
+    parties: Parties,
+    params: DisclosureParams,
+) -> Violation | None:
+    """Rule 2 for one relation `margin = Σ children`."""
+    if view[margin].known_now:
+        unknown = [c for c in children if not view[c].known_now]
+        if not unknown or sum_is_safe([view[c] for c in unknown], parties, params, family.table):
+            return None
+        known = [c for c in children if view[c].known_now]
+        return Violation("recovery", Status.POPULATION_ONLY, _order(family, view, known, margin))
+    if all(view[c].known_now for c in children):
+        if sum_is_safe([view[margin]], parties, params, family.table):
+            return None
+        return Violation("recovery", Status.POPULATION_ONLY, _order(family, view, children, None))
+    return None
+
+
+def determined(family: Family, view: Mapping[Position, ViewEntry]) -> list[Position]:
+    """The positions not known now whose values the relations pin exactly, taken together."""
+    unknown = sorted(p for p in family.cells if not view[p].known_now)
+    if not unknown:
+        return []
+    index = {p: i for i, p in enumerate(unknown)}
+    rows = []
+    for rel in family.relations:
+        row = np.zeros(len(unknown))
+        for p, coef in ((rel.margin, 1.0), *((c, -1.0) for c in rel.children)):
+            if p in index:
+                row[index[p]] += coef
+        if row.any():
+            rows.append(row)
+    if not rows:
+        return []
+    a = np.array(rows)
+    _, singular, vt = np.linalg.svd(a)
+    rank = int((singular > 1e-9).sum())
+    null = vt[rank:]  # a basis of the null space, one row per dimension
+    if null.shape[0] == 0:
+        return unknown
+    pinned = np.abs(null).max(axis=0) < 1e-9
+    return [p for p in unknown if pinned[index[p]]]
+
+
+def determined_violation(
+    family: Family, view: Mapping[Position, ViewEntry], parties: Parties, params: DisclosureParams
+) -> Violation | None:
+    """Rule 3: a cell pinned by the relations together is judged as a sum of one."""
+    for pos in determined(family, view):
+        if sum_is_safe([view[pos]], parties, params, family.table):
+            continue
+        around = {
+            p
+            for rel in family.relations
+            if pos == rel.margin or pos in rel.children
+            for p in (rel.margin, *rel.children)
+            if p != pos and view[p].known_now
+        }
+        if around:
+            return Violation("recovery", Status.POPULATION_ONLY, _order(family, view, around, None))
+    return None
+
+
+def recovery_violation(family: Family, view: Mapping[Position, ViewEntry]) -> Violation | None:
+    """The value-based last line (`recovery`), on the relations at this release: known cells are
+    constants, the rest unknowns; populations known now bound their cells' counts."""
+    status = {
+        pos: Status.PUBLISHED
+        if entry.known_now
+        else (Status.POPULATION_ONLY if entry.population_now else Status.SUPPRESSED)
+        for pos, entry in view.items()
+    }
+    lp_pattern = Pattern(status=status, primary=dict(status))
+    held = {pos: entry.held for pos, entry in view.items() if entry.held is not None}
+    hit = find_recoverable(family, lp_pattern, held)
+    if hit is None:
+        return None
+    return Violation("recovery", Status.POPULATION_ONLY, (withhold_for(family, lp_pattern, hit),))
+
+
+def first_violation(
+    family: Family, view: Mapping[Position, ViewEntry], parties: Parties, params: DisclosureParams
+) -> Violation | None:
+    """The first rule the view breaks, in a fixed order (relations, covers, sums, determined cells)."""
+    for rel in family.relations:
+        found = residual_violation(family, view, rel.margin, rel.children, parties, params)
+        if found is not None:
+            return found
+    for cover in family.covers:
+        found = residual_violation(family, view, cover.margin, cover.below, parties, params)
+        if found is not None:
+            return found
+    for rel in family.relations:
+        found = sum_violation(family, view, rel.margin, rel.children, parties, params)
+        if found is not None:
+            return found
+    found = determined_violation(family, view, parties, params)
+    if found is not None:
+        return found
+    return recovery_violation(family, view)
+
+
+def fix_for(violation: Violation, view: Mapping[Position, ViewEntry]) -> Position:
+    """The best candidate that the view still shows at the level the fix withholds."""
+    for pos in violation.candidates:
+        if _shown_at_least(view[pos].status, violation.to) or (
+            violation.to is Status.POPULATION_ONLY and view[pos].known_now
+        ):
+            return pos
+    raise RuntimeError(f"no cell can be withheld to mend a {violation.rule} violation")
