@@ -200,7 +200,7 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
 
     assert messages, "the release must publish cells"
     # Hygiene (revision 2): every public record's timestamp is the release time, not the send time.
-    release_ms = int(datetime.fromisoformat(release_at.replace("Z", "+00:00")).timestamp() * 1000)
+    release_ms = int(datetime.fromisoformat(release_at).timestamp() * 1000)
     assert {r.timestamp for records in first.values() for r in records} == {release_ms}
     statuses = Counter(
         (m["table"], m["status"], m["measures"] is not None and None not in m["measures"].values())

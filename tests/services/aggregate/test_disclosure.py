@@ -18,8 +18,8 @@ from services.aggregate.disclosure import (
     Released,
     Revision,
     Status,
-    decide,
     changed_sites,
+    decide,
     revision,
 )
 from services.aggregate.model import ALL, Cell, CellKey, SiteInfo
