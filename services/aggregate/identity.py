@@ -129,7 +129,9 @@ def real_components(before: Mapping[str, str], now: Mapping[str, str]) -> list[t
     """Group the real sites of two contribution maps (real-site key -> token) into components that
     share a platform site (a merge or split links its parts), each with whether it differs: joined,
     left, split, merged, or brings another token. A real site whose resolved pseudonym changed has the
-    same key on both sides, so it is one unchanged site."""
+    same key on both sides, so it is one unchanged site; one that gained or lost a platform site but
+    brings the same token is unchanged too ("a change with no effect on the cell's measures is no
+    change")."""
     links = UnionFind()
     for key in (*before, *now):
         links.union_all(real_site_parts(key))
@@ -142,7 +144,9 @@ def real_components(before: Mapping[str, str], now: Mapping[str, str]) -> list[t
     for root in sorted(groups):
         old, new = groups[root]
         platform_sites = frozenset(p for key in (*old, *new) for p in real_site_parts(key))
-        out.append((platform_sites, old != new))
+        # What the cell counts of the component: how many sites, and what each brings. A platform site
+        # joining or leaving a site that stays (same token) has no effect on the cell: no change.
+        out.append((platform_sites, sorted(old.values()) != sorted(new.values())))
     return out
 
 

@@ -773,3 +773,15 @@ def test_residual_across_both_hierarchies() -> None:
     assert d.status(k("BD", "A")) is Status.SUPPRESSED and d.cells[k("BD", "A")].reason == "residual"
     assert d.status(k("BD", ALL)) is Status.SUPPRESSED and d.cells[k("BD", ALL)].reason == "residual"
     assert d.status(k(ALL, "A")) is Status.POPULATION_ONLY and d.status(k(ALL, ALL)) is Status.POPULATION_ONLY
+
+
+# --- real sites (revision 2) --------------------------------------------------------------------------
+
+
+def test_real_sites_are_counted_once_through_id_changes_merges_splits_and_platform_changes() -> None:
+    before = {"ps1": "MAJOR", "ps2": "", "ps3+ps4": "MINOR", "ps5": "", "ps6": ""}
+    # ps1 keeps its key (its resolved id changed: nothing here sees that); ps2 and ps5 merge;
+    # ps3+ps4 loses its amfori site with the same token; ps6 changes its finding.
+    now = {"ps1": "MAJOR", "ps2+ps5": "", "ps3": "MINOR", "ps6": "CRITICAL"}
+    changed = changed_sites(before, now)
+    assert sorted(sorted(c) for c in changed) == [["ps2", "ps5"], ["ps6"]]
