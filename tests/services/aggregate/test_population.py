@@ -368,3 +368,18 @@ def test_over_the_simulator_every_current_audit_is_of_a_contributing_site(
     for audit in state.audits.values():
         if audit.audit_id not in counted:
             assert audit.site_id not in state.resolutions
+
+
+def test_member_references_chained_through_one_lei_are_one_member_on_every_site() -> None:
+    """Two platform references, each listed with the same LEI on one site and without it on nine
+    others: one member linked to all twenty sites (counted per reference, no reference has more than
+    ten, and the insider rule would pass a 22-site cell it must suppress)."""
+    feed = Feed()
+    lei = "5493001KJTIIGC8Y1R12"
+    for ref, base in (("ZC2000001", 100), ("ZC2000002", 200)):
+        for i in range(10):
+            customer = {"companyRef": ref, **({"lei": lei} if i == 0 else {})}
+            feed.site(f"ZS{base + i:06d}", company=f"ZC{1000000 + base + i}", customers=[customer])
+    infos = list(contributing(feed.state).values())
+    assert len(infos) == 20
+    assert len({m for info in infos for m in info.members}) == 1
