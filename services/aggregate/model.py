@@ -21,6 +21,18 @@ def compact_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def additive_counts(outcomes: Mapping[str, Any]) -> dict[str, int]:
+    """Outcome measures as flat additive counts (`sites_with_issue`, `by_severity.critical`, ...), the
+    unknowns of the recovery rules; shares and means are not additive and are left out."""
+    flat: dict[str, int] = {}
+    for name, value in outcomes.items():
+        if isinstance(value, Mapping):
+            flat.update({f"{name}.{k}": int(v) for k, v in value.items()})
+        elif isinstance(value, int) and not isinstance(value, bool):
+            flat[name] = value
+    return flat
+
+
 @dataclass(frozen=True, order=True, slots=True)
 class CellKey:
     """A table and its coordinates, e.g. ("issue-prevalence", (("country","BD"),("issue","WAGES"),

@@ -30,7 +30,7 @@ from typing import Any, Final
 from schemas.exchange.aggregates import share_pct
 from schemas.taxonomy import ForcedLabourIndicator, Issue, Severity
 
-from .model import ALL, Cell, CellKey, SiteInfo
+from .model import ALL, Cell, CellKey, SiteInfo, additive_counts
 from .population import Granularity, NormalizedState, contributing, current_audits, period_of
 
 ISSUE_PREVALENCE: Final = "issue-prevalence"
@@ -95,16 +95,6 @@ def populations(
     return dict(out)
 
 
-def _flatten(outcomes: dict[str, Any]) -> dict[str, int]:
-    flat: dict[str, int] = {}
-    for name, value in outcomes.items():
-        if isinstance(value, dict):
-            flat.update({f"{name}.{k}": int(v) for k, v in value.items()})
-        elif isinstance(value, int) and not isinstance(value, bool):
-            flat[name] = value
-    return flat
-
-
 def _cell(
     key: CellKey,
     population: dict[str, SitePeriod],
@@ -112,7 +102,7 @@ def _cell(
     additive: Iterable[str],
     contribution: Callable[[SitePeriod], str],
 ) -> Cell:
-    flat = _flatten(outcomes)
+    flat = additive_counts(outcomes)
     return Cell(
         key=key,
         sites=frozenset(population),

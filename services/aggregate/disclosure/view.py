@@ -50,7 +50,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -65,6 +64,7 @@ from services.aggregate.disclosure.rules import (
     passes_population_rules,
 )
 from services.aggregate.identity import Parties, real_site_parts
+from services.aggregate.model import additive_counts
 
 Site = frozenset[str]  # a real site, as the platform sites behind it
 
@@ -81,17 +81,6 @@ class ViewEntry:
     held: Mapping[str, int] | None = None  # additive outcome counts it holds at old values, if held
 
 
-def flatten(outcomes: Mapping[str, Any]) -> dict[str, int]:
-    """Outcome measures as additive counts: `by_severity.critical`, `sites_with_issue`, ..."""
-    flat: dict[str, int] = {}
-    for name, value in outcomes.items():
-        if isinstance(value, Mapping):
-            flat.update({f"{name}.{k}": int(v) for k, v in value.items()})
-        elif isinstance(value, int) and not isinstance(value, bool):
-            flat[name] = value
-    return flat
-
-
 def view_entry(candidate: Released, revision: Revision, previous: Released | None) -> ViewEntry:
     """The subscriber's view of one cell after a release that decides `revision` for `candidate`."""
     current = candidate.contributions or {}
@@ -100,7 +89,7 @@ def view_entry(candidate: Released, revision: Revision, previous: Released | Non
         status, sites, sent = previous.status, previous.real_sites, False
         known_now = population_now = False
         if previous.outcomes is not None:
-            held = flatten(previous.outcomes)
+            held = additive_counts(previous.outcomes)
     else:
         status, sites, sent = candidate.status, candidate.real_sites, revision is Revision.SEND
         known_now = candidate.status is Status.PUBLISHED
