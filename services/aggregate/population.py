@@ -55,6 +55,7 @@ __all__ = [
     "participating",
     "period_of",
     "site_info",
+    "site_infos",
 ]
 
 
@@ -178,6 +179,17 @@ def _contributing_ids(state: NormalizedState) -> list[str]:
     return sorted({rid for p in state.resolutions if (rid := state.resolved_site_of(p)) is not None})
 
 
+def site_infos(
+    state: NormalizedState, current: Mapping[str, Affiliation], identities: Identities
+) -> dict[str, SiteInfo]:
+    """Resolved site id -> its `SiteInfo`, for every contributing site, in id order, given the current
+    affiliations (`affiliations(state)`) and the identities merged over them and any history."""
+    return {
+        rid: site_info(state, state.resolved_sites[rid], identities, current)
+        for rid in _contributing_ids(state)
+    }
+
+
 def contributing(
     state: NormalizedState, history: Mapping[str, Affiliation] | None = None
 ) -> dict[str, SiteInfo]:
@@ -186,11 +198,7 @@ def contributing(
     Identities are merged over the current affiliations and `history` (what earlier releases saw of
     each platform site, from the release log), so a link seen once keeps two references one company."""
     current = affiliations(state)
-    identities = Identities([*current.values(), *(history or {}).values()])
-    return {
-        rid: site_info(state, state.resolved_sites[rid], identities, current)
-        for rid in _contributing_ids(state)
-    }
+    return site_infos(state, current, Identities([*current.values(), *(history or {}).values()]))
 
 
 def current_audits(

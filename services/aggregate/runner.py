@@ -29,7 +29,7 @@ from . import disclosure
 from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revision, Status
 from .identity import Identities, Parties
 from .model import Cell, CellKey
-from .population import Granularity, NormalizedState, affiliations, contributing
+from .population import Granularity, NormalizedState, affiliations, site_infos
 from .release import Headers, ReleaseLog, build_message, encode_message, marker_value
 from .schedule import is_closed
 from .tables import audited_sites, forced_labour, issue_prevalence
@@ -106,7 +106,8 @@ def plan_release(
     release_id = format_release_time(release_at)
     plan = ReleasePlan(release_id)
     now = affiliations(state)
-    sites = contributing(state, log.affiliations)
+    identities = Identities([*now.values(), *log.affiliations.values()])
+    sites = site_infos(state, now, identities)
     by_period = audited_sites(state, granularity, sites)
     closed = sorted(p for p in by_period if is_closed(p, release_at, grace))
     plan.periods = closed
@@ -116,10 +117,10 @@ def plan_release(
     audited = {period: by_period[period] for period in closed}
     all_cells = [*issue_prevalence(state, granularity, audited), *forced_labour(state, granularity, audited)]
 
-    seen = {p: a if p not in now else a.merged(now[p]) for p, a in log.affiliations.items()} | {
-        p: a for p, a in now.items() if p not in log.affiliations
-    }
-    parties = Parties(seen, Identities(seen.values()), sites.values())
+    # What this release sees behind each platform site joins the log's (written below, with the cells):
+    # the rules judge sites that have left, and cells held at old sites, by everyone seen behind them.
+    site_records = log.record_affiliations(now)
+    parties = Parties(log.affiliations, identities, sites.values())
     decisions = disclosure.decide(all_cells, sites, params, previous, parties)
     cells = {c.key: c for c in all_cells}
     for table in TABLES:
@@ -129,9 +130,8 @@ def plan_release(
     real = {site: info.real for site, info in sites.items()}
     for key, decision in decisions.cells.items():
         plan_cell(plan, log, cells[key], decision, release_at, real)
-    # Who stood behind each platform site, for the rules of later releases (sites that leave, held
-    # cells): in the same transaction as the cells.
-    for site_key, site_value in log.record_affiliations(now):
+    # Who stood behind each platform site, for the rules of later releases: in the same transaction.
+    for site_key, site_value in site_records:
         plan.records.append((RELEASE_STATE_TOPIC, site_key, site_value, []))
 
     # The marker: after the messages, in the same transaction.
