@@ -200,15 +200,15 @@ class Released:
         return shows_outcomes(self.message)
 
 
+POPULATION_MEASURES: Final = frozenset({"audited_sites"})
+
+
 def shows_outcomes(message: Message) -> bool:
     """Whether a message carries outcome measures (a published cell whose outcomes are not null)."""
     if message.measures is None:
         return False
     values = message.measures.model_dump()
     return any(v is not None for k, v in values.items() if k not in POPULATION_MEASURES)
-
-
-POPULATION_MEASURES: Final = frozenset({"audited_sites"})
 
 
 def next_revision(previous: Released | None) -> int:

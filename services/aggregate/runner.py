@@ -30,7 +30,15 @@ from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revisi
 from .identity import Identities, Parties
 from .model import Cell, CellKey
 from .population import Granularity, NormalizedState, affiliations, site_infos
-from .release import Headers, ReleaseLog, build_message, encode_message, marker_value
+from .release import (
+    Headers,
+    Message,
+    ReleaseLog,
+    build_message,
+    encode_message,
+    marker_value,
+    shows_outcomes,
+)
 from .schedule import is_closed
 from .tables import audited_sites, forced_labour, issue_prevalence
 
@@ -50,11 +58,10 @@ class ReleasePlan:
     held: int = 0
 
 
-def _status_of(message: Any) -> Status:
+def _status_of(message: Message) -> Status:
     if message.status == "suppressed":
         return Status.SUPPRESSED
-    outcomes = {k: v for k, v in message.measures.model_dump().items() if k != "audited_sites"}
-    return Status.POPULATION_ONLY if all(v is None for v in outcomes.values()) else Status.PUBLISHED
+    return Status.PUBLISHED if shows_outcomes(message) else Status.POPULATION_ONLY
 
 
 def _previous(log: ReleaseLog) -> dict[CellKey, disclosure.Released]:
