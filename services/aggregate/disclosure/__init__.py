@@ -125,12 +125,11 @@ class Decisions:
 def _revisions(
     family: Family,
     pattern: Pattern,
-    sites: Mapping[str, SiteInfo],
+    real: Mapping[str, str],
     params: DisclosureParams,
     previous: Mapping[CellKey, Released],
     parties: Parties,
 ) -> tuple[dict[Position, Revision], dict[Position, ViewEntry]]:
-    real = {site: sites[site].real for cell in family.cells.values() for site in cell.sites}
     revisions: dict[Position, Revision] = {}
     view: dict[Position, ViewEntry] = {}
     for pos, cell in family.cells.items():
@@ -144,6 +143,7 @@ def _revisions(
 def _settle(
     members: list[Family],
     sites: Mapping[str, SiteInfo],
+    real: Mapping[str, str],
     params: DisclosureParams,
     previous: Mapping[CellKey, Released],
     parties: Parties,
@@ -156,7 +156,7 @@ def _settle(
     while True:
         revisions: dict[FamilyId, dict[Position, Revision]] = {}
         for family in members:
-            revisions[family.id], view = _revisions(family, pattern, sites, params, previous, parties)
+            revisions[family.id], view = _revisions(family, pattern, real, params, previous, parties)
             found = first_violation(family, view, parties, params)
             if found is not None:
                 pattern.withhold(fix_for(found, view), found.to, found.rule)
@@ -183,8 +183,9 @@ def decide(
     for family in families:
         groups[signature(family, params)].append(family)
     decisions: dict[CellKey, CellDecision] = {}
+    real = {site: info.real for site, info in sites.items()}
     for members in groups.values():
-        pattern, revisions = _settle(members, sites, params, previous, parties)
+        pattern, revisions = _settle(members, sites, real, params, previous, parties)
         for family in members:
             for pos, cell in family.cells.items():
                 decisions[cell.key] = CellDecision(
