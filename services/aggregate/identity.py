@@ -198,5 +198,7 @@ class Parties:
         self._cache[key] = info
         return info
 
-    def of_real(self, key: str) -> SiteInfo:
-        return self.of(real_site_parts(key))
+    def infos(self, sites: Iterable[Iterable[str]]) -> dict[str, SiteInfo]:
+        """Real-site key -> `SiteInfo` of each site (given as its platform sites): the population and
+        its infos, as the threshold and insider rules take them."""
+        return {(info := self.of(parts)).real: info for parts in sites}

@@ -94,7 +94,7 @@ def change_may_be_shown(changed: list[frozenset[str]], parties: Parties, params:
     fewer than k_insider of them."""
     if len(changed) < params.k_delta:
         return False
-    infos = {parties.of(sites).site_id: parties.of(sites) for sites in changed}
+    infos = parties.infos(changed)
     return passes_insider(frozenset(infos), infos, params)
 
 

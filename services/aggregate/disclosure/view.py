@@ -141,7 +141,7 @@ def residual_violation(
     shown = [c for c in below if view[c].status is not Status.SUPPRESSED]
     rest = m.sites - frozenset().union(*(view[c].sites for c in shown))
     if rest:
-        infos = {key: parties.of_real(key) for key in rest}
+        infos = parties.infos(real_site_parts(key) for key in rest)
         if not passes_population_rules(frozenset(rest), infos, params, family.table):
             candidates = _order(family, view, shown, margin)
             return Violation("residual", Status.SUPPRESSED, candidates)
@@ -163,7 +163,7 @@ def sum_is_safe(unknown: Sequence[ViewEntry], parties: Parties, params: Disclosu
     if any(u.never_shown for u in telling):
         if len(telling) == 1:
             return False  # one withheld cell, worked out exactly
-        infos = {parties.of(site).site_id: parties.of(site) for site in fresh}
+        infos = parties.infos(fresh)
         ids = frozenset(infos)
         return passes_outcome_rule(ids, params) and passes_population_rules(ids, infos, params, table)
     return change_may_be_shown(list(fresh), parties, params)
@@ -278,8 +278,6 @@ def first_violation(
 def fix_for(violation: Violation, view: Mapping[Position, ViewEntry]) -> Position:
     """The best candidate that the view still shows at the level the fix withholds."""
     for pos in violation.candidates:
-        if _shown_at_least(view[pos].status, violation.to) or (
-            violation.to is Status.POPULATION_ONLY and view[pos].known_now
-        ):
+        if _shown_at_least(view[pos].status, violation.to):  # known now implies published
             return pos
     raise RuntimeError(f"no cell can be withheld to mend a {violation.rule} violation")
