@@ -1,0 +1,45 @@
+"""What disclosure control costs: `python -m bench.utility --events N`.
+
+Builds aggregate's state in this process from normalize's records for N accepted events (the same
+simulator feed, engine and demo key as `bench.aggregate`), plans the first release of every closed
+period (`bench.aggregate.plan`, at 2027-01-01) and prints, per table, how many cells the primary rules
+let show their outcomes and how many of those the secondary rules (residual, recovery, the view)
+withheld. No broker: the figures depend on the engine and the feed only, so running the same command
+on two commits compares two engines on the same input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from bench.aggregate import build_state, normalized_records, plan
+from services.aggregate.runner import TABLES
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=30_000)
+    args = parser.parse_args(argv)
+    state, records = build_state(normalized_records(args.events))
+    started = time.perf_counter()
+    release = plan(state)
+    seconds = time.perf_counter() - started
+    print(f"{args.events} events, {records} normalized records, plan {seconds:.1f} s")
+    print("| table | cells | passed primary | shown with outcomes | withheld beyond primary | share shown |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for table in TABLES:
+        c = release.counts[table]
+        # Cells that lost something to a secondary rule: outcomes withheld, or suppressed though the
+        # primary rules passed them.
+        lost = c.outcomes_withheld_secondary + c.suppressed_secondary
+        share = 100 * c.published_with_outcomes / max(1, c.published_with_outcomes + lost)
+        print(
+            f"| {table} | {c.cells} | {c.passed_primary} | {c.published_with_outcomes} | {lost} | {share:.1f} % |"
+        )
+
+
+if __name__ == "__main__":
+    main()

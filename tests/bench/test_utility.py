@@ -1,0 +1,23 @@
+"""bench.utility prints, per table, what the secondary rules cost, from counts that add up."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bench import utility
+from services.aggregate.runner import TABLES
+
+
+def test_it_prints_one_consistent_row_per_table(capsys: pytest.CaptureFixture[str]) -> None:
+    utility.main(["--events", "3000"])
+    out = capsys.readouterr().out
+    for table in TABLES:
+        row = re.search(
+            rf"^\| {table} \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| ([\d.]+) % \|$", out, re.MULTILINE
+        )
+        assert row is not None, out
+        cells, passed, shown, lost, share = (float(g) for g in row.groups())
+        assert shown + lost <= passed <= cells
+        assert share == round(100 * shown / max(1, shown + lost), 1)
