@@ -15,7 +15,7 @@ then failover through a consumer-group rebalance of the release lease.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,11 @@ from tests.support.service import ServiceProcess, free_port
 
 pytestmark = pytest.mark.broker
 
-AT = datetime(2026, 6, 1, tzinfo=UTC)
-LATER = "2026-06-01T01:00:00Z"
+# Release times near the wall clock, as in production: public records carry the release time as their
+# timestamp, and records months old make the broker roll and compact their segments at once, which
+# would clean away the aborted attempt this test counts.
+AT = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+LATER = (AT + timedelta(hours=1)).isoformat()
 
 
 def health(service: ServiceProcess) -> dict[str, Any]:
@@ -139,7 +142,7 @@ async def test_a_standby_takes_over_a_release_killed_mid_transaction(bootstrap: 
 
         async def a_released_later() -> bool:
             report = health(a)
-            return report["role"] == "leader" and report["last_release"] == "2026-06-01T01:00:00+00:00"
+            return report["role"] == "leader" and report["last_release"] == LATER
 
         await eventually(a_released_later, 60, "A to lead again and release the next slot")
         assert await committed() == want  # nothing changed, nothing re-sent
