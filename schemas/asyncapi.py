@@ -33,6 +33,7 @@ from schemas.exchange.aggregates import (
     RELEASE_STATE_TOPIC,
     ForcedLabourMessage,
     IssuePrevalenceMessage,
+    NoiseDrawRecord,
     ReleaseMarker,
     ReleaseStateRecord,
     SiteAffiliationRecord,
@@ -83,6 +84,7 @@ _MODELS: Final[tuple[tuple[str, TypeAdapter[Any]], ...]] = (
     ("ReleaseStateRecord", TypeAdapter(ReleaseStateRecord)),
     ("ReleaseMarker", TypeAdapter(ReleaseMarker)),
     ("SiteAffiliationRecord", TypeAdapter(SiteAffiliationRecord)),
+    ("NoiseDrawRecord", TypeAdapter(NoiseDrawRecord)),
 )
 """Component name -> the adapter whose JSON Schema it is. The unions (platform events) are inline
 schemas in pydantic's output; the models are ``$defs`` already."""
@@ -313,8 +315,9 @@ def channels() -> tuple[Channel, ...]:
             RELEASE_STATE_TOPIC,
             "compact",
             "Aggregate's own state, never published: each cell's last release and its sites' "
-            "contributions, and the marker `__last_release__` (the last committed release).",
-            ("ReleaseState", "SiteAffiliation", "ReleaseMarker"),
+            "contributions, who stood behind each platform site, the differential-privacy mode's stored "
+            "draws, and the marker `__last_release__` (the last committed release).",
+            ("ReleaseState", "SiteAffiliation", "NoiseDraw", "ReleaseMarker"),
         ),
     )
 
@@ -607,6 +610,14 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             "any release, for the revision and view rules once the site has left.",
             _ref("SiteAffiliationRecord"),
             {"type": "string", "description": '{"site":"<platform site pseudonym>"}, compact JSON.'},
+        ),
+        "NoiseDraw": _message(
+            "A stored noisy draw",
+            "Internal state of the aggregate service (differential-privacy mode): the last draw of one "
+            "table's period and the privacy budget spent on it, stored before any release publishes "
+            "from it.",
+            _ref("NoiseDrawRecord"),
+            {"type": "string", "description": '{"noise":{"period":"...","table":"..."}}, compact JSON.'},
         ),
         "ReleaseMarker": _message(
             "The last committed release",

@@ -21,8 +21,8 @@ Serialisation is deterministic: fields in declaration order, `cell` in the spec'
 shares (which Python writes as their shortest repr, e.g. `29.3`, `100.0`). Equal content gives equal
 bytes: use `dump_message`.
 
-Internal (never leaves the exchange): `ReleaseStateRecord`, `SiteAffiliationRecord` and `ReleaseMarker` on
-`exchange.aggregate.releases.v1`.
+Internal (never leaves the exchange): `ReleaseStateRecord`, `SiteAffiliationRecord`, `NoiseDrawRecord`
+and `ReleaseMarker` on `exchange.aggregate.releases.v1`.
 """
 
 from __future__ import annotations
@@ -420,5 +420,36 @@ class ReleaseMarker(_Model):
     release_id: ReleaseTime
 
 
+class NoisyCell(_Model):
+    """One cell of a stored draw: its coordinates, a digest of what each real site contributed to it
+    when the draw was made, and its post-processed base counts."""
+
+    cell: dict[Annotated[str, Field(min_length=1)], Annotated[str, Field(min_length=1)]]
+    fingerprint: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    counts: dict[Annotated[str, Field(min_length=1)], Annotated[int, Field(ge=0)]]
+
+
+class NoiseDrawRecord(_Model):
+    """INTERNAL STATE, never published: the differential-privacy mode's last draw of one table's period
+    and the budget it has spent (aggregates.md, "Differential-privacy mode").
+
+    Key: `{"noise":{"period":"<period>","table":"<table>"}}` on `exchange.aggregate.releases.v1`.
+    Written in a transaction of its own *before* the release that publishes from it, so a release that
+    aborts and is tried again publishes the same values: noisy values are stored and never redrawn, and
+    a replay or a restart spends no budget. `draws` and `rho_spent` count every draw of the table's
+    period so far (zCDP composes by addition); a cell is published from the draw only while its
+    `fingerprint` matches its current contributions.
+    """
+
+    schema_version: Annotated[Literal[1], BeforeValidator(strict_int)]
+    table: Annotated[str, Field(min_length=1)]
+    period: Annotated[str, Field(min_length=1)]
+    draws: Annotated[int, Field(ge=1)]
+    rho_spent: Annotated[float, Field(gt=0)]
+    scale: Annotated[float, Field(gt=0)]
+    cells: list[NoisyCell]
+
+
 RELEASE_STATE: Final = TypeAdapter(ReleaseStateRecord)
+NOISE_DRAW: Final = TypeAdapter(NoiseDrawRecord)
 SITE_AFFILIATION: Final = TypeAdapter(SiteAffiliationRecord)

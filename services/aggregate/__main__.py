@@ -18,6 +18,7 @@ from .disclosure import DisclosureParamsError
 from .follow import InputFollower
 from .lease import LEASE_TOPIC, Lease
 from .metrics import AggregateMetrics
+from .noise import NoiseParamsError
 from .population import NormalizedState
 from .runner import TABLES
 from .schedule import Clock, ManualClock, SystemClock
@@ -36,7 +37,8 @@ def main() -> None:
     settings = AggregateSettings.from_env()
     try:
         params = settings.disclosure_params()
-    except DisclosureParamsError as exc:
+        noise = settings.noise_params()
+    except (DisclosureParamsError, NoiseParamsError) as exc:
         print(f"aggregate: refusing to start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     asyncio.run(ensure_topics(settings.bootstrap_servers, topic_specs(settings)))
@@ -46,7 +48,7 @@ def main() -> None:
     metrics = AggregateMetrics()
     state = NormalizedState()
     follower = InputFollower(settings, state, metrics)
-    releaser = Releaser(settings, state, clock, metrics, params, ready=follower.caught_up.is_set)
+    releaser = Releaser(settings, state, clock, metrics, params, ready=follower.caught_up.is_set, noise=noise)
     lease = Lease(settings, releaser.lead)
     app = create_app(settings, releaser, follower, lease, metrics)
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()

@@ -35,6 +35,7 @@ from .disclosure import DisclosureParams
 from .follow import InputFollower
 from .lease import Lease
 from .metrics import AggregateMetrics
+from .noise import NoiseParams, Sampler, discrete_gaussian, spent_ratio
 from .population import NormalizedState
 from .release import ReleaseLog, last_release_of
 from .runner import ReleasePlan, plan_release
@@ -63,8 +64,12 @@ class Releaser:
         metrics: AggregateMetrics,
         params: DisclosureParams,
         ready: Callable[[], bool] = lambda: True,
+        noise: NoiseParams | None = None,
+        sampler: Sampler = discrete_gaussian,
     ) -> None:
         self.settings = settings
+        self.noise = noise or NoiseParams()
+        self.sampler = sampler  # OpenDP's discrete Gaussian; tests count its calls
         self.state = state
         self.clock = clock
         self.metrics = metrics
@@ -178,10 +183,39 @@ class Releaser:
                 at,
                 granularity=self.settings.granularity,
                 grace=self.settings.grace,
+                noise=self.noise,
+                sampler=self.sampler,
             )
             return snapshot, plan
 
         snapshot, plan = await asyncio.to_thread(plan_it)
+        if plan.draws:
+            # Differential-privacy mode: the new draws commit on their own first, so whatever happens to
+            # the release below, a retry publishes these values and never draws again.
+            await self._commit(plan, at)
+            self.log = snapshot
+            self.metrics.observe_draws(plan.draws, spent_ratio(self.log.draws, self.noise))
+            log.info("release %s: %d noisy draws stored before publishing", plan.release_id, plan.draws)
+            snapshot, plan = await asyncio.to_thread(plan_it)
+            if plan.draws:
+                raise RuntimeError("a release planned from stored draws asked for new ones")
+        await self._commit(plan, at)
+        # Committed: only now does the in-memory view move on.
+        self.log = snapshot
+        self.last_release = at
+        self.metrics.observe_release(plan, time.perf_counter() - started)
+        log.info(
+            "release %s: %d periods, %d cells sent, %d unchanged, %d held by the revision rule",
+            plan.release_id,
+            len(plan.periods),
+            plan.sent,
+            plan.unchanged,
+            plan.held,
+        )
+        return plan
+
+    async def _commit(self, plan: ReleasePlan, at: datetime) -> None:
+        """Write a plan's records in one transaction."""
         producer = self._producer
         assert producer is not None
         try:
@@ -203,19 +237,6 @@ class Releaser:
             if fenced and isinstance(exc, Exception):
                 raise Fenced("another releaser took over") from exc
             raise
-        # Committed: only now does the in-memory view move on.
-        self.log = snapshot
-        self.last_release = at
-        self.metrics.observe_release(plan, time.perf_counter() - started)
-        log.info(
-            "release %s: %d periods, %d cells sent, %d unchanged, %d held by the revision rule",
-            plan.release_id,
-            len(plan.periods),
-            plan.sent,
-            plan.unchanged,
-            plan.held,
-        )
-        return plan
 
 
 class Fenced(RuntimeError):

@@ -70,8 +70,18 @@ class AggregateMetrics:
         self.withheld = Gauge(
             "sx_aggregate_last_release_withheld_cells",
             "Cells of the last release showing less than everything, by the rule that held them back: "
-            "threshold, insider, outcome_min (primary), residual, recovery (secondary).",
+            "threshold, insider, outcome_min (primary), residual, recovery (secondary), budget (DP mode).",
             ["table", "reason"],
+            registry=r,
+        )
+        self.noise_draws = Counter(
+            "sx_aggregate_noise_draws_total",
+            "Differential-privacy mode: draws of a noisy table's period, each paid from its period's budget.",
+            registry=r,
+        )
+        self.budget_spent = Gauge(
+            "sx_aggregate_privacy_budget_spent_ratio",
+            "Differential-privacy mode: the largest share of any period's zCDP budget spent so far.",
             registry=r,
         )
         for kind in ("fenced", "kafka", "other"):
@@ -90,6 +100,10 @@ class AggregateMetrics:
         self.state.labels("consent").set(len(state.consents))
         self.state.labels("site-resolution").set(len(state.resolutions))
         self.state.labels("resolved-site").set(len(state.resolved_sites))
+
+    def observe_draws(self, draws: int, spent_ratio: float) -> None:
+        self.noise_draws.inc(draws)
+        self.budget_spent.set(spent_ratio)
 
     def observe_release(self, plan: Any, seconds: float) -> None:
         self.releases.inc()

@@ -27,10 +27,12 @@ from pydantic import BaseModel
 from schemas.exchange.aggregates import (
     LAST_RELEASE_KEY,
     MESSAGE_OF,
+    NOISE_DRAW,
     RELEASE_STATE,
     SITE_AFFILIATION,
     ForcedLabourMessage,
     IssuePrevalenceMessage,
+    NoiseDrawRecord,
     ReleaseMarker,
     ReleaseStateRecord,
     SiteAffiliationRecord,
@@ -41,6 +43,7 @@ from schemas.exchange.aggregates import (
 
 from .identity import Affiliation
 from .model import CellKey, compact_json
+from .noise.draw import StoredDraw
 
 Headers = list[tuple[str, bytes]]
 Message = IssuePrevalenceMessage | ForcedLabourMessage
@@ -255,6 +258,11 @@ def affiliation_value(platform_site_id: str, affiliation: Affiliation) -> bytes:
     return record.model_dump_json().encode()
 
 
+def draw_key(table: str, period: str) -> bytes:
+    """Key of a stored draw on the release-state topic: `{"noise":{"period":"<p>","table":"<t>"}}`."""
+    return compact_json({"noise": {"period": period, "table": table}})
+
+
 def marker_value(release_id: datetime) -> bytes:
     """The release marker's value: the last release whose transaction committed."""
     return ReleaseMarker(release_id=release_id).model_dump_json().encode()
@@ -273,6 +281,7 @@ class ReleaseLog:
     def __init__(self) -> None:
         self._last: dict[CellKey, Released] = {}
         self._affiliations: dict[str, Affiliation] = {}
+        self._draws: dict[tuple[str, str], StoredDraw] = {}
 
     def __len__(self) -> int:
         return len(self._last)
@@ -291,6 +300,22 @@ class ReleaseLog:
         """Platform site id -> everyone seen behind it in earlier releases."""
         return self._affiliations
 
+    @property
+    def draws(self) -> Mapping[tuple[str, str], StoredDraw]:
+        """(table, period) -> the differential-privacy mode's last stored draw of it."""
+        return self._draws
+
+    def record_draw(self, record: NoiseDrawRecord) -> tuple[bytes, bytes]:
+        """Note a new draw; returns the (key, value) to write, in a transaction before any release that
+        publishes from it."""
+        previous = self._draws.get((record.table, record.period))
+        if previous is not None and record.draws != previous.record.draws + 1:
+            raise ValueError(
+                f"draw {record.draws} of {record.table} {record.period} does not follow the last"
+            )
+        self._draws[(record.table, record.period)] = StoredDraw.of(record)
+        return draw_key(record.table, record.period), record.model_dump_json().encode()
+
     def next_revision(self, key: CellKey) -> int:
         return next_revision(self._last.get(key))
 
@@ -299,6 +324,7 @@ class ReleaseLog:
         log = ReleaseLog()
         log._last = dict(self._last)
         log._affiliations = dict(self._affiliations)
+        log._draws = dict(self._draws)
         return log
 
     def record(self, message: Message, contributions: Mapping[str, str]) -> tuple[bytes, bytes]:
@@ -347,6 +373,12 @@ class ReleaseLog:
         log = cls()
         for key, value in values.items():
             if key == LAST_RELEASE_KEY:
+                continue
+            if key.startswith(b'{"noise":'):
+                draw = NOISE_DRAW.validate_json(value)
+                if draw_key(draw.table, draw.period) != key:
+                    raise ValueError(f"release-state key {key!r} does not match its draw record")
+                log._draws[(draw.table, draw.period)] = StoredDraw.of(draw)
                 continue
             if key.startswith(b'{"site":'):
                 site = SITE_AFFILIATION.validate_json(value)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -29,6 +29,8 @@ from . import disclosure
 from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revision, Status
 from .identity import Identities, Parties
 from .model import Cell, CellKey
+from .noise import NoiseParams, Sampler, StoredDraw, budget_left, discrete_gaussian, draw_period, fingerprint
+from .noise import period_spent as noise_spent
 from .population import Granularity, NormalizedState, affiliations, site_infos
 from .release import (
     Headers,
@@ -40,7 +42,7 @@ from .release import (
     shows_outcomes,
 )
 from .schedule import is_closed
-from .tables import audited_sites, forced_labour, issue_prevalence
+from .tables import audited_sites, forced_labour, issue_prevalence, outcomes_from_counts
 
 TABLES: Final = ("issue-prevalence", "forced-labour")
 
@@ -56,6 +58,10 @@ class ReleasePlan:
     sent_by: Counter[tuple[str, str]] = field(default_factory=Counter)  # (table, wire status) -> cells
     unchanged: int = 0
     held: int = 0
+    # Differential-privacy mode: new draws in this plan. A plan with draws holds only them (and the
+    # affiliations seen): it is committed on its own, then the release is planned again from the
+    # stored draws, so an aborted release never publishes values that a retry would redraw.
+    draws: int = 0
 
 
 def _status_of(message: Message) -> Status:
@@ -88,12 +94,12 @@ def _previous(log: ReleaseLog) -> dict[CellKey, disclosure.Released]:
     return out
 
 
-def _measures(cell: Cell, status: Status) -> dict[str, Any] | None:
+def _measures(cell: Cell, status: Status, outcomes: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
     if status is Status.SUPPRESSED:
         return None
     if status is Status.POPULATION_ONLY:
         return {**cell.population, **{name: None for name in cell.outcomes}}
-    return {**cell.population, **cell.outcomes}
+    return {**cell.population, **(cell.outcomes if outcomes is None else outcomes)}
 
 
 def plan_release(
@@ -104,12 +110,18 @@ def plan_release(
     *,
     granularity: Granularity = "quarter",
     grace: timedelta = timedelta(days=30),
+    noise: NoiseParams | None = None,
+    sampler: Sampler = discrete_gaussian,
 ) -> ReleasePlan:
     """Every message of the release at `release_at`, for the closed periods only.
 
     `log` is updated as the plan is built (the caller rebuilds it from the release-state topic if the
     transaction does not commit). Topic names are the canonical ones; the service prefixes them.
+
+    With tables in the differential-privacy mode (`noise`), a release that needs new noisy values first
+    returns a plan of draws only (`plan.draws > 0`): commit it, then plan again.
     """
+    noise = noise or NoiseParams()
     release_id = format_release_time(release_at)
     plan = ReleasePlan(release_id)
     now = affiliations(state)
@@ -128,15 +140,26 @@ def plan_release(
     # the rules judge sites that have left, and cells held at old sites, by everyone seen behind them.
     site_records = log.record_affiliations(now)
     parties = Parties(log.affiliations, identities, sites.values())
-    decisions = disclosure.decide(all_cells, sites, params, previous, parties)
+    decisions = disclosure.decide(all_cells, sites, params, previous, parties, noise.tables)
     cells = {c.key: c for c in all_cells}
     for table in TABLES:
         table_decisions = [d for k, d in decisions.cells.items() if k.table == table]
         plan.counts[table] = disclosure.count_decisions(table_decisions)
 
     real = {site: info.real for site, info in sites.items()}
+    if noise.enabled and _draw(plan, log, all_cells, decisions, real, noise, sampler):
+        for site_key, site_value in site_records:
+            plan.records.append((RELEASE_STATE_TOPIC, site_key, site_value, []))
+        return plan
     for key, decision in decisions.cells.items():
-        plan_cell(plan, log, cells[key], decision, release_at, real)
+        outcomes = None
+        if (
+            key.table in noise.tables
+            and decision.revision is Revision.SEND
+            and decision.status is Status.PUBLISHED
+        ):
+            outcomes, decision = _noisy_outcomes(cells[key], decision, log, real)
+        plan_cell(plan, log, cells[key], decision, release_at, real, outcomes)
     # Who stood behind each platform site, for the rules of later releases: in the same transaction.
     for site_key, site_value in site_records:
         plan.records.append((RELEASE_STATE_TOPIC, site_key, site_value, []))
@@ -146,6 +169,67 @@ def plan_release(
     return plan
 
 
+def _stale(
+    key: CellKey, cell: Cell, decision: CellDecision, log: ReleaseLog, real: Mapping[str, str]
+) -> bool:
+    """A noisy cell about to be sent with outcomes that no stored draw holds as it is now."""
+    if decision.revision is not Revision.SEND or decision.status is not Status.PUBLISHED:
+        return False
+    stored = log.draws.get((key.table, key.period))
+    return stored is None or stored.counts(key, fingerprint(cell, real)) is None
+
+
+def _draw(
+    plan: ReleasePlan,
+    log: ReleaseLog,
+    cells: list[Cell],
+    decisions: disclosure.Decisions,
+    real: Mapping[str, str],
+    noise: NoiseParams,
+    sampler: Sampler,
+) -> bool:
+    """Draw every noisy table's period that a cell to be sent needs and the budget still pays for;
+    the draws go into the plan (and the log). Whether any draw was made."""
+    by_key = {c.key: c for c in cells}
+    needed = sorted(
+        {
+            (key.table, key.period)
+            for key, decision in decisions.cells.items()
+            if key.table in noise.tables and _stale(key, by_key[key], decision, log, real)
+        }
+    )
+    for table, period in needed:
+        stored: StoredDraw | None = log.draws.get((table, period))
+        spent_after = noise_spent(log.draws, period) + noise.rho_per_draw()
+        if not budget_left(None if stored is None else stored.record, noise):
+            continue
+        if spent_after > noise.rho_per_period * (1 + 1e-9):
+            continue  # cannot happen with an even split; the ledger is checked all the same
+        period_cells = [c for c in cells if c.key.table == table and c.key.period == period]
+        record = draw_period(
+            table, period, period_cells, real, noise, sampler, None if stored is None else stored.record
+        )
+        key, value = log.record_draw(record)
+        plan.records.append((RELEASE_STATE_TOPIC, key, value, []))
+        plan.draws += 1
+    return plan.draws > 0
+
+
+def _noisy_outcomes(
+    cell: Cell, decision: CellDecision, log: ReleaseLog, real: Mapping[str, str]
+) -> tuple[Mapping[str, Any] | None, CellDecision]:
+    """A noisy cell's outcomes from its stored draw. When the budget could not pay for a draw that
+    holds the cell as it is now, the cell keeps its last release, or if it has none is sent without
+    outcomes."""
+    stored = log.draws.get((cell.key.table, cell.key.period))
+    counts = None if stored is None else stored.counts(cell.key, fingerprint(cell, real))
+    if counts is not None:
+        return outcomes_from_counts(cell.key.table, counts, len(cell.sites)), decision
+    if cell.key in log:
+        return None, replace(decision, revision=Revision.HOLD)
+    return None, replace(decision, status=Status.POPULATION_ONLY, withheld_by="budget")
+
+
 def plan_cell(
     plan: ReleasePlan,
     log: ReleaseLog,
@@ -153,6 +237,7 @@ def plan_cell(
     decision: CellDecision,
     release_at: datetime,
     real: Mapping[str, str],
+    outcomes: Mapping[str, Any] | None = None,
 ) -> None:
     if decision.revision is Revision.UNCHANGED:
         plan.unchanged += 1
@@ -164,7 +249,7 @@ def plan_cell(
         cell.key.table,
         dict(cell.key.coords),
         decision.status.wire_status,
-        _measures(cell, decision.status),
+        _measures(cell, decision.status, outcomes),
         release_at,
         # released_at is the scheduled time too: a re-run of the release must give the same bytes.
         release_at,

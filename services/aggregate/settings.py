@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from services.config import Port, WorkerSettings
 
 from .disclosure.rules import DisclosureParams
+from .noise.params import NoiseParams
 
 
 class AggregateSettings(WorkerSettings):
@@ -44,6 +45,17 @@ class AggregateSettings(WorkerSettings):
     k_insider: int = 3
     outcome_min: int = 20
     k_delta: int = 5
+    # Differential-privacy mode (aggregates.md; off by default): the tables to publish with noise,
+    # comma-separated (e.g. "forced-labour"), the zCDP budget per period for all of them and every
+    # revision together, and how many draws of a period each table may make.
+    dp_tables: str = ""
+    dp_rho_per_period: float = Field(default=2.0, gt=0)
+    dp_draws_per_period: int = Field(default=3, ge=1)
+
+    def noise_params(self) -> NoiseParams:
+        """The differential-privacy mode configured; raises `NoiseParamsError` for an unknown table."""
+        tables = frozenset(t.strip() for t in self.dp_tables.split(",") if t.strip())
+        return NoiseParams(tables, self.dp_rho_per_period, self.dp_draws_per_period)
 
     def disclosure_params(self) -> DisclosureParams:
         """The disclosure parameters configured; raises `DisclosureParamsError` below the contract's floor."""

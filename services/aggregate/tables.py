@@ -95,6 +95,26 @@ def populations(
     return dict(out)
 
 
+def outcomes_from_counts(table: str, counts: Mapping[str, int], audited_sites: int) -> dict[str, Any]:
+    """A cell's outcome measures as published, from its base counts (`by_severity.*` for an issue cell;
+    `sites_with_indicator` and `by_indicator.*` for a forced-labour cell): the one place their shape
+    and their derived measures (`sites_with_issue`, `rate_pct`) are made, exact or noisy."""
+    if table == ISSUE_PREVALENCE:
+        by_severity = {s.value: counts[f"by_severity.{s.value}"] for s in SEVERITIES}
+        with_issue = sum(by_severity.values())
+        return {
+            "sites_with_issue": with_issue,
+            "by_severity": by_severity,
+            "rate_pct": share_pct(with_issue, audited_sites),
+        }
+    if table == FORCED_LABOUR:
+        return {
+            "sites_with_indicator": counts["sites_with_indicator"],
+            "by_indicator": {i.value: counts[f"by_indicator.{i.value}"] for i in ForcedLabourIndicator},
+        }
+    raise ValueError(f"no outcome measures for table {table!r}")
+
+
 def _cell(
     key: CellKey,
     population: dict[str, SitePeriod],
@@ -133,12 +153,8 @@ def issue_prevalence(
     for (period, country, sector), population in populations(state, granularity, audited).items():
         for issue in Issue:
             severities = [e.severity[issue] for e in population.values() if issue in e.severity]
-            with_issue = len(severities)
-            outcomes: dict[str, Any] = {
-                "sites_with_issue": with_issue,
-                "by_severity": {s.value: severities.count(s) for s in SEVERITIES},
-                "rate_pct": share_pct(with_issue, len(population)),
-            }
+            counts = {f"by_severity.{s.value}": severities.count(s) for s in SEVERITIES}
+            outcomes = outcomes_from_counts(ISSUE_PREVALENCE, counts, len(population))
             key = CellKey.of(
                 ISSUE_PREVALENCE, period=period, country=country, sector=sector, issue=issue.value
             )
@@ -154,12 +170,14 @@ def forced_labour(
     cells: list[Cell] = []
     for (period, country, sector), population in populations(state, granularity, audited).items():
         entries = population.values()
-        outcomes: dict[str, Any] = {
+        counts = {
             "sites_with_indicator": sum(1 for e in entries if e.indicators),
-            "by_indicator": {
-                i.value: sum(1 for e in entries if i in e.indicators) for i in ForcedLabourIndicator
+            **{
+                f"by_indicator.{i.value}": sum(1 for e in entries if i in e.indicators)
+                for i in ForcedLabourIndicator
             },
         }
+        outcomes = outcomes_from_counts(FORCED_LABOUR, counts, len(population))
         key = CellKey.of(FORCED_LABOUR, period=period, country=country, sector=sector)
         additive = ["sites_with_indicator", *(f"by_indicator.{i.value}" for i in ForcedLabourIndicator)]
         cells.append(_cell(key, population, outcomes, additive, _indicators))

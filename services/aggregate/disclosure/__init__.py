@@ -84,7 +84,7 @@ __all__ = [
 
 
 # Every reason a cell shows less than everything, for the metrics (a bounded label).
-WITHHELD_REASONS: Final = ("threshold", "insider", "outcome_min", "residual", "recovery")
+WITHHELD_REASONS: Final = ("threshold", "insider", "outcome_min", "residual", "recovery", "budget")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,26 +166,56 @@ def _settle(
             return pattern, revisions
 
 
+def _noisy(
+    members: list[Family],
+    sites: Mapping[str, SiteInfo],
+    real: Mapping[str, str],
+    params: DisclosureParams,
+    previous: Mapping[CellKey, Released],
+    parties: Parties,
+) -> tuple[Pattern, dict[FamilyId, dict[Position, Revision]]]:
+    """The pattern of families in the differential-privacy mode: the primary rules only, since no
+    published outcome is exact (no residual or recovery withholding), and the revision rule."""
+    pattern = primary_pattern(members[0], sites, params)
+    revisions = {
+        family.id: {
+            pos: revision(
+                previous.get(cell.key),
+                Released.of(cell, pattern.status[pos], real),
+                params,
+                parties,
+                noisy=True,
+            )
+            for pos, cell in family.cells.items()
+        }
+        for family in members
+    }
+    return pattern, revisions
+
+
 def decide(
     cells: Iterable[Cell],
     sites: Mapping[str, SiteInfo],
     params: DisclosureParams,
     previous: Mapping[CellKey, Released] | None = None,
     parties: Parties | None = None,
+    noisy: frozenset[str] = frozenset(),
 ) -> Decisions:
     """Decide every cell of one release. `previous` is each cell's last release (with each real
     site's contribution then); `parties` says who stands behind real sites that are no longer in
-    `sites` (defaults to knowing only `sites`)."""
+    `sites` (defaults to knowing only `sites`); `noisy` names the tables in the differential-privacy
+    mode, whose families share no pattern with exact ones."""
     families = build_families(cells)
     previous = previous or {}
     parties = parties or Parties.of_sites(sites.values())
-    groups: dict[Signature, list[Family]] = defaultdict(list)
+    groups: dict[tuple[bool, Signature], list[Family]] = defaultdict(list)
     for family in families:
-        groups[signature(family, params)].append(family)
+        groups[(family.table in noisy, signature(family, params))].append(family)
     decisions: dict[CellKey, CellDecision] = {}
     real = {site: info.real for site, info in sites.items()}
-    for members in groups.values():
-        pattern, revisions = _settle(members, sites, real, params, previous, parties)
+    for (is_noisy, _), members in groups.items():
+        settle = _noisy if is_noisy else _settle
+        pattern, revisions = settle(members, sites, real, params, previous, parties)
         for family in members:
             for pos, cell in family.cells.items():
                 decisions[cell.key] = CellDecision(

@@ -98,15 +98,35 @@ def change_may_be_shown(changed: list[frozenset[str]], parties: Parties, params:
     return passes_insider(frozenset(infos), infos, params)
 
 
+def unchanged(previous: Released, candidate: Released, *, noisy: bool = False) -> bool:
+    """Nothing to send. A noisy cell's published outcomes are a draw, not the candidate's exact values,
+    so it is unchanged when its status, population and real sites' contributions are."""
+    if not noisy:
+        return previous.content() == candidate.content()
+    return (
+        previous.status is candidate.status
+        and previous.population == candidate.population
+        and previous.contributions is not None
+        and candidate.contributions is not None
+        and not changed_sites(previous.contributions, candidate.contributions)
+    )
+
+
 def revision(
-    previous: Released | None, candidate: Released, params: DisclosureParams, parties: Parties | None = None
+    previous: Released | None,
+    candidate: Released,
+    params: DisclosureParams,
+    parties: Parties | None = None,
+    *,
+    noisy: bool = False,
 ) -> Revision:
     """Whether a cell may be re-sent. `parties` says who stands behind the changed sites (by default
-    nobody is known, and each site counts as its own supplier)."""
+    nobody is known, and each site counts as its own supplier). `noisy`: the cell's table is in the
+    differential-privacy mode."""
     parties = parties or Parties.of_sites(())
     if previous is None:
         return Revision.SEND
-    if previous.content() == candidate.content():
+    if unchanged(previous, candidate, noisy=noisy):
         return Revision.UNCHANGED
     if is_tightening(previous, candidate):
         return Revision.SEND

@@ -40,6 +40,7 @@ from schemas.shared.models import (
 from schemas.shared.resolution import ResolvedMember, ResolvedSite, SiteResolution
 from schemas.taxonomy import ForcedLabourIndicator, Issue, Sector, Severity, WorkforceBand
 from services.aggregate.disclosure import DisclosureParams
+from services.aggregate.noise import NoiseParams, Sampler, discrete_gaussian
 from services.aggregate.population import NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.runner import ReleasePlan, plan_release
@@ -430,20 +431,35 @@ class Releases:
     Each release keeps its public records and the truth at its time, for the attacker."""
 
     params: DisclosureParams = field(default_factory=DisclosureParams)
+    noise: NoiseParams = field(default_factory=NoiseParams)
+    sampler: Sampler = discrete_gaussian
     at: datetime = FIRST_Q1_RELEASE
     state_records: dict[bytes, bytes] = field(default_factory=dict)
     history: list[Release] = field(default_factory=list)
     plans: list[ReleasePlan] = field(default_factory=list)
 
     def release(self, world: Crafted) -> list[Record]:
-        """Plan the release at the current time, keep its state records, return its public records."""
-        plan = plan_release(world.state(), ReleaseLog.from_state(self.state_records), self.params, self.at)
+        """Plan the release at the current time, keep its state records, return its public records. A
+        plan of noisy draws (differential-privacy mode) is kept, then the release planned again, as
+        the service commits them."""
         public: list[Record] = []
-        for topic, key, value, headers in plan.records:
-            if topic == RELEASE_STATE_TOPIC:
-                self.state_records[key] = value
-            else:
-                public.append((topic, key, value, headers))
+        while True:
+            plan = plan_release(
+                world.state(),
+                ReleaseLog.from_state(self.state_records),
+                self.params,
+                self.at,
+                noise=self.noise,
+                sampler=self.sampler,
+            )
+            for topic, key, value, headers in plan.records:
+                if topic == RELEASE_STATE_TOPIC:
+                    self.state_records[key] = value
+                else:
+                    public.append((topic, key, value, headers))
+            if not plan.draws:
+                break
+            assert not public, "a plan of draws publishes nothing"
         at = format_release_time(self.at)
         self.history.append(Release(at=at, snapshot=world.snapshot(at), records=public))
         self.plans.append(plan)

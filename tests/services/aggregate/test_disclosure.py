@@ -188,6 +188,7 @@ def test_isolatable_remainder_withholds_the_smallest_shown_child() -> None:
         "outcome_min": 0,
         "residual": 1,
         "recovery": 0,
+        "budget": 0,
     }
 
 

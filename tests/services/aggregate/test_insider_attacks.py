@@ -130,8 +130,9 @@ def test_the_changed_sites_need_insider_protection() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="open (issue 9): a count pinned at a bound for an insider subtracting its own sites; the value "
-    "LP does not model the insider's lower bounds, and the remedy is the differential-privacy mode",
+    reason="exact mode only: a count pinned at a bound for an insider subtracting its own sites; the value "
+    "LP does not model the insider's lower bounds. Closed by the differential-privacy mode "
+    "(test_dp_attacks.test_an_insider_cannot_learn_a_sites_finding_beyond_the_budget)",
 )
 def test_the_recovery_check_is_as_strong_as_an_insider() -> None:
     """Health and safety at ~97% prevalence. BD has APPAREL 30, FOOTWEAR 20 and a three-site
@@ -164,8 +165,9 @@ def pattern(history: list[Release]) -> dict[tuple[str, tuple[tuple[str, str], ..
 
 @pytest.mark.xfail(
     strict=True,
-    reason="open (issue 9): the value LP, kept as the last line against bound-pinned counts, reacts to "
-    "findings, so the pattern can differ between worlds with the same populations (attack 6)",
+    reason="exact mode only: the value LP, kept as the last line against bound-pinned counts, reacts to "
+    "findings, so the pattern can differ between worlds with the same populations (attack 6). Closed by "
+    "the differential-privacy mode (test_dp_attacks.test_in_dp_mode_the_pattern_does_not_depend_on_findings)",
 )
 def test_the_withholding_pattern_does_not_depend_on_findings() -> None:
     """Populations 25/12/12 under BD×ALL. In the first world every site of the two small sectors has a

@@ -1,0 +1,117 @@
+"""One draw of one noisy table's period, and whether the budget allows it. Pure apart from the sampler.
+
+A draw noises the base counts of every cell of the table's period at once (one OpenDP measurement over
+the whole vector, whose L2 sensitivity is `sensitivity.squared_sensitivity`), then post-processes them
+per family (`consistent.py`). The result is stored (`NoiseDrawRecord`) with, per cell, a fingerprint of
+what each real site contributed to it: the runner publishes a cell from the stored draw while the
+fingerprint still matches, and asks for a new draw (a revision, paid from the period's budget) only
+when a cell that is to be re-sent has changed since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from schemas.exchange.aggregates import NoiseDrawRecord, NoisyCell
+
+from ..disclosure.revision import real_contributions
+from ..model import Cell, CellKey, compact_json
+from .consistent import Pos, consistent_counts
+from .mechanism import Sampler, cost, scale_for
+from .params import NoiseParams
+from .sensitivity import BASE_COUNTS, sensitivity
+
+_POSITION_DIMS = ("country", "sector")
+
+
+def fingerprint(cell: Cell, real: Mapping[str, str]) -> str:
+    """A digest of what each real site contributes to the cell (sites and tokens, nothing else)."""
+    contributions = sorted(real_contributions(cell, real).items())
+    return hashlib.sha256(compact_json(contributions)).hexdigest()[:32]
+
+
+def budget_left(previous: NoiseDrawRecord | None, params: NoiseParams) -> bool:
+    """Whether the table's period may be drawn (again): fewer than `draws_per_period` draws so far."""
+    return previous is None or previous.draws < params.draws_per_period
+
+
+def period_spent(draws: Mapping[tuple[str, str], StoredDraw], period: str) -> float:
+    """rho spent on one period so far, every noisy table together."""
+    return sum(d.record.rho_spent for (_, p), d in draws.items() if p == period)
+
+
+def spent_ratio(draws: Mapping[tuple[str, str], StoredDraw], params: NoiseParams) -> float:
+    """The largest share of any period's budget spent so far (0 with no draw)."""
+    periods = {p for _, p in draws}
+    return max((period_spent(draws, p) / params.rho_per_period for p in periods), default=0.0)
+
+
+def draw_period(
+    table: str,
+    period: str,
+    cells: Sequence[Cell],
+    real: Mapping[str, str],
+    params: NoiseParams,
+    sampler: Sampler,
+    previous: NoiseDrawRecord | None = None,
+) -> NoiseDrawRecord:
+    """A fresh draw of every cell of `table` in `period` (margins included)."""
+    names = BASE_COUNTS[table]
+    delta = sensitivity(table)
+    scale = scale_for(delta, params.rho_per_draw())
+    ordered = sorted(cells, key=lambda c: c.key)
+    true = [c.additive[name] for c in ordered for name in names]
+    noisy = sampler(true, scale)
+    if len(noisy) != len(true):
+        raise ValueError("the sampler returned a vector of another length")
+    # Per family (the coordinates other than country and sector): position -> noisy counts.
+    families: dict[tuple[tuple[str, str], ...], dict[Pos, dict[str, float]]] = defaultdict(dict)
+    populations: dict[tuple[tuple[str, str], ...], dict[Pos, int]] = defaultdict(dict)
+    for i, cell in enumerate(ordered):
+        fixed = tuple((d, v) for d, v in cell.key.coords if d not in _POSITION_DIMS)
+        pos = (cell.key.get("country"), cell.key.get("sector"))
+        families[fixed][pos] = {name: float(noisy[i * len(names) + j]) for j, name in enumerate(names)}
+        populations[fixed][pos] = len(cell.sites)
+    counts = {
+        fixed: consistent_counts(table, family, populations[fixed], names)
+        for fixed, family in families.items()
+    }
+    out = []
+    for cell in ordered:
+        fixed = tuple((d, v) for d, v in cell.key.coords if d not in _POSITION_DIMS)
+        pos = (cell.key.get("country"), cell.key.get("sector"))
+        out.append(
+            NoisyCell(
+                cell=dict(cell.key.coords), fingerprint=fingerprint(cell, real), counts=counts[fixed][pos]
+            )
+        )
+    spent = cost(delta, scale)
+    return NoiseDrawRecord(
+        schema_version=1,
+        table=table,
+        period=period,
+        draws=1 if previous is None else previous.draws + 1,
+        rho_spent=spent if previous is None else previous.rho_spent + spent,
+        scale=scale,
+        cells=out,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDraw:
+    """A `NoiseDrawRecord` as read back, indexed by cell."""
+
+    record: NoiseDrawRecord
+    by_cell: Mapping[tuple[tuple[str, str], ...], NoisyCell]
+
+    @classmethod
+    def of(cls, record: NoiseDrawRecord) -> StoredDraw:
+        return cls(record, {tuple(sorted(c.cell.items())): c for c in record.cells})
+
+    def counts(self, key: CellKey, current: str) -> Mapping[str, int] | None:
+        """The cell's base counts, if the draw has the cell and its fingerprint is `current`."""
+        cell = self.by_cell.get(key.coords)
+        return None if cell is None or cell.fingerprint != current else cell.counts

@@ -1,0 +1,152 @@
+"""The differential-privacy mode through `plan_release`: draws stored before anything is published and
+never redrawn, consistent published values, and the per-period budget across tables and revisions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import timedelta
+
+import numpy as np
+
+from schemas.exchange.aggregates import LAST_RELEASE_KEY, NOISE_DRAW, RELEASE_STATE_TOPIC
+from schemas.taxonomy import Issue, Sector, Severity
+from services.aggregate.disclosure import DisclosureParams
+from services.aggregate.model import ALL
+from services.aggregate.noise import NoiseParams
+from services.aggregate.release import ReleaseLog
+from services.aggregate.runner import ReleasePlan, plan_release
+from tests.services.aggregate.crafted import FIRST_Q1_RELEASE, Crafted, Releases
+
+BOTH = NoiseParams(frozenset({"issue-prevalence", "forced-labour"}))
+
+
+class CountingSampler:
+    """Seeded Gaussian-ish integer noise that remembers every call (the real one cannot be seeded)."""
+
+    def __init__(self, seed: int = 1) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.calls: list[int] = []
+
+    def __call__(self, values: Sequence[int], scale: float) -> list[int]:
+        self.calls.append(len(values))
+        return [int(v + round(self.rng.normal(0, scale))) for v in values]
+
+
+def world(n_bd: int = 30, n_vn: int = 25) -> Crafted:
+    w = Crafted()
+    for country, n in (("BD", n_bd), ("VN", n_vn)):
+        for i in range(n):
+            name = w.site(f"{country}{i}", country=country, sector=Sector.APPAREL_TEXTILES)
+            w.audit(f"{name}-a", name, *([(Issue.WAGES, Severity.MAJOR)] if i % 2 else []))
+    return w
+
+
+def _plan(
+    w: Crafted, records: dict[bytes, bytes], sampler: CountingSampler, hours: int = 0, **kw: object
+) -> ReleasePlan:
+    return plan_release(
+        w.state(),
+        ReleaseLog.from_state(records),
+        DisclosureParams(),
+        FIRST_Q1_RELEASE + timedelta(hours=hours),
+        noise=kw.get("noise", BOTH),  # type: ignore[arg-type]
+        sampler=sampler,
+    )
+
+
+def _keep(records: dict[bytes, bytes], plan: ReleasePlan) -> None:
+    records.update({k: v for t, k, v, _ in plan.records if t == RELEASE_STATE_TOPIC})
+
+
+def test_a_draw_is_stored_before_anything_is_published_and_never_redrawn() -> None:
+    w, records, sampler = world(), {}, CountingSampler()
+    draws = _plan(w, records, sampler)
+    assert draws.draws == 2 and len(sampler.calls) == 2  # one draw per noisy table of the period
+    assert {t for t, *_ in draws.records} == {RELEASE_STATE_TOPIC}  # nothing public yet
+    assert LAST_RELEASE_KEY not in {k for _, k, *_ in draws.records}  # and no release marker
+    _keep(records, draws)
+
+    first, retry = _plan(w, records, sampler), _plan(w, records, sampler)  # an aborted try, then another
+    assert first.draws == retry.draws == 0 and first.sent > 0
+    assert first.records == retry.records  # the same bytes: the stored values, not new ones
+    assert len(sampler.calls) == 2
+    _keep(records, first)
+
+    later = _plan(w, records, sampler, hours=1)
+    assert later.sent == 0 and later.draws == 0 and len(sampler.calls) == 2
+
+
+def _published(plan: ReleasePlan, table: str) -> dict[tuple[str, str], dict[str, object]]:
+    out = {}
+    for topic, _, value, _ in plan.records:
+        message = json.loads(value) if topic.endswith(f"{table}.v1") else None
+        if (
+            message
+            and message["measures"]
+            and (table != "issue-prevalence" or message["cell"]["issue"] == "WAGES")
+        ):
+            out[(message["cell"]["country"], message["cell"]["sector"])] = message["measures"]
+    return out
+
+
+def test_published_values_are_noisy_and_margins_are_their_cells() -> None:
+    w, records = world(), {}
+    _keep(records, _plan(w, records, CountingSampler(3)))
+    plan = _plan(w, records, CountingSampler(3))
+    wages = _published(plan, "issue-prevalence")
+    bd, vn, total = wages[("BD", "APPAREL_TEXTILES")], wages[("VN", "APPAREL_TEXTILES")], wages[(ALL, ALL)]
+    assert total["by_severity"] == {
+        k: bd["by_severity"][k] + vn["by_severity"][k] for k in ("critical", "major", "minor")
+    }  # type: ignore[index]
+    assert 0 <= bd["sites_with_issue"] <= 30 and 0 <= vn["sites_with_issue"] <= 25  # type: ignore[operator]
+    truth = {("BD", "APPAREL_TEXTILES"): 15, ("VN", "APPAREL_TEXTILES"): 12, (ALL, ALL): 27}
+    assert any(wages[pos]["sites_with_issue"] != n for pos, n in truth.items())  # noise is there
+
+
+def test_revisions_are_paid_from_the_period_budget_and_held_once_it_is_spent() -> None:
+    noise = NoiseParams(
+        frozenset({"issue-prevalence", "forced-labour"}), rho_per_period=1.0, draws_per_period=2
+    )
+    w, records, sampler = world(), {}, CountingSampler()
+    plans = []
+    for hour in range(3):
+        if hour:  # six sites gain a critical wages finding: enough for k_delta, so the cells may change
+            for i in range(6 * (hour - 1), 6 * hour):
+                w.audit(f"BD{i}-a", f"BD{i}", (Issue.WAGES, Severity.CRITICAL))
+        plan = _plan(w, records, sampler, hours=hour, noise=noise)
+        if plan.draws:
+            _keep(records, plan)
+            plan = _plan(w, records, sampler, hours=hour, noise=noise)
+        _keep(records, plan)
+        plans.append(plan)
+    ledger = [NOISE_DRAW.validate_json(v) for k, v in records.items() if k.startswith(b'{"noise":')]
+    assert sorted((d.table, d.draws) for d in ledger) == [("forced-labour", 1), ("issue-prevalence", 2)]
+    assert sum(d.rho_spent for d in ledger) <= noise.rho_per_period
+    assert plans[1].sent > 0  # the first revision was paid for
+    assert plans[2].sent == 0 and plans[2].held > 0  # the second is held: the budget allows no third draw
+    assert len(sampler.calls) == 3
+
+
+def test_noisy_tables_withhold_nothing_beyond_the_primary_rules() -> None:
+    """The world of attack 1 (a three-site cell beside two large ones): exact tables withhold more
+    for the residual rule, noisy ones do not need to."""
+    w = Crafted()
+    for sector, n in ((Sector.APPAREL_TEXTILES, 30), (Sector.FOOTWEAR_LEATHER, 25), (Sector.ELECTRONICS, 3)):
+        for i in range(n):
+            name = w.site(f"{sector.value[:4]}{i}", sector=sector)
+            w.audit(f"{name}-a", name, *([(Issue.WAGES, Severity.MINOR)] if i % 3 == 0 else []))
+    exact, noisy = Releases(), Releases(noise=BOTH, sampler=CountingSampler())
+    exact.release(w)
+    noisy.release(w)
+    secondary = ("residual", "recovery")
+    assert any(c.withheld_by.get(r, 0) for c in exact.plans[-1].counts.values() for r in secondary)
+    assert not any(c.withheld_by.get(r, 0) for c in noisy.plans[-1].counts.values() for r in secondary)
+
+
+def test_a_restarted_service_reads_its_draws_back() -> None:
+    w, records = world(), {}
+    _keep(records, _plan(w, records, CountingSampler()))
+    log = ReleaseLog.from_state(records)
+    assert {key for key in log.draws} == {("issue-prevalence", "2026-Q1"), ("forced-labour", "2026-Q1")}
+    assert all(d.record.draws == 1 for d in log.draws.values())
