@@ -67,6 +67,9 @@ RELEASE_STATE_TOPIC: Final = "exchange.aggregate.releases.v1"
 """Internal, compacted: the aggregate service's release state (`ReleaseStateRecord` per cell, and the
 marker `LAST_RELEASE_KEY` -> `ReleaseMarker`)."""
 LAST_RELEASE_KEY: Final = b"__last_release__"
+PENDING_RELEASE_KEY: Final = b"__pending_release__"
+"""A release whose cells are recorded (committed to the release-state topic) but perhaps not yet
+published: the releaser publishes exactly those recorded messages, whoever finishes the job."""
 
 
 # --- scalars ------------------------------------------------------------------------------------------

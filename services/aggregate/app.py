@@ -37,7 +37,7 @@ from .lease import Lease
 from .metrics import AggregateMetrics
 from .noise import NoiseParams, Sampler, discrete_gaussian, spent_ratio
 from .population import NormalizedState
-from .release import ReleaseLog, last_release_of
+from .release import Record, ReleaseLog, last_release_of, owed_records, pending_release_of, split_phases
 from .runner import ReleasePlan, plan_release
 from .schedule import Clock, ManualClock, due_releases
 from .settings import AggregateSettings
@@ -82,6 +82,7 @@ class Releaser:
         self._releasing = asyncio.Lock()  # one release at a time, whoever calls
         self._failures = 0  # consecutive failed ticks: the retry backs off, up to a minute
         self._retry_at = 0.0
+        self._pending: datetime | None = None  # a release recorded but not yet published
 
     def lead(self, leading: bool) -> None:
         """The lease changed hands (`Lease.on_change`). Takes effect at the next tick."""
@@ -112,15 +113,17 @@ class Releaser:
             )
             state = {k.encode(): v for k, v in records.items()}
             release_log, last_release = ReleaseLog.from_state(state), last_release_of(state)
+            pending = pending_release_of(state)
         except BaseException:
             await producer.stop()
             raise
-        self.log, self.last_release = release_log, last_release
+        self.log, self.last_release, self._pending = release_log, last_release, pending
         self._producer = producer
         log.info(
-            "releaser established: %d cells in the release history, last release %s",
+            "releaser established: %d cells in the release history, last release %s%s",
             len(self.log),
             "none" if self.last_release is None else self.last_release.isoformat(),
+            "" if pending is None else f", release {pending.isoformat()} recorded and still to publish",
         )
 
     async def _drop_producer(self) -> None:
@@ -144,6 +147,7 @@ class Releaser:
             try:
                 if not self.established:
                     await self.establish()
+                await self._publish_owed()
                 due = due_releases(self.last_release, self.clock.now(), self.settings.cadence)
                 if not due:
                     return None
@@ -166,6 +170,7 @@ class Releaser:
         async with self._releasing:
             if not self.established:
                 await self.establish()
+            await self._publish_owed()
             return await self._release(at)
 
     async def _release(self, at: datetime) -> ReleasePlan:
@@ -192,17 +197,19 @@ class Releaser:
         if plan.draws:
             # Differential-privacy mode: the new draws commit on their own first, so whatever happens to
             # the release below, a retry publishes these values and never draws again.
-            await self._commit(plan, at)
+            await self._commit(plan.records, at)
             self.log = snapshot
             self.metrics.observe_draws(plan.draws, spent_ratio(self.log.draws, self.noise))
             log.info("release %s: %d noisy draws stored before publishing", plan.release_id, plan.draws)
             snapshot, plan = await asyncio.to_thread(plan_it)
             if plan.draws:
                 raise RuntimeError("a release planned from stored draws asked for new ones")
-        await self._commit(plan, at)
-        # Committed: only now does the in-memory view move on.
-        self.log = snapshot
-        self.last_release = at
+        record, publish = split_phases(plan.records, at)
+        await self._commit(record, at)
+        # Recorded: from here on this release is owed, exactly as planned, whatever happens next.
+        self.log, self._pending = snapshot, at
+        await self._commit(publish, at, hold=plan.sent > 0)
+        self._pending, self.last_release = None, at
         self.metrics.observe_release(plan, time.perf_counter() - started)
         log.info(
             "release %s: %d periods, %d cells sent, %d unchanged, %d held by the revision rule",
@@ -214,22 +221,37 @@ class Releaser:
         )
         return plan
 
-    async def _commit(self, plan: ReleasePlan, at: datetime) -> None:
-        """Write a plan's records in one transaction."""
+    async def _publish_owed(self) -> None:
+        """Publish a release that was recorded but not published (a crash or a failed commit between
+        the two transactions): the same bytes as its first attempt, rebuilt from the release log."""
+        at = self._pending
+        if at is None:
+            return
+        records = owed_records(self.log, at)
+        await self._commit(records, at)
+        self._pending, self.last_release = None, at
+        log.info(
+            "release %s: published %d recorded cells owed by an earlier attempt",
+            at.isoformat(),
+            len(records) - 1,
+        )
+
+    async def _commit(self, records: list[Record], at: datetime, *, hold: bool = False) -> None:
+        """Write records in one transaction."""
         producer = self._producer
         assert producer is not None
         try:
             # Hygiene (revision 2): the record timestamp is the release time, never the send time.
             timestamp_ms = int(at.timestamp() * 1000)
             async with producer.transaction():
-                for topic, key, value, headers in plan.records:
+                for topic, key, value, headers in records:
                     await producer.send(
                         self.settings.topic(topic), value, key=key, headers=headers, timestamp_ms=timestamp_ms
                     )
-                hold = self.settings.hold_transaction_seconds if plan.sent else 0.0
-                if hold:  # crash tests only: the cells are on the broker, uncommitted
+                seconds = self.settings.hold_transaction_seconds if hold else 0.0
+                if seconds:  # crash tests only: the cells are on the broker, uncommitted
                     await producer.flush()
-                    await asyncio.sleep(hold)
+                    await asyncio.sleep(seconds)
         except BaseException as exc:
             # Whether or not the broker committed, this process no longer knows: re-read before the next.
             fenced = _is_fenced(producer)

@@ -28,7 +28,9 @@ from schemas.exchange.aggregates import (
     LAST_RELEASE_KEY,
     MESSAGE_OF,
     NOISE_DRAW,
+    PENDING_RELEASE_KEY,
     RELEASE_STATE,
+    RELEASE_STATE_TOPIC,
     SITE_AFFILIATION,
     ForcedLabourMessage,
     IssuePrevalenceMessage,
@@ -39,6 +41,7 @@ from schemas.exchange.aggregates import (
     SiteMemberRef,
     dump_message,
     format_release_time,
+    topic_of,
 )
 
 from .identity import Affiliation
@@ -274,6 +277,50 @@ def last_release_of(records: Mapping[bytes, bytes]) -> datetime | None:
     return None if value is None else ReleaseMarker.model_validate_json(value).release_id
 
 
+def pending_release_of(records: Mapping[bytes, bytes]) -> datetime | None:
+    """A release recorded but not known to be published: the pending marker, if it is newer than the
+    last release marker."""
+    value = records.get(PENDING_RELEASE_KEY)
+    if value is None:
+        return None
+    pending, last = ReleaseMarker.model_validate_json(value).release_id, last_release_of(records)
+    return pending if last is None or pending > last else None
+
+
+Record = tuple[str, bytes, bytes, Headers]
+
+
+def split_phases(records: Iterable[Record], release_at: datetime) -> tuple[list[Record], list[Record]]:
+    """A release's records as two transactions. First the release state (the cells' messages and
+    contributions, affiliations) with the pending marker: once that commits, what this release
+    publishes is fixed. Then the public messages with the release marker. A publish that aborts, and
+    leaves its records to `read_uncommitted` readers, is retried with the same bytes (`owed_records`),
+    even if the state has moved on meanwhile: no reader ever sees two versions of one release."""
+    state, public = [], []
+    for record in records:
+        if record[0] == RELEASE_STATE_TOPIC:
+            if record[1] != LAST_RELEASE_KEY:
+                state.append(record)
+        else:
+            public.append(record)
+    marker = marker_value(release_at)
+    return (
+        [*state, (RELEASE_STATE_TOPIC, PENDING_RELEASE_KEY, marker, [])],
+        [*public, (RELEASE_STATE_TOPIC, LAST_RELEASE_KEY, marker, [])],
+    )
+
+
+def owed_records(log: ReleaseLog, release_at: datetime) -> list[Record]:
+    """The public phase of a recorded release, rebuilt from the log: every cell whose last message
+    belongs to that release, in the plan's order (by cell), then the release marker."""
+    out: list[Record] = []
+    for cell, released in log.items():
+        if released.message.release_id == release_at and cell.table == released.message.table:
+            key, value, headers = encode_message(released.message)
+            out.append((topic_of(released.message.table), key, value, headers))
+    return [*out, (RELEASE_STATE_TOPIC, LAST_RELEASE_KEY, marker_value(release_at), [])]
+
+
 class ReleaseLog:
     """Per (table, cell key): the last release and its sites' contributions; per platform site: who
     stood behind it in any release so far."""
@@ -372,7 +419,7 @@ class ReleaseLog:
                 values[key] = value
         log = cls()
         for key, value in values.items():
-            if key == LAST_RELEASE_KEY:
+            if key in (LAST_RELEASE_KEY, PENDING_RELEASE_KEY):
                 continue
             if key.startswith(b'{"noise":'):
                 draw = NOISE_DRAW.validate_json(value)

@@ -85,6 +85,60 @@ def uninterrupted(state: NormalizedState, settings: AggregateSettings) -> list[t
     )
 
 
+async def test_a_release_that_fails_while_publishing_is_published_as_recorded(bootstrap: str) -> None:
+    """The release state commits first (with the pending marker), then the public messages. A publish
+    that aborts leaves its records to read_uncommitted readers; if the state moved on before the retry
+    (here: one audit withdrawn), a fresh plan would differ, and such a reader would see two versions of
+    one release, a difference of one site. The retry, by this process or a restarted one, publishes
+    what was recorded, so every record any reader can see of the release is the committed one."""
+    state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
+    settings = AggregateSettings(
+        bootstrap_servers=bootstrap, topic_prefix=f"{unique('p')}.", app_id=unique("agg")
+    )
+    specs = topic_specs(settings)
+    await ensure_topics(bootstrap, specs)
+    public = [s.name for s in specs if ".aggregates." in s.name]
+    expected = uninterrupted(state, settings)
+    releaser = Releaser(settings, state, ManualClock(AT), AggregateMetrics(), DisclosureParams())
+    await releaser.establish()
+    try:
+        assert releaser._producer is not None
+        real_send, sent = releaser._producer.send, 0
+
+        async def failing_send(*args: Any, **kwargs: Any) -> Any:
+            nonlocal sent
+            sent += ".aggregates." in args[0]
+            if sent == 150:  # half-way through publishing
+                raise Crash("the process dies here")
+            return await real_send(*args, **kwargs)
+
+        releaser._producer.send = failing_send  # type: ignore[method-assign]
+        with pytest.raises(Crash):
+            await releaser.release(AT)
+        assert await published(bootstrap, public) == []
+        state.audits.pop(min(state.audits))  # the inputs move on before anyone retries
+    finally:
+        await releaser.stop()
+
+    restarted = Releaser(settings, state, ManualClock(AT), AggregateMetrics(), DisclosureParams())
+    try:
+        await restarted.establish()
+        assert restarted.last_release is None  # recorded, not published
+        restarted.lead(True)
+        await restarted.tick()
+        assert restarted.last_release == AT
+        assert await published(bootstrap, public) == expected  # what was recorded, not a fresh plan
+        committed = {(r.topic, r.key): r.value for t in public for r in await read_topic(bootstrap, t)}
+        uncommitted = [
+            r for t in public for r in await read_topic(bootstrap, t, isolation="read_uncommitted")
+        ]
+        assert len(uncommitted) > len(committed)
+        assert all(committed[(r.topic, r.key)] == r.value for r in uncommitted)
+    finally:
+        await restarted.stop()
+        await delete_topics(bootstrap, [s.name for s in specs])
+
+
 async def test_the_newest_releaser_fences_the_older_one(bootstrap: str) -> None:
     state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
     settings = AggregateSettings(

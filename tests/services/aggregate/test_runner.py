@@ -6,12 +6,20 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
-from schemas.exchange.aggregates import LAST_RELEASE_KEY, RELEASE_STATE_TOPIC, topic_of
+from schemas.exchange.aggregates import LAST_RELEASE_KEY, PENDING_RELEASE_KEY, RELEASE_STATE_TOPIC, topic_of
 from schemas.taxonomy import Issue, Severity
 from services.aggregate.disclosure import DisclosureParams
-from services.aggregate.release import ReleaseLog, last_release_of
+from services.aggregate.population import NormalizedState
+from services.aggregate.release import (
+    ReleaseLog,
+    last_release_of,
+    owed_records,
+    pending_release_of,
+    split_phases,
+)
 from services.aggregate.runner import ReleasePlan, plan_release
 from tests.services.aggregate.test_tables import World
+from tests.services.normalize.test_engine import accepted_feed, run
 
 PARAMS = DisclosureParams()  # k_delta = 5
 FIRST = datetime(2026, 5, 1, tzinfo=UTC)
@@ -102,3 +110,29 @@ def test_the_marker_is_the_last_record_of_a_release_and_names_it() -> None:
     # The marker is not a cell: the log rebuilt from the same records holds only cells.
     assert all(key.table for key, _ in ReleaseLog.from_state(history.state_records).items())
     assert last_release_of({}) is None
+
+
+AT = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def test_a_recorded_release_is_published_from_the_log_byte_for_byte() -> None:
+    """Two phases (release.split_phases): the recorded state with the pending marker, then the public
+    messages with the release marker; what a retry publishes from the log equals the second phase."""
+    state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
+    log = ReleaseLog()
+    plan = plan_release(state, log, DisclosureParams(), AT)
+    record, publish = split_phases(plan.records, AT)
+    assert all(t == RELEASE_STATE_TOPIC for t, *_ in record) and record[-1][1] == PENDING_RELEASE_KEY
+    assert (
+        publish[-1][1] == LAST_RELEASE_KEY
+        and sum(t != RELEASE_STATE_TOPIC for t, *_ in publish) == plan.sent > 0
+    )
+    assert len(record) + len(publish) == len(plan.records) + 1  # every record once, plus the pending marker
+    restored = ReleaseLog.from_state({k: v for t, k, v, _ in record})
+    assert owed_records(restored, AT) == publish
+    state_after = {k: v for t, k, v, _ in record}
+    assert pending_release_of(state_after) == AT
+    assert (
+        pending_release_of({**state_after, **{k: v for t, k, v, _ in publish if t == RELEASE_STATE_TOPIC}})
+        is None
+    )
