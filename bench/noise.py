@@ -34,21 +34,16 @@ HEADLINE = {"issue-prevalence": "sites_with_issue", "forced-labour": "sites_with
 
 def noisy_plan(state: NormalizedState, rho: float) -> ReleasePlan:
     settings = AggregateSettings()
-    log = ReleaseLog()
     noise = NoiseParams(frozenset(TABLES), rho_per_period=rho)
-    while True:
-        p = plan_release(
-            state,
-            log,
-            settings.disclosure_params(),
-            RELEASE_AT,
-            granularity=settings.granularity,
-            grace=settings.grace,
-            noise=noise,
-        )
-        if not p.draws:
-            return p
-        log = ReleaseLog.from_state({k: v for t, k, v, _ in p.records if t == RELEASE_STATE_TOPIC})
+    return plan_release(
+        state,
+        ReleaseLog(),
+        settings.disclosure_params(),
+        RELEASE_AT,
+        granularity=settings.granularity,
+        grace=settings.grace,
+        noise=noise,
+    )
 
 
 def level(key: CellKey) -> str:

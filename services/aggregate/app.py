@@ -197,13 +197,9 @@ class Releaser:
         if plan.draws:
             # Differential-privacy mode: the new draws commit on their own first, so whatever happens to
             # the release below, a retry publishes these values and never draws again.
-            await self._commit(plan.records, at)
-            self.log = snapshot
-            self.metrics.observe_draws(plan.draws, spent_ratio(self.log.draws, self.noise))
+            await self._commit(plan.draw_records, at)
+            self.metrics.observe_draws(plan.draws, spent_ratio(snapshot.draws, self.noise))
             log.info("release %s: %d noisy draws stored before publishing", plan.release_id, plan.draws)
-            snapshot, plan = await asyncio.to_thread(plan_it)
-            if plan.draws:
-                raise RuntimeError("a release planned from stored draws asked for new ones")
         record, publish = split_phases(plan.records, at)
         await self._commit(record, at)
         # Recorded: from here on this release is owed, exactly as planned, whatever happens next.

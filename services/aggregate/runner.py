@@ -29,7 +29,7 @@ from . import disclosure
 from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revision, Status
 from .identity import Identities, Parties
 from .model import Cell, CellKey
-from .noise import NoiseParams, Sampler, StoredDraw, budget_left, discrete_gaussian, draw_period, fingerprint
+from .noise import Fingerprints, NoiseParams, Sampler, StoredDraw, budget_left, discrete_gaussian, draw_period
 from .noise import period_spent as noise_spent
 from .population import Granularity, NormalizedState, affiliations, site_infos
 from .release import (
@@ -58,10 +58,13 @@ class ReleasePlan:
     sent_by: Counter[tuple[str, str]] = field(default_factory=Counter)  # (table, wire status) -> cells
     unchanged: int = 0
     held: int = 0
-    # Differential-privacy mode: new draws in this plan. A plan with draws holds only them (and the
-    # affiliations seen): it is committed on its own, then the release is planned again from the
-    # stored draws, so an aborted release never publishes values that a retry would redraw.
-    draws: int = 0
+    # Differential-privacy mode: the new draws this release needs, to be committed on their own before
+    # `records`, so that an aborted release never publishes values a retry would draw again.
+    draw_records: list[tuple[str, bytes, bytes, Headers]] = field(default_factory=list)
+
+    @property
+    def draws(self) -> int:
+        return len(self.draw_records)
 
 
 def _status_of(message: Message) -> Status:
@@ -118,8 +121,8 @@ def plan_release(
     `log` is updated as the plan is built (the caller rebuilds it from the release-state topic if the
     transaction does not commit). Topic names are the canonical ones; the service prefixes them.
 
-    With tables in the differential-privacy mode (`noise`), a release that needs new noisy values first
-    returns a plan of draws only (`plan.draws > 0`): commit it, then plan again.
+    With tables in the differential-privacy mode (`noise`), the new draws the release needs are in
+    `plan.draw_records`: commit them before `plan.records`.
     """
     noise = noise or NoiseParams()
     release_id = format_release_time(release_at)
@@ -147,10 +150,9 @@ def plan_release(
         plan.counts[table] = disclosure.count_decisions(table_decisions)
 
     real = {site: info.real for site, info in sites.items()}
-    if noise.enabled and _draw(plan, log, all_cells, decisions, real, noise, sampler):
-        for site_key, site_value in site_records:
-            plan.records.append((RELEASE_STATE_TOPIC, site_key, site_value, []))
-        return plan
+    fingerprints = Fingerprints(real)
+    if noise.enabled:
+        _draw(plan, log, all_cells, decisions, fingerprints, noise, sampler)
     for key, decision in decisions.cells.items():
         outcomes = None
         if (
@@ -158,7 +160,7 @@ def plan_release(
             and decision.revision is Revision.SEND
             and decision.status is Status.PUBLISHED
         ):
-            outcomes, decision = _noisy_outcomes(cells[key], decision, log, real)
+            outcomes, decision = _noisy_outcomes(cells[key], decision, log, fingerprints)
         plan_cell(plan, log, cells[key], decision, release_at, real, outcomes)
     # Who stood behind each platform site, for the rules of later releases: in the same transaction.
     for site_key, site_value in site_records:
@@ -169,14 +171,12 @@ def plan_release(
     return plan
 
 
-def _stale(
-    key: CellKey, cell: Cell, decision: CellDecision, log: ReleaseLog, real: Mapping[str, str]
-) -> bool:
+def _stale(cell: Cell, decision: CellDecision, log: ReleaseLog, fingerprints: Fingerprints) -> bool:
     """A noisy cell about to be sent with outcomes that no stored draw holds as it is now."""
     if decision.revision is not Revision.SEND or decision.status is not Status.PUBLISHED:
         return False
-    stored = log.draws.get((key.table, key.period))
-    return stored is None or stored.counts(key, fingerprint(cell, real)) is None
+    stored = log.draws.get((cell.key.table, cell.key.period))
+    return stored is None or stored.counts(cell.key, fingerprints(cell)) is None
 
 
 def _draw(
@@ -184,18 +184,18 @@ def _draw(
     log: ReleaseLog,
     cells: list[Cell],
     decisions: disclosure.Decisions,
-    real: Mapping[str, str],
+    fingerprints: Fingerprints,
     noise: NoiseParams,
     sampler: Sampler,
-) -> bool:
+) -> None:
     """Draw every noisy table's period that a cell to be sent needs and the budget still pays for;
-    the draws go into the plan (and the log). Whether any draw was made."""
+    the draws go into the plan's `draw_records` (and the log)."""
     by_key = {c.key: c for c in cells}
     needed = sorted(
         {
             (key.table, key.period)
             for key, decision in decisions.cells.items()
-            if key.table in noise.tables and _stale(key, by_key[key], decision, log, real)
+            if key.table in noise.tables and _stale(by_key[key], decision, log, fingerprints)
         }
     )
     for table, period in needed:
@@ -207,22 +207,26 @@ def _draw(
             continue  # cannot happen with an even split; the ledger is checked all the same
         period_cells = [c for c in cells if c.key.table == table and c.key.period == period]
         record = draw_period(
-            table, period, period_cells, real, noise, sampler, None if stored is None else stored.record
+            table,
+            period,
+            period_cells,
+            fingerprints,
+            noise,
+            sampler,
+            None if stored is None else stored.record,
         )
         key, value = log.record_draw(record)
-        plan.records.append((RELEASE_STATE_TOPIC, key, value, []))
-        plan.draws += 1
-    return plan.draws > 0
+        plan.draw_records.append((RELEASE_STATE_TOPIC, key, value, []))
 
 
 def _noisy_outcomes(
-    cell: Cell, decision: CellDecision, log: ReleaseLog, real: Mapping[str, str]
+    cell: Cell, decision: CellDecision, log: ReleaseLog, fingerprints: Fingerprints
 ) -> tuple[Mapping[str, Any] | None, CellDecision]:
     """A noisy cell's outcomes from its stored draw. When the budget could not pay for a draw that
     holds the cell as it is now, the cell keeps its last release, or if it has none is sent without
     outcomes."""
     stored = log.draws.get((cell.key.table, cell.key.period))
-    counts = None if stored is None else stored.counts(cell.key, fingerprint(cell, real))
+    counts = None if stored is None else stored.counts(cell.key, fingerprints(cell))
     if counts is not None:
         return outcomes_from_counts(cell.key.table, counts, len(cell.sites)), decision
     if cell.key in log:

@@ -10,7 +10,7 @@ noisy table and every revision (`params`).
 """
 
 from .consistent import consistent_counts
-from .draw import StoredDraw, budget_left, draw_period, fingerprint, period_spent, spent_ratio
+from .draw import Fingerprints, StoredDraw, budget_left, draw_period, fingerprint, period_spent, spent_ratio
 from .mechanism import Sampler, cost, discrete_gaussian, scale_for
 from .params import NOISY_TABLES, NoiseParams, NoiseParamsError
 from .sensitivity import BASE_COUNTS, sensitivity, squared_sensitivity
@@ -18,6 +18,7 @@ from .sensitivity import BASE_COUNTS, sensitivity, squared_sensitivity
 __all__ = [
     "BASE_COUNTS",
     "NOISY_TABLES",
+    "Fingerprints",
     "NoiseParams",
     "NoiseParamsError",
     "Sampler",

@@ -6,46 +6,66 @@ noisy value for every cell: leaves `country x sector` and the three margin level
 estimate of the same leaves, so they are combined by ordinary least squares (the leaves that best
 explain every noisy cell, as in Hay et al., "Boosting the accuracy of differentially private
 histograms through consistency", 2010): margins then gain from their leaves and leaves from their
-margins. The leaves are then clamped to [0, population] and rounded, the counts of one leaf are made
-to agree with each other (severities add up to at most the population; `sites_with_indicator` between
-the largest indicator count and their sum), and every margin is the sum of its leaves, so a margin is
-exactly its cells and every relation of the table holds. All of this reads only the noisy draw and the
-public populations: post-processing spends no privacy.
+margins, and every estimate stays unbiased.
+
+Then integers in range, top-down (as the US Census Bureau's TopDown algorithm does): the total is
+rounded and clamped to [0, population]; the country margins are their estimates shifted by one common
+amount and clamped so that together they make the total; each country's leaves likewise. Clamping each
+leaf on its own instead would add up: hundreds of small leaves whose noise is cut at 0 make a total
+hundreds too high. Rounding keeps every sum (largest remainders). Last, the counts of one leaf are made
+to agree with each other (severities add up to at most the population; no indicator count above
+`sites_with_indicator`, and together at least it: the indicators give way to the headline count), and
+every margin is the sum of its leaves, so a margin is exactly its cells and every relation of the table
+holds. All of this reads only the noisy draw and the public populations: post-processing spends no
+privacy.
+
+Every family of one table's period has the same cells, so the least-squares operator is computed once
+per set of cells (`_solver`) and applied to every family and count at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Final
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..model import ALL
 from ..tables import FORCED_LABOUR, ISSUE_PREVALENCE
 
 Pos = tuple[str, str]  # (country, sector)
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
 
 SEVERITY_COUNTS: Final = ("by_severity.critical", "by_severity.major", "by_severity.minor")
 
 
-def least_squares_leaves(
-    noisy: Mapping[Pos, Mapping[str, float]], leaves: Sequence[Pos], names: Sequence[str]
-) -> dict[Pos, dict[str, float]]:
-    """Per count name, the leaf values minimising the squared distance of every cell (leaf or margin)
-    to its noisy value; one solve for all names, since every name has the same cells."""
-    index = {leaf: i for i, leaf in enumerate(leaves)}
-    positions = sorted(noisy)
-    design = np.zeros((len(positions), len(leaves)))
+def design(positions: Sequence[Pos], leaves: Sequence[Pos]) -> Floats:
+    """Row per cell, column per leaf: 1 where the leaf lies in the cell."""
+    countries = np.array([c for c, _ in leaves])
+    sectors = np.array([s for _, s in leaves])
+    out = np.zeros((len(positions), len(leaves)))
     for row, (country, sector) in enumerate(positions):
-        for (c, s), i in index.items():
-            if country in (ALL, c) and sector in (ALL, s):
-                design[row, i] = 1.0
-    targets = np.array([[noisy[p][name] for name in names] for p in positions], dtype=float)
-    solution, *_ = np.linalg.lstsq(design, targets, rcond=None)
-    return {leaf: {name: float(solution[i, j]) for j, name in enumerate(names)} for leaf, i in index.items()}
+        inside = np.ones(len(leaves), dtype=bool)
+        if country != ALL:
+            inside &= countries == country
+        if sector != ALL:
+            inside &= sectors == sector
+        out[row] = inside
+    return out
 
 
-def _shifted(estimates: np.ndarray, caps: np.ndarray, target: float) -> np.ndarray:
+@lru_cache(maxsize=64)
+def _solver(positions: tuple[Pos, ...], leaves: tuple[Pos, ...]) -> tuple[Floats, Floats]:
+    """(design, its pseudo-inverse): least-squares leaves are `pinv @ noisy` for every count at once."""
+    matrix = design(positions, leaves)
+    pinv: Floats = np.linalg.pinv(matrix).astype(np.float64)
+    return matrix, pinv
+
+
+def _shifted(estimates: Floats, caps: Floats, target: float) -> Floats:
     """clip(estimates - shift, 0, caps) with the one shift that makes them add up to `target` (itself
     within [0, caps.sum()]): the closest values in range with that sum (a projection).
 
@@ -61,16 +81,18 @@ def _shifted(estimates: np.ndarray, caps: np.ndarray, target: float) -> np.ndarr
     else:
         a, b, fa, fb = kinks[k - 1], kinks[k], sums[k - 1], sums[k]
         shift = float(b if fa == fb else a + (fa - target) * (b - a) / (fa - fb))
-    return np.clip(estimates - shift, 0, caps)
+    clipped: Floats = np.clip(estimates - shift, 0, caps)
+    return clipped
 
 
-def _rounded(values: np.ndarray, caps: np.ndarray, total: int) -> np.ndarray:
+def _rounded(values: Floats, caps: Ints, total: int) -> Ints:
     """Integers within [0, caps] adding up to `total`, each the floor or the ceiling of its value where
     possible: floors first, then one more to the largest remainders."""
-    out: np.ndarray = np.minimum(np.floor(values), caps).astype(int)
+    floors = np.floor(values)
+    out: Ints = np.minimum(floors, caps).astype(np.int64)
     missing = total - int(out.sum())
-    order = sorted(range(len(values)), key=lambda i: (-(values[i] - np.floor(values[i])), i))
-    for i in order * 2:  # a second pass for what capped items could not take
+    order = np.lexsort((np.arange(len(values)), -(values - floors)))
+    for i in np.concatenate([order, order]):  # a second pass for what capped items could not take
         if missing <= 0:
             break
         if out[i] < caps[i]:
@@ -79,30 +101,17 @@ def _rounded(values: np.ndarray, caps: np.ndarray, total: int) -> np.ndarray:
     return out
 
 
-def _top_down(
-    fitted: Mapping[Pos, float], populations: Mapping[Pos, int], leaves: Sequence[Pos]
-) -> dict[Pos, int]:
-    """Integer leaves in [0, population] from unbiased fitted leaves: total, then countries, then leaves."""
-    countries = sorted({c for c, _ in leaves})
-    estimate = np.array([sum(fitted[leaf] for leaf in leaves if leaf[0] == c) for c in countries])
-    caps = np.array([sum(populations[leaf] for leaf in leaves if leaf[0] == c) for c in countries])
-    total = int(np.clip(np.rint(estimate.sum()), 0, caps.sum()))
-    by_country = _rounded(_shifted(estimate, caps, total), caps, total)
-    out: dict[Pos, int] = {}
-    for country, country_total in zip(countries, by_country, strict=True):
-        mine = [leaf for leaf in leaves if leaf[0] == country]
-        values = np.array([fitted[leaf] for leaf in mine])
-        leaf_caps = np.array([populations[leaf] for leaf in mine])
-        out.update(
-            zip(
-                mine,
-                (
-                    int(v)
-                    for v in _rounded(_shifted(values, leaf_caps, country_total), leaf_caps, country_total)
-                ),
-                strict=True,
-            )
-        )
+def _top_down(fitted: Floats, caps: Ints, groups: Sequence[slice]) -> Ints:
+    """Integer leaves in [0, caps] from unbiased fitted leaves: the total, then each group's (country's)
+    share of it, then the group's leaves. `groups` are contiguous slices of the leaves."""
+    estimate = np.array([fitted[g].sum() for g in groups])
+    group_caps = np.array([caps[g].sum() for g in groups], dtype=np.int64)
+    total = int(np.clip(np.rint(estimate.sum()), 0, group_caps.sum()))
+    by_group = _rounded(_shifted(estimate, group_caps.astype(float), total), group_caps, total)
+    out = np.zeros(len(fitted), dtype=np.int64)
+    for group, group_total in zip(groups, by_group, strict=True):
+        shifted = _shifted(fitted[group], caps[group].astype(float), int(group_total))
+        out[group] = _rounded(shifted, caps[group], int(group_total))
     return out
 
 
@@ -134,17 +143,27 @@ def consistent_counts(
 ) -> dict[Pos, dict[str, int]]:
     """Every cell's integer base counts, from one family's noisy draw: leaves by least squares, made
     integers in range top-down and made to agree; margins the sums of their leaves."""
-    leaves = sorted(p for p in noisy if ALL not in p)
-    fitted = least_squares_leaves(noisy, leaves, names)
-    integers = {
-        name: _top_down({leaf: fitted[leaf][name] for leaf in leaves}, populations, leaves) for name in names
-    }
-    leaf_counts = {
-        leaf: _agree(table, {name: integers[name][leaf] for name in names}, populations[leaf])
-        for leaf in leaves
-    }
-    out: dict[Pos, dict[str, int]] = {}
-    for country, sector in noisy:
-        below = [leaf_counts[(c, s)] for c, s in leaves if country in (ALL, c) and sector in (ALL, s)]
-        out[(country, sector)] = {name: sum(b[name] for b in below) for name in names}
-    return out
+    positions = tuple(sorted(noisy))
+    leaves = tuple(p for p in positions if ALL not in p)  # sorted by country, so countries are contiguous
+    matrix, pinv = _solver(positions, leaves)
+    fitted = pinv @ np.array([[noisy[p][name] for name in names] for p in positions], dtype=float)
+    caps = np.array([populations[leaf] for leaf in leaves], dtype=np.int64)
+    groups, start = [], 0
+    for i in range(1, len(leaves) + 1):
+        if i == len(leaves) or leaves[i][0] != leaves[start][0]:
+            groups.append(slice(start, i))
+            start = i
+    integers = np.stack([_top_down(fitted[:, j], caps, groups) for j in range(len(names))], axis=1)
+    agreed = np.array(
+        [
+            [
+                counts[name]
+                for counts in (_agree(table, dict(zip(names, (int(v) for v in row), strict=True)), int(cap)),)
+                for name in names
+            ]
+            for row, cap in zip(integers, caps, strict=True)
+        ],
+        dtype=np.int64,
+    ).reshape(len(leaves), len(names))
+    totals = (matrix @ agreed).round().astype(np.int64)  # every cell: the sum of its leaves
+    return {pos: {name: int(totals[i, j]) for j, name in enumerate(names)} for i, pos in enumerate(positions)}

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from schemas.exchange.aggregates import NoiseDrawRecord, NoisyCell
 
 from ..disclosure.revision import real_contributions
-from ..model import Cell, CellKey, compact_json
+from ..model import Cell, CellKey
 from .consistent import Pos, consistent_counts
 from .mechanism import Sampler, cost, scale_for
 from .params import NoiseParams
@@ -30,7 +30,22 @@ _POSITION_DIMS = ("country", "sector")
 def fingerprint(cell: Cell, real: Mapping[str, str]) -> str:
     """A digest of what each real site contributes to the cell (sites and tokens, nothing else)."""
     contributions = sorted(real_contributions(cell, real).items())
-    return hashlib.sha256(compact_json(contributions)).hexdigest()[:32]
+    text = "\n".join(f"{site}\t{token}" for site, token in contributions)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class Fingerprints:
+    """`fingerprint` of each cell of one plan, computed once (a margin has thousands of sites)."""
+
+    def __init__(self, real: Mapping[str, str]) -> None:
+        self.real = real
+        self._memo: dict[CellKey, str] = {}
+
+    def __call__(self, cell: Cell) -> str:
+        found = self._memo.get(cell.key)
+        if found is None:
+            found = self._memo[cell.key] = fingerprint(cell, self.real)
+        return found
 
 
 def budget_left(previous: NoiseDrawRecord | None, params: NoiseParams) -> bool:
@@ -53,7 +68,7 @@ def draw_period(
     table: str,
     period: str,
     cells: Sequence[Cell],
-    real: Mapping[str, str],
+    fingerprints: Callable[[Cell], str],
     params: NoiseParams,
     sampler: Sampler,
     previous: NoiseDrawRecord | None = None,
@@ -84,9 +99,7 @@ def draw_period(
         fixed = tuple((d, v) for d, v in cell.key.coords if d not in _POSITION_DIMS)
         pos = (cell.key.get("country"), cell.key.get("sector"))
         out.append(
-            NoisyCell(
-                cell=dict(cell.key.coords), fingerprint=fingerprint(cell, real), counts=counts[fixed][pos]
-            )
+            NoisyCell(cell=dict(cell.key.coords), fingerprint=fingerprints(cell), counts=counts[fixed][pos])
         )
     spent = cost(delta, scale)
     return NoiseDrawRecord(

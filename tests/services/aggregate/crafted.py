@@ -439,27 +439,22 @@ class Releases:
     plans: list[ReleasePlan] = field(default_factory=list)
 
     def release(self, world: Crafted) -> list[Record]:
-        """Plan the release at the current time, keep its state records, return its public records. A
-        plan of noisy draws (differential-privacy mode) is kept, then the release planned again, as
-        the service commits them."""
+        """Plan the release at the current time, keep its state records (noisy draws first, as the
+        service commits them), return its public records."""
+        plan = plan_release(
+            world.state(),
+            ReleaseLog.from_state(self.state_records),
+            self.params,
+            self.at,
+            noise=self.noise,
+            sampler=self.sampler,
+        )
         public: list[Record] = []
-        while True:
-            plan = plan_release(
-                world.state(),
-                ReleaseLog.from_state(self.state_records),
-                self.params,
-                self.at,
-                noise=self.noise,
-                sampler=self.sampler,
-            )
-            for topic, key, value, headers in plan.records:
-                if topic == RELEASE_STATE_TOPIC:
-                    self.state_records[key] = value
-                else:
-                    public.append((topic, key, value, headers))
-            if not plan.draws:
-                break
-            assert not public, "a plan of draws publishes nothing"
+        for topic, key, value, headers in [*plan.draw_records, *plan.records]:
+            if topic == RELEASE_STATE_TOPIC:
+                self.state_records[key] = value
+            else:
+                public.append((topic, key, value, headers))
         at = format_release_time(self.at)
         self.history.append(Release(at=at, snapshot=world.snapshot(at), records=public))
         self.plans.append(plan)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from schemas.exchange.aggregates import LAST_RELEASE_KEY, NOISE_DRAW, RELEASE_STATE_TOPIC
+from schemas.exchange.aggregates import NOISE_DRAW, RELEASE_STATE_TOPIC
 from schemas.taxonomy import Issue, Sector, Severity
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.model import ALL
@@ -55,23 +55,24 @@ def _plan(
     )
 
 
-def _keep(records: dict[bytes, bytes], plan: ReleasePlan) -> None:
-    records.update({k: v for t, k, v, _ in plan.records if t == RELEASE_STATE_TOPIC})
+def _keep(records: dict[bytes, bytes], plan: ReleasePlan, *, draws_only: bool = False) -> None:
+    kept = plan.draw_records if draws_only else [*plan.draw_records, *plan.records]
+    records.update({k: v for t, k, v, _ in kept if t == RELEASE_STATE_TOPIC})
 
 
 def test_a_draw_is_stored_before_anything_is_published_and_never_redrawn() -> None:
     w, records, sampler = world(), {}, CountingSampler()
-    draws = _plan(w, records, sampler)
-    assert draws.draws == 2 and len(sampler.calls) == 2  # one draw per noisy table of the period
-    assert {t for t, *_ in draws.records} == {RELEASE_STATE_TOPIC}  # nothing public yet
-    assert LAST_RELEASE_KEY not in {k for _, k, *_ in draws.records}  # and no release marker
-    _keep(records, draws)
+    aborted = _plan(w, records, sampler)
+    assert aborted.draws == 2 and len(sampler.calls) == 2  # one draw per noisy table of the period
+    assert {t for t, *_ in aborted.draw_records} == {RELEASE_STATE_TOPIC}  # the draws publish nothing
+    assert {k[:9] for _, k, *_ in aborted.draw_records} == {b'{"noise":'}  # and are only draws
+    _keep(records, aborted, draws_only=True)  # committed on their own; the release itself aborts
 
-    first, retry = _plan(w, records, sampler), _plan(w, records, sampler)  # an aborted try, then another
-    assert first.draws == retry.draws == 0 and first.sent > 0
-    assert first.records == retry.records  # the same bytes: the stored values, not new ones
+    retry, again = _plan(w, records, sampler), _plan(w, records, sampler)
+    assert retry.draws == again.draws == 0 and retry.sent > 0
+    assert retry.records == again.records == aborted.records  # the same bytes as the aborted attempt
     assert len(sampler.calls) == 2
-    _keep(records, first)
+    _keep(records, retry)
 
     later = _plan(w, records, sampler, hours=1)
     assert later.sent == 0 and later.draws == 0 and len(sampler.calls) == 2
@@ -92,7 +93,6 @@ def _published(plan: ReleasePlan, table: str) -> dict[tuple[str, str], dict[str,
 
 def test_published_values_are_noisy_and_margins_are_their_cells() -> None:
     w, records = world(), {}
-    _keep(records, _plan(w, records, CountingSampler(3)))
     plan = _plan(w, records, CountingSampler(3))
     wages = _published(plan, "issue-prevalence")
     bd, vn, total = wages[("BD", "APPAREL_TEXTILES")], wages[("VN", "APPAREL_TEXTILES")], wages[(ALL, ALL)]
@@ -115,9 +115,6 @@ def test_revisions_are_paid_from_the_period_budget_and_held_once_it_is_spent() -
             for i in range(6 * (hour - 1), 6 * hour):
                 w.audit(f"BD{i}-a", f"BD{i}", (Issue.WAGES, Severity.CRITICAL))
         plan = _plan(w, records, sampler, hours=hour, noise=noise)
-        if plan.draws:
-            _keep(records, plan)
-            plan = _plan(w, records, sampler, hours=hour, noise=noise)
         _keep(records, plan)
         plans.append(plan)
     ledger = [NOISE_DRAW.validate_json(v) for k, v in records.items() if k.startswith(b'{"noise":')]
@@ -146,7 +143,7 @@ def test_noisy_tables_withhold_nothing_beyond_the_primary_rules() -> None:
 
 def test_a_restarted_service_reads_its_draws_back() -> None:
     w, records = world(), {}
-    _keep(records, _plan(w, records, CountingSampler()))
+    _keep(records, _plan(w, records, CountingSampler()), draws_only=True)
     log = ReleaseLog.from_state(records)
     assert {key for key in log.draws} == {("issue-prevalence", "2026-Q1"), ("forced-labour", "2026-Q1")}
     assert all(d.record.draws == 1 for d in log.draws.values())
