@@ -136,7 +136,10 @@ Confidential = Annotated[str, Field(repr=False)]
 """Free text that may name people or places: kept out of repr() so a logged model cannot leak it."""
 OsId = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}[0-9]{7}[A-Z0-9]{6}$")]
 Lei = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{18}[0-9]{2}$")]
-EntityVersion = Annotated[int, Field(ge=1)]
+MAX_ENTITY_VERSION: Final = 2**31 - 1
+EntityVersion = Annotated[int, Field(ge=1, le=MAX_ENTITY_VERSION)]
+"""platform-events.md, "Versions": 1 ... 2^31 - 1. Unbounded, one event with a huge version would make
+every later real version of its entity stale, freezing the entity for good."""
 Count = Annotated[int, Field(ge=0)]
 Participants = Annotated[int, Field(ge=1)]
 Days = Annotated[float, Field(ge=0)]

@@ -129,3 +129,27 @@ def test_reason_text_never_echoes_free_text() -> None:
     r = _sedex(bad_description)
     assert r.reason_class is ReasonClass.WRONG_TYPE
     assert "42" not in r.reason and "sewing" not in r.reason
+
+
+def test_an_integer_too_long_to_read_is_out_of_range_not_an_internal_error() -> None:
+    """Python refuses to convert integers of more than 4,300 digits (a ValueError, not a JSON error)."""
+    huge = b'{"schemaVersion":1,"entityVersion":' + b"9" * 5000 + b"}"
+    r = rejected(SEDEX, SEDEX_KEY, huge)
+    assert r.reason_class is ReasonClass.OUT_OF_RANGE and "4,300 digits" in r.reason
+    nested = encode(sedex_audit()).replace(b'"entityVersion":1', b'"entityVersion":' + b"1" * 4400)
+    assert rejected(SEDEX, SEDEX_KEY, nested).reason_class is ReasonClass.OUT_OF_RANGE
+
+
+@pytest.mark.parametrize("version", [0, 2**31, 10**40])
+def test_versions_outside_1_to_2_31_minus_1_are_out_of_range(version: int) -> None:
+    """platform-events.md bounds entity versions; one absurd version must not freeze an entity."""
+    r = _sedex(lambda e: e.update(entityVersion=version))
+    assert r.reason_class is ReasonClass.OUT_OF_RANGE and "entityVersion" in r.reason
+    r = _amfori(lambda e: e.update(version=version))
+    assert r.reason_class is ReasonClass.OUT_OF_RANGE and "version" in r.reason
+
+
+def test_the_largest_version_is_admitted() -> None:
+    event = sedex_audit()
+    event["entityVersion"] = 2**31 - 1
+    assert isinstance(admit(SEDEX, SEDEX_KEY, encode(event)), Admitted)
