@@ -15,6 +15,7 @@ still tries to commit fails (`Releaser` steps down on that error).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -22,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
 
-from services.compacted import stop_quietly
+from services.compacted import partitions, stop_quietly
 
 from .settings import AggregateSettings
 
@@ -61,8 +62,21 @@ class Lease:
         self.held = held
         self.on_change(held)
 
+    async def _topic_exists(self) -> None:
+        """Wait until the broker names the lease topic's partition. A member that subscribes before the
+        topic exists (a fresh broker, every service starting at once) is assigned nothing, and its
+        consumer would not look again before its next metadata refresh: five minutes by default, with
+        no leader meanwhile."""
+        waited = False
+        while not (await partitions(self.settings.bootstrap_servers, [self.topic]))[self.topic]:
+            if not waited:
+                log.info("waiting for the lease topic %s", self.topic)
+                waited = True
+            await asyncio.sleep(0.5)  # polling the broker's metadata, with the lease nobody's meanwhile
+
     async def run(self) -> None:
         """Stay in the group until cancelled; polling keeps the membership alive."""
+        await self._topic_exists()
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
             group_id=f"{self.settings.app_id}-lease",
@@ -73,6 +87,8 @@ class Lease:
             # healthy leader, which would only cost a re-establishment. Not relied on for correctness:
             # whoever is handed the lease fences the previous holder before releasing.
             partition_assignment_strategy=(StickyPartitionAssignor,),
+            # A topic deleted and created again (an operator's repair) is seen within seconds too.
+            metadata_max_age_ms=10_000,
         )
         await consumer.start()
         try:

@@ -22,7 +22,7 @@ from services.aggregate.lease import LEASE_TOPIC, Lease
 from services.aggregate.metrics import AggregateMetrics
 from services.aggregate.population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
 from services.aggregate.settings import AggregateSettings
-from services.topics import delete_topics
+from services.topics import TopicSpec, delete_topics, ensure_topics
 from tests.services.normalize.test_engine import accepted_feed, run
 from tests.support.kafka import create_topics, eventually, send_state, unique
 
@@ -105,5 +105,26 @@ async def test_exactly_one_member_holds_the_lease_and_it_moves_when_its_holder_l
 
             await eventually(moved, 30, "the lease to move to the remaining member")
             assert changes[holder][-1] is False and not leases[holder].held
+    finally:
+        await delete_topics(bootstrap, [topic])
+
+
+async def test_a_lease_on_a_topic_created_a_moment_ago_is_held_within_seconds(bootstrap: str) -> None:
+    """A fresh broker, all services started at once: the lease topic is created just before the lease
+    consumer subscribes. Metadata of a topic that new may not name its partition yet, and a group
+    assigned from it gives the lease to nobody until the next metadata refresh (five minutes by
+    default), so a release due meanwhile waited (issue 14, defect 3)."""
+    settings = AggregateSettings(bootstrap_servers=bootstrap, app_id=unique("lease"), topic_prefix=f"{unique('lf')}.")
+    topic = settings.topic(LEASE_TOPIC)
+    changes: list[bool] = []
+    lease = Lease(settings, changes.append)
+    try:
+        async with running(lease.run()):
+            await ensure_topics(bootstrap, (TopicSpec(topic, 1),))
+
+            async def held() -> bool:
+                return lease.held
+
+            await eventually(held, 30, "the only member to hold the lease")
     finally:
         await delete_topics(bootstrap, [topic])
