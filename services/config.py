@@ -47,6 +47,10 @@ class WorkerSettings(BaseModel):
     data_dir: str
     partitions: int = Field(default=6, ge=1)
     log_level: str = "info"
+    # How long the group coordinator keeps a silent member's partitions. A SIGKILLed process never
+    # leaves its group, so its restart processes nothing until this runs out: faust's default is 60 s.
+    # The broker's group.min.session.timeout.ms (6 s) is the floor; heartbeats go at a third of it.
+    session_timeout_seconds: float = Field(default=10.0, ge=6.0)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:

@@ -35,6 +35,8 @@ def make_app(settings: WorkerSettings, **overrides: Any) -> faust.App:
         "consumer_auto_offset_reset": "earliest",
         "broker_commit_every": 1000,
         "broker_commit_interval": 1.0,
+        "broker_session_timeout": settings.session_timeout_seconds,
+        "broker_heartbeat_interval": settings.session_timeout_seconds / 3,
         **FAUST_WEB_SETTINGS,
         **overrides,
     }

@@ -171,7 +171,9 @@ def admit(fmt: PlatformFormat, key: bytes | None, value: bytes | None) -> Admitt
         # Valid JSON, but an integer longer than Python will convert (sys.get_int_max_str_digits, 4,300
         # digits by default, a guard against quadratic-time parsing). No field of either format holds
         # such a number, so it is out of range whatever field it is in.
-        return Rejection(ReasonClass.OUT_OF_RANGE, "value holds an integer too long to read (over 4,300 digits)")
+        return Rejection(
+            ReasonClass.OUT_OF_RANGE, "value holds an integer too long to read (over 4,300 digits)"
+        )
     if not isinstance(obj, dict):
         return Rejection(ReasonClass.NOT_OBJECT, f"value is a JSON {type(obj).__name__}, not an object")
     rejection = _check_version(fmt, obj) or _check_event_type(fmt, obj)

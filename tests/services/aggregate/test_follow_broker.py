@@ -114,7 +114,9 @@ async def test_a_lease_on_a_topic_created_a_moment_ago_is_held_within_seconds(bo
     consumer subscribes. Metadata of a topic that new may not name its partition yet, and a group
     assigned from it gives the lease to nobody until the next metadata refresh (five minutes by
     default), so a release due meanwhile waited (issue 14, defect 3)."""
-    settings = AggregateSettings(bootstrap_servers=bootstrap, app_id=unique("lease"), topic_prefix=f"{unique('lf')}.")
+    settings = AggregateSettings(
+        bootstrap_servers=bootstrap, app_id=unique("lease"), topic_prefix=f"{unique('lf')}."
+    )
     topic = settings.topic(LEASE_TOPIC)
     changes: list[bool] = []
     lease = Lease(settings, changes.append)

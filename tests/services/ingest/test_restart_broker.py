@@ -1,0 +1,77 @@
+"""How soon a SIGKILLed ingest processes again after it restarts (issue 14, defect 5).
+
+A killed consumer never leaves its group: the coordinator keeps its partitions until its session
+times out, and the restarted process (a new member) gets them only then. faust's default session is
+60 s; the services use `WorkerSettings.session_timeout_seconds` (10 s, the broker's minimum is 6 s),
+so a restart processes again within that and a rebalance. The measured time is printed; the test
+fails only if processing has not resumed within the session timeout plus a margin for the rebalance
+and start-up."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from services.config import WorkerSettings
+from services.topics import delete_topics
+from simulator.feed import generate_feed
+from simulator.publish import publish
+from tests.support.kafka import create_topics, eventually, unique
+from tests.support.service import ServiceProcess, free_port
+
+pytestmark = pytest.mark.broker
+CONSUMED = "sx_ingest_messages_consumed_total"
+
+
+async def test_a_killed_ingest_processes_again_soon_after_its_restart(bootstrap: str, tmp_path: Path) -> None:
+    messages = [
+        m for m in generate_feed(seed=3, sites_per_platform=5, start=date(2026, 1, 1), months=2).messages
+    ]
+    suffix = unique("rs")
+    topics = {"sedex.changes.v1": f"sedex-{suffix}", "amfori.changes.v1": f"amfori-{suffix}"}
+    outputs = [f"accepted-{suffix}", f"dlq-{suffix}"]
+    await create_topics(bootstrap, [*topics.values(), *outputs])
+    port = free_port()
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "INGEST_APP_ID": f"ingest-{suffix}",
+        "INGEST_WEB_PORT": str(port),
+        "INGEST_DATA_DIR": str(tmp_path / "data"),
+        "INGEST_SEDEX_TOPIC": topics["sedex.changes.v1"],
+        "INGEST_AMFORI_TOPIC": topics["amfori.changes.v1"],
+        "INGEST_ACCEPTED_TOPIC": outputs[0],
+        "INGEST_DLQ_TOPIC": outputs[1],
+        "INGEST_SEEN_TOPIC": f"seen-{suffix}",
+    }
+    service = ServiceProcess("services.ingest", env, tmp_path / "ingest.log", port)
+    half = len(messages) // 2
+    try:
+        await publish(messages[:half], bootstrap, topics=topics)
+        service.start()
+        service.wait_healthy()
+
+        async def consumed(n: int) -> bool:
+            return service.metric_sum(CONSUMED) >= n
+
+        await eventually(lambda: consumed(half), 120, "the first half consumed")
+        service.kill()
+        await publish(messages[half:], bootstrap, topics=topics)
+        started = time.monotonic()
+        service.start()
+
+        async def processing() -> bool:
+            try:
+                return service.metric_sum(CONSUMED) > 0
+            except Exception:  # noqa: BLE001 -- not serving metrics yet
+                return False
+
+        limit = WorkerSettings.model_fields["session_timeout_seconds"].default + 30
+        await eventually(processing, limit, "the restarted ingest to process again")
+        print(f"restart to first record: {time.monotonic() - started:.1f} s")
+    finally:
+        if service.proc is not None:
+            service.stop()
+        await delete_topics(bootstrap, [*topics.values(), *outputs, f"seen-{suffix}"])
