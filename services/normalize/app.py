@@ -116,6 +116,7 @@ def create_app(
             return
         await produce(outcome.records)
         metrics.stale.labels(accepted.platform).inc(outcome.stale)
+        metrics.version_jumps.labels(accepted.platform).inc(outcome.jumps)
         metrics.replays.labels(accepted.platform).inc(outcome.replayed)
         count_resolution(outcome)
         metrics.resolved_sites.set(normalizer.resolver.resolved_site_count)

@@ -36,6 +36,15 @@ from .topics import NORMALIZE_VERSIONS_TOPIC
 
 PREVIOUS_RESOLVED_SITE_HEADER = "sx_previous_resolved_site_id"
 
+# An entity's versions go up by one per change; an update this far above the applied version is
+# suspicious (a platform bug, or a hostile message): every real version below it is stale from then on.
+VERSION_JUMP = 1_000
+
+
+def is_version_jump(applied: int | None, version: int) -> bool:
+    """Whether applying `version` over `applied` jumps by more than VERSION_JUMP."""
+    return applied is not None and version - applied > VERSION_JUMP
+
 
 @dataclass(frozen=True, slots=True)
 class Record:
@@ -61,6 +70,7 @@ class Outcome:
     records: list[Record] = field(default_factory=list)
     stale: int = 0
     replayed: int = 0
+    jumps: int = 0  # applied updates more than VERSION_JUMP above the entity's applied version
     resolution_changes: list[Change] = field(default_factory=list)
 
 
@@ -94,6 +104,8 @@ class Normalizer:
                 else:
                     outcome.stale += 1
                 continue
+            if is_version_jump(None if applied is None else applied.version, output.version):
+                outcome.jumps += 1
             self.versions[output.version_entity] = Applied(output.version, event_id)
             outcome.records.append(Record(output.kind.topic, output.key, encode(output.value)))
             outcome.records.append(self._version_record(output.version_entity))

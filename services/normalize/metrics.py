@@ -32,6 +32,13 @@ class NormalizeMetrics:
             ["platform"],
             registry=self.registry,
         )
+        self.version_jumps = Counter(
+            "sx_normalize_version_jumps_total",
+            "Entity updates applied more than 1,000 versions above the entity's last: every real version "
+            "below them is stale from then on, so each one deserves a look (docs/normalize.md).",
+            ["platform"],
+            registry=self.registry,
+        )
         self.replays = Counter(
             "sx_normalize_replays_total",
             "Updates read again after a crash (same event, same version): produced again.",
@@ -64,6 +71,7 @@ class NormalizeMetrics:
         for platform in ("sedex", "amfori"):
             self.events_in.labels(platform)
             self.stale.labels(platform)
+            self.version_jumps.labels(platform)
             self.replays.labels(platform)
         for change in ("assigned", "moved", "retracted"):
             self.resolution.labels(change)

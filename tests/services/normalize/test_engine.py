@@ -11,7 +11,7 @@ import pytest
 from schemas.exchange.accepted import AcceptedEvent
 from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
 from services.ingest.records import accepted_record
-from services.normalize.engine import Normalizer, Record, restore
+from services.normalize.engine import VERSION_JUMP, Normalizer, Record, is_version_jump, restore
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext
 from services.normalize.pseudonymise import IdKind, Pseudonymiser
@@ -128,3 +128,28 @@ def test_stale_versions_change_nothing(feed: list[tuple[bytes, AcceptedEvent]]) 
     for event in events:  # a replay by other event ids at the same versions: all stale
         outcome = again.process(event.model_copy(update={"event_id": event.event_id + "-x"}))
         assert outcome.records == []
+
+
+def test_a_version_jump_is_counted_and_ordinary_versions_are_not(
+    feed: list[tuple[bytes, AcceptedEvent]],
+) -> None:
+    """Versions go up by one per change; an update far above the applied one is counted (and alerted
+    on): from then on every real version of that entity is stale."""
+    normalizer = Normalizer(CTX, Resolver(resolved_id))
+    events = [e for _, e in feed]
+    assert sum(normalizer.process(e).jumps for e in events) == 0  # the simulator's versions are ordinary
+    first = events[0]
+    applied = normalizer.versions
+    version = 2**31 - 1  # far above any version the simulator gave this entity
+    field = "version" if first.platform == "amfori" else "entity_version"
+    jumped = first.model_copy(
+        update={
+            "event_id": first.event_id + "-jump",
+            "entity_version": version,
+            "event": first.event.model_copy(update={field: version}),
+        }
+    )
+    assert normalizer.process(jumped).jumps == 1
+    assert is_version_jump(7, 7 + VERSION_JUMP + 1) and not is_version_jump(7, 7 + VERSION_JUMP)
+    assert not is_version_jump(None, 10**6)  # an entity first seen at a high version is not a jump
+    assert applied is normalizer.versions
