@@ -1,1 +1,2 @@
-"""Benchmarks against the real broker; they print figures and assert nothing about speed (see bench.harness)."""
+"""Benchmarks against the real broker; they print figures and assert nothing about speed (see
+bench.harness)."""

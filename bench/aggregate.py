@@ -1,4 +1,5 @@
-"""Aggregate throughput and release duration against the real broker, beside the aiokafka pass-through baseline.
+"""Aggregate throughput and release duration against the real broker, beside the aiokafka pass-through
+baseline.
 
 Aggregate is a state follower: it reads normalize's compacted topics into memory and produces
 nothing while it reads; it writes only at scheduled releases. So there is no output per input to

@@ -101,7 +101,8 @@ _COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 
 def format_table(results: Iterable[Result]) -> str:
-    """Aligned plain-text rows (names left, numbers right) that survive being pasted into a commit or issue."""
+    """Aligned plain-text rows (names left, numbers right) that survive being pasted into a commit
+    or issue."""
     rows = [[h for h, _, _ in _COLUMNS]]
     for r in results:
         rows.append([format(getattr(r, attr), fmt) for _, attr, fmt in _COLUMNS])

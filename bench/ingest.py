@@ -142,7 +142,8 @@ async def run_ingest(
             dead = await output_size(bootstrap, dlq, PARTITIONS)
             if stored != n_accepted or dead != expects["invalid"]:
                 raise RuntimeError(
-                    f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected {expects['invalid']})"
+                    f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected "
+                    f"{expects['invalid']})"
                 )
             return Result.measure(
                 "ingest (faust service)", len(messages), finished - started, latencies, peak

@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     exact = plan(state)
     print(
-        f"{args.events} events, {records} normalized records; exact plan {time.perf_counter() - started:.1f} s"
+        f"{args.events} events, {records} normalized records; exact plan "
+        f"{time.perf_counter() - started:.1f} s"
     )
     for rho in args.rho:
         started = time.perf_counter()
@@ -94,7 +95,8 @@ def main(argv: list[str] | None = None) -> None:
         seconds = time.perf_counter() - started
         print(f"\nrho = {rho} per period (zCDP), plan {seconds:.1f} s")
         print(
-            "| table | level | shown with outcomes (exact mode) | mean abs error | p90 abs error | rate_pct mean abs error (points) |"
+            "| table | level | shown with outcomes (exact mode) | mean abs error | p90 abs error "
+            "| rate_pct mean abs error (points) |"
         )
         print("| --- | --- | --- | --- | --- | --- |")
         shown_exact: dict[tuple[str, str], int] = defaultdict(int)

@@ -114,7 +114,8 @@ async def read_output(
     """Reads `expected` records from the output; returns per-record latencies (ms) and the last arrival time.
 
     `stamp_ns(record)` gives the send time of the input behind an output record; by default the
-    `bench_sent_ns` header, which a pass-through copies. Assigns partitions directly (no group) so the reader is live at once and its own join cannot delay or
+    `bench_sent_ns` header, which a pass-through copies. Assigns partitions directly (no group) so the
+    reader is live at once and its own join cannot delay or
     inflate the figures. Fails fast if the worker dies instead of waiting out the deadline.
     """
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)

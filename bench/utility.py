@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         lost = c.outcomes_withheld_secondary + c.suppressed_secondary
         share = 100 * c.published_with_outcomes / max(1, c.published_with_outcomes + lost)
         print(
-            f"| {table} | {c.cells} | {c.passed_primary} | {c.published_with_outcomes} | {lost} | {share:.1f} % |"
+            f"| {table} | {c.cells} | {c.passed_primary} | {c.published_with_outcomes} | {lost} | "
+            f"{share:.1f} % |"
         )
 
 

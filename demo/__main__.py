@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def _total(port: int, name: str) -> float:
     return sum(v for n, _, v in _samples(port) if n == name)
 
 
-def _wait(what: str, check: callable, timeout: float, proc: subprocess.Popen[bytes]) -> None:  # type: ignore[valid-type]
+def _wait(what: str, check: Callable[[], bool], timeout: float, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -89,7 +90,8 @@ def _print_ingest(port: int) -> None:
     print("\ningest: accepted into exchange.ingest.accepted.v1")
     for platform in sorted(accepted):
         print(
-            f"  {platform}: {int(sum(accepted[platform].values())):,} events, {int(dup[platform]):,} redeliveries dropped"
+            f"  {platform}: {int(sum(accepted[platform].values())):,} events, "
+            f"{int(dup[platform]):,} redeliveries dropped"
         )
         for event_type, n in sorted(accepted[platform].items()):
             print(f"      {event_type:<26}{int(n):>8,}")
@@ -170,7 +172,8 @@ def _print_aggregates(bootstrap: str) -> None:
                     else "outcomes withheld (fewer than outcome_min sites)"
                 )
                 print(
-                    f"      {c['cell']['period']} all countries and sectors: {m['audited_sites']} audited sites, {detail}"
+                    f"      {c['cell']['period']} all countries and sectors: {m['audited_sites']} "
+                    f"audited sites, {detail}"
                 )
         else:
             for period in sorted({c["cell"]["period"] for c in overall}):
@@ -179,14 +182,15 @@ def _print_aggregates(bootstrap: str) -> None:
                     for c in overall
                     if c["cell"]["period"] == period and c["measures"]["rate_pct"] is not None
                 ]
-                top = sorted(rows, key=lambda c: -c["measures"]["rate_pct"])[:4]
-                if top:
+                leading = sorted(rows, key=lambda c: -c["measures"]["rate_pct"])[:4]
+                if leading:
                     print(
                         f"      {period} most prevalent: "
-                        + ", ".join(f"{c['cell']['issue']} {c['measures']['rate_pct']}%" for c in top)
+                        + ", ".join(f"{c['cell']['issue']} {c['measures']['rate_pct']}%" for c in leading)
                     )
     print(
-        "  (read them yourself: exchange.aggregates.issue-prevalence.v1 and exchange.aggregates.forced-labour.v1)"
+        "  (read them yourself: exchange.aggregates.issue-prevalence.v1 and "
+        "exchange.aggregates.forced-labour.v1)"
     )
 
 
@@ -238,7 +242,8 @@ def main(argv: list[str] | None = None) -> None:
         feed = generate_feed(seed, args.sites, months=args.months)
         print(
             f"demo: seed {seed}: {len(feed.messages):,} messages from {args.sites} sites per platform "
-            f"over {args.months} months (both platforms, with redeliveries, stale versions and malformed messages)"
+            f"over {args.months} months (both platforms, with redeliveries, stale versions and "
+            "malformed messages)"
         )
         result = asyncio.run(publish(feed, bootstrap))
         print(f"demo: published {result['sent']:,} messages in {result['seconds']:.1f} s")
@@ -285,7 +290,8 @@ def main(argv: list[str] | None = None) -> None:
         _print_normalize(NORMALIZE_PORT, bootstrap)
         _print_aggregates(bootstrap)
         print(
-            f"\ndemo: service logs in {logs}; /metrics on ports {INGEST_PORT}, {NORMALIZE_PORT} and {AGGREGATE_PORT} while running"
+            f"\ndemo: service logs in {logs}; /metrics on ports {INGEST_PORT}, {NORMALIZE_PORT} "
+            f"and {AGGREGATE_PORT} while running"
         )
     finally:
         for proc in (ingest, normalize, aggregate):

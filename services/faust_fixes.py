@@ -5,7 +5,8 @@ faust 0.15.x commits past a message that sits at the committed offset while late
 rebalance, faust's recovery can drop fetched messages from its queues (#596) and then commit over
 the first of them, which is then never processed. With tables, faust's recovery resumes stream
 partitions before seeking them (which is why ingest keeps its state outside faust tables, see
-services/ingest/seen.py); concurrency > 1 triggers it too (#606). The rule restored here is at-least-once's own invariant: never
+services/ingest/seen.py); concurrency > 1 triggers it too (#606). The rule restored here is at-least-once's
+own invariant: never
 commit beyond an offset that was neither processed nor is a known gap in the partition (compaction,
 transaction markers: faust records those in `_gap`).
 

@@ -7,6 +7,7 @@ so partition counts, cleanup policies and size limits are the ones written here,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -91,10 +92,8 @@ async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
         existing = set(await admin.list_topics())
         doomed = [n for n in names if n in existing]
         if doomed:
-            try:
+            with contextlib.suppress(UnknownTopicOrPartitionError):
                 await admin.delete_topics(doomed)
-            except UnknownTopicOrPartitionError:
-                pass
     finally:
         await admin.close()
 

@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     s = feed.summary()
     print(
-        f"feed seed={s['seed']} sites/platform={s['sites_per_platform']} start={s['start']} months={s['months']}: "
+        f"feed seed={s['seed']} sites/platform={s['sites_per_platform']} start={s['start']} "
+        f"months={s['months']}: "
         f"{s['messages']} messages, {s['bytes'] / 1e6:.1f} MB, generated in {elapsed:.1f}s"
     )
     for topic, counts in s["by_topic"].items():

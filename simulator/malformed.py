@@ -192,7 +192,10 @@ def _huge_amfori(rng: random.Random, obj: Obj, key: str, world: World) -> tuple[
 
 
 def _transcript(rng: random.Random) -> str:
-    line = "Interview {i}: worker said the line supervisor shouts when targets are missed; overtime is voluntary. "
+    line = (
+        "Interview {i}: worker said the line supervisor shouts when targets are missed; "
+        "overtime is voluntary. "
+    )
     parts: list[str] = []
     size = 0
     i = 0

@@ -144,7 +144,7 @@ SchemaVersion = Annotated[Literal[1], BeforeValidator(strict_int)]
 
 def share_pct(numerator: int, denominator: int) -> float:
     """aggregates.md: 100 × numerator / denominator rounded half up to one decimal (exact, no float error)."""
-    if denominator <= 0 or not 0 <= numerator:
+    if denominator <= 0 or not numerator >= 0:
         raise ValueError("a share needs a positive denominator and a non-negative numerator")
     exact = Decimal(100 * numerator) / Decimal(denominator)
     return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))

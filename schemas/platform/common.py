@@ -292,7 +292,8 @@ def country_prefix(value: str) -> str:
 
 
 def absent(field: str, where: str) -> Any:
-    """Before-validator for a field that must not be sent (JSON null counts as absent); it only runs if sent."""
+    """Before-validator for a field that must not be sent (JSON null counts as absent); it only
+    runs if sent."""
 
     def reject(value: Any) -> None:
         if value is not None:
@@ -334,7 +335,8 @@ def event_union_guard(
                     (
                         (version_key,),
                         "unsupported_version",
-                        f"{version_key} {show(version)} is not supported (this exchange reads {known_version!r})",
+                        f"{version_key} {show(version)} is not supported (this exchange reads "
+                        f"{known_version!r})",
                         version,
                     )
                 ],

@@ -156,7 +156,7 @@ class Releaser:
                 plan = await self._release(due[-1])
                 self._failures = 0
                 return plan
-            except Exception as exc:  # noqa: BLE001 -- never stop the service: count it, start over at the next tick
+            except Exception as exc:  # never stop the service: count it, start over at the next tick
                 self._failures += 1
                 backoff = min(60.0, self.settings.tick_seconds * 2**self._failures)
                 self._retry_at = time.monotonic() + backoff

@@ -26,7 +26,8 @@ class AggregateMetrics:
         )
         self.retracted = Counter(
             "sx_aggregate_contributions_retracted_total",
-            "Tombstones that removed a record the state held (site removed, audit withdrawn, resolution moved).",
+            "Tombstones that removed a record the state held (site removed, audit withdrawn, "
+            "resolution moved).",
             ["kind"],
             registry=r,
         )
@@ -63,7 +64,8 @@ class AggregateMetrics:
         self.cells = Gauge(
             "sx_aggregate_last_release_cells",
             "Cells of the last release by outcome: passed_primary, suppressed_primary, suppressed_secondary, "
-            "outcomes_withheld_primary, outcomes_withheld_secondary, published_with_outcomes, published_population_only.",
+            "outcomes_withheld_primary, outcomes_withheld_secondary, published_with_outcomes, "
+            "published_population_only.",
             ["table", "outcome"],
             registry=r,
         )

@@ -123,7 +123,8 @@ class HygieneError(ValueError):
     """A message about to leave the exchange carries something it must not. Never send it."""
 
 
-# services.normalize.pseudonymise: `<key id>.<kind>.<32 hex>`; services.normalize.seal: `<key id>.sealed.<b64>`.
+# services.normalize.pseudonymise: `<key id>.<kind>.<32 hex>`; services.normalize.seal: `<key
+# id>.sealed.<b64>`.
 _PSEUDONYM: Final = re.compile(r"(?<![A-Za-z0-9-])[a-z0-9][a-z0-9-]{0,15}\.[a-z]+\.[0-9a-f]{32}(?![0-9a-f])")
 _SEALED: Final = re.compile(r"(?<![A-Za-z0-9-])[a-z0-9][a-z0-9-]{0,15}\.sealed\.[A-Za-z0-9_-]+")
 # Field names that hold (or are meant to hold) a time; the two release times are the allowed exceptions.

@@ -16,7 +16,8 @@ exist then depends on the population only, never on outcomes (aggregates.md, "Di
 
 Outcome values are as they will be published: `rate_pct` a float carrying the half-up rounded
 one-decimal value (`schemas.exchange.aggregates.share_pct`, exact in `Decimal`); `by_severity` and
-`by_indicator` with every key, zeros included. `Cell.additive` flattens the additive counts (`sites_with_issue`, `by_severity.critical`,
+`by_indicator` with every key, zeros included. `Cell.additive` flattens the additive counts
+(`sites_with_issue`, `by_severity.critical`,
 `sites_with_indicator`, `by_indicator.DEBT_BONDAGE`, ...); `rate_pct` is a share, not additive.
 """
 

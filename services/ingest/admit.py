@@ -76,10 +76,8 @@ _ERROR_CLASSES: Final[dict[str, ReasonClass]] = {
 def classify_error(error_type: str) -> ReasonClass:
     if error_type in _ERROR_CLASSES:
         return _ERROR_CLASSES[error_type]
-    if (
-        error_type.startswith(("date_", "datetime_", "time_"))
-        or error_type.endswith("_parsing")
-        and ("date" in error_type)
+    if error_type.startswith(("date_", "datetime_", "time_")) or (
+        error_type.endswith("_parsing") and ("date" in error_type)
     ):
         return ReasonClass.BAD_DATE
     if error_type.endswith("_type") or error_type in {"int_from_float", "int_parsing", "float_parsing"}:
@@ -127,7 +125,8 @@ def _check_version(fmt: PlatformFormat, obj: dict[str, Any]) -> Rejection | None
     if value != fmt.known_version:
         return Rejection(
             ReasonClass.UNKNOWN_SCHEMA_VERSION,
-            f"{field}: {value!r} is not a schema version this exchange knows (it knows {fmt.known_version!r})",
+            f"{field}: {value!r} is not a schema version this exchange knows (it knows "
+            f"{fmt.known_version!r})",
         )
     return None
 

@@ -1,4 +1,5 @@
-"""Ingest's Prometheus metrics. Labels are bounded: platform, event type (known types only) and reason class."""
+"""Ingest's Prometheus metrics. Labels are bounded: platform, event type (known types only) and
+reason class."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ class IngestMetrics:
         )
         self.replays = Counter(
             "sx_ingest_replays_total",
-            "Messages read again at a position already processed (restart, rebalance): re-sent, not counted as new.",
+            "Messages read again at a position already processed (restart, rebalance): re-sent, "
+            "not counted as new.",
             ["platform"],
             registry=self.registry,
         )

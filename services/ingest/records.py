@@ -7,7 +7,7 @@ is the data itself, so consumers that know nothing of CloudEvents still read pla
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from schemas.exchange.accepted import AcceptedEvent, SourcePosition
 from schemas.platform.common import ChangeEvent
@@ -33,19 +33,22 @@ def accepted_record(
 ) -> tuple[bytes, Headers]:
     # Both parts are validated already (the event by its platform model), so construct without a
     # second validation pass; the round trip is covered by a unit test.
-    envelope = AcceptedEvent.model_construct(
-        platform=platform,
-        event_id=event.event_id,
-        event_type=event.event_type,
-        entity_kind=event.entity_kind,
-        entity_id=event.entity_id,
-        entity_version=event.entity_version,
-        company_ref=event.company_ref,
-        site_ref=event.site_ref,
-        occurred_at_ms=event.occurred_at_ms,
-        source=SourcePosition(topic=topic, partition=partition, offset=offset),
-        event=event,
-    )
+    # (Built as a dict: the pydantic plugin types model_construct's arguments like the validated
+    # fields, and `platform` and the event are checked by their own models already.)
+    fields: dict[str, Any] = {
+        "platform": platform,
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "entity_kind": event.entity_kind,
+        "entity_id": event.entity_id,
+        "entity_version": event.entity_version,
+        "company_ref": event.company_ref,
+        "site_ref": event.site_ref,
+        "occurred_at_ms": event.occurred_at_ms,
+        "source": SourcePosition(topic=topic, partition=partition, offset=offset),
+        "event": event,
+    }
+    envelope = AcceptedEvent.model_construct(**fields)
     headers: Headers = [
         ("ce_specversion", CE_SPECVERSION),
         ("ce_id", f"{platform}:{event.event_id}".encode()),

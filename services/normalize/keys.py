@@ -73,7 +73,8 @@ def load_key(environ: Mapping[str, str] | None = None, *, prefix: str = "NORMALI
     if env.get(f"{prefix}DEMO_MODE", "").lower() in {"1", "true", "yes"}:
         for _ in range(3):
             log.warning(
-                "DEMO MODE: pseudonyms use a PUBLIC key and protect nothing. Never run demo mode on real data."
+                "DEMO MODE: pseudonyms use a PUBLIC key and protect nothing. Never run demo mode "
+                "on real data."
             )
         return KeyMaterial(DEMO_KEY_ID, DEMO_SECRET, demo=True)
     raise MissingKeyError(

@@ -1,4 +1,5 @@
-"""The harness's arithmetic and the baseline's correctness; speed is reported by the benchmarks, not tested."""
+"""The harness's arithmetic and the baseline's correctness; speed is reported by the benchmarks,
+not tested."""
 
 from __future__ import annotations
 

@@ -151,7 +151,8 @@ def test_python_services_get_the_in_network_bootstrap_address() -> None:
 
 
 def compose_spec_schema() -> dict[str, Any] | None:
-    """The compose-spec schema from local disk only: SX_COMPOSE_SCHEMA, else check-jsonschema's vendored copy."""
+    """The compose-spec schema from local disk only: SX_COMPOSE_SCHEMA, else check-jsonschema's
+    vendored copy."""
     explicit = os.environ.get("SX_COMPOSE_SCHEMA")
     if explicit:
         loaded: dict[str, Any] = json.loads(Path(explicit).read_text())

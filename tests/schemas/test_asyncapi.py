@@ -21,6 +21,7 @@ from schemas.shared.models import SHARED_TOPICS, Audit, Consent, PlatformSite
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
 from services.ingest.admit import SEDEX, Admitted, admit
 from services.ingest.records import accepted_record
+from services.normalize.topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_VERSIONS_TOPIC
 from services.topics import ACCEPTED_TOPIC, INGEST_DLQ_TOPIC, INGEST_SEEN_TOPIC, TOPICS
 from tests.fixtures.examples import encode, sedex_audit
 
@@ -39,8 +40,8 @@ EXPECTED_TOPICS = {
     *SHARED_TOPICS,
     SITE_RESOLUTION_TOPIC,
     RESOLVED_SITES_TOPIC,
-    asyncapi.NORMALIZE_DLQ_TOPIC,
-    asyncapi.NORMALIZE_VERSIONS_TOPIC,
+    NORMALIZE_DLQ_TOPIC,
+    NORMALIZE_VERSIONS_TOPIC,
     *AGGREGATE_TOPICS,
 }
 COMPACTED = {
@@ -50,7 +51,7 @@ COMPACTED = {
     RESOLVED_SITES_TOPIC,
     *AGGREGATE_TOPICS,
 }
-COMPACTED.add(asyncapi.NORMALIZE_VERSIONS_TOPIC)
+COMPACTED.add(NORMALIZE_VERSIONS_TOPIC)
 
 
 @pytest.fixture(scope="module")
@@ -148,10 +149,10 @@ def test_who_reads_and_writes_what(doc: dict[str, Any]) -> None:
     normalized = {*SHARED_TOPICS, SITE_RESOLUTION_TOPIC, RESOLVED_SITES_TOPIC}
     assert _operations(doc, "ingest", "receive") == {SEDEX_TOPIC, AMFORI_TOPIC, INGEST_SEEN_TOPIC}
     assert _operations(doc, "ingest", "send") == {ACCEPTED_TOPIC, INGEST_DLQ_TOPIC, INGEST_SEEN_TOPIC}
-    assert _operations(doc, "normalize", "receive") == {ACCEPTED_TOPIC, asyncapi.NORMALIZE_VERSIONS_TOPIC}
+    assert _operations(doc, "normalize", "receive") == {ACCEPTED_TOPIC, NORMALIZE_VERSIONS_TOPIC}
     assert _operations(doc, "normalize", "send") == normalized | {
-        asyncapi.NORMALIZE_DLQ_TOPIC,
-        asyncapi.NORMALIZE_VERSIONS_TOPIC,
+        NORMALIZE_DLQ_TOPIC,
+        NORMALIZE_VERSIONS_TOPIC,
     }
     aggregate_inputs = {
         PlatformSite.TOPIC,

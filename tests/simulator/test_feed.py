@@ -199,7 +199,7 @@ def test_content_covers_both_methodologies_and_the_hard_cases(feed: Feed) -> Non
 def test_some_audits_arrive_before_their_site(feed: Feed) -> None:
     seen_sites: set[str] = set()
     early = 0
-    for m, obj in _accepted(feed):
+    for _m, obj in _accepted(feed):
         t = obj.get("eventType") or obj["type"]
         site = str(obj.get("siteRef") or obj.get("siteAmforiId"))
         if t in ("SiteUpserted", "site.updated"):
@@ -215,7 +215,7 @@ def test_some_audits_arrive_before_their_site(feed: Feed) -> None:
 def test_sites_on_both_platforms_match_by_os_id_and_by_address(feed: Feed) -> None:
     sedex: dict[str, dict[str, Any]] = {}
     amfori: dict[str, dict[str, Any]] = {}
-    for m, obj in _accepted(feed):
+    for _m, obj in _accepted(feed):
         if obj.get("eventType") == "SiteUpserted":
             p = obj["payload"]
             a = p["address"]
@@ -425,7 +425,7 @@ def test_confidential_strings_cover_identifiers_and_text_but_not_public_names(fe
     member = next(m for m in feed.world.sedex_members if m.lei)
     linked = any(member in s.members for s in feed.world.sedex_sites)
     assert not linked or member.lei in secrets
-    for m, obj in _accepted(feed)[:200]:
+    for _m, obj in _accepted(feed)[:200]:
         assert (obj.get("eventId") or obj["id"]) in secrets
         if obj.get("eventType") == "AuditPublished":
             p = obj["payload"]

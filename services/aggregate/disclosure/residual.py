@@ -110,7 +110,7 @@ def _relations(family: Family) -> tuple[Relation, ...]:
     for pos in family.cells:
         for i, (d, v) in enumerate(pos):
             if v != ALL:
-                index[(d, pos[:i] + ((d, ALL),) + pos[i + 1 :])].append(pos)
+                index[(d, (*pos[:i], (d, ALL), *pos[i + 1 :]))].append(pos)
     out = []
     for pos in sorted(family.cells):
         for d, v in pos:

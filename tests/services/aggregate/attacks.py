@@ -472,10 +472,7 @@ def differencing(messages: Sequence[Msg], inputs: Mapping[str, Reference], param
 
 def period_end(period: str) -> date:
     year = int(period[:4])
-    if "Q" in period:
-        month = 3 * int(period[-1]) + 1
-    else:
-        month = int(period[5:]) + 1
+    month = 3 * int(period[-1]) + 1 if "Q" in period else int(period[5:]) + 1
     return date(year + 1, 1, 1) if month > 12 else date(year, month, 1)
 
 
@@ -509,7 +506,8 @@ def replays(first: Sequence[Record], again: Sequence[Record], what: str) -> list
     a, b = set(map(repr, first)), set(map(repr, again))
     only_first, only_again = len(a - b), len(b - a)
     return [
-        f"{what}: {len(first)} vs {len(again)} records, {only_first} only in the first, {only_again} only in the replay"
+        f"{what}: {len(first)} vs {len(again)} records, {only_first} only in the first, "
+        f"{only_again} only in the replay"
     ]
 
 

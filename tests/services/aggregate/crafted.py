@@ -298,7 +298,7 @@ class Crafted:
             platform = company.split(":", 1)[0]
             state.consents[pid("company", company)] = Consent(
                 company_id=pid("company", company),
-                platform=platform,  # type: ignore[arg-type]
+                platform=platform,
                 version=1,
                 updated_at_ms=1,
                 granted=granted,

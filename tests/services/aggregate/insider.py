@@ -246,7 +246,8 @@ def positions_of(site: SiteFacts) -> tuple[Pos, ...]:
 def cell_tokens(
     snapshot: Snapshot, family: FamilyKey, only: Iterable[str] | None = None
 ) -> dict[Pos, dict[str, str]]:
-    """Position -> resolved site id -> token, for the family's cells at the snapshot (or `only` those sites)."""
+    """Position -> resolved site id -> token, for the family's cells at the snapshot (or `only`
+    those sites)."""
     table, period, issue = family
     out: dict[Pos, dict[str, str]] = defaultdict(dict)
     for rid in snapshot.sites if only is None else only:

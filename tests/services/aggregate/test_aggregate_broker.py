@@ -146,7 +146,7 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
         # The first scheduled slot (2025-01-01T00:00) is released with every period open: nothing public.
         # (After the SIGKILL the broker may first have to time out a transaction the old process left.)
         async def first_slot() -> bool:
-            return _last_release(aggregate) == "2025-01-01T00:00:00+00:00"
+            return bool(_last_release(aggregate) == "2025-01-01T00:00:00+00:00")
 
         await eventually(first_slot, 120, "the release of the first slot")
         assert [len(await read_topic(bootstrap, t)) for t in public] == [0, 0]
@@ -155,7 +155,7 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
         _post_clock(aggregate, release_at)
 
         async def released_once() -> bool:
-            return _last_release(aggregate) == "2025-09-01T00:00:00+00:00"
+            return bool(_last_release(aggregate) == "2025-09-01T00:00:00+00:00")
 
         await eventually(released_once, 120, "the release at 2025-09-01")
         first = {t: await read_topic(bootstrap, t) for t in public}
@@ -167,7 +167,7 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
         _post_clock(aggregate, "2025-09-01T01:00:00Z")
 
         async def released_twice() -> bool:
-            return _last_release(aggregate) == "2025-09-01T01:00:00+00:00"
+            return bool(_last_release(aggregate) == "2025-09-01T01:00:00+00:00")
 
         await eventually(released_twice, 120, "the release at 2025-09-01T01:00")
         second = {t: await read_topic(bootstrap, t) for t in public}

@@ -51,8 +51,8 @@ ATTACK = attacks.Params(
 FLIP_PERIOD, FLIP_SECTOR, HELD = "2025-Q1", "ELECTRONICS", 7
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=UTC)
 
 
 def delivery_times(feed: Feed) -> list[datetime]:

@@ -346,14 +346,17 @@ def test_k_delta_revision_rule() -> None:
     assert revision(prev, grown5, P) is Revision.SEND
     # 4 added + 1 whose contribution to the cell changed
     s0_changed = Released(
-        {**grown4.contributions, "s0": "DEBT_BONDAGE"}, grown4.status, grown4.population, grown4.outcomes
+        {**(grown4.contributions or {}), "s0": "DEBT_BONDAGE"},
+        grown4.status,
+        grown4.population,
+        grown4.outcomes,
     )
     assert revision(prev, s0_changed, P) is Revision.SEND
     removed = Released.of(
         cell("forced-labour", ids(2, 25), {"sites_with_issue": 5}, country="BD", sector="A"), Status.PUBLISHED
     )
     two_changed = Released(
-        {**removed.contributions, "s10": "X", "s11": "X"},
+        {**(removed.contributions or {}), "s10": "X", "s11": "X"},
         removed.status,
         removed.population,
         removed.outcomes,
@@ -424,7 +427,7 @@ def families(cells: list[Cell]) -> dict[tuple[str, ...], dict[tuple[tuple[str, s
 def relations(fam: Mapping[tuple[tuple[str, str], ...], Cell]) -> list[tuple[Cell, list[Cell]]]:
     out = []
     for pos, margin in fam.items():
-        for i, (d, v) in enumerate(pos):
+        for i, (_d, v) in enumerate(pos):
             if v != ALL:
                 continue
             kids = [
@@ -746,8 +749,8 @@ def test_residual_across_both_hierarchies() -> None:
         ("LA", "C"): 1,
     }
     placement: Placement = {}
-    for pos, k in sizes.items():
-        for _ in range(k):
+    for pos, n in sizes.items():
+        for _ in range(n):
             placement[f"s{len(placement)}"] = pos
     sites = registry(site(i) for i in range(len(placement)))
     cells = grid("forced-labour", placement, {})

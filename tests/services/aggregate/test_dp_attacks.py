@@ -43,10 +43,8 @@ def test_in_dp_mode_the_pattern_does_not_depend_on_findings() -> None:
             for i in range(n):
                 name = f"{sector.value[:4]}-{i}"
                 world.site(name, sector=sector, members=[Ref("buyer", lei="LEI-BUYER")] if i % 5 == 0 else [])
-                wages = (
-                    sector is Sector.APPAREL_TEXTILES
-                    and i % 2 == 0
-                    or (sector is not Sector.APPAREL_TEXTILES and (saturated or i % 3 == 0))
+                wages = (sector is Sector.APPAREL_TEXTILES and i % 2 == 0) or (
+                    sector is not Sector.APPAREL_TEXTILES and (saturated or i % 3 == 0)
                 )
                 world.audit(f"{name}-audit", name, *([(Issue.WAGES, Severity.MAJOR)] if wages else []))
         releases.release(world)
@@ -81,7 +79,7 @@ def _guess(records: Sequence[tuple[str, bytes, bytes, object]]) -> bool | None:
             critical[cell["sector"]] = measures["by_severity"]["critical"]
     if "ALL" not in critical or "APPAREL_TEXTILES" not in critical:
         return None  # withheld: nothing to subtract
-    return critical["ALL"] - critical["APPAREL_TEXTILES"] - 0 >= 0.5
+    return bool(critical["ALL"] - critical["APPAREL_TEXTILES"] - 0 >= 0.5)
 
 
 def _advantage(releases_of: list[Releases]) -> tuple[float, float]:

@@ -96,7 +96,7 @@ async def test_a_standby_takes_over_a_release_killed_mid_transaction(bootstrap: 
 
         async def a_leads_and_released_the_empty_slot() -> bool:
             report = health(a)
-            return report["role"] == "leader" and report["last_release"] == "2020-01-01T00:00:00+00:00"
+            return bool(report["role"] == "leader" and report["last_release"] == "2020-01-01T00:00:00+00:00")
 
         await eventually(a_leads_and_released_the_empty_slot, 60, "A to lead and release the 2020 slot")
         b.start()
@@ -117,7 +117,7 @@ async def test_a_standby_takes_over_a_release_killed_mid_transaction(bootstrap: 
 
         async def b_released() -> bool:
             report = health(b)
-            return report["role"] == "leader" and report["last_release"] == AT.isoformat()
+            return bool(report["role"] == "leader" and report["last_release"] == AT.isoformat())
 
         await eventually(b_released, 120, "B to take the lease over and release the slot")
         plan = plan_release(NormalizedState.from_topics(normalized), ReleaseLog(), DisclosureParams(), AT)
@@ -142,7 +142,7 @@ async def test_a_standby_takes_over_a_release_killed_mid_transaction(bootstrap: 
 
         async def a_released_later() -> bool:
             report = health(a)
-            return report["role"] == "leader" and report["last_release"] == LATER
+            return bool(report["role"] == "leader" and report["last_release"] == LATER)
 
         await eventually(a_released_later, 60, "A to lead again and release the next slot")
         assert await committed() == want  # nothing changed, nothing re-sent

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -30,8 +31,8 @@ pytestmark = pytest.mark.broker
 
 
 @contextlib.asynccontextmanager
-async def running(coroutine: object) -> AsyncIterator[asyncio.Task[None]]:
-    task: asyncio.Task[None] = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+async def running(coroutine: Coroutine[Any, Any, None]) -> AsyncIterator[asyncio.Task[None]]:
+    task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
     try:
         yield task
     finally:

@@ -27,7 +27,7 @@ from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
 from services.topics import delete_topics, ensure_topics
 from tests.services.aggregate.crafted import FIRST_Q1_RELEASE, Releases
-from tests.services.aggregate.insider import Release, attack, attackers, summary
+from tests.services.aggregate.insider import Record, Release, Snapshot, attack, attackers, summary
 from tests.services.aggregate.test_history_attacks import RELEASES, Script
 from tests.support.kafka import create_topics, eventually, read_topic, unique
 
@@ -78,7 +78,8 @@ async def test_the_scripted_history_through_the_broker_leaks_nothing(bootstrap: 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     task = asyncio.ensure_future(follower.run())
-    truths, written = [], {}
+    truths: list[tuple[str, Snapshot]] = []
+    written: dict[str, dict[str, bytes]] = {}
     try:
         for k in range(RELEASES):
             if k:
@@ -104,12 +105,14 @@ async def test_the_scripted_history_through_the_broker_leaks_nothing(bootstrap: 
         await producer.stop()
 
     try:
-        by_release = defaultdict(list)
+        by_release: defaultdict[str, list[Record]] = defaultdict(list)
         for topic in public:
             for r in await read_topic(bootstrap, topic):
                 assert r.value is not None
                 canonical = topic.removeprefix(prefix)
-                by_release[json.loads(r.value)["release_id"]].append((canonical, r.key, r.value, r.headers))
+                assert r.key is not None
+                headers = [(name, value) for name, value in r.headers]
+                by_release[json.loads(r.value)["release_id"]].append((canonical, r.key, r.value, headers))
         history = [Release(at, snapshot, by_release.get(at, [])) for at, snapshot in truths]
         for mine, theirs in zip(history, local.history, strict=True):  # the same bytes as in-process
             assert sorted((t, k, v) for t, k, v, _ in mine.records) == sorted(

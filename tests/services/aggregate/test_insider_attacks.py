@@ -147,7 +147,7 @@ def test_the_recovery_check_is_as_strong_as_an_insider() -> None:
         for i in range(n):
             name = f"{country}-{sector.value[:4]}-{i}"
             mine = country == "BD" and sector is FOOTWEAR and i == 0
-            odd = mine or country == "VN" and i == 0  # about one site in thirty has no such finding
+            odd = mine or (country == "VN" and i == 0)  # about one site in thirty has no such finding
             world.site(name, country=country, sector=sector, company="attacker" if mine else None)
             world.audit(f"{name}-audit", name, *(() if odd else (hs,)))
     releases.release(world)
@@ -182,8 +182,8 @@ def test_the_withholding_pattern_does_not_depend_on_findings() -> None:
             for i in range(n):
                 name = f"{sector.value[:4]}-{i}"
                 world.site(name, sector=sector, members=[Ref("buyer", lei="LEI-BUYER")] if i % 5 == 0 else [])
-                wages = (
-                    sector is APPAREL and i % 2 == 0 or sector is not APPAREL and (saturated or i % 3 == 0)
+                wages = (sector is APPAREL and i % 2 == 0) or (
+                    sector is not APPAREL and (saturated or i % 3 == 0)
                 )
                 world.audit(f"{name}-audit", name, *([(Issue.WAGES, MAJOR)] if wages else []))
         releases.release(world)

@@ -69,7 +69,7 @@ async def test_an_aborted_release_and_a_restart_publish_the_stored_draw_and_spen
                 raise Crash("the process dies here")
             return await real_send(*args, **kwargs)
 
-        first._producer.send = failing_send  # type: ignore[method-assign]
+        first._producer.send = failing_send
         with pytest.raises(Crash):
             await first.release(at)
         draws = sampler.calls

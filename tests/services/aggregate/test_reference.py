@@ -587,7 +587,7 @@ def test_invalid_messages_are_skipped() -> None:
     assert total([bad, sedex_site(), invalid_audit]) == {}
 
 
-# --- a simulator feed ----------------------------------------------------------------------------------------
+# --- a simulator feed ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

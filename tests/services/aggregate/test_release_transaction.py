@@ -55,7 +55,7 @@ async def test_a_failed_release_shows_nothing_and_the_retry_equals_an_uninterrup
                 raise Crash("the process dies here")
             return await real_send(*args, **kwargs)
 
-        releaser._producer.send = failing_send  # type: ignore[method-assign]
+        releaser._producer.send = failing_send
         with pytest.raises(Crash):
             await releaser.release(AT)
         # The failed producer is dropped: the next release starts from what the topic says.
@@ -112,7 +112,7 @@ async def test_a_release_that_fails_while_publishing_is_published_as_recorded(bo
                 raise Crash("the process dies here")
             return await real_send(*args, **kwargs)
 
-        releaser._producer.send = failing_send  # type: ignore[method-assign]
+        releaser._producer.send = failing_send
         with pytest.raises(Crash):
             await releaser.release(AT)
         assert await published(bootstrap, public) == []

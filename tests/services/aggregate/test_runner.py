@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from schemas.exchange.aggregates import LAST_RELEASE_KEY, PENDING_RELEASE_KEY, RELEASE_STATE_TOPIC, topic_of
 from schemas.taxonomy import Issue, Severity
@@ -42,7 +43,7 @@ class History:
         return plan
 
 
-def sent_issue_cells(plan: ReleasePlan) -> dict[str, dict[str, object]]:
+def sent_issue_cells(plan: ReleasePlan) -> dict[str, dict[str, Any]]:
     """issue -> the message sent for the BD x apparel cell of that issue in this release."""
     out = {}
     for topic, _, value, _ in plan.records:

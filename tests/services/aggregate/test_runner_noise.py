@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,8 @@ def _keep(records: dict[bytes, bytes], plan: ReleasePlan, *, draws_only: bool = 
 
 
 def test_a_draw_is_stored_before_anything_is_published_and_never_redrawn() -> None:
-    w, records, sampler = world(), {}, CountingSampler()
+    w, sampler = world(), CountingSampler()
+    records: dict[bytes, bytes] = {}
     aborted = _plan(w, records, sampler)
     assert aborted.draws == 2 and len(sampler.calls) == 2  # one draw per noisy table of the period
     assert {t for t, *_ in aborted.draw_records} == {RELEASE_STATE_TOPIC}  # the draws publish nothing
@@ -78,7 +80,7 @@ def test_a_draw_is_stored_before_anything_is_published_and_never_redrawn() -> No
     assert later.sent == 0 and later.draws == 0 and len(sampler.calls) == 2
 
 
-def _published(plan: ReleasePlan, table: str) -> dict[tuple[str, str], dict[str, object]]:
+def _published(plan: ReleasePlan, table: str) -> dict[tuple[str, str], dict[str, Any]]:
     out = {}
     for topic, _, value, _ in plan.records:
         message = json.loads(value) if topic.endswith(f"{table}.v1") else None
@@ -92,14 +94,15 @@ def _published(plan: ReleasePlan, table: str) -> dict[tuple[str, str], dict[str,
 
 
 def test_published_values_are_noisy_and_margins_are_their_cells() -> None:
-    w, records = world(), {}
+    w = world()
+    records: dict[bytes, bytes] = {}
     plan = _plan(w, records, CountingSampler(3))
     wages = _published(plan, "issue-prevalence")
     bd, vn, total = wages[("BD", "APPAREL_TEXTILES")], wages[("VN", "APPAREL_TEXTILES")], wages[(ALL, ALL)]
     assert total["by_severity"] == {
         k: bd["by_severity"][k] + vn["by_severity"][k] for k in ("critical", "major", "minor")
-    }  # type: ignore[index]
-    assert 0 <= bd["sites_with_issue"] <= 30 and 0 <= vn["sites_with_issue"] <= 25  # type: ignore[operator]
+    }
+    assert 0 <= bd["sites_with_issue"] <= 30 and 0 <= vn["sites_with_issue"] <= 25
     truth = {("BD", "APPAREL_TEXTILES"): 15, ("VN", "APPAREL_TEXTILES"): 12, (ALL, ALL): 27}
     assert any(wages[pos]["sites_with_issue"] != n for pos, n in truth.items())  # noise is there
 
@@ -108,7 +111,8 @@ def test_revisions_are_paid_from_the_period_budget_and_held_once_it_is_spent() -
     noise = NoiseParams(
         frozenset({"issue-prevalence", "forced-labour"}), rho_per_period=1.0, draws_per_period=2
     )
-    w, records, sampler = world(), {}, CountingSampler()
+    w, sampler = world(), CountingSampler()
+    records: dict[bytes, bytes] = {}
     plans = []
     for hour in range(3):
         if hour:  # six sites gain a critical wages finding: enough for k_delta, so the cells may change
@@ -142,7 +146,8 @@ def test_noisy_tables_withhold_nothing_beyond_the_primary_rules() -> None:
 
 
 def test_a_restarted_service_reads_its_draws_back() -> None:
-    w, records = world(), {}
+    w = world()
+    records: dict[bytes, bytes] = {}
     _keep(records, _plan(w, records, CountingSampler()), draws_only=True)
     log = ReleaseLog.from_state(records)
     assert {key for key in log.draws} == {("issue-prevalence", "2026-Q1"), ("forced-labour", "2026-Q1")}

@@ -56,7 +56,7 @@ class World:
             owner = pid("company", f"{platform}:{name}")
             self.state.platform_sites[site_id] = PlatformSite(
                 site_id=site_id,
-                platform=platform,  # type: ignore[arg-type]
+                platform=platform,
                 company_id=owner,
                 version=1,
                 updated_at_ms=1,
@@ -95,7 +95,7 @@ class World:
         audit_id = pid("audit", name)
         self.state.audits[audit_id] = Audit(
             audit_id=audit_id,
-            platform=platform,  # type: ignore[arg-type]
+            platform=platform,
             site_id=site_id,
             company_id=self.state.platform_sites[site_id].company_id,
             version=1,
@@ -115,7 +115,7 @@ class World:
                     source_code="SMETA-7.0:0",
                     issue=f[0],
                     severity=f[1],
-                    fl_indicators=f[2] if len(f) == 3 else [],  # type: ignore[misc]
+                    fl_indicators=f[2] if len(f) == 3 else [],
                 )
                 for i, f in enumerate(findings)
             ],
@@ -304,7 +304,7 @@ def test_month_granularity() -> None:
     months = issue_prevalence(world.state, "month")
     assert {c.key.period for c in months} == {"2026-01", "2026-02"}
     jan, feb = ip(months, Issue.WAGES, period="2026-01"), ip(months, Issue.WAGES, period="2026-02")
-    assert (jan.sites, feb.sites) == ({"rsite-s1"}, {"rsite-s1", "rsite-s2"})
+    assert (jan.sites, feb.sites) == (frozenset({"rsite-s1"}), frozenset({"rsite-s1", "rsite-s2"}))
     assert jan.outcomes["by_severity"] == {"critical": 0, "major": 0, "minor": 1}
     assert feb.outcomes == {
         "sites_with_issue": 1,

@@ -45,7 +45,7 @@ def _sedex(mutate: Callable[[dict[str, Any]], None], key: bytes = SEDEX_KEY) -> 
     return rejected(SEDEX, key, encode(event))
 
 
-def _amfori(mutate: Callable[[dict[str, Any]], None], key: bytes = AMFORI_KEY) -> Rejection:
+def _amfori(mutate: Callable[[dict[str, Any]], None], key: bytes | None = AMFORI_KEY) -> Rejection:
     event = amfori_monitoring()
     mutate(event)
     return rejected(AMFORI, key, encode(event))

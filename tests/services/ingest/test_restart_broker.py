@@ -65,7 +65,7 @@ async def test_a_killed_ingest_processes_again_soon_after_its_restart(bootstrap:
         async def processing() -> bool:
             try:
                 return service.metric_sum(CONSUMED) > 0
-            except Exception:  # noqa: BLE001 -- not serving metrics yet
+            except Exception:  # not serving metrics yet
                 return False
 
         limit = WorkerSettings.model_fields["session_timeout_seconds"].default + 30

@@ -32,7 +32,8 @@ def resolved_id(raw: str) -> str:
 def accepted_feed(seed: int) -> list[tuple[bytes, AcceptedEvent]]:
     """What ingest forwards for a feed: (message key, envelope), redeliveries already dropped."""
     feed = generate_feed(seed, 40, start=date(2025, 1, 1), months=8)
-    out, seen = [], set()
+    out: list[tuple[bytes, AcceptedEvent]] = []
+    seen: set[tuple[str, str]] = set()
     for m in feed.messages:
         result = admit(FORMATS[m.topic], m.key, m.value)
         if not isinstance(result, Admitted) or (result.platform, result.event.event_id) in seen:
