@@ -29,6 +29,7 @@ from schemas.exchange.aggregates import topic_of
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, ResolvedSite
 from services.aggregate.population import INPUT_KINDS as AGGREGATE_INPUT_KINDS
 from services.compacted import read_compacted
+from services.normalize.keycheck import KEY_MISMATCH_EXIT
 from simulator.feed import generate_feed
 from simulator.publish import publish
 
@@ -52,6 +53,14 @@ def _wait(what: str, check: Callable[[], bool], timeout: float, proc: subprocess
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            if proc.returncode == KEY_MISMATCH_EXIT:
+                raise SystemExit(
+                    "demo: this broker already holds exchange state written under another "
+                    "pseudonymisation key (a deployment's, or an older demo's), so normalize refused to "
+                    "start rather than mix two keys. Run the demo on a broker of its own: "
+                    "`deploy/kafka/broker.sh reset` wipes the local one, or set KAFKA_BOOTSTRAP_SERVERS "
+                    "to another. Details in .demo/normalize.log."
+                )
             raise SystemExit(
                 f"demo: a service exited with {proc.returncode} while waiting for {what}; see .demo/"
             )

@@ -18,6 +18,7 @@ from services.topics import ensure_topics
 
 from .app import create_app
 from .engine import restore
+from .keycheck import KEY_MISMATCH_EXIT, KeyMismatchError, check_key
 from .keys import MissingKeyError, load_key
 from .mapping import MappingContext
 from .pseudonymise import IdKind, Pseudonymiser
@@ -30,6 +31,9 @@ async def _read_state(settings: NormalizeSettings) -> dict[str, dict[str, bytes]
         *(read_compacted(settings.bootstrap_servers, settings.topic(n)) for n in names)
     )
     return dict(zip(names, values, strict=True))
+
+
+log = logging.getLogger("sx.normalize")
 
 
 def main() -> None:
@@ -45,13 +49,24 @@ def main() -> None:
     ctx = MappingContext.from_keys(keys)
     pseudonyms = Pseudonymiser(keys)
     state = asyncio.run(_read_state(settings))
+    try:
+        held = check_key(state, keys.key_id)
+    except KeyMismatchError as exc:
+        log.error("refusing to start: %s", exc)
+        print(f"normalize: refusing to start: {exc}", file=sys.stderr)
+        raise SystemExit(KEY_MISMATCH_EXIT) from None
+    log.info(
+        "pseudonymisation key id %s; the state holds key id(s) %s",
+        keys.key_id,
+        ", ".join(sorted(held)) or "none",
+    )
     normalizer, catch_up = restore(
         ctx,
         lambda raw: pseudonyms.pseudonym(IdKind.RESOLVED_SITE, raw),
         state,
         default_consent=settings.default_consent,
     )
-    app = create_app(settings, normalizer, catch_up)
+    app = create_app(settings, normalizer, catch_up, key_ids={"given": keys.key_id, "state": sorted(held)})
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
 
 

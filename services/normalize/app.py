@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import faust
@@ -45,6 +46,7 @@ def create_app(
     normalizer: Normalizer,
     catch_up: list[Record] | None = None,
     registry: CollectorRegistry | None = None,
+    key_ids: Mapping[str, Any] | None = None,
 ) -> faust.App:
     metrics = NormalizeMetrics(registry)
     app = make_app(settings)
@@ -136,7 +138,8 @@ def create_app(
         app.task(reconcile)
 
     def health() -> dict[str, Any]:
-        return worker_health(app)
+        # Key ids are labels like "k1", never key material: which key writes, which ones the state holds.
+        return worker_health(app, key_ids=dict(key_ids or {}))
 
     install_endpoints(app, metrics.registry, health)
     return app
