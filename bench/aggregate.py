@@ -71,11 +71,11 @@ from bench.harness import (
 from bench.normalize import accepted_envelopes
 from bench.passthrough import child_env, run_passthrough
 from schemas.exchange.accepted import AcceptedEvent
-from schemas.exchange.aggregates import topic_of
+from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.__main__ import topic_specs
 from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
-from services.aggregate.runner import TABLES, ReleasePlan, plan_release
+from services.aggregate.runner import ReleasePlan, plan_release
 from services.aggregate.settings import AggregateSettings
 from services.compacted import high_watermarks
 from services.normalize.engine import Normalizer, Record

@@ -20,16 +20,20 @@ import time
 from collections import defaultdict
 
 from bench.aggregate import RELEASE_AT, build_state, normalized_records, plan
-from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
+from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, TABLES
 from services.aggregate.model import ALL, CellKey
 from services.aggregate.noise import NoiseParams
 from services.aggregate.population import NormalizedState
 from services.aggregate.release import ReleaseLog
-from services.aggregate.runner import TABLES, ReleasePlan, plan_release
+from services.aggregate.runner import ReleasePlan, plan_release
 from services.aggregate.settings import AggregateSettings
 from services.aggregate.tables import forced_labour, issue_prevalence
 
-HEADLINE = {"issue-prevalence": "sites_with_issue", "forced-labour": "sites_with_indicator"}
+HEADLINE = {
+    "issue-prevalence": "sites_with_issue",
+    "forced-labour": "sites_with_indicator",
+    "labour-relations": "sites_with_grievance_mechanism",
+}
 
 
 def noisy_plan(state: NormalizedState, rho: float) -> ReleasePlan:

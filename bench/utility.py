@@ -14,7 +14,7 @@ import argparse
 import time
 
 from bench.aggregate import build_state, normalized_records, plan
-from services.aggregate.runner import TABLES
+from schemas.exchange.aggregates import TABLES
 
 
 def main(argv: list[str] | None = None) -> None:

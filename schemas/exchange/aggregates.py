@@ -52,7 +52,10 @@ from schemas.taxonomy import ForcedLabourIndicator, Issue, Sector
 
 ISSUE_PREVALENCE: Final = "issue-prevalence"
 FORCED_LABOUR: Final = "forced-labour"
-TableName = Literal["issue-prevalence", "forced-labour"]
+LABOUR_RELATIONS: Final = "labour-relations"
+TABLES: Final = (ISSUE_PREVALENCE, FORCED_LABOUR, LABOUR_RELATIONS)
+"""The one registry of the tables the exchange publishes: services, bench, demo and tests read it."""
+TableName = Literal["issue-prevalence", "forced-labour", "labour-relations"]
 
 CELL_STATUS = ("published", "suppressed")
 Status = Literal["published", "suppressed"]
@@ -292,26 +295,79 @@ class ForcedLabourMessage(_Message):
     measures: ForcedLabourMeasures | None
 
 
-AggregateMessage = Annotated[IssuePrevalenceMessage | ForcedLabourMessage, Discriminator("table")]
-AGGREGATE_MESSAGE: Final[TypeAdapter[IssuePrevalenceMessage | ForcedLabourMessage]] = TypeAdapter(
-    AggregateMessage
+# --- labour-relations ---------------------------------------------------------------------------------
+
+
+class LabourRelationsCell(_Model):
+    period: Period
+    country: CountryCoord
+    sector: SectorCoord
+
+
+LABOUR_FLAGS: Final = (
+    "sites_with_union",
+    "sites_with_worker_committee",
+    "sites_with_collective_agreement",
+    "sites_with_grievance_mechanism",
 )
-MEASURES_OF: Final[dict[str, type[IssuePrevalenceMeasures | ForcedLabourMeasures]]] = {
+"""The outcome counts of `labour-relations`, one per flag of `schemas.shared.models.LabourRelations`."""
+
+
+class LabourRelationsMeasures(_Model):
+    """Of the cell's audited sites, those whose latest audit in the period (by end date; on a tie, the
+    latest event time) shows each flag (aggregates.md, `labour-relations`)."""
+
+    audited_sites: Annotated[int, Field(ge=1, description="Population (P).")]
+    sites_with_union: Count | None
+    sites_with_worker_committee: Count | None
+    sites_with_collective_agreement: Count | None
+    sites_with_grievance_mechanism: Count | None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LabourRelationsMeasures:
+        values: list[int | None] = [getattr(self, name) for name in LABOUR_FLAGS]
+        shown = [v for v in values if v is not None]
+        if not shown:
+            return self
+        if len(shown) != len(values):
+            raise ValueError("outcome measures are either all shown or all null")
+        if any(v > self.audited_sites for v in shown):
+            raise ValueError("a flag count exceeds audited_sites")
+        return self
+
+
+class LabourRelationsMessage(_Message):
+    """A value on `exchange.aggregates.labour-relations.v1`."""
+
+    table: Literal["labour-relations"]
+    cell: LabourRelationsCell
+    measures: LabourRelationsMeasures | None
+
+
+AnyMessage = IssuePrevalenceMessage | ForcedLabourMessage | LabourRelationsMessage
+AggregateMessage = Annotated[AnyMessage, Discriminator("table")]
+AGGREGATE_MESSAGE: Final[TypeAdapter[AnyMessage]] = TypeAdapter(AggregateMessage)
+MEASURES_OF: Final[
+    dict[str, type[IssuePrevalenceMeasures | ForcedLabourMeasures | LabourRelationsMeasures]]
+] = {
     ISSUE_PREVALENCE: IssuePrevalenceMeasures,
     FORCED_LABOUR: ForcedLabourMeasures,
+    LABOUR_RELATIONS: LabourRelationsMeasures,
 }
-MESSAGE_OF: Final[dict[str, type[IssuePrevalenceMessage | ForcedLabourMessage]]] = {
+MESSAGE_OF: Final[dict[str, type[AnyMessage]]] = {
     ISSUE_PREVALENCE: IssuePrevalenceMessage,
     FORCED_LABOUR: ForcedLabourMessage,
+    LABOUR_RELATIONS: LabourRelationsMessage,
 }
+assert tuple(MESSAGE_OF) == TABLES
 
 
-def dump_message(message: IssuePrevalenceMessage | ForcedLabourMessage) -> bytes:
+def dump_message(message: AnyMessage) -> bytes:
     """The value bytes: compact JSON, fields in declaration order. Equal content, equal bytes."""
     return message.model_dump_json().encode()
 
 
-def parse_message(value: bytes | str) -> IssuePrevalenceMessage | ForcedLabourMessage:
+def parse_message(value: bytes | str) -> AnyMessage:
     return AGGREGATE_MESSAGE.validate_json(value)
 
 

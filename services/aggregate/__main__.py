@@ -10,7 +10,7 @@ from pathlib import Path
 
 import faust
 
-from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, topic_of
+from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, TABLES, topic_of
 from services.topics import TopicSpec, ensure_topics
 
 from .app import Releaser, create_app
@@ -20,7 +20,6 @@ from .lease import LEASE_TOPIC, Lease
 from .metrics import AggregateMetrics
 from .noise import NoiseParamsError
 from .population import NormalizedState
-from .runner import TABLES
 from .schedule import Clock, ManualClock, SystemClock
 from .settings import AggregateSettings
 

@@ -1,4 +1,4 @@
-"""Aggregate's Prometheus metrics. Labels are bounded: 2 tables, 3 statuses, 3 reasons, 5 input kinds."""
+"""Aggregate's Prometheus metrics. Labels are bounded: 3 tables, 3 statuses, 3 reasons, 5 input kinds."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from .population import INPUT_KINDS
+from schemas.exchange.aggregates import TABLES
 
-TABLES = ("issue-prevalence", "forced-labour")
+from .population import INPUT_KINDS
 
 
 class AggregateMetrics:

@@ -32,8 +32,7 @@ from schemas.exchange.aggregates import (
     RELEASE_STATE,
     RELEASE_STATE_TOPIC,
     SITE_AFFILIATION,
-    ForcedLabourMessage,
-    IssuePrevalenceMessage,
+    AnyMessage,
     NoiseDrawRecord,
     ReleaseMarker,
     ReleaseStateRecord,
@@ -49,7 +48,7 @@ from .model import CellKey, compact_json
 from .noise.draw import StoredDraw
 
 Headers = list[tuple[str, bytes]]
-Message = IssuePrevalenceMessage | ForcedLabourMessage
+Message = AnyMessage
 
 CE_SPECVERSION: Final = b"1.0"
 CE_SOURCE: Final = "urn:sourcing-exchange:aggregate"

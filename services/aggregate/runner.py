@@ -16,11 +16,12 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 from schemas.exchange.aggregates import (
     LAST_RELEASE_KEY,
     RELEASE_STATE_TOPIC,
+    TABLES,
     format_release_time,
     topic_of,
 )
@@ -42,9 +43,7 @@ from .release import (
     shows_outcomes,
 )
 from .schedule import is_closed
-from .tables import audited_sites, forced_labour, issue_prevalence, outcomes_from_counts
-
-TABLES: Final = ("issue-prevalence", "forced-labour")
+from .tables import audited_sites, forced_labour, issue_prevalence, labour_relations, outcomes_from_counts
 
 
 @dataclass(slots=True)
@@ -137,7 +136,11 @@ def plan_release(
         return plan
     previous = _previous(log)
     audited = {period: by_period[period] for period in closed}
-    all_cells = [*issue_prevalence(state, granularity, audited), *forced_labour(state, granularity, audited)]
+    all_cells = [
+        *issue_prevalence(state, granularity, audited),
+        *forced_labour(state, granularity, audited),
+        *labour_relations(state, granularity, audited),
+    ]
 
     # What this release sees behind each platform site joins the log's (written below, with the cells):
     # the rules judge sites that have left, and cells held at old sites, by everyone seen behind them.

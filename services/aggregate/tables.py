@@ -26,16 +26,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Final
 
-from schemas.exchange.aggregates import share_pct
+from schemas.exchange.aggregates import (
+    FORCED_LABOUR,
+    ISSUE_PREVALENCE,
+    LABOUR_FLAGS,
+    LABOUR_RELATIONS,
+    share_pct,
+)
+from schemas.shared.models import LabourRelations
 from schemas.taxonomy import ForcedLabourIndicator, Issue, Severity
 
 from .model import ALL, Cell, CellKey, SiteInfo, additive_counts
 from .population import Granularity, NormalizedState, contributing, current_audits, period_of
-
-ISSUE_PREVALENCE: Final = "issue-prevalence"
-FORCED_LABOUR: Final = "forced-labour"
 
 _RANK: Final = {Severity.MINOR: 0, Severity.MAJOR: 1, Severity.CRITICAL: 2}
 SEVERITIES: Final = (Severity.CRITICAL, Severity.MAJOR, Severity.MINOR)
@@ -49,6 +54,10 @@ class SitePeriod:
     sector: str
     severity: dict[Issue, Severity] = field(default_factory=dict)  # highest per issue
     indicators: set[ForcedLabourIndicator] = field(default_factory=set)
+    # The latest audit of the period (by end date; on a tie, the latest event time) and what it says
+    # of labour relations: `labour-relations` counts the flags of that audit alone.
+    latest: tuple[date, int] | None = None
+    labour: LabourRelations | None = None
 
 
 def audited_sites(
@@ -68,6 +77,9 @@ def audited_sites(
         if entry is None:
             record = state.resolved_sites[rid]
             entry = by_site[rid] = SitePeriod(country=record.country, sector=record.sector.value)
+        when = (audit.audit_end, audit.updated_at_ms)
+        if entry.latest is None or when > entry.latest:
+            entry.latest, entry.labour = when, audit.labour_relations
         for finding in audit.findings:
             current = entry.severity.get(finding.issue)
             if current is None or _RANK[finding.severity] > _RANK[current]:
@@ -113,6 +125,8 @@ def outcomes_from_counts(table: str, counts: Mapping[str, int], audited_sites: i
             "sites_with_indicator": counts["sites_with_indicator"],
             "by_indicator": {i.value: counts[f"by_indicator.{i.value}"] for i in ForcedLabourIndicator},
         }
+    if table == LABOUR_RELATIONS:
+        return {flag: counts[flag] for flag in LABOUR_FLAGS}
     raise ValueError(f"no outcome measures for table {table!r}")
 
 
@@ -182,4 +196,34 @@ def forced_labour(
         key = CellKey.of(FORCED_LABOUR, period=period, country=country, sector=sector)
         additive = ["sites_with_indicator", *(f"by_indicator.{i.value}" for i in ForcedLabourIndicator)]
         cells.append(_cell(key, population, outcomes, additive, _indicators))
+    return sorted(cells, key=lambda c: c.key)
+
+
+# What each flag of `LabourRelations` is called as a count of `labour-relations`.
+_FLAG_OF: Final = dict(
+    zip(
+        LABOUR_FLAGS,
+        ("has_union", "has_worker_committee", "has_collective_agreement", "has_grievance_mechanism"),
+        strict=True,
+    )
+)
+
+
+def _flags(entry: SitePeriod) -> str:
+    """A site's contribution to a labour-relations cell: its latest audit's four flags, as 0/1."""
+    labour = entry.labour
+    return "".join("1" if labour is not None and getattr(labour, _FLAG_OF[f]) else "0" for f in LABOUR_FLAGS)
+
+
+def labour_relations(
+    state: NormalizedState, granularity: Granularity = "quarter", audited: AuditedSites | None = None
+) -> list[Cell]:
+    """Every `labour-relations` cell with at least one contributing site, sorted by key."""
+    cells: list[Cell] = []
+    for (period, country, sector), population in populations(state, granularity, audited).items():
+        tokens = [_flags(e) for e in population.values()]
+        counts = {flag: sum(1 for t in tokens if t[i] == "1") for i, flag in enumerate(LABOUR_FLAGS)}
+        outcomes = outcomes_from_counts(LABOUR_RELATIONS, counts, len(population))
+        key = CellKey.of(LABOUR_RELATIONS, period=period, country=country, sector=sector)
+        cells.append(_cell(key, population, outcomes, LABOUR_FLAGS, _flags))
     return sorted(cells, key=lambda c: c.key)

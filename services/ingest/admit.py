@@ -15,7 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from schemas.platform import AMFORI_EVENT, AMFORI_EVENT_TYPES, SEDEX_EVENT, SEDEX_EVENT_TYPES
-from schemas.platform.common import ChangeEvent
+from schemas.platform.common import ChangeEvent, show
 
 from .reasons import ReasonClass, Rejection
 
@@ -120,12 +120,12 @@ def _check_version(fmt: PlatformFormat, obj: dict[str, Any]) -> Rejection | None
     expected_type = type(fmt.known_version)
     if type(value) is not expected_type:  # `type is`: a JSON true must not pass as the int 1
         return Rejection(
-            ReasonClass.WRONG_TYPE, f"{field}: must be a {expected_type.__name__}, got {value!r}"
+            ReasonClass.WRONG_TYPE, f"{field}: must be a {expected_type.__name__}, got {show(value)}"
         )
     if value != fmt.known_version:
         return Rejection(
             ReasonClass.UNKNOWN_SCHEMA_VERSION,
-            f"{field}: {value!r} is not a schema version this exchange knows (it knows "
+            f"{field}: {show(value)} is not a schema version this exchange knows (it knows "
             f"{fmt.known_version!r})",
         )
     return None

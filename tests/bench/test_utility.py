@@ -7,7 +7,7 @@ import re
 import pytest
 
 from bench import utility
-from services.aggregate.runner import TABLES
+from schemas.exchange.aggregates import TABLES
 
 
 def test_it_prints_one_consistent_row_per_table(capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,7 +27,11 @@ from tests.fixtures.examples import encode, sedex_audit
 
 PATH = export.ROOT / "asyncapi.json"
 
-PUBLIC_TABLES = {topic_of(ISSUE_PREVALENCE), topic_of(FORCED_LABOUR)}
+PUBLIC_TABLES = {
+    topic_of(ISSUE_PREVALENCE),
+    topic_of(FORCED_LABOUR),
+    "exchange.aggregates.labour-relations.v1",
+}
 AGGREGATE_STATE = {RELEASE_STATE_TOPIC}
 AGGREGATE_TOPICS = PUBLIC_TABLES | AGGREGATE_STATE
 

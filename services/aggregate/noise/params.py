@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-NOISY_TABLES: Final = ("issue-prevalence", "forced-labour")
+from schemas.exchange.aggregates import TABLES
+
+NOISY_TABLES: Final = TABLES
 
 
 class NoiseParamsError(ValueError):

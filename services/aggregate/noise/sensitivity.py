@@ -15,6 +15,8 @@ margins above it), so its change moves each base count it touches in four places
   count down and another up: 2 per cell, 4 cells, every issue at once, so Delta^2 = 8 x issues.
 * `forced-labour`: `sites_with_indicator` and `by_indicator.*`. A site going from no indicator to every
   one adds 1 to each: (1 + indicators) per cell, 4 cells, so Delta^2 = 4 x (1 + indicators).
+* `labour-relations`: the four flag counts of the site's latest audit; all four flipping moves each by
+  1 in 4 cells, so Delta^2 = 16.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import math
 from collections.abc import Mapping
 from typing import Final
 
+from schemas.exchange.aggregates import FORCED_LABOUR, ISSUE_PREVALENCE, LABOUR_FLAGS, LABOUR_RELATIONS
 from schemas.taxonomy import ForcedLabourIndicator, Issue
 
-from ..tables import FORCED_LABOUR, ISSUE_PREVALENCE, SEVERITIES
+from ..tables import SEVERITIES
 
 CELLS_PER_SITE: Final = 4  # its leaf, its country margin, its sector margin, the total
 
@@ -34,6 +37,7 @@ CELLS_PER_SITE: Final = 4  # its leaf, its country margin, its sector margin, th
 BASE_COUNTS: Final[Mapping[str, tuple[str, ...]]] = {
     ISSUE_PREVALENCE: tuple(f"by_severity.{s.value}" for s in SEVERITIES),
     FORCED_LABOUR: ("sites_with_indicator", *(f"by_indicator.{i.value}" for i in ForcedLabourIndicator)),
+    LABOUR_RELATIONS: LABOUR_FLAGS,
 }
 
 
@@ -43,6 +47,8 @@ def squared_sensitivity(table: str) -> int:
         return CELLS_PER_SITE * 2 * len(Issue)
     if table == FORCED_LABOUR:
         return CELLS_PER_SITE * (1 + len(ForcedLabourIndicator))
+    if table == LABOUR_RELATIONS:
+        return CELLS_PER_SITE * len(LABOUR_FLAGS)
     raise ValueError(f"no sensitivity for table {table!r}")
 
 

@@ -51,9 +51,6 @@ FindingSpec = tuple[Issue, Severity] | tuple[Issue, Severity, Sequence[ForcedLab
 
 FIRST_Q1_RELEASE: Final = datetime(2026, 5, 1, tzinfo=UTC)  # 2026-Q1 closes at its end + 30 days
 Q1_DAY: Final = date(2026, 2, 1)
-NO_VOICE: Final = LabourRelations(
-    has_union=False, has_worker_committee=False, has_collective_agreement=False, has_grievance_mechanism=False
-)
 _RANK: Final = {Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
 
 
@@ -106,6 +103,8 @@ class _Audit:
     end: date
     findings: tuple[FindingSpec, ...]
     version: int
+    voice: tuple[bool, bool, bool, bool] = (False, False, False, False)  # union, committee, CBA, grievance
+    event_ms: int = 0  # the audit's event time: the world's clock when it was (re)written
 
 
 @dataclass(slots=True)
@@ -242,13 +241,15 @@ class Crafted:
         *findings: FindingSpec,
         end: date = Q1_DAY,
         platform: Platform | None = None,
+        voice: tuple[bool, bool, bool, bool] = (False, False, False, False),
     ) -> None:
-        """An audit of `site` (its first platform's site unless `platform`) with these findings; the same
-        `audit_name` again is a revision (a new version replacing the whole audit)."""
+        """An audit of `site` (its first platform's site unless `platform`) with these findings and these
+        labour-relations flags (union, worker committee, collective agreement, grievance mechanism);
+        the same `audit_name` again is a revision (a new version replacing the whole audit)."""
         key = self._keys(site, platform)[0]
         old = self.audits.get(audit_name)
         version = 1 if old is None else old.version + 1
-        self.audits[audit_name] = _Audit(audit_name, key, end, tuple(findings), version)
+        self.audits[audit_name] = _Audit(audit_name, key, end, tuple(findings), version, voice, self._tick())
 
     def withdraw_audit(self, audit_name: str) -> None:
         del self.audits[audit_name]
@@ -331,7 +332,7 @@ class Crafted:
                 site_id=p.site_id,
                 company_id=p.company_id,
                 version=a.version,
-                updated_at_ms=a.version,
+                updated_at_ms=a.event_ms,
                 methodology="SMETA-7.0" if p.platform == "sedex" else "BSCI-2.0",
                 audit_type=AuditType.FULL_PERIODIC,
                 announcement=Announcement.ANNOUNCED,
@@ -340,7 +341,12 @@ class Crafted:
                 audit_firm="APSCA-F-00123",
                 audit_firm_name="Example Assurance Ltd",
                 workers_interviewed=10,
-                labour_relations=NO_VOICE,
+                labour_relations=LabourRelations(
+                    has_union=a.voice[0],
+                    has_worker_committee=a.voice[1],
+                    has_collective_agreement=a.voice[2],
+                    has_grievance_mechanism=a.voice[3],
+                ),
                 findings=[
                     Finding(
                         finding_id=pid("finding", f"{name}/{i}"),
@@ -363,12 +369,18 @@ class Crafted:
         groups = self._groups()
         label_of = {p.key: label for label, ps in groups.items() for p in ps}
         per_site: dict[str, dict[str, tuple[dict[str, str], set[str]]]] = {label: {} for label in groups}
+        # aggregates.md `labour-relations`: the flags of the site's latest audit of the period, by end
+        # date, then by event time.
+        latest: dict[tuple[str, str], tuple[tuple[date, int], str]] = {}
         for a in self.audits.values():
             label = label_of.get(a.psite)
             if label is None:
                 continue  # its platform site does not take part (removed, no consent): the audit waits
             period = f"{a.end.year}-Q{(a.end.month - 1) // 3 + 1}"
             severity, indicators = per_site[label].setdefault(period, ({}, set()))
+            when, bits = (a.end, a.event_ms), "".join("1" if flag else "0" for flag in a.voice)
+            if (label, period) not in latest or when > latest[(label, period)][0]:
+                latest[(label, period)] = (when, bits)
             for f in a.findings:
                 issue, sev = f[0].value, f[1]
                 if issue not in severity or _RANK[sev] > _RANK[Severity(severity[issue])]:
@@ -390,7 +402,9 @@ class Crafted:
                     for r in p.members
                 ),
                 periods={
-                    period: PeriodFacts(severity=dict(sev), indicators=frozenset(ind))
+                    period: PeriodFacts(
+                        severity=dict(sev), indicators=frozenset(ind), voice=latest[(label, period)][1]
+                    )
                     for period, (sev, ind) in per_site[label].items()
                 },
             )

@@ -51,6 +51,7 @@ Vec = NDArray[np.float64]
 TOPIC_PREFIX: Final = "exchange.aggregates."
 ISSUE_PREVALENCE: Final = "issue-prevalence"
 FORCED_LABOUR: Final = "forced-labour"
+LABOUR_RELATIONS: Final = "labour-relations"
 ALL: Final = "ALL"
 UNSEEN: Final = "?"  # every country (sector) the attacker has never seen in a message, as one row
 POP: Final = "audited_sites"
@@ -59,6 +60,13 @@ INDICATORS: Final = tuple(i.value for i in ForcedLabourIndicator)
 COUNTS: Final[Mapping[str, tuple[str, ...]]] = {
     ISSUE_PREVALENCE: ("sites_with_issue", *(f"by_severity.{s}" for s in SEVERITIES)),
     FORCED_LABOUR: ("sites_with_indicator", *(f"by_indicator.{i}" for i in INDICATORS)),
+    # Four independent counts: of the audited sites, those whose latest audit shows each flag.
+    LABOUR_RELATIONS: (
+        "sites_with_union",
+        "sites_with_worker_committee",
+        "sites_with_collective_agreement",
+        "sites_with_grievance_mechanism",
+    ),
 }
 MIN_PRINCIPALS: Final = 3
 BIG: Final = 100_000.0  # an upper bound no population reaches; the attacker knows no tighter one
@@ -74,6 +82,9 @@ class PeriodFacts:
 
     severity: Mapping[str, str]  # issue -> "critical" | "major" | "minor"
     indicators: frozenset[str]
+    # The latest audit's labour-relations flags as four 0/1 digits: union, worker committee,
+    # collective agreement, grievance mechanism.
+    voice: str = "0000"
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,12 +235,19 @@ def _token(table: str, issue: str, facts: PeriodFacts) -> str:
     """What a site brings to a cell of the family: its highest severity on the issue, or its indicators."""
     if table == ISSUE_PREVALENCE:
         return facts.severity.get(issue, "")
+    if table == LABOUR_RELATIONS:
+        return facts.voice
     return ",".join(sorted(facts.indicators))
 
 
 def values_of(table: str, tokens: Iterable[str]) -> dict[str, int]:
     """The population and additive counts of a cell whose sites bring these tokens."""
     ts = list(tokens)
+    if table == LABOUR_RELATIONS:
+        return {
+            POP: len(ts),
+            **{name: sum(1 for t in ts if t[i] == "1") for i, name in enumerate(COUNTS[table])},
+        }
     out = {POP: len(ts), COUNTS[table][0]: sum(1 for t in ts if t)}
     if table == ISSUE_PREVALENCE:
         out.update({f"by_severity.{s}": ts.count(s) for s in SEVERITIES})
@@ -551,7 +569,7 @@ def _build(
     for pos in positions:
         if table == ISSUE_PREVALENCE:  # critical + major + minor = sites_with_issue
             eq([(1.0, (pos, head)), *((-1.0, (pos, p)) for p in parts)])
-        else:  # by_indicator.X <= sites_with_indicator <= sum of by_indicator
+        elif table == FORCED_LABOUR:  # by_indicator.X <= sites_with_indicator <= sum of by_indicator
             for p in parts:
                 t, rhs = terms([(1.0, (pos, p)), (-1.0, (pos, head))])
                 if t:

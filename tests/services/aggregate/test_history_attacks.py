@@ -116,7 +116,13 @@ class Script:
     def revise(self, name: str) -> None:
         version = self.audits.get(name, 0)
         self.audits[name] = version + 1
-        self.world.audit(f"{name}-audit", name, *findings(self.rng))
+        voice = (
+            self.rng.random() < 0.3,  # a union
+            self.rng.random() < 0.5,  # a worker committee
+            self.rng.random() < 0.2,  # a collective agreement
+            self.rng.random() < 0.7,  # a grievance mechanism
+        )
+        self.world.audit(f"{name}-audit", name, *findings(self.rng), voice=voice)
 
     def step(self, k: int) -> None:
         """The events between release k-1 and release k."""
@@ -264,3 +270,60 @@ def test_the_attacker_catches_a_planted_leak() -> None:
     assert any(v.kind == "differencing" and "HEALTH_SAFETY" in v.cell for v in violations), kinds
     # The outsider alone already pins footwear's count; a supplier with a footwear site pins it too.
     assert any(v.attacker == "outsider" for v in violations if v.kind == "recovery")
+
+
+def test_the_attacker_covers_labour_relations() -> None:
+    """The same planted leak in the third table: BD×ALL and BD×APPAREL with their flag counts, BD×FOOTWEAR
+    with its population only, pins footwear's unions; the history of the engine's own releases (above)
+    has labour-relations cells with outcomes, so the attacker's silence there means something."""
+    world = Crafted()
+    for i in range(30):
+        world.site(f"a{i}")
+        world.audit(f"a{i}-audit", f"a{i}", voice=(i % 3 == 0, False, False, True))
+    for i in range(25):
+        world.site(f"f{i}", sector=Sector.FOOTWEAR_LEATHER)
+        world.audit(f"f{i}-audit", f"f{i}", voice=(i % 2 == 0, False, False, True))
+    at = "2026-05-01T00:00:00Z"
+    truth = cell_tokens(world.snapshot(at), ("labour-relations", "2026-Q1", ""))
+    apparel, footwear = Sector.APPAREL_TEXTILES.value, Sector.FOOTWEAR_LEATHER.value
+    records: list[Record] = []
+    for (country, sector), shown in {
+        ("BD", ALL): True,
+        ("BD", apparel): True,
+        ("BD", footwear): False,
+    }.items():
+        values = values_of("labour-relations", truth[(country, sector)].values())
+        measures = {POP: values[POP], **{n: values[n] if shown else None for n in COUNTS["labour-relations"]}}
+        cell = {"period": "2026-Q1", "country": country, "sector": sector}
+        value = {
+            "table": "labour-relations",
+            "schema_version": 1,
+            "release_id": at,
+            "released_at": at,
+            "revision": 0,
+            "cell": cell,
+            "status": "published",
+            "measures": measures,
+        }
+        records.append(
+            (
+                "exchange.aggregates.labour-relations.v1",
+                json.dumps(cell, sort_keys=True).encode(),
+                json.dumps(value).encode(),
+                [],
+            )
+        )
+    violations = attack([Release(at, world.snapshot(at), records)])
+    assert any(
+        v.kind == "recovery" and "FOOTWEAR" in v.cell and "sites_with_union" in v.detail for v in violations
+    )
+
+    script, releases = Script(), Releases()
+    releases.release(script.world)
+    sent = [
+        json.loads(v)
+        for r in releases.history
+        for t, _, v, _ in r.records
+        if t.endswith("labour-relations.v1") and json.loads(v)["measures"]
+    ]
+    assert any(m["measures"]["sites_with_union"] is not None for m in sent)

@@ -9,19 +9,20 @@ from datetime import date
 
 import pytest
 
-from schemas.exchange.aggregates import ForcedLabourMeasures, IssuePrevalenceMeasures, share_pct
+from schemas.exchange.aggregates import (
+    FORCED_LABOUR,
+    ISSUE_PREVALENCE,
+    ForcedLabourMeasures,
+    IssuePrevalenceMeasures,
+    share_pct,
+)
 from schemas.shared.models import Announcement, Audit, AuditType, Finding, LabourRelations, PlatformSite
 from schemas.shared.resolution import ResolvedSite, SiteResolution
 from schemas.taxonomy import ForcedLabourIndicator as FL
 from schemas.taxonomy import Issue, Sector, Severity, WorkforceBand
 from services.aggregate.model import ALL, Cell, CellKey
 from services.aggregate.population import Granularity, NormalizedState
-from services.aggregate.tables import (
-    FORCED_LABOUR,
-    ISSUE_PREVALENCE,
-    forced_labour,
-    issue_prevalence,
-)
+from services.aggregate.tables import forced_labour, issue_prevalence
 from tests.services.aggregate.test_population import Feed, nc, observation
 from tests.services.normalize.test_engine import accepted_feed, run
 

@@ -8,9 +8,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schemas.exchange.aggregates import FORCED_LABOUR, ISSUE_PREVALENCE
 from services.aggregate.model import ALL
 from services.aggregate.noise import BASE_COUNTS, consistent_counts
-from services.aggregate.tables import FORCED_LABOUR, ISSUE_PREVALENCE
 
 Pos = tuple[str, str]
 

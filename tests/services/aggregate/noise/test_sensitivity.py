@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schemas.exchange.aggregates import FORCED_LABOUR, ISSUE_PREVALENCE
 from schemas.taxonomy import ForcedLabourIndicator, Issue, Sector, Severity
 from services.aggregate.noise import BASE_COUNTS, squared_sensitivity
-from services.aggregate.tables import FORCED_LABOUR, ISSUE_PREVALENCE, forced_labour, issue_prevalence
+from services.aggregate.tables import forced_labour, issue_prevalence
 from tests.services.aggregate.crafted import Crafted, FindingSpec
 
 SECTORS = (Sector.APPAREL_TEXTILES, Sector.FOOTWEAR_LEATHER)
