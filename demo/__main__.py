@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from schemas.exchange.aggregates import topic_of
+from schemas.exchange.aggregates import TABLES, topic_of
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, ResolvedSite
 from services.aggregate.population import INPUT_KINDS as AGGREGATE_INPUT_KINDS
 from services.compacted import read_compacted
@@ -151,7 +151,7 @@ def _release() -> str:
 
 def _print_aggregates(bootstrap: str) -> None:
     print("\naggregate: released tables (latest message per cell; closed periods only)")
-    for table in ("issue-prevalence", "forced-labour"):
+    for table in TABLES:
         cells = [json.loads(v) for v in asyncio.run(read_compacted(bootstrap, topic_of(table))).values()]
         by_period: dict[str, Counter[str]] = defaultdict(Counter)
         for c in cells:
@@ -169,7 +169,27 @@ def _print_aggregates(bootstrap: str) -> None:
             ),
             key=lambda c: (c["cell"]["period"], c["cell"].get("issue", "")),
         )
-        if table == "forced-labour":
+        if table == "labour-relations":
+            for c in overall:
+                m = c["measures"]
+                if m["sites_with_union"] is None:
+                    detail = "outcomes withheld"
+                else:
+                    n = m["audited_sites"]
+                    detail = ", ".join(
+                        f"{label} {100 * m[f'sites_with_{name}'] / n:.0f}%"
+                        for label, name in (
+                            ("union", "union"),
+                            ("worker committee", "worker_committee"),
+                            ("collective agreement", "collective_agreement"),
+                            ("grievance mechanism", "grievance_mechanism"),
+                        )
+                    )
+                print(
+                    f"      {c['cell']['period']} all countries and sectors: {m['audited_sites']} "
+                    f"audited sites; latest audit shows {detail}"
+                )
+        elif table == "forced-labour":
             for c in overall:
                 m = c["measures"]
                 shown = m["sites_with_indicator"] is not None
@@ -197,10 +217,7 @@ def _print_aggregates(bootstrap: str) -> None:
                         f"      {period} most prevalent: "
                         + ", ".join(f"{c['cell']['issue']} {c['measures']['rate_pct']}%" for c in leading)
                     )
-    print(
-        "  (read them yourself: exchange.aggregates.issue-prevalence.v1 and "
-        "exchange.aggregates.forced-labour.v1)"
-    )
+    print("  (read them yourself: " + ", ".join(topic_of(t) for t in TABLES) + ")")
 
 
 def _healthy(port: int) -> bool:

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
@@ -108,10 +109,7 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
         tmp_path / "aggregate.log",
         ports["aggregate"],
     )
-    public = [
-        f"{released}exchange.aggregates.issue-prevalence.v1",
-        f"{released}exchange.aggregates.forced-labour.v1",
-    ]
+    public = [f"{released}{topic_of(t)}" for t in TABLES]
     try:
         for service in (ingest, normalize, aggregate):
             service.start()
@@ -149,7 +147,7 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
             return bool(_last_release(aggregate) == "2025-01-01T00:00:00+00:00")
 
         await eventually(first_slot, 120, "the release of the first slot")
-        assert [len(await read_topic(bootstrap, t)) for t in public] == [0, 0]
+        assert [len(await read_topic(bootstrap, t)) for t in public] == [0 for _ in public]
 
         release_at = "2025-09-01T00:00:00Z"
         _post_clock(aggregate, release_at)
@@ -224,6 +222,8 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
         for who in {o for s in members for o in s.owners} | {x for s in members for x in s.members}:
             outside = sum(1 for s in members if who not in s.owners and who not in s.members)
             assert outside >= K_INSIDER, (cell, who)
+        if m["table"] not in ("issue-prevalence", "forced-labour"):
+            continue  # the reference computes these two tables' values; the rules above hold for all
         table = ref.issue_prevalence if m["table"] == "issue-prevalence" else ref.forced_labour
         expected = table[json.dumps(cell, sort_keys=True, separators=(",", ":"))]
         shown = {k: v for k, v in m["measures"].items() if v is not None}

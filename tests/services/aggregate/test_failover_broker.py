@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
@@ -82,7 +83,7 @@ async def test_a_standby_takes_over_a_release_killed_mid_transaction(bootstrap: 
 
     a = instance("a", AGGREGATE_HOLD_TRANSACTION_SECONDS="300")
     b = instance("b")
-    public = [f"{released}exchange.aggregates.{t}.v1" for t in ("issue-prevalence", "forced-labour")]
+    public = [f"{released}{topic_of(t)}" for t in TABLES]
 
     async def committed(stable: bool = False) -> list[tuple[str, bytes | None, bytes | None]]:
         records = []

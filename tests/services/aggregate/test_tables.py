@@ -12,8 +12,11 @@ import pytest
 from schemas.exchange.aggregates import (
     FORCED_LABOUR,
     ISSUE_PREVALENCE,
+    LABOUR_FLAGS,
+    LABOUR_RELATIONS,
     ForcedLabourMeasures,
     IssuePrevalenceMeasures,
+    LabourRelationsMeasures,
     share_pct,
 )
 from schemas.shared.models import Announcement, Audit, AuditType, Finding, LabourRelations, PlatformSite
@@ -22,7 +25,7 @@ from schemas.taxonomy import ForcedLabourIndicator as FL
 from schemas.taxonomy import Issue, Sector, Severity, WorkforceBand
 from services.aggregate.model import ALL, Cell, CellKey
 from services.aggregate.population import Granularity, NormalizedState
-from services.aggregate.tables import forced_labour, issue_prevalence
+from services.aggregate.tables import forced_labour, issue_prevalence, labour_relations
 from tests.services.aggregate.test_population import Feed, nc, observation
 from tests.services.normalize.test_engine import accepted_feed, run
 
@@ -91,6 +94,8 @@ class World:
         end: date,
         *findings: tuple[Issue, Severity] | tuple[Issue, Severity, list[FL]],
         platform: str = "sedex",
+        voice: LabourRelations = NO_VOICE,
+        event_ms: int = 1,
     ) -> None:
         site_id = pid("site", f"{platform}:{site}")
         audit_id = pid("audit", name)
@@ -100,7 +105,7 @@ class World:
             site_id=site_id,
             company_id=self.state.platform_sites[site_id].company_id,
             version=1,
-            updated_at_ms=1,
+            updated_at_ms=event_ms,
             methodology="SMETA-7.0",
             audit_type=AuditType.FULL_PERIODIC,
             announcement=Announcement.ANNOUNCED,
@@ -109,7 +114,7 @@ class World:
             audit_firm="APSCA-F-00123",
             audit_firm_name="Example Assurance Ltd",
             workers_interviewed=10,
-            labour_relations=NO_VOICE,
+            labour_relations=voice,
             findings=[
                 Finding(
                     finding_id=pid("finding", f"{name}/{i}"),
@@ -194,6 +199,9 @@ def assert_cells_consistent(cells: list[Cell]) -> None:
             }
             assert sum(o["by_severity"].values()) == o["sites_with_issue"] <= len(cell.sites)
             assert o["rate_pct"] == share_pct(o["sites_with_issue"], len(cell.sites))
+        elif cell.key.table == LABOUR_RELATIONS:
+            assert cell.additive == cell.outcomes and list(cell.outcomes) == list(LABOUR_FLAGS)
+            assert all(0 <= n <= len(cell.sites) for n in cell.outcomes.values())
         else:
             o = cell.outcomes
             assert list(o["by_indicator"]) == [i.value for i in FL]
@@ -487,6 +495,51 @@ def test_over_the_simulator_the_outcomes_are_what_the_published_message_accepts(
         IssuePrevalenceMeasures.model_validate({**cell.population, **cell.outcomes})
     for cell in forced_labour(simulated):
         ForcedLabourMeasures.model_validate({**cell.population, **cell.outcomes})
+    relations = labour_relations(simulated)
+    for cell in relations:
+        LabourRelationsMeasures.model_validate({**cell.population, **cell.outcomes})
+    assert_cells_consistent(relations)
+    assert assert_margins_add_up(relations) > 0
+    assert all(any(c.outcomes[flag] for c in relations) for flag in LABOUR_FLAGS)  # the feed has every flag
+
+
+def voice(
+    union: bool = False, committee: bool = False, cba: bool = False, grievance: bool = False
+) -> LabourRelations:
+    return LabourRelations(
+        has_union=union,
+        has_worker_committee=committee,
+        has_collective_agreement=cba,
+        has_grievance_mechanism=grievance,
+    )
+
+
+def test_labour_relations_counts_the_flags_of_each_sites_latest_audit_of_the_period() -> None:
+    """aggregates.md: the site's latest audit in the period, by end date; on a tie, the latest event time.
+    Earlier audits of the period say nothing, however many flags they show; other periods neither."""
+    w = World()
+    for name in ("s1", "s2", "s3"):
+        w.site(name)
+    w.audit(
+        "s1-early", "s1", date(2026, 1, 10), voice=voice(union=True, committee=True, cba=True, grievance=True)
+    )
+    w.audit("s1-late", "s1", date(2026, 3, 20), voice=voice(grievance=True))
+    w.audit("s2-a", "s2", date(2026, 2, 1), voice=voice(union=True), event_ms=5)
+    w.audit("s2-b", "s2", date(2026, 2, 1), voice=voice(committee=True), event_ms=9)  # same day, later event
+    w.audit("s3-q1", "s3", date(2026, 2, 1))
+    w.audit("s3-q2", "s3", date(2026, 4, 2), voice=voice(union=True, cba=True))
+    cells = {(c.key.period, c.key.get("country"), c.key.get("sector")): c for c in labour_relations(w.state)}
+    q1 = cells[("2026-Q1", "BD", APPAREL.value)]
+    assert q1.population == {"audited_sites": 3}
+    assert q1.outcomes == {
+        "sites_with_union": 0,
+        "sites_with_worker_committee": 1,
+        "sites_with_collective_agreement": 0,
+        "sites_with_grievance_mechanism": 1,
+    }
+    q2 = cells[("2026-Q2", "BD", APPAREL.value)]
+    assert q2.outcomes["sites_with_union"] == 1 and q2.outcomes["sites_with_collective_agreement"] == 1
+    assert q1.contributions == {"rsite-s1": "0001", "rsite-s2": "0100", "rsite-s3": "0000"}
 
 
 def test_over_the_simulator_the_output_is_deterministic(simulated: NormalizedState) -> None:
