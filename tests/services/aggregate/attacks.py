@@ -135,7 +135,11 @@ def _population(ref: Reference, msg: Msg) -> set[str]:
 
 
 def _true_additive(ref: Reference, msg: Msg) -> dict[str, int]:
-    table = ref.issue_prevalence if msg.table == "issue-prevalence" else ref.forced_labour
+    table = {
+        "issue-prevalence": ref.issue_prevalence,
+        "forced-labour": ref.forced_labour,
+        "labour-relations": ref.labour_relations,
+    }[msg.table]
     raw = table.get(cell_key(**msg.cell))
     if raw is None:
         return {}

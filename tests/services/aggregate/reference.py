@@ -367,11 +367,32 @@ class Finding:
 
 
 def audit_period(event: Event, granularity: str = "quarter") -> str:
+    return period_of_day(audit_end_day(event), granularity)
+
+
+LABOUR_FLAGS = (
+    "sites_with_union",
+    "sites_with_worker_committee",
+    "sites_with_collective_agreement",
+    "sites_with_grievance_mechanism",
+)
+
+
+def audit_end_day(event: Event) -> date:
+    """Sedex `auditEnd` (a day), amfori `auditDate` (epoch ms, its UTC day)."""
     if event.platform == "sedex":
-        day = date.fromisoformat(event.body["auditEnd"])
-    else:
-        day = _utc_day_of_ms(event.body["auditDate"])
-    return period_of_day(day, granularity)
+        return date.fromisoformat(event.body["auditEnd"])
+    return _utc_day_of_ms(event.body["auditDate"])
+
+
+def worker_voice(event: Event) -> tuple[bool, bool, bool, bool]:
+    """taxonomy.md "Labour relations": union, worker committee (an appointed amfori representative is
+    none), collective agreement, grievance mechanism."""
+    if event.platform == "sedex":
+        r = event.body["workerRepresentation"]
+        return (r["tradeUnion"], r["workerCommittee"], r["collectiveAgreement"], r["grievanceMechanism"])
+    v = event.body["workersVoice"]
+    return (v["union"] == "PRESENT", v["workersRepresentative"] == "ELECTED", v["cba"], v["grievanceChannel"])
 
 
 def audit_findings(event: Event) -> list[Finding]:
@@ -427,6 +448,7 @@ class Reference:
     Every issue-prevalence cell has the population of the cell with the same coordinates minus issue."""
     issue_prevalence: dict[str, dict[str, Any]]
     forced_labour: dict[str, dict[str, Any]]
+    labour_relations: dict[str, dict[str, Any]]
     severity: dict[tuple[str, str], dict[str, str]]
     """(period, resolved site) -> issue -> the site's highest severity on it in the period."""
     indicators: dict[tuple[str, str], set[str]]
@@ -459,6 +481,8 @@ def compute(
     # Per period and resolved site: audited, highest severity per issue, indicators.
     severity: dict[tuple[str, str], dict[str, str]] = {}
     indicators: dict[tuple[str, str], set[str]] = {}
+    # (period, resolved site) -> ((end date, event time), the four flags) of its latest audit there
+    voice: dict[tuple[str, str], tuple[tuple[date, int], tuple[bool, bool, bool, bool]]] = {}
     for entity, event in latest.items():
         if entity[0] != "audit" or event.type not in AUDIT_UPSERTS:
             continue
@@ -469,6 +493,9 @@ def compute(
         cell = (audit_period(event, granularity), site_id)
         worst = severity.setdefault(cell, {})
         found = indicators.setdefault(cell, set())
+        when, flags = (audit_end_day(event), event.time_ms), worker_voice(event)
+        if cell not in voice or when > voice[cell][0]:
+            voice[cell] = (when, flags)
         for f in audit_findings(event):
             if f.issue not in worst or SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst[f.issue]]:
                 worst[f.issue] = f.severity
@@ -484,6 +511,7 @@ def compute(
 
     issue_table: dict[str, dict[str, Any]] = {}
     fl_table: dict[str, dict[str, Any]] = {}
+    lr_table: dict[str, dict[str, Any]] = {}
     for key, population in populations.items():
         coords = json.loads(key)
         period = coords["period"]
@@ -514,6 +542,13 @@ def compute(
             "sites_with_indicator": with_indicator,
             "by_indicator": by_indicator,
         }
+        lr_table[key] = {
+            "audited_sites": audited,
+            **{
+                name: sum(1 for site_id in population if voice[(period, site_id)][1][i])
+                for i, name in enumerate(LABOUR_FLAGS)
+            },
+        }
 
     return Reference(
         sites=sites,
@@ -521,6 +556,7 @@ def compute(
         populations=populations,
         issue_prevalence=issue_table,
         forced_labour=fl_table,
+        labour_relations=lr_table,
         severity=severity,
         indicators=indicators,
     )

@@ -222,9 +222,11 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
         for who in {o for s in members for o in s.owners} | {x for s in members for x in s.members}:
             outside = sum(1 for s in members if who not in s.owners and who not in s.members)
             assert outside >= K_INSIDER, (cell, who)
-        if m["table"] not in ("issue-prevalence", "forced-labour"):
-            continue  # the reference computes these two tables' values; the rules above hold for all
-        table = ref.issue_prevalence if m["table"] == "issue-prevalence" else ref.forced_labour
+        table = {
+            "issue-prevalence": ref.issue_prevalence,
+            "forced-labour": ref.forced_labour,
+            "labour-relations": ref.labour_relations,
+        }[m["table"]]
         expected = table[json.dumps(cell, sort_keys=True, separators=(",", ":"))]
         shown = {k: v for k, v in m["measures"].items() if v is not None}
         assert shown == {k: expected[k] for k in shown}, cell

@@ -324,6 +324,7 @@ def test_the_lp_attacker_finds_a_planted_recovery() -> None:
         forced_labour={
             json.dumps(m.cell, sort_keys=True, separators=(",", ":")): truth for m in attacks.parse(records)
         },
+        labour_relations={},
         severity={},
         indicators={},
     )

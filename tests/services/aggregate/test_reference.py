@@ -633,9 +633,10 @@ def _check_margins(table: dict[str, dict[str, Any]]) -> int:
 
 def test_margins_add_up_on_a_simulator_feed(sim: Any) -> None:
     ref = compute(sim)
-    assert ref.issue_prevalence and ref.forced_labour
+    assert ref.issue_prevalence and ref.forced_labour and ref.labour_relations
     assert _check_margins(ref.issue_prevalence) > 0
     assert _check_margins(ref.forced_labour) > 0
+    assert _check_margins(ref.labour_relations) > 0
     for key, m in ref.issue_prevalence.items():
         assert sum(m["by_severity"].values()) == m["sites_with_issue"] <= m["audited_sites"]
         assert m["rate_pct"] == pct(m["sites_with_issue"], m["audited_sites"])
