@@ -12,6 +12,7 @@ from typing import Any
 import faust
 
 from services import faust_fixes
+from services.broker_probe import BrokerProbe, attach
 from services.config import WorkerSettings, faust_broker_urls
 from services.logs import quiet_libraries
 from services.web import FAUST_WEB_SETTINGS
@@ -40,7 +41,16 @@ def make_app(settings: WorkerSettings, **overrides: Any) -> faust.App:
         **FAUST_WEB_SETTINGS,
         **overrides,
     }
-    return faust.App(settings.app_id, **options)
+    app = faust.App(settings.app_id, **options)
+    # Whether the broker can be reached: /health, sx_broker_reachable, one log line per change.
+    probe = BrokerProbe(settings.bootstrap_servers)
+    attach(app, probe)
+
+    async def probe_broker() -> None:
+        await probe.run()
+
+    app.task(probe_broker)
+    return app
 
 
 def raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> Any:

@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import Any, Final
 
 import faust
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+from services.broker_probe import probe_of
 
 # prometheus_client's CONTENT_TYPE_LATEST carries "; charset=utf-8", which aiohttp refuses in
 # content_type; the text format is UTF-8 by definition, so the bare media type is equivalent.
@@ -29,7 +31,16 @@ FAUST_WEB_SETTINGS: Final[dict[str, Any]] = {
 def install_endpoints(
     app: faust.App, registry: CollectorRegistry, health: Callable[[], dict[str, Any]]
 ) -> None:
-    """`/metrics` in the Prometheus text format; `/health` is 200 while `health()` says ok, else 503."""
+    """`/metrics` in the Prometheus text format; `/health` is 200 while `health()` says ok, else 503.
+    With a broker probe on the app (`services.faust_app.make_app`), also `sx_broker_reachable`."""
+    probe = getattr(app, "sx_broker_probe", None)
+    if probe is not None:
+        gauge = Gauge(
+            "sx_broker_reachable",
+            "1 while a bootstrap server accepts connections, else 0.",
+            registry=registry,
+        )
+        gauge.set_function(lambda: 1.0 if probe.reachable else 0.0)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
@@ -48,6 +59,11 @@ def worker_health(app: faust.App, *, group_member: bool = True, **extra: Any) ->
     rebalancing or assignment to report."""
     crashed = getattr(app, "_crash_reason", None) is not None
     report: dict[str, Any] = {"status": "fail" if crashed or app.should_stop else "ok"}
+    probe = probe_of(app)
+    if probe is not None:
+        report.update(probe.report())
+        if not probe.reachable and report["status"] == "ok":
+            report["status"] = "degraded"  # 503: up, but it can neither read nor write
     if group_member:
         report["rebalancing"] = bool(app.rebalancing)
         report["assigned_partitions"] = len(app.consumer.assignment())

@@ -1,0 +1,102 @@
+"""A broker outage in the middle of a feed (issue 14): ingest's /health says so within seconds (503,
+"degraded", broker unreachable) and recovers by itself when the broker is back; nothing is lost: every
+message published is consumed once the broker returns, and every one ends accepted, dead-lettered or
+dropped as a redelivery. Needs the local broker, which this test stops and starts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.topics import delete_topics
+from simulator.feed import generate_feed
+from simulator.publish import publish
+from tests.support.kafka import create_topics, eventually, unique
+from tests.support.service import ServiceProcess, free_port
+
+pytestmark = [
+    pytest.mark.broker,
+    pytest.mark.skipif(
+        bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS")), reason="stops and starts the local broker"
+    ),
+]
+ROOT = Path(__file__).resolve().parents[3]
+CONSUMED = "sx_ingest_messages_consumed_total"
+
+
+def broker(command: str) -> None:
+    subprocess.run(
+        [str(ROOT / "deploy/kafka/broker.sh"), command], check=True, capture_output=True, timeout=180
+    )
+
+
+def health(service: ServiceProcess) -> tuple[int, dict[str, Any]]:
+    response = httpx.get(service.url("/health"), timeout=2.0)
+    return response.status_code, response.json()
+
+
+async def test_health_shows_a_broker_outage_and_nothing_is_lost(bootstrap: str, tmp_path: Path) -> None:
+    messages = generate_feed(seed=21, sites_per_platform=8, start=date(2026, 1, 1), months=2).messages
+    suffix = unique("out")
+    topics = {"sedex.changes.v1": f"sedex-{suffix}", "amfori.changes.v1": f"amfori-{suffix}"}
+    outputs = [f"accepted-{suffix}", f"dlq-{suffix}", f"seen-{suffix}"]
+    await create_topics(bootstrap, [*topics.values(), *outputs[:2]])
+    port = free_port()
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "INGEST_APP_ID": f"ingest-{suffix}",
+        "INGEST_WEB_PORT": str(port),
+        "INGEST_DATA_DIR": str(tmp_path / "data"),
+        "INGEST_SEDEX_TOPIC": topics["sedex.changes.v1"],
+        "INGEST_AMFORI_TOPIC": topics["amfori.changes.v1"],
+        "INGEST_ACCEPTED_TOPIC": outputs[0],
+        "INGEST_DLQ_TOPIC": outputs[1],
+        "INGEST_SEEN_TOPIC": outputs[2],
+    }
+    service = ServiceProcess("services.ingest", env, tmp_path / "ingest.log", port)
+    half = len(messages) // 2
+    try:
+        await publish(messages[:half], bootstrap, topics=topics)
+        service.start()
+        service.wait_healthy()
+
+        async def consumed(n: int) -> bool:
+            return service.metric_sum(CONSUMED) >= n
+
+        await eventually(lambda: consumed(half), 120, "the first half consumed")
+        broker("stop")
+        try:
+
+            async def degraded() -> bool:
+                status, report = health(service)
+                return status == 503 and report["status"] == "degraded" and report["broker"] == "unreachable"
+
+            await eventually(degraded, 30, "/health to report the outage")
+            assert service.metric_sum("sx_broker_reachable") == 0
+        finally:
+            broker("start")
+
+        async def recovered() -> bool:
+            status, report = health(service)
+            return status == 200 and report["broker"] == "reachable"
+
+        await eventually(recovered, 60, "/health to recover by itself")
+        await publish(messages[half:], bootstrap, topics=topics)
+        await eventually(lambda: consumed(len(messages)), 120, "every message consumed after the outage")
+        accounted = (
+            service.metric_sum("sx_ingest_messages_accepted_total")
+            + service.metric_sum("sx_ingest_messages_dead_lettered_total")
+            + service.metric_sum("sx_ingest_duplicates_total")
+        )
+        assert service.metric_sum(CONSUMED) == len(messages) == accounted, service.log_tail()
+        assert "Traceback" not in service.log_tail(10**6)
+    finally:
+        if service.proc is not None:
+            service.stop()
+        await delete_topics(bootstrap, [*topics.values(), *outputs])
