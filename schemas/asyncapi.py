@@ -53,7 +53,11 @@ from schemas.shared.resolution import (
     ResolvedSite,
     SiteResolution,
 )
-from services.normalize.topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_VERSIONS_TOPIC
+from services.normalize.topics import (
+    NORMALIZE_DLQ_TOPIC,
+    NORMALIZE_QUARANTINE_TOPIC,
+    NORMALIZE_VERSIONS_TOPIC,
+)
 
 ASYNCAPI_VERSION: Final = "3.0.0"
 KAFKA_BINDING_VERSION: Final = "0.5.0"
@@ -298,6 +302,14 @@ def channels() -> tuple[Channel, ...]:
             ("NormalizeVersion",),
         ),
         Channel(
+            "normalizeQuarantine",
+            NORMALIZE_QUARANTINE_TOPIC,
+            "compact",
+            "Events an operator set aside (`python -m services.normalize repair-entity`): normalize "
+            "dead-letters them as `quarantined` instead of applying them. Key: the event's pseudonym.",
+            ("NormalizeQuarantine",),
+        ),
+        Channel(
             "aggregatesIssuePrevalence",
             topic_of(ISSUE_PREVALENCE),
             "compact",
@@ -346,6 +358,7 @@ def operations() -> tuple[Operation, ...]:
         Operation("normalize", "send", "normalizeDeadLetters", "Dead-letter an envelope it cannot map."),
         Operation("normalize", "send", "normalizeVersions", "Record the version applied to an entity."),
         Operation("normalize", "receive", "normalizeVersions", "Load the versions applied so far."),
+        Operation("normalize", "receive", "normalizeQuarantine", "Load the quarantined events."),
         *(
             Operation("aggregate", "receive", c, "Maintain the aggregates' inputs.")
             for c in normalized
@@ -531,6 +544,13 @@ def header_schemas() -> dict[str, Any]:
             "additionalProperties": False,
             "description": "The highest entity version normalize has applied for the key's entity.",
         },
+        "QuarantinedEvent": {
+            "type": "object",
+            "properties": {"reason": {"type": "string"}},
+            "required": ["reason"],
+            "additionalProperties": False,
+            "description": "Why an operator set the key's event aside (no identifier in clear).",
+        },
     }
 
 
@@ -648,6 +668,12 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             "The highest version normalize has applied for one entity.",
             _ref("AppliedVersion"),
             {"type": "string", "description": "The entity's pseudonym."},
+        ),
+        "NormalizeQuarantine": _message(
+            "A quarantined event",
+            "An event normalize must never apply (repair-entity).",
+            _ref("QuarantinedEvent"),
+            {"type": "string", "description": "The event's pseudonym."},
         ),
     }
     for _, model, key_field, key in _NORMALIZED:

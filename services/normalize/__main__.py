@@ -16,10 +16,11 @@ import faust
 from services.compacted import read_compacted
 from services.topics import ensure_topics
 
+from . import repair
 from .app import create_app
 from .engine import restore
 from .keycheck import KEY_MISMATCH_EXIT, KeyMismatchError, check_key
-from .keys import MissingKeyError, load_key
+from .keys import KeyMaterial, MissingKeyError, load_key
 from .mapping import MappingContext
 from .pseudonymise import IdKind, Pseudonymiser
 from .settings import NormalizeSettings
@@ -36,6 +37,23 @@ async def _read_state(settings: NormalizeSettings) -> dict[str, dict[str, bytes]
 log = logging.getLogger("sx.normalize")
 
 
+def _repair(argv: list[str], settings: NormalizeSettings, keys: KeyMaterial) -> None:
+    args = repair.parser().parse_args(argv)
+    try:
+        done = asyncio.run(
+            repair.repair_entity(
+                settings, keys, args.platform, args.kind, args.ref, args.bad_event, rewind=not args.no_rewind
+            )
+        )
+    except (repair.RepairRefused, ValueError) as exc:
+        print(f"normalize repair-entity: refused: {exc}", file=sys.stderr)
+        raise SystemExit(repair.REFUSED_EXIT) from None
+    print(
+        f"normalize repair-entity: event quarantined, the entity's applied version forgotten, "
+        f"{done.rewound} partition(s) of {settings.accepted_topic} rewound; start normalize to replay"
+    )
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(levelname)s] %(name)s: %(message)s")
     settings = NormalizeSettings.from_env()
@@ -44,6 +62,9 @@ def main() -> None:
     except MissingKeyError as exc:
         print(f"normalize: refusing to start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if sys.argv[1:2] == ["repair-entity"]:
+        _repair(sys.argv[2:], settings, keys)
+        return
     asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topic_specs()))
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     ctx = MappingContext.from_keys(keys)

@@ -29,10 +29,10 @@ from schemas.shared.resolution import (
     SiteResolution,
 )
 
-from .mapping import MappingContext, Output, OutputKind, map_event
+from .mapping import MappingContext, MappingError, MappingErrorCode, Output, OutputKind, map_event
 from .pseudonymise import IdKind
 from .resolve import Change, Resolver, SiteFacts
-from .topics import NORMALIZE_VERSIONS_TOPIC
+from .topics import NORMALIZE_QUARANTINE_TOPIC, NORMALIZE_VERSIONS_TOPIC
 
 PREVIOUS_RESOLVED_SITE_HEADER = "sx_previous_resolved_site_id"
 
@@ -84,16 +84,20 @@ class Normalizer:
         ctx: MappingContext,
         resolver: Resolver,
         versions: Mapping[str, Applied] | None = None,
+        quarantined: Iterable[str] = (),
     ) -> None:
         self.ctx = ctx
         self.resolver = resolver
         self.versions: dict[str, Applied] = dict(versions or {})
+        self.quarantined: frozenset[str] = frozenset(quarantined)  # event pseudonyms
 
     def process(self, accepted: AcceptedEvent) -> Outcome:
         """Raises `MappingError` (dead-letter) before changing any state."""
+        event_id = self.ctx.pseudonymiser.pseudonym(IdKind.EVENT, f"{accepted.platform}:{accepted.event_id}")
+        if event_id in self.quarantined:
+            raise MappingError(MappingErrorCode.QUARANTINED, "an operator quarantined this event")
         outputs = map_event(accepted, self.ctx)
         outcome = Outcome()
-        event_id = self.ctx.pseudonymiser.pseudonym(IdKind.EVENT, f"{accepted.platform}:{accepted.event_id}")
         for output in outputs:
             applied = self.versions.get(output.version_entity)
             if applied is not None and output.version <= applied.version:
@@ -177,11 +181,12 @@ def restore(
         c.company_id: c.granted
         for c in (Consent.model_validate_json(v) for v in state.get(Consent.TOPIC, {}).values())
     }
+    quarantined = state.get(NORMALIZE_QUARANTINE_TOPIC, {}).keys()
     placeholder = Normalizer(ctx, Resolver(resolved_id, default_consent=default_consent), versions)
     resolver = Resolver.from_facts(
         [placeholder.facts_of(s) for s in sites], consents, resolved_id, default_consent=default_consent
     )
-    normalizer = Normalizer(ctx, resolver, versions)
+    normalizer = Normalizer(ctx, resolver, versions, quarantined)
     resolutions = {
         k: SiteResolution.model_validate_json(v) for k, v in state.get(SITE_RESOLUTION_TOPIC, {}).items()
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from services.config import Port, WorkerSettings
 from services.topics import ACCEPTED_TOPIC, TopicSpec
 
-from .topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_VERSIONS_TOPIC, OUTPUT_TOPICS
+from .topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_QUARANTINE_TOPIC, NORMALIZE_VERSIONS_TOPIC, OUTPUT_TOPICS
 
 
 class NormalizeSettings(WorkerSettings):
@@ -34,7 +34,7 @@ class NormalizeSettings(WorkerSettings):
     @property
     def state_topics(self) -> tuple[str, ...]:
         """The compacted topics read back at start-up (canonical names)."""
-        return (*OUTPUT_TOPICS, NORMALIZE_VERSIONS_TOPIC)
+        return (*OUTPUT_TOPICS, NORMALIZE_VERSIONS_TOPIC, NORMALIZE_QUARANTINE_TOPIC)
 
     def topic_specs(self) -> tuple[TopicSpec, ...]:
         return (

@@ -46,6 +46,7 @@ EXPECTED_TOPICS = {
     RESOLVED_SITES_TOPIC,
     NORMALIZE_DLQ_TOPIC,
     NORMALIZE_VERSIONS_TOPIC,
+    "exchange.normalize.quarantine.v1",
     *AGGREGATE_TOPICS,
 }
 COMPACTED = {
@@ -56,6 +57,7 @@ COMPACTED = {
     *AGGREGATE_TOPICS,
 }
 COMPACTED.add(NORMALIZE_VERSIONS_TOPIC)
+COMPACTED.add("exchange.normalize.quarantine.v1")
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +155,11 @@ def test_who_reads_and_writes_what(doc: dict[str, Any]) -> None:
     normalized = {*SHARED_TOPICS, SITE_RESOLUTION_TOPIC, RESOLVED_SITES_TOPIC}
     assert _operations(doc, "ingest", "receive") == {SEDEX_TOPIC, AMFORI_TOPIC, INGEST_SEEN_TOPIC}
     assert _operations(doc, "ingest", "send") == {ACCEPTED_TOPIC, INGEST_DLQ_TOPIC, INGEST_SEEN_TOPIC}
-    assert _operations(doc, "normalize", "receive") == {ACCEPTED_TOPIC, NORMALIZE_VERSIONS_TOPIC}
+    assert _operations(doc, "normalize", "receive") == {
+        ACCEPTED_TOPIC,
+        NORMALIZE_VERSIONS_TOPIC,
+        "exchange.normalize.quarantine.v1",
+    }
     assert _operations(doc, "normalize", "send") == normalized | {
         NORMALIZE_DLQ_TOPIC,
         NORMALIZE_VERSIONS_TOPIC,

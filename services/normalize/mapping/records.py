@@ -101,6 +101,7 @@ class MappingErrorCode(StrEnum):
     UNKNOWN_EVENT = "unknown_event"
     INCONSISTENT_ENVELOPE = "inconsistent_envelope"
     INVALID_RECORD = "invalid_record"
+    QUARANTINED = "quarantined"  # an operator set this event aside (repair-entity): never applied
 
 
 class MappingError(ValueError):
