@@ -1,9 +1,9 @@
 """Chaos: `python -m bench.chaos --kills 20 [--sites 30 --months 6 --seed 7]`.
 
 The simulator's feed (both platforms, with redeliveries, stale versions and malformed messages) is
-published to private platform topics; ingest and normalize run as separate processes, as in
-production, and are SIGKILLed at random moments (one of the two, chosen and timed by the seed) while
-they work through it, each restarted at once. Afterwards:
+published to private platform topics in slices, one before each fault; ingest and normalize run as
+separate processes, as in production, and are SIGKILLed at random moments (one of the two, chosen and
+timed by the seed) while they work through it, each restarted at once. Afterwards:
 
 * every compacted topic normalize owns must equal, key for key and byte for byte, what normalize's
   engine gives in-process for the same feed with no fault at all;
@@ -168,7 +168,10 @@ async def run_chaos(
     accepted, dlq, seen = f"{run}.accepted", f"{run}.ingest-dlq", f"{run}.seen"
     normalize_settings = NormalizeSettings(topic_prefix=f"{run}.", accepted_topic=accepted)
     await ensure_topics(bootstrap, tuple(TopicSpec(t, 3) for t in (*platform_topics.values(), accepted, dlq)))
-    await publish(messages, bootstrap, topics=platform_topics)
+    # The replay arrives in as many slices as there are faults (plus one), one slice before each
+    # fault, so every kill meets work in flight rather than an idle service.
+    slices = [messages[i :: kills + 1] for i in range(kills + 1)]
+    await publish(slices[0], bootstrap, topics=platform_topics)
     base = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
     ports = {"ingest": free_port(), "normalize": free_port()}
     env = {
@@ -204,8 +207,9 @@ async def run_chaos(
     try:
         await start("ingest")
         await start("normalize")
-        for _ in range(kills):
-            await asyncio.sleep(rng.uniform(0.2, 2.5))  # the random moment of the next fault
+        for i in range(kills):
+            await publish(slices[i + 1], bootstrap, topics=platform_topics)
+            await asyncio.sleep(rng.uniform(0.0, 0.6))  # the random moment of the next fault
             victim = rng.choice(("ingest", "normalize"))
             procs[victim].send_signal(signal.SIGKILL)
             await procs[victim].wait()
@@ -266,8 +270,8 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--kills", type=int, default=20)
-    parser.add_argument("--sites", type=int, default=30)
-    parser.add_argument("--months", type=int, default=6)
+    parser.add_argument("--sites", type=int, default=1500)
+    parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.broker
 
 
 async def test_sigkills_change_nothing_and_lose_nothing(bootstrap: str, tmp_path: Path) -> None:
-    result = await run_chaos(bootstrap, kills=4, seed=3, sites=6, months=3, workdir=tmp_path)
+    result = await run_chaos(bootstrap, kills=4, seed=3, sites=60, months=6, workdir=tmp_path)
     assert sum(result.kills.values()) == 4
     assert result.topics_differing == [], result.topics_differing
     assert result.accepted_distinct == result.expected.accepted > 0
