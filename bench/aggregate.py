@@ -73,6 +73,7 @@ from bench.passthrough import child_env, run_passthrough
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.__main__ import topic_specs
+from services.aggregate.noise import NoiseParams
 from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.runner import ReleasePlan, plan_release
@@ -129,8 +130,9 @@ def build_state(records: Iterator[Record] | Sequence[Record]) -> tuple[Normalize
     return state, n
 
 
-def plan(state: NormalizedState) -> ReleasePlan:
-    """The first release at RELEASE_AT with the service's default parameters (quarters, 30 days' grace)."""
+def plan(state: NormalizedState, noise: NoiseParams | None = None) -> ReleasePlan:
+    """The first release at RELEASE_AT with the service's default parameters (quarters, 30 days' grace),
+    exact unless `noise` puts tables in the differential-privacy mode."""
     settings = AggregateSettings()
     return plan_release(
         state,
@@ -139,6 +141,7 @@ def plan(state: NormalizedState) -> ReleasePlan:
         RELEASE_AT,
         granularity=settings.granularity,
         grace=settings.grace,
+        noise=noise,
     )
 
 

@@ -19,14 +19,12 @@ import statistics
 import time
 from collections import defaultdict
 
-from bench.aggregate import RELEASE_AT, build_state, normalized_records, plan
+from bench.aggregate import build_state, normalized_records, plan
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, TABLES
 from services.aggregate.model import ALL, CellKey
 from services.aggregate.noise import NoiseParams
 from services.aggregate.population import NormalizedState
-from services.aggregate.release import ReleaseLog
-from services.aggregate.runner import ReleasePlan, plan_release
-from services.aggregate.settings import AggregateSettings
+from services.aggregate.runner import ReleasePlan
 from services.aggregate.tables import forced_labour, issue_prevalence
 
 HEADLINE = {
@@ -37,17 +35,7 @@ HEADLINE = {
 
 
 def noisy_plan(state: NormalizedState, rho: float) -> ReleasePlan:
-    settings = AggregateSettings()
-    noise = NoiseParams(frozenset(TABLES), rho_per_period=rho)
-    return plan_release(
-        state,
-        ReleaseLog(),
-        settings.disclosure_params(),
-        RELEASE_AT,
-        granularity=settings.granularity,
-        grace=settings.grace,
-        noise=noise,
-    )
+    return plan(state, NoiseParams(frozenset(TABLES), rho_per_period=rho))
 
 
 def level(key: CellKey) -> str:

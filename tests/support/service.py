@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -97,3 +98,37 @@ class ServiceProcess:
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+
+@dataclass(frozen=True)
+class IngestUnderTest:
+    """One ingest process on private topics: the platform topics it reads (canonical name -> private
+    name), the topics it writes, its consumer group and the process."""
+
+    platform_topics: dict[str, str]
+    accepted: str
+    dlq: str
+    seen: str
+    app_id: str
+    service: ServiceProcess
+
+
+def ingest_under_test(bootstrap: str, tmp_path: Path, suffix: str) -> IngestUnderTest:
+    """Names and environment for an ingest on topics of its own (the caller creates the platform,
+    accepted and dead-letter topics; ingest creates its seen topic itself, as in production)."""
+    platform_topics = {"sedex.changes.v1": f"sedex-{suffix}", "amfori.changes.v1": f"amfori-{suffix}"}
+    accepted, dlq, seen, app_id = f"accepted-{suffix}", f"dlq-{suffix}", f"seen-{suffix}", f"ingest-{suffix}"
+    port = free_port()
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "INGEST_APP_ID": app_id,
+        "INGEST_WEB_PORT": str(port),
+        "INGEST_DATA_DIR": str(tmp_path / "data"),
+        "INGEST_SEDEX_TOPIC": platform_topics["sedex.changes.v1"],
+        "INGEST_AMFORI_TOPIC": platform_topics["amfori.changes.v1"],
+        "INGEST_ACCEPTED_TOPIC": accepted,
+        "INGEST_DLQ_TOPIC": dlq,
+        "INGEST_SEEN_TOPIC": seen,
+    }
+    service = ServiceProcess("services.ingest", env, tmp_path / "ingest.log", port)
+    return IngestUnderTest(platform_topics, accepted, dlq, seen, app_id, service)

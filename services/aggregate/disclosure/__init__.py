@@ -129,13 +129,15 @@ def _revisions(
     params: DisclosureParams,
     previous: Mapping[CellKey, Released],
     parties: Parties,
+    *,
+    noisy: bool = False,
 ) -> tuple[dict[Position, Revision], dict[Position, ViewEntry]]:
     revisions: dict[Position, Revision] = {}
     view: dict[Position, ViewEntry] = {}
     for pos, cell in family.cells.items():
         last = previous.get(cell.key)
         candidate = Released.of(cell, pattern.status[pos], real)
-        revisions[pos] = revision(last, candidate, params, parties)
+        revisions[pos] = revision(last, candidate, params, parties, noisy=noisy)
         view[pos] = view_entry(candidate, revisions[pos], last)
     return revisions, view
 
@@ -178,16 +180,7 @@ def _noisy(
     published outcome is exact (no residual or recovery withholding), and the revision rule."""
     pattern = primary_pattern(members[0], sites, params)
     revisions = {
-        family.id: {
-            pos: revision(
-                previous.get(cell.key),
-                Released.of(cell, pattern.status[pos], real),
-                params,
-                parties,
-                noisy=True,
-            )
-            for pos, cell in family.cells.items()
-        }
+        family.id: _revisions(family, pattern, real, params, previous, parties, noisy=True)[0]
         for family in members
     }
     return pattern, revisions

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -22,15 +21,12 @@ from services.aggregate.population import NormalizedState
 from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
 from services.topics import delete_topics, ensure_topics
+from tests.services.aggregate.crash import Crash, crash_on_public_send
 from tests.services.normalize.test_engine import accepted_feed, run
 from tests.support.kafka import read_topic, unique
 
 pytestmark = pytest.mark.broker
 BOTH = NoiseParams(frozenset({"issue-prevalence", "forced-labour"}))
-
-
-class Crash(RuntimeError):
-    pass
 
 
 class Counting:
@@ -59,19 +55,7 @@ async def test_an_aborted_release_and_a_restart_publish_the_stored_draw_and_spen
     )
     try:
         await first.establish()
-        assert first._producer is not None
-        real_send, sent = first._producer.send, 0
-
-        async def failing_send(*args: Any, **kwargs: Any) -> Any:
-            nonlocal sent
-            sent += ".aggregates." in args[0]
-            if sent == 100:  # half-way through publishing, with what was sent on the broker
-                assert first._producer is not None
-                await first._producer.flush()
-                raise Crash("the process dies here")
-            return await real_send(*args, **kwargs)
-
-        first._producer.send = failing_send
+        crash_on_public_send(first, 100)  # half-way through publishing
         with pytest.raises(Crash):
             await first.release(at)
         draws = sampler.calls

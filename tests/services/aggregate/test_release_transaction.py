@@ -20,15 +20,12 @@ from services.aggregate.runner import plan_release
 from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
 from services.topics import delete_topics, ensure_topics
+from tests.services.aggregate.crash import Crash, crash_on_public_send
 from tests.services.normalize.test_engine import accepted_feed, run
 from tests.support.kafka import eventually, read_topic, unique
 
 pytestmark = pytest.mark.broker
 AT = datetime(2026, 6, 1, tzinfo=UTC)
-
-
-class Crash(RuntimeError):
-    pass
 
 
 async def test_a_failed_release_shows_nothing_and_the_retry_equals_an_uninterrupted_one(
@@ -102,19 +99,7 @@ async def test_a_release_that_fails_while_publishing_is_published_as_recorded(bo
     releaser = Releaser(settings, state, ManualClock(AT), AggregateMetrics(), DisclosureParams())
     await releaser.establish()
     try:
-        assert releaser._producer is not None
-        real_send, sent = releaser._producer.send, 0
-
-        async def failing_send(*args: Any, **kwargs: Any) -> Any:
-            nonlocal sent
-            sent += ".aggregates." in args[0]
-            if sent == 150:  # half-way through publishing, with what was sent on the broker
-                assert releaser._producer is not None
-                await releaser._producer.flush()
-                raise Crash("the process dies here")
-            return await real_send(*args, **kwargs)
-
-        releaser._producer.send = failing_send
+        crash_on_public_send(releaser, 150)  # half-way through publishing
         with pytest.raises(Crash):
             await releaser.release(AT)
         assert await published(bootstrap, public) == []

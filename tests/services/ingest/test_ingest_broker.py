@@ -27,7 +27,7 @@ from tests.support.kafka import (
     read_topic,
     unique,
 )
-from tests.support.service import ServiceProcess, free_port
+from tests.support.service import ingest_under_test
 
 pytestmark = pytest.mark.broker
 
@@ -45,31 +45,10 @@ async def test_ingest_accepts_dead_letters_and_deduplicates_across_a_restart(
     contract_classes = {c.value for c in ReasonClass} - {"invalid", "internal_error", "unexpected_field"}
     assert contract_classes <= invalid_classes, contract_classes - invalid_classes
 
-    suffix = unique("t")
-    topics = {
-        "sedex.changes.v1": f"sedex-{suffix}",
-        "amfori.changes.v1": f"amfori-{suffix}",
-    }
-    accepted_topic, dlq_topic, app_id = f"accepted-{suffix}", f"dlq-{suffix}", f"ingest-{suffix}"
-    seen_topic = f"seen-{suffix}"  # created by the service itself, as in production
+    ingest = ingest_under_test(bootstrap, tmp_path, unique("t"))
+    topics, service, app_id = ingest.platform_topics, ingest.service, ingest.app_id
+    accepted_topic, dlq_topic, seen_topic = ingest.accepted, ingest.dlq, ingest.seen
     await create_topics(bootstrap, [*topics.values(), accepted_topic, dlq_topic])
-    port = free_port()
-    service = ServiceProcess(
-        "services.ingest",
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "INGEST_APP_ID": app_id,
-            "INGEST_WEB_PORT": str(port),
-            "INGEST_DATA_DIR": str(tmp_path / "data"),
-            "INGEST_SEDEX_TOPIC": topics["sedex.changes.v1"],
-            "INGEST_AMFORI_TOPIC": topics["amfori.changes.v1"],
-            "INGEST_ACCEPTED_TOPIC": accepted_topic,
-            "INGEST_DLQ_TOPIC": dlq_topic,
-            "INGEST_SEEN_TOPIC": seen_topic,
-        },
-        tmp_path / "ingest.log",
-        port,
-    )
     half = len(messages) // 2
     try:
         await publish(messages[:half], bootstrap, topics=topics)

@@ -18,7 +18,7 @@ from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.publish import publish
 from tests.support.kafka import create_topics, eventually, unique
-from tests.support.service import ServiceProcess, free_port
+from tests.support.service import ServiceProcess, ingest_under_test
 
 pytestmark = [
     pytest.mark.broker,
@@ -43,23 +43,10 @@ def health(service: ServiceProcess) -> tuple[int, dict[str, Any]]:
 
 async def test_health_shows_a_broker_outage_and_nothing_is_lost(bootstrap: str, tmp_path: Path) -> None:
     messages = generate_feed(seed=21, sites_per_platform=8, start=date(2026, 1, 1), months=2).messages
-    suffix = unique("out")
-    topics = {"sedex.changes.v1": f"sedex-{suffix}", "amfori.changes.v1": f"amfori-{suffix}"}
-    outputs = [f"accepted-{suffix}", f"dlq-{suffix}", f"seen-{suffix}"]
-    await create_topics(bootstrap, [*topics.values(), *outputs[:2]])
-    port = free_port()
-    env = {
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "INGEST_APP_ID": f"ingest-{suffix}",
-        "INGEST_WEB_PORT": str(port),
-        "INGEST_DATA_DIR": str(tmp_path / "data"),
-        "INGEST_SEDEX_TOPIC": topics["sedex.changes.v1"],
-        "INGEST_AMFORI_TOPIC": topics["amfori.changes.v1"],
-        "INGEST_ACCEPTED_TOPIC": outputs[0],
-        "INGEST_DLQ_TOPIC": outputs[1],
-        "INGEST_SEEN_TOPIC": outputs[2],
-    }
-    service = ServiceProcess("services.ingest", env, tmp_path / "ingest.log", port)
+    ingest = ingest_under_test(bootstrap, tmp_path, unique("out"))
+    topics, service = ingest.platform_topics, ingest.service
+    outputs = [ingest.accepted, ingest.dlq, ingest.seen]
+    await create_topics(bootstrap, outputs[:2] + list(topics.values()))
     half = len(messages) // 2
     try:
         await publish(messages[:half], bootstrap, topics=topics)

@@ -20,7 +20,7 @@ from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.publish import publish
 from tests.support.kafka import create_topics, eventually, unique
-from tests.support.service import ServiceProcess, free_port
+from tests.support.service import ingest_under_test
 
 pytestmark = pytest.mark.broker
 CONSUMED = "sx_ingest_messages_consumed_total"
@@ -30,23 +30,10 @@ async def test_a_killed_ingest_processes_again_soon_after_its_restart(bootstrap:
     messages = [
         m for m in generate_feed(seed=3, sites_per_platform=5, start=date(2026, 1, 1), months=2).messages
     ]
-    suffix = unique("rs")
-    topics = {"sedex.changes.v1": f"sedex-{suffix}", "amfori.changes.v1": f"amfori-{suffix}"}
-    outputs = [f"accepted-{suffix}", f"dlq-{suffix}"]
+    ingest = ingest_under_test(bootstrap, tmp_path, unique("rs"))
+    topics, service = ingest.platform_topics, ingest.service
+    outputs = [ingest.accepted, ingest.dlq]
     await create_topics(bootstrap, [*topics.values(), *outputs])
-    port = free_port()
-    env = {
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "INGEST_APP_ID": f"ingest-{suffix}",
-        "INGEST_WEB_PORT": str(port),
-        "INGEST_DATA_DIR": str(tmp_path / "data"),
-        "INGEST_SEDEX_TOPIC": topics["sedex.changes.v1"],
-        "INGEST_AMFORI_TOPIC": topics["amfori.changes.v1"],
-        "INGEST_ACCEPTED_TOPIC": outputs[0],
-        "INGEST_DLQ_TOPIC": outputs[1],
-        "INGEST_SEEN_TOPIC": f"seen-{suffix}",
-    }
-    service = ServiceProcess("services.ingest", env, tmp_path / "ingest.log", port)
     half = len(messages) // 2
     try:
         await publish(messages[:half], bootstrap, topics=topics)
@@ -74,4 +61,4 @@ async def test_a_killed_ingest_processes_again_soon_after_its_restart(bootstrap:
     finally:
         if service.proc is not None:
             service.stop()
-        await delete_topics(bootstrap, [*topics.values(), *outputs, f"seen-{suffix}"])
+        await delete_topics(bootstrap, [*topics.values(), *outputs, ingest.seen])
