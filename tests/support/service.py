@@ -8,8 +8,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -111,6 +113,26 @@ class IngestUnderTest:
     seen: str
     app_id: str
     service: ServiceProcess
+
+    def consumed(self) -> float:
+        return self.service.metric_sum("sx_ingest_messages_consumed_total")
+
+    async def start_on_first_half(self, bootstrap: str, messages: Sequence[Any]) -> int:
+        """Publish the first half of the messages, start ingest, wait until it consumed them; returns
+        how many that was."""
+        from simulator.publish import publish
+        from tests.support.kafka import eventually
+
+        half = len(messages) // 2
+        await publish(messages[:half], bootstrap, topics=self.platform_topics)
+        self.service.start()
+        self.service.wait_healthy()
+
+        async def first_half() -> bool:
+            return self.consumed() >= half
+
+        await eventually(first_half, 120, "the first half consumed")
+        return half
 
 
 def ingest_under_test(bootstrap: str, tmp_path: Path, suffix: str) -> IngestUnderTest:

@@ -34,16 +34,8 @@ async def test_a_killed_ingest_processes_again_soon_after_its_restart(bootstrap:
     topics, service = ingest.platform_topics, ingest.service
     outputs = [ingest.accepted, ingest.dlq]
     await create_topics(bootstrap, [*topics.values(), *outputs])
-    half = len(messages) // 2
     try:
-        await publish(messages[:half], bootstrap, topics=topics)
-        service.start()
-        service.wait_healthy()
-
-        async def consumed(n: int) -> bool:
-            return service.metric_sum(CONSUMED) >= n
-
-        await eventually(lambda: consumed(half), 120, "the first half consumed")
+        half = await ingest.start_on_first_half(bootstrap, messages)
         service.kill()
         await publish(messages[half:], bootstrap, topics=topics)
         started = time.monotonic()
