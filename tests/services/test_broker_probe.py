@@ -9,20 +9,13 @@ import logging
 import pytest
 
 from services.broker_probe import BrokerProbe
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import FakeClock
 
 
 def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     probe = BrokerProbe("127.0.0.1:1", clock=clock)
     caplog.set_level(logging.INFO, logger="sx.broker")
     for t in range(10):

@@ -6,14 +6,7 @@ from __future__ import annotations
 import logging
 
 from services.logs import RepeatLimiter, limit_repeats
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import FakeClock
 
 
 def record(
@@ -23,7 +16,7 @@ def record(
 
 
 def test_an_outage_of_two_minutes_logs_a_handful_of_lines_not_ten_thousand() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limiter = RepeatLimiter(clock=clock)
     passed = []
     for i in range(80 * 120):  # 80 a second for two minutes
@@ -40,7 +33,7 @@ def test_an_outage_of_two_minutes_logs_a_handful_of_lines_not_ten_thousand() -> 
 
 
 def test_other_kinds_and_info_lines_pass_and_a_quiet_kind_starts_afresh() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limiter = RepeatLimiter(clock=clock)
     assert limiter.filter(record("broker down"))
     assert not limiter.filter(record("broker down"))
