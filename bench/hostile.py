@@ -1,0 +1,170 @@
+"""Hostile input against the running service: `python -m bench.hostile --messages 10000 [--seed 1]`.
+
+`simulator.hostile` (hypothesis) generates the messages around valid events of the simulator's feed;
+they are published to private platform topics and read by `python -m services.ingest` in its own
+process, as in production. Printed: how many were consumed, accepted, dead-lettered (by reason) and
+dropped as redeliveries, whether any ended as `internal_error` or crashed the service, the time taken,
+and ingest's resident memory before and after, beside its peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.harness import free_port, log_tail, rss_mib, spawn_service, wait_health
+from services.topics import (
+    AMFORI_TOPIC,
+    SEDEX_TOPIC,
+    TopicSpec,
+    bootstrap_servers,
+    delete_topics,
+    ensure_topics,
+)
+from simulator.feed import generate_feed
+from simulator.hostile import HostileMessage, generate
+
+PLATFORM_MAX_BYTES = 2 * 1024 * 1024  # services.topics gives every topic this max.message.bytes
+
+
+@dataclass(frozen=True)
+class HostileRun:
+    messages: int
+    consumed: float
+    accepted: float
+    dead_lettered: Counter[str]
+    duplicates: float
+    alive: bool
+    seconds: float
+    rss_before_mib: float
+    rss_after_mib: float
+    rss_peak_mib: float
+
+    @property
+    def accounted(self) -> float:
+        return self.accepted + sum(self.dead_lettered.values()) + self.duplicates
+
+
+async def _samples(port: int) -> list[tuple[str, dict[str, str], float]]:
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=10.0)).text
+    return [
+        (s.name, dict(s.labels), s.value) for f in text_string_to_metric_families(text) for s in f.samples
+    ]
+
+
+async def run_hostile(bootstrap: str, messages: list[HostileMessage], workdir: Path) -> HostileRun:
+    run = f"hostile-{uuid.uuid4().hex[:8]}"
+    topics = {SEDEX_TOPIC: f"{run}.sedex", AMFORI_TOPIC: f"{run}.amfori"}
+    accepted, dlq, seen = f"{run}.accepted", f"{run}.dlq", f"{run}.seen"
+    await ensure_topics(bootstrap, tuple(TopicSpec(t, 3) for t in (*topics.values(), accepted, dlq)))
+    port = free_port()
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "INGEST_APP_ID": f"{run}-ingest",
+        "INGEST_WEB_PORT": str(port),
+        "INGEST_DATA_DIR": str(workdir / "ingest"),
+        "INGEST_SEDEX_TOPIC": topics[SEDEX_TOPIC],
+        "INGEST_AMFORI_TOPIC": topics[AMFORI_TOPIC],
+        "INGEST_ACCEPTED_TOPIC": accepted,
+        "INGEST_DLQ_TOPIC": dlq,
+        "INGEST_SEEN_TOPIC": seen,
+    }
+    log = str(workdir / "ingest.log")
+    worker = await spawn_service("services.ingest", env, log)
+    try:
+        await wait_health(port, worker, lambda report: True, 120, "ingest")
+        before = rss_mib(worker.pid).current
+        started = time.monotonic()
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=PLATFORM_MAX_BYTES)
+        await producer.start()
+        try:
+            for m in messages:
+                await producer.send(topics[m.topic], m.value, key=m.key, headers=list(m.headers))
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+        def total(samples: list[tuple[str, dict[str, str], float]], name: str) -> float:
+            return sum(v for n, _, v in samples if n == name)
+
+        deadline = time.monotonic() + 600
+        while True:
+            samples = await _samples(port)
+            if total(samples, "sx_ingest_messages_consumed_total") >= len(messages):
+                break
+            if worker.returncode is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ingest stopped or stalled:\n{log_tail(log)}")
+            await asyncio.sleep(0.5)  # polling the service's metrics
+        seconds = time.monotonic() - started
+        await asyncio.sleep(5)  # let it settle before reading its resident memory
+        rss = rss_mib(worker.pid)
+        dead: Counter[str] = Counter()
+        for name, labels, value in samples:
+            if name == "sx_ingest_messages_dead_lettered_total" and value:
+                dead[labels["reason"]] += int(value)
+        return HostileRun(
+            messages=len(messages),
+            consumed=total(samples, "sx_ingest_messages_consumed_total"),
+            accepted=total(samples, "sx_ingest_messages_accepted_total"),
+            dead_lettered=dead,
+            duplicates=total(samples, "sx_ingest_duplicates_total"),
+            alive=worker.returncode is None,
+            seconds=seconds,
+            rss_before_mib=before,
+            rss_after_mib=rss.current,
+            rss_peak_mib=rss.peak,
+        )
+    finally:
+        if worker.returncode is None:
+            worker.send_signal(signal.SIGTERM)
+            await worker.wait()
+        await delete_topics(bootstrap, [*topics.values(), accepted, dlq, seen])
+
+
+def hostile_feed(n: int, seed: int) -> list[HostileMessage]:
+    bases = [
+        m for m in generate_feed(seed, 20, start=date(2025, 1, 1), months=6).messages if m.expect == "valid"
+    ]
+    return generate(bases, n, seed)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    messages = hostile_feed(args.messages, args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        r = asyncio.run(run_hostile(bootstrap_servers(), messages, Path(tmp)))
+    print(f"{r.messages:,} hostile messages in {r.seconds:.1f} s; ingest {'up' if r.alive else 'DOWN'}")
+    print(
+        f"consumed {r.consumed:,.0f} = accepted {r.accepted:,.0f} + dead-lettered "
+        f"{sum(r.dead_lettered.values()):,} + redeliveries {r.duplicates:,.0f} (sum {r.accounted:,.0f})"
+    )
+    print("dead-lettered by reason: " + ", ".join(f"{k} {v:,}" for k, v in r.dead_lettered.most_common()))
+    print(f"internal_error: {r.dead_lettered.get('internal_error', 0)}")
+    print(
+        f"ingest RSS: {r.rss_before_mib:.0f} MiB before, {r.rss_after_mib:.0f} MiB after "
+        f"(peak {r.rss_peak_mib:.0f} MiB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
