@@ -108,6 +108,8 @@ def hostile(bases: Sequence[FeedMessage]) -> st.SearchStrategy[HostileMessage]:
             path = draw(st.sampled_from(_paths(obj)))
             value = json.dumps(_replace(obj, path, draw(values)), allow_nan=True).encode()
         key = draw(st.one_of(st.none(), st.binary(max_size=40), st.just(base.key)))
+        if key is None and value is None:
+            key = b""  # Kafka needs one of the two (aiokafka refuses neither)
         return HostileMessage(base.topic, key, value, draw(headers))
 
     return draw_one()

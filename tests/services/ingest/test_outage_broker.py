@@ -20,13 +20,27 @@ from simulator.publish import publish
 from tests.support.kafka import create_topics, eventually, unique
 from tests.support.service import ServiceProcess, ingest_under_test
 
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _owns_the_broker() -> bool:
+    """Whether the broker answering is the one this checkout's deploy/kafka/broker.sh started (its pid
+    file names a live process): only that one may be stopped and started by this test."""
+    pidfile = Path(os.environ.get("SX_KAFKA_HOME", ROOT / ".kafka")) / "broker.pid"
+    try:
+        os.kill(int(pidfile.read_text().strip()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 pytestmark = [
     pytest.mark.broker,
     pytest.mark.skipif(
-        bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS")), reason="stops and starts the local broker"
+        bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS")) or not _owns_the_broker(),
+        reason="stops and starts the local broker, which this checkout's broker.sh must have started",
     ),
 ]
-ROOT = Path(__file__).resolve().parents[3]
 CONSUMED = "sx_ingest_messages_consumed_total"
 
 

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.exchange.accepted import AcceptedEvent
 from services.normalize.settings import NormalizeSettings
-from services.normalize.topics import NORMALIZE_DLQ_TOPIC
+from services.normalize.topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_QUARANTINE_TOPIC
 from services.topics import delete_topics
 from tests.services.normalize.test_engine import accepted_feed, interleave
 from tests.support.kafka import create_topics, eventually, read_topic, unique
@@ -115,6 +115,8 @@ async def test_two_interleavings_with_redeliveries_and_a_restart_compact_identic
             *(settings_b.topic(n) for n in names),
         ],
     )
-    assert all(state_a[name] for name in settings_a.state_topics), {k: len(v) for k, v in state_a.items()}
+    # Every state topic has records, but the quarantine: no operator set an event aside here.
+    filled = [name for name in settings_a.state_topics if name != NORMALIZE_QUARANTINE_TOPIC]
+    assert all(state_a[name] for name in filled), {k: len(v) for k, v in state_a.items()}
     for name in settings_a.state_topics:
         assert state_a[name] == state_b[name], name
