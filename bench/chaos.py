@@ -53,7 +53,8 @@ from services.topics import (
     delete_topics,
     ensure_topics,
 )
-from simulator.feed import FeedMessage, generate_feed
+from simulator.feed import generate_feed
+from simulator.message import FeedMessage
 from simulator.publish import publish
 
 FORMATS = {SEDEX_TOPIC: SEDEX, AMFORI_TOPIC: AMFORI}

@@ -37,7 +37,8 @@ from bench.harness import (
 )
 from bench.passthrough import child_env, output_size, read_output, run_passthrough
 from services.topics import delete_topics
-from simulator.feed import FeedMessage, generate_feed
+from simulator.feed import generate_feed
+from simulator.message import FeedMessage
 from simulator.publish import publish
 
 PARTITIONS = 6

@@ -26,7 +26,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 from pydantic_core import CoreSchema
 
-from schemas.exchange.accepted import AcceptedEvent
+from schemas.exchange.accepted import ACCEPTED_CE_SOURCE, CE_SPECVERSION, AcceptedEvent
 from schemas.exchange.aggregates import (
     FORCED_LABOUR,
     ISSUE_PREVALENCE,
@@ -41,7 +41,7 @@ from schemas.exchange.aggregates import (
     SiteAffiliationRecord,
     topic_of,
 )
-from schemas.exchange.dead_letter import NormalizeDeadLetter
+from schemas.exchange.dead_letter import IngestReasonClass, NormalizeDeadLetter
 from schemas.platform.amfori import AMFORI_EVENT
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
 from schemas.platform.sedex import SEDEX_EVENT
@@ -53,10 +53,16 @@ from schemas.shared.resolution import (
     ResolvedSite,
     SiteResolution,
 )
-from services.normalize.topics import (
+from schemas.topics import (
+    ACCEPTED_TOPIC,
+    INGEST_DLQ_TOPIC,
+    INGEST_SEEN_TOPIC,
+    MAX_MESSAGE_BYTES,
     NORMALIZE_DLQ_TOPIC,
     NORMALIZE_QUARANTINE_TOPIC,
     NORMALIZE_VERSIONS_TOPIC,
+    PLATFORM_TOPICS,
+    TOPICS,
 )
 
 ASYNCAPI_VERSION: Final = "3.0.0"
@@ -227,7 +233,6 @@ def _topic_of(model: type[BaseModel]) -> str:
 
 
 def channels() -> tuple[Channel, ...]:
-    from services.topics import ACCEPTED_TOPIC, INGEST_DLQ_TOPIC, INGEST_SEEN_TOPIC
 
     return (
         Channel(
@@ -373,7 +378,6 @@ def operations() -> tuple[Operation, ...]:
 
 
 def _channel_binding(channel: Channel) -> dict[str, Any]:
-    from services.topics import MAX_MESSAGE_BYTES, TOPICS
 
     declared = {spec.name: spec for spec in TOPICS}
     spec = declared.get(channel.topic)
@@ -425,9 +429,6 @@ def _doc(model: type[BaseModel]) -> str:
 
 
 def header_schemas() -> dict[str, Any]:
-    from services.ingest.reasons import ReasonClass
-    from services.ingest.records import ACCEPTED_CE_SOURCE, CE_SPECVERSION
-    from services.topics import PLATFORM_TOPICS
 
     platforms = "(sedex|amfori)"
 
@@ -484,7 +485,7 @@ def header_schemas() -> dict[str, Any]:
         "IngestDeadLetterHeaders": {
             **dlq(
                 {"enum": list(PLATFORM_TOPICS)},
-                {"enum": [reason.value for reason in ReasonClass]},
+                {"enum": [reason.value for reason in IngestReasonClass]},
             ),
             "description": "The original message's headers, unchanged, then these.",
         },

@@ -1,7 +1,8 @@
-"""Every Kafka topic the exchange reads or writes, declared once.
+"""Creating and deleting the exchange's topics; the names and specs are declared in `schemas.topics`
+(re-exported here for the services).
 
 Topics are created by `python -m services.topics` (idempotent) rather than by broker auto-creation,
-so partition counts, cleanup policies and size limits are the ones written here, not the broker's defaults.
+so partition counts, cleanup policies and size limits are the declared ones, not the broker's defaults.
 """
 
 from __future__ import annotations
@@ -10,49 +11,36 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
-# Platform messages may be up to 1 MiB; larger ones must still reach ingest (and its DLQ) to be rejected.
-MAX_MESSAGE_BYTES = 2 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class TopicSpec:
-    name: str
-    partitions: int
-    cleanup_policy: str = "delete"
-    retention_ms: int = -1
-    configs: dict[str, str] = field(default_factory=dict)
-
-    def new_topic(self) -> NewTopic:
-        configs = {
-            "cleanup.policy": self.cleanup_policy,
-            "retention.ms": str(self.retention_ms),
-            "max.message.bytes": str(MAX_MESSAGE_BYTES),
-            **self.configs,
-        }
-        return NewTopic(self.name, self.partitions, 1, topic_configs=configs)
-
-
-SEDEX_TOPIC = "sedex.changes.v1"
-AMFORI_TOPIC = "amfori.changes.v1"
-PLATFORM_TOPICS = (SEDEX_TOPIC, AMFORI_TOPIC)
-# Keyed like the platform topics and with the same partition count, so one site's events stay in order.
-ACCEPTED_TOPIC = "exchange.ingest.accepted.v1"
-INGEST_DLQ_TOPIC = "exchange.ingest.dlq.v1"
-# Ingest's own state: the platform events it has forwarded (see services/ingest/seen.py).
-INGEST_SEEN_TOPIC = "exchange.ingest.seen.v1"
-
-TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec(SEDEX_TOPIC, 6),
-    TopicSpec(AMFORI_TOPIC, 6),
-    TopicSpec(ACCEPTED_TOPIC, 6),
-    TopicSpec(INGEST_DLQ_TOPIC, 6),
-    TopicSpec(INGEST_SEEN_TOPIC, 6, cleanup_policy="compact"),
+from schemas.topics import (
+    ACCEPTED_TOPIC,
+    AMFORI_TOPIC,
+    INGEST_DLQ_TOPIC,
+    INGEST_SEEN_TOPIC,
+    MAX_MESSAGE_BYTES,
+    PLATFORM_TOPICS,
+    SEDEX_TOPIC,
+    TOPICS,
+    TopicSpec,
 )
+
+__all__ = [
+    "ACCEPTED_TOPIC",
+    "AMFORI_TOPIC",
+    "INGEST_DLQ_TOPIC",
+    "INGEST_SEEN_TOPIC",
+    "MAX_MESSAGE_BYTES",
+    "PLATFORM_TOPICS",
+    "SEDEX_TOPIC",
+    "TOPICS",
+    "TopicSpec",
+    "bootstrap_servers",
+    "delete_topics",
+    "ensure_topics",
+]
 
 
 def bootstrap_servers() -> str:
@@ -70,7 +58,8 @@ async def ensure_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -
         # service starting at the same time), and "already exists" must mean "not created by us".
         # aiokafka reports per-topic errors in the response instead of raising them.
         for spec in (s for s in specs if s.name not in existing):
-            response = await admin.create_topics([spec.new_topic()])
+            new = NewTopic(spec.name, spec.partitions, 1, topic_configs=spec.topic_configs())
+            response = await admin.create_topics([new])
             for _, code, message in response.topic_errors:
                 if code == TopicAlreadyExistsError.errno:
                     break

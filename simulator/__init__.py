@@ -4,8 +4,9 @@
 them to Kafka; ``python -m simulator`` does both.
 """
 
-from simulator.feed import AMFORI_TOPIC, SEDEX_TOPIC, Feed, FeedMessage, generate_feed
+from simulator.feed import AMFORI_TOPIC, SEDEX_TOPIC, Feed, generate_feed
 from simulator.malformed import REASON_CLASSES
+from simulator.message import FeedMessage
 from simulator.publish import publish
 from simulator.world import World, build_world
 

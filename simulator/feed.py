@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
+from schemas import topics as schema_topics
 from schemas.taxonomy import (
     AMFORI_FL_INDICATORS,
     AMFORI_TRAINING_TOPICS,
@@ -33,10 +34,12 @@ from schemas.taxonomy import (
     Issue,
     min_auditor_days,
 )
+from simulator.malformed import generate_malformed
+from simulator.message import DAY, FeedMessage, encode, random_uuid
 from simulator.world import COUNTRY_BY_ALPHA2, Member, PlatformSite, World, build_world
 
-SEDEX_TOPIC: Final = "sedex.changes.v1"
-AMFORI_TOPIC: Final = "amfori.changes.v1"
+SEDEX_TOPIC: Final = schema_topics.SEDEX_TOPIC
+AMFORI_TOPIC: Final = schema_topics.AMFORI_TOPIC
 SEDEX_HEADERS: Final[tuple[tuple[str, bytes], ...]] = (
     ("content-type", b"application/json"),
     ("producer", b"sedex-platform"),
@@ -50,27 +53,7 @@ EXPECT_VALID: Final = "valid"
 EXPECT_REDELIVERY: Final = "redelivery"
 EXPECT_STALE: Final = "stale"
 
-DAY: Final = 86_400
 HOUR: Final = 3_600
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def encode(obj: object) -> bytes:
-    """The one encoding of the simulator: compact UTF-8 JSON (non-ASCII kept, as the platforms send it)."""
-    return _dumps(obj).encode()
-
-
-@dataclass(frozen=True, slots=True)
-class FeedMessage:
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]]
-    kind: str
-    """The event type (``AuditPublished``, ``site.updated``...); ``<type>/<variant>`` for malformed ones."""
-    expect: str
-    """``valid``, ``redelivery``, ``stale`` or ``invalid:<reason class>``."""
 
 
 # --- vocabularies used to draw content ---------------------------------------------------------------
@@ -279,17 +262,6 @@ _MONTHS: Final = (
 )
 
 
-def random_uuid(rng: random.Random) -> str:
-    """A version-4 UUID drawn from ``rng`` (uuid.uuid4 would use the OS and break determinism)."""
-    x = (rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET
-    h = f"{x:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-_UUID_CLEAR: Final = ~((0xF000 << 64) | (0xC000 << 48))
-_UUID_SET: Final = (0x4000 << 64) | (0x8000 << 48)
-
-
 def _ri(rng: random.Random, a: int, b: int) -> int:
     """randint without its argument checking, which costs more than the draw; same determinism."""
     return a + int(rng.random() * (b - a + 1))
@@ -453,8 +425,6 @@ def generate_feed(
     gen = _Generator(world, seed, start_ts, end_ts, redelivery_rate, stale_rate, removal_rate)
     gen.run()
     if malformed:
-        from simulator.malformed import generate_malformed
-
         n = max(1, round(malformed_rate * gen.valid))
         for t, msg in generate_malformed(gen.rng, gen.samples, n, world):
             gen.push(t, msg)

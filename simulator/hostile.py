@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from .feed import FeedMessage
+from .message import FeedMessage
 
 Header = tuple[str, bytes]
 

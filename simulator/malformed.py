@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from simulator.feed import DAY, FeedMessage, encode, random_uuid
+from simulator.message import DAY, FeedMessage, encode, random_uuid
 from simulator.world import World
 
 REASON_CLASSES: Final[tuple[str, ...]] = (

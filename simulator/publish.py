@@ -16,7 +16,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from simulator.feed import Feed, FeedMessage
+from simulator.feed import Feed
+from simulator.message import FeedMessage
 
 # Big enough for the too_large messages (just over 1 MiB), which must reach ingest to be rejected there.
 MAX_REQUEST_SIZE = 4 * 1024 * 1024

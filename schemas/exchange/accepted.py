@@ -8,7 +8,7 @@ the model does not know never travels past ingest.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
@@ -36,6 +36,11 @@ class SourcePosition(BaseModel):
     topic: str
     partition: int = Field(ge=0)
     offset: int = Field(ge=0)
+
+
+CE_SPECVERSION: Final = b"1.0"
+ACCEPTED_CE_SOURCE: Final = "urn:sourcing-exchange:ingest"
+"""CloudEvents `ce_source` of accepted envelopes, followed by `/<platform>`."""
 
 
 class AcceptedEvent(BaseModel):

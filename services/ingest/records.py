@@ -7,17 +7,14 @@ is the data itself, so consumers that know nothing of CloudEvents still read pla
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
-from schemas.exchange.accepted import AcceptedEvent, SourcePosition
+from schemas.exchange.accepted import ACCEPTED_CE_SOURCE, CE_SPECVERSION, AcceptedEvent, SourcePosition
 from schemas.platform.common import ChangeEvent
 
 from .reasons import Rejection
 
 Headers = list[tuple[str, bytes]]
-
-CE_SPECVERSION: Final = b"1.0"
-ACCEPTED_CE_SOURCE: Final = "urn:sourcing-exchange:ingest"
 
 
 def _rfc3339_ms(epoch_ms: int) -> str:

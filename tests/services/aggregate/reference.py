@@ -45,7 +45,8 @@ from schemas.taxonomy import (
     ForcedLabourIndicator,
     Issue,
 )
-from simulator.feed import AMFORI_TOPIC, SEDEX_TOPIC, Feed, FeedMessage
+from simulator.feed import AMFORI_TOPIC, SEDEX_TOPIC, Feed
+from simulator.message import FeedMessage
 
 ALL: Final = "ALL"
 ISSUES: Final[tuple[str, ...]] = tuple(i.value for i in Issue)

@@ -39,7 +39,8 @@ from services.ingest.admit import Admitted, admit
 from services.ingest.records import accepted_record
 from services.normalize.engine import Normalizer
 from services.normalize.resolve import Resolver
-from simulator.feed import AMFORI_TOPIC, SEDEX_TOPIC, Feed, FeedMessage, generate_feed
+from simulator.feed import AMFORI_TOPIC, SEDEX_TOPIC, Feed, generate_feed
+from simulator.message import FeedMessage
 from tests.services.aggregate import attacks
 from tests.services.aggregate.reference import Reference, compute
 from tests.services.normalize.test_engine import CTX, FORMATS, apply, interleave, resolved_id

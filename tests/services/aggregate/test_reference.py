@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from simulator.feed import AMFORI_TOPIC, SEDEX_TOPIC, FeedMessage, encode, generate_feed
+from simulator.feed import AMFORI_TOPIC, SEDEX_TOPIC, generate_feed
+from simulator.message import FeedMessage, encode
 from tests.services.aggregate.reference import (
     ALL,
     INDICATORS,
