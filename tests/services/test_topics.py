@@ -7,6 +7,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from services.topics import TOPICS, TopicSpec, ensure_topics
+from tests.support.kafka import eventually
 
 
 @pytest.mark.broker
@@ -19,8 +20,13 @@ async def test_ensure_topics_is_idempotent_and_applies_declared_config(bootstrap
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        described = await admin.describe_topics([name])
-        assert len(described[0]["partitions"]) == 6
+        # A topic created a moment ago may not name its partitions in the metadata yet (a fresh broker
+        # in CI showed 0): wait for them, then count.
+        async def described() -> bool:
+            return bool((await admin.describe_topics([name]))[0]["partitions"])
+
+        await eventually(described, 30, "the new topic's partitions in the metadata")
+        assert len((await admin.describe_topics([name]))[0]["partitions"]) == 6
         configs = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
         entries = {e[0]: e[1] for e in configs[0].resources[0][4]}
         assert entries["cleanup.policy"] == "compact"
