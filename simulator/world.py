@@ -631,10 +631,6 @@ class _Ids:
                 return value
 
 
-def _weighted(rng: random.Random, items: list[tuple[float, object]]) -> object:
-    return rng.choices([i for _, i in items], weights=[w for w, _ in items])[0]
-
-
 def _workforce(rng: random.Random, country: Country) -> Workforce:
     r = rng.random()
     acc = 0.0

@@ -55,9 +55,7 @@ FORCED_LABOUR: Final = "forced-labour"
 LABOUR_RELATIONS: Final = "labour-relations"
 TABLES: Final = (ISSUE_PREVALENCE, FORCED_LABOUR, LABOUR_RELATIONS)
 """The one registry of the tables the exchange publishes: services, bench, demo and tests read it."""
-TableName = Literal["issue-prevalence", "forced-labour", "labour-relations"]
 
-CELL_STATUS = ("published", "suppressed")
 Status = Literal["published", "suppressed"]
 
 
@@ -347,13 +345,6 @@ class LabourRelationsMessage(_Message):
 AnyMessage = IssuePrevalenceMessage | ForcedLabourMessage | LabourRelationsMessage
 AggregateMessage = Annotated[AnyMessage, Discriminator("table")]
 AGGREGATE_MESSAGE: Final[TypeAdapter[AnyMessage]] = TypeAdapter(AggregateMessage)
-MEASURES_OF: Final[
-    dict[str, type[IssuePrevalenceMeasures | ForcedLabourMeasures | LabourRelationsMeasures]]
-] = {
-    ISSUE_PREVALENCE: IssuePrevalenceMeasures,
-    FORCED_LABOUR: ForcedLabourMeasures,
-    LABOUR_RELATIONS: LabourRelationsMeasures,
-}
 MESSAGE_OF: Final[dict[str, type[AnyMessage]]] = {
     ISSUE_PREVALENCE: IssuePrevalenceMessage,
     FORCED_LABOUR: ForcedLabourMessage,

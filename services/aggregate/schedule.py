@@ -136,5 +136,4 @@ class ManualClock:
         return self._now
 
 
-FixedClock = ManualClock
 """A ManualClock that nobody advances."""

@@ -29,7 +29,7 @@ class AggregateSettings(WorkerSettings):
     # How often the scheduler looks at the clock; releases still happen only on the cadence grid.
     tick_seconds: float = Field(default=1.0, gt=0)
     # A fixed "now" (RFC 3339) instead of the wall clock: demos, tests and replays of history. With
-    # `manual_clock`, POST /clock {"now": ...} moves it (never enable that in production).
+    # `manual_clock`, POST /clock?now=<RFC 3339> moves it (never enable that in production).
     now: datetime | None = None
     manual_clock: bool = False
     # Leadership (lease.py): how long a silent leader keeps the lease before a standby takes it over.

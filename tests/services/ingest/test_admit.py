@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.ingest.admit import AMFORI, MAX_MESSAGE_BYTES, SEDEX, Admitted, PlatformFormat, admit
+from services.ingest.admit import AMFORI, MAX_PLATFORM_MESSAGE_BYTES, SEDEX, Admitted, PlatformFormat, admit
 from services.ingest.reasons import ReasonClass, Rejection
 from tests.fixtures.examples import amfori_monitoring, encode, sedex_audit
 
@@ -34,7 +34,7 @@ def test_bytes_level_rejections() -> None:
     assert rejected(SEDEX, SEDEX_KEY, b'{"schemaVersion":1,').reason_class is ReasonClass.NOT_JSON
     assert rejected(AMFORI, AMFORI_KEY, b"[1,2]").reason_class is ReasonClass.NOT_OBJECT
     big = sedex_audit()
-    big["payload"]["findings"][0]["description"] = "x" * MAX_MESSAGE_BYTES
+    big["payload"]["findings"][0]["description"] = "x" * MAX_PLATFORM_MESSAGE_BYTES
     too_large = rejected(SEDEX, SEDEX_KEY, encode(big))
     assert too_large.reason_class is ReasonClass.TOO_LARGE and "limit is 1048576" in too_large.reason
 
