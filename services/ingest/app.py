@@ -25,6 +25,7 @@ from services.topics import MAX_MESSAGE_BYTES as TOPIC_MAX_BYTES
 from services.web import install_endpoints, worker_health
 
 from .admit import AMFORI, SEDEX, Admitted, admit
+from .dedup import Delivery, classify_delivery
 from .metrics import IngestMetrics
 from .reasons import ReasonClass, Rejection
 from .records import accepted_record, dead_letter_headers
@@ -85,27 +86,23 @@ def create_app(
         metrics.processing.labels(fmt.platform).observe(time.perf_counter() - started)
 
     async def forward(message: Any, admitted: Admitted) -> None:
-        """First delivery: forward. Redelivery from another position: count, drop. Same position: re-send.
-
-        A message read again at the same position is not a platform redelivery but our own replay
-        (faust re-reads after a restart or rebalance, faust-streaming#596). Its first output may not
-        have reached Kafka, so it is sent again: never lost, at worst present twice with one `ce_id`.
-        """
+        """Carry out the duplicate decision (`dedup.classify_delivery`)."""
         event = admitted.event
         platform = admitted.platform
         dedup_key = f"{platform}:{event.event_id}"
         position = f"{message.topic}/{message.partition}/{message.offset}"
         positions = seen.positions(dedup_key)
-        if positions and position != positions[0]:
-            if position not in positions:
-                metrics.duplicates.labels(platform).inc()
-                await seen_topic.send(
-                    key=dedup_key.encode(), value=seen.record(dedup_key, [*positions, position])
-                )
+        delivery = classify_delivery(positions, position)
+        if delivery is Delivery.REDELIVERY:
+            metrics.duplicates.labels(platform).inc()
+            await seen_topic.send(
+                key=dedup_key.encode(), value=seen.record(dedup_key, [*positions, position])
+            )
+        if not delivery.forwards:
             return
         value, headers = accepted_record(platform, event, message.topic, message.partition, message.offset)
         await accepted.send(key=message.key, value=value, headers=headers, timestamp=message.timestamp)
-        if positions:
+        if delivery is Delivery.REPLAY:
             metrics.replays.labels(platform).inc()
             return
         await seen_topic.send(key=dedup_key.encode(), value=seen.record(dedup_key, [position]))
