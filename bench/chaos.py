@@ -38,7 +38,7 @@ from bench.harness import free_port, log_tail, spawn_service, wait_health
 from schemas.exchange.accepted import AcceptedEvent
 from services.compacted import partitions, read_compacted
 from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
-from services.ingest.records import accepted_record
+from services.ingest.envelopes import accepted_record
 from services.normalize.engine import Normalizer
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError

@@ -61,7 +61,7 @@ from bench.passthrough import child_env, output_size, read_output, run_passthrou
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
 from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
-from services.ingest.records import accepted_record
+from services.ingest.envelopes import accepted_record
 from services.normalize.engine import Normalizer
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError

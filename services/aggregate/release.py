@@ -179,7 +179,7 @@ def _walk(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], s
 
 
 @dataclass(frozen=True, slots=True)
-class Released:
+class LoggedRelease:
     """A cell's last release: the message exactly as sent, what each real site contributed to it
     then, and, if the message withholds outcomes that an earlier release showed, the contributions of
     that earlier release."""
@@ -217,7 +217,7 @@ def shows_outcomes(message: Message) -> bool:
     return any(v is not None for k, v in values.items() if k not in POPULATION_MEASURES)
 
 
-def next_revision(previous: Released | None) -> int:
+def next_revision(previous: LoggedRelease | None) -> int:
     """0 for a cell's first release, then one more than its last."""
     return 0 if previous is None else previous.revision + 1
 
@@ -232,7 +232,7 @@ def site_key(platform_site_id: str) -> bytes:
     return compact_json({"site": platform_site_id})
 
 
-def state_value(released: Released) -> bytes:
+def state_value(released: LoggedRelease) -> bytes:
     record = ReleaseStateRecord(
         schema_version=3,
         message=released.message,
@@ -326,7 +326,7 @@ class ReleaseLog:
     stood behind it in any release so far."""
 
     def __init__(self) -> None:
-        self._last: dict[CellKey, Released] = {}
+        self._last: dict[CellKey, LoggedRelease] = {}
         self._affiliations: dict[str, Affiliation] = {}
         self._draws: dict[tuple[str, str], StoredDraw] = {}
 
@@ -336,10 +336,10 @@ class ReleaseLog:
     def __contains__(self, key: object) -> bool:
         return key in self._last
 
-    def get(self, key: CellKey) -> Released | None:
+    def get(self, key: CellKey) -> LoggedRelease | None:
         return self._last.get(key)
 
-    def items(self) -> Iterator[tuple[CellKey, Released]]:
+    def items(self) -> Iterator[tuple[CellKey, LoggedRelease]]:
         return iter(sorted(self._last.items()))
 
     @property
@@ -389,7 +389,7 @@ class ReleaseLog:
                 shown = {k: v for k, v in previous.contributions.items() if v is not None}
             else:
                 shown = previous.shown_contributions
-        released = Released(message, dict(contributions), False, shown)
+        released = LoggedRelease(message, dict(contributions), False, shown)
         self._last[key] = released
         return state_key(key), state_value(released)
 
@@ -441,7 +441,7 @@ class ReleaseLog:
             cell = cell_key_of(record.message.table, record.message.cell.model_dump())
             if state_key(cell) != key:
                 raise ValueError(f"release-state key {key!r} does not match its record's cell {cell}")
-            log._last[cell] = Released(
+            log._last[cell] = LoggedRelease(
                 record.message, record.contributions, record.legacy, record.shown_contributions
             )
         return log

@@ -26,9 +26,9 @@ from services.web import install_endpoints, worker_health
 
 from .admit import AMFORI, SEDEX, Admitted, admit
 from .dedup import Delivery, classify_delivery
+from .envelopes import accepted_record, dead_letter_headers
 from .metrics import IngestMetrics
 from .reasons import ReasonClass, Rejection
-from .records import accepted_record, dead_letter_headers
 from .seen import SeenEvents
 from .settings import IngestSettings
 

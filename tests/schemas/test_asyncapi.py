@@ -20,7 +20,7 @@ from schemas.platform.sedex import TOPIC as SEDEX_TOPIC
 from schemas.shared.models import SHARED_TOPICS, Audit, Consent, PlatformSite
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
 from services.ingest.admit import SEDEX, Admitted, admit
-from services.ingest.records import accepted_record
+from services.ingest.envelopes import accepted_record
 from services.normalize.topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_VERSIONS_TOPIC
 from services.topics import ACCEPTED_TOPIC, INGEST_DLQ_TOPIC, INGEST_SEEN_TOPIC, TOPICS
 from tests.fixtures.examples import encode, sedex_audit

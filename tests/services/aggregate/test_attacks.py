@@ -36,7 +36,7 @@ from services.aggregate.release import ReleaseLog
 from services.aggregate.runner import plan_release
 from services.aggregate.tables import forced_labour, issue_prevalence
 from services.ingest.admit import Admitted, admit
-from services.ingest.records import accepted_record
+from services.ingest.envelopes import accepted_record
 from services.normalize.engine import Normalizer
 from services.normalize.resolve import Resolver
 from simulator.feed import AMFORI_TOPIC, SEDEX_TOPIC, Feed, generate_feed

@@ -17,7 +17,7 @@ from schemas.platform import SEDEX_EVENT
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
 from services.aggregate.model import SiteInfo
 from services.aggregate.population import NormalizedState, contributing, current_audits, period_of
-from services.ingest.records import accepted_record
+from services.ingest.envelopes import accepted_record
 from services.normalize.engine import Normalizer
 from services.normalize.pseudonymise import IdKind
 from services.normalize.resolve import Resolver

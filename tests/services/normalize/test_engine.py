@@ -10,7 +10,7 @@ import pytest
 
 from schemas.exchange.accepted import AcceptedEvent
 from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
-from services.ingest.records import accepted_record
+from services.ingest.envelopes import accepted_record
 from services.normalize.engine import VERSION_JUMP, Normalizer, Record, is_version_jump, restore
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext

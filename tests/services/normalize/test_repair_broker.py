@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.shared.models import Audit
 from services.ingest.admit import SEDEX, Admitted, admit
-from services.ingest.records import accepted_record
+from services.ingest.envelopes import accepted_record
 from services.normalize.repair import REFUSED_EXIT
 from services.normalize.settings import NormalizeSettings
 from services.topics import delete_topics

@@ -9,7 +9,7 @@ import pytest
 
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.platform import AMFORI_EVENT, SEDEX_EVENT
-from services.ingest.records import accepted_record
+from services.ingest.envelopes import accepted_record
 from services.normalize.keys import KeyMaterial, load_key
 from services.normalize.mapping import MappingContext, Output, map_event
 from services.normalize.pseudonymise import IdKind, Pseudonymiser

@@ -13,7 +13,7 @@ import pytest
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.platform import AMFORI_EVENT_TYPES, PLATFORM_ADAPTERS, SEDEX_EVENT_TYPES
 from schemas.shared.models import SHARED_TOPICS
-from services.ingest.records import accepted_record
+from services.ingest.envelopes import accepted_record
 from services.normalize.mapping import MappingContext, Output, map_event
 from simulator.feed import Feed, generate_feed
 
