@@ -22,7 +22,7 @@ time, and latency percentiles would mean nothing. This bench prints, instead, tw
    `last_release` (polled every 20 ms; the service looks at its clock every 0.1 s), beside the
    service's own `sx_aggregate_release_duration_seconds` (plan plus transactional write). The public
    messages written are counted (committed records on both public topics) and must equal what
-   `services.aggregate.runner.plan_release` gives in this process for the same state.
+   `services.aggregate.planner.plan_release` gives in this process for the same state.
 
 3. **Release at scale, in process.** `plan_release` (closed periods only, default disclosure
    parameters, quarterly) is timed on the state built in this process from `--scale-events`
@@ -74,9 +74,9 @@ from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.__main__ import topic_specs
 from services.aggregate.noise import NoiseParams
+from services.aggregate.planner import ReleasePlan, plan_release
 from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
-from services.aggregate.runner import ReleasePlan, plan_release
 from services.aggregate.settings import AggregateSettings
 from services.compacted import high_watermarks
 from services.normalize.engine import Normalizer, Record

@@ -23,8 +23,8 @@ from bench.aggregate import build_state, normalized_records, plan
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, TABLES
 from services.aggregate.model import ALL, CellKey
 from services.aggregate.noise import NoiseParams
+from services.aggregate.planner import ReleasePlan
 from services.aggregate.population import NormalizedState
-from services.aggregate.runner import ReleasePlan
 from services.aggregate.tables import forced_labour, issue_prevalence
 
 HEADLINE = {

@@ -2,10 +2,10 @@
 
 `follow.InputFollower` keeps `NormalizedState` current from every partition of normalize's compacted
 topics (last value per key, so a redelivery or replay changes nothing); `lease.Lease` says whether
-this instance is the one that releases. A timer looks at the clock; at each scheduled release time the
-leader plans the release (`runner.plan_release`, closed periods only, in a worker thread) and writes
-it in one Kafka transaction: release state, public messages and the release marker commit together
-or not at all. faust provides the web server, the timer and the tasks, nothing else (`_WebAndTimers`).
+this instance is the one that releases. A timer ticks `releaser.Releaser`, which at each scheduled
+release time plans the release (`planner.plan_release`, closed periods only, in a worker thread) and
+writes it in Kafka transactions (recorded, then published). This module is wiring: faust provides
+the web server, the timer and the tasks, nothing else (`_WebAndTimers`).
 
 The clock is injectable: `AGGREGATE_NOW` fixes it; with `AGGREGATE_MANUAL_CLOCK=true`, POST
 `/clock?now=<RFC 3339>` moves it (tests, demos; never in production).
@@ -13,275 +13,27 @@ The clock is injectable: `AGGREGATE_NOW` fixes it; with `AGGREGATE_MANUAL_CLOCK=
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, ProducerFenced
 from faust.app.base import BootStrategy
 from faust.web import View
 
-from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
-from services.compacted import read_compacted
 from services.faust_app import make_app
 from services.web import install_endpoints, worker_health
 
-from .disclosure import DisclosureParams
 from .follow import InputFollower
 from .lease import Lease
 from .metrics import AggregateMetrics
-from .noise import NoiseParams, Sampler, discrete_gaussian, spent_ratio
-from .population import NormalizedState
-from .release import Record, ReleaseLog, last_release_of, owed_records, pending_release_of, split_phases
-from .runner import ReleasePlan, plan_release
-from .schedule import Clock, ManualClock, due_releases
+from .releaser import Fenced, Releaser
+from .schedule import ManualClock
 from .settings import AggregateSettings
 
+__all__ = ["Fenced", "Releaser", "create_app"]
+
 log = logging.getLogger("sx.aggregate")
-
-
-class Releaser:
-    """The release side: schedule, plan, transactional write. Shared by the timer and the tests.
-
-    Releases only while it leads (`lease.py`) and the state has caught up with the inputs. Before its
-    first release after gaining the lease, and after any failed release, it *establishes* itself: a
-    new transactional producer (which fences every older producer with the same transactional id and
-    aborts a transaction a crashed predecessor left open), then the release history read back from
-    the release-state topic. A release whose commit fails (fenced, broker gone) is therefore never
-    half-believed: the next attempt starts from what the topic says was committed.
-    """
-
-    def __init__(
-        self,
-        settings: AggregateSettings,
-        state: NormalizedState,
-        clock: Clock,
-        metrics: AggregateMetrics,
-        params: DisclosureParams,
-        ready: Callable[[], bool] = lambda: True,
-        noise: NoiseParams | None = None,
-        sampler: Sampler = discrete_gaussian,
-    ) -> None:
-        self.settings = settings
-        self.noise = noise or NoiseParams()
-        self.sampler = sampler  # OpenDP's discrete Gaussian; tests count its calls
-        self.state = state
-        self.clock = clock
-        self.metrics = metrics
-        self.params = params
-        self.ready = ready
-        self.log = ReleaseLog()
-        self.last_release: datetime | None = None
-        self.leading = False
-        self._producer: AIOKafkaProducer | None = None
-        self._releasing = asyncio.Lock()  # one release at a time, whoever calls
-        self._failures = 0  # consecutive failed ticks: the retry backs off, up to a minute
-        self._retry_at = 0.0
-        self._pending: datetime | None = None  # a release recorded but not yet published
-
-    def lead(self, leading: bool) -> None:
-        """The lease changed hands (`Lease.on_change`). Takes effect at the next tick."""
-        self.leading = leading
-        self.metrics.leader.set(1 if leading else 0)
-
-    @property
-    def established(self) -> bool:
-        return self._producer is not None
-
-    async def establish(self) -> None:
-        """Fence every older releaser, then read what was committed."""
-        await self._drop_producer()
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            transactional_id=f"{self.settings.app_id}-releases",
-            enable_idempotence=True,
-            acks="all",
-            max_request_size=8 * 1024 * 1024,
-            # How long a crashed process's open release can block readers if no successor comes (a
-            # successor aborts it at once, by fencing); a release of a year takes well under this.
-            transaction_timeout_ms=self.settings.transaction_timeout_ms,
-        )
-        await producer.start()  # InitProducerId: bumps the epoch, aborts a predecessor's open transaction
-        try:
-            records = await read_compacted(
-                self.settings.bootstrap_servers, self.settings.topic(RELEASE_STATE_TOPIC)
-            )
-            state = {k.encode(): v for k, v in records.items()}
-            release_log, last_release = ReleaseLog.from_state(state), last_release_of(state)
-            pending = pending_release_of(state)
-        except BaseException:
-            await producer.stop()
-            raise
-        self.log, self.last_release, self._pending = release_log, last_release, pending
-        self._producer = producer
-        log.info(
-            "releaser established: %d cells in the release history, last release %s%s",
-            len(self.log),
-            "none" if self.last_release is None else self.last_release.isoformat(),
-            "" if pending is None else f", release {pending.isoformat()} recorded and still to publish",
-        )
-
-    async def _drop_producer(self) -> None:
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                await producer.stop()
-            except Exception:  # a fenced or broken producer may fail to stop cleanly; it is gone either way
-                log.warning("the previous release producer did not stop cleanly", exc_info=True)
-
-    async def stop(self) -> None:
-        await self._drop_producer()
-
-    async def tick(self) -> ReleasePlan | None:
-        async with self._releasing:
-            if not self.leading:
-                await self._drop_producer()  # a standby holds no producer, so it fences nobody
-                return None
-            if not self.ready() or time.monotonic() < self._retry_at:
-                return None
-            try:
-                if not self.established:
-                    await self.establish()
-                await self._publish_owed()
-                due = due_releases(self.last_release, self.clock.now(), self.settings.cadence)
-                if not due:
-                    return None
-                # Missed slots (no leader, or the service was down) collapse into the latest: a release
-                # reflects the state at the time it runs, so running older slots now would repeat it.
-                plan = await self._release(due[-1])
-                self._failures = 0
-                return plan
-            except Exception as exc:  # never stop the service: count it, start over at the next tick
-                self._failures += 1
-                backoff = min(60.0, self.settings.tick_seconds * 2**self._failures)
-                self._retry_at = time.monotonic() + backoff
-                log.error("release failed (%s); re-establishing in %.1f s", type(exc).__name__, backoff)
-                self.metrics.release_failures.labels(_failure_kind(exc)).inc()
-                await self._drop_producer()
-                return None
-
-    async def release(self, at: datetime) -> ReleasePlan:
-        """Release the slot `at` now (tests; the timer goes through `tick`)."""
-        async with self._releasing:
-            if not self.established:
-                await self.establish()
-            await self._publish_owed()
-            return await self._release(at)
-
-    async def _release(self, at: datetime) -> ReleasePlan:
-        started = time.perf_counter()
-        # Plan on a snapshot, in a worker thread: a year of both platforms takes a minute to plan, and
-        # the event loop must keep following inputs, holding the lease and answering /health meanwhile.
-        state = self.state.snapshot()
-
-        def plan_it() -> tuple[ReleaseLog, ReleasePlan]:
-            snapshot = self.log.copy()
-            plan = plan_release(
-                state,
-                snapshot,
-                self.params,
-                at,
-                granularity=self.settings.granularity,
-                grace=self.settings.grace,
-                noise=self.noise,
-                sampler=self.sampler,
-            )
-            return snapshot, plan
-
-        snapshot, plan = await asyncio.to_thread(plan_it)
-        if plan.draws:
-            # Differential-privacy mode: the new draws commit on their own first, so whatever happens to
-            # the release below, a retry publishes these values and never draws again.
-            await self._commit(plan.draw_records, at)
-            self.metrics.observe_draws(plan.draws, spent_ratio(snapshot.draws, self.noise))
-            log.info("release %s: %d noisy draws stored before publishing", plan.release_id, plan.draws)
-        record, publish = split_phases(plan.records, at)
-        await self._commit(record, at)
-        # Recorded: from here on this release is owed, exactly as planned, whatever happens next.
-        self.log, self._pending = snapshot, at
-        await self._commit(publish, at, hold=plan.sent > 0)
-        self._pending, self.last_release = None, at
-        self.metrics.observe_release(plan, time.perf_counter() - started)
-        log.info(
-            "release %s: %d periods, %d cells sent, %d unchanged, %d held by the revision rule",
-            plan.release_id,
-            len(plan.periods),
-            plan.sent,
-            plan.unchanged,
-            plan.held,
-        )
-        return plan
-
-    async def _publish_owed(self) -> None:
-        """Publish a release that was recorded but not published (a crash or a failed commit between
-        the two transactions): the same bytes as its first attempt, rebuilt from the release log."""
-        at = self._pending
-        if at is None:
-            return
-        records = owed_records(self.log, at)
-        await self._commit(records, at)
-        self._pending, self.last_release = None, at
-        log.info(
-            "release %s: published %d recorded cells owed by an earlier attempt",
-            at.isoformat(),
-            len(records) - 1,
-        )
-
-    async def _commit(self, records: list[Record], at: datetime, *, hold: bool = False) -> None:
-        """Write records in one transaction."""
-        producer = self._producer
-        assert producer is not None
-        try:
-            # Hygiene (revision 2): the record timestamp is the release time, never the send time.
-            timestamp_ms = int(at.timestamp() * 1000)
-            async with producer.transaction():
-                for topic, key, value, headers in records:
-                    await producer.send(
-                        self.settings.topic(topic), value, key=key, headers=headers, timestamp_ms=timestamp_ms
-                    )
-                seconds = self.settings.hold_transaction_seconds if hold else 0.0
-                if seconds:  # crash tests only: the cells are on the broker, uncommitted
-                    await producer.flush()
-                    await asyncio.sleep(seconds)
-        except BaseException as exc:
-            # Whether or not the broker committed, this process no longer knows: re-read before the next.
-            fenced = _is_fenced(producer)
-            await self._drop_producer()
-            if fenced and isinstance(exc, Exception):
-                raise Fenced("another releaser took over") from exc
-            raise
-
-
-class Fenced(RuntimeError):
-    """This releaser's producer was fenced: a newer one with the same transactional id took over."""
-
-
-def _is_fenced(producer: AIOKafkaProducer) -> bool:
-    """Whether the producer's transaction state is fatal, which is how aiokafka records a fence that
-    its background sender met (the caller then only sees IllegalOperation on its next send)."""
-    manager = getattr(producer, "_txn_manager", None)  # aiokafka internals, read defensively
-    return bool(manager is not None and manager.is_fatal_error())
-
-
-def _failure_kind(exc: BaseException) -> str:
-    """A bounded label: fenced (another instance leads now), kafka (any other broker error), other.
-
-    The whole chain of causes is looked at: a fence often surfaces second-hand."""
-    chain: list[BaseException] = []
-    seen: BaseException | None = exc
-    while seen is not None and seen not in chain:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    if any(isinstance(e, ProducerFenced | Fenced) for e in chain):
-        return "fenced"
-    if any(isinstance(e, KafkaError) for e in chain):
-        return "kafka"
-    return "other"
 
 
 class _WebAndTimers(BootStrategy):

@@ -10,7 +10,7 @@
   population contributed to it then, and says the next revision. It is kept in the internal compacted
   topic `exchange.aggregate.releases.v1` (`ReleaseStateRecord`, never published): the public messages
   do not carry the contributions, which the revision rule needs. State records and public messages
-  are written in one transaction (`app.Releaser`), so they never disagree."""
+  are written in the same transaction (`releaser.Releaser`), so they never disagree."""
 
 from __future__ import annotations
 

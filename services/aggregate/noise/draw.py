@@ -3,7 +3,7 @@
 A draw noises the base counts of every cell of the table's period at once (one OpenDP measurement over
 the whole vector, whose L2 sensitivity is `sensitivity.squared_sensitivity`), then post-processes them
 per family (`consistent.py`). The result is stored (`NoiseDrawRecord`) with, per cell, a fingerprint of
-what each real site contributed to it: the runner publishes a cell from the stored draw while the
+what each real site contributed to it: the planner publishes a cell from the stored draw while the
 fingerprint still matches, and asks for a new draw (a revision, paid from the period's budget) only
 when a cell that is to be re-sent has changed since.
 """

@@ -41,9 +41,9 @@ from schemas.shared.resolution import ResolvedMember, ResolvedSite, SiteResoluti
 from schemas.taxonomy import ForcedLabourIndicator, Issue, Sector, Severity, WorkforceBand
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.noise import NoiseParams, Sampler, discrete_gaussian
+from services.aggregate.planner import ReleasePlan, plan_release
 from services.aggregate.population import NormalizedState
 from services.aggregate.release import ReleaseLog
-from services.aggregate.runner import ReleasePlan, plan_release
 from tests.services.aggregate.insider import PeriodFacts, Record, Release, SiteFacts, Snapshot
 
 Platform = Literal["sedex", "amfori"]

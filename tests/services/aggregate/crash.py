@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.aggregate.app import Releaser
+from services.aggregate.releaser import Releaser
 
 
 class Crash(RuntimeError):

@@ -28,9 +28,9 @@ import pytest
 
 from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.disclosure import DisclosureParams
+from services.aggregate.planner import plan_release
 from services.aggregate.population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
-from services.aggregate.runner import plan_release
 from services.aggregate.schedule import closes_at
 from services.compacted import read_compacted
 from services.topics import delete_topics

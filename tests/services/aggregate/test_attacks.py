@@ -31,9 +31,9 @@ from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
 from schemas.taxonomy import SMETA_CLAUSES
 from services.aggregate import disclosure
 from services.aggregate.disclosure import DisclosureParams
+from services.aggregate.planner import plan_release
 from services.aggregate.population import NormalizedState, contributing
 from services.aggregate.release import ReleaseLog
-from services.aggregate.runner import plan_release
 from services.aggregate.tables import forced_labour, issue_prevalence
 from services.ingest.admit import Admitted, admit
 from services.ingest.envelopes import accepted_record

@@ -24,9 +24,9 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.disclosure import DisclosureParams
+from services.aggregate.planner import plan_release
 from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
-from services.aggregate.runner import plan_release
 from services.topics import delete_topics
 from tests.services.normalize.test_engine import accepted_feed, run
 from tests.support.kafka import create_topics, eventually, read_topic, send_state, unique

@@ -18,11 +18,11 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.exchange.aggregates import format_release_time
 from services.aggregate.__main__ import topic_specs
-from services.aggregate.app import Releaser
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.follow import InputFollower
 from services.aggregate.metrics import AggregateMetrics
 from services.aggregate.population import INPUT_TABLES, INPUT_TOPICS, NormalizedState
+from services.aggregate.releaser import Releaser
 from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
 from services.topics import delete_topics, ensure_topics

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.aggregate.__main__ import topic_specs
-from services.aggregate.app import Releaser
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.metrics import AggregateMetrics
 from services.aggregate.noise import NoiseParams, discrete_gaussian
 from services.aggregate.population import NormalizedState
+from services.aggregate.releaser import Releaser
 from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
 from services.topics import delete_topics, ensure_topics

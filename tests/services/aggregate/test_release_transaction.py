@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from services.aggregate.__main__ import topic_specs
-from services.aggregate.app import Releaser
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.metrics import AggregateMetrics
+from services.aggregate.planner import plan_release
 from services.aggregate.population import NormalizedState
 from services.aggregate.release import ReleaseLog
-from services.aggregate.runner import plan_release
+from services.aggregate.releaser import Releaser
 from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
 from services.topics import delete_topics, ensure_topics

@@ -15,8 +15,8 @@ from schemas.taxonomy import Issue, Sector, Severity
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.model import ALL
 from services.aggregate.noise import NoiseParams
+from services.aggregate.planner import ReleasePlan, plan_release
 from services.aggregate.release import ReleaseLog
-from services.aggregate.runner import ReleasePlan, plan_release
 from tests.services.aggregate.crafted import FIRST_Q1_RELEASE, Crafted, Releases
 
 BOTH = NoiseParams(frozenset({"issue-prevalence", "forced-labour"}))

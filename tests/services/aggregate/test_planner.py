@@ -10,6 +10,7 @@ from typing import Any
 from schemas.exchange.aggregates import LAST_RELEASE_KEY, PENDING_RELEASE_KEY, RELEASE_STATE_TOPIC, topic_of
 from schemas.taxonomy import Issue, Severity
 from services.aggregate.disclosure import DisclosureParams
+from services.aggregate.planner import ReleasePlan, plan_release
 from services.aggregate.population import NormalizedState
 from services.aggregate.release import (
     ReleaseLog,
@@ -18,7 +19,6 @@ from services.aggregate.release import (
     pending_release_of,
     split_phases,
 )
-from services.aggregate.runner import ReleasePlan, plan_release
 from tests.services.aggregate.test_tables import World
 from tests.services.normalize.test_engine import accepted_feed, run
 
