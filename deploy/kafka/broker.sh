@@ -23,6 +23,15 @@ pidfile=$home/broker.pid
 
 log() { echo "[broker] $*" >&2; }
 
+# A KRaft cluster id: 16 random bytes, URL-safe base64. Never one starting with "-", which the storage
+# tool's argument parser would take for an option (Kafka's own Uuid.randomUuid avoids it the same way;
+# about one id in 64 would, and a fresh-clone CI run met one).
+cluster_id() {
+  python3 -c 'import base64, uuid
+while (i := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"): pass
+print(i)'
+}
+
 fetch() {
   if [ -f "$libs/.complete" ]; then return 0; fi
   command -v mvn >/dev/null || { log "mvn is required to fetch Kafka $KAFKA_VERSION"; exit 1; }
@@ -112,7 +121,7 @@ start() {
   if [ ! -f "$home/data/meta.properties" ]; then
     log "formatting KRaft storage in $home/data"
     java -cp "$libs/*" -Dlog4j2.configurationFile="$home/log4j2.yaml" -Dkafka.logs.dir="$home/logs" \
-      kafka.tools.StorageTool format --standalone -t "$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')" \
+      kafka.tools.StorageTool format --standalone -t "$(cluster_id)" \
       -c "$home/server.properties" >"$home/logs/format.log" 2>&1 || { cat "$home/logs/format.log" >&2; exit 1; }
   fi
   log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$port (data in $home/data)"
