@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -39,7 +39,6 @@ class BrokerProbe:
     clock: Callable[[], float] = time.monotonic
     reachable: bool = True  # optimistic until the first probe says otherwise
     down_since: float | None = None
-    _checked: bool = field(default=False)
 
     async def check(self) -> bool:
         """One probe: can any bootstrap server be connected to?"""
@@ -64,7 +63,7 @@ class BrokerProbe:
         elif not reachable and self.reachable:
             log.warning("broker unreachable (%s); the Kafka clients keep retrying", self.bootstrap)
             self.down_since = now
-        self.reachable, self._checked = reachable, True
+        self.reachable = reachable
 
     async def run(self) -> None:
         while True:

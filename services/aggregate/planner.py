@@ -155,7 +155,7 @@ def plan_release(
     real = {site: info.real for site, info in sites.items()}
     fingerprints = Fingerprints(real)
     if noise.enabled:
-        _draw(plan, log, all_cells, decisions, fingerprints, noise, sampler)
+        _draw(plan, log, cells, decisions, fingerprints, noise, sampler)
     for key, decision in decisions.cells.items():
         outcomes = None
         if (
@@ -174,18 +174,23 @@ def plan_release(
     return plan
 
 
+def _stored_counts(cell: Cell, log: ReleaseLog, fingerprints: Fingerprints) -> Mapping[str, int] | None:
+    """The cell's base counts in its period's stored draw, if the draw holds the cell as it is now."""
+    stored = log.draws.get((cell.key.table, cell.key.period))
+    return None if stored is None else stored.counts(cell.key, fingerprints(cell))
+
+
 def _stale(cell: Cell, decision: CellDecision, log: ReleaseLog, fingerprints: Fingerprints) -> bool:
     """A noisy cell about to be sent with outcomes that no stored draw holds as it is now."""
     if decision.revision is not Revision.SEND or decision.status is not Status.PUBLISHED:
         return False
-    stored = log.draws.get((cell.key.table, cell.key.period))
-    return stored is None or stored.counts(cell.key, fingerprints(cell)) is None
+    return _stored_counts(cell, log, fingerprints) is None
 
 
 def _draw(
     plan: ReleasePlan,
     log: ReleaseLog,
-    cells: list[Cell],
+    cells: Mapping[CellKey, Cell],
     decisions: disclosure.Decisions,
     fingerprints: Fingerprints,
     noise: NoiseParams,
@@ -193,12 +198,11 @@ def _draw(
 ) -> None:
     """Draw every noisy table's period that a cell to be sent needs and the budget still pays for;
     the draws go into the plan's `draw_records` (and the log)."""
-    by_key = {c.key: c for c in cells}
     needed = sorted(
         {
             (key.table, key.period)
             for key, decision in decisions.cells.items()
-            if key.table in noise.tables and _stale(by_key[key], decision, log, fingerprints)
+            if key.table in noise.tables and _stale(cells[key], decision, log, fingerprints)
         }
     )
     for table, period in needed:
@@ -208,7 +212,7 @@ def _draw(
             continue
         if spent_after > noise.rho_per_period * (1 + 1e-9):
             continue  # cannot happen with an even split; the ledger is checked all the same
-        period_cells = [c for c in cells if c.key.table == table and c.key.period == period]
+        period_cells = [c for k, c in cells.items() if k.table == table and k.period == period]
         record = draw_period(
             table,
             period,
@@ -228,8 +232,7 @@ def _noisy_outcomes(
     """A noisy cell's outcomes from its stored draw. When the budget could not pay for a draw that
     holds the cell as it is now, the cell keeps its last release, or if it has none is sent without
     outcomes."""
-    stored = log.draws.get((cell.key.table, cell.key.period))
-    counts = None if stored is None else stored.counts(cell.key, fingerprints(cell))
+    counts = _stored_counts(cell, log, fingerprints)
     if counts is not None:
         return outcomes_from_counts(cell.key.table, counts, len(cell.sites)), decision
     if cell.key in log:

@@ -314,8 +314,8 @@ def owed_records(log: ReleaseLog, release_at: datetime) -> list[Record]:
     """The public phase of a recorded release, rebuilt from the log: every cell whose last message
     belongs to that release, in the plan's order (by cell), then the release marker."""
     out: list[Record] = []
-    for cell, released in log.items():
-        if released.message.release_id == release_at and cell.table == released.message.table:
+    for _, released in log.items():
+        if released.message.release_id == release_at:
             key, value, headers = encode_message(released.message)
             out.append((topic_of(released.message.table), key, value, headers))
     return [*out, (RELEASE_STATE_TOPIC, LAST_RELEASE_KEY, marker_value(release_at), [])]

@@ -157,16 +157,10 @@ def consistent_counts(
             groups.append(slice(start, i))
             start = i
     integers = np.stack([_top_down(fitted[:, j], caps, groups) for j in range(len(names))], axis=1)
-    agreed = np.array(
-        [
-            [
-                counts[name]
-                for counts in (_agree(table, dict(zip(names, (int(v) for v in row), strict=True)), int(cap)),)
-                for name in names
-            ]
-            for row, cap in zip(integers, caps, strict=True)
-        ],
-        dtype=np.int64,
-    ).reshape(len(leaves), len(names))
+    leaf_counts = [
+        _agree(table, {name: int(v) for name, v in zip(names, row, strict=True)}, int(cap))
+        for row, cap in zip(integers, caps, strict=True)
+    ]
+    agreed = np.array([[counts[name] for name in names] for counts in leaf_counts], dtype=np.int64)
     totals = (matrix @ agreed).round().astype(np.int64)  # every cell: the sum of its leaves
     return {pos: {name: int(totals[i, j]) for j, name in enumerate(names)} for i, pos in enumerate(positions)}

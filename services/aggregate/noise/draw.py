@@ -64,6 +64,15 @@ def spent_ratio(draws: Mapping[tuple[str, str], StoredDraw], params: NoiseParams
     return max((period_spent(draws, p) / params.rho_per_period for p in periods), default=0.0)
 
 
+def _place(key: CellKey) -> tuple[tuple[tuple[str, str], ...], Pos]:
+    """A cell's family (its coordinates other than country and sector) and position in it."""
+    coords = dict(key.coords)
+    return tuple((d, v) for d, v in key.coords if d not in _POSITION_DIMS), (
+        coords["country"],
+        coords["sector"],
+    )
+
+
 def draw_period(
     table: str,
     period: str,
@@ -85,9 +94,8 @@ def draw_period(
     # Per family (the coordinates other than country and sector): position -> noisy counts.
     families: dict[tuple[tuple[str, str], ...], dict[Pos, dict[str, float]]] = defaultdict(dict)
     populations: dict[tuple[tuple[str, str], ...], dict[Pos, int]] = defaultdict(dict)
-    for i, cell in enumerate(ordered):
-        fixed = tuple((d, v) for d, v in cell.key.coords if d not in _POSITION_DIMS)
-        pos = (cell.key.get("country"), cell.key.get("sector"))
+    places = [_place(cell.key) for cell in ordered]
+    for i, (cell, (fixed, pos)) in enumerate(zip(ordered, places, strict=True)):
         families[fixed][pos] = {name: float(noisy[i * len(names) + j]) for j, name in enumerate(names)}
         populations[fixed][pos] = len(cell.sites)
     counts = {
@@ -95,9 +103,7 @@ def draw_period(
         for fixed, family in families.items()
     }
     out = []
-    for cell in ordered:
-        fixed = tuple((d, v) for d, v in cell.key.coords if d not in _POSITION_DIMS)
-        pos = (cell.key.get("country"), cell.key.get("sector"))
+    for cell, (fixed, pos) in zip(ordered, places, strict=True):
         out.append(
             NoisyCell(cell=dict(cell.key.coords), fingerprint=fingerprints(cell), counts=counts[fixed][pos])
         )
