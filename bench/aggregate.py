@@ -56,13 +56,13 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench.harness import (
     Header,
     create_temp_topics,
     free_port,
     log_tail,
+    metric_samples,
     produce_values,
     rss_mib,
     spawn_service,
@@ -165,11 +165,9 @@ class ServiceRun:
 
 async def _metrics(client: httpx.AsyncClient, port: int) -> dict[str, float]:
     """Every sample of `/metrics`, summed over labels."""
-    text = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=60.0)).text
     out: dict[str, float] = defaultdict(float)
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out[sample.name] += sample.value
+    for name, _, value in await metric_samples(client, port, timeout=60.0):
+        out[name] += value
     return out
 
 

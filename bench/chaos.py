@@ -35,10 +35,10 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.harness import free_port, log_tail, spawn_service, wait_health
+from bench.normalize import admitted
 from schemas.exchange.accepted import AcceptedEvent
 from services.compacted import partitions, read_compacted
-from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
-from services.ingest.envelopes import accepted_record
+from services.ingest.admit import AMFORI, SEDEX
 from services.normalize.engine import Normalizer
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError
@@ -77,19 +77,14 @@ def expected(messages: list[FeedMessage]) -> Expected:
         MappingContext.from_keys(keys), Resolver(lambda raw: pseudonyms.pseudonym(IdKind.RESOLVED_SITE, raw))
     )
     state: State = {}
-    seen: set[tuple[str, str]] = set()
-    dead = 0
-    for m in messages:
-        result = admit(FORMATS[m.topic], m.key, m.value)
-        if not isinstance(result, Admitted):
+    accepted = dead = 0
+    for envelope in admitted(messages):
+        if envelope is None:
             dead += 1
             continue
-        if (result.platform, result.event.event_id) in seen:
-            continue
-        seen.add((result.platform, result.event.event_id))
-        value, _ = accepted_record(result.platform, result.event, m.topic, 0, 0)
+        accepted += 1
         try:
-            outcome = normalizer.process(AcceptedEvent.model_validate_json(value))
+            outcome = normalizer.process(AcceptedEvent.model_validate_json(envelope.value))
         except MappingError:
             continue
         for record in outcome.records:
@@ -98,7 +93,7 @@ def expected(messages: list[FeedMessage]) -> Expected:
                 topic.pop(record.key, None)
             else:
                 topic[record.key] = record.value
-    return Expected(state, len(seen), dead)
+    return Expected(state, accepted, dead)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import IO, Any, NamedTuple
 import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 
 SENT_HEADER = "bench_sent_ns"
 
@@ -219,6 +220,17 @@ async def spawn_service(module: str, env: dict[str, str], log_path: str) -> asyn
         return await asyncio.create_subprocess_exec(
             sys.executable, "-m", module, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
         )
+
+
+Sample = tuple[str, dict[str, str], float]
+
+
+async def metric_samples(client: httpx.AsyncClient, port: int, timeout: float = 10.0) -> list[Sample]:
+    """Every sample of a service's `/metrics`: (name, labels, value)."""
+    text = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=timeout)).text
+    return [
+        (s.name, dict(s.labels), s.value) for f in text_string_to_metric_families(text) for s in f.samples
+    ]
 
 
 def _log_file(path: str) -> IO[bytes]:

@@ -23,9 +23,8 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from prometheus_client.parser import text_string_to_metric_families
 
-from bench.harness import free_port, log_tail, rss_mib, spawn_service, wait_health
+from bench.harness import Sample, free_port, log_tail, metric_samples, rss_mib, spawn_service, wait_health
 from services.topics import (
     AMFORI_TOPIC,
     SEDEX_TOPIC,
@@ -56,14 +55,6 @@ class HostileRun:
     @property
     def accounted(self) -> float:
         return self.accepted + sum(self.dead_lettered.values()) + self.duplicates
-
-
-async def _samples(port: int) -> list[tuple[str, dict[str, str], float]]:
-    async with httpx.AsyncClient() as client:
-        text = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=10.0)).text
-    return [
-        (s.name, dict(s.labels), s.value) for f in text_string_to_metric_families(text) for s in f.samples
-    ]
 
 
 async def run_hostile(bootstrap: str, messages: list[HostileMessage], workdir: Path) -> HostileRun:
@@ -99,12 +90,13 @@ async def run_hostile(bootstrap: str, messages: list[HostileMessage], workdir: P
         finally:
             await producer.stop()
 
-        def total(samples: list[tuple[str, dict[str, str], float]], name: str) -> float:
+        def total(samples: list[Sample], name: str) -> float:
             return sum(v for n, _, v in samples if n == name)
 
         deadline = time.monotonic() + 600
         while True:
-            samples = await _samples(port)
+            async with httpx.AsyncClient() as client:
+                samples = await metric_samples(client, port)
             if total(samples, "sx_ingest_messages_consumed_total") >= len(messages):
                 break
             if worker.returncode is not None or time.monotonic() > deadline:

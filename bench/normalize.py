@@ -40,7 +40,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,7 @@ from services.normalize.settings import NormalizeSettings
 from services.normalize.topics import NORMALIZE_VERSIONS_TOPIC
 from services.topics import delete_topics
 from simulator.feed import generate_feed
+from simulator.message import FeedMessage
 
 PARTITIONS = 6
 ACCEPTED_PER_SITE_YEAR = 14  # roughly what ingest accepts per platform site and year, both platforms
@@ -87,6 +88,22 @@ class Accepted:
     headers: list[Header]
 
 
+def admitted(messages: Iterable[FeedMessage]) -> Iterator[Accepted | None]:
+    """Each message as ingest treats it: its accepted envelope (source position = its index among the
+    envelopes), None for a rejected message; platform redeliveries are dropped as ingest drops them."""
+    seen: set[tuple[str, str]] = set()
+    for m in messages:
+        result = admit(FORMATS[m.topic], m.key, m.value)
+        if not isinstance(result, Admitted):
+            yield None
+            continue
+        if (result.platform, result.event.event_id) in seen:
+            continue
+        value, headers = accepted_record(result.platform, result.event, m.topic, 0, len(seen))
+        seen.add((result.platform, result.event.event_id))
+        yield Accepted(m.key or b"", value, list(headers))
+
+
 def accepted_envelopes(events: int, seed: int = 42) -> list[Accepted]:
     """`events` accepted envelopes, as ingest would forward the simulator's feed (a year, both platforms).
 
@@ -96,14 +113,10 @@ def accepted_envelopes(events: int, seed: int = 42) -> list[Accepted]:
     sites = max(20, events // ACCEPTED_PER_SITE_YEAR)
     while True:
         out: list[Accepted] = []
-        seen: set[tuple[str, str]] = set()
-        for m in generate_feed(seed, sites, months=12).messages:
-            result = admit(FORMATS[m.topic], m.key, m.value)
-            if not isinstance(result, Admitted) or (result.platform, result.event.event_id) in seen:
+        for envelope in admitted(generate_feed(seed, sites, months=12).messages):
+            if envelope is None:
                 continue
-            seen.add((result.platform, result.event.event_id))
-            value, headers = accepted_record(result.platform, result.event, m.topic, 0, len(out))
-            out.append(Accepted(m.key or b"", value, list(headers)))
+            out.append(envelope)
             if len(out) == events:
                 return out
         sites = int(sites * 1.5 * events / max(1, len(out))) + 1
