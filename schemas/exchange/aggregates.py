@@ -237,10 +237,14 @@ class IssuePrevalenceMessage(_Message):
 # --- forced-labour ------------------------------------------------------------------------------------
 
 
-class ForcedLabourCell(_Model):
+class _CountrySectorCell(_Model):
     period: Period
     country: CountryCoord
     sector: SectorCoord
+
+
+class ForcedLabourCell(_CountrySectorCell):
+    pass
 
 
 class IndicatorCounts(_Model):
@@ -296,10 +300,8 @@ class ForcedLabourMessage(_Message):
 # --- labour-relations ---------------------------------------------------------------------------------
 
 
-class LabourRelationsCell(_Model):
-    period: Period
-    country: CountryCoord
-    sector: SectorCoord
+class LabourRelationsCell(_CountrySectorCell):
+    pass
 
 
 LABOUR_FLAGS: Final = (

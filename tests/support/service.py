@@ -16,6 +16,9 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from simulator.publish import publish
+from tests.support.kafka import eventually
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -120,9 +123,6 @@ class IngestUnderTest:
     async def start_on_first_half(self, bootstrap: str, messages: Sequence[Any]) -> int:
         """Publish the first half of the messages, start ingest, wait until it consumed them; returns
         how many that was."""
-        from simulator.publish import publish
-        from tests.support.kafka import eventually
-
         half = len(messages) // 2
         await publish(messages[:half], bootstrap, topics=self.platform_topics)
         self.service.start()
