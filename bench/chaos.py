@@ -114,22 +114,35 @@ class ChaosResult:
         return self.accepted_records - self.accepted_distinct + self.dead_records - self.dead_distinct
 
 
-async def _group_done(bootstrap: str, group: str, topics: list[str]) -> bool:
-    """Whether the group has committed the end offset of every partition of the topics."""
+async def _wait_until_consumed(bootstrap: str, groups: dict[str, list[str]], timeout: float) -> None:
+    """Until every group has committed the end offset of every partition of its topics. One admin
+    client and one consumer serve every poll; the partitions are looked up once."""
+    tps = {
+        g: [tp for tps in (await partitions(bootstrap, t)).values() for tp in tps] for g, t in groups.items()
+    }
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    tps = [tp for tps in (await partitions(bootstrap, topics)).values() for tp in tps]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
     await consumer.start()
     try:
-        ends = await consumer.end_offsets(tps)
+        deadline = time.monotonic() + timeout
+        while True:
+            done = True
+            for group, group_tps in tps.items():
+                committed = await admin.list_consumer_group_offsets(group)
+                ends = await consumer.end_offsets(group_tps)
+                done = done and all(
+                    ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp])
+                    for tp in group_tps
+                )
+            if done:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the services did not finish the feed in {timeout:.0f} s")
+            await asyncio.sleep(0.5)  # polling committed offsets
     finally:
         await consumer.stop()
-    return all(ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in tps)
+        await admin.close()
 
 
 async def _read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None, list[Any]]]:
@@ -211,14 +224,8 @@ async def run_chaos(
             await procs[victim].wait()
             killed[victim] += 1
             await start(victim)
-        deadline = time.monotonic() + 600
-        while not (
-            await _group_done(bootstrap, f"{run}-ingest", list(platform_topics.values()))
-            and await _group_done(bootstrap, f"{run}-normalize", [accepted])
-        ):
-            if time.monotonic() > deadline:
-                raise TimeoutError("the services did not finish the feed in 10 minutes")
-            await asyncio.sleep(0.5)  # polling committed offsets
+        groups = {f"{run}-ingest": list(platform_topics.values()), f"{run}-normalize": [accepted]}
+        await _wait_until_consumed(bootstrap, groups, 600)
         forwarded = await _read_all(bootstrap, accepted)
         dead = await _read_all(bootstrap, dlq)
         differing = []
