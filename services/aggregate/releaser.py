@@ -107,6 +107,8 @@ class Releaser:
             raise
         self.log, self.last_release, self._pending = release_log, last_release, pending
         self._producer = producer
+        # The privacy budget spent is state on the topic, not in this process: a restart reads it back.
+        self.metrics.budget_spent.set(spent_ratio(self.log.draws, self.noise))
         log.info(
             "releaser established: %d cells in the release history, last release %s%s",
             len(self.log),
