@@ -18,16 +18,14 @@ from typing import Any
 
 import faust
 from prometheus_client import CollectorRegistry
-from pydantic import ValidationError
 
-from schemas.exchange.accepted import AcceptedEvent
-from schemas.exchange.dead_letter import NormalizeDeadLetter
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC, SiteResolution
 from services.faust_app import make_app, raw_topic
 from services.web import install_endpoints, worker_health
 
-from .engine import Normalizer, Outcome, Record
-from .mapping import MappingError, OutputKind
+from .dead_letter import dead_letter_record
+from .engine import Normalizer, Outcome, Record, Rejected, step
+from .mapping import OutputKind
 from .metrics import NormalizeMetrics
 from .settings import NormalizeSettings
 
@@ -79,47 +77,43 @@ def create_app(
             else:
                 metrics.resolution.labels("moved").inc()
 
-    async def dead_letter(message: Any, reason_class: str, reason: str) -> None:
+    async def dead_letter(message: Any, rejected: Rejected) -> None:
         """A pointer, not a copy (see schemas.exchange.dead_letter)."""
-        value = (
-            NormalizeDeadLetter(
-                source_topic=message.topic,
-                source_partition=message.partition,
-                source_offset=message.offset,
-                reason_class=reason_class,
-                reason=reason,
-            )
-            .model_dump_json()
-            .encode()
+        value, headers = dead_letter_record(
+            message.topic, message.partition, message.offset, rejected.reason_class, rejected.reason
         )
-        headers = [("dlq_reason_class", reason_class.encode()), ("content-type", b"application/json")]
         await dlq.send(key=None, value=value, headers=headers)
-        metrics.failures.labels(reason_class).inc()
+        metrics.failures.labels(rejected.reason_class).inc()
         log.warning(
-            "dead-lettered at %s[%d]@%d: %s", message.topic, message.partition, message.offset, reason_class
+            "dead-lettered at %s[%d]@%d: %s",
+            message.topic,
+            message.partition,
+            message.offset,
+            rejected.reason_class,
         )
 
     async def handle(message: Any) -> None:
         started = time.perf_counter()
-        try:
-            accepted = AcceptedEvent.model_validate_json(message.value or b"")
-        except ValidationError:
-            await dead_letter(message, "invalid_envelope", "not an exchange.ingest.accepted.v1 envelope")
+        done = step(normalizer, message.value)
+        if done.platform is not None:
+            metrics.events_in.labels(done.platform).inc()
+        outcome = done.result
+        if isinstance(outcome, Rejected):
+            if outcome.error is not None:
+                log.error(
+                    "normalize failed at %s[%d]@%d",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    exc_info=outcome.error,
+                )
+            await dead_letter(message, outcome)
             return
-        metrics.events_in.labels(accepted.platform).inc()
-        try:
-            outcome = normalizer.process(accepted)
-        except MappingError as exc:
-            await dead_letter(message, exc.code.value, str(exc))
-            return
-        except Exception:  # a poison message must never stop the service
-            log.exception("normalize failed at %s[%d]@%d", message.topic, message.partition, message.offset)
-            await dead_letter(message, "internal_error", "normalize failed to process this event")
-            return
+        platform = done.platform or ""
         await produce(outcome.records)
-        metrics.stale.labels(accepted.platform).inc(outcome.stale)
-        metrics.version_jumps.labels(accepted.platform).inc(outcome.jumps)
-        metrics.replays.labels(accepted.platform).inc(outcome.replayed)
+        metrics.stale.labels(platform).inc(outcome.stale)
+        metrics.version_jumps.labels(platform).inc(outcome.jumps)
+        metrics.replays.labels(platform).inc(outcome.replayed)
         count_resolution(outcome)
         metrics.resolved_sites.set(normalizer.resolver.resolved_site_count)
         metrics.processing.observe(time.perf_counter() - started)

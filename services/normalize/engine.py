@@ -15,10 +15,10 @@ version is stale and changes nothing (counted).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.shared.models import Consent, PlatformSite
@@ -84,12 +84,12 @@ class Normalizer:
         ctx: MappingContext,
         resolver: Resolver,
         versions: Mapping[str, Applied] | None = None,
-        quarantined: Iterable[str] = (),
+        quarantined: Container[str] = frozenset(),
     ) -> None:
         self.ctx = ctx
         self.resolver = resolver
         self.versions: dict[str, Applied] = dict(versions or {})
-        self.quarantined: frozenset[str] = frozenset(quarantined)  # event pseudonyms
+        self.quarantined = quarantined  # event pseudonyms
 
     def process(self, accepted: AcceptedEvent) -> Outcome:
         """Raises `MappingError` (dead-letter) before changing any state."""
@@ -161,6 +161,40 @@ class Normalizer:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An event normalize dead-letters: a reason class of the DLQ contract and a plain reason."""
+
+    reason_class: str
+    reason: str
+    error: BaseException | None = None  # an unexpected failure (internal_error), for the log only
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one accepted-topic value did: its platform, when its envelope could be read, and either the
+    records to produce or why it was rejected."""
+
+    platform: str | None
+    result: Outcome | Rejected
+
+
+def step(normalizer: Normalizer, value: bytes | None) -> Step:
+    """One value of the accepted topic through the normalizer. Never raises: a poison message must not
+    stop the service, and the key rotation's replay must reach the same verdicts as the service."""
+    try:
+        accepted = AcceptedEvent.model_validate_json(value or b"")
+    except ValidationError:
+        return Step(None, Rejected("invalid_envelope", "not an exchange.ingest.accepted.v1 envelope"))
+    try:
+        return Step(accepted.platform, normalizer.process(accepted))
+    except MappingError as exc:
+        return Step(accepted.platform, Rejected(exc.code.value, str(exc)))
+    except Exception as exc:
+        failed = Rejected("internal_error", "normalize failed to process this event", exc)
+        return Step(accepted.platform, failed)
+
+
 def restore(
     ctx: MappingContext,
     resolved_id: Callable[[str], str],
@@ -181,7 +215,7 @@ def restore(
         c.company_id: c.granted
         for c in (Consent.model_validate_json(v) for v in state.get(Consent.TOPIC, {}).values())
     }
-    quarantined = state.get(NORMALIZE_QUARANTINE_TOPIC, {}).keys()
+    quarantined = frozenset(state.get(NORMALIZE_QUARANTINE_TOPIC, {}))
     placeholder = Normalizer(ctx, Resolver(resolved_id, default_consent=default_consent), versions)
     resolver = Resolver.from_facts(
         [placeholder.facts_of(s) for s in sites], consents, resolved_id, default_consent=default_consent

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata
 
 from services.compacted import partitions
+from services.groups import group_is_empty
 
 from .keys import KeyMaterial
 from .mapping import MappingContext
@@ -66,20 +66,6 @@ class Repair:
     rewound: int  # partitions of the accepted topic rewound
 
 
-async def _group_is_empty(settings: NormalizeSettings) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
-    try:
-        responses = await admin.describe_consumer_groups([settings.app_id])
-    finally:
-        await admin.close()
-    for response in responses:
-        for _error, group_id, state, _protocol_type, _protocol, members, *_ in response.groups:
-            if group_id == settings.app_id and (members or state not in ("Empty", "Dead")):
-                return False
-    return True
-
-
 async def repair_entity(
     settings: NormalizeSettings,
     keys: KeyMaterial,
@@ -93,7 +79,7 @@ async def repair_entity(
     ctx = MappingContext.from_keys(keys)
     entity = entity_pseudonym(ctx, platform, kind, refs)
     event = ctx.pseudonymiser.pseudonym(IdKind.EVENT, f"{platform}:{bad_event_id}")
-    if not await _group_is_empty(settings):
+    if not await group_is_empty(settings.bootstrap_servers, settings.app_id):
         raise RepairRefused(f"normalize's consumer group {settings.app_id} has members: stop normalize first")
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True
