@@ -30,6 +30,7 @@ from .settings import AggregateSettings
 log = logging.getLogger("sx.aggregate.lease")
 
 LEASE_TOPIC = "exchange.aggregate.lease.v1"
+LEASE_GROUP_SUFFIX = "-lease"  # the lease group is `<app id>-lease`
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -79,7 +80,7 @@ class Lease:
         await self._topic_exists()
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
-            group_id=f"{self.settings.app_id}-lease",
+            group_id=self.settings.app_id + LEASE_GROUP_SUFFIX,
             enable_auto_commit=False,
             session_timeout_ms=self.settings.lease_session_timeout_ms,
             heartbeat_interval_ms=max(1000, self.settings.lease_session_timeout_ms // 3),

@@ -27,11 +27,16 @@ from .sensitivity import BASE_COUNTS, sensitivity
 _POSITION_DIMS = ("country", "sector")
 
 
-def fingerprint(cell: Cell, real: Mapping[str, str]) -> str:
-    """A digest of what each real site contributes to the cell (sites and tokens, nothing else)."""
-    contributions = sorted(real_contributions(cell, real).items())
-    text = "\n".join(f"{site}\t{token}" for site, token in contributions)
+def contributions_digest(contributions: Mapping[str, str]) -> str:
+    """A digest of what each real site contributes to a cell (sites and tokens, nothing else). The key
+    rotation recomputes it over the same contributions under the new pseudonyms."""
+    text = "\n".join(f"{site}\t{token}" for site, token in sorted(contributions.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def fingerprint(cell: Cell, real: Mapping[str, str]) -> str:
+    """`contributions_digest` of the cell's contributions keyed by real site."""
+    return contributions_digest(real_contributions(cell, real))
 
 
 class Fingerprints:
