@@ -61,6 +61,8 @@ class InputFollower:
             bootstrap_servers=self.settings.bootstrap_servers,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            # A key rotation rewrites normalize's topics in one transaction: never read an aborted one.
+            isolation_level="read_committed",
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         await consumer.start()

@@ -53,7 +53,8 @@ class AggregateMetrics:
         )
         self.release_failures = Counter(
             "sx_aggregate_release_failures_total",
-            "Releases that did not commit, by kind: fenced (another instance leads), kafka, other.",
+            "Releases that did not commit, by kind: fenced (another instance leads), mixed_keys (a key "
+            "rotation is being read), kafka, other.",
             ["kind"],
             registry=r,
         )
@@ -86,7 +87,7 @@ class AggregateMetrics:
             "Differential-privacy mode: the largest share of any period's zCDP budget spent so far.",
             registry=r,
         )
-        for kind in ("fenced", "kafka", "other"):
+        for kind in ("fenced", "mixed_keys", "kafka", "other"):
             self.release_failures.labels(kind)
         for kind in INPUT_KINDS.values():
             self.consumed.labels(kind)

@@ -108,6 +108,13 @@ class NormalizedState:
         table[key] = INPUT_TABLES[topic][1].model_validate_json(value)
         return False
 
+    def key_ids(self) -> frozenset[str]:
+        """The pseudonymisation key ids the state's records are keyed under (`<key id>.<kind>.<hex>`).
+        More than one only while a key rotation's transaction is being applied: the same site is then
+        held under both its names, and no release may be planned on it."""
+        tables = (self.platform_sites, self.audits, self.consents, self.resolutions, self.resolved_sites)
+        return frozenset(key.split(".", 1)[0] for table in tables for key in table if key.count(".") == 2)
+
     def snapshot(self) -> NormalizedState:
         """A consistent copy to plan a release on while this one keeps following the inputs; the records
         are frozen models, so copying the dicts is enough."""

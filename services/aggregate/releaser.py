@@ -168,6 +168,10 @@ class Releaser:
         # Plan on a snapshot, in a worker thread: a year of both platforms takes a minute to plan, and
         # the event loop must keep following inputs, holding the lease and answering /health meanwhile.
         state = self.state.snapshot()
+        if len(key_ids := state.key_ids()) > 1:
+            raise MixedKeys(
+                f"the inputs hold key ids {', '.join(sorted(key_ids))}: a key rotation is being applied"
+            )
 
         def plan_it() -> tuple[ReleaseLog, ReleasePlan]:
             snapshot = self.log.copy()
@@ -247,6 +251,11 @@ class Releaser:
             raise
 
 
+class MixedKeys(RuntimeError):
+    """The inputs hold records under two pseudonymisation keys: one site would count twice. The release
+    waits (and is retried with the usual backoff) until the rotation's tombstones have been read."""
+
+
 class Fenced(RuntimeError):
     """This releaser's producer was fenced: a newer one with the same transactional id took over."""
 
@@ -259,7 +268,8 @@ def _is_fenced(producer: AIOKafkaProducer) -> bool:
 
 
 def _failure_kind(exc: BaseException) -> str:
-    """A bounded label: fenced (another instance leads now), kafka (any other broker error), other.
+    """A bounded label: fenced (another instance leads now), mixed_keys (a key rotation is being read),
+    kafka (any other broker error), other.
 
     The whole chain of causes is looked at: a fence often surfaces second-hand."""
     chain: list[BaseException] = []
@@ -269,6 +279,8 @@ def _failure_kind(exc: BaseException) -> str:
         seen = seen.__cause__ or seen.__context__
     if any(isinstance(e, ProducerFenced | Fenced) for e in chain):
         return "fenced"
+    if any(isinstance(e, MixedKeys) for e in chain):
+        return "mixed_keys"
     if any(isinstance(e, KafkaError) for e in chain):
         return "kafka"
     return "other"
