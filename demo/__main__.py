@@ -59,7 +59,8 @@ def _wait(what: str, check: Callable[[], bool], timeout: float, proc: subprocess
                     "pseudonymisation key (a deployment's, or an older demo's), so normalize refused to "
                     "start rather than mix two keys. Run the demo on a broker of its own: "
                     "`deploy/kafka/broker.sh reset` wipes the local one, or set KAFKA_BOOTSTRAP_SERVERS "
-                    "to another. Details in .demo/normalize.log."
+                    "to another (a deployment moves its own state to a new key with python -m "
+                    "services.rotation, docs/normalize.md). Details in .demo/normalize.log."
                 )
             raise SystemExit(
                 f"demo: a service exited with {proc.returncode} while waiting for {what}; see .demo/"

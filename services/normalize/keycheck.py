@@ -3,9 +3,9 @@
 Every key of normalize's compacted topics is a pseudonym, `<key id>.<kind>.<32 hex>` (pseudonymise.py),
 so the key ids a state holds are the prefixes of its keys. A normalize given another key would read
 sealed values it cannot open and write pseudonyms that match nothing it holds: the same site under
-two names, one resolution split in two. It must not start; until rotation exists (issue 15) the way
-out is the key the state was written under, or a state of its own (a fresh broker, or another
-NORMALIZE_TOPIC_PREFIX).
+two names, one resolution split in two. It must not start: the way out is the key the state was written
+under, a rotation to the new key (`python -m services.rotation`, docs/normalize.md), or a state of its
+own (a fresh broker, or another NORMALIZE_TOPIC_PREFIX).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ class KeyMismatchError(RuntimeError):
         super().__init__(
             f"its state holds pseudonyms under key id(s) {', '.join(sorted(held))} and it was given key id "
             f"{given}: start it with the key the state was written under, or give it a state of its own "
-            "(a fresh broker, or another NORMALIZE_TOPIC_PREFIX); key rotation is not built yet"
+            "(a fresh broker, or another NORMALIZE_TOPIC_PREFIX); to move the state to the new key, "
+            "stop aggregate and run python -m services.rotation (docs/normalize.md)"
         )
 
 

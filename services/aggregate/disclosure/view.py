@@ -39,7 +39,7 @@ every cell in it to zero (or to its population), and the relations may then pin 
 
 4. *Recovery from values* (`recovery_violation`, the `recovery` module's LP) is the last line for
    those. It reacts to values, so it can leak when it fires (issue 9, attack 6); docs/aggregate.md
-   says so plainly, and the differential-privacy mode (not built yet) is the remedy.
+   says so plainly, and the differential-privacy mode (`services/aggregate/noise/`) is the remedy.
 
 **Fixes.** A violation names the cells that could be withheld further to mend it, best first: cells
 this release sends anyway (smallest first), then the margin, then cells held or unchanged (withholding

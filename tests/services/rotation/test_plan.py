@@ -7,16 +7,18 @@ released in the differential-privacy mode, so stored noise must survive the rota
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 
 import pytest
 
 from schemas.exchange.aggregates import PENDING_RELEASE_KEY
+from schemas.shared.resolution import RESOLVED_SITES_TOPIC
 from services.normalize.engine import Record
 from services.normalize.keys import KeyMaterial
 from services.normalize.topics import NORMALIZE_QUARANTINE_TOPIC
-from services.rotation.plan import Held, RotationPlan, RotationRefused, plan_rotation
+from services.rotation.plan import Held, RotationPlan, RotationRefused, _same_content, plan_rotation
 from tests.services.rotation.history import (
     FIRST_RELEASE,
     NEW,
@@ -182,3 +184,24 @@ def test_the_quarantine_moves_to_the_new_key_and_still_holds(history: Feed) -> N
     with pytest.raises(RotationRefused, match="no identifier"):
         plan_rotation(Held(history.records, ends, orphan, {}), OLD, NEW)
     assert NORMALIZE_QUARANTINE_TOPIC not in rotated
+
+
+def test_the_self_check_tells_a_renaming_from_a_change() -> None:
+    site = {
+        "resolved_site_id": "k2.rsite." + "1" * 32,
+        "country": "BD",
+        "owner_ids": ["k2.company." + "a" * 32, "k2.company." + "b" * 32],
+        "members": [{"member_id": "k2.member." + "c" * 32, "lei_id": None}],
+    }
+
+    def state(**changes: object) -> dict[str, dict[str, str | bytes]]:
+        return {RESOLVED_SITES_TOPIC: {"k": json.dumps({**site, **changes})}}
+
+    new = {RESOLVED_SITES_TOPIC: {"k": json.dumps(site).encode()}}
+    # Lists in another order, another representative of the same merged member: a renaming.
+    assert not _same_content(state(owner_ids=site["owner_ids"][::-1]), new)
+    assert not _same_content(state(members=[{"member_id": "k2.member." + "d" * 32, "lei_id": None}]), new)
+    # Another country, another owner, one member more: a change, which the rotation refuses.
+    assert _same_content(state(country="VN"), new) == {RESOLVED_SITES_TOPIC: 1}
+    assert _same_content(state(owner_ids=["k2.company." + "a" * 32]), new)
+    assert _same_content(state(members=[*site["members"], {"member_id": "x", "lei_id": None}]), new)
