@@ -79,6 +79,7 @@ from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.settings import AggregateSettings
 from services.compacted import high_watermarks
+from services.kafka_auth import client_options
 from services.normalize.engine import Normalizer, Record
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError
@@ -213,7 +214,10 @@ async def _count_committed(bootstrap: str, topic: str) -> int:
     tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
     ends = await high_watermarks(bootstrap, tps)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        bootstrap_servers=bootstrap,
+        **client_options(),
+        enable_auto_commit=False,
+        isolation_level="read_committed",
     )
     await consumer.start()
     n = 0

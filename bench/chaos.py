@@ -39,6 +39,7 @@ from bench.normalize import admitted
 from schemas.exchange.accepted import AcceptedEvent
 from services.compacted import partitions, read_compacted
 from services.ingest.admit import AMFORI, SEDEX
+from services.kafka_auth import client_options
 from services.normalize.engine import Normalizer
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError
@@ -120,8 +121,8 @@ async def _wait_until_consumed(bootstrap: str, groups: dict[str, list[str]], tim
     tps = {
         g: [tp for tps in (await partitions(bootstrap, t)).values() for tp in tps] for g, t in groups.items()
     }
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     await consumer.start()
     try:
@@ -147,7 +148,9 @@ async def _wait_until_consumed(bootstrap: str, groups: dict[str, list[str]], tim
 
 async def _read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None, list[Any]]]:
     tps = (await partitions(bootstrap, [topic]))[topic]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, **client_options(), isolation_level="read_committed"
+    )
     await consumer.start()
     out: list[tuple[bytes | None, bytes | None, list[Any]]] = []
     try:
@@ -180,7 +183,7 @@ async def run_chaos(
     # The replay arrives in as many slices as there are faults (plus one), one slice before each
     # fault, so every kill meets work in flight rather than an idle service.
     slices = [messages[i :: kills + 1] for i in range(kills + 1)]
-    await publish(slices[0], bootstrap, topics=platform_topics)
+    await publish(slices[0], bootstrap, topics=platform_topics, security=client_options())
     base = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
     ports = {"ingest": free_port(), "normalize": free_port()}
     env = {
@@ -217,7 +220,7 @@ async def run_chaos(
         await start("ingest")
         await start("normalize")
         for i in range(kills):
-            await publish(slices[i + 1], bootstrap, topics=platform_topics)
+            await publish(slices[i + 1], bootstrap, topics=platform_topics, security=client_options())
             await asyncio.sleep(rng.uniform(0.0, 0.6))  # the random moment of the next fault
             victim = rng.choice(("ingest", "normalize"))
             procs[victim].send_signal(signal.SIGKILL)

@@ -24,6 +24,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.kafka_auth import client_options
+
 SENT_HEADER = "bench_sent_ns"
 
 Header = tuple[str, bytes]
@@ -123,7 +125,7 @@ def unique_topic_names(prefix: str, *roles: str) -> list[str]:
 
 async def create_temp_topics(bootstrap: str, names: Sequence[str], partitions: int) -> None:
     """Creates single-replica topics; needed because the broker refuses to auto-create them."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
@@ -150,7 +152,7 @@ async def produce_values(
     """
     options: dict[str, Any] = {"acks": "all", "linger_ms": 5, "max_batch_size": 256 * 1024}
     options.update(producer_options or {})
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **options)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **client_options(), **options)
     await producer.start()
     started = time.perf_counter()
     try:

@@ -25,6 +25,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from bench.harness import Sample, free_port, log_tail, metric_samples, rss_mib, spawn_service, wait_health
+from services.kafka_auth import client_options
 from services.topics import (
     AMFORI_TOPIC,
     SEDEX_TOPIC,
@@ -81,7 +82,9 @@ async def run_hostile(bootstrap: str, messages: list[HostileMessage], workdir: P
         await wait_health(port, worker, lambda report: True, 120, "ingest")
         before = rss_mib(worker.pid).current
         started = time.monotonic()
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=PLATFORM_MAX_BYTES)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, **client_options(), max_request_size=PLATFORM_MAX_BYTES
+        )
         await producer.start()
         try:
             for m in messages:

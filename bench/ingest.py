@@ -36,6 +36,7 @@ from bench.harness import (
     wait_health,
 )
 from bench.passthrough import child_env, output_size, read_output, run_passthrough
+from services.kafka_auth import client_options
 from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.message import FeedMessage
@@ -63,7 +64,7 @@ async def _send(
     bootstrap: str, messages: list[FeedMessage], topics: dict[str, str], rate: float | None
 ) -> None:
     if rate is None:
-        await publish(messages, bootstrap, topics=topics)
+        await publish(messages, bootstrap, topics=topics, security=client_options())
         return
     by_topic: dict[str, list[tuple[bytes | None, bytes]]] = {}
     for m in messages:

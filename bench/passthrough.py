@@ -32,6 +32,7 @@ from bench.harness import (
     sent_ns,
     unique_topic_names,
 )
+from services.kafka_auth import client_options
 from services.topics import delete_topics
 
 PARTITIONS = 6
@@ -60,10 +61,15 @@ async def pass_through(bootstrap: str, source: str, sink: str, group_id: str, st
     crash can duplicate but never lose a record: the at-least-once contract the real services keep too.
     """
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False, auto_offset_reset="earliest"
+        bootstrap_servers=bootstrap,
+        **client_options(),
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
+        **client_options(),
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
@@ -118,7 +124,9 @@ async def read_output(
     reader is live at once and its own join cannot delay or
     inflate the figures. Fails fast if the worker dies instead of waiting out the deadline.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, **client_options(), group_id=None, enable_auto_commit=False
+    )
     tps = [TopicPartition(topic, p) for p in range(partitions)]
     consumer.assign(tps)
     await consumer.start()
@@ -154,7 +162,7 @@ async def read_output(
 
 
 async def output_size(bootstrap: str, topic: str, partitions: int) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **client_options(), group_id=None)
     await consumer.start()
     try:
         ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(partitions)])

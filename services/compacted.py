@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from services.kafka_auth import client_options
+
 
 async def high_watermarks(bootstrap: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
     """End offsets as a read_uncommitted client sees them: past every record, committed or not.
@@ -21,7 +23,7 @@ async def high_watermarks(bootstrap: str, tps: list[TopicPartition]) -> dict[Top
     transaction until the coordinator has written its markers (asynchronously, after the commit
     returns): read to it, and a reader can stop before records that are already committed.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **client_options(), enable_auto_commit=False)
     await consumer.start()
     try:
         return dict(await consumer.end_offsets(tps))
@@ -46,7 +48,7 @@ async def stop_quietly(consumer: AIOKafkaConsumer) -> None:
 async def partitions(bootstrap: str, topics: Iterable[str]) -> dict[str, list[TopicPartition]]:
     """Every partition of each topic, asked of the broker (a consumer knows only the topics it
     subscribed to); a topic that does not exist has none."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         described = await admin.describe_topics(list(topics))
@@ -68,7 +70,10 @@ async def read_compacted(bootstrap: str, topic: str, timeout_s: float = 300.0) -
     if not tps:
         return state
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        bootstrap_servers=bootstrap,
+        **client_options(),
+        enable_auto_commit=False,
+        isolation_level="read_committed",
     )
     await consumer.start()
     try:

@@ -14,6 +14,7 @@ import faust
 from services import faust_fixes
 from services.broker_probe import BrokerProbe, attach
 from services.config import WorkerSettings, faust_broker_urls
+from services.kafka_auth import KafkaCredentials
 from services.logs import quiet_libraries
 from services.web import FAUST_WEB_SETTINGS
 
@@ -41,6 +42,11 @@ def make_app(settings: WorkerSettings, **overrides: Any) -> faust.App:
         **FAUST_WEB_SETTINGS,
         **overrides,
     }
+    credentials = KafkaCredentials.from_env()
+    if credentials.secured and "broker_credentials" not in options:
+        options["broker_credentials"] = faust.SASLCredentials(
+            username=credentials.username, password=credentials.password, mechanism=credentials.mechanism
+        )
     app = faust.App(settings.app_id, **options)
     # Whether the broker can be reached: /health, sx_broker_reachable, one log line per change.
     probe = BrokerProbe(settings.bootstrap_servers)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from services.kafka_auth import client_options
+
 
 async def group_is_empty(bootstrap: str, group_id: str) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         responses = await admin.describe_consumer_groups([group_id])
@@ -27,7 +29,7 @@ async def group_is_empty(bootstrap: str, group_id: str) -> bool:
 async def committed_offsets(bootstrap: str, group_id: str, topic: str) -> dict[int, int]:
     """partition -> the group's committed offset on `topic` (the next record it would read); a partition
     the group never committed is absent."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         offsets: dict[TopicPartition, object] = await admin.list_consumer_group_offsets(group_id)

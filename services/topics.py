@@ -26,6 +26,7 @@ from schemas.topics import (
     TOPICS,
     TopicSpec,
 )
+from services.kafka_auth import client_options
 
 __all__ = [
     "ACCEPTED_TOPIC",
@@ -49,7 +50,7 @@ def bootstrap_servers() -> str:
 
 async def ensure_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -> list[str]:
     """Create the missing topics; returns the names created. Existing topics are left as they are."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -75,7 +76,7 @@ async def ensure_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -
 async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
     """Delete the topics that exist among `names` (tests and benches clean up after themselves; a
     missing one is fine, so a cleanup after a failed setup cannot raise)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import date
 
+from services.kafka_auth import client_options
 from simulator.feed import generate_feed
 from simulator.publish import publish
 
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         print("dry run: nothing published")
         return 0
-    result = asyncio.run(publish(feed, args.bootstrap))
+    result = asyncio.run(publish(feed, args.bootstrap, security=client_options()))
     print(
         f"published {result['sent']} messages to {args.bootstrap} in {result['seconds']}s "
         f"({result['per_second']}/s): " + json.dumps(result["by_topic"])

@@ -33,11 +33,14 @@ async def publish(
     max_batch_size: int = 512 * 1024,
     max_request_size: int = MAX_REQUEST_SIZE,
     client_id: str = "sourcing-exchange-simulator",
+    security: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Send every message of ``feed`` and wait until each is acknowledged by all in-sync replicas.
 
     ``topics`` maps the feed's topic names to the ones to write to (tests use fresh topics); names
-    not in it are used as they are. Returns ``{"sent", "bytes", "by_topic", "seconds", "per_second"}``.
+    not in it are used as they are. ``security`` is the producer's SASL options (the caller's
+    `services.kafka_auth.client_options()`; the simulator stands for the platforms and does not read
+    the exchange's settings). Returns ``{"sent", "bytes", "by_topic", "seconds", "per_second"}``.
     """
     messages = feed.messages if isinstance(feed, Feed) else feed
     rename = dict(topics or {})
@@ -51,6 +54,7 @@ async def publish(
         max_batch_size=max_batch_size,
         max_request_size=max_request_size,
         request_timeout_ms=60_000,
+        **dict(security or {}),
     )
     by_topic: Counter[str] = Counter()
     sent = size = 0

@@ -22,6 +22,7 @@ import time
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.compacted import high_watermarks, partitions, stop_quietly
+from services.kafka_auth import client_options
 
 from .metrics import AggregateMetrics
 from .population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
@@ -59,6 +60,7 @@ class InputFollower:
         tps = await self._partitions()
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
+            **client_options(),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             # A key rotation rewrites normalize's topics in one transaction: never read an aborted one.

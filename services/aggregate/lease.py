@@ -24,6 +24,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
 
 from services.compacted import partitions, stop_quietly
+from services.kafka_auth import client_options
 
 from .settings import AggregateSettings
 
@@ -80,6 +81,7 @@ class Lease:
         await self._topic_exists()
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
+            **client_options(),
             group_id=self.settings.app_id + LEASE_GROUP_SUFFIX,
             enable_auto_commit=False,
             session_timeout_ms=self.settings.lease_session_timeout_ms,

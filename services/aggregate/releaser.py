@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError, ProducerFenced
 
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
 from services.compacted import read_compacted
+from services.kafka_auth import client_options
 
 from .disclosure import DisclosureParams
 from .metrics import AggregateMetrics
@@ -86,6 +87,7 @@ class Releaser:
         await self._drop_producer()
         producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.bootstrap_servers,
+            **client_options(),
             transactional_id=f"{self.settings.app_id}-releases",
             enable_idempotence=True,
             acks="all",

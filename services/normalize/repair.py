@@ -31,6 +31,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from services.compacted import partitions
 from services.groups import group_is_empty
+from services.kafka_auth import client_options
 
 from .keys import KeyMaterial
 from .mapping import MappingContext
@@ -82,7 +83,7 @@ async def repair_entity(
     if not await group_is_empty(settings.bootstrap_servers, settings.app_id):
         raise RepairRefused(f"normalize's consumer group {settings.app_id} has members: stop normalize first")
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True
+        bootstrap_servers=settings.bootstrap_servers, **client_options(), acks="all", enable_idempotence=True
     )
     await producer.start()
     try:
@@ -97,7 +98,10 @@ async def repair_entity(
             settings.accepted_topic
         ]
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers, group_id=settings.app_id, enable_auto_commit=False
+            bootstrap_servers=settings.bootstrap_servers,
+            **client_options(),
+            group_id=settings.app_id,
+            enable_auto_commit=False,
         )
         await consumer.start()
         try:

@@ -29,6 +29,7 @@ from services.aggregate.lease import LEASE_GROUP_SUFFIX
 from services.aggregate.settings import AggregateSettings
 from services.compacted import high_watermarks, partitions, read_compacted, stop_quietly
 from services.groups import committed_offsets, group_is_empty
+from services.kafka_auth import client_options
 from services.normalize.dead_letter import dead_letter_record
 from services.normalize.keycheck import KeyMismatchError, key_ids_in_state
 from services.normalize.keys import KeyMaterial
@@ -55,7 +56,10 @@ async def _read_accepted(
         raise RotationRefused(f"the accepted topic {topic} does not exist")
     ends = await high_watermarks(bootstrap, tps)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        bootstrap_servers=bootstrap,
+        **client_options(),
+        enable_auto_commit=False,
+        isolation_level="read_committed",
     )
     events: dict[TopicPartition, list[AcceptedRecord]] = {tp: [] for tp in tps}
     await consumer.start()
@@ -91,6 +95,7 @@ async def rotate(
             raise RotationRefused(f"{who}'s consumer group {group} has members: stop {who} first")
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
+        **client_options(),
         transactional_id=f"{aggregate.app_id}-releases",
         enable_idempotence=True,
         acks="all",

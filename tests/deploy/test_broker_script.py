@@ -1,4 +1,5 @@
-"""deploy/kafka/broker.sh against a second, private broker: data must survive a restart."""
+"""deploy/kafka/broker.sh against a second, private broker: secured as the suite's (same principals and
+password files), it refuses a client that does not sign in, and data survives a restart."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 
+from services.kafka_auth import client_options
 from services.topics import TopicSpec, ensure_topics
 
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "broker.sh"
@@ -22,17 +25,26 @@ def broker(cmd: str, env: dict[str, str], check: bool = True) -> int:
 
 @pytest.mark.broker
 async def test_data_survives_a_broker_restart(tmp_path: Path) -> None:
+    # The suite's own principal signs in here too: the private broker takes the same password files.
+    password_file = os.environ.get("KAFKA_SASL_PASSWORD_FILE")
+    secrets = Path(password_file).parent if password_file else tmp_path / "secrets"
     env = {
         **os.environ,
         "SX_KAFKA_HOME": str(tmp_path),
-        "SX_KAFKA_PORT": "19092",
-        "SX_KAFKA_CONTROLLER_PORT": "19093",
+        "SX_KAFKA_PORT": "39092",
+        "SX_KAFKA_CONTROLLER_PORT": "39093",
+        "SX_KAFKA_SECRETS": str(secrets),
     }
-    bootstrap = "127.0.0.1:19092"
+    bootstrap = "127.0.0.1:39092"
     broker("start", env)
     try:
+        if client_options():  # secured (the default): a client that does not sign in is refused
+            anonymous = AIOKafkaProducer(bootstrap_servers=bootstrap, request_timeout_ms=5_000)
+            with pytest.raises(KafkaConnectionError):
+                await anonymous.start()
+            await anonymous.stop()
         await ensure_topics(bootstrap, (TopicSpec("restart.check", 1),))
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **client_options(), acks="all")
         await producer.start()
         try:
             await producer.send_and_wait("restart.check", b"kept", key=b"k")
@@ -43,7 +55,11 @@ async def test_data_survives_a_broker_restart(tmp_path: Path) -> None:
         broker("start", env)
 
         consumer = AIOKafkaConsumer(
-            "restart.check", bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+            "restart.check",
+            bootstrap_servers=bootstrap,
+            **client_options(),
+            auto_offset_reset="earliest",
+            group_id=None,
         )
         await consumer.start()
         values: list[bytes | None] = []

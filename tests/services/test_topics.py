@@ -6,6 +6,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from services.kafka_auth import client_options
 from services.topics import TOPICS, TopicSpec, ensure_topics
 from tests.support.kafka import eventually
 
@@ -17,7 +18,7 @@ async def test_ensure_topics_is_idempotent_and_applies_declared_config(bootstrap
     assert await ensure_topics(bootstrap, (spec,)) == [name]
     assert await ensure_topics(bootstrap, (spec,)) == []
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         # A topic created a moment ago may not name its partitions in the metadata yet (a fresh broker

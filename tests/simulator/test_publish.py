@@ -15,6 +15,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from services.kafka_auth import client_options
 from simulator import AMFORI_TOPIC, SEDEX_TOPIC, generate_feed, publish
 from simulator.__main__ import main
 
@@ -27,13 +28,13 @@ async def test_publish_delivers_the_whole_feed_byte_for_byte(bootstrap: str) -> 
     assert feed.counts["invalid:too_large"] >= 1  # the 1 MiB+ messages must get through too
     suffix = uuid.uuid4().hex[:10]
     topics = {SEDEX_TOPIC: f"test.sim.sedex.{suffix}", AMFORI_TOPIC: f"test.sim.amfori.{suffix}"}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         await admin.create_topics(
             [NewTopic(t, 6, 1, topic_configs={"max.message.bytes": TWO_MIB}) for t in topics.values()]
         )
-        result = await publish(feed, bootstrap, topics=topics)
+        result = await publish(feed, bootstrap, topics=topics, security=client_options())
         assert result["sent"] == len(feed)
         assert result["by_topic"] == dict(sorted(Counter(topics[m.topic] for m in feed.messages).items()))
 
@@ -56,6 +57,7 @@ async def _read_all(
     consumer = AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap,
+        **client_options(),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,

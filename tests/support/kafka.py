@@ -15,6 +15,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.compacted import high_watermarks, partitions, stop_quietly
+from services.kafka_auth import client_options
 from services.topics import TopicSpec, ensure_topics
 
 
@@ -57,6 +58,7 @@ async def read_topic(
     read *while* a transaction is open (reading to the high watermark would wait for its end)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
+        **client_options(),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level=isolation,
@@ -111,7 +113,9 @@ async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
 
 
 async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, **client_options(), group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         out: dict[int, int] = {}

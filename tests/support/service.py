@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.kafka_auth import client_options
 from simulator.publish import publish
 from tests.support.kafka import eventually
 
@@ -124,7 +125,7 @@ class IngestUnderTest:
         """Publish the first half of the messages, start ingest, wait until it consumed them; returns
         how many that was."""
         half = len(messages) // 2
-        await publish(messages[:half], bootstrap, topics=self.platform_topics)
+        await publish(messages[:half], bootstrap, topics=self.platform_topics, security=client_options())
         self.service.start()
         self.service.wait_healthy()
 

@@ -33,6 +33,7 @@ from services.aggregate.population import INPUT_KINDS, INPUT_TOPICS, NormalizedS
 from services.aggregate.release import ReleaseLog
 from services.aggregate.schedule import closes_at
 from services.compacted import read_compacted
+from services.kafka_auth import client_options
 from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.publish import publish
@@ -115,7 +116,7 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
             service.start()
         for service in (ingest, normalize, aggregate):
             service.wait_healthy()
-        await publish(feed, bootstrap, topics=topics)
+        await publish(feed, bootstrap, topics=topics, security=client_options())
 
         # A crash while aggregate is still following its inputs: it must catch up from its topics.
         async def some_consumed() -> bool:

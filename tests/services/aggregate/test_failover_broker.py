@@ -27,6 +27,7 @@ from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.planner import plan_release
 from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
+from services.kafka_auth import client_options
 from services.topics import delete_topics
 from tests.services.normalize.test_engine import accepted_feed, run
 from tests.support.kafka import create_topics, eventually, read_topic, send_state, unique
@@ -57,7 +58,7 @@ async def test_a_standby_takes_over_a_release_killed_mid_transaction(bootstrap: 
     suffix = unique("fo")
     inputs, released = f"{suffix}.n.", f"{suffix}.a."
     await create_topics(bootstrap, [inputs + t for t in INPUT_TOPICS], partitions=3, cleanup_policy="compact")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **client_options(), acks="all")
     await producer.start()
     try:
         await send_state(producer, inputs, normalized, INPUT_TOPICS)

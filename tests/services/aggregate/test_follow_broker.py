@@ -23,6 +23,7 @@ from services.aggregate.lease import LEASE_TOPIC, Lease
 from services.aggregate.metrics import AggregateMetrics
 from services.aggregate.population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
 from services.aggregate.settings import AggregateSettings
+from services.kafka_auth import client_options
 from services.topics import TopicSpec, delete_topics, ensure_topics
 from tests.services.normalize.test_engine import accepted_feed, run
 from tests.support.kafka import create_topics, eventually, send_state, unique
@@ -47,7 +48,7 @@ async def test_the_follower_holds_what_the_topics_hold_and_survives_a_poison_rec
     topics = [prefix + t for t in INPUT_TOPICS]
     await create_topics(bootstrap, topics, partitions=3, cleanup_policy="compact")
     settings = AggregateSettings(bootstrap_servers=bootstrap, input_prefix=prefix)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **client_options(), acks="all")
     await producer.start()
     try:
         await send_state(producer, prefix, normalized, INPUT_TOPICS)

@@ -25,6 +25,7 @@ from services.aggregate.population import INPUT_TABLES, INPUT_TOPICS, Normalized
 from services.aggregate.releaser import Releaser
 from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
+from services.kafka_auth import client_options
 from services.topics import delete_topics, ensure_topics
 from tests.services.aggregate.crafted import FIRST_Q1_RELEASE, Releases
 from tests.services.aggregate.insider import Record, Release, Snapshot, attack, attackers, summary
@@ -75,7 +76,9 @@ async def test_the_scripted_history_through_the_broker_leaks_nothing(bootstrap: 
     releaser = Releaser(
         settings, state, ManualClock(FIRST_Q1_RELEASE), AggregateMetrics(), DisclosureParams()
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, **client_options(), acks="all", enable_idempotence=True
+    )
     await producer.start()
     task = asyncio.ensure_future(follower.run())
     truths: list[tuple[str, Snapshot]] = []

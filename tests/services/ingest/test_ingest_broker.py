@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from services.ingest.reasons import ReasonClass
+from services.kafka_auth import client_options
 from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.publish import publish
@@ -51,7 +52,7 @@ async def test_ingest_accepts_dead_letters_and_deduplicates_across_a_restart(
     await create_topics(bootstrap, [*topics.values(), accepted_topic, dlq_topic])
     half = len(messages) // 2
     try:
-        await publish(messages[:half], bootstrap, topics=topics)
+        await publish(messages[:half], bootstrap, topics=topics, security=client_options())
         service.start()
         service.wait_healthy()
 
@@ -73,7 +74,7 @@ async def test_ingest_accepts_dead_letters_and_deduplicates_across_a_restart(
         assert service.stop() == 0, service.log_tail()
         await all_committed()  # a clean stop must not move committed offsets back
 
-        await publish(messages[half:], bootstrap, topics=topics)
+        await publish(messages[half:], bootstrap, topics=topics, security=client_options())
         service.start()
         service.wait_healthy()
         # The first run committed everything it read: the second run reads only the second half.

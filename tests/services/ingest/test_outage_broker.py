@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.kafka_auth import client_options
 from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.publish import publish
@@ -84,7 +85,7 @@ async def test_health_shows_a_broker_outage_and_nothing_is_lost(bootstrap: str, 
             return status == 200 and report["broker"] == "reachable"
 
         await eventually(recovered, 60, "/health to recover by itself")
-        await publish(messages[half:], bootstrap, topics=topics)
+        await publish(messages[half:], bootstrap, topics=topics, security=client_options())
         await eventually(lambda: consumed(len(messages)), 120, "every message consumed after the outage")
         accounted = (
             service.metric_sum("sx_ingest_messages_accepted_total")

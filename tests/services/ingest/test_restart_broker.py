@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from services.config import WorkerSettings
+from services.kafka_auth import client_options
 from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.publish import publish
@@ -37,7 +38,7 @@ async def test_a_killed_ingest_processes_again_soon_after_its_restart(bootstrap:
     try:
         half = await ingest.start_on_first_half(bootstrap, messages)
         service.kill()
-        await publish(messages[half:], bootstrap, topics=topics)
+        await publish(messages[half:], bootstrap, topics=topics, security=client_options())
         started = time.monotonic()
         service.start()
 

@@ -10,6 +10,7 @@ import sys
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from services.kafka_auth import client_options
 from services.normalize.keycheck import KEY_MISMATCH_EXIT
 from services.normalize.settings import NormalizeSettings
 from services.normalize.topics import NORMALIZE_VERSIONS_TOPIC
@@ -25,7 +26,7 @@ async def test_normalize_refuses_a_key_its_state_was_not_written_under(
     prefix = f"{unique('kc')}."
     versions = prefix + NORMALIZE_VERSIONS_TOPIC
     await create_topics(bootstrap, [versions], partitions=1, cleanup_policy="compact")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **client_options(), acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(

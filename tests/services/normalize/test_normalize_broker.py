@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from schemas.exchange.accepted import AcceptedEvent
+from services.kafka_auth import client_options
 from services.normalize.settings import NormalizeSettings
 from services.topics import delete_topics
 from simulator.feed import generate_feed
@@ -98,7 +99,7 @@ async def test_normalize_is_private_and_restart_safe(bootstrap: str, tmp_path: P
         ingest.wait_healthy()
         normalize.start()
         normalize.wait_healthy()
-        await publish(messages[:half], bootstrap, topics=topics)
+        await publish(messages[:half], bootstrap, topics=topics, security=client_options())
 
         async def caught_up(before: float = 0.0) -> bool:
             accepted = ingest.metric_sum("sx_ingest_messages_accepted_total")
@@ -110,7 +111,7 @@ async def test_normalize_is_private_and_restart_safe(bootstrap: str, tmp_path: P
         first_run = normalize.metric_sum(consumed)
         assert normalize.stop() == 0, normalize.log_tail()
 
-        await publish(messages[half:], bootstrap, topics=topics)
+        await publish(messages[half:], bootstrap, topics=topics, security=client_options())
         target = len(messages)
         normalize.start()
         normalize.wait_healthy()

@@ -10,6 +10,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from schemas.exchange.accepted import AcceptedEvent
+from services.kafka_auth import client_options
 from services.normalize.settings import NormalizeSettings
 from services.normalize.topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_QUARANTINE_TOPIC
 from services.topics import delete_topics
@@ -22,7 +23,9 @@ CONSUMED = "sx_normalize_events_consumed_total"
 
 
 async def _produce(bootstrap: str, topic: str, events: list[AcceptedEvent]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, **client_options(), acks="all", enable_idempotence=True
+    )
     await producer.start()
     try:
         for e in events:

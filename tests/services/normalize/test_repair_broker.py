@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from schemas.shared.models import Audit
 from services.ingest.admit import SEDEX, Admitted, admit
 from services.ingest.envelopes import accepted_record
+from services.kafka_auth import client_options
 from services.normalize.repair import REFUSED_EXIT
 from services.normalize.settings import NormalizeSettings
 from services.topics import delete_topics
@@ -49,7 +50,7 @@ async def test_a_frozen_entity_is_repaired_by_quarantining_its_bad_event(
     await create_topics(bootstrap, [accepted], partitions=2)
     ids = {"first": "11111111-1111-4111-8111-111111111111", "bad": "22222222-2222-4222-8222-222222222222"}
     ids["real"] = "33333333-3333-4333-8333-333333333333"
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **client_options(), acks="all")
     await producer.start()
     try:
         for offset, (name, version, interviewed) in enumerate(

@@ -36,6 +36,7 @@ from services.aggregate.releaser import Releaser
 from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
 from services.compacted import read_compacted
+from services.kafka_auth import client_options
 from services.normalize.engine import Normalizer, Rejected
 from services.normalize.keycheck import KEY_MISMATCH_EXIT
 from services.normalize.keys import KeyMaterial
@@ -120,7 +121,9 @@ class Exchange:
 
     async def send(self, upto: dict[int, int], *, pause_every: int = 0) -> None:
         """The history's accepted records up to `upto` per partition, at the offsets the history gives."""
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, **client_options(), acks="all", enable_idempotence=True
+        )
         await producer.start()
         try:
             count = 0
