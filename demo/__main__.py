@@ -27,8 +27,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.exchange.aggregates import TABLES, topic_of
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, ResolvedSite
+from schemas.topics import AMFORI_TOPIC, SEDEX_TOPIC
 from services.aggregate.population import INPUT_KINDS as AGGREGATE_INPUT_KINDS
 from services.compacted import read_compacted
+from services.kafka_auth import client_options
 from services.normalize.keycheck import KEY_MISMATCH_EXIT
 from simulator.feed import generate_feed
 from simulator.publish import publish
@@ -74,13 +76,27 @@ def _wait(what: str, check: Callable[[], bool], timeout: float, proc: subprocess
     raise SystemExit(f"demo: timed out waiting for {what}")
 
 
+def _principal(name: str) -> dict[str, str]:
+    """The environment that signs a process in as `name`, when the broker is secured and the local
+    broker's password files are at hand (`SX_KAFKA_SECRETS`); otherwise nothing changes."""
+    secrets = os.environ.get("SX_KAFKA_SECRETS")
+    if os.environ.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT") == "PLAINTEXT" or not secrets:
+        return {}
+    password = Path(secrets) / f"{name}.password"
+    if not password.exists():
+        return {}
+    return {"KAFKA_SASL_USERNAME": name, "KAFKA_SASL_PASSWORD_FILE": str(password)}
+
+
 def _start(module: str, env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
+    """A service as its own principal (`services.ingest` signs in as `sx-ingest`, docs/security.md)."""
     log_dir.mkdir(exist_ok=True)
-    log = (log_dir / f"{module.rsplit('.', 1)[-1]}.log").open("ab")
+    name = module.rsplit(".", 1)[-1]
+    log = (log_dir / f"{name}.log").open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", module],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env={**os.environ, **env, **_principal(f"sx-{name}")},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -272,7 +288,14 @@ def main(argv: list[str] | None = None) -> None:
             f"over {args.months} months (both platforms, with redeliveries, stale versions and "
             "malformed messages)"
         )
-        result = asyncio.run(publish(feed, bootstrap))
+        # Each platform publishes its own feed as itself: the broker's ACLs let each write only its topic.
+        result = {"sent": 0, "seconds": 0.0}
+        for platform, topic in (("sedex", SEDEX_TOPIC), ("amfori", AMFORI_TOPIC)):
+            security = client_options({**os.environ, **_principal(platform)})
+            own = [m for m in feed.messages if m.topic == topic]
+            done = asyncio.run(publish(own, bootstrap, security=security))
+            result["sent"] += done["sent"]
+            result["seconds"] += done["seconds"]
         print(f"demo: published {result['sent']:,} messages in {result['seconds']:.1f} s")
         target = consumed_before + result["sent"]
         _wait(
