@@ -8,6 +8,8 @@ are skipped without it unless SX_REQUIRE_TOOLS=1 (which scripts/test sets), so C
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -65,3 +67,5 @@ def test_a_screenshot_is_produced_and_shows_the_charts(tmp_path: Path) -> None:
     assert colours[BAR_BLUE] > 2_000, "no bars drawn"
     greys = sum(n for (r, g, b), n in colours.items() if r == g == b and 0x90 <= r <= 0xC0)
     assert greys > 500, "no hatched (withheld) tracks drawn"
+    if keep := os.environ.get("SX_REPORT_SCREENSHOT"):  # to look at it: docs/report.md
+        shutil.copyfile(png, keep)
