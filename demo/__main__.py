@@ -1,5 +1,8 @@
 """`python -m demo`: run the services as separate processes, publish a simulated feed, show the result.
 
+It prints what each service did and the released tables, and writes the HTML report of the release
+(`python -m report`) to .demo/report.html.
+
 Each service runs as in production (`python -m services.<name>`), with its HTTP port on loopback.
 The feed is seeded (`--seed`, default: a fresh one per run, printed, because the exchange rightly
 drops a second delivery of the same events as duplicates). The run ends when every published
@@ -25,6 +28,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from report.file import write_report
 from schemas.exchange.aggregates import TABLES, topic_of
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, ResolvedSite
 from schemas.topics import AMFORI_TOPIC, SEDEX_TOPIC
@@ -339,6 +343,8 @@ def main(argv: list[str] | None = None) -> None:
         _print_ingest(INGEST_PORT)
         _print_normalize(NORMALIZE_PORT, bootstrap)
         _print_aggregates(bootstrap)
+        report = write_report(bootstrap, logs / "report.html")
+        print(f"\ndemo: the report of the release (python -m report): {report}")
         print(
             f"\ndemo: service logs in {logs}; /metrics on ports {INGEST_PORT}, {NORMALIZE_PORT} "
             f"and {AGGREGATE_PORT} while running"

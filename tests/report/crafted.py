@@ -1,0 +1,129 @@
+"""A crafted set of public messages covering what the report must draw: published cells, population-only
+cells (outcomes withheld), suppressed cells, a real zero, and a cell revised (its revision 0 must not
+show)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from schemas.exchange.aggregates import (
+    AnyMessage,
+    ForcedLabourCell,
+    ForcedLabourMeasures,
+    ForcedLabourMessage,
+    IndicatorCounts,
+    IssuePrevalenceCell,
+    IssuePrevalenceMeasures,
+    IssuePrevalenceMessage,
+    LabourRelationsCell,
+    LabourRelationsMeasures,
+    LabourRelationsMessage,
+    SeverityCounts,
+    share_pct,
+)
+from schemas.taxonomy import ForcedLabourIndicator
+
+FIRST = datetime(2026, 5, 1, tzinfo=UTC)
+SECOND = datetime(2026, 5, 1, 1, tzinfo=UTC)
+
+
+def _times(revision: int) -> dict[str, object]:
+    at = SECOND if revision else FIRST
+    return {"schema_version": 1, "release_id": at, "released_at": at.replace(second=4), "revision": revision}
+
+
+def prevalence(
+    country: str,
+    sector: str,
+    issue: str,
+    audited: int | None,
+    sev: tuple[int, int, int] | None = None,
+    *,
+    revision: int = 0,
+    period: str = "2026-Q1",
+) -> IssuePrevalenceMessage:
+    """`audited` None: suppressed; `sev` None: population-only."""
+    cell = IssuePrevalenceCell(period=period, country=country, sector=sector, issue=issue)
+    measures = None
+    if audited is not None:
+        n = sum(sev) if sev else None
+        measures = IssuePrevalenceMeasures(
+            audited_sites=audited,
+            sites_with_issue=n,
+            by_severity=SeverityCounts(critical=sev[0], major=sev[1], minor=sev[2]) if sev else None,
+            rate_pct=share_pct(n, audited) if n is not None else None,
+        )
+    return IssuePrevalenceMessage(
+        table="issue-prevalence",
+        cell=cell,
+        status="published" if measures else "suppressed",
+        measures=measures,
+        **_times(revision),  # type: ignore[arg-type]
+    )
+
+
+def forced(
+    country: str, sector: str, audited: int | None, counts: dict[str, int] | None
+) -> ForcedLabourMessage:
+    measures = None
+    if audited is not None:
+        by = {code.value: (counts or {}).get(code.value, 0) for code in ForcedLabourIndicator}
+        measures = ForcedLabourMeasures(
+            audited_sites=audited,
+            sites_with_indicator=max(by.values()) if counts is not None else None,
+            by_indicator=IndicatorCounts(**by) if counts is not None else None,
+        )
+    return ForcedLabourMessage(
+        table="forced-labour",
+        cell=ForcedLabourCell(period="2026-Q1", country=country, sector=sector),
+        status="published" if measures else "suppressed",
+        measures=measures,
+        **_times(0),  # type: ignore[arg-type]
+    )
+
+
+def relations(
+    country: str, sector: str, audited: int | None, flags: tuple[int, int, int, int] | None
+) -> LabourRelationsMessage:
+    measures = None
+    if audited is not None:
+        u, w, c, g = flags if flags else (None, None, None, None)
+        measures = LabourRelationsMeasures(
+            audited_sites=audited,
+            sites_with_union=u,
+            sites_with_worker_committee=w,
+            sites_with_collective_agreement=c,
+            sites_with_grievance_mechanism=g,
+        )
+    return LabourRelationsMessage(
+        table="labour-relations",
+        cell=LabourRelationsCell(period="2026-Q1", country=country, sector=sector),
+        status="published" if measures else "suppressed",
+        measures=measures,
+        **_times(0),  # type: ignore[arg-type]
+    )
+
+
+def crafted() -> list[AnyMessage]:
+    """In topic order: the revised cell's revision 0 comes before its revision 1."""
+    return [
+        prevalence("ALL", "ALL", "WAGES", 120, (3, 10, 17)),
+        prevalence("ALL", "ALL", "WORKING_HOURS", 120, (5, 20, 14), revision=0),
+        prevalence("ALL", "ALL", "CHILD_LABOUR", 120, (0, 0, 0)),  # a real zero: drawn as 0
+        prevalence("ALL", "ALL", "FORCED_LABOUR", 120, None),  # population-only
+        prevalence("BD", "ALL", "WAGES", 61, (2, 7, 9)),
+        prevalence("VN", "ALL", "WAGES", 8, None),  # population-only
+        prevalence("KH", "ALL", "WAGES", None),  # suppressed
+        prevalence("ALL", "APPAREL_TEXTILES", "WAGES", 77, (3, 8, 12)),
+        prevalence("ALL", "ELECTRONICS", "WAGES", None),  # suppressed
+        prevalence("ALL", "ALL", "WAGES", 40, (1, 2, 3), period="2025-Q4"),  # an older period
+        prevalence("ALL", "ALL", "WORKING_HOURS", 124, (6, 21, 15), revision=1),  # the revision
+        forced("ALL", "ALL", 120, {"DECEPTION": 4, "EXCESSIVE_OVERTIME": 9, "DEBT_BONDAGE": 2}),
+        forced("BD", "ALL", 61, {"EXCESSIVE_OVERTIME": 6}),
+        forced("VN", "ALL", 8, None),  # population-only
+        forced("ALL", "FOOD_AGRICULTURE", None, None),  # suppressed
+        relations("ALL", "ALL", 120, (40, 55, 31, 97)),
+        relations("BD", "ALL", 61, (12, 30, 9, 50)),
+        relations("KH", "ALL", 6, None),  # population-only
+        relations("ALL", "TOYS_LEISURE", None, None),  # suppressed
+    ]
