@@ -12,13 +12,24 @@
 # The controller listener stays PLAINTEXT on the container's loopback: only this process reaches it, and
 # its ANONYMOUS principal is a super user so that the broker can talk to its own controller. Every
 # listener another container or the host can reach authenticates, and nothing without an ACL is allowed.
+#
+# The defaults are the container's; the SX_* variables exist so that tests/deploy/test_compose_broker.py
+# can run this very script outside Docker, on private ports, against the jars broker.sh fetches.
 set -eu
 
 secrets=${SX_SECRETS_DIR:-/run/secrets}
-config=/tmp/sx-kafka/server.properties
-admin_config=/tmp/sx-kafka/admin.properties
-mkdir -p /tmp/sx-kafka
-chmod 700 /tmp/sx-kafka
+bin=${SX_KAFKA_BIN:-/opt/kafka/bin}
+data=${SX_KAFKA_DATA:-/var/lib/kafka/data}
+conf=${SX_KAFKA_CONF:-/tmp/sx-kafka}
+bind=${SX_BIND_HOST:-0.0.0.0}
+advertised=${SX_ADVERTISED_HOST:-kafka}
+port=${SX_PORT:-9092}
+cport=${SX_CONTROLLER_PORT:-9093}
+host_port=${SX_HOST_PORT:-29092}
+config=$conf/server.properties
+admin_config=$conf/admin.properties
+mkdir -p "$conf"
+chmod 700 "$conf"
 
 # A password goes into a JAAS string and into --add-scram's bracketed list: letters, digits
 # and -._~ only (hex or base64url), so that neither can be broken out of.
@@ -36,9 +47,9 @@ jaas_admin="org.apache.kafka.common.security.scram.ScramLoginModule required use
 cat > "$config" <<PROPS
 process.roles=broker,controller
 node.id=1
-controller.quorum.voters=1@127.0.0.1:9093
-listeners=SASL_PLAINTEXT://0.0.0.0:9092,CONTROLLER://127.0.0.1:9093,HOST://0.0.0.0:29092
-advertised.listeners=SASL_PLAINTEXT://kafka:9092,HOST://127.0.0.1:29092
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=SASL_PLAINTEXT://$bind:$port,CONTROLLER://127.0.0.1:$cport,HOST://$bind:$host_port
+advertised.listeners=SASL_PLAINTEXT://$advertised:$port,HOST://127.0.0.1:$host_port
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,HOST:SASL_PLAINTEXT
 inter.broker.listener.name=SASL_PLAINTEXT
@@ -49,7 +60,7 @@ listener.name.host.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.securi
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:sx-admin;User:ANONYMOUS
 allow.everyone.if.no.acl.found=false
-log.dirs=/var/lib/kafka/data
+log.dirs=$data
 num.partitions=1
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=6
@@ -76,6 +87,6 @@ for principal in sx-admin sx-ingest sx-normalize sx-aggregate sx-deliver sedex a
   scram="$scram --add-scram SCRAM-SHA-512=[name=$principal,password=$(read_secret "$principal")]"
 done
 # shellcheck disable=SC2086  # $scram is a list of arguments; read_secret allows no spaces
-/opt/kafka/bin/kafka-storage.sh format --ignore-formatted --cluster-id "$CLUSTER_ID" --config "$config" $scram
+"$bin/kafka-storage.sh" format --ignore-formatted --cluster-id "$CLUSTER_ID" --config "$config" $scram
 
-exec /opt/kafka/bin/kafka-server-start.sh "$config"
+exec "$bin/kafka-server-start.sh" "$config"

@@ -203,7 +203,10 @@ def test_the_broker_script_runs_as_the_entrypoint_from_the_repo() -> None:
     assert kafka["entrypoint"][-1] == target
     probe = " ".join(kafka["healthcheck"]["test"])
     assert "--command-config /tmp/sx-kafka/admin.properties" in probe  # the probe logs in, too
-    assert "/tmp/sx-kafka/admin.properties" in COMPOSE_BROKER.read_text()
+    script = COMPOSE_BROKER.read_text()
+    assert (
+        "conf=${SX_KAFKA_CONF:-/tmp/sx-kafka}" in script and "admin_config=$conf/admin.properties" in script
+    )
 
 
 @pytest.mark.parametrize("name", sorted(PRINCIPALS))
