@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import faust
 from prometheus_client import CollectorRegistry, generate_latest
 
 from services.consumer_lag import ConsumerLag, lag_by_topic
+from services.ingest.app import create_app
+from services.ingest.settings import IngestSettings
+from services.web import install_endpoints
 
 
 class TP(NamedTuple):
@@ -59,3 +63,18 @@ def test_the_collector_exports_the_gauge_at_each_scrape() -> None:
     assert 'sx_consumer_lag_messages{topic="exchange.accepted.v1"} 15.0' in text
     consumer._read_offset[tp] = 19  # the worker caught up: the next scrape says so
     assert registry.get_sample_value("sx_consumer_lag_messages", {"topic": "exchange.accepted.v1"}) == 0
+
+
+def test_ingest_exports_the_lag_of_its_faust_consumer_and_a_worker_without_one_does_not() -> None:
+    """Wired by services.web.install_endpoints: a scrape before the consumer started shows the family
+    without samples (nothing assigned), not an error; aggregate's kind of worker opts out, since asking
+    faust for `app.consumer` would create a consumer it does not use."""
+    registry = CollectorRegistry()
+    create_app(IngestSettings.from_env({}), registry=registry)
+    text = generate_latest(registry).decode()
+    assert "# TYPE sx_consumer_lag_messages gauge" in text
+    assert "\nsx_consumer_lag_messages{" not in text
+
+    without = CollectorRegistry()
+    install_endpoints(faust.App("sx-test-no-consumer"), without, lambda: {"status": "ok"}, consumer_lag=False)
+    assert "sx_consumer_lag_messages" not in generate_latest(without).decode()
