@@ -330,3 +330,12 @@ def test_grafana_gets_the_provisioning_and_a_secret_admin_password() -> None:
     assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
     assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana-admin"
     assert grafana["environment"]["PROMETHEUS_URL"] == "http://prometheus:9090"
+
+
+def test_the_secrets_stay_out_of_the_image() -> None:
+    """deploy/Dockerfile copies the build context (`COPY . .`): the secret files must not be in it."""
+    assert "COPY . ." in (REPO / "deploy" / "Dockerfile").read_text()
+    ignored = [line.strip().rstrip("/") for line in (REPO / ".dockerignore").read_text().splitlines()]
+    assert "deploy/secrets" in ignored
+    for secret in compose()["secrets"].values():
+        assert Path(secret["file"]).parent == Path("deploy/secrets")
