@@ -6,6 +6,9 @@ empty panel that nobody notices until an incident."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +121,27 @@ def test_the_dashboard_provider_loads_the_folder_compose_mounts() -> None:
     compose = yaml.safe_load((GRAFANA.parents[1] / "docker-compose.yml").read_text())
     mounts = compose["services"]["grafana"]["volumes"]
     assert f"./deploy/grafana/dashboards:{provider['options']['path']}:ro" in mounts
+
+
+PROMTOOL = shutil.which("promtool")
+
+
+@pytest.mark.skipif(
+    PROMTOOL is None and os.environ.get("SX_REQUIRE_TOOLS") != "1", reason="promtool is not installed"
+)
+def test_every_expression_parses_as_promql(tmp_path: Path) -> None:
+    """promtool parses each panel's query, as a recording rule (Grafana's interval variables replaced
+    by a duration), so a typo shows up here and not as "bad_data" on a panel."""
+    assert PROMTOOL is not None, "promtool is required (Debian package prometheus; scripts/test installs it)"
+    rules = [
+        {
+            "record": f"dashboard:panel_{p['id']}_{t['refId']}",
+            "expr": t["expr"].replace("$__rate_interval", "1m"),
+        }
+        for p in data_panels()
+        for t in p["targets"]
+    ]
+    path = tmp_path / "dashboard-rules.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    done = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
