@@ -13,6 +13,7 @@ import faust
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from services.broker_probe import probe_of
+from services.consumer_lag import ConsumerLag
 
 # prometheus_client's CONTENT_TYPE_LATEST carries "; charset=utf-8", which aiohttp refuses in
 # content_type; the text format is UTF-8 by definition, so the bare media type is equivalent.
@@ -29,10 +30,16 @@ FAUST_WEB_SETTINGS: Final[dict[str, Any]] = {
 
 
 def install_endpoints(
-    app: faust.App, registry: CollectorRegistry, health: Callable[[], dict[str, Any]]
+    app: faust.App,
+    registry: CollectorRegistry,
+    health: Callable[[], dict[str, Any]],
+    *,
+    consumer_lag: bool = True,
 ) -> None:
     """`/metrics` in the Prometheus text format; `/health` is 200 while `health()` says ok, else 503.
-    With a broker probe on the app (`services.faust_app.make_app`), also `sx_broker_reachable`."""
+    With a broker probe on the app (`services.faust_app.make_app`), also `sx_broker_reachable`; with
+    `consumer_lag` (a worker that reads through faust's consumer), also `sx_consumer_lag_messages`.
+    Aggregate passes False: it has no faust consumer, and asking for one would create it."""
     probe = getattr(app, "sx_broker_probe", None)
     if probe is not None:
         gauge = Gauge(
@@ -41,6 +48,8 @@ def install_endpoints(
             registry=registry,
         )
         gauge.set_function(lambda: 1.0 if probe.reachable else 0.0)
+    if consumer_lag:
+        registry.register(ConsumerLag(lambda: app.consumer))
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:

@@ -103,5 +103,6 @@ def create_app(
             report["status"] = "starting"
         return report
 
-    install_endpoints(app, metrics.registry, health)
+    metrics.follow_schedule(lambda: releaser.last_release, settings.cadence_seconds)
+    install_endpoints(app, metrics.registry, health, consumer_lag=False)
     return app

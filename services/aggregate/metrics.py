@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -87,6 +90,17 @@ class AggregateMetrics:
             "Differential-privacy mode: the largest share of any period's zCDP budget spent so far.",
             registry=r,
         )
+        # Whether releases are late: the alert compares the two (deploy/prometheus/alerts.yml), so it
+        # follows a deployment's cadence instead of hard-coding one.
+        self.last_release = Gauge(
+            "sx_aggregate_last_release_timestamp_seconds",
+            "Scheduled time (Unix seconds) of the last release this instance knows of (its own, or read "
+            "back from the release log when it took the lease); NaN before it knows any.",
+            registry=r,
+        )
+        self.cadence = Gauge(
+            "sx_aggregate_release_cadence_seconds", "Configured time between scheduled releases.", registry=r
+        )
         for kind in ("fenced", "mixed_keys", "kafka", "other"):
             self.release_failures.labels(kind)
         for kind in INPUT_KINDS.values():
@@ -96,6 +110,16 @@ class AggregateMetrics:
             self.held.labels(table)
             for status in ("published", "suppressed"):
                 self.sent.labels(table, status)
+
+    def follow_schedule(self, last_release: Callable[[], datetime | None], cadence_seconds: float) -> None:
+        """Read the last release time at each scrape (the releaser owns it), and record the cadence."""
+
+        def seconds() -> float:
+            at = last_release()
+            return math.nan if at is None else at.timestamp()
+
+        self.last_release.set_function(seconds)
+        self.cadence.set(cadence_seconds)
 
     def set_state_sizes(self, state: Any) -> None:
         self.state.labels("platform-site").set(len(state.platform_sites))

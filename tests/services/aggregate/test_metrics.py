@@ -1,0 +1,24 @@
+"""Aggregate's schedule metrics: the last release time is read from the releaser at each scrape, so the
+"release late" alert sees what the releaser knows, and it is NaN (never 0, which would read as 1970 and
+fire the alert at once) before any release is known."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry
+
+from services.aggregate.metrics import AggregateMetrics
+
+
+def test_last_release_follows_the_releaser_and_the_cadence_is_exported() -> None:
+    registry = CollectorRegistry()
+    metrics = AggregateMetrics(registry)
+    last: list[datetime | None] = [None]
+    metrics.follow_schedule(lambda: last[0], 3600)
+    before = registry.get_sample_value("sx_aggregate_last_release_timestamp_seconds")
+    assert before is not None and math.isnan(before)
+    last[0] = datetime(2026, 5, 1, tzinfo=UTC)
+    assert registry.get_sample_value("sx_aggregate_last_release_timestamp_seconds") == 1777593600.0
+    assert registry.get_sample_value("sx_aggregate_release_cadence_seconds") == 3600.0
