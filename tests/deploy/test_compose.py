@@ -72,11 +72,12 @@ def pom_kafka_version() -> str:
 
 
 def heredoc_properties(script: Path) -> dict[str, str]:
-    """The `key=value` lines of the first `<<PROPS` heredoc of a shell script: the broker's config."""
+    """The `key=value` lines of the `<<PROPS` heredocs of a shell script: the broker's config (broker.sh
+    writes it in parts: the common settings and the secured or plaintext listeners; later parts win)."""
     text = script.read_text()
-    match = re.search(r"<<'?PROPS'?\n(.*?)\nPROPS\n", text, flags=re.DOTALL)
-    assert match, f"{script.name} writes no server.properties heredoc"
-    return dict(line.split("=", 1) for line in match.group(1).splitlines() if "=" in line)
+    found = re.findall(r"<<'?PROPS'?\n(.*?)\nPROPS\n", text, flags=re.DOTALL)
+    assert found, f"{script.name} writes no server.properties heredoc"
+    return dict(line.split("=", 1) for part in found for line in part.splitlines() if "=" in line)
 
 
 def command_argv(service: dict[str, Any]) -> list[str]:
