@@ -5,8 +5,9 @@ of an id it has processed with 200 without processing it again.
 
 Faults, per path: `fail_first` 500s for each new id; `timeout_first` processes the first request of
 each id and then answers too late (after deliver's attempt budget); `delay` answers every request
-after a pause; a path whose `secret` differs from deliver's rejects every request (401); `hold` ids
-are processed and then not answered until the test lets go (a deliver killed while waiting).
+after a pause; a path whose `secret` differs from deliver's rejects every request (401); the first
+request of a `hold` release is processed and then not answered until the test lets go (a deliver
+killed while waiting).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Path:
     fail_first: int = 0
     timeout_first: float = 0.0
     delay: float = 0.0
-    hold: set[str] = field(default_factory=set)
+    hold: set[str] = field(default_factory=set)  # release ids
     requests: list[tuple[int, str, str]] = field(default_factory=list)  # (generation, id, release_id)
     processed: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> body
     repeats: Counter[str] = field(default_factory=Counter)  # repeats of processed ids, answered 200
@@ -40,7 +41,7 @@ class Receiver:
         self.paths = paths
         self.generation = 1  # the test moves it on at a restart of deliver
         self.lock = threading.Lock()
-        self.holding = threading.Event()  # a held id was processed and is waiting
+        self.holding = threading.Event()  # a held release was processed and is waiting
         self.let_go = threading.Event()
         receiver = self
 
@@ -103,7 +104,7 @@ class Receiver:
             path.processed[msg_id] = json.loads(body)
             if seen == 0 and path.timeout_first:
                 return 200, path.timeout_first
-            hold = msg_id in path.hold
+            hold = release_id in path.hold and seen == 0
         if hold:
             self.holding.set()
             self.let_go.wait(120)

@@ -6,13 +6,16 @@ one that times out (processes, then answers after deliver's budget), one that is
 budget), one that rejects every signature. deliver is SIGKILLed while a request is in flight and
 restarted. Every release must be processed exactly once per endpoint, under one webhook-id.
 
-The protections, switched off (each tried by hand; the assertion that then fails is named):
-  * a webhook-id that changed per attempt (random instead of `signing.webhook_id`): the timing-out and
-    the held endpoints process a release under two ids ("one id per release" fails);
-  * no state read at start-up (`Ledger.load` returning {}): after the restart releases 0-2 are POSTed
-    again ("nothing done before the kill is sent again" fails);
-  * no completeness wait at the marker (`sealed` completed at once in follow.py) is not reliably
-    caught here: its window is a fetch of another partition, too short to hit on one broker.
+The protections, switched off (each tried by hand; the assertion that then failed is named):
+  * a webhook-id made random per attempt instead of `signing.webhook_id`: the first check of the ids
+    processed (`set(paths["flaky"].processed) == expected_ids(...)`) fails; the flaky endpoint, which
+    fails each new id twice, never processes anything, and the others process releases under ids
+    that change;
+  * no state read at start-up (`Ledger.load` returning {}): releases 0-2 are POSTed again after the
+    restart, so the flaky endpoint gets 4 requests for them (`set(per_id.values()) == {3}` fails; the
+    "nothing done before the kill is sent again" check after it would fail too);
+  * the completeness wait at the marker (follow.py) is not reliably caught here: its window is one
+    fetch of another partition, too short to hit on one local broker.
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ async def setup(bootstrap: str, tmp_path: Path) -> AsyncIterator[Setup]:
     paths = {
         "flaky": rx.Path(secrets["flaky"], fail_first=2),
         "timeouts": rx.Path(secrets["timeouts"], timeout_first=TIMEOUT_SECONDS * 1.5),
-        "slow": rx.Path(secrets["slow"], delay=0.3, hold={webhook_id("slow", release_time(3))}),
+        "slow": rx.Path(secrets["slow"], delay=0.3, hold={format_release_time(release_time(3))}),
         "badsig": rx.Path(new_secret(99)),  # deliver signs with secrets["badsig"]: every request is refused
     }
     with rx.Receiver(paths) as receiver:
