@@ -65,6 +65,7 @@ class DeliverMetrics:
             self.dead_letters.labels(endpoint)
             self.delivered.labels(endpoint)
             self.backlog.labels(endpoint).set(0)
+            self.latency.labels(endpoint)
             for outcome in OUTCOMES:
                 self.attempts.labels(endpoint, outcome)
             for reason in REASONS:
