@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # stubs (types-PyYAML) are not a dev dependency
 from prometheus_client import CollectorRegistry
 
 from services.deliver.metrics import DeliverMetrics
