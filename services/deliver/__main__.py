@@ -39,6 +39,8 @@ def main() -> None:
     except (EndpointsError, ValidationError) as exc:
         print(f"deliver: refusing to start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if not endpoints:
+        logging.getLogger("sx.deliver").warning("no endpoint is registered: nothing will be delivered")
     asyncio.run(ensure_topics(settings.bootstrap_servers, topic_specs(settings)))
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     metrics = DeliverMetrics(endpoints=[e.name for e in endpoints])

@@ -55,7 +55,8 @@ class EndpointConfig(BaseModel):
 class EndpointsFile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    endpoints: list[EndpointConfig] = Field(min_length=1)
+    # May be empty: deliver then runs and delivers to nobody (a deployment before anyone registered).
+    endpoints: list[EndpointConfig]
 
     @model_validator(mode="after")
     def _unique_names(self) -> Self:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 import httpx
 
@@ -22,6 +23,14 @@ from .settings import DeliverSettings
 from .worker import EndpointWorker
 
 log = logging.getLogger("sx.deliver")
+
+
+def floor_of(done: list[datetime | None]) -> datetime | None:
+    """The last release done for every endpoint: nothing at or before it need be kept. None (keep
+    everything) if an endpoint has had nothing yet, or if there is no endpoint."""
+    if not done or None in done:
+        return None
+    return min(d for d in done if d is not None)
 
 
 class Deliverer:
@@ -63,7 +72,7 @@ class Deliverer:
                         None if record is None else record.release_id,
                     )
                 done = [w.done_through for w in self.workers.values()]
-                self.assembler.floor = None if None in done else min(d for d in done if d is not None)
+                self.assembler.floor = floor_of(done)
                 self.state_loaded.set()
                 log.info("state read: %d of %d endpoints have had a release", len(state), len(self.endpoints))
                 async with asyncio.TaskGroup() as group:

@@ -9,6 +9,7 @@ from schemas.exchange.aggregates import FORCED_LABOUR, ISSUE_PREVALENCE
 from schemas.exchange.deliver import ReleaseWebhook
 from services.aggregate.release import encode_message
 from services.deliver.assembly import ReleaseAssembler
+from services.deliver.service import floor_of
 from tests.services.deliver.releases import (
     dumped,
     forced_labour_cell,
@@ -101,3 +102,9 @@ def test_a_message_on_the_wrong_topic_is_refused() -> None:
         assert "issue-prevalence message on the forced-labour topic" in str(refused)
     else:
         raise AssertionError("accepted a message on another table's topic")
+
+
+def test_the_floor_is_the_last_release_every_endpoint_has_had() -> None:
+    assert floor_of([]) is None
+    assert floor_of([release_time(2), None]) is None
+    assert floor_of([release_time(2), release_time(1)]) == release_time(1)

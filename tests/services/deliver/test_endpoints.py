@@ -73,3 +73,7 @@ def test_a_missing_or_bad_secret_is_refused_without_quoting_it(tmp_path: Path) -
     assert "hunter2" not in str(refused.value)
     with pytest.raises(EndpointsError, match="cannot read its secret file"):
         load_endpoints(write(tmp_path, endpoint(secret_file=str(tmp_path / "nope"))), {})
+
+
+def test_an_empty_registration_is_allowed(tmp_path: Path) -> None:
+    assert load_endpoints(write(tmp_path), {}) == ()
