@@ -89,8 +89,8 @@ class ReleaseFollower:
                 for tp, records in batches.items():
                     for record in records:
                         if record.topic == self.markers:
-                            if record.key == LAST_RELEASE_KEY and record.value is not None:
-                                release_id = ReleaseMarker.model_validate_json(record.value).release_id
+                            release_id = self._marker(record.key, record.value, tp, record.offset)
+                            if release_id is not None:
                                 targets = await self._targets(tp, record.offset, at_start, table_tps)
                                 sealed.append((release_id, targets))
                         elif record.key is not None and record.value is not None:
@@ -113,6 +113,20 @@ class ReleaseFollower:
         if offset < at_start[tp]:
             return {t: at_start[t] for t in table_tps}
         return await high_watermarks(self.settings.bootstrap_servers, table_tps)
+
+    def _marker(
+        self, key: bytes | None, value: bytes | None, tp: TopicPartition, offset: int
+    ) -> datetime | None:
+        """The release a record of the release-state topic marks as committed; None for every other
+        record of that topic (aggregate's own state, which deliver does not read)."""
+        if key != LAST_RELEASE_KEY or value is None:
+            return None
+        try:
+            return ReleaseMarker.model_validate_json(value).release_id
+        except ValidationError:  # never expected; counted, never a crash
+            log.error("unreadable release marker at %s[%d]@%d", tp.topic, tp.partition, offset)
+            self.metrics.invalid.inc()
+            return None
 
     def _add(self, topic: str, key: bytes, value: bytes, partition: int, offset: int) -> None:
         try:

@@ -58,7 +58,7 @@ class DeliverMetrics:
         )
         self.invalid = Counter(
             "sx_deliver_messages_invalid_total",
-            "Public messages that could not be read (skipped; never expected).",
+            "Public messages or release markers that could not be read (skipped; never expected).",
             registry=r,
         )
         for endpoint in endpoints:

@@ -12,8 +12,8 @@ The protections, switched off (each tried by hand; the assertion that then faile
     fails each new id twice, never processes anything, and the others process releases under ids
     that change;
   * no state read at start-up (`Ledger.load` returning {}): releases 0-2 are POSTed again after the
-    restart, so the flaky endpoint gets 4 requests for them (`set(per_id.values()) == {3}` fails; the
-    "nothing done before the kill is sent again" check after it would fail too);
+    restart, so the flaky endpoint gets 4 requests for them (the `{3}` check of `before_kill` fails;
+    the "nothing done before the kill is sent again" check after it would fail too);
   * the completeness wait at the marker (follow.py) is not reliably caught here: its window is one
     fetch of another partition, too short to hit on one local broker.
 """
@@ -203,7 +203,10 @@ async def test_each_release_arrives_once_through_failures_timeouts_slowness_and_
 
     # The faults were met and retried under the same id.
     per_id = Counter(i for _, i, _ in paths["flaky"].requests)
-    assert set(per_id.values()) == {3}, per_id  # two 500s, then 200
+    before_kill = expected_ids("flaky", range(3))
+    assert {per_id[i] for i in before_kill} == {3}, per_id  # two 500s, then 200
+    # A release in flight at the kill may have been acknowledged and not yet recorded: one repeat more.
+    assert all(3 <= per_id[i] <= 4 for i in expected_ids("flaky", range(3, 5))), per_id
     assert all(paths["timeouts"].repeats[i] >= 1 for i in paths["timeouts"].processed)
     held = webhook_id("slow", release_time(3))
     assert paths["slow"].repeats == Counter({held: 1})  # re-sent after the restart, under its id
@@ -225,5 +228,6 @@ async def test_each_release_arrives_once_through_failures_timeouts_slowness_and_
     for text in (log, metrics, dlq.decode()):
         assert f"127.0.0.1:{s.receiver.port}" not in text
         assert all(secret[6:] not in text for secret in json.loads(s.secret_text).values())
-    assert s.deliver.metric_sum("sx_deliver_dead_letters_total", endpoint="badsig") == 2  # since the restart
+    # Since the restart: release 4, and release 3 unless it was dead-lettered before the kill.
+    assert s.deliver.metric_sum("sx_deliver_dead_letters_total", endpoint="badsig") in (1, 2)
     assert s.deliver.metric_sum("sx_deliver_backlog_releases") == 0
