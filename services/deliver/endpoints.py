@@ -101,15 +101,18 @@ class Endpoint:
 
 
 def read_secret(config: EndpointConfig, environ: Mapping[str, str]) -> Secret:
+    """The endpoint's secret; an `EndpointsError` naming the endpoint (never quoting the secret)."""
     if config.secret_env is not None:
         if config.secret_env not in environ:
             raise EndpointsError(f"endpoint {config.name}: {config.secret_env} is not set")
-        return Secret.parse(environ[config.secret_env])
-    assert config.secret_file is not None
-    try:
-        text = Path(config.secret_file).read_text()
-    except OSError as exc:
-        raise EndpointsError(f"endpoint {config.name}: cannot read its secret file: {exc.strerror}") from None
+        text = environ[config.secret_env]
+    else:
+        assert config.secret_file is not None
+        try:
+            text = Path(config.secret_file).read_text()
+        except OSError as exc:
+            why = f"cannot read its secret file: {exc.strerror}"
+            raise EndpointsError(f"endpoint {config.name}: {why}") from None
     try:
         return Secret.parse(text)
     except EndpointsError as exc:
