@@ -42,6 +42,7 @@ from schemas.exchange.aggregates import (
     topic_of,
 )
 from schemas.exchange.dead_letter import IngestReasonClass, NormalizeDeadLetter
+from schemas.exchange.deliver import DeliverDeadLetter, DeliveryRecord
 from schemas.platform.amfori import AMFORI_EVENT
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
 from schemas.platform.sedex import SEDEX_EVENT
@@ -55,6 +56,8 @@ from schemas.shared.resolution import (
 )
 from schemas.topics import (
     ACCEPTED_TOPIC,
+    DELIVER_DLQ_TOPIC,
+    DELIVER_STATE_TOPIC,
     INGEST_DLQ_TOPIC,
     INGEST_SEEN_TOPIC,
     MAX_MESSAGE_BYTES,
@@ -98,6 +101,8 @@ _MODELS: Final[tuple[tuple[str, TypeAdapter[Any]], ...]] = (
     ("ReleaseMarker", TypeAdapter(ReleaseMarker)),
     ("SiteAffiliationRecord", TypeAdapter(SiteAffiliationRecord)),
     ("NoiseDrawRecord", TypeAdapter(NoiseDrawRecord)),
+    ("DeliveryRecord", TypeAdapter(DeliveryRecord)),
+    ("DeliverDeadLetter", TypeAdapter(DeliverDeadLetter)),
 )
 """Component name -> the adapter whose JSON Schema it is. The unions (platform events) are inline
 schemas in pydantic's output; the models are ``$defs`` already."""
@@ -346,6 +351,23 @@ def channels() -> tuple[Channel, ...]:
             "draws, and the marker `__last_release__` (the last committed release).",
             ("ReleaseState", "SiteAffiliation", "NoiseDraw", "ReleaseMarker"),
         ),
+        Channel(
+            "deliverState",
+            DELIVER_STATE_TOPIC,
+            "compact",
+            "The webhook deliver service's own state: per registered endpoint, the last release it "
+            "delivered or dead-lettered there (releases go to an endpoint in order). Key: the endpoint's "
+            "configured name. Read in full when deliver starts, so nothing done is sent again.",
+            ("DeliveryState",),
+        ),
+        Channel(
+            "deliverDeadLetters",
+            DELIVER_DLQ_TOPIC,
+            "delete",
+            "Releases deliver gave up on for one endpoint after its configured attempts: a pointer (the "
+            "release, the tables, the webhook id, why), never the payload, the URL or the secret.",
+            ("DeliverDeadLetter",),
+        ),
     )
 
 
@@ -374,6 +396,14 @@ def operations() -> tuple[Operation, ...]:
         Operation("aggregate", "send", "aggregatesLabourRelations", "Release the labour-relations cells."),
         Operation("aggregate", "send", "aggregateReleaseState", "Record each cell's release and the marker."),
         Operation("aggregate", "receive", "aggregateReleaseState", "Load the release history."),
+        *(
+            Operation("deliver", "receive", c, "Gather each release's messages for the webhooks.")
+            for c in ("aggregatesIssuePrevalence", "aggregatesForcedLabour", "aggregatesLabourRelations")
+        ),
+        Operation("deliver", "receive", "aggregateReleaseState", "Read the release markers (nothing else)."),
+        Operation("deliver", "send", "deliverState", "Record the last release done for an endpoint."),
+        Operation("deliver", "receive", "deliverState", "Load what each endpoint has had."),
+        Operation("deliver", "send", "deliverDeadLetters", "Dead-letter a release for one endpoint."),
     )
 
 
@@ -664,6 +694,18 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             _ref("ReleaseMarker"),
             {"type": "string", "description": "`__last_release__`."},
         ),
+        "DeliveryState": _message(
+            "The last release done for an endpoint",
+            _doc(DeliveryRecord),
+            _ref("DeliveryRecord"),
+            {"type": "string", "description": "The endpoint's configured name."},
+        ),
+        "DeliverDeadLetter": _message(
+            "A release not delivered to an endpoint",
+            _doc(DeliverDeadLetter),
+            _ref("DeliverDeadLetter"),
+            {"type": "string", "description": "The endpoint's configured name."},
+        ),
         "NormalizeVersion": _message(
             "Applied entity version",
             "The highest version normalize has applied for one entity.",
@@ -707,7 +749,7 @@ def document() -> dict[str, Any]:
             "title": "sourcing-exchange topics",
             "version": "1.0.0",
             "description": "Every Kafka topic through which the exchange's services (ingest, "
-            "normalize, aggregate) exchange anonymised responsible-sourcing data between Sedex and "
+            "normalize, aggregate, deliver) exchange anonymised responsible-sourcing data between Sedex and "
             "amfori. Generated from the models by `python -m schemas.export`; do not edit by hand.",
         },
         "defaultContentType": "application/json",

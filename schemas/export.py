@@ -20,6 +20,7 @@ from pydantic_core import CoreSchema
 
 from schemas.asyncapi import document as asyncapi_document
 from schemas.exchange.aggregates import MESSAGE_OF, topic_of
+from schemas.exchange.deliver import ReleaseWebhook
 from schemas.platform.amfori import AMFORI_EVENT
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
 from schemas.platform.sedex import SEDEX_EVENT
@@ -85,6 +86,13 @@ GENERATORS: Final[dict[str, Generator]] = {
         )
         for table, model in MESSAGE_OF.items()
     },
+    "jsonschema/webhooks/release.v1.json": event_schema(
+        TypeAdapter(ReleaseWebhook),
+        "Release webhook",
+        "The body of a webhook POST by the deliver service (docs/deliver.md): one release of the public "
+        "tables an endpoint subscribed to, signed per Standard Webhooks (webhook-id, webhook-timestamp, "
+        "webhook-signature headers).",
+    ),
     "asyncapi.json": asyncapi_document,
 }
 

@@ -32,6 +32,11 @@ NORMALIZE_VERSIONS_TOPIC: Final = "exchange.normalize.versions.v1"
 # pseudonym, value why. normalize dead-letters them instead of applying them, on replays too.
 NORMALIZE_QUARANTINE_TOPIC: Final = "exchange.normalize.quarantine.v1"
 
+# The webhook deliver service (docs/deliver.md): its own state, the last release done per endpoint
+# (compacted, key = endpoint name), and its dead letters (a pointer to a release, never the payload).
+DELIVER_STATE_TOPIC: Final = "exchange.deliver.state.v1"
+DELIVER_DLQ_TOPIC: Final = "exchange.deliver.dlq.v1"
+
 
 @dataclass(frozen=True)
 class TopicSpec:

@@ -19,6 +19,7 @@ from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
 from schemas.platform.sedex import TOPIC as SEDEX_TOPIC
 from schemas.shared.models import SHARED_TOPICS, Audit, Consent, PlatformSite
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
+from schemas.topics import DELIVER_DLQ_TOPIC, DELIVER_STATE_TOPIC
 from services.ingest.admit import SEDEX, Admitted, admit
 from services.ingest.envelopes import accepted_record
 from services.normalize.topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_VERSIONS_TOPIC
@@ -48,6 +49,8 @@ EXPECTED_TOPICS = {
     NORMALIZE_VERSIONS_TOPIC,
     "exchange.normalize.quarantine.v1",
     *AGGREGATE_TOPICS,
+    DELIVER_STATE_TOPIC,
+    DELIVER_DLQ_TOPIC,
 }
 COMPACTED = {
     INGEST_SEEN_TOPIC,
@@ -57,6 +60,7 @@ COMPACTED = {
     *AGGREGATE_TOPICS,
 }
 COMPACTED.add(NORMALIZE_VERSIONS_TOPIC)
+COMPACTED.add(DELIVER_STATE_TOPIC)
 COMPACTED.add("exchange.normalize.quarantine.v1")
 
 
@@ -173,6 +177,8 @@ def test_who_reads_and_writes_what(doc: dict[str, Any]) -> None:
     }
     assert _operations(doc, "aggregate", "receive") == aggregate_inputs | AGGREGATE_STATE
     assert _operations(doc, "aggregate", "send") == AGGREGATE_TOPICS
+    assert _operations(doc, "deliver", "receive") == PUBLIC_TABLES | AGGREGATE_STATE | {DELIVER_STATE_TOPIC}
+    assert _operations(doc, "deliver", "send") == {DELIVER_STATE_TOPIC, DELIVER_DLQ_TOPIC}
 
 
 def test_normalized_messages_are_nullable_and_keyed_by_a_pseudonym(doc: dict[str, Any]) -> None:
