@@ -134,6 +134,12 @@ def grants(prefix: str = "") -> tuple[Grant, ...]:
         Grant("sx-deliver", topic(PUBLIC_PREFIX, True), READS, "delivers the public aggregates"),
         Grant("sx-deliver", topic(RELEASE_STATE_TOPIC), READS, "learns when a release has committed"),
         Grant("sx-deliver", topic(DELIVER_PREFIX, True), OWNS, "its delivery state and DLQ"),
+        Grant(
+            "sx-deliver",
+            Resource(Kind.TRANSACTIONAL_ID, prefix + "sx-deliver-ledger"),
+            WRITES,
+            "writes its state and dead letters together, in transactions",
+        ),
     ]
     return tuple(out)
 

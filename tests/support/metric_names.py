@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from services.aggregate.metrics import AggregateMetrics
 from services.consumer_lag import NAME as CONSUMER_LAG
+from services.deliver.metrics import DeliverMetrics
 from services.ingest.metrics import IngestMetrics
 from services.normalize.metrics import NormalizeMetrics
 
@@ -24,11 +25,11 @@ _SUFFIXES = {
 
 
 def exported_metric_names() -> set[str]:
-    """Every series name a scrape of ingest, normalize or aggregate can show, from the metrics classes
-    built on a fresh registry. A labelled family has no sample until a label is used, so the names are
+    """Every series name a scrape of ingest, normalize, aggregate or deliver can show, from the metrics
+    classes built on a fresh registry. A labelled family has no sample until a label is used, so the names are
     also derived from each family's type (a histogram's `_bucket`, `_sum`, `_count`)."""
     names = set(OUTSIDE_THE_CLASSES)
-    for metrics in (IngestMetrics, NormalizeMetrics, AggregateMetrics):
+    for metrics in (IngestMetrics, NormalizeMetrics, AggregateMetrics, DeliverMetrics):
         registry = CollectorRegistry()
         metrics(registry)
         for family in registry.collect():

@@ -30,6 +30,8 @@ from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPI
 from schemas.topics import (
     ACCEPTED_TOPIC,
     AMFORI_TOPIC,
+    DELIVER_DLQ_TOPIC,
+    DELIVER_STATE_TOPIC,
     INGEST_DLQ_TOPIC,
     INGEST_SEEN_TOPIC,
     NORMALIZE_DLQ_TOPIC,
@@ -38,7 +40,7 @@ from schemas.topics import (
     SEDEX_TOPIC,
 )
 from services.acls.apply import create_acls, delete_acls
-from services.acls.matrix import DELIVER_PREFIX, PRINCIPALS, Grant, Kind, Op, Resource, allowed, grants
+from services.acls.matrix import PRINCIPALS, Grant, Kind, Op, Resource, allowed, grants
 from services.aggregate.lease import LEASE_TOPIC
 from services.topics import delete_topics
 from tests.support.kafka import create_topics, unique
@@ -60,7 +62,8 @@ TOPICS = [
     RELEASE_STATE_TOPIC,
     LEASE_TOPIC,
     *(topic_of(t) for t in TABLES),
-    f"{DELIVER_PREFIX}dlq.v1",
+    DELIVER_STATE_TOPIC,
+    DELIVER_DLQ_TOPIC,
 ]
 GROUPS = [
     "sedex.subscriber",
@@ -70,7 +73,7 @@ GROUPS = [
     "sx-aggregate-lease",
     "sx-deliver",
 ]
-TRANSACTIONAL_IDS = ["sx-aggregate-releases"]
+TRANSACTIONAL_IDS = ["sx-aggregate-releases", "sx-deliver-ledger"]
 Check = tuple[str, Op, Kind, str]  # principal, operation, resource kind, name (unprefixed)
 
 
