@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from report.render import render_report
 from report.view import cell_key
 from schemas.exchange.aggregates import TABLES, AnyMessage, dump_message, parse_message, topic_of
+from services.kafka_auth import client_options
 from tests.report.crafted import crafted, prevalence
 from tests.support.kafka import create_topics, read_topic, unique
 
@@ -40,7 +41,9 @@ async def test_python_m_report_renders_what_the_topics_hold(bootstrap: str, tmp_
         bootstrap, [prefix + topic_of(t) for t in TABLES], partitions=3, cleanup_policy="compact"
     )
     messages = crafted()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, **client_options(), enable_idempotence=True, acks="all"
+    )
     await producer.start()
     try:
         for m in messages:  # in order: a cell's revision 0 before its revision 1, same key, same partition
@@ -53,7 +56,9 @@ async def test_python_m_report_renders_what_the_topics_hold(bootstrap: str, tmp_
     aborted = prevalence("ALL", "ALL", "WORKING_HOURS", 200, (1, 1, 1), revision=1).model_copy(
         update={"revision": 2}
     )
-    tx = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=unique("report-tx"))
+    tx = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, **client_options(), transactional_id=unique("report-tx")
+    )
     await tx.start()
     try:
         await tx.begin_transaction()
