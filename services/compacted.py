@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -27,6 +28,30 @@ async def high_watermarks(bootstrap: str, tps: list[TopicPartition]) -> dict[Top
     await consumer.start()
     try:
         return dict(await consumer.end_offsets(tps))
+    finally:
+        await stop_quietly(consumer)
+
+
+@asynccontextmanager
+async def from_the_start(
+    bootstrap: str, tps: list[TopicPartition]
+) -> AsyncIterator[tuple[AIOKafkaConsumer, dict[TopicPartition, int]]]:
+    """A `read_committed` consumer assigned to `tps` at their beginnings (no group: every reader of the
+    exchange's own topics reads them whole), and the partitions' high watermarks when it started, which
+    mark how far "caught up" is. Never an aborted transaction's records (a key rotation's, a release's)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        **client_options(),
+    )
+    await consumer.start()
+    try:
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        yield consumer, await high_watermarks(bootstrap, tps)
     finally:
         await stop_quietly(consumer)
 
@@ -69,17 +94,7 @@ async def read_compacted(bootstrap: str, topic: str, timeout_s: float = 300.0) -
     state: dict[str, bytes] = {}
     if not tps:
         return state
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        **client_options(),
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    await consumer.start()
-    try:
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await high_watermarks(bootstrap, tps)
+    async with from_the_start(bootstrap, tps) as (consumer, ends):
         deadline = time.monotonic() + timeout_s
         while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
             if time.monotonic() > deadline:
@@ -92,6 +107,4 @@ async def read_compacted(bootstrap: str, topic: str, timeout_s: float = 300.0) -
                         state.pop(r.key.decode(), None)
                     else:
                         state[r.key.decode()] = r.value
-    finally:
-        await stop_quietly(consumer)
     return state

@@ -21,8 +21,7 @@ import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.compacted import high_watermarks, partitions, stop_quietly
-from services.kafka_auth import client_options
+from services.compacted import from_the_start, partitions
 
 from .metrics import AggregateMetrics
 from .population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
@@ -58,20 +57,9 @@ class InputFollower:
     async def run(self) -> None:
         """Read and apply until cancelled. A record that cannot be read is counted and skipped."""
         tps = await self._partitions()
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            **client_options(),
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            # A key rotation rewrites normalize's topics in one transaction: never read an aborted one.
-            isolation_level="read_committed",
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-        )
-        await consumer.start()
-        try:
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            targets = await high_watermarks(self.settings.bootstrap_servers, tps)
+        # A key rotation rewrites normalize's topics in one transaction: `from_the_start` reads
+        # committed records only, so an aborted one is never seen.
+        async with from_the_start(self.settings.bootstrap_servers, tps) as (consumer, targets):
             started = time.monotonic()
             await self._caught_up_if_at(consumer, targets, started)
             while True:
@@ -83,8 +71,6 @@ class InputFollower:
                     self.metrics.set_state_sizes(self.state)
                 if not self.caught_up.is_set():
                     await self._caught_up_if_at(consumer, targets, started)
-        finally:
-            await stop_quietly(consumer)
 
     async def _caught_up_if_at(
         self, consumer: AIOKafkaConsumer, targets: dict[TopicPartition, int], started: float

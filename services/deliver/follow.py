@@ -25,8 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from schemas.exchange.aggregates import LAST_RELEASE_KEY, RELEASE_STATE_TOPIC, TABLES, ReleaseMarker, topic_of
-from services.compacted import high_watermarks, partitions, stop_quietly
-from services.kafka_auth import client_options
+from services.compacted import from_the_start, high_watermarks, partitions
 
 from .assembly import CompleteRelease, ReleaseAssembler
 from .metrics import DeliverMetrics
@@ -69,19 +68,7 @@ class ReleaseFollower:
     async def run(self) -> None:
         tps = await self._partitions()
         table_tps = [tp for tp in tps if tp.topic in self.tables]
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-            **client_options(),
-        )
-        await consumer.start()
-        try:
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            at_start = await high_watermarks(self.settings.bootstrap_servers, tps)
+        async with from_the_start(self.settings.bootstrap_servers, tps) as (consumer, at_start):
             started = time.monotonic()
             sealed: list[tuple[datetime, Targets]] = []  # markers read, waiting for their messages
             while True:
@@ -104,8 +91,6 @@ class ReleaseFollower:
                     self.caught_up.set()
                     seconds = time.monotonic() - started
                     log.info("caught up with %d partitions in %.1f s; following", len(tps), seconds)
-        finally:
-            await stop_quietly(consumer)
 
     async def _targets(
         self, tp: TopicPartition, offset: int, at_start: Targets, table_tps: list[TopicPartition]

@@ -22,12 +22,12 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
 from services.aggregate.lease import LEASE_GROUP_SUFFIX
 from services.aggregate.settings import AggregateSettings
-from services.compacted import high_watermarks, partitions, read_compacted, stop_quietly
+from services.compacted import from_the_start, partitions, read_compacted
 from services.groups import committed_offsets, group_is_empty
 from services.kafka_auth import client_options
 from services.normalize.dead_letter import dead_letter_record
@@ -54,18 +54,8 @@ async def _read_accepted(
     tps = (await partitions(bootstrap, [topic]))[topic]
     if not tps:
         raise RotationRefused(f"the accepted topic {topic} does not exist")
-    ends = await high_watermarks(bootstrap, tps)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        **client_options(),
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
     events: dict[TopicPartition, list[AcceptedRecord]] = {tp: [] for tp in tps}
-    await consumer.start()
-    try:
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+    async with from_the_start(bootstrap, tps) as (consumer, ends):
         deadline = time.monotonic() + 600
         while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
             if time.monotonic() > deadline:
@@ -74,8 +64,6 @@ async def _read_accepted(
                 events[tp].extend(
                     AcceptedRecord(tp.partition, r.offset, r.value) for r in records if r.offset < ends[tp]
                 )
-    finally:
-        await stop_quietly(consumer)
     return [e for tp in tps for e in events[tp]], ends
 
 
