@@ -7,6 +7,7 @@ it back in full when they start, before they consume anything.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -83,6 +84,24 @@ async def partitions(bootstrap: str, topics: Iterable[str]) -> dict[str, list[To
         d["topic"]: [TopicPartition(d["topic"], p) for p in sorted(x["partition"] for x in d["partitions"])]
         for d in described
     }
+
+
+async def partitions_once_created(
+    bootstrap: str, topics: Iterable[str], creator: str, log: logging.Logger
+) -> list[TopicPartition]:
+    """Every partition of `topics`, once all of them exist: a follower started before the service that
+    creates its inputs waits (reporting "restoring") rather than follow a subset for ever. Says once,
+    in `log`, which topics it waits for from `creator`."""
+    waited = False
+    while True:
+        found = await partitions(bootstrap, topics)
+        missing = sorted(topic for topic, tps in found.items() if not tps)
+        if not missing:
+            return [tp for tps in found.values() for tp in tps]
+        if not waited:
+            log.info("waiting for %s's topics: %s", creator, ", ".join(missing))
+            waited = True
+        await asyncio.sleep(1.0)  # polls the broker's metadata until the creator has made the topics
 
 
 async def read_compacted(bootstrap: str, topic: str, timeout_s: float = 300.0) -> dict[str, bytes]:

@@ -21,7 +21,7 @@ import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.compacted import from_the_start, partitions
+from services.compacted import from_the_start, partitions_once_created
 
 from .metrics import AggregateMetrics
 from .population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
@@ -40,23 +40,12 @@ class InputFollower:
         self.caught_up = asyncio.Event()
         self._canonical = {settings.input_topic(t): t for t in INPUT_TOPICS}
 
-    async def _partitions(self) -> list[TopicPartition]:
-        """Every partition of the five input topics, once all five exist (normalize creates them; an
-        aggregate started first waits, reporting "restoring", rather than follow a subset forever)."""
-        waited = False
-        while True:
-            found = await partitions(self.settings.bootstrap_servers, self._canonical)
-            missing = sorted(topic for topic, tps in found.items() if not tps)
-            if not missing:
-                return [tp for tps in found.values() for tp in tps]
-            if not waited:
-                log.info("waiting for normalize's topics: %s", ", ".join(missing))
-                waited = True
-            await asyncio.sleep(1.0)
-
     async def run(self) -> None:
         """Read and apply until cancelled. A record that cannot be read is counted and skipped."""
-        tps = await self._partitions()
+        # Every partition of the five input topics, once all five exist (normalize creates them).
+        tps = await partitions_once_created(
+            self.settings.bootstrap_servers, self._canonical, "normalize", log
+        )
         # A key rotation rewrites normalize's topics in one transaction: `from_the_start` reads
         # committed records only, so an aborted one is never seen.
         async with from_the_start(self.settings.bootstrap_servers, tps) as (consumer, targets):

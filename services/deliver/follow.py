@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from schemas.exchange.aggregates import LAST_RELEASE_KEY, RELEASE_STATE_TOPIC, TABLES, ReleaseMarker, topic_of
-from services.compacted import from_the_start, high_watermarks, partitions
+from services.compacted import from_the_start, high_watermarks, partitions_once_created
 
 from .assembly import CompleteRelease, ReleaseAssembler
 from .metrics import DeliverMetrics
@@ -52,21 +52,9 @@ class ReleaseFollower:
         self.tables = {settings.input_topic(topic_of(t)): t for t in TABLES}
         self.markers = settings.input_topic(RELEASE_STATE_TOPIC)
 
-    async def _partitions(self) -> list[TopicPartition]:
-        """Every partition of the four topics, once they exist (aggregate creates them)."""
-        waited = False
-        while True:
-            found = await partitions(self.settings.bootstrap_servers, [*self.tables, self.markers])
-            missing = sorted(topic for topic, tps in found.items() if not tps)
-            if not missing:
-                return [tp for tps in found.values() for tp in tps]
-            if not waited:
-                log.info("waiting for aggregate's topics: %s", ", ".join(missing))
-                waited = True
-            await asyncio.sleep(1.0)
-
     async def run(self) -> None:
-        tps = await self._partitions()
+        topics = [*self.tables, self.markers]  # aggregate creates them
+        tps = await partitions_once_created(self.settings.bootstrap_servers, topics, "aggregate", log)
         table_tps = [tp for tp in tps if tp.topic in self.tables]
         async with from_the_start(self.settings.bootstrap_servers, tps) as (consumer, at_start):
             started = time.monotonic()
