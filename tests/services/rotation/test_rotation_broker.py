@@ -15,6 +15,7 @@ processes, aggregate's releaser in-process on the real topics.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -30,12 +31,14 @@ from aiokafka import AIOKafkaProducer
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, format_release_time
 from services.aggregate.__main__ import topic_specs
 from services.aggregate.disclosure import DisclosureParams
+from services.aggregate.lease import LEASE_GROUP_SUFFIX, Lease
 from services.aggregate.metrics import AggregateMetrics
 from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.releaser import Releaser
 from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
 from services.compacted import read_compacted
+from services.groups import group_is_empty
 from services.kafka_auth import client_options
 from services.normalize.engine import Normalizer, Rejected
 from services.normalize.keycheck import KEY_MISMATCH_EXIT
@@ -308,6 +311,22 @@ async def test_a_crash_mid_rotation_changes_nothing_and_the_next_run_finishes(
         await x.release(FIRST_RELEASE, SeededSampler(5))
         before, log_before = await x.state(), await x.release_log()
         ends_before = await x.normalize_ends()
+
+        # An aggregate instance holding (or waiting for) the release lease: refused too.
+        lease = Lease(x.aggregate, lambda leading: None)
+        lease_task = asyncio.ensure_future(lease.run())
+        try:
+
+            async def aggregate_joined() -> bool:
+                return not await group_is_empty(bootstrap, x.aggregate.app_id + LEASE_GROUP_SUFFIX)
+
+            await eventually(aggregate_joined, 60, "an aggregate instance to join the lease group")
+            code, said = await asyncio.to_thread(x.rotate, OLD, NEW)
+            assert code == REFUSED_EXIT and "stop aggregate first" in said, said
+        finally:
+            lease_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lease_task
 
         code, said = x.rotate(OTHER, NEW)  # an old key the state was not written under
         assert code == KEY_MISMATCH_EXIT and "k1" in said and "k9" in said
