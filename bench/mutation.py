@@ -21,9 +21,9 @@ only (under a minute plus mutmut's one pass of the suite), a smoke test of the s
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -43,9 +43,6 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("ingest/dedup", "services/ingest/dedup.py"),
 )
 
-# The sample of `--sample`: the whole of the dedup decision and one disclosure rule file.
-SAMPLE = ("services.ingest.dedup.*", "services.aggregate.disclosure.rules.*")
-
 # mutmut's exit codes of a mutant's test run (mutmut.__main__.status_by_exit_code).
 KILLED = {1, 3, -24, 24, 152, 255, 36}  # a failing test, pytest's internal error, a timeout
 SURVIVED = {0}
@@ -61,17 +58,44 @@ def _patch_pytest() -> None:
         Node._nodeid = property(lambda self: str(self.nodeid))  # type: ignore[attr-defined]
 
 
+def _generate() -> None:
+    """mutmut's first step alone (copy the packages into mutants/ and write every mutant), so the
+    sample can be drawn before anything runs."""
+    from mutmut import __main__ as mm
+
+    os.environ["MUTANT_UNDER_TEST"] = "mutant_generation"
+    Path("mutants").mkdir(exist_ok=True)
+    mm.copy_src_dir()
+    mm.copy_also_copy_files()
+    mm.create_mutants(1)
+
+
+def sample(by_file: dict[str, dict[str, int | None]], per_module: int) -> list[str]:
+    """`per_module` mutants of each module (all of a smaller one), the same on every run of the same
+    code: those whose name has the smallest SHA-256, i.e. a uniform draw independent of the order of
+    the code and of which mutants the tests kill."""
+    names: dict[str, list[str]] = {name: [] for name, _ in MODULES}
+    for path, codes in by_file.items():
+        module = module_of(path)
+        if module is not None:
+            names[module].extend(codes)
+    digest = lambda key: hashlib.sha256(key.encode()).hexdigest()  # noqa: E731
+    return sorted(key for keys in names.values() for key in sorted(keys, key=digest)[:per_module])
+
+
 def module_of(path: str) -> str | None:
     return next((name for name, prefix in MODULES if path.startswith(prefix)), None)
 
 
-def results(mutants_dir: Path) -> dict[str, dict[str, int | None]]:
-    """The exit code of every mutant, by source file (relative to the repository), from mutmut's
-    `.meta` files."""
+def results(mutants_dir: Path, only: list[str] | None = None) -> dict[str, dict[str, int | None]]:
+    """The exit code of every mutant (of those in `only`, if given), by source file (relative to the
+    repository), from mutmut's `.meta` files."""
+    keep = None if only is None else set(only)
     found: dict[str, dict[str, int | None]] = {}
     for meta in sorted(mutants_dir.rglob("*.py.meta")):
         source = meta.relative_to(mutants_dir).as_posix().removesuffix(".meta")
-        found[source] = json.loads(meta.read_text())["exit_code_by_key"]
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        found[source] = {k: v for k, v in codes.items() if keep is None or k in keep}
     return found
 
 
@@ -121,33 +145,34 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("names", nargs="*", help="only the mutants matching these names (globs)")
+    parser.add_argument("names", nargs="*", help="run only the mutants matching these names (globs)")
     parser.add_argument("--max-children", type=int, default=1, help="mutants run at once (default 1)")
+    parser.add_argument(
+        "--per-module", type=int, default=0, metavar="N", help="a fixed sample of N mutants per module"
+    )
     parser.add_argument("--table", action="store_true", help="print the table of the last run, run nothing")
     parser.add_argument("--survivors", action="store_true", help="list the surviving mutants, run nothing")
-    parser.add_argument("--sample", action="store_true", help=f"run only {', '.join(SAMPLE)}")
     args = parser.parse_args(argv)
     os.chdir(ROOT)  # mutmut reads pyproject.toml and writes mutants/ in the working directory
+    mutants = ROOT / "mutants"
     if not (args.table or args.survivors):
         os.nice(19)
         _patch_pytest()
         from mutmut.__main__ import cli
 
-        names = list(SAMPLE) if args.sample else args.names
+        if args.per_module and not results(mutants):
+            _generate()
+        names = args.names or (sample(results(mutants), args.per_module) if args.per_module else [])
         try:
             cli.main(["run", "--max-children", str(args.max_children), *names], standalone_mode=False)
         except SystemExit as stop:
             if stop.code:
                 raise
-    by_file = results(ROOT / "mutants")
+    by_file = results(mutants, sample(results(mutants), args.per_module) if args.per_module else None)
     if args.survivors:
         print("\n".join(survivors(by_file)))
-        return
-    print(table(by_file))
-    if args.sample:
-        left = [key for key in survivors(by_file) if any(key.startswith(s.rstrip("*")) for s in SAMPLE)]
-        if left:
-            sys.exit(f"surviving mutants in the sample: {left}")
+    else:
+        print(table(by_file))
 
 
 if __name__ == "__main__":
