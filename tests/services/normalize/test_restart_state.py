@@ -170,3 +170,16 @@ def test_a_quarantined_event_stays_quarantined_after_a_restart(events: list[Acce
         normalizer.process(last)
     assert refused.value.code is MappingErrorCode.QUARANTINED
     normalizer.process(events[0])  # other events go through
+
+
+def test_a_crash_before_any_resolution_record_was_written_is_made_good(events: list[AcceptedEvent]) -> None:
+    """The first restart of a fresh deployment may find no resolution topic written at all (nor versions
+    nor quarantine): everything the resolver holds is produced, and the state ends where it should."""
+    reference = run(events)
+    early = {
+        topic: values for topic, values in reference.items() if topic in (PlatformSite.TOPIC, Consent.TOPIC)
+    }
+    normalizer, catch_up = restore(CTX, resolved_id, early)
+    assert normalizer.versions == {} and normalizer.quarantined == frozenset()
+    apply(early, catch_up)
+    assert {t: early[t] for t in RESOLUTION_TOPICS} == {t: reference[t] for t in RESOLUTION_TOPICS}
