@@ -14,7 +14,7 @@ from schemas.shared.resolution import SiteResolution
 from schemas.taxonomy import Issue, Severity
 from services.aggregate.identity import real_site_key, real_site_parts
 from services.aggregate.population import NormalizedState, contributing, current_audits, participating
-from tests.services.aggregate.crafted import Crafted, pid
+from tests.services.aggregate.crafted import Crafted, Ref, pid
 
 
 def platform_site(key: str) -> str:
@@ -121,3 +121,18 @@ def test_a_resolution_whose_site_moved_only_on_one_platform_counts_that_platform
     counted = [p for info in sites.values() for p in real_site_parts(info.real)]
     assert len(counted) == len(set(counted))
     assert {rid for rid, _ in current_audits(moved)} == {rid_a, rid_b}
+
+
+def test_a_member_listed_on_a_platform_site_counts_before_the_resolved_site_record_lists_it() -> None:
+    """Members are the member companies listed on the site's existing platform sites. A member newly
+    listed on the Sedex record of `a` counts as soon as that record is read, while the resolved-sites
+    topic still holds the record without it (and the members listed before keep counting)."""
+    world = Crafted()
+    world.site("a", platforms=("sedex", "amfori"), members=[Ref("m1")])
+    old = world.state()
+    world.set_members("a", [Ref("m1"), Ref("m2")], platform="sedex")
+    lagging = replace(world.state().snapshot(), resolved_sites=old.resolved_sites)
+    [info] = contributing(lagging).values()
+    assert info.members == {pid("member", "m1"), pid("member", "m2")}
+    [before] = contributing(old).values()
+    assert before.members == {pid("member", "m1")}
