@@ -12,7 +12,7 @@ import pytest
 from schemas.exchange.aggregates import NoiseDrawRecord
 from services.aggregate.identity import Affiliation
 from services.aggregate.model import CellKey
-from services.aggregate.release import ReleaseLog, build_message, draw_key
+from services.aggregate.release import ReleaseLog, build_message, draw_key, site_key, state_key
 
 COORDS = {"period": "2026-Q1", "country": "BD", "sector": "APPAREL_TEXTILES", "issue": "WAGES"}
 KEY = CellKey.of("issue-prevalence", **COORDS)
@@ -81,3 +81,15 @@ def test_draws_of_a_period_follow_one_another() -> None:
     log.record_draw(draw(3))
     assert log.draws[("forced-labour", "2026-Q1")].record.draws == 3
     log.record_draw(draw(1, period="2026-Q2"))  # another period counts on its own
+
+
+def test_the_release_state_keys_are_the_documented_ones() -> None:
+    """The release-state topic is compacted by key, and a restart rebuilds the log from it: a key that
+    changed shape would leave the old record beside the new one, and the rebuilt log would forget a
+    cell's releases (schemas/exchange/aggregates.py documents the keys: compact JSON, sorted keys)."""
+    assert state_key(KEY) == (
+        b'{"cell":{"country":"BD","issue":"WAGES","period":"2026-Q1","sector":"APPAREL_TEXTILES"},'
+        b'"table":"issue-prevalence"}'
+    )
+    assert draw_key("forced-labour", "2026-Q1") == b'{"noise":{"period":"2026-Q1","table":"forced-labour"}}'
+    assert site_key("k1.site.1") == b'{"site":"k1.site.1"}'
