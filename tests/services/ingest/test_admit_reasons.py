@@ -145,3 +145,26 @@ def test_a_number_where_a_whole_number_is_due_is_a_wrong_type() -> None:
     assert isinstance(outcome, Rejection)
     assert outcome.reason_class is ReasonClass.WRONG_TYPE
     assert outcome.reason.startswith("payload.workersInterviewed")
+
+
+def test_a_hostile_event_type_is_quoted_to_64_characters_only() -> None:
+    """docs/reliability.md: a reason never carries more than a short excerpt of the message."""
+    event = sedex_audit()
+    event["eventType"] = "A" * 64 + "B" * 200
+    outcome = admit(SEDEX, SEDEX_KEY, encode(event))
+    assert isinstance(outcome, Rejection) and outcome.reason_class is ReasonClass.UNKNOWN_EVENT_TYPE
+    assert outcome.reason == f"eventType: {'A' * 64!r} is not a sedex event type"
+
+
+def test_a_mistyped_schema_version_names_the_type_due_and_the_value_given() -> None:
+    event = amfori_monitoring()
+    event["specVersion"] = 1  # amfori's is the string "1"
+    outcome = admit(AMFORI, AMFORI_KEY, encode(event))
+    assert isinstance(outcome, Rejection) and outcome.reason_class is ReasonClass.WRONG_TYPE
+    assert outcome.reason.startswith("specVersion: must be a str, got 1"), outcome.reason
+
+
+def test_json_nested_too_deeply_to_read_says_so() -> None:
+    outcome = admit(SEDEX, SEDEX_KEY, b"[" * 100_000 + b"]" * 100_000)
+    assert isinstance(outcome, Rejection) and outcome.reason_class is ReasonClass.NOT_JSON
+    assert outcome.reason.endswith("nested too deeply"), outcome.reason
