@@ -150,3 +150,28 @@ def test_a_supplier_owning_sites_on_two_platforms_is_one_insider() -> None:
     pairs = [(f"S{i}", "A" if i < 7 else f"A{i}") for i in range(10)]
     sites = contributing(both_platforms(pairs).state())
     assert passes_insider(frozenset(sites), sites, P)
+
+
+# --- the utility report --------------------------------------------------------------------------------
+
+
+def test_the_counts_say_which_primary_rule_withheld_what() -> None:
+    """Three cells of separate families: 4 sites (threshold: suppressed), 10 sites (below outcome_min:
+    population only), 25 sites (published). Each rule's count is one."""
+    sites = owned([f"p{i % 5}" for i in range(39)], [frozenset()] * 39)
+    ids = sorted(sites, key=lambda s: int(s[1:]))
+    cells = [
+        Cell(
+            CellKey.of(TABLE, period="2026-Q1", country=country, sector="A"),
+            frozenset(members),
+            {"audited_sites": len(members)},
+            {"sites_with_indicator": None},
+        )
+        for country, members in (("BD", ids[:4]), ("VN", ids[4:14]), ("IN", ids[14:39]))
+    ]
+    counts = decide(cells, sites, P).counts
+    assert counts.cells == 3
+    assert (counts.suppressed_primary, counts.passed_primary) == (1, 2)
+    assert counts.outcomes_withheld_primary == 1
+    assert (counts.published_with_outcomes, counts.published_population_only) == (1, 1)
+    assert counts.suppressed_secondary == counts.outcomes_withheld_secondary == 0
