@@ -24,18 +24,28 @@ from typing import Any, Final
 
 from schemas import topics as schema_topics
 from schemas.taxonomy import (
-    AMFORI_FL_INDICATORS,
-    AMFORI_TRAINING_TOPICS,
     BSCI_PERFORMANCE_AREAS,
-    SEDEX_FL_TAGS,
-    SEDEX_TRAINING_TOPICS,
     SMETA_CLAUSES,
     ZERO_TOLERANCE_CATEGORIES,
-    Issue,
     min_auditor_days,
 )
 from simulator.malformed import generate_malformed
 from simulator.message import DAY, FeedMessage, encode, random_uuid
+from simulator.vocabulary import (
+    AMFORI_INDICATORS_BY_PA,
+    AMFORI_TRAINING_CHOICES,
+    AUDIT_FIRMS,
+    AUDITOR_FIRST,
+    AUDITOR_LAST,
+    MONTHS,
+    OBSERVATIONS,
+    PA_WEIGHTS,
+    SEDEX_TAGS_BY_ISSUE,
+    SEDEX_TRAINING_CHOICES,
+    SMETA_POOLS,
+    TEMPLATES,
+    ZT_CATEGORIES,
+)
 from simulator.world import COUNTRY_BY_ALPHA2, Member, PlatformSite, World, build_world
 
 SEDEX_TOPIC: Final = schema_topics.SEDEX_TOPIC
@@ -54,212 +64,6 @@ EXPECT_REDELIVERY: Final = "redelivery"
 EXPECT_STALE: Final = "stale"
 
 HOUR: Final = 3_600
-
-
-# --- vocabularies used to draw content ---------------------------------------------------------------
-
-# (name, APSCA firm id, share of unannounced, share of audits below the minimum auditor-days, finding factor)
-AUDIT_FIRMS: Final[tuple[tuple[str, str, float, float, float], ...]] = (
-    ("Northbridge Social Assurance Ltd", "APSCA-F-00123", 0.10, 0.05, 1.0),
-    ("Veritas Ethical Audits GmbH", "APSCA-F-00217", 0.20, 0.10, 1.1),
-    ("Lotus Compliance Services Pvt. Ltd.", "APSCA-F-00342", 0.05, 0.30, 0.6),
-    ("Meridian Workplace Verification S.A.", "APSCA-F-00415", 0.15, 0.08, 1.0),
-    ("Çınar Denetim Hizmetleri A.Ş.", "APSCA-F-00508", 0.08, 0.12, 0.9),
-    ("Asia Pacific Social Audit Co., Ltd.", "APSCA-F-00611", 0.12, 0.20, 0.8),
-    ("Southern Cross Responsible Sourcing", "APSCA-F-00734", 0.25, 0.04, 1.3),
-    ("Avaliações Éticas do Brasil Ltda.", "APSCA-F-00856", 0.10, 0.15, 0.9),
-    ("Kilimanjaro Labour Standards PLC", "APSCA-F-00977", 0.06, 0.25, 0.7),
-    ("Helvetia Supply Chain Audits AG", "APSCA-F-01042", 0.30, 0.02, 1.2),
-)
-AUDITOR_FIRST: Final = (
-    "Anna",
-    "Rafael",
-    "Meera",
-    "Tomasz",
-    "Leila",
-    "Chen",
-    "Oluwaseun",
-    "Ines",
-    "Kenji",
-    "Sofía",
-    "Dariusz",
-    "Aïcha",
-    "Pedro",
-    "Hà",
-    "Søren",
-    "Gülşen",
-    "Arjun",
-    "Nadia",
-)
-AUDITOR_LAST: Final = (
-    "Kowalski",
-    "Haddad",
-    "Iyer",
-    "Nguyễn",
-    "Müller",
-    "Okafor",
-    "Fernández",
-    "Yılmaz",
-    "Sato",
-    "Rossi",
-    "O'Brien",
-    "Dubois",
-    "Rahman",
-    "Lindgren",
-    "Costa",
-    "Wójcik",
-)
-
-_SMETA_CLAUSE_WEIGHTS: Final[dict[str, float]] = {
-    "0": 4,
-    "0.A": 3,
-    "0.B": 2,
-    "1": 2,
-    "1A": 2,
-    "2": 2,
-    "3": 10,
-    "4": 0.7,
-    "5": 6,
-    "5A": 1.5,
-    "6": 7,
-    "7": 1.5,
-    "8": 3,
-    "8A": 1,
-    "9": 1.5,
-    "10A": 1.5,
-    "10B": 1.5,
-    "10B2": 1.5,
-    "10B4": 1.5,
-    "10C": 1,
-}
-_SMETA_POOLS: Final[dict[tuple[str, int], tuple[tuple[str, ...], tuple[float, ...]]]] = {}
-for _version, _extra in (
-    ("6.1", {2: ("10A", "10B2"), 4: ("10A", "10B4", "10C")}),
-    ("7.0", {2: ("10A",), 4: ("10B", "10C")}),
-):
-    _base = tuple(c for c in SMETA_CLAUSES[_version] if not c.startswith("10"))
-    for _pillars, _ten in _extra.items():
-        _clauses = _base + _ten
-        assert all(c in SMETA_CLAUSES[_version] for c in _clauses)
-        _SMETA_POOLS[(_version, _pillars)] = (_clauses, tuple(_SMETA_CLAUSE_WEIGHTS[c] for c in _clauses))
-
-_SEDEX_TAGS_BY_ISSUE: Final[dict[Issue, tuple[str, ...]]] = {
-    Issue.FORCED_LABOUR: ("ID_RETAINED", "DEBT", "MOVEMENT_RESTRICTED", "THREATS", "DECEPTION", "ISOLATION"),
-    Issue.RESPONSIBLE_RECRUITMENT: ("RECRUITMENT_FEES", "DEBT", "DECEPTION", "ID_RETAINED"),
-    Issue.WAGES: ("WAGES_WITHHELD",),
-    Issue.WORKING_HOURS: ("EXCESSIVE_OT",),
-    Issue.HARSH_TREATMENT: ("VIOLENCE", "THREATS"),
-    Issue.HEALTH_SAFETY: ("POOR_LIVING_CONDITIONS",),
-    Issue.REGULAR_EMPLOYMENT: ("VULNERABLE_WORKERS",),
-}
-_AMFORI_INDICATORS_BY_PA: Final[dict[int, tuple[str, ...]]] = {
-    11: (
-        "DOCUMENT_RETENTION",
-        "RECRUITMENT_FEE_DEBT",
-        "FREEDOM_OF_MOVEMENT",
-        "COERCION_THREAT",
-        "CONTRACT_DECEPTION",
-        "SOCIAL_ISOLATION",
-    ),
-    6: ("OVERTIME_EXCESSIVE",),
-    5: ("WAGE_DEDUCTION_WITHHOLDING",),
-    7: ("DORMITORY_CONDITIONS",),
-    2: ("PHYSICAL_ABUSE", "COERCION_THREAT"),
-    10: ("VULNERABLE_GROUP_EXPLOITATION",),
-}
-assert all(t in SEDEX_FL_TAGS for tags in _SEDEX_TAGS_BY_ISSUE.values() for t in tags)
-assert all(t in AMFORI_FL_INDICATORS for tags in _AMFORI_INDICATORS_BY_PA.values() for t in tags)
-
-_PA_WEIGHTS: Final[tuple[float, ...]] = (1.0, 0.8, 0.5, 0.4, 1.4, 1.6, 2.0, 0.2, 0.3, 0.6, 0.5, 0.6, 0.3)
-_ZT_CATEGORIES: Final[tuple[str, ...]] = tuple(ZERO_TOLERANCE_CATEGORIES)
-_SEDEX_TOPICS: Final[tuple[str, ...]] = tuple(SEDEX_TRAINING_TOPICS)
-_AMFORI_TOPICS: Final[tuple[str, ...]] = tuple(AMFORI_TRAINING_TOPICS)
-
-# Free text as auditors write it: numbers, and now and then the name of a person at the site.
-TEMPLATES: Final[dict[Issue, tuple[str, ...]]] = {
-    Issue.MANAGEMENT_SYSTEMS: (
-        "No documented procedure for reviewing the code of conduct; HR manager {name} was not aware of it.",
-        "Management could not show risk assessments for the last {n} months.",
-        "Grievance box in the canteen had not been opened since {month}; no log kept.",
-    ),
-    Issue.FORCED_LABOUR: (
-        "Passports of {n} migrant workers held by the agent; released only on request to {name}.",
-        "Workers must give {d} days' notice and lose the deposit of {n}00 when resigning.",
-        "Security guards lock the dormitory gate at 22:00; workers cannot leave without permission.",
-    ),
-    Issue.RESPONSIBLE_RECRUITMENT: (
-        "{n} workers paid recruitment fees of up to {n}00 USD to a broker in their home country.",
-        "Contracts were signed in a language {n} workers could not read; explained by supervisor {name}.",
-    ),
-    Issue.FREEDOM_OF_ASSOCIATION: (
-        "Worker committee members were appointed by management, not elected.",
-        "Workers interviewed said that {name} warned them against joining the union.",
-    ),
-    Issue.HEALTH_SAFETY: (
-        "Fire exit on floor {d} blocked by cartons; extinguisher last inspected {n} months ago.",
-        "{n} workers in the dyeing section without gloves or masks.",
-        "No first-aid trained person on the night shift; {name} is the only first-aider.",
-        "Electrical panel in the cutting room open and unlabelled.",
-    ),
-    Issue.CHILD_LABOUR: (
-        "{d} workers aged 16-17 worked night shifts; age records incomplete.",
-        "Age verification relied on self-declaration for {n} workers hired since {month}.",
-    ),
-    Issue.WAGES: (
-        "Overtime paid at the normal rate for {n} workers in {month}.",
-        "Wages paid {d} days late in {month}; {n} workers affected.",
-        "Deductions for meals exceed the legal limit for {pct}% of workers.",
-    ),
-    Issue.WORKING_HOURS: (
-        "Workers in the sewing line worked {h} hours in week {d}.",
-        "Overtime above 60 h/week for {pct}% of workers during peak season.",
-        "{n} workers had no rest day for {d} consecutive weeks, per records kept by {name}.",
-    ),
-    Issue.DISCRIMINATION: (
-        "Pregnancy tests required at hiring for female applicants.",
-        "Female workers paid {pct}% less than male workers for the same grade.",
-    ),
-    Issue.REGULAR_EMPLOYMENT: (
-        "{pct}% of workers on rolling 3-month contracts for more than {d} years.",
-        "Agency workers ({n}) not covered by social insurance.",
-    ),
-    Issue.SUBCONTRACTING_HOMEWORK: (
-        "Embroidery subcontracted to home workers without the customer's approval.",
-        "Unauthorised subcontracting of finishing to a unit in {month} (stated by {name}).",
-    ),
-    Issue.HARSH_TREATMENT: (
-        "Workers reported verbal abuse by line supervisor {name}.",
-        "Fines of {n} for talking during work hours recorded in the disciplinary log.",
-    ),
-    Issue.ENVIRONMENT: (
-        "Wastewater discharge permit expired in {month}.",
-        "Chemical storage without secondary containment; {n} drums leaking.",
-    ),
-    Issue.BUSINESS_ETHICS: (
-        "No anti-bribery policy; gifts register not kept.",
-        "Two sets of time records found; manager {name} presented the second set.",
-    ),
-}
-_OBSERVATIONS: Final[tuple[str, ...]] = (
-    "Canteen clean and well ventilated.",
-    "Worker committee meets monthly; minutes signed by {name}.",
-    "Good practice: childcare room on site for {n} children.",
-    "Training records for fire drills complete for the last {d} quarters.",
-)
-_MONTHS: Final = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 def _ri(rng: random.Random, a: int, b: int) -> int:
@@ -586,7 +390,7 @@ class _Generator:
             h=_ri(rng, 62, 84),
             pct=_ri(rng, 5, 60),
             name=rng.choice(site.physical.country.people),
-            month=rng.choice(_MONTHS),
+            month=rng.choice(MONTHS),
         )
 
     def auditor(self, firm_id: str) -> tuple[str, str]:
@@ -791,7 +595,7 @@ class _Generator:
             "Unannounced" if r < unannounced else "Semi-announced" if r < unannounced + 0.35 else "Announced"
         )
         lead_name, apsca = self.auditor(firm_id)
-        clauses, weights = _SMETA_POOLS[(version, pillars)]
+        clauses, weights = SMETA_POOLS[(version, pillars)]
         mean = (0.8 + 5 * site.physical.risk) * factor * (0.3 if plan.follow_up else 1.0)
         findings: list[dict[str, Any]] = []
         tag = f"{n:x}".upper()
@@ -805,7 +609,7 @@ class _Generator:
                     "type": kind,
                     "clause": rng.choices(clauses, weights)[0],
                     "flTags": [],
-                    "description": self.text(rng.choice(_OBSERVATIONS), site),
+                    "description": self.text(rng.choice(OBSERVATIONS), site),
                 }
             )
         rep = _representation(rng, site)
@@ -879,7 +683,7 @@ class _Generator:
         r = rng.random()
         severity = "Critical" if r < 0.04 + 0.12 * risk else "Major" if r < 0.45 else "Minor"
         tags: list[str] = []
-        pool = _SEDEX_TAGS_BY_ISSUE.get(issue)
+        pool = SEDEX_TAGS_BY_ISSUE.get(issue)
         if pool and rng.random() < 0.15 + 0.35 * risk:
             tags = sorted(set(rng.choices(pool, k=rng.choice((1, 1, 2)))))
         return {
@@ -959,12 +763,12 @@ class _Generator:
         k = 0
         for pa in range(1, 14):
             found: list[dict[str, Any]] = []
-            for _ in range(min(5, int(rng.expovariate(1.0 / (scale * _PA_WEIGHTS[pa - 1]))))):
+            for _ in range(min(5, int(rng.expovariate(1.0 / (scale * PA_WEIGHTS[pa - 1]))))):
                 k += 1
                 crucial = rng.random() < 0.35
                 answer = "NO" if rng.random() < 0.55 else "PARTIALLY"
                 indicators: list[str] = []
-                pool = _AMFORI_INDICATORS_BY_PA.get(pa)
+                pool = AMFORI_INDICATORS_BY_PA.get(pa)
                 if pool and rng.random() < 0.2 + 0.3 * risk:
                     indicators = sorted(set(rng.choices(pool, k=rng.choice((1, 1, 2)))))
                 found.append(
@@ -986,7 +790,7 @@ class _Generator:
             areas.append({"pa": pa, "rating": rating, "findings": found})
         zt: list[dict[str, Any]] = []
         if rng.random() < (0.015 + 0.05 * risk) * (0.3 if plan.follow_up else 1.0):
-            category = rng.choice(_ZT_CATEGORIES)
+            category = rng.choice(ZT_CATEGORIES)
             issue = ZERO_TOLERANCE_CATEGORIES[category]
             zt.append(
                 {
@@ -1107,7 +911,7 @@ class _Generator:
         participants = _ri(rng, 1, max(1, min(60, site.physical.workforce.total // 4)))
         make: Callable[..., dict[str, Any]]
         if site.platform == "sedex":
-            topic = rng.choice(_SEDEX_TOPICS)
+            topic = rng.choice(SEDEX_TRAINING_CHOICES)
             payload: dict[str, Any] = {
                 "trainingRef": f"TRN-{n:08d}",
                 "courseCode": f"SDX-{topic[:3]}-{_ri(rng, 100, 140)}",
@@ -1117,7 +921,7 @@ class _Generator:
             }
             make, topic_name, etype = self.sedex, SEDEX_TOPIC, "TrainingCompleted"
         else:
-            topic = rng.choice(_AMFORI_TOPICS)
+            topic = rng.choice(AMFORI_TRAINING_CHOICES)
             payload = {
                 "completionId": f"AC-{n:08d}",
                 "courseId": f"ACAD-{_ri(rng, 1000, 1099)}",
