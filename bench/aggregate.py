@@ -83,8 +83,6 @@ from services.kafka_auth import client_options
 from services.normalize.engine import Normalizer, Record
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError
-from services.normalize.pseudonymise import IdKind, Pseudonymiser
-from services.normalize.resolve import Resolver
 from services.topics import delete_topics
 
 PARTITIONS = 6
@@ -103,11 +101,7 @@ def normalized_records(events: int, seed: int = 42) -> Iterator[Record]:
     dead-letters produce nothing.
     """
     keys = load_key({"NORMALIZE_DEMO_MODE": "1"})
-    pseudonyms = Pseudonymiser(keys)
-    normalizer = Normalizer(
-        MappingContext.from_keys(keys),
-        Resolver(lambda raw: pseudonyms.pseudonym(IdKind.RESOLVED_SITE, raw)),
-    )
+    normalizer = Normalizer.fresh(MappingContext.from_keys(keys))
     wanted = frozenset(INPUT_TOPICS)
     envelopes = accepted_envelopes(events, seed)
     for i, envelope in enumerate(envelopes):

@@ -43,8 +43,6 @@ from services.kafka_auth import client_options
 from services.normalize.engine import Normalizer
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError
-from services.normalize.pseudonymise import IdKind, Pseudonymiser
-from services.normalize.resolve import Resolver
 from services.normalize.settings import NormalizeSettings
 from services.topics import (
     AMFORI_TOPIC,
@@ -73,10 +71,7 @@ def expected(messages: list[FeedMessage]) -> Expected:
     """What a fault-free exchange gives for the feed, in-process: ingest's admission and dedup, then
     normalize's engine with the demo key, applied in feed order (the engine is order-independent)."""
     keys = load_key({"NORMALIZE_DEMO_MODE": "1"})
-    pseudonyms = Pseudonymiser(keys)
-    normalizer = Normalizer(
-        MappingContext.from_keys(keys), Resolver(lambda raw: pseudonyms.pseudonym(IdKind.RESOLVED_SITE, raw))
-    )
+    normalizer = Normalizer.fresh(MappingContext.from_keys(keys))
     state: State = {}
     accepted = dead = 0
     for envelope in admitted(messages):

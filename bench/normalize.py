@@ -65,8 +65,6 @@ from services.ingest.envelopes import accepted_record
 from services.normalize.engine import Normalizer
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError
-from services.normalize.pseudonymise import IdKind, Pseudonymiser
-from services.normalize.resolve import Resolver
 from services.normalize.settings import NormalizeSettings
 from services.normalize.topics import NORMALIZE_VERSIONS_TOPIC
 from services.topics import delete_topics
@@ -132,11 +130,7 @@ class Expected:
 def expected_outputs(envelopes: Sequence[Accepted]) -> Expected:
     """What the service must produce for `envelopes`, from the same engine run in this process."""
     keys = load_key({"NORMALIZE_DEMO_MODE": "1"})
-    pseudonyms = Pseudonymiser(keys)
-    normalizer = Normalizer(
-        MappingContext.from_keys(keys),
-        Resolver(lambda raw: pseudonyms.pseudonym(IdKind.RESOLVED_SITE, raw)),
-    )
+    normalizer = Normalizer.fresh(MappingContext.from_keys(keys))
     per_topic: Counter[str] = Counter()
     input_of: dict[tuple[bytes, bytes], int] = {}
     dead = 0

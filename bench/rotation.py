@@ -22,9 +22,7 @@ from bench.normalize import accepted_envelopes
 from services.normalize.engine import Normalizer
 from services.normalize.keys import KeyMaterial
 from services.normalize.mapping import MappingContext
-from services.normalize.pseudonymise import IdKind
 from services.normalize.replay import Replay
-from services.normalize.resolve import Resolver
 from services.rotation.plan import AcceptedRecord, Held, plan_rotation
 
 PARTITIONS = 6
@@ -45,13 +43,8 @@ def main() -> None:
         offsets[partition] += 1
     records.sort(key=lambda r: (r.partition, r.offset))
 
-    ctx = MappingContext.from_keys(OLD)
-
-    def resolved_id(raw: str) -> str:
-        return ctx.pseudonymiser.pseudonym(IdKind.RESOLVED_SITE, raw)
-
     started = time.perf_counter()
-    replay = Replay(Normalizer(ctx, Resolver(resolved_id)))
+    replay = Replay(Normalizer.fresh(MappingContext.from_keys(OLD)))
     for r in records:
         replay.feed(r.value)
     state = replay.values()

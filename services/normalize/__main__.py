@@ -22,7 +22,6 @@ from .engine import restore
 from .keycheck import KEY_MISMATCH_EXIT, KeyMismatchError, check_key
 from .keys import KeyMaterial, MissingKeyError, load_key
 from .mapping import MappingContext
-from .pseudonymise import IdKind, Pseudonymiser
 from .settings import NormalizeSettings
 
 
@@ -68,7 +67,6 @@ def main() -> None:
     asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topic_specs()))
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     ctx = MappingContext.from_keys(keys)
-    pseudonyms = Pseudonymiser(keys)
     state = asyncio.run(_read_state(settings))
     try:
         held = check_key(state, keys.key_id)
@@ -83,7 +81,7 @@ def main() -> None:
     )
     normalizer, catch_up = restore(
         ctx,
-        lambda raw: pseudonyms.pseudonym(IdKind.RESOLVED_SITE, raw),
+        ctx.resolved_site_id,
         state,
         default_consent=settings.default_consent,
     )

@@ -91,6 +91,14 @@ class Normalizer:
         self.versions: dict[str, Applied] = dict(versions or {})
         self.quarantined = quarantined  # event pseudonyms
 
+    @classmethod
+    def fresh(
+        cls, ctx: MappingContext, *, default_consent: bool = True, quarantined: Container[str] = frozenset()
+    ) -> Normalizer:
+        """A normalizer with no state yet, naming resolved sites with the context's own pseudonymiser."""
+        resolver = Resolver(ctx.resolved_site_id, default_consent=default_consent)
+        return cls(ctx, resolver, quarantined=quarantined)
+
     def process(self, accepted: AcceptedEvent) -> Outcome:
         """Raises `MappingError` (dead-letter) before changing any state."""
         event_id = self.ctx.pseudonymiser.pseudonym(IdKind.EVENT, f"{accepted.platform}:{accepted.event_id}")

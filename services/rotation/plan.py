@@ -29,9 +29,7 @@ from services.aggregate.release import pending_release_of
 from services.normalize.engine import Normalizer, Record, Rejected
 from services.normalize.keys import KeyMaterial
 from services.normalize.mapping import MappingContext
-from services.normalize.pseudonymise import IdKind, Pseudonymiser
 from services.normalize.replay import Replay
-from services.normalize.resolve import Resolver
 from services.normalize.seal import Sealer
 from services.normalize.topics import NORMALIZE_QUARANTINE_TOPIC
 
@@ -77,13 +75,6 @@ class RotationPlan:
     @property
     def tombstones(self) -> int:
         return sum(1 for r in self.normalize if r.value is None)
-
-
-def _replay(ctx: MappingContext, names: Pseudonymiser, quarantine: object, default_consent: bool) -> Replay:
-    resolver = Resolver(
-        lambda raw: names.pseudonym(IdKind.RESOLVED_SITE, raw), default_consent=default_consent
-    )
-    return Replay(Normalizer(ctx, resolver, quarantined=quarantine))  # type: ignore[arg-type]
 
 
 def differences(
@@ -146,8 +137,9 @@ def plan_rotation(
     names = RenamingPseudonymiser(new, old)
     new_ctx = MappingContext(names, Sealer(new))
     quarantine = frozenset(held.state.get(NORMALIZE_QUARANTINE_TOPIC, {}))
-    before = _replay(old_ctx, old_ctx.pseudonymiser, quarantine, default_consent)
-    after = _replay(new_ctx, names, RenamedQuarantine(quarantine, names), default_consent)
+    before = Replay(Normalizer.fresh(old_ctx, default_consent=default_consent, quarantined=quarantine))
+    renamed_quarantine = RenamedQuarantine(quarantine, names)
+    after = Replay(Normalizer.fresh(new_ctx, default_consent=default_consent, quarantined=renamed_quarantine))
     for key, value in held.state.get(NORMALIZE_QUARANTINE_TOPIC, {}).items():
         before.put(Record(NORMALIZE_QUARANTINE_TOPIC, key, value))
 
@@ -166,8 +158,9 @@ def plan_rotation(
             plan.dead_letters.append(
                 DeadLetter(event.partition, event.offset, done.result.reason_class, done.result.reason)
             )
+    old_state = before.values()  # the whole history under the old key
     if not plan.verified_at:
-        if differing := differences(before.values(), held.state):
+        if differing := differences(old_state, held.state):
             counts = ", ".join(f"{topic}: {n}" for topic, n in differing.items())
             raise RotationRefused(
                 "replaying the accepted topic under the old key does not reproduce normalize's state "
@@ -182,7 +175,7 @@ def plan_rotation(
             after.put(Record(NORMALIZE_QUARANTINE_TOPIC, rename(key), value))
         renamed = {
             topic: {rename.text(k): rename.text(v.decode()).encode() for k, v in values.items()}
-            for topic, values in before.values().items()
+            for topic, values in old_state.items()
         }
         plan.release_log = rekey_release_log(held.release_log, rename)
     except UnknownName as exc:

@@ -188,6 +188,10 @@ class MappingContext:
     def _p(self, kind: IdKind, raw: str) -> str:
         return self.pseudonymiser.pseudonym(kind, raw)
 
+    def resolved_site_id(self, raw: str) -> str:
+        """The resolver's name for a resolved site (`raw` is `os:<id>` or `addr:<address pseudonym>`)."""
+        return self._p(IdKind.RESOLVED_SITE, raw)
+
     def site_id(self, platform: str, site_ref: str) -> str:
         return self._p(IdKind.PLATFORM_SITE, ids.raw_site(platform, site_ref))
 

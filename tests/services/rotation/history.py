@@ -21,9 +21,7 @@ from services.aggregate.release import ReleaseLog
 from services.normalize.engine import Normalizer
 from services.normalize.keys import KeyMaterial
 from services.normalize.mapping import MappingContext
-from services.normalize.pseudonymise import IdKind
 from services.normalize.replay import Replay
-from services.normalize.resolve import Resolver
 from services.rotation.plan import AcceptedRecord
 
 PARTITIONS = 3
@@ -79,12 +77,7 @@ def normalize_state(
     records: Sequence[AcceptedRecord], upto: Mapping[int, int], keys: KeyMaterial
 ) -> dict[str, dict[str, bytes]]:
     """What normalize's compacted topics hold after reading each partition up to `upto` under `keys`."""
-    ctx = MappingContext.from_keys(keys)
-
-    def resolved_id(raw: str) -> str:
-        return ctx.pseudonymiser.pseudonym(IdKind.RESOLVED_SITE, raw)
-
-    replay = Replay(Normalizer(ctx, Resolver(resolved_id)))
+    replay = Replay(Normalizer.fresh(MappingContext.from_keys(keys)))
     for r in records:
         if r.offset < upto.get(r.partition, 0):
             replay.feed(r.value)

@@ -45,7 +45,6 @@ from services.normalize.keycheck import KEY_MISMATCH_EXIT
 from services.normalize.keys import KeyMaterial
 from services.normalize.mapping import MappingContext
 from services.normalize.replay import Replay
-from services.normalize.resolve import Resolver
 from services.normalize.settings import NormalizeSettings
 from services.rotation.__main__ import REFUSED_EXIT
 from services.rotation.plan import AcceptedRecord
@@ -237,8 +236,7 @@ def log_key_ids(log: dict[str, bytes]) -> set[bytes]:
 def rejected(records: Iterable[AcceptedRecord]) -> int:
     """How many accepted records normalize dead-letters (computed in-process, under any key)."""
 
-    ctx = MappingContext.from_keys(OLD)
-    replay = Replay(Normalizer(ctx, Resolver(lambda raw: raw)))
+    replay = Replay(Normalizer.fresh(MappingContext.from_keys(OLD)))
     return sum(isinstance(replay.feed(r.value).result, Rejected) for r in records)
 
 
