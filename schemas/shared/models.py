@@ -17,7 +17,7 @@ days (amfori's epoch-ms dates become their UTC day).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
@@ -51,6 +51,19 @@ AddressId = Annotated[str, StringConstraints(pattern=rf"^{_KEY_ID}\.addr{_HEX}")
 """Pseudonym of the cross-platform address key (``services.normalize.address.address_key``)."""
 SealedOsId = Annotated[str, StringConstraints(pattern=rf"^{_KEY_ID}\.sealed\.[A-Za-z0-9_-]+$")]
 """An Open Supply Hub id sealed with ``services.normalize.seal.Sealer``."""
+
+
+def key_id_of(name: str) -> str | None:
+    """The key id of a pseudonym, `<key id>.<kind>.<digest>`: what a key rotation changes. None for a
+    name of any other shape (normalize's keys are all pseudonyms; a crafted test world's need not be)."""
+    parts = name.split(".")
+    return parts[0] if len(parts) == 3 else None
+
+
+def key_ids(names: Iterable[str]) -> frozenset[str]:
+    """The key ids of the pseudonyms among `names`."""
+    return frozenset(k for k in map(key_id_of, names) if k is not None)
+
 
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 """ISO 3166-1 alpha-2."""

@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from schemas.shared.models import Audit, Consent, PlatformSite
+from schemas.shared.models import Audit, Consent, PlatformSite, key_ids
 from schemas.shared.resolution import (
     RESOLVED_SITES_TOPIC,
     SITE_RESOLUTION_TOPIC,
@@ -113,7 +113,7 @@ class NormalizedState:
         More than one only while a key rotation's transaction is being applied: the same site is then
         held under both its names, and no release may be planned on it."""
         tables = (self.platform_sites, self.audits, self.consents, self.resolutions, self.resolved_sites)
-        return frozenset(key.split(".", 1)[0] for table in tables for key in table if key.count(".") == 2)
+        return key_ids(key for table in tables for key in table)
 
     def snapshot(self) -> NormalizedState:
         """A consistent copy to plan a release on while this one keeps following the inputs; the records

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from schemas.shared.models import key_ids
+
 KEY_MISMATCH_EXIT: Final = 3  # distinct from 1 (a crash) and 2 (no key at all)
 
 
@@ -29,7 +31,7 @@ class KeyMismatchError(RuntimeError):
 
 def key_ids_in_state(state: Mapping[str, Mapping[str, bytes]]) -> frozenset[str]:
     """The key id prefix of every key in the state's topics."""
-    return frozenset(key.split(".", 1)[0] for values in state.values() for key in values if "." in key)
+    return key_ids(key for values in state.values() for key in values)
 
 
 def check_key(state: Mapping[str, Mapping[str, bytes]], given: str) -> frozenset[str]:
