@@ -13,7 +13,6 @@ from pathlib import Path
 
 import faust
 
-from services.compacted import read_compacted
 from services.topics import ensure_topics
 
 from . import repair
@@ -23,15 +22,7 @@ from .keycheck import KEY_MISMATCH_EXIT, KeyMismatchError, check_key
 from .keys import KeyMaterial, MissingKeyError, load_key
 from .mapping import MappingContext
 from .settings import NormalizeSettings
-
-
-async def _read_state(settings: NormalizeSettings) -> dict[str, dict[str, bytes]]:
-    names = settings.state_topics
-    values = await asyncio.gather(
-        *(read_compacted(settings.bootstrap_servers, settings.topic(n)) for n in names)
-    )
-    return dict(zip(names, values, strict=True))
-
+from .state import read_state
 
 log = logging.getLogger("sx.normalize")
 
@@ -67,7 +58,7 @@ def main() -> None:
     asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topic_specs()))
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     ctx = MappingContext.from_keys(keys)
-    state = asyncio.run(_read_state(settings))
+    state = asyncio.run(read_state(settings))
     try:
         held = check_key(state, keys.key_id)
     except KeyMismatchError as exc:

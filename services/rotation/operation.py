@@ -34,6 +34,7 @@ from services.normalize.dead_letter import dead_letter_record
 from services.normalize.keycheck import KeyMismatchError, key_ids_in_state
 from services.normalize.keys import KeyMaterial
 from services.normalize.settings import NormalizeSettings
+from services.normalize.state import read_state
 
 from .plan import AcceptedRecord, Held, RotationPlan, RotationRefused, plan_rotation
 
@@ -92,9 +93,7 @@ async def rotate(
     )
     await producer.start()  # InitProducerId: fences a live releaser, aborts a crashed rotation
     try:
-        names = normalize.state_topics
-        read = await asyncio.gather(*(read_compacted(bootstrap, normalize.topic(n)) for n in names))
-        state = {name: values for name, values in zip(names, read, strict=True) if values}
+        state = await read_state(normalize)
         held_ids = key_ids_in_state(state)
         if not held_ids:
             return Rotated("nothing to rotate")

@@ -42,6 +42,7 @@ from schemas.topics import (
 from services.acls.apply import create_acls, delete_acls
 from services.acls.matrix import PRINCIPALS, Grant, Kind, Op, Resource, allowed, grants
 from services.aggregate.lease import LEASE_TOPIC
+from services.kafka_auth import client_options
 from services.topics import delete_topics
 from tests.support.kafka import create_topics, unique
 
@@ -82,13 +83,12 @@ class Principal:
 
     def __init__(self, bootstrap: str, name: str, secrets: Path, group: str) -> None:
         self.bootstrap, self.name = bootstrap, name
-        self.auth: dict[str, Any] = {
-            "security_protocol": "SASL_PLAINTEXT",
-            "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_plain_username": name,
-            "sasl_plain_password": (secrets / f"{name}.password").read_text().strip(),
-            "request_timeout_ms": 10_000,
+        signed_in = {
+            "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "KAFKA_SASL_USERNAME": name,
+            "KAFKA_SASL_PASSWORD_FILE": str(secrets / f"{name}.password"),
         }
+        self.auth: dict[str, Any] = {**client_options(signed_in), "request_timeout_ms": 10_000}
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, **self.auth)
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **self.auth
