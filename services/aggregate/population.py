@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from schemas.shared.models import Audit, Consent, PlatformSite, key_ids
+from schemas.shared.models import Audit, Consent, CorrectiveAction, PlatformSite, Training, key_ids
 from schemas.shared.resolution import (
     RESOLVED_SITES_TOPIC,
     SITE_RESOLUTION_TOPIC,
@@ -63,7 +63,9 @@ __all__ = [
 INPUT_TABLES: Final[Mapping[str, tuple[str, type[BaseModel]]]] = {
     PlatformSite.TOPIC: ("platform_sites", PlatformSite),
     Audit.TOPIC: ("audits", Audit),
+    CorrectiveAction.TOPIC: ("corrective_actions", CorrectiveAction),
     Consent.TOPIC: ("consents", Consent),
+    Training.TOPIC: ("trainings", Training),
     SITE_RESOLUTION_TOPIC: ("resolutions", SiteResolution),
     RESOLVED_SITES_TOPIC: ("resolved_sites", ResolvedSite),
 }
@@ -71,7 +73,9 @@ INPUT_TOPICS: Final = tuple(INPUT_TABLES)
 INPUT_KINDS: Final[Mapping[str, str]] = {
     PlatformSite.TOPIC: "platform-site",
     Audit.TOPIC: "audit",
+    CorrectiveAction.TOPIC: "corrective-action",
     Consent.TOPIC: "consent",
+    Training.TOPIC: "training",
     SITE_RESOLUTION_TOPIC: "site-resolution",
     RESOLVED_SITES_TOPIC: "resolved-site",
 }
@@ -83,7 +87,10 @@ class NormalizedState:
 
     platform_sites: dict[str, PlatformSite] = field(default_factory=dict)
     audits: dict[str, Audit] = field(default_factory=dict)
+    # remediation's corrective actions (by finding id) and capacity-building's training completions
+    corrective_actions: dict[str, CorrectiveAction] = field(default_factory=dict)
     consents: dict[str, Consent] = field(default_factory=dict)
+    trainings: dict[str, Training] = field(default_factory=dict)
     resolutions: dict[str, SiteResolution] = field(default_factory=dict)  # by platform site id
     resolved_sites: dict[str, ResolvedSite] = field(default_factory=dict)
 
@@ -112,7 +119,15 @@ class NormalizedState:
         """The pseudonymisation key ids the state's records are keyed under (`<key id>.<kind>.<hex>`).
         More than one only while a key rotation's transaction is being applied: the same site is then
         held under both its names, and no release may be planned on it."""
-        tables = (self.platform_sites, self.audits, self.consents, self.resolutions, self.resolved_sites)
+        tables = (
+            self.platform_sites,
+            self.audits,
+            self.corrective_actions,
+            self.consents,
+            self.trainings,
+            self.resolutions,
+            self.resolved_sites,
+        )
         return key_ids(key for table in tables for key in table)
 
     def snapshot(self) -> NormalizedState:
@@ -121,7 +136,9 @@ class NormalizedState:
         return NormalizedState(
             platform_sites=dict(self.platform_sites),
             audits=dict(self.audits),
+            corrective_actions=dict(self.corrective_actions),
             consents=dict(self.consents),
+            trainings=dict(self.trainings),
             resolutions=dict(self.resolutions),
             resolved_sites=dict(self.resolved_sites),
         )
