@@ -153,3 +153,18 @@ def test_a_restarted_service_reads_its_draws_back() -> None:
     log = ReleaseLog.from_state(records)
     assert {key for key in log.draws} == {("issue-prevalence", "2026-Q1"), ("forced-labour", "2026-Q1")}
     assert all(d.record.draws == 1 for d in log.draws.values())
+
+
+def test_a_noisy_cell_whose_sites_did_not_change_is_unchanged_not_held() -> None:
+    """A noisy table publishes a draw, not the exact values, so its cells differ from their exact
+    values at every release. Nothing changed, though: the revision rule must see the cells as
+    unchanged (nothing to send, nothing held back), not as changes it holds, which would count every
+    noisy cell as held by the revision rule in the utility figures."""
+    w, sampler = world(), CountingSampler()
+    records: dict[bytes, bytes] = {}
+    first = _plan(w, records, sampler)
+    _keep(records, first)
+    later = _plan(w, records, sampler, hours=1)
+    assert later.sent == 0 and later.held == 0
+    assert later.unchanged == first.sent  # every cell sent before is unchanged now
+    assert later.counts["forced-labour"].held_by_revision == 0

@@ -164,7 +164,17 @@ def test_a_mistyped_schema_version_names_the_type_due_and_the_value_given() -> N
     assert outcome.reason.startswith("specVersion: must be a str, got 1"), outcome.reason
 
 
-def test_json_nested_too_deeply_to_read_says_so() -> None:
-    outcome = admit(SEDEX, SEDEX_KEY, b"[" * 100_000 + b"]" * 100_000)
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"eventId": ', "Expecting value"),
+    ],
+)
+def test_a_value_that_is_not_json_to_read_says_so_and_why(value: bytes, why: str) -> None:
+    """docs/ingest.md: a `not_json` reason says the value is not JSON (the format's name as the
+    contract writes it), then why."""
+    outcome = admit(SEDEX, SEDEX_KEY, value)
     assert isinstance(outcome, Rejection) and outcome.reason_class is ReasonClass.NOT_JSON
-    assert outcome.reason.endswith("nested too deeply"), outcome.reason
+    assert outcome.reason.startswith("value is not JSON"), outcome.reason
+    assert why in outcome.reason, outcome.reason

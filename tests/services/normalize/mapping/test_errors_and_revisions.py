@@ -160,6 +160,20 @@ def test_an_envelope_whose_platform_contradicts_its_event_is_a_mapping_error(
     with pytest.raises(MappingError) as caught:
         map_event(lying, ctx)
     assert caught.value.code is MappingErrorCode.INCONSISTENT_ENVELOPE
+    assert "a Sedex event in a non-Sedex envelope" in str(caught.value)
+
+
+def test_an_amfori_event_in_a_sedex_envelope_is_a_mapping_error_that_says_so(
+    ctx: MappingContext, accept: Accept
+) -> None:
+    """Both directions, each reason naming the platforms as the contract spells them (an operator
+    reading the dead letter learns which side lied)."""
+    accepted = accept(amfori_monitoring())
+    lying = accepted.model_copy(update={"platform": "sedex"})
+    with pytest.raises(MappingError) as caught:
+        map_event(lying, ctx)
+    assert caught.value.code is MappingErrorCode.INCONSISTENT_ENVELOPE
+    assert "an amfori event in a non-amfori envelope" in str(caught.value)
 
 
 def test_a_shared_constraint_violation_becomes_invalid_record_without_the_value(
