@@ -8,21 +8,7 @@ from typing import Final
 
 from schemas.platform import amfori as af
 from schemas.platform.common import numeric_country, utc_day
-from schemas.shared.models import (
-    Announcement,
-    Audit,
-    AuditType,
-    Consent,
-    CorrectiveAction,
-    CorrectiveActionStatus,
-    Finding,
-    LabourRelations,
-    MemberRef,
-    MemberRole,
-    PlatformSite,
-    SharedRecord,
-    Training,
-)
+from schemas.shared import models as shared
 from schemas.taxonomy import Severity, sector_for, workforce_band
 
 from .records import (
@@ -37,14 +23,14 @@ from .records import (
 
 PLATFORM: Final = "amfori"
 
-AUDIT_TYPES: Final[Mapping[str, AuditType]] = MappingProxyType(
-    {"FULL_AUDIT": AuditType.FULL, "FOLLOW_UP_AUDIT": AuditType.FOLLOW_UP}
+AUDIT_TYPES: Final[Mapping[str, shared.AuditType]] = MappingProxyType(
+    {"FULL_AUDIT": shared.AuditType.FULL, "FOLLOW_UP_AUDIT": shared.AuditType.FOLLOW_UP}
 )
-ANNOUNCEMENTS: Final[Mapping[str, Announcement]] = MappingProxyType(
+ANNOUNCEMENTS: Final[Mapping[str, shared.Announcement]] = MappingProxyType(
     {
-        "FULLY_ANNOUNCED": Announcement.ANNOUNCED,
-        "SEMI_ANNOUNCED": Announcement.SEMI_ANNOUNCED,
-        "UNANNOUNCED": Announcement.UNANNOUNCED,
+        "FULLY_ANNOUNCED": shared.Announcement.ANNOUNCED,
+        "SEMI_ANNOUNCED": shared.Announcement.SEMI_ANNOUNCED,
+        "UNANNOUNCED": shared.Announcement.UNANNOUNCED,
     }
 )
 # taxonomy.md "Severity": crucial and NO is major, any other performance-area finding minor,
@@ -58,16 +44,16 @@ PA_SEVERITIES: Final[Mapping[tuple[bool, str], Severity]] = MappingProxyType(
     }
 )
 ZERO_TOLERANCE_SEVERITY: Final = Severity.CRITICAL
-STATES: Final[Mapping[str, CorrectiveActionStatus]] = MappingProxyType(
+STATES: Final[Mapping[str, shared.CorrectiveActionStatus]] = MappingProxyType(
     {
-        "OPEN": CorrectiveActionStatus.OPEN,
-        "IN_PROGRESS": CorrectiveActionStatus.IN_PROGRESS,
-        "RESOLVED": CorrectiveActionStatus.CLOSED,
-        "NOT_RESOLVED": CorrectiveActionStatus.NOT_RESOLVED,
+        "OPEN": shared.CorrectiveActionStatus.OPEN,
+        "IN_PROGRESS": shared.CorrectiveActionStatus.IN_PROGRESS,
+        "RESOLVED": shared.CorrectiveActionStatus.CLOSED,
+        "NOT_RESOLVED": shared.CorrectiveActionStatus.NOT_RESOLVED,
     }
 )
-ROLES: Final[Mapping[str, MemberRole]] = MappingProxyType(
-    {"RSP_HOLDER": MemberRole.RSP_HOLDER, "PARTNER": MemberRole.PARTNER}
+ROLES: Final[Mapping[str, shared.MemberRole]] = MappingProxyType(
+    {"RSP_HOLDER": shared.MemberRole.RSP_HOLDER, "PARTNER": shared.MemberRole.PARTNER}
 )
 
 
@@ -101,7 +87,7 @@ def _map(event: af.AmforiEvent, ctx: MappingContext) -> list[Output]:
     raise MappingError(MappingErrorCode.UNKNOWN_EVENT, "not an amfori event type the mapping knows")
 
 
-def _output(kind: OutputKind, key: str, value: SharedRecord | None, event: af.AmforiEvent) -> Output:
+def _output(kind: OutputKind, key: str, value: shared.SharedRecord | None, event: af.AmforiEvent) -> Output:
     return Output(kind, key, value, key, event.version, event.timestamp)
 
 
@@ -118,7 +104,7 @@ def _site(event: af.SiteUpdated, ctx: MappingContext) -> Output:
     d = event.data
     country = alpha_2(d.address.country.numeric)
     members = [
-        MemberRef(
+        shared.MemberRef(
             member_id=ctx.member_id(PLATFORM, bp.amfori_id),
             lei_id=None if bp.lei is None else ctx.lei_id(bp.lei),
             role=ROLES[bp.role],
@@ -126,7 +112,7 @@ def _site(event: af.SiteUpdated, ctx: MappingContext) -> Output:
         for bp in d.business_partners
     ]
     site_id = ctx.site_id(PLATFORM, event.site_amfori_id)
-    site = PlatformSite(
+    site = shared.PlatformSite(
         site_id=site_id,
         platform=PLATFORM,
         company_id=ctx.company_id(PLATFORM, event.legal_entity_amfori_id),
@@ -148,11 +134,13 @@ def _question_area(question_ref: str) -> int | None:
     return int(head[2:]) if head.startswith("PA") and head[2:].isdigit() else None
 
 
-def _findings(event: af.MonitoringCompleted | af.MonitoringUpdated, ctx: MappingContext) -> list[Finding]:
+def _findings(
+    event: af.MonitoringCompleted | af.MonitoringUpdated, ctx: MappingContext
+) -> list[shared.Finding]:
     d = event.data
     cw = ctx.crosswalk
     method = methodology(d.methodology_version)
-    findings: list[Finding] = []
+    findings: list[shared.Finding] = []
     seen: set[str] = set()
     for i, area in enumerate(d.performance_areas):
         issue = lookup(
@@ -185,7 +173,7 @@ def _findings(event: af.MonitoringCompleted | af.MonitoringUpdated, ctx: Mapping
             ]
             finding_id = ctx.finding_id(PLATFORM, d.monitoring_id, f.finding_id)
             findings.append(
-                Finding(
+                shared.Finding(
                     finding_id=finding_id,
                     source_code=f"{method}:{f.question_ref}",
                     issue=issue,
@@ -209,7 +197,7 @@ def _findings(event: af.MonitoringCompleted | af.MonitoringUpdated, ctx: Mapping
         indicator = cw.zero_tolerance_indicator.get(z.category)
         zt_id = ctx.finding_id(PLATFORM, d.monitoring_id, z.finding_id)
         findings.append(
-            Finding(
+            shared.Finding(
                 finding_id=zt_id,
                 source_code=f"{method}:ZT:{z.category}",
                 issue=zt_issue,
@@ -225,7 +213,7 @@ def _audit(event: af.MonitoringCompleted | af.MonitoringUpdated, ctx: MappingCon
     voice = d.workers_voice
     audit_id = ctx.audit_id(PLATFORM, d.monitoring_id)
     findings = _findings(event, ctx)
-    audit = Audit(
+    audit = shared.Audit(
         audit_id=audit_id,
         platform=PLATFORM,
         site_id=ctx.site_id(PLATFORM, event.site_amfori_id),
@@ -240,7 +228,7 @@ def _audit(event: af.MonitoringCompleted | af.MonitoringUpdated, ctx: MappingCon
         audit_firm=d.auditing_company.apsca_firm_id,
         audit_firm_name=d.auditing_company.name,
         workers_interviewed=None,
-        labour_relations=LabourRelations(
+        labour_relations=shared.LabourRelations(
             has_union=voice.union == "PRESENT",
             # taxonomy.md: an appointed representative is not counted.
             has_worker_committee=voice.workers_representative == "ELECTED",
@@ -255,7 +243,7 @@ def _audit(event: af.MonitoringCompleted | af.MonitoringUpdated, ctx: MappingCon
 def _corrective_action(event: af.RemediationUpdated, ctx: MappingContext) -> Output:
     d = event.data
     finding_id = ctx.finding_id(PLATFORM, d.monitoring_id, d.finding_id)
-    action = CorrectiveAction(
+    action = shared.CorrectiveAction(
         finding_id=finding_id,
         audit_id=ctx.audit_id(PLATFORM, d.monitoring_id),
         platform=PLATFORM,
@@ -271,7 +259,7 @@ def _corrective_action(event: af.RemediationUpdated, ctx: MappingContext) -> Out
 
 def _consent(event: af.ConsentUpdated, ctx: MappingContext) -> Output:
     company_id = ctx.company_id(PLATFORM, event.legal_entity_amfori_id)
-    consent = Consent(
+    consent = shared.Consent(
         company_id=company_id,
         platform=PLATFORM,
         version=event.version,
@@ -287,7 +275,7 @@ def _training(event: af.AcademyCompletion, ctx: MappingContext) -> Output:
         ctx.crosswalk.amfori_training_topics, d.topic, MappingErrorCode.UNKNOWN_TRAINING_TOPIC, "data.topic"
     )
     training_id = ctx.training_id(PLATFORM, d.completion_id)
-    training = Training(
+    training = shared.Training(
         training_id=training_id,
         platform=PLATFORM,
         site_id=ctx.site_id(PLATFORM, event.site_amfori_id),

@@ -7,20 +7,7 @@ from types import MappingProxyType
 from typing import Final
 
 from schemas.platform import sedex as sx
-from schemas.shared.models import (
-    Announcement,
-    Audit,
-    AuditType,
-    Consent,
-    CorrectiveAction,
-    CorrectiveActionStatus,
-    Finding,
-    LabourRelations,
-    MemberRef,
-    PlatformSite,
-    SharedRecord,
-    Training,
-)
+from schemas.shared import models as shared
 from schemas.taxonomy import Severity, sector_for, workforce_band
 
 from .records import (
@@ -35,20 +22,20 @@ from .records import (
 
 PLATFORM: Final = "sedex"
 
-AUDIT_TYPES: Final[Mapping[str, AuditType]] = MappingProxyType(
+AUDIT_TYPES: Final[Mapping[str, shared.AuditType]] = MappingProxyType(
     {
-        "Full Initial": AuditType.FULL_INITIAL,
-        "Periodic": AuditType.FULL_PERIODIC,
-        "Full Follow-up": AuditType.FOLLOW_UP_FULL,
-        "Partial Follow-up": AuditType.FOLLOW_UP_PARTIAL,
-        "Desktop Follow-up": AuditType.FOLLOW_UP_DESKTOP,
+        "Full Initial": shared.AuditType.FULL_INITIAL,
+        "Periodic": shared.AuditType.FULL_PERIODIC,
+        "Full Follow-up": shared.AuditType.FOLLOW_UP_FULL,
+        "Partial Follow-up": shared.AuditType.FOLLOW_UP_PARTIAL,
+        "Desktop Follow-up": shared.AuditType.FOLLOW_UP_DESKTOP,
     }
 )
-ANNOUNCEMENTS: Final[Mapping[str, Announcement]] = MappingProxyType(
+ANNOUNCEMENTS: Final[Mapping[str, shared.Announcement]] = MappingProxyType(
     {
-        "Announced": Announcement.ANNOUNCED,
-        "Semi-announced": Announcement.SEMI_ANNOUNCED,
-        "Unannounced": Announcement.UNANNOUNCED,
+        "Announced": shared.Announcement.ANNOUNCED,
+        "Semi-announced": shared.Announcement.SEMI_ANNOUNCED,
+        "Unannounced": shared.Announcement.UNANNOUNCED,
     }
 )
 SEVERITIES: Final[Mapping[str, Severity]] = MappingProxyType(
@@ -56,11 +43,11 @@ SEVERITIES: Final[Mapping[str, Severity]] = MappingProxyType(
 )
 FINDING_TYPES: Final = frozenset({"NonCompliance", "CollaborativeActionRequired"})
 """Finding types that are findings; ``Observation`` and ``GoodExample`` are dropped (taxonomy.md)."""
-STATUSES: Final[Mapping[str, CorrectiveActionStatus]] = MappingProxyType(
+STATUSES: Final[Mapping[str, shared.CorrectiveActionStatus]] = MappingProxyType(
     {
-        "Open": CorrectiveActionStatus.OPEN,
-        "ProgressMade": CorrectiveActionStatus.IN_PROGRESS,
-        "Closed": CorrectiveActionStatus.CLOSED,
+        "Open": shared.CorrectiveActionStatus.OPEN,
+        "ProgressMade": shared.CorrectiveActionStatus.IN_PROGRESS,
+        "Closed": shared.CorrectiveActionStatus.CLOSED,
     }
 )
 
@@ -95,7 +82,7 @@ def _map(event: sx.SedexEvent, ctx: MappingContext) -> list[Output]:
     raise MappingError(MappingErrorCode.UNKNOWN_EVENT, "not a Sedex event type the mapping knows")
 
 
-def _output(kind: OutputKind, key: str, value: SharedRecord | None, event: sx.SedexEvent) -> Output:
+def _output(kind: OutputKind, key: str, value: shared.SharedRecord | None, event: sx.SedexEvent) -> Output:
     return Output(kind, key, value, key, event.entity_version, event.occurred_at_ms)
 
 
@@ -103,14 +90,14 @@ def _site(event: sx.SiteUpserted, ctx: MappingContext) -> Output:
     p = event.payload
     cw = ctx.crosswalk
     members = [
-        MemberRef(
+        shared.MemberRef(
             member_id=ctx.member_id(PLATFORM, c.company_ref),
             lei_id=None if c.lei is None else ctx.lei_id(c.lei),
         )
         for c in p.linked_customers
     ]
     site_id = ctx.site_id(PLATFORM, event.site_ref)
-    site = PlatformSite(
+    site = shared.PlatformSite(
         site_id=site_id,
         platform=PLATFORM,
         company_id=ctx.company_id(PLATFORM, event.company_ref),
@@ -127,14 +114,14 @@ def _site(event: sx.SiteUpserted, ctx: MappingContext) -> Output:
     return _output(OutputKind.PLATFORM_SITE, site_id, site, event)
 
 
-def _findings(event: sx.AuditPublished | sx.AuditRevised, ctx: MappingContext) -> list[Finding]:
+def _findings(event: sx.AuditPublished | sx.AuditRevised, ctx: MappingContext) -> list[shared.Finding]:
     p = event.payload
     version = p.methodology.version
     cw = ctx.crosswalk
     clauses = lookup(
         cw.smeta_clauses, version, MappingErrorCode.UNKNOWN_CLAUSE, f"SMETA {version} clause table"
     )
-    findings: list[Finding] = []
+    findings: list[shared.Finding] = []
     seen: set[str] = set()
     for i, f in enumerate(p.findings):
         if f.type not in FINDING_TYPES:
@@ -157,7 +144,7 @@ def _findings(event: sx.AuditPublished | sx.AuditRevised, ctx: MappingContext) -
         ]
         finding_id = ctx.finding_id(PLATFORM, p.audit_ref, f.finding_ref)
         findings.append(
-            Finding(
+            shared.Finding(
                 finding_id=finding_id,
                 source_code=f"{methodology(version)}:{f.clause}",
                 issue=issue,
@@ -173,7 +160,7 @@ def _audit(event: sx.AuditPublished | sx.AuditRevised, ctx: MappingContext) -> O
     rep = p.worker_representation
     audit_id = ctx.audit_id(PLATFORM, p.audit_ref)
     findings = _findings(event, ctx)
-    audit = Audit(
+    audit = shared.Audit(
         audit_id=audit_id,
         platform=PLATFORM,
         site_id=ctx.site_id(PLATFORM, event.site_ref),
@@ -188,7 +175,7 @@ def _audit(event: sx.AuditPublished | sx.AuditRevised, ctx: MappingContext) -> O
         audit_firm=p.audit_company.apsca_firm_id,
         audit_firm_name=p.audit_company.name,
         workers_interviewed=p.workers_interviewed,
-        labour_relations=LabourRelations(
+        labour_relations=shared.LabourRelations(
             has_union=rep.trade_union,
             has_worker_committee=rep.worker_committee,
             has_collective_agreement=rep.collective_agreement,
@@ -202,7 +189,7 @@ def _audit(event: sx.AuditPublished | sx.AuditRevised, ctx: MappingContext) -> O
 def _corrective_action(event: sx.CorrectiveActionUpdated, ctx: MappingContext) -> Output:
     p = event.payload
     finding_id = ctx.finding_id(PLATFORM, p.audit_ref, p.finding_ref)
-    action = CorrectiveAction(
+    action = shared.CorrectiveAction(
         finding_id=finding_id,
         audit_id=ctx.audit_id(PLATFORM, p.audit_ref),
         platform=PLATFORM,
@@ -218,7 +205,7 @@ def _corrective_action(event: sx.CorrectiveActionUpdated, ctx: MappingContext) -
 
 def _consent(event: sx.ConsentChanged, ctx: MappingContext) -> Output:
     company_id = ctx.company_id(PLATFORM, event.company_ref)
-    consent = Consent(
+    consent = shared.Consent(
         company_id=company_id,
         platform=PLATFORM,
         version=event.entity_version,
@@ -234,7 +221,7 @@ def _training(event: sx.TrainingCompleted, ctx: MappingContext) -> Output:
         ctx.crosswalk.sedex_training_topics, p.topic, MappingErrorCode.UNKNOWN_TRAINING_TOPIC, "payload.topic"
     )
     training_id = ctx.training_id(PLATFORM, p.training_ref)
-    training = Training(
+    training = shared.Training(
         training_id=training_id,
         platform=PLATFORM,
         site_id=ctx.site_id(PLATFORM, event.site_ref),

@@ -8,20 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from schemas.shared import (
-    SHARED_TOPICS,
-    Announcement,
-    Audit,
-    AuditType,
-    Consent,
-    CorrectiveAction,
-    CorrectiveActionStatus,
-    Finding,
-    LabourRelations,
-    MemberRef,
-    PlatformSite,
-    Training,
-)
+from schemas.shared import models as shared
 from schemas.taxonomy import ForcedLabourIndicator as FL
 from schemas.taxonomy import Issue, Sector, Severity, WorkforceBand
 
@@ -30,7 +17,7 @@ def pid(kind: str, n: int = 0) -> str:
     return f"k1.{kind}.{n:032x}"
 
 
-def site(**changes: Any) -> PlatformSite:
+def site(**changes: Any) -> shared.PlatformSite:
     fields: dict[str, Any] = {
         "site_id": pid("site"),
         "platform": "sedex",
@@ -45,10 +32,10 @@ def site(**changes: Any) -> PlatformSite:
         "os_id_sealed": None,
         "address_id": pid("addr"),
     }
-    return PlatformSite(**{**fields, **changes})
+    return shared.PlatformSite(**{**fields, **changes})
 
 
-def finding(n: int, **changes: Any) -> Finding:
+def finding(n: int, **changes: Any) -> shared.Finding:
     fields: dict[str, Any] = {
         "finding_id": pid("finding", n),
         "source_code": "SMETA-7.0:1",
@@ -56,10 +43,10 @@ def finding(n: int, **changes: Any) -> Finding:
         "severity": Severity.MINOR,
         "fl_indicators": [],
     }
-    return Finding(**{**fields, **changes})
+    return shared.Finding(**{**fields, **changes})
 
 
-def audit(**changes: Any) -> Audit:
+def audit(**changes: Any) -> shared.Audit:
     fields: dict[str, Any] = {
         "audit_id": pid("audit"),
         "platform": "amfori",
@@ -68,14 +55,14 @@ def audit(**changes: Any) -> Audit:
         "version": 2,
         "updated_at_ms": 1,
         "methodology": "BSCI-2.0",
-        "audit_type": AuditType.FULL,
-        "announcement": Announcement.ANNOUNCED,
+        "audit_type": shared.AuditType.FULL,
+        "announcement": shared.Announcement.ANNOUNCED,
         "audit_end": date(2026, 1, 1),
         "auditor_days": 2.5,
         "audit_firm": "APSCA-F-00123",
         "audit_firm_name": "Example Assurance Ltd",
         "workers_interviewed": None,
-        "labour_relations": LabourRelations(
+        "labour_relations": shared.LabourRelations(
             has_union=True,
             has_worker_committee=False,
             has_collective_agreement=False,
@@ -83,29 +70,31 @@ def audit(**changes: Any) -> Audit:
         ),
         "findings": [finding(2), finding(1)],
     }
-    return Audit(**{**fields, **changes})
+    return shared.Audit(**{**fields, **changes})
 
 
 def examples() -> list[Any]:
     return [
         site(
-            members=[MemberRef(member_id=pid("member", 1), lei_id=pid("member", 2))],
+            members=[shared.MemberRef(member_id=pid("member", 1), lei_id=pid("member", 2))],
             os_id_sealed="k1.sealed.AbC-_9",
         ),
         audit(),
-        CorrectiveAction(
+        shared.CorrectiveAction(
             finding_id=pid("finding"),
             audit_id=pid("audit"),
             platform="sedex",
             site_id=pid("site"),
             version=1,
             updated_at_ms=5,
-            status=CorrectiveActionStatus.CLOSED,
+            status=shared.CorrectiveActionStatus.CLOSED,
             due_date=date(2026, 3, 1),
             closed_date=date(2026, 2, 1),
         ),
-        Consent(company_id=pid("company"), platform="amfori", version=3, updated_at_ms=0, granted=False),
-        Training(
+        shared.Consent(
+            company_id=pid("company"), platform="amfori", version=3, updated_at_ms=0, granted=False
+        ),
+        shared.Training(
             training_id=pid("training"),
             platform="sedex",
             site_id=pid("site"),
@@ -127,7 +116,7 @@ def test_json_round_trip(record: Any) -> None:
 
 
 def test_topics_are_the_contracts() -> None:
-    assert {t: m.__name__ for t, m in SHARED_TOPICS.items()} == {
+    assert {t: m.__name__ for t, m in shared.SHARED_TOPICS.items()} == {
         "exchange.normalized.platform-sites.v1": "PlatformSite",
         "exchange.normalized.audits.v1": "Audit",
         "exchange.normalized.corrective-actions.v1": "CorrectiveAction",
@@ -173,7 +162,7 @@ def test_lists_are_canonical_whatever_the_input_order() -> None:
     a = finding(1, fl_indicators=[FL.EXCESSIVE_OVERTIME, FL.DEBT_BONDAGE, FL.DEBT_BONDAGE])
     assert a.fl_indicators == [FL.DEBT_BONDAGE, FL.EXCESSIVE_OVERTIME]
     assert [f.finding_id for f in audit().findings] == [pid("finding", 1), pid("finding", 2)]
-    members = [MemberRef(member_id=pid("member", 3)), MemberRef(member_id=pid("member", 1))]
+    members = [shared.MemberRef(member_id=pid("member", 3)), shared.MemberRef(member_id=pid("member", 1))]
     s = site(members=[*members, members[0]])
     assert [m.member_id for m in s.members] == [pid("member", 1), pid("member", 3)]
     assert audit(findings=[finding(1), finding(2)]).model_dump_json() == audit().model_dump_json()
@@ -188,9 +177,9 @@ def test_a_training_has_at_least_one_issue_and_one_participant() -> None:
     record: Any = examples()[4]
     assert record.issues == [Issue.WAGES, Issue.WORKING_HOURS]
     with pytest.raises(ValidationError):
-        Training(**{**record.model_dump(), "issues": []})
+        shared.Training(**{**record.model_dump(), "issues": []})
     with pytest.raises(ValidationError):
-        Training(**{**record.model_dump(), "participants": 0})
+        shared.Training(**{**record.model_dump(), "participants": 0})
 
 
 @pytest.mark.parametrize("country", ["bd", "BGD", "050", ""])
@@ -200,22 +189,22 @@ def test_country_is_alpha_2(country: str) -> None:
 
 
 def test_audit_type_classification() -> None:
-    follow_ups = {t for t in AuditType if t.is_follow_up}
+    follow_ups = {t for t in shared.AuditType if t.is_follow_up}
     assert follow_ups == {
-        AuditType.FOLLOW_UP,
-        AuditType.FOLLOW_UP_FULL,
-        AuditType.FOLLOW_UP_PARTIAL,
-        AuditType.FOLLOW_UP_DESKTOP,
+        shared.AuditType.FOLLOW_UP,
+        shared.AuditType.FOLLOW_UP_FULL,
+        shared.AuditType.FOLLOW_UP_PARTIAL,
+        shared.AuditType.FOLLOW_UP_DESKTOP,
     }
-    assert {t for t in AuditType if not t.is_on_site} == {AuditType.FOLLOW_UP_DESKTOP}
+    assert {t for t in shared.AuditType if not t.is_on_site} == {shared.AuditType.FOLLOW_UP_DESKTOP}
 
 
 def test_only_closed_is_closed() -> None:
-    assert [s for s in CorrectiveActionStatus if s.is_closed] == [CorrectiveActionStatus.CLOSED]
+    assert [s for s in shared.CorrectiveActionStatus if s.is_closed] == [shared.CorrectiveActionStatus.CLOSED]
 
 
 def test_no_record_has_a_field_for_names_or_free_text() -> None:
-    names = {n for model in SHARED_TOPICS.values() for n in model.model_fields}
+    names = {n for model in shared.SHARED_TOPICS.values() for n in model.model_fields}
     assert not names & {"name", "site_name", "street", "city", "address", "description", "comment", "os_id"}
     assert "audit_firm_name" in names  # public on purpose (aggregates.md, audit-quality)
 
@@ -224,7 +213,7 @@ def test_closed_date_exactly_when_closed() -> None:
     record: Any = examples()[2]
     fields = record.model_dump()
     with pytest.raises(ValidationError):
-        CorrectiveAction(**{**fields, "closed_date": None})
+        shared.CorrectiveAction(**{**fields, "closed_date": None})
     with pytest.raises(ValidationError):
-        CorrectiveAction(**{**fields, "status": CorrectiveActionStatus.NOT_RESOLVED})
-    assert CorrectiveAction(**{**fields, "status": "OPEN", "closed_date": None}).closed_date is None
+        shared.CorrectiveAction(**{**fields, "status": shared.CorrectiveActionStatus.NOT_RESOLVED})
+    assert shared.CorrectiveAction(**{**fields, "status": "OPEN", "closed_date": None}).closed_date is None

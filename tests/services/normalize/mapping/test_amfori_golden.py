@@ -6,20 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from schemas.shared.models import (
-    Announcement,
-    Audit,
-    AuditType,
-    Consent,
-    CorrectiveAction,
-    CorrectiveActionStatus,
-    Finding,
-    LabourRelations,
-    MemberRef,
-    MemberRole,
-    PlatformSite,
-    Training,
-)
+from schemas.shared import models as shared
 from schemas.taxonomy import ForcedLabourIndicator as FL
 from schemas.taxonomy import Issue, Sector, Severity, WorkforceBand
 from services.normalize.mapping import Output, OutputKind
@@ -71,7 +58,7 @@ def site_data() -> dict[str, Any]:
 def test_site_updated(map_raw: MapRaw, P: Pseud, sealer: Sealer) -> None:
     [out] = map_raw(envelope("site.updated", 2, site_data()))
     site_id = P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001")
-    expected = PlatformSite(
+    expected = shared.PlatformSite(
         site_id=site_id,
         platform="amfori",
         company_id=P(IdKind.COMPANY, "amfori:050-0012345"),
@@ -82,19 +69,21 @@ def test_site_updated(map_raw: MapRaw, P: Pseud, sealer: Sealer) -> None:
         workforce_total=1200,
         workforce_band=WorkforceBand.B1000_PLUS,
         members=[
-            MemberRef(
+            shared.MemberRef(
                 member_id=P(IdKind.MEMBER, "amfori:276-0001234"),
                 lei_id=P(IdKind.MEMBER, "lei:5299000J2N45DDNE4Y28"),
-                role=MemberRole.RSP_HOLDER,
+                role=shared.MemberRole.RSP_HOLDER,
             ),
-            MemberRef(member_id=P(IdKind.MEMBER, "amfori:528-0004321"), role=MemberRole.PARTNER),
+            shared.MemberRef(
+                member_id=P(IdKind.MEMBER, "amfori:528-0004321"), role=shared.MemberRole.PARTNER
+            ),
         ],
         os_id_sealed=sealer.seal("BD2019876XYZ789"),
         # the name, not the local name
         address_id=P(IdKind.ADDRESS, "chattogram denim mills|road 5 kalurghat i a|chattogram|BD"),
     )
     assert out == Output(OutputKind.PLATFORM_SITE, site_id, expected, site_id, 2, TIMESTAMP)
-    assert isinstance(out.value, PlatformSite)
+    assert isinstance(out.value, shared.PlatformSite)
     assert [m.member_id for m in out.value.members] == sorted(m.member_id for m in out.value.members)
 
 
@@ -132,7 +121,7 @@ def test_monitoring_completed(map_raw: MapRaw, P: Pseud) -> None:
     def fid(ref: str) -> str:
         return P(IdKind.FINDING, f"amfori:MON-88231/{ref}")
 
-    expected = Audit(
+    expected = shared.Audit(
         audit_id=audit_id,
         platform="amfori",
         site_id=P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001"),
@@ -140,49 +129,49 @@ def test_monitoring_completed(map_raw: MapRaw, P: Pseud) -> None:
         version=1,
         updated_at_ms=1_771_405_200_000,
         methodology="BSCI-2.0",
-        audit_type=AuditType.FULL,
-        announcement=Announcement.SEMI_ANNOUNCED,
+        audit_type=shared.AuditType.FULL,
+        announcement=shared.Announcement.SEMI_ANNOUNCED,
         audit_end=date(2026, 2, 17),  # 1771286400000 is 2026-02-17T00:00:00Z
         auditor_days=3.5,
         audit_firm="APSCA-F-00123",
         audit_firm_name="Example Assurance Ltd",
         workers_interviewed=None,
-        labour_relations=LabourRelations(
+        labour_relations=shared.LabourRelations(
             has_union=False,
             has_worker_committee=True,
             has_collective_agreement=False,
             has_grievance_mechanism=True,
         ),
         findings=[
-            Finding(
+            shared.Finding(
                 finding_id=fid("F-1"),
                 source_code="BSCI-2.0:PA6.Q3",
                 issue=Issue.WORKING_HOURS,
                 severity=Severity.MAJOR,
                 fl_indicators=[FL.EXCESSIVE_OVERTIME],
             ),
-            Finding(
+            shared.Finding(
                 finding_id=fid("F-2"),
                 source_code="BSCI-2.0:PA11.Q1",
                 issue=Issue.FORCED_LABOUR,
                 severity=Severity.MINOR,
                 fl_indicators=[FL.RETENTION_OF_IDENTITY_DOCUMENTS],
             ),
-            Finding(
+            shared.Finding(
                 finding_id=fid("F-3"),
                 source_code="BSCI-2.0:PA7.Q12",
                 issue=Issue.HEALTH_SAFETY,
                 severity=Severity.MINOR,
                 fl_indicators=[],
             ),
-            Finding(
+            shared.Finding(
                 finding_id=fid("Z-1"),
                 source_code="BSCI-2.0:ZT:FORCED_LABOUR",
                 issue=Issue.FORCED_LABOUR,
                 severity=Severity.CRITICAL,
                 fl_indicators=[FL.ABUSE_OF_VULNERABILITY],
             ),
-            Finding(
+            shared.Finding(
                 finding_id=fid("Z-2"),
                 source_code="BSCI-2.0:ZT:BRIBERY",
                 issue=Issue.BUSINESS_ETHICS,
@@ -192,7 +181,7 @@ def test_monitoring_completed(map_raw: MapRaw, P: Pseud) -> None:
         ],
     )
     assert out == Output(OutputKind.AUDIT, audit_id, expected, audit_id, 1, TIMESTAMP)
-    assert isinstance(out.value, Audit)
+    assert isinstance(out.value, shared.Audit)
     ids = [f.finding_id for f in out.value.findings]
     assert ids == sorted(ids)
 
@@ -217,7 +206,7 @@ def test_monitoring_updated_follow_up_unannounced_appointed_rep(map_raw: MapRaw,
     )
     [out] = map_raw(raw)
     audit_id = P(IdKind.AUDIT, "amfori:MON-88231")
-    expected = Audit(
+    expected = shared.Audit(
         audit_id=audit_id,
         platform="amfori",
         site_id=P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001"),
@@ -225,14 +214,14 @@ def test_monitoring_updated_follow_up_unannounced_appointed_rep(map_raw: MapRaw,
         version=3,
         updated_at_ms=TIMESTAMP,
         methodology="BSCI-2.0",
-        audit_type=AuditType.FOLLOW_UP,
-        announcement=Announcement.UNANNOUNCED,
+        audit_type=shared.AuditType.FOLLOW_UP,
+        announcement=shared.Announcement.UNANNOUNCED,
         audit_end=date(2026, 2, 16),
         auditor_days=1.0,
         audit_firm="APSCA-F-00123",
         audit_firm_name="Example Assurance Ltd",
         workers_interviewed=None,
-        labour_relations=LabourRelations(
+        labour_relations=shared.LabourRelations(
             has_union=True,
             has_worker_committee=False,
             has_collective_agreement=True,
@@ -259,14 +248,14 @@ def test_remediation_resolved(map_raw: MapRaw, P: Pseud) -> None:
     }
     [out] = map_raw(envelope("remediation.updated", 2, data))
     finding_id = P(IdKind.FINDING, "amfori:MON-88231/F-1")
-    expected = CorrectiveAction(
+    expected = shared.CorrectiveAction(
         finding_id=finding_id,
         audit_id=P(IdKind.AUDIT, "amfori:MON-88231"),
         platform="amfori",
         site_id=P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001"),
         version=2,
         updated_at_ms=TIMESTAMP,
-        status=CorrectiveActionStatus.CLOSED,
+        status=shared.CorrectiveActionStatus.CLOSED,
         due_date=date(2026, 4, 20),
         closed_date=date(2026, 3, 31),
     )
@@ -278,28 +267,28 @@ def test_remediation_open_in_progress_not_resolved(map_raw: MapRaw) -> None:
     statuses = []
     for version, state in enumerate(("OPEN", "IN_PROGRESS", "NOT_RESOLVED"), start=1):
         [out] = map_raw(envelope("remediation.updated", version, {**base, "state": state}))
-        assert isinstance(out.value, CorrectiveAction)
+        assert isinstance(out.value, shared.CorrectiveAction)
         assert out.value.closed_date is None and out.value.due_date == date(2026, 4, 20)
         statuses.append(out.value.status)
     assert statuses == [
-        CorrectiveActionStatus.OPEN,
-        CorrectiveActionStatus.IN_PROGRESS,
-        CorrectiveActionStatus.NOT_RESOLVED,
+        shared.CorrectiveActionStatus.OPEN,
+        shared.CorrectiveActionStatus.IN_PROGRESS,
+        shared.CorrectiveActionStatus.NOT_RESOLVED,
     ]
-    assert not CorrectiveActionStatus.NOT_RESOLVED.is_closed
+    assert not shared.CorrectiveActionStatus.NOT_RESOLVED.is_closed
 
 
 def test_consent_updated(map_raw: MapRaw, P: Pseud) -> None:
     raw = envelope("consent.updated", 5, {"purpose": "aggregate-exchange", "status": "REVOKED"}, site=False)
     [out] = map_raw(raw)
     company_id = P(IdKind.COMPANY, "amfori:050-0012345")
-    expected = Consent(
+    expected = shared.Consent(
         company_id=company_id, platform="amfori", version=5, updated_at_ms=TIMESTAMP, granted=False
     )
     assert out == Output(OutputKind.CONSENT, company_id, expected, company_id, 5, TIMESTAMP)
     raw["data"]["status"] = "GRANTED"
     [granted] = map_raw(raw)
-    assert isinstance(granted.value, Consent) and granted.value.granted is True
+    assert isinstance(granted.value, shared.Consent) and granted.value.granted is True
 
 
 def test_academy_completion(map_raw: MapRaw, P: Pseud) -> None:
@@ -312,7 +301,7 @@ def test_academy_completion(map_raw: MapRaw, P: Pseud) -> None:
     }
     [out] = map_raw(envelope("academy.completion", 1, data))
     training_id = P(IdKind.TRAINING, "amfori:AC-7781")
-    expected = Training(
+    expected = shared.Training(
         training_id=training_id,
         platform="amfori",
         site_id=P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001"),

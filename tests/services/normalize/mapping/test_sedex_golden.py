@@ -6,19 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from schemas.shared.models import (
-    Announcement,
-    Audit,
-    AuditType,
-    Consent,
-    CorrectiveAction,
-    CorrectiveActionStatus,
-    Finding,
-    LabourRelations,
-    MemberRef,
-    PlatformSite,
-    Training,
-)
+from schemas.shared import models as shared
 from schemas.taxonomy import ForcedLabourIndicator as FL
 from schemas.taxonomy import Issue, Sector, Severity, WorkforceBand
 from services.normalize.mapping import Output, OutputKind
@@ -65,7 +53,7 @@ def site_payload() -> dict[str, Any]:
 def test_site_upserted(map_raw: MapRaw, P: Pseud, sealer: Sealer) -> None:
     [out] = map_raw(envelope("SiteUpserted", 3, site_payload()))
     site_id = P(IdKind.PLATFORM_SITE, "sedex:ZS1098453")
-    expected = PlatformSite(
+    expected = shared.PlatformSite(
         site_id=site_id,
         platform="sedex",
         company_id=P(IdKind.COMPANY, "sedex:ZC1043921"),
@@ -76,8 +64,8 @@ def test_site_upserted(map_raw: MapRaw, P: Pseud, sealer: Sealer) -> None:
         workforce_total=420,
         workforce_band=WorkforceBand.B250_999,
         members=[
-            MemberRef(member_id=P(IdKind.MEMBER, "sedex:ZC2000001")),
-            MemberRef(
+            shared.MemberRef(member_id=P(IdKind.MEMBER, "sedex:ZC2000001")),
+            shared.MemberRef(
                 member_id=P(IdKind.MEMBER, "sedex:ZC2000002"),
                 lei_id=P(IdKind.MEMBER, "lei:5493001KJTIIGC8Y1R12"),
             ),
@@ -86,7 +74,7 @@ def test_site_upserted(map_raw: MapRaw, P: Pseud, sealer: Sealer) -> None:
         address_id=P(IdKind.ADDRESS, "dhaka knit wear ltd|plot 12 road 3|gazipur|BD"),
     )
     assert out == Output(OutputKind.PLATFORM_SITE, site_id, expected, site_id, 3, OCCURRED_MS)
-    assert isinstance(out.value, PlatformSite)
+    assert isinstance(out.value, shared.PlatformSite)
     assert [m.member_id for m in out.value.members] == sorted(m.member_id for m in out.value.members)
     assert out.value.os_id_sealed is not None and sealer.unseal(out.value.os_id_sealed) == "BD2024123ABC123"
 
@@ -97,7 +85,7 @@ def test_site_upserted_without_os_id_or_customers(map_raw: MapRaw) -> None:
     payload["linkedCustomers"] = []
     payload["workers"] = {"total": 49, "female": 0, "migrant": 0, "temporary": 0}
     [out] = map_raw(envelope("SiteUpserted", 1, payload))
-    assert isinstance(out.value, PlatformSite)
+    assert isinstance(out.value, shared.PlatformSite)
     assert out.value.os_id_sealed is None
     assert out.value.members == []
     assert out.value.workforce_band is WorkforceBand.B1_49
@@ -141,7 +129,7 @@ def _example_audit_payload() -> dict[str, Any]:
 def test_audit_published(map_raw: MapRaw, P: Pseud) -> None:
     [out] = map_raw(envelope("AuditPublished", 1, _example_audit_payload()))
     audit_id = P(IdKind.AUDIT, "sedex:SMETA-2026-000871")
-    expected = Audit(
+    expected = shared.Audit(
         audit_id=audit_id,
         platform="sedex",
         site_id=P(IdKind.PLATFORM_SITE, "sedex:ZS1098453"),
@@ -149,35 +137,35 @@ def test_audit_published(map_raw: MapRaw, P: Pseud) -> None:
         version=1,
         updated_at_ms=OCCURRED_MS,
         methodology="SMETA-7.0",
-        audit_type=AuditType.FULL_PERIODIC,
-        announcement=Announcement.SEMI_ANNOUNCED,
+        audit_type=shared.AuditType.FULL_PERIODIC,
+        announcement=shared.Announcement.SEMI_ANNOUNCED,
         audit_end=date(2026, 2, 11),
         auditor_days=3.0,
         audit_firm="APSCA-F-00123",
         audit_firm_name="Example Assurance Ltd",
         workers_interviewed=18,
-        labour_relations=LabourRelations(
+        labour_relations=shared.LabourRelations(
             has_union=False,
             has_worker_committee=True,
             has_collective_agreement=False,
             has_grievance_mechanism=True,
         ),
         findings=[
-            Finding(
+            shared.Finding(
                 finding_id=P(IdKind.FINDING, "sedex:SMETA-2026-000871/NC-1"),
                 source_code="SMETA-7.0:6",
                 issue=Issue.WORKING_HOURS,
                 severity=Severity.MAJOR,
                 fl_indicators=[FL.EXCESSIVE_OVERTIME],
             ),
-            Finding(
+            shared.Finding(
                 finding_id=P(IdKind.FINDING, "sedex:SMETA-2026-000871/NC-2"),
                 source_code="SMETA-7.0:1A",
                 issue=Issue.RESPONSIBLE_RECRUITMENT,
                 severity=Severity.CRITICAL,
                 fl_indicators=[FL.DEBT_BONDAGE, FL.RETENTION_OF_IDENTITY_DOCUMENTS],
             ),
-            Finding(
+            shared.Finding(
                 finding_id=P(IdKind.FINDING, "sedex:SMETA-2026-000871/CAR-1"),
                 source_code="SMETA-7.0:5A",
                 issue=Issue.WAGES,
@@ -187,7 +175,7 @@ def test_audit_published(map_raw: MapRaw, P: Pseud) -> None:
         ],
     )
     assert out == Output(OutputKind.AUDIT, audit_id, expected, audit_id, 1, OCCURRED_MS)
-    assert isinstance(out.value, Audit)
+    assert isinstance(out.value, shared.Audit)
     ids = [f.finding_id for f in out.value.findings]
     assert ids == sorted(ids) and len(ids) == 3  # the observation and the good example are dropped
 
@@ -223,7 +211,7 @@ def test_audit_revised_smeta_6_1_desktop_follow_up(map_raw: MapRaw, P: Pseud) ->
     }
     [out] = map_raw(envelope("AuditRevised", 2, payload))
     audit_id = P(IdKind.AUDIT, "sedex:SMETA-2025-000100")
-    expected = Audit(
+    expected = shared.Audit(
         audit_id=audit_id,
         platform="sedex",
         site_id=P(IdKind.PLATFORM_SITE, "sedex:ZS1098453"),
@@ -231,21 +219,21 @@ def test_audit_revised_smeta_6_1_desktop_follow_up(map_raw: MapRaw, P: Pseud) ->
         version=2,
         updated_at_ms=OCCURRED_MS,
         methodology="SMETA-6.1",
-        audit_type=AuditType.FOLLOW_UP_DESKTOP,
-        announcement=Announcement.UNANNOUNCED,
+        audit_type=shared.AuditType.FOLLOW_UP_DESKTOP,
+        announcement=shared.Announcement.UNANNOUNCED,
         audit_end=date(2025, 12, 31),
         auditor_days=0.5,
         audit_firm="APSCA-F-00217",
         audit_firm_name="Veritas Ethical Audits GmbH",
         workers_interviewed=0,
-        labour_relations=LabourRelations(
+        labour_relations=shared.LabourRelations(
             has_union=True,
             has_worker_committee=False,
             has_collective_agreement=True,
             has_grievance_mechanism=False,
         ),
         findings=[
-            Finding(
+            shared.Finding(
                 finding_id=P(IdKind.FINDING, "sedex:SMETA-2025-000100/NC-9"),
                 source_code="SMETA-6.1:10A",
                 issue=Issue.RESPONSIBLE_RECRUITMENT,
@@ -274,14 +262,14 @@ def test_corrective_action_closed(map_raw: MapRaw, P: Pseud) -> None:
     }
     [out] = map_raw(envelope("CorrectiveActionUpdated", 3, payload))
     finding_id = P(IdKind.FINDING, "sedex:SMETA-2026-000871/NC-1")
-    expected = CorrectiveAction(
+    expected = shared.CorrectiveAction(
         finding_id=finding_id,
         audit_id=P(IdKind.AUDIT, "sedex:SMETA-2026-000871"),
         platform="sedex",
         site_id=P(IdKind.PLATFORM_SITE, "sedex:ZS1098453"),
         version=3,
         updated_at_ms=OCCURRED_MS,
-        status=CorrectiveActionStatus.CLOSED,
+        status=shared.CorrectiveActionStatus.CLOSED,
         due_date=date(2026, 4, 11),
         closed_date=date(2026, 3, 30),
     )
@@ -292,9 +280,14 @@ def test_corrective_action_open_and_progress_made(map_raw: MapRaw) -> None:
     base = {"auditRef": "A-1", "findingRef": "F-1", "dueDate": "2026-04-11", "verification": "Desktop"}
     [opened] = map_raw(envelope("CorrectiveActionUpdated", 1, {**base, "status": "Open"}))
     [progress] = map_raw(envelope("CorrectiveActionUpdated", 2, {**base, "status": "ProgressMade"}))
-    assert isinstance(opened.value, CorrectiveAction) and isinstance(progress.value, CorrectiveAction)
-    assert (opened.value.status, opened.value.closed_date) == (CorrectiveActionStatus.OPEN, None)
-    assert (progress.value.status, progress.value.closed_date) == (CorrectiveActionStatus.IN_PROGRESS, None)
+    assert isinstance(opened.value, shared.CorrectiveAction) and isinstance(
+        progress.value, shared.CorrectiveAction
+    )
+    assert (opened.value.status, opened.value.closed_date) == (shared.CorrectiveActionStatus.OPEN, None)
+    assert (progress.value.status, progress.value.closed_date) == (
+        shared.CorrectiveActionStatus.IN_PROGRESS,
+        None,
+    )
     assert opened.key == progress.key == opened.version_entity
 
 
@@ -302,13 +295,13 @@ def test_consent_changed(map_raw: MapRaw, P: Pseud) -> None:
     raw = envelope("ConsentChanged", 7, {"scope": "AGGREGATE_EXCHANGE", "granted": False}, site=False)
     [out] = map_raw(raw)
     company_id = P(IdKind.COMPANY, "sedex:ZC1043921")
-    expected = Consent(
+    expected = shared.Consent(
         company_id=company_id, platform="sedex", version=7, updated_at_ms=OCCURRED_MS, granted=False
     )
     assert out == Output(OutputKind.CONSENT, company_id, expected, company_id, 7, OCCURRED_MS)
     raw["payload"]["granted"] = True
     [granted] = map_raw(raw)
-    assert isinstance(granted.value, Consent) and granted.value.granted is True
+    assert isinstance(granted.value, shared.Consent) and granted.value.granted is True
 
 
 def test_training_completed_wages_and_hours_is_two_issues(map_raw: MapRaw, P: Pseud) -> None:
@@ -321,7 +314,7 @@ def test_training_completed_wages_and_hours_is_two_issues(map_raw: MapRaw, P: Ps
     }
     [out] = map_raw(envelope("TrainingCompleted", 1, payload))
     training_id = P(IdKind.TRAINING, "sedex:TR-00042")
-    expected = Training(
+    expected = shared.Training(
         training_id=training_id,
         platform="sedex",
         site_id=P(IdKind.PLATFORM_SITE, "sedex:ZS1098453"),
