@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from schemas.taxonomy import GICS_SECTOR_PREFIXES, UNSPSC_SECTOR_PREFIXES, Sector, sector_for
+from schemas.taxonomy import Sector
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +277,9 @@ COUNTRIES: Final[tuple[Country, ...]] = (
 
 COUNTRY_BY_ALPHA2: Final[dict[str, Country]] = {c.alpha2: c for c in COUNTRIES}
 
-# Sector: (weight, UNSPSC codes, GICS codes, local words {language: (words...)}). Codes are checked
-# against the taxonomy at import (see _check_codes), so a crosswalk revision cannot silently skew the mix.
+# Sector: (weight, UNSPSC codes, GICS codes, local words {language: (words...)}). Every code maps back to
+# its sector under the taxonomy's crosswalk (tests/simulator/test_world.py), so a crosswalk revision
+# cannot silently skew the mix.
 SECTOR_CODES: Final[dict[Sector, tuple[float, tuple[str, ...], tuple[str, ...]]]] = {
     Sector.APPAREL_TEXTILES: (
         40,
@@ -900,14 +901,3 @@ def _members(rng: random.Random, ids: _Ids, n: int) -> tuple[list[Member], list[
             member.amfori_id = ids.make(numeric + "-{:07d}", 1, 9_999_999)
             amfori.append(member)
     return sedex, amfori
-
-
-def _check_codes() -> None:
-    for sector, (_, unspsc, gics) in SECTOR_CODES.items():
-        for code in unspsc:
-            assert len(code) == 8 and sector_for(code, UNSPSC_SECTOR_PREFIXES) is sector, (code, sector)
-        for code in gics:
-            assert len(code) == 8 and sector_for(code, GICS_SECTOR_PREFIXES) is sector, (code, sector)
-
-
-_check_codes()
