@@ -21,6 +21,7 @@ service does, and records each release's public messages with the truth at that 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -434,6 +435,22 @@ class Crafted:
                     severity[issue] = sev.value
                 if len(f) == 3:
                     indicators.update(i.value for i in f[2])
+        # remediation at the release time `at`: per (site, period), issue -> one token per finding with
+        # a corrective action on a current audit (aggregates.md `remediation`; insider.PeriodFacts)
+        today = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(UTC).date()
+        remedied: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for (name, index), action in self.actions.items():
+            audit = self.audits.get(name)
+            label = None if audit is None else label_of.get(audit.psite)
+            if audit is None or label is None or index >= len(audit.findings):
+                continue  # withdrawn, its site takes no part, or no such finding: counts nowhere
+            closed = action.closed if action.status is CorrectiveActionStatus.CLOSED else None
+            if closed is not None:
+                token = f"c{(closed - audit.end).days}{'+' if closed <= action.due else '-'}"
+            else:
+                token = "o!" if action.due < today else "o"
+            period = f"{audit.end.year}-Q{(audit.end.month - 1) // 3 + 1}"
+            remedied[(label, period)][audit.findings[index][0].value].append(token)
         sites = {}
         for label, ps in groups.items():
             head = self._principal(ps)
@@ -450,7 +467,13 @@ class Crafted:
                 ),
                 periods={
                     period: PeriodFacts(
-                        severity=dict(sev), indicators=frozenset(ind), voice=latest[(label, period)][1]
+                        severity=dict(sev),
+                        indicators=frozenset(ind),
+                        voice=latest[(label, period)][1],
+                        remediation={
+                            issue: tuple(sorted(tokens))
+                            for issue, tokens in remedied.get((label, period), {}).items()
+                        },
                     )
                     for period, (sev, ind) in per_site[label].items()
                 },

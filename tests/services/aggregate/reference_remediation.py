@@ -19,7 +19,9 @@ sites, resolution) and adds what aggregates.md says of `remediation`:
 Public API: ``remediation(feed, release_at, granularity="quarter")``: cell key (compact sorted-key
 JSON, ``period``, ``country`` or ``ALL``, ``issue``) -> raw measures (before disclosure control) plus
 ``"_sites"``, the set of reference resolved-site ids behind the cell's findings (the population the
-disclosure rules count).
+disclosure rules count), ``"closed_on_time"`` (the count behind the share) and ``"_contributions"``:
+site -> what its findings bring to the cell at that release time (closed with their days and
+timeliness, open overdue, open), which the revision rule and the differencing attack compare.
 """
 
 from __future__ import annotations
@@ -147,5 +149,9 @@ def remediation(
             "open_overdue": sum(1 for _, _, _, o in rows if o),
             "closed_on_time": timely,
             "_sites": {s for s, _, _, _ in rows},
+            "_contributions": {
+                site: tuple(sorted((d if d is not None else -1, t, o) for s, d, t, o in rows if s == site))
+                for site in {s for s, _, _, _ in rows}
+            },
         }
     return out

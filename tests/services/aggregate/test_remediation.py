@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -23,7 +23,7 @@ from services.aggregate.population import NormalizedState
 from services.aggregate.remediation import ON_TIME, median, remediation
 from services.aggregate.settings import AggregateSettings
 from simulator.feed import Feed, generate_feed
-from tests.services.aggregate import reference_remediation
+from tests.services.aggregate import insider, reference_remediation
 from tests.services.aggregate.crafted import Crafted, Releases
 from tests.services.aggregate.reference import compute
 from tests.services.aggregate.test_attacks import normalized
@@ -233,7 +233,7 @@ def clock_world() -> Crafted:
     return w
 
 
-def remediation_sent(public: list[Any]) -> dict[str, dict[str, Any]]:
+def remediation_sent(public: Sequence[Any]) -> dict[str, dict[str, Any]]:
     """country -> the remediation message sent for 2026-Q1 x WAGES in one release."""
     out = {}
     for topic, _, value, _ in public:
@@ -245,9 +245,11 @@ def remediation_sent(public: list[Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def clock_releases(world: Crafted) -> Iterator[tuple[str, dict[str, dict[str, Any]]]]:
+def clock_releases(
+    world: Crafted, releases: Releases | None = None
+) -> Iterator[tuple[str, dict[str, dict[str, Any]]]]:
     """The releases of the clock scenario, each as (what happened, the remediation messages sent)."""
-    releases = Releases(params=DisclosureParams())
+    releases = Releases(params=DisclosureParams()) if releases is None else releases
     first = remediation_sent(releases.release(world))
     yield "first", first
     # BD0's action is due on 2026-05-05: overdue from the release at 2026-05-06T00:00Z, by the clock alone
@@ -268,7 +270,11 @@ def clock_releases(world: Crafted) -> Iterator[tuple[str, dict[str, dict[str, An
 
 
 def test_one_site_going_overdue_is_not_re_sent_in_its_cell_nor_its_margin_and_k_delta_sites_are() -> None:
-    steps = dict(clock_releases(clock_world()))
+    releases = Releases()
+    steps = dict(clock_releases(clock_world(), releases))
+    # the independent insider attacker (every supplier, member and the outsider) learns nothing
+    violations = insider.attack(releases.history)
+    assert not violations, insider.summary(violations)
     first = steps["first"]
     assert set(first) == {"BD", "VN", ALL}
     assert all(m["status"] == "published" and m["measures"]["open_overdue"] == 0 for m in first.values())
@@ -294,9 +300,12 @@ def test_without_the_revision_rule_the_clock_would_re_send_one_sites_overdue_fin
     for module in ("revision", "view"):
         rule = importlib.import_module(f"services.aggregate.disclosure.{module}")
         monkeypatch.setattr(rule, "change_may_be_shown", lambda *_: True)
-    steps = dict(clock_releases(clock_world()))
+    releases = Releases()
+    steps = dict(clock_releases(clock_world(), releases))
     assert steps["one overdue"]["BD"]["measures"]["open_overdue"] == 1
     assert steps["one overdue"][ALL]["measures"]["open_overdue"] == 1
+    found = {(v.kind, v.cell) for v in insider.differencing(releases.history)}
+    assert ("differencing", "remediation{'country': 'BD', 'issue': 'WAGES', 'period': '2026-Q1'}") in found
 
 
 # --- over the simulator ----------------------------------------------------------------------------------
@@ -367,3 +376,71 @@ def test_over_the_simulator_redelivered_and_reordered_events_give_the_same_cells
     state = normalized(feed.messages, redeliver=True, seed=7)
     assert any(a.version > 1 for a in state.corrective_actions.values())
     assert_matches_reference(feed, state, at)
+
+
+# --- the insider attacker on crafted remediation worlds -----------------------------------------------
+
+
+def residual_world() -> Crafted:
+    """BD and VN with 25 sites each and KH with 3 (below the threshold), one supplier each, with mixed
+    corrective-action outcomes; KH's findings are all overdue. Published alone, the margin minus BD and
+    VN would be KH's."""
+    w = Crafted()
+    for country, n in (("BD", 25), ("VN", 25), ("KH", 3)):
+        for i in range(n):
+            name = w.site(f"{country}{i}", country=country)
+            w.audit(f"{name}-a", name, (WAGES, MAJOR), (WAGES, MINOR), end=END)
+            if country == "KH":
+                w.corrective_action(f"{name}-a", 0, due=date(2026, 3, 1))
+                continue
+            w.corrective_action(f"{name}-a", 0, due=date(2026, 3, 1), closed=END + timedelta(days=10 + i))
+            if i % 3:
+                w.corrective_action(f"{name}-a", 1, due=date(2026, 4, 1) if i % 2 else date(2026, 6, 1))
+    return w
+
+
+def test_a_small_country_is_not_recovered_from_the_margin() -> None:
+    releases = Releases()
+    public = remediation_sent(releases.release(residual_world()))
+    assert public["KH"]["status"] == "suppressed"
+    shown = [
+        c for c in ("BD", "VN", ALL) if public[c]["measures"] and public[c]["measures"]["closed"] is not None
+    ]
+    assert len(shown) < 3  # the margin or a country withholds its outcomes
+    violations = insider.attack(releases.history)
+    assert not violations, insider.summary(violations)
+
+
+def test_without_the_residual_rule_the_attacker_recovers_the_small_country(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The protection switched off (primary rules only): the margin minus the two big countries is
+    KH's three overdue findings, and the attacker pins them."""
+    decide = importlib.import_module("services.aggregate.disclosure")
+    monkeypatch.setattr(decide, "enforce_residuals", lambda *_: None)
+    monkeypatch.setattr(decide, "first_violation", lambda *_: None)
+    releases = Releases()
+    releases.release(residual_world())
+    found = [v for v in insider.recovery(releases.history) if "country=KH" in v.cell]
+    assert any("open_overdue pinned" in v.detail for v in found), insider.summary(found)
+
+
+def test_a_supplier_of_many_sites_learns_nothing_of_the_others_as_they_fall_overdue() -> None:
+    """One supplier owns 18 of a cell's 25 sites; over a week its sites and four others fall overdue
+    day by day; the insider attacker must learn nothing at any release."""
+    w = Crafted()
+    for i in range(25):
+        name = w.site(f"BD{i}", company="big" if i < 18 else None)
+        w.audit(f"{name}-a", name, (WAGES, MAJOR), end=END)
+        w.corrective_action(f"{name}-a", 0, due=date(2026, 5, 1) + timedelta(days=i % 7))
+    for i in range(20):
+        name = w.site(f"VN{i}", country="VN")
+        w.audit(f"{name}-a", name, (WAGES, MAJOR), end=END)
+        w.corrective_action(f"{name}-a", 0, due=date(2026, 5, 3))
+    releases = Releases()
+    for day in range(9):
+        releases.at = AT + timedelta(days=day)
+        releases.release(w)
+    assert any(remediation_sent(r.records) for r in releases.history[1:])  # something moved
+    violations = insider.attack(releases.history)
+    assert not violations, insider.summary(violations)
