@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from schemas.exchange.aggregates import REMEDIATION, RemediationMeasures, parse_message, topic_of
 from schemas.shared.models import CorrectiveActionStatus
 from schemas.taxonomy import Issue, Severity
-from services.aggregate.disclosure import DisclosureParams
+from services.aggregate.disclosure import DisclosureParams, recovery
 from services.aggregate.model import ALL, Cell
 from services.aggregate.noise import NoiseParams, NoiseParamsError
 from services.aggregate.population import NormalizedState
@@ -182,6 +182,15 @@ def test_a_finding_going_overdue_changes_its_sites_contribution() -> None:
     )
     assert before.contributions != after.contributions
     assert set(before.contributions.values()) == {"o"} and set(after.contributions.values()) == {"o!"}
+
+
+def test_the_recovery_lp_knows_that_closed_on_time_is_at_most_closed() -> None:
+    """The engine's attacker model is as strong as a subscriber's: the share gives the on-time count."""
+    pos = (("country", "BD"),)
+    rows = recovery._within_cell_rows(pos, {"closed", ON_TIME, "open_overdue"})
+    assert [(r.coefs, r.rhs, r.eq) for r in rows] == [
+        ((((pos, ON_TIME), 1.0), ((pos, "closed"), -1.0)), 0.0, False)
+    ]
 
 
 # --- the message -----------------------------------------------------------------------------------------
