@@ -369,6 +369,19 @@ def test_over_the_simulator_the_cells_equal_the_reference(
     assert platforms == {"sedex", "amfori"}  # the feed remediates on both platforms
 
 
+def test_over_the_simulator_monthly_periods_equal_the_reference(
+    simulated: tuple[Feed, NormalizedState],
+) -> None:
+    feed, state = simulated
+    at = datetime(2025, 10, 1, tzinfo=UTC)
+    cells = {
+        c.key.message_key().decode(): {**c.population, **c.outcomes} for c in remediation(state, at, "month")
+    }
+    expected = reference_remediation.remediation(feed, at, "month")
+    assert cells and cells == {k: {name: v[name] for name in cells[k]} for k, v in expected.items()}
+    assert all(len(json.loads(k)["period"]) == 7 for k in cells)
+
+
 def test_over_the_simulator_the_clock_alone_changes_open_overdue(
     simulated: tuple[Feed, NormalizedState],
 ) -> None:
