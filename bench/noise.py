@@ -20,9 +20,9 @@ import time
 from collections import defaultdict
 
 from bench.aggregate import build_state, normalized_records, plan
-from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, TABLES
+from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
 from services.aggregate.model import ALL, CellKey
-from services.aggregate.noise import NoiseParams
+from services.aggregate.noise import NOISY_TABLES, NoiseParams
 from services.aggregate.planner import ReleasePlan
 from services.aggregate.population import NormalizedState
 from services.aggregate.tables import forced_labour, issue_prevalence
@@ -35,7 +35,7 @@ HEADLINE = {
 
 
 def noisy_plan(state: NormalizedState, rho: float) -> ReleasePlan:
-    return plan(state, NoiseParams(frozenset(TABLES), rho_per_period=rho))
+    return plan(state, NoiseParams(frozenset(NOISY_TABLES), rho_per_period=rho))
 
 
 def level(key: CellKey) -> str:

@@ -186,7 +186,7 @@ def _print_aggregates(bootstrap: str) -> None:
             (
                 c
                 for c in cells
-                if c["cell"]["country"] == "ALL" and c["cell"]["sector"] == "ALL" and c["measures"]
+                if c["cell"]["country"] == "ALL" and c["cell"].get("sector", "ALL") == "ALL" and c["measures"]
             ),
             key=lambda c: (c["cell"]["period"], c["cell"].get("issue", "")),
         )
@@ -224,6 +224,21 @@ def _print_aggregates(bootstrap: str) -> None:
                 print(
                     f"      {c['cell']['period']} all countries and sectors: {m['audited_sites']} "
                     f"audited sites, {detail}"
+                )
+        elif table == "remediation":
+            for period in sorted({c["cell"]["period"] for c in overall}):
+                rows = [c for c in overall if c["cell"]["period"] == period]
+                with_outcomes = [c for c in rows if c["measures"]["closed"] is not None]
+                findings = sum(c["measures"]["findings"] for c in rows)
+                detail = ", ".join(
+                    f"{c['cell']['issue']} {c['measures']['closed']} closed "
+                    f"({c['measures']['closed_on_time_pct']}% on time), "
+                    f"{c['measures']['open_overdue']} overdue"
+                    for c in sorted(with_outcomes, key=lambda c: -c["measures"]["findings"])[:2]
+                )
+                print(
+                    f"      {period} all countries: {findings} findings with a corrective action"
+                    + (f"; {detail}" if detail else "; outcomes withheld (fewer than outcome_min sites)")
                 )
         else:
             for period in sorted({c["cell"]["period"] for c in overall}):

@@ -32,12 +32,14 @@ from schemas.exchange.aggregates import (
     ISSUE_PREVALENCE,
     LABOUR_RELATIONS,
     RELEASE_STATE_TOPIC,
+    REMEDIATION,
     ForcedLabourMessage,
     IssuePrevalenceMessage,
     LabourRelationsMessage,
     NoiseDrawRecord,
     ReleaseMarker,
     ReleaseStateRecord,
+    RemediationMessage,
     SiteAffiliationRecord,
     topic_of,
 )
@@ -97,6 +99,7 @@ _MODELS: Final[tuple[tuple[str, TypeAdapter[Any]], ...]] = (
     ("IssuePrevalenceMessage", TypeAdapter(IssuePrevalenceMessage)),
     ("ForcedLabourMessage", TypeAdapter(ForcedLabourMessage)),
     ("LabourRelationsMessage", TypeAdapter(LabourRelationsMessage)),
+    ("RemediationMessage", TypeAdapter(RemediationMessage)),
     ("ReleaseStateRecord", TypeAdapter(ReleaseStateRecord)),
     ("ReleaseMarker", TypeAdapter(ReleaseMarker)),
     ("SiteAffiliationRecord", TypeAdapter(SiteAffiliationRecord)),
@@ -343,6 +346,14 @@ def channels() -> tuple[Channel, ...]:
             ("LabourRelationsCell",),
         ),
         Channel(
+            "aggregatesRemediation",
+            topic_of(REMEDIATION),
+            "compact",
+            "The remediation table (aggregates.md), as issue-prevalence; `open_overdue` is as of the release "
+            "time. Key: the cell's coordinates.",
+            ("RemediationCell",),
+        ),
+        Channel(
             "aggregateReleaseState",
             RELEASE_STATE_TOPIC,
             "compact",
@@ -389,16 +400,22 @@ def operations() -> tuple[Operation, ...]:
         *(
             Operation("aggregate", "receive", c, "Maintain the aggregates' inputs.")
             for c in normalized
-            if c not in ("normalizedCorrectiveActions", "normalizedTrainings")  # read by later tables
+            if c not in ("normalizedTrainings",)  # read by a later table
         ),
         Operation("aggregate", "send", "aggregatesIssuePrevalence", "Release the issue-prevalence cells."),
         Operation("aggregate", "send", "aggregatesForcedLabour", "Release the forced-labour cells."),
         Operation("aggregate", "send", "aggregatesLabourRelations", "Release the labour-relations cells."),
+        Operation("aggregate", "send", "aggregatesRemediation", "Release the remediation cells."),
         Operation("aggregate", "send", "aggregateReleaseState", "Record each cell's release and the marker."),
         Operation("aggregate", "receive", "aggregateReleaseState", "Load the release history."),
         *(
             Operation("deliver", "receive", c, "Gather each release's messages for the webhooks.")
-            for c in ("aggregatesIssuePrevalence", "aggregatesForcedLabour", "aggregatesLabourRelations")
+            for c in (
+                "aggregatesIssuePrevalence",
+                "aggregatesForcedLabour",
+                "aggregatesLabourRelations",
+                "aggregatesRemediation",
+            )
         ),
         Operation("deliver", "receive", "aggregateReleaseState", "Read the release markers (nothing else)."),
         Operation("deliver", "send", "deliverState", "Record the last release done for an endpoint."),
@@ -664,6 +681,13 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             "labour-relations cell",
             "One cell of one release.",
             _ref("LabourRelationsMessage"),
+            {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
+            headers="AggregateHeaders",
+        ),
+        "RemediationCell": _message(
+            "remediation cell",
+            "One cell of one release.",
+            _ref("RemediationMessage"),
             {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
             headers="AggregateHeaders",
         ),

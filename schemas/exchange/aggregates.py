@@ -53,7 +53,8 @@ from schemas.taxonomy import ForcedLabourIndicator, Issue, Sector
 ISSUE_PREVALENCE: Final = "issue-prevalence"
 FORCED_LABOUR: Final = "forced-labour"
 LABOUR_RELATIONS: Final = "labour-relations"
-TABLES: Final = (ISSUE_PREVALENCE, FORCED_LABOUR, LABOUR_RELATIONS)
+REMEDIATION: Final = "remediation"
+TABLES: Final = (ISSUE_PREVALENCE, FORCED_LABOUR, LABOUR_RELATIONS, REMEDIATION)
 """The one registry of the tables the exchange publishes: services, bench, demo and tests read it."""
 
 Status = Literal["published", "suppressed"]
@@ -344,13 +345,75 @@ class LabourRelationsMessage(_Message):
     measures: LabourRelationsMeasures | None
 
 
-AnyMessage = IssuePrevalenceMessage | ForcedLabourMessage | LabourRelationsMessage
+# --- remediation --------------------------------------------------------------------------------------
+
+
+class RemediationCell(_Model):
+    """A period (of the audit that raised the findings), a country or `ALL`, an issue."""
+
+    period: Period
+    country: CountryCoord
+    issue: IssueCoord
+
+
+def _median_value(value: float) -> float:
+    # A median of whole days is a whole day or, of an even count, half way between two (aggregates.md).
+    if (value * 2) != int(value * 2):
+        raise ValueError("a median of whole days is a whole or a half day")
+    return value
+
+
+MedianDays = Annotated[float, AfterValidator(_median_value)]
+
+
+class RemediationMeasures(_Model):
+    """aggregates.md `remediation`. `findings` (P) counts findings, not sites: the rules count the
+    cell's contributing sites, which the message does not carry. `closed_on_time_pct` and
+    `median_days_to_close` describe closed findings and are null when the cell shows its outcomes but
+    has none closed (`closed` 0); when outcomes are withheld, every outcome measure is null."""
+
+    findings: Annotated[int, Field(ge=1, description="Population (P): findings with a corrective action.")]
+    closed: Count | None
+    closed_on_time_pct: Pct | None
+    median_days_to_close: MedianDays | None
+    open_overdue: Count | None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RemediationMeasures:
+        outcomes = (self.closed, self.closed_on_time_pct, self.median_days_to_close, self.open_overdue)
+        if self.closed is None or self.open_overdue is None:
+            if any(v is not None for v in outcomes):
+                raise ValueError("outcome measures are either all shown or all null")
+            return self
+        if self.closed + self.open_overdue > self.findings:
+            raise ValueError("closed and open_overdue findings exceed findings")
+        described = (self.closed_on_time_pct is not None, self.median_days_to_close is not None)
+        if described != (self.closed > 0, self.closed > 0):
+            raise ValueError("closed_on_time_pct and median_days_to_close are null exactly when closed is 0")
+        if self.closed_on_time_pct is not None:
+            near = round(self.closed_on_time_pct * self.closed / 100)
+            candidates = range(max(0, near - 1), min(self.closed, near + 1) + 1)
+            if all(share_pct(n, self.closed) != self.closed_on_time_pct for n in candidates):
+                raise ValueError("closed_on_time_pct must be share_pct(on-time closed findings, closed)")
+        return self
+
+
+class RemediationMessage(_Message):
+    """A value on `exchange.aggregates.remediation.v1`."""
+
+    table: Literal["remediation"]
+    cell: RemediationCell
+    measures: RemediationMeasures | None
+
+
+AnyMessage = IssuePrevalenceMessage | ForcedLabourMessage | LabourRelationsMessage | RemediationMessage
 AggregateMessage = Annotated[AnyMessage, Discriminator("table")]
 AGGREGATE_MESSAGE: Final[TypeAdapter[AnyMessage]] = TypeAdapter(AggregateMessage)
 MESSAGE_OF: Final[dict[str, type[AnyMessage]]] = {
     ISSUE_PREVALENCE: IssuePrevalenceMessage,
     FORCED_LABOUR: ForcedLabourMessage,
     LABOUR_RELATIONS: LabourRelationsMessage,
+    REMEDIATION: RemediationMessage,
 }
 assert tuple(MESSAGE_OF) == TABLES
 

@@ -34,6 +34,7 @@ from .noise import Fingerprints, NoiseParams, Sampler, StoredDraw, budget_left, 
 from .noise import period_spent as noise_spent
 from .population import Granularity, NormalizedState, affiliations, site_infos
 from .release import (
+    POPULATION_MEASURES,
     Headers,
     Message,
     ReleaseLog,
@@ -42,6 +43,7 @@ from .release import (
     marker_value,
     shows_outcomes,
 )
+from .remediation import remediation
 from .schedule import is_closed
 from .tables import audited_sites, forced_labour, issue_prevalence, labour_relations, outcomes_from_counts
 
@@ -79,9 +81,11 @@ def _previous(log: ReleaseLog) -> dict[CellKey, disclosure.Released]:
     for key, released in log.items():
         status = _status_of(released.message)
         measures = None if released.message.measures is None else released.message.measures.model_dump()
-        population = None if measures is None else {"audited_sites": measures["audited_sites"]}
+        population = (
+            None if measures is None else {k: v for k, v in measures.items() if k in POPULATION_MEASURES}
+        )
         outcomes = (
-            {k: v for k, v in measures.items() if k != "audited_sites"}
+            {k: v for k, v in measures.items() if k not in POPULATION_MEASURES}
             if measures is not None and status is Status.PUBLISHED
             else None
         )
@@ -140,6 +144,8 @@ def plan_release(
         *issue_prevalence(state, granularity, audited),
         *forced_labour(state, granularity, audited),
         *labour_relations(state, granularity, audited),
+        # open_overdue depends on the release time itself (services/aggregate/remediation.py)
+        *remediation(state, release_at, granularity, sites, closed),
     ]
 
     # What this release sees behind each platform site joins the log's (written below, with the cells):

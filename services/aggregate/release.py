@@ -206,7 +206,8 @@ class LoggedRelease:
         return shows_outcomes(self.message)
 
 
-POPULATION_MEASURES: Final = frozenset({"audited_sites"})
+# The population measures (P) of every table; a message's other measures are outcomes.
+POPULATION_MEASURES: Final = frozenset({"audited_sites", "findings"})
 
 
 def shows_outcomes(message: Message) -> bool:

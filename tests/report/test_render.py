@@ -87,6 +87,7 @@ def test_sections_follow_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
         "issue-prevalence",
         "forced-labour",
         "labour-relations",
+        "remediation",
     ]
     assert "audit-quality" not in page
     # a table added to the registry gets its section (with its cells once they are published)

@@ -32,6 +32,7 @@ PUBLIC_TABLES = {
     topic_of(ISSUE_PREVALENCE),
     topic_of(FORCED_LABOUR),
     "exchange.aggregates.labour-relations.v1",
+    "exchange.aggregates.remediation.v1",
 }
 AGGREGATE_STATE = {RELEASE_STATE_TOPIC}
 AGGREGATE_TOPICS = PUBLIC_TABLES | AGGREGATE_STATE
@@ -171,6 +172,7 @@ def test_who_reads_and_writes_what(doc: dict[str, Any]) -> None:
     aggregate_inputs = {
         PlatformSite.TOPIC,
         Audit.TOPIC,
+        "exchange.normalized.corrective-actions.v1",  # remediation
         Consent.TOPIC,
         SITE_RESOLUTION_TOPIC,
         RESOLVED_SITES_TOPIC,

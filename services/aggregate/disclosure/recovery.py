@@ -15,7 +15,8 @@ every withheld cell at once, with all the relations the release publishes:
   table): `by_severity.critical + by_severity.major + by_severity.minor = sites_with_issue`
   (issue-prevalence: a site with the issue has exactly one highest severity), and
   `by_indicator.X <= sites_with_indicator <= sum of by_indicator` for every indicator X
-  (forced-labour: a site with an indicator has at least one);
+  (forced-labour: a site with an indicator has at least one), and `closed_on_time <= closed`
+  (remediation);
 * **bounds**: shown (published) cells' values are known; a withheld cell's counts are bounded
   0 <= x <= its population when its population is shown, and, when it is suppressed, by what the shown
   populations imply: its shown parent's population minus the shown populations of its siblings (the
@@ -47,6 +48,8 @@ WITH_ISSUE = "sites_with_issue"
 SEVERITY_PREFIX = "by_severity."
 WITH_INDICATOR = "sites_with_indicator"
 INDICATOR_PREFIX = "by_indicator."
+CLOSED = "closed"
+CLOSED_ON_TIME = "closed_on_time"
 
 Var = tuple[Position, str]  # (withheld cell, additive measure)
 
@@ -128,6 +131,8 @@ def _within_cell_rows(pos: Position, names: Iterable[str]) -> list[_Row]:
         # sites_with_indicator <= sum of by_indicator
         coefs = ((pos, WITH_INDICATOR), 1.0), *(((pos, m), -1.0) for m in indicators)
         rows.append(_Row(tuple(coefs), 0.0, False, None))
+    if CLOSED in names and CLOSED_ON_TIME in names:  # remediation: closed on time <= closed
+        rows.append(_Row((((pos, CLOSED_ON_TIME), 1.0), ((pos, CLOSED), -1.0)), 0.0, False, None))
     return rows
 
 

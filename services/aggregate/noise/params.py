@@ -13,9 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from schemas.exchange.aggregates import TABLES
+from schemas.exchange.aggregates import REMEDIATION, TABLES
 
-NOISY_TABLES: Final = TABLES
+# Tables with no differential-privacy mode, and why (a deployment that lists one is refused at start-up).
+NOT_NOISY: Final = {
+    REMEDIATION: (
+        "remediation counts findings, not sites: one site may bring any number of findings to a cell, so "
+        "a per-site sensitivity needs a bound on findings per site (clipping) that the contract does not "
+        "give, and its median and on-time share have no noisy form here; publish it with exact values "
+        "under the disclosure rules instead"
+    ),
+}
+NOISY_TABLES: Final = tuple(t for t in TABLES if t not in NOT_NOISY)
 
 
 class NoiseParamsError(ValueError):
@@ -29,6 +38,11 @@ class NoiseParams:
     draws_per_period: int = 3
 
     def __post_init__(self) -> None:
+        refused = sorted(self.tables & set(NOT_NOISY))
+        if refused:
+            raise NoiseParamsError(
+                "; ".join(f"no differential-privacy mode for table {t}: {NOT_NOISY[t]}" for t in refused)
+            )
         unknown = sorted(self.tables - set(NOISY_TABLES))
         if unknown:
             raise NoiseParamsError(f"no differential-privacy mode for table(s) {', '.join(unknown)}")

@@ -29,7 +29,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, Final
@@ -37,7 +37,9 @@ from typing import Any, Final
 import numpy as np
 from scipy.optimize import linprog  # type: ignore[import-untyped]
 
-from tests.services.aggregate.reference import ALL, Reference, cell_key
+from simulator.message import FeedMessage
+from tests.services.aggregate import reference_remediation
+from tests.services.aggregate.reference import ALL, Reference, cell_key, compute
 
 Record = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
 TOPIC_PREFIX: Final = "exchange.aggregates."
@@ -45,7 +47,31 @@ PSEUDONYM: Final = re.compile(rb"[a-z0-9-]{1,16}\.[a-z]+\.[0-9a-f]{32}")
 DATE_TEXT: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 MIN_PRINCIPALS: Final = 3
 EPS: Final = 1e-6
-POPULATION_MEASURES: Final = frozenset({"audited_sites"})
+POPULATION_MEASURES: Final = frozenset({"audited_sites", "findings"})
+REMEDIATION: Final = "remediation"
+
+
+@dataclass
+class Input(Reference):
+    """The reference of one release's input, with the `remediation` table as of that release's time
+    (its `open_overdue` depends on the clock, so it belongs to a release, not to an input alone)."""
+
+    remediation: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def reference_at(messages: Sequence[FeedMessage], release_at: datetime) -> Input:
+    """Every table's reference for the release at `release_at` computed from `messages`."""
+    ref = compute(messages)
+    return Input(
+        **{f.name: getattr(ref, f.name) for f in fields(Reference)},
+        remediation=reference_remediation.remediation(messages, release_at),
+    )
+
+
+def _remediation(ref: Reference) -> dict[str, dict[str, Any]]:
+    if not isinstance(ref, Input):
+        raise TypeError("remediation messages need the reference of their release: attacks.reference_at")
+    return ref.remediation
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +121,17 @@ class Msg:
         )
 
     def additive(self) -> dict[str, int | None]:
-        """Flattened additive outcome counts (None where withheld); shares are left out."""
+        """Flattened additive outcome counts (None where withheld); shares and medians are left out,
+        but the count a share and its denominator give away is derived (remediation's on-time count)."""
         out: dict[str, int | None] = {}
-        for name, value in (self.measures or {}).items():
-            if name in POPULATION_MEASURES or name.endswith("_pct"):
+        measures = self.measures or {}
+        if "closed_on_time_pct" in measures:
+            closed, share = measures["closed"], measures["closed_on_time_pct"]
+            out["closed_on_time"] = (
+                None if closed is None else 0 if share is None else round(share * closed / 100)
+            )
+        for name, value in measures.items():
+            if name in POPULATION_MEASURES or name.endswith("_pct") or name.startswith("median_"):
                 continue
             if isinstance(value, dict):
                 out.update({f"{name}.{k}": v for k, v in value.items()})
@@ -131,21 +164,27 @@ def parse(records: Iterable[Record]) -> list[Msg]:
 
 
 def _population(ref: Reference, msg: Msg) -> set[str]:
+    if msg.table == REMEDIATION:
+        return set(_remediation(ref).get(cell_key(**msg.cell), {}).get("_sites", set()))
     return ref.populations.get(msg.population_key, set())
 
 
 def _true_additive(ref: Reference, msg: Msg) -> dict[str, int]:
-    table = {
-        "issue-prevalence": ref.issue_prevalence,
-        "forced-labour": ref.forced_labour,
-        "labour-relations": ref.labour_relations,
-    }[msg.table]
+    table = (
+        _remediation(ref)
+        if msg.table == REMEDIATION
+        else {
+            "issue-prevalence": ref.issue_prevalence,
+            "forced-labour": ref.forced_labour,
+            "labour-relations": ref.labour_relations,
+        }[msg.table]
+    )
     raw = table.get(cell_key(**msg.cell))
     if raw is None:
         return {}
     out: dict[str, int] = {}
     for name, value in raw.items():
-        if name in POPULATION_MEASURES or name.endswith("_pct"):
+        if name in POPULATION_MEASURES or name.endswith("_pct") or name.startswith(("median_", "_")):
             continue
         if isinstance(value, dict):
             out.update({f"{name}.{k}": int(v) for k, v in value.items()})
@@ -241,7 +280,8 @@ def families(view: Mapping[tuple[str, str], Msg]) -> dict[tuple[str, ...], dict[
     out: dict[tuple[str, ...], dict[Position, Msg]] = defaultdict(dict)
     for m in view.values():
         fixed = tuple(f"{d}={v}" for d, v in sorted(m.cell.items()) if d not in MARGIN_DIMS)
-        out[(m.table, *fixed)][(m.cell["country"], m.cell["sector"])] = m
+        # a table without sectors (remediation) has its cells at (country, ALL)
+        out[(m.table, *fixed)][(m.cell["country"], m.cell.get("sector", ALL))] = m
     return dict(out)
 
 
@@ -330,7 +370,9 @@ def _recovered(
 
     def pop(p: Position) -> float | None:
         m = cells[p]
-        return None if m.measures is None else float(m.measures["audited_sites"])
+        if m.measures is None:
+            return None
+        return float(next(m.measures[k] for k in sorted(POPULATION_MEASURES) if k in m.measures))
 
     def val(p: Position) -> float | None:
         v = cells[p].additive().get(measure)
@@ -434,6 +476,11 @@ def _contribution(ref: Reference, period: str, site: str) -> tuple[Any, ...]:
 def differing(before: Reference, after: Reference, msg_before: Msg, msg_after: Msg) -> set[str]:
     """Sites whose contribution to the cell differs between two inputs: added, removed or changed."""
     a, b = _population(before, msg_before), _population(after, msg_after)
+    if msg_after.table == REMEDIATION:  # a site's findings in the cell, overdue state included
+        key = cell_key(**msg_after.cell)
+        old = _remediation(before).get(key, {}).get("_contributions", {})
+        new = _remediation(after).get(key, {}).get("_contributions", {})
+        return (a ^ b) | {s for s in a & b if old.get(s) != new.get(s)}
     period = msg_after.period
     changed = {s for s in a & b if _contribution(before, period, s) != _contribution(after, period, s)}
     return (a ^ b) | changed

@@ -21,6 +21,7 @@ service does, and records each release's public messages with the truth at that 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -32,6 +33,8 @@ from schemas.shared.models import (
     Audit,
     AuditType,
     Consent,
+    CorrectiveAction,
+    CorrectiveActionStatus,
     Finding,
     LabourRelations,
     MemberRef,
@@ -107,6 +110,18 @@ class _Audit:
     event_ms: int = 0  # the audit's event time: the world's clock when it was (re)written
 
 
+@dataclass(frozen=True, slots=True)
+class _Action:
+    """The corrective action of one finding (`<audit name>/<finding index>`), in its latest version."""
+
+    psite: str  # the platform-site key of the audit it was raised on
+    status: CorrectiveActionStatus
+    due: date
+    closed: date | None
+    version: int
+    event_ms: int
+
+
 @dataclass(slots=True)
 class Crafted:
     """A world under construction. Sites are named; a site name stands for the platform sites created
@@ -118,6 +133,7 @@ class Crafted:
     named: dict[str, tuple[str, ...]] = field(default_factory=dict)  # site name -> platform-site keys
     audits: dict[str, _Audit] = field(default_factory=dict)
     consent: dict[str, bool] = field(default_factory=dict)  # company ("<platform>:<name>") -> granted
+    actions: dict[tuple[str, int], _Action] = field(default_factory=dict)  # (audit, finding index)
     clock: int = 1_000
     _labels: int = 0
 
@@ -254,6 +270,24 @@ class Crafted:
     def withdraw_audit(self, audit_name: str) -> None:
         del self.audits[audit_name]
 
+    def corrective_action(
+        self,
+        audit_name: str,
+        finding: int,
+        *,
+        due: date,
+        closed: date | None = None,
+        status: CorrectiveActionStatus | None = None,
+    ) -> None:
+        """The corrective action of finding number `finding` of an audit (a new version each call):
+        closed on `closed` if given, else `status` (default OPEN)."""
+        old = self.actions.get((audit_name, finding))
+        psite = self.audits[audit_name].psite if old is None else old.psite
+        if status is None:
+            status = CorrectiveActionStatus.CLOSED if closed is not None else CorrectiveActionStatus.OPEN
+        version = 1 if old is None else old.version + 1
+        self.actions[(audit_name, finding)] = _Action(psite, status, due, closed, version, self._tick())
+
     # --- who takes part --------------------------------------------------------------------------
 
     def _participates(self, p: _PSite) -> bool:
@@ -358,6 +392,20 @@ class Crafted:
                     for i, f in enumerate(a.findings)
                 ],
             )
+        for (name, index), action in sorted(self.actions.items()):
+            p = self.psites[action.psite]
+            finding_id = pid("finding", f"{name}/{index}")
+            state.corrective_actions[finding_id] = CorrectiveAction(
+                finding_id=finding_id,
+                audit_id=pid("audit", name),
+                platform=p.platform,
+                site_id=p.site_id,
+                version=action.version,
+                updated_at_ms=action.event_ms,
+                status=action.status,
+                due_date=action.due,
+                closed_date=action.closed,
+            )
         return state
 
     # --- rendering: the truth, from the contract -------------------------------------------------
@@ -387,6 +435,22 @@ class Crafted:
                     severity[issue] = sev.value
                 if len(f) == 3:
                     indicators.update(i.value for i in f[2])
+        # remediation at the release time `at`: per (site, period), issue -> one token per finding with
+        # a corrective action on a current audit (aggregates.md `remediation`; insider.PeriodFacts)
+        today = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(UTC).date()
+        remedied: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for (name, index), action in self.actions.items():
+            audit = self.audits.get(name)
+            label = None if audit is None else label_of.get(audit.psite)
+            if audit is None or label is None or index >= len(audit.findings):
+                continue  # withdrawn, its site takes no part, or no such finding: counts nowhere
+            closed = action.closed if action.status is CorrectiveActionStatus.CLOSED else None
+            if closed is not None:
+                token = f"c{(closed - audit.end).days}{'+' if closed <= action.due else '-'}"
+            else:
+                token = "o!" if action.due < today else "o"
+            period = f"{audit.end.year}-Q{(audit.end.month - 1) // 3 + 1}"
+            remedied[(label, period)][audit.findings[index][0].value].append(token)
         sites = {}
         for label, ps in groups.items():
             head = self._principal(ps)
@@ -403,7 +467,13 @@ class Crafted:
                 ),
                 periods={
                     period: PeriodFacts(
-                        severity=dict(sev), indicators=frozenset(ind), voice=latest[(label, period)][1]
+                        severity=dict(sev),
+                        indicators=frozenset(ind),
+                        voice=latest[(label, period)][1],
+                        remediation={
+                            issue: tuple(sorted(tokens))
+                            for issue, tokens in remedied.get((label, period), {}).items()
+                        },
                     )
                     for period, (sev, ind) in per_site[label].items()
                 },

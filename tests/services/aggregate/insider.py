@@ -1,4 +1,5 @@
-"""An insider attacker on the published `issue-prevalence` and `forced-labour` messages, written from
+"""An insider attacker on the published `issue-prevalence`, `forced-labour`, `labour-relations` and
+`remediation` messages, written from
 aggregates.md ("Population", "Merged identities", "Tables", "Message format", "Disclosure control"
 revision 2) and NOT from the engine: nothing here imports `services.aggregate` or reuses its bounds,
 patterns or relations. The engine's own recovery check is exactly what this file must be able to
@@ -52,9 +53,11 @@ TOPIC_PREFIX: Final = "exchange.aggregates."
 ISSUE_PREVALENCE: Final = "issue-prevalence"
 FORCED_LABOUR: Final = "forced-labour"
 LABOUR_RELATIONS: Final = "labour-relations"
+REMEDIATION: Final = "remediation"
 ALL: Final = "ALL"
 UNSEEN: Final = "?"  # every country (sector) the attacker has never seen in a message, as one row
-POP: Final = "audited_sites"
+POP: Final = "audited_sites"  # internally: every table's population measure, under this one name
+POPULATION_OF: Final[Mapping[str, str]] = {REMEDIATION: "findings"}  # what a table's message calls it
 SEVERITIES: Final = ("critical", "major", "minor")
 INDICATORS: Final = tuple(i.value for i in ForcedLabourIndicator)
 COUNTS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -67,7 +70,10 @@ COUNTS: Final[Mapping[str, tuple[str, ...]]] = {
         "sites_with_collective_agreement",
         "sites_with_grievance_mechanism",
     ),
+    # Findings, not sites: closed, closed on time (which the share and `closed` give away), overdue.
+    REMEDIATION: ("closed", "closed_on_time", "open_overdue"),
 }
+SITE_TABLES: Final = frozenset({REMEDIATION})  # tables whose cells have no sector (country margin only)
 MIN_PRINCIPALS: Final = 3
 BIG: Final = 100_000.0  # an upper bound no population reaches; the attacker knows no tighter one
 
@@ -85,6 +91,10 @@ class PeriodFacts:
     # The latest audit's labour-relations flags as four 0/1 digits: union, worker committee,
     # collective agreement, grievance mechanism.
     voice: str = "0000"
+    # remediation, at the snapshot's time: issue -> one token per finding with a corrective action on
+    # a current audit of the period: "c<days>+" / "c<days>-" closed on time / late (days from the audit's
+    # end), "o!" open and overdue, "o" open.
+    remediation: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +197,7 @@ class Message:
     @property
     def pos(self) -> Pos:
         c = dict(self.cell)
-        return (c["country"], c["sector"])
+        return (c["country"], c.get("sector", ALL))
 
     def label(self) -> str:
         return f"{self.table}{dict(self.cell)}"
@@ -196,10 +206,15 @@ class Message:
 def _flatten(table: str, measures: Mapping[str, object] | None) -> tuple[dict[str, int] | None, bool]:
     if measures is None:
         return None, False
-    values = {POP: int(measures[POP])}  # type: ignore[call-overload]
+    values = {POP: int(measures[POPULATION_OF.get(table, POP)])}  # type: ignore[call-overload]
     head = COUNTS[table][0]
     if measures.get(head) is None:
         return values, False
+    if table == REMEDIATION:
+        closed, share = int(measures["closed"]), measures["closed_on_time_pct"]  # type: ignore[call-overload]
+        on_time = 0 if share is None else round(float(share) * closed / 100)  # type: ignore[arg-type]
+        values.update(closed=closed, closed_on_time=on_time, open_overdue=int(measures["open_overdue"]))  # type: ignore[call-overload]
+        return values, True
     for name in COUNTS[table]:
         if "." in name:
             group, key = name.split(".", 1)
@@ -237,12 +252,22 @@ def _token(table: str, issue: str, facts: PeriodFacts) -> str:
         return facts.severity.get(issue, "")
     if table == LABOUR_RELATIONS:
         return facts.voice
+    if table == REMEDIATION:
+        return ",".join(sorted(facts.remediation.get(issue, ())))
     return ",".join(sorted(facts.indicators))
 
 
 def values_of(table: str, tokens: Iterable[str]) -> dict[str, int]:
     """The population and additive counts of a cell whose sites bring these tokens."""
     ts = list(tokens)
+    if table == REMEDIATION:
+        findings = [f for t in ts for f in t.split(",")]
+        return {
+            POP: len(findings),
+            "closed": sum(1 for f in findings if f.startswith("c")),
+            "closed_on_time": sum(1 for f in findings if f.startswith("c") and f.endswith("+")),
+            "open_overdue": findings.count("o!"),
+        }
     if table == LABOUR_RELATIONS:
         return {
             POP: len(ts),
@@ -257,7 +282,9 @@ def values_of(table: str, tokens: Iterable[str]) -> dict[str, int]:
     return out
 
 
-def positions_of(site: SiteFacts) -> tuple[Pos, ...]:
+def positions_of(site: SiteFacts, table: str = ISSUE_PREVALENCE) -> tuple[Pos, ...]:
+    if table in SITE_TABLES:
+        return ((site.country, ALL), (ALL, ALL))
     return ((site.country, site.sector), (site.country, ALL), (ALL, site.sector), (ALL, ALL))
 
 
@@ -274,7 +301,9 @@ def cell_tokens(
         if facts is None:
             continue
         token = _token(table, issue, facts)
-        for pos in positions_of(site):
+        if table == REMEDIATION and not token:
+            continue  # no finding with a corrective action on the issue: not in the cell
+        for pos in positions_of(site, table):
             out[pos][rid] = token
     return dict(out)
 
@@ -368,10 +397,11 @@ def primary(history: Sequence[Release], params: Params = Params()) -> list[Viola
         release = history[m.release]
         tokens = cell_tokens(release.snapshot, m.family).get(m.pos, {})
         sites = [release.snapshot.sites[rid] for rid in tokens]
-        n = len(sites)
+        n = len(sites)  # the rules count sites, whatever the population measure counts
         at, cell = release.at, m.label()
-        if m.values[POP] != n:
-            out.append(Violation("mismatch", at, cell, f"audited_sites {m.values[POP]} but truth {n}"))
+        expected = values_of(m.table, tokens.values())[POP]
+        if m.values[POP] != expected:
+            out.append(Violation("mismatch", at, cell, f"population {m.values[POP]} but truth {expected}"))
             continue
         ids = ids_at[m.release]
         principals = {ids.suppliers.find(s.principal) for s in sites}
@@ -559,11 +589,13 @@ def _build(
             eq_rows.append((t, rhs))
 
     for name in measures:
+        eq([(1.0, ((ALL, ALL), name)), *((-1.0, ((c, ALL), name)) for c in rows)])
+        if table in SITE_TABLES:
+            continue  # no sector: the country margin is the only relation
         for c in rows:  # country x ALL = sum over sectors
             eq([(1.0, ((c, ALL), name)), *((-1.0, ((c, s), name)) for s in cols)])
         for s in cols:  # ALL x sector = sum over countries
             eq([(1.0, ((ALL, s), name)), *((-1.0, ((c, s), name)) for c in rows)])
-        eq([(1.0, ((ALL, ALL), name)), *((-1.0, ((c, ALL), name)) for c in rows)])
         eq([(1.0, ((ALL, ALL), name)), *((-1.0, ((ALL, s), name)) for s in cols)])
     head, parts = COUNTS[table][0], COUNTS[table][1:]
     for pos in positions:
@@ -577,6 +609,14 @@ def _build(
             t, rhs = terms([(1.0, (pos, head)), *((-1.0, (pos, p)) for p in parts)])
             if t:
                 ub_rows.append((t, rhs, None))
+        elif table == REMEDIATION:  # on time <= closed; closed + overdue <= findings
+            for items in (
+                [(1.0, (pos, "closed_on_time")), (-1.0, (pos, "closed"))],
+                [(1.0, (pos, "closed")), (1.0, (pos, "open_overdue")), (-1.0, (pos, POP))],
+            ):
+                t, rhs = terms(items)
+                if t:
+                    ub_rows.append((t, rhs, None))
         for name in COUNTS[table]:  # count - own count <= population - own population
             t, rhs = terms([(1.0, (pos, name)), (-1.0, (pos, POP))])
             if t:

@@ -27,13 +27,14 @@ from typing import Any
 import pytest
 
 from schemas.exchange.accepted import AcceptedEvent
-from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
+from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, REMEDIATION, TABLES
 from schemas.taxonomy import SMETA_CLAUSES
 from services.aggregate import disclosure
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.planner import plan_release
 from services.aggregate.population import NormalizedState, contributing
 from services.aggregate.release import ReleaseLog
+from services.aggregate.remediation import remediation as remediation_cells
 from services.aggregate.tables import forced_labour, issue_prevalence
 from services.ingest.admit import Admitted, admit
 from services.ingest.envelopes import accepted_record
@@ -175,7 +176,7 @@ def history() -> History:
                 log_state[key] = value
         rid = plan.release_id
         h.plans[rid] = plan
-        h.inputs[rid] = compute(messages)
+        h.inputs[rid] = attacks.reference_at(messages, release_at)
         h.records += [r for r in plan.records if r[0].startswith(attacks.TOPIC_PREFIX)]
     return h
 
@@ -195,6 +196,11 @@ def test_the_history_exercises_the_rules(history: History) -> None:
     )
     assert max(m.revision for m in messages) > 0
     assert sum(p.held for p in plans.values()) > 0
+    # every table is attacked, remediation included (published and suppressed; its cells here stay
+    # below outcome_min sites: test_remediation.py's crafted worlds show and attack its outcomes)
+    assert {m.table for m in messages} == set(TABLES)
+    remediation = Counter(m.status for m in messages if m.table == REMEDIATION)
+    assert remediation["published"] > 0 and remediation["suppressed"] > 0, remediation
     # The flip: the sector margin is suppressed first, later published.
     flip = [
         m
@@ -331,3 +337,55 @@ def test_the_lp_attacker_finds_a_planted_recovery() -> None:
     )
     found = attacks.lp_recovery(attacks.parse(records), {rid: ref}, ATTACK)
     assert len(found) == 1 and "('CN', 'ALL') sites_with_indicator=2" in found[0], found
+
+
+def scramble_actions(messages: Sequence[FeedMessage], seed: int) -> list[FeedMessage]:
+    """The same findings with a corrective action, other outcomes: each action's status, due date and
+    closed date redrawn (still valid events)."""
+    rng = random.Random(seed)
+    out = []
+    for m in messages:
+        doc = json.loads(m.value) if not m.expect.startswith("invalid:") else {}
+        if m.topic == SEDEX_TOPIC and doc.get("eventType") == "CorrectiveActionUpdated":
+            p = doc["payload"]
+            p["status"] = rng.choice(("Open", "ProgressMade", "Closed"))
+            p["dueDate"] = (
+                date.fromisoformat(p["dueDate"]) + timedelta(days=rng.randint(-60, 60))
+            ).isoformat()
+            p.pop("closedDate", None)
+            if p["status"] == "Closed":
+                p["closedDate"] = (date(2025, 1, 1) + timedelta(days=rng.randint(0, 200))).isoformat()
+        elif m.topic == AMFORI_TOPIC and doc.get("type") == "remediation.updated":
+            d = doc["data"]
+            d["state"] = rng.choice(("OPEN", "IN_PROGRESS", "RESOLVED", "NOT_RESOLVED"))
+            d["deadline"] += rng.randint(-60, 60) * 86_400_000
+            d.pop("resolvedAt", None)
+            if d["state"] == "RESOLVED":
+                d["resolvedAt"] = d["deadline"] + rng.randint(-30, 30) * 86_400_000
+        else:
+            out.append(m)
+            continue
+        out.append(FeedMessage(m.topic, m.key, json.dumps(doc).encode(), m.headers, m.kind, m.expect))
+    return out
+
+
+def test_remediations_withholding_is_blind_to_its_outcomes(history: History) -> None:
+    """The remediation cells' populations are the sites behind findings with an action; what happened
+    to the actions (closed, when, overdue or not) must not change what is withheld."""
+    original = history.final_input
+    scrambled = scramble_actions(original, seed=5)
+    at = utc(2025, 9, 1)
+
+    def decided(messages: Sequence[FeedMessage]) -> dict[Any, tuple[str, str | None]]:
+        state = normalized(messages)
+        cells = remediation_cells(state, at)
+        decisions = disclosure.decide(cells, contributing(state), PARAMS)
+        return {k: (d.status.value, d.reason) for k, d in decisions.cells.items()}
+
+    a, b = decided(original), decided(scrambled)
+    assert a and len(a) == len(b)
+    ra = attacks.reference_at(original, at).remediation
+    rb = attacks.reference_at(scrambled, at).remediation
+    assert {k: v["_sites"] for k, v in ra.items()} == {k: v["_sites"] for k, v in rb.items()}
+    assert {k: v["closed"] for k, v in ra.items()} != {k: v["closed"] for k, v in rb.items()}
+    assert attacks.outcome_blind(a, b) == []

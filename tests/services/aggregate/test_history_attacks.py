@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Mapping
+from datetime import date, timedelta
 
 from schemas.taxonomy import ForcedLabourIndicator as FL
 from schemas.taxonomy import Issue, Sector, Severity
-from tests.services.aggregate.crafted import Crafted, FindingSpec, Platform, Ref, Releases
+from tests.services.aggregate.crafted import FIRST_Q1_RELEASE, Crafted, FindingSpec, Platform, Ref, Releases
 from tests.services.aggregate.insider import (
     ALL,
     COUNTS,
@@ -36,6 +37,10 @@ SECTORS = (Sector.APPAREL_TEXTILES, Sector.FOOTWEAR_LEATHER, Sector.ELECTRONICS)
 ISSUES = (Issue.WAGES, Issue.HEALTH_SAFETY, Issue.FORCED_LABOUR)
 SEVERITIES = (Severity.MINOR, Severity.MAJOR, Severity.CRITICAL)
 RELEASES = 24
+# The hourly releases start at noon, so the history crosses one UTC midnight: remediation's
+# `open_overdue` then changes by the clock alone for every action due on 2026-05-01.
+START = FIRST_Q1_RELEASE + timedelta(hours=12)
+DUE = (date(2026, 3, 1), date(2026, 5, 1), date(2026, 5, 1), date(2026, 7, 1))  # overdue, at midnight, later
 
 
 def findings(rng: random.Random) -> tuple[FindingSpec, ...]:
@@ -70,6 +75,9 @@ class Script:
 
     def __init__(self, seed: int = 7) -> None:
         self.rng = random.Random(seed)
+        self.actions = random.Random(
+            seed + 1
+        )  # corrective actions draw apart: the findings stay as they were
         self.world = Crafted()
         self.n = 0
         self.names: list[str] = []
@@ -122,7 +130,15 @@ class Script:
             self.rng.random() < 0.2,  # a collective agreement
             self.rng.random() < 0.7,  # a grievance mechanism
         )
-        self.world.audit(f"{name}-audit", name, *findings(self.rng), voice=voice)
+        found = findings(self.rng)
+        self.world.audit(f"{name}-audit", name, *found, voice=voice)
+        for index in range(len(found)):  # remediation: most findings get a corrective action
+            rng = self.actions
+            if rng.random() < 0.2:
+                continue
+            due = rng.choice(DUE)
+            closed = date(2026, 2, 1) + timedelta(days=rng.randint(5, 80)) if rng.random() < 0.4 else None
+            self.world.corrective_action(f"{name}-audit", index, due=due, closed=closed)
 
     def step(self, k: int) -> None:
         """The events between release k-1 and release k."""
@@ -173,7 +189,7 @@ class Script:
 
 
 def test_no_insider_learns_anything_over_a_long_history() -> None:
-    script, releases = Script(), Releases()
+    script, releases = Script(), Releases(at=START)
     releases.release(script.world)
     for k in range(1, RELEASES):
         script.step(k)
@@ -184,6 +200,16 @@ def test_no_insider_learns_anything_over_a_long_history() -> None:
     assert len(who) > 200  # every supplier and member, merged, and the outsider
     # The history does move cells: some are re-sent after the first release.
     assert sum(1 for r in history[1:] for _ in r.records) > 0
+    # remediation is in it, with outcomes, and the clock moves some of its cells at midnight
+    remediation = [
+        (i, json.loads(v))
+        for i, r in enumerate(history)
+        for t, _, v, _ in r.records
+        if t.endswith("remediation.v1")
+    ]
+    assert any(m["measures"] and m["measures"]["closed"] is not None for _, m in remediation)
+    midnight = next(i for i, r in enumerate(history) if r.at.endswith("T00:00:00Z"))
+    assert any(i == midnight and m["revision"] > 0 for i, m in remediation)
     violations = attack(history, who=who)
     assert not violations, summary(violations)
 
