@@ -27,6 +27,7 @@ from schemas.exchange.aggregates import (
 )
 
 from . import disclosure
+from .audit_quality import audit_quality
 from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revision, Status
 from .identity import Identities, Parties
 from .model import Cell, CellKey
@@ -34,6 +35,7 @@ from .noise import Fingerprints, NoiseParams, Sampler, StoredDraw, budget_left, 
 from .noise import period_spent as noise_spent
 from .population import Granularity, NormalizedState, affiliations, site_infos
 from .release import (
+    POPULATION_MEASURES,
     Headers,
     Message,
     ReleaseLog,
@@ -79,9 +81,11 @@ def _previous(log: ReleaseLog) -> dict[CellKey, disclosure.Released]:
     for key, released in log.items():
         status = _status_of(released.message)
         measures = None if released.message.measures is None else released.message.measures.model_dump()
-        population = None if measures is None else {"audited_sites": measures["audited_sites"]}
+        population = (
+            None if measures is None else {k: v for k, v in measures.items() if k in POPULATION_MEASURES}
+        )
         outcomes = (
-            {k: v for k, v in measures.items() if k != "audited_sites"}
+            {k: v for k, v in measures.items() if k not in POPULATION_MEASURES}
             if measures is not None and status is Status.PUBLISHED
             else None
         )
@@ -140,6 +144,7 @@ def plan_release(
         *issue_prevalence(state, granularity, audited),
         *forced_labour(state, granularity, audited),
         *labour_relations(state, granularity, audited),
+        *audit_quality(state, granularity, closed, sites),
     ]
 
     # What this release sees behind each platform site joins the log's (written below, with the cells):
@@ -257,7 +262,7 @@ def plan_cell(
         return
     message = build_message(
         cell.key.table,
-        dict(cell.key.coords),
+        {**dict(cell.key.coords), **cell.labels},
         decision.status.wire_status,
         _measures(cell, decision.status, outcomes),
         release_at,

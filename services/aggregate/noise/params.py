@@ -13,9 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from schemas.exchange.aggregates import TABLES
+from schemas.exchange.aggregates import AUDIT_QUALITY, TABLES
 
-NOISY_TABLES: Final = TABLES
+NOISY_TABLES: Final = tuple(t for t in TABLES if t != AUDIT_QUALITY)
+# Why a table has no noisy mode, for the error a deployment gets when it asks for one.
+NOT_NOISY: Final = {
+    AUDIT_QUALITY: (
+        "audit-quality publishes shares of audits and a mean, not site counts: its counts are per audit "
+        "(one site can move several of them), critical_missed_pct divides by a count that is itself an "
+        "outcome, and the consistency step has no rule for them; it is released exact, under the "
+        "withholding rules"
+    ),
+}
 
 
 class NoiseParamsError(ValueError):
@@ -29,6 +38,11 @@ class NoiseParams:
     draws_per_period: int = 3
 
     def __post_init__(self) -> None:
+        refused = sorted(self.tables & set(NOT_NOISY))
+        if refused:
+            raise NoiseParamsError(
+                "; ".join(f"no differential-privacy mode for table {t}: {NOT_NOISY[t]}" for t in refused)
+            )
         unknown = sorted(self.tables - set(NOISY_TABLES))
         if unknown:
             raise NoiseParamsError(f"no differential-privacy mode for table(s) {', '.join(unknown)}")
