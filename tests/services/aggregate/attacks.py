@@ -21,6 +21,13 @@ A message is a public record as planned: `(topic, key, value, headers)`. `inputs
 8. `replays`: two plans of the same release that are not byte-identical.
 9. `outcome_blind`: the withholding pattern depends on outcomes (beyond the recovery rule).
 10. `hygiene`: a pseudonym, a confidential feed string or an event time in any message.
+
+`audit-quality` (cells period x audit_firm x country) is attacked with the others: its population is
+its sites (>= 10 for the threshold), its family is period x firm with country as the margin dimension
+(no sector: its cells sit at sector ALL), its additive counts are what an attacker reads off the shares
+with their published denominator `audits` (a one-decimal share of a known count gives the count back),
+and its ground truth comes from `reference_audit_quality` (`with_audit_quality`). Its firm's name is a
+label, not a coordinate.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, Final
@@ -45,7 +52,16 @@ PSEUDONYM: Final = re.compile(rb"[a-z0-9-]{1,16}\.[a-z]+\.[0-9a-f]{32}")
 DATE_TEXT: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 MIN_PRINCIPALS: Final = 3
 EPS: Final = 1e-6
-POPULATION_MEASURES: Final = frozenset({"audited_sites"})
+POPULATION_MEASURES: Final = frozenset({"audited_sites", "audits", "sites"})
+AUDIT_QUALITY: Final = "audit-quality"
+LABELS: Final = frozenset({"audit_firm_name"})  # in a message's cell, not a coordinate
+# audit-quality's shares, and the counts an attacker reads off them (denominator: `audits`)
+AQ_SHARES: Final = {
+    "unannounced_pct": "unannounced",
+    "semi_announced_pct": "semi_announced",
+    "zero_finding_pct": "zero_finding",
+    "below_minimum_days_pct": "below_minimum_days",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +72,37 @@ class Params:
     k_delta: int = 5
     grace: timedelta = timedelta(days=30)
     cadence: timedelta = timedelta(hours=1)
+    audit_quality_min_sites: int = 10
+
+    def min_sites(self, table: str) -> int:
+        return self.audit_quality_min_sites if table == AUDIT_QUALITY else self.k_sites
+
+
+@dataclass
+class AttackInput(Reference):
+    """The reference of one release's input with audit-quality's cells (`reference_audit_quality`):
+    their populations are in `populations` under their own keys (period, audit_firm, country)."""
+
+    audit_quality: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def with_audit_quality(ref: Reference, audit_quality: Mapping[str, Mapping[str, Any]]) -> AttackInput:
+    base = {f.name: getattr(ref, f.name) for f in ref.__dataclass_fields__.values()}
+    populations = {**ref.populations, **{k: set(v["_sites"]) for k, v in audit_quality.items()}}
+    return AttackInput(
+        **{**base, "populations": populations}, audit_quality={k: dict(v) for k, v in audit_quality.items()}
+    )
+
+
+def _share_count(value: float, denominator: int) -> int | None:
+    """The count a one-decimal share of `denominator` was made from (None if none or several)."""
+    hits = [n for n in range(denominator + 1) if pct_tenths(n, denominator) == round(value * 10)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def pct_tenths(numerator: int, denominator: int) -> int:
+    """100 x n / d in tenths, rounded half up (aggregates.md)."""
+    return (2000 * numerator + denominator) // (2 * denominator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +123,18 @@ class Msg:
         return self.cell["period"]
 
     @property
+    def coords(self) -> dict[str, str]:
+        """The cell's coordinates (an audit-quality cell's firm name is a label)."""
+        return {d: v for d, v in self.cell.items() if d not in LABELS}
+
+    @property
     def key(self) -> tuple[str, str]:
-        return (self.table, cell_key(**self.cell))
+        return (self.table, cell_key(**self.coords))
 
     @property
     def population_key(self) -> str:
         """The reference's population key: the coordinates without issue."""
-        return cell_key(**{d: v for d, v in self.cell.items() if d != "issue"})
+        return cell_key(**{d: v for d, v in self.coords.items() if d != "issue"})
 
     @property
     def shown(self) -> bool:
@@ -97,6 +149,12 @@ class Msg:
     def additive(self) -> dict[str, int | None]:
         """Flattened additive outcome counts (None where withheld); shares are left out."""
         out: dict[str, int | None] = {}
+        if self.table == AUDIT_QUALITY:  # the counts behind the shares, with `audits` published
+            audits = (self.measures or {}).get("audits")
+            for share, count in AQ_SHARES.items():
+                value = (self.measures or {}).get(share)
+                out[count] = None if value is None or audits is None else _share_count(value, audits)
+            return out
         for name, value in (self.measures or {}).items():
             if name in POPULATION_MEASURES or name.endswith("_pct"):
                 continue
@@ -135,12 +193,15 @@ def _population(ref: Reference, msg: Msg) -> set[str]:
 
 
 def _true_additive(ref: Reference, msg: Msg) -> dict[str, int]:
+    if msg.table == AUDIT_QUALITY:
+        raw_aq = ref.audit_quality.get(cell_key(**msg.coords)) if isinstance(ref, AttackInput) else None
+        return {} if raw_aq is None else {c: int(raw_aq["_counts"][c]) for c in AQ_SHARES.values()}
     table = {
         "issue-prevalence": ref.issue_prevalence,
         "forced-labour": ref.forced_labour,
         "labour-relations": ref.labour_relations,
     }[msg.table]
-    raw = table.get(cell_key(**msg.cell))
+    raw = table.get(cell_key(**msg.coords))
     if raw is None:
         return {}
     out: dict[str, int] = {}
@@ -187,7 +248,7 @@ def small_cells(messages: Sequence[Msg], inputs: Mapping[str, Reference], params
         ref = inputs[m.release_id]
         population = _population(ref, m)
         principals = _principals(ref, population)
-        if len(population) < params.k_sites or len(principals) < MIN_PRINCIPALS:
+        if len(population) < params.min_sites(m.table) or len(principals) < MIN_PRINCIPALS:
             out.append(
                 f"small cell {m.table} {m.cell} @{m.release_id}: {len(population)} sites, "
                 f"{len(principals)} principal owners"
@@ -240,8 +301,9 @@ def families(view: Mapping[tuple[str, str], Msg]) -> dict[tuple[str, ...], dict[
     """(table, period[, issue]) -> position (country, sector) -> message."""
     out: dict[tuple[str, ...], dict[Position, Msg]] = defaultdict(dict)
     for m in view.values():
-        fixed = tuple(f"{d}={v}" for d, v in sorted(m.cell.items()) if d not in MARGIN_DIMS)
-        out[(m.table, *fixed)][(m.cell["country"], m.cell["sector"])] = m
+        fixed = tuple(f"{d}={v}" for d, v in sorted(m.coords.items()) if d not in MARGIN_DIMS)
+        # a table without a sector dimension (audit-quality) sits at sector ALL
+        out[(m.table, *fixed)][(m.cell["country"], m.cell.get("sector", ALL))] = m
     return dict(out)
 
 
@@ -290,7 +352,8 @@ def residuals(messages: Sequence[Msg], inputs: Mapping[str, Reference], params: 
                 if rest:
                     principals = _principals(ref, rest)
                     bad = _insider_failures(ref, rest, params.k_insider)
-                    if len(rest) < params.k_sites or len(principals) < MIN_PRINCIPALS or bad:
+                    small = len(rest) < params.min_sites(top.table)
+                    if small or len(principals) < MIN_PRINCIPALS or bad:
                         out.add(
                             f"residual of {fam} {margin} over {dim} @{rid}: {len(rest)} sites, "
                             f"{len(principals)} principals, insiders {bad[:3]}"
@@ -330,7 +393,9 @@ def _recovered(
 
     def pop(p: Position) -> float | None:
         m = cells[p]
-        return None if m.measures is None else float(m.measures["audited_sites"])
+        if m.measures is None:
+            return None
+        return float(m.measures["audits"] if m.table == AUDIT_QUALITY else m.measures["audited_sites"])
 
     def val(p: Position) -> float | None:
         v = cells[p].additive().get(measure)
@@ -431,10 +496,19 @@ def _contribution(ref: Reference, period: str, site: str) -> tuple[Any, ...]:
     return (s.country, s.sector, severity, tuple(sorted(ref.indicators.get((period, site), set()))))
 
 
+def _aq_contribution(ref: Reference, msg: Msg, site: str) -> Any:
+    raw = ref.audit_quality.get(cell_key(**msg.coords), {}) if isinstance(ref, AttackInput) else {}
+    return raw.get("_contributions", {}).get(site)
+
+
 def differing(before: Reference, after: Reference, msg_before: Msg, msg_after: Msg) -> set[str]:
     """Sites whose contribution to the cell differs between two inputs: added, removed or changed."""
     a, b = _population(before, msg_before), _population(after, msg_after)
     period = msg_after.period
+    if msg_after.table == AUDIT_QUALITY:
+        old, new = msg_before, msg_after
+        changed = {s for s in a & b if _aq_contribution(before, old, s) != _aq_contribution(after, new, s)}
+        return (a ^ b) | changed
     changed = {s for s in a & b if _contribution(before, period, s) != _contribution(after, period, s)}
     return (a ^ b) | changed
 

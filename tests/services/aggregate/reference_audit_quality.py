@@ -20,8 +20,9 @@ from the contract (aggregates.md `audit-quality`, taxonomy.md "Workforce bands")
   of ``periods`` (the periods released; all periods by default).
 
 ``audit_quality(feed)`` returns cell key (compact sorted JSON, without the firm's name) -> the raw
-measures before disclosure control, plus ``_sites`` (the reference's resolved-site ids), ``_firm_name``
-and ``_counts`` (the additive counts behind the shares, for the attack suite).
+measures before disclosure control, plus ``_sites`` (the reference's resolved-site ids), ``_firm_name``,
+and for the attack suite ``_counts`` (the counts behind the shares) and ``_contributions`` (per site,
+what its audits bring to the cell, to count the sites a revision changed).
 """
 
 from __future__ import annotations
@@ -194,5 +195,15 @@ def audit_quality(
             "_sites": {a.site for a in cell},
             "_firm_name": names[firm][1],
             "_counts": counts,
+            "_contributions": {
+                site: tuple(
+                    sorted(
+                        (audits[i].announcement, audits[i].findings, audits[i].below, *follow[i])
+                        for i in members
+                        if audits[i].site == site
+                    )
+                )
+                for site in {a.site for a in cell}
+            },
         }
     return out
