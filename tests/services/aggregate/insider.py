@@ -52,6 +52,7 @@ TOPIC_PREFIX: Final = "exchange.aggregates."
 ISSUE_PREVALENCE: Final = "issue-prevalence"
 FORCED_LABOUR: Final = "forced-labour"
 LABOUR_RELATIONS: Final = "labour-relations"
+AUDIT_QUALITY: Final = "audit-quality"
 ALL: Final = "ALL"
 UNSEEN: Final = "?"  # every country (sector) the attacker has never seen in a message, as one row
 POP: Final = "audited_sites"
@@ -67,6 +68,17 @@ COUNTS: Final[Mapping[str, tuple[str, ...]]] = {
         "sites_with_collective_agreement",
         "sites_with_grievance_mechanism",
     ),
+    # The counts behind its shares, read back with the published `audits` (aggregates.md: shares are
+    # one decimal; at these sizes a share of a known count gives the count). Its population measure
+    # for the program is `audits` (held under POP), which bounds every count; `sites` is checked by
+    # `primary`. Its family is (table, period, audit firm) and it has no sector: cells sit at ALL.
+    AUDIT_QUALITY: ("unannounced", "semi_announced", "zero_finding", "below_minimum_days"),
+}
+AQ_SHARES: Final = {
+    "unannounced": "unannounced_pct",
+    "semi_announced": "semi_announced_pct",
+    "zero_finding": "zero_finding_pct",
+    "below_minimum_days": "below_minimum_days_pct",
 }
 MIN_PRINCIPALS: Final = 3
 BIG: Final = 100_000.0  # an upper bound no population reaches; the attacker knows no tighter one
@@ -85,6 +97,11 @@ class PeriodFacts:
     # The latest audit's labour-relations flags as four 0/1 digits: union, worker committee,
     # collective agreement, grievance mechanism.
     voice: str = "0000"
+    # audit-quality: per current audit of the period, (APSCA firm id, code): its announcement ("A", "S",
+    # "U"), then "1"/"0" for no finding at all, then "1"/"0" for auditor-days below the minimum, then
+    # ":" and its number of findings (the cell publishes their mean, so a site whose count changed has
+    # a contribution that differs, aggregates.md "Revisions", though no additive count moves).
+    audits: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +142,10 @@ class Params:
     k_insider: int = 3
     outcome_min: int = 20
     k_delta: int = 5
+    audit_quality_min_sites: int = 10
+
+    def min_sites(self, table: str) -> int:
+        return self.audit_quality_min_sites if table == AUDIT_QUALITY else self.k_sites
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,20 +203,39 @@ class Message:
     @property
     def family(self) -> FamilyKey:
         c = dict(self.cell)
-        return (self.table, c["period"], c.get("issue", ""))
+        return (self.table, c["period"], c.get("issue", c.get("audit_firm", "")))
 
     @property
     def pos(self) -> Pos:
         c = dict(self.cell)
-        return (c["country"], c["sector"])
+        return (c["country"], c.get("sector", ALL))
 
     def label(self) -> str:
         return f"{self.table}{dict(self.cell)}"
 
 
+def _count_of(share: float, denominator: int) -> int:
+    """The count a published one-decimal share of `denominator` was made from (half up)."""
+    hits = [
+        n
+        for n in range(denominator + 1)
+        if (2000 * n + denominator) // (2 * denominator) == round(share * 10)
+    ]
+    assert len(hits) == 1, (share, denominator)
+    return hits[0]
+
+
 def _flatten(table: str, measures: Mapping[str, object] | None) -> tuple[dict[str, int] | None, bool]:
     if measures is None:
         return None, False
+    if table == AUDIT_QUALITY:
+        audits = int(measures["audits"])  # type: ignore[call-overload]
+        values = {POP: audits, "sites": int(measures["sites"])}  # type: ignore[call-overload]
+        if measures.get("unannounced_pct") is None:
+            return values, False
+        for name, share in AQ_SHARES.items():
+            values[name] = _count_of(float(measures[share]), audits)  # type: ignore[arg-type]
+        return values, True
     values = {POP: int(measures[POP])}  # type: ignore[call-overload]
     head = COUNTS[table][0]
     if measures.get(head) is None:
@@ -220,11 +260,8 @@ def parse(history: Sequence[Release]) -> list[Message]:
             if doc["table"] not in COUNTS:
                 continue
             values, outcomes = _flatten(doc["table"], doc["measures"])
-            out.append(
-                Message(
-                    doc["table"], tuple(sorted(doc["cell"].items())), index, doc["revision"], values, outcomes
-                )
-            )
+            cell = tuple(sorted((k, v) for k, v in doc["cell"].items() if k != "audit_firm_name"))
+            out.append(Message(doc["table"], cell, index, doc["revision"], values, outcomes))
     return out
 
 
@@ -237,12 +274,24 @@ def _token(table: str, issue: str, facts: PeriodFacts) -> str:
         return facts.severity.get(issue, "")
     if table == LABOUR_RELATIONS:
         return facts.voice
+    if table == AUDIT_QUALITY:  # `issue` is the firm: its audits' codes ("" when it has none)
+        return ",".join(sorted(code for firm, code in facts.audits if firm == issue))
     return ",".join(sorted(facts.indicators))
 
 
 def values_of(table: str, tokens: Iterable[str]) -> dict[str, int]:
     """The population and additive counts of a cell whose sites bring these tokens."""
     ts = list(tokens)
+    if table == AUDIT_QUALITY:
+        codes = [c for t in ts for c in t.split(",") if c]
+        return {
+            POP: len(codes),  # audits
+            "sites": len(ts),
+            "unannounced": sum(1 for c in codes if c[0] == "U"),
+            "semi_announced": sum(1 for c in codes if c[0] == "S"),
+            "zero_finding": sum(1 for c in codes if c[1] == "1"),
+            "below_minimum_days": sum(1 for c in codes if c[2] == "1"),
+        }
     if table == LABOUR_RELATIONS:
         return {
             POP: len(ts),
@@ -274,6 +323,10 @@ def cell_tokens(
         if facts is None:
             continue
         token = _token(table, issue, facts)
+        if table == AUDIT_QUALITY:  # only the firm's sites, at their country and the total
+            if token:
+                out[(site.country, ALL)][rid] = out[(ALL, ALL)][rid] = token
+            continue
         for pos in positions_of(site):
             out[pos][rid] = token
     return dict(out)
@@ -370,12 +423,13 @@ def primary(history: Sequence[Release], params: Params = Params()) -> list[Viola
         sites = [release.snapshot.sites[rid] for rid in tokens]
         n = len(sites)
         at, cell = release.at, m.label()
-        if m.values[POP] != n:
-            out.append(Violation("mismatch", at, cell, f"audited_sites {m.values[POP]} but truth {n}"))
+        population = m.values["sites" if m.table == AUDIT_QUALITY else POP]
+        if population != n:
+            out.append(Violation("mismatch", at, cell, f"population {population} but truth {n} sites"))
             continue
         ids = ids_at[m.release]
         principals = {ids.suppliers.find(s.principal) for s in sites}
-        if n < params.k_sites or len(principals) < MIN_PRINCIPALS:
+        if n < params.min_sites(m.table) or len(principals) < MIN_PRINCIPALS:
             out.append(Violation("primary", at, cell, f"threshold: {n} sites, {len(principals)} principals"))
         most, who = ids.worst_insider(sites)
         if n - most < params.k_insider:
@@ -559,6 +613,9 @@ def _build(
             eq_rows.append((t, rhs))
 
     for name in measures:
+        if table == AUDIT_QUALITY:  # no sector: the total = sum over countries, nothing else
+            eq([(1.0, ((ALL, ALL), name)), *((-1.0, ((c, ALL), name)) for c in rows)])
+            continue
         for c in rows:  # country x ALL = sum over sectors
             eq([(1.0, ((c, ALL), name)), *((-1.0, ((c, s), name)) for s in cols)])
         for s in cols:  # ALL x sector = sum over countries
