@@ -110,3 +110,12 @@ def test_a_suppressed_cell_prints_no_number() -> None:
     found = elements(page)
     assert {e.attrs["data-measure"] for e in found} == set(measure_names("issue-prevalence"))
     assert all(e.content == "withheld" for e in found)
+
+
+def test_audit_quality_draws_each_share_per_firm_under_its_escaped_name() -> None:
+    page = render_report(crafted())
+    section = page[page.index('data-section="audit-quality"') :]
+    assert "Çınar Denetim &lt;Hizmetleri&gt; &amp; Co" in section and "<Hizmetleri>" not in page
+    assert "Unannounced audits, per audit firm, all countries" in section
+    assert "Followed audits that missed a critical issue" in section
+    assert "Veritas Audits" not in section.split("<details><summary>Every cell")[0]  # suppressed: no bar
