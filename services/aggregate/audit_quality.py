@@ -51,7 +51,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Final
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from schemas.exchange.aggregates import (
     AUDIT_FIRM_ID,
@@ -166,7 +166,8 @@ def audit_facts(state: NormalizedState, sites: Mapping[str, SiteInfo] | None = N
     return with_follow_ups(facts)
 
 
-def _publishable(value: str, adapter: Any) -> bool:
+def _publishable(value: str, adapter: TypeAdapter[str]) -> bool:
+    """Whether the message model accepts `value` (a firm id or name): what is not, is not published."""
     try:
         adapter.validate_python(value)
     except ValidationError:
