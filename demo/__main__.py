@@ -176,7 +176,9 @@ def _print_aggregates(bootstrap: str) -> None:
         cells = [json.loads(v) for v in asyncio.run(read_compacted(bootstrap, topic_of(table))).values()]
         by_period: dict[str, Counter[str]] = defaultdict(Counter)
         for c in cells:
-            shown = c["measures"] is not None and all(v is not None for v in c["measures"].values())
+            shown = c["measures"] is not None and all(
+                v is not None for k, v in c["measures"].items() if k != "critical_missed_pct"
+            )
             by_period[c["cell"]["period"]][c["status"] + (" with outcomes" if shown else "")] += 1
         print(f"  {table}: {len(cells):,} cells")
         for period in sorted(by_period):
@@ -210,6 +212,19 @@ def _print_aggregates(bootstrap: str) -> None:
                     f"      {c['cell']['period']} all countries and sectors: {m['audited_sites']} "
                     f"audited sites; latest audit shows {detail}"
                 )
+        elif table == "audit-quality":  # per firm, all countries: the firms with the most audits
+            for period in sorted({c["cell"]["period"] for c in overall}):
+                firms = [c for c in overall if c["measures"]["unannounced_pct"] is not None]
+                rows = [c for c in firms if c["cell"]["period"] == period]
+                for c in sorted(rows, key=lambda c: -c["measures"]["audits"])[:2]:
+                    m = c["measures"]
+                    missed = m["critical_missed_pct"]
+                    print(
+                        f"      {period} {c['cell']['audit_firm_name']} ({c['cell']['audit_firm']}): "
+                        f"{m['audits']} audits at {m['sites']} sites, unannounced {m['unannounced_pct']}%, "
+                        f"below minimum days {m['below_minimum_days_pct']}%, critical issue missed "
+                        + ("(no follow-up)" if missed is None else f"{missed}%")
+                    )
         elif table == "forced-labour":
             for c in overall:
                 m = c["measures"]

@@ -1,8 +1,8 @@
 """Each table's charts, by table: what a person wants to see first of it.
 
-A table in the registry without charts of its own here (audit quality per firm, trends with forecasts,
-once they are published) still gets its section with every cell in the data table (`report.render`),
-so the report grows with the tables; charts for it are added here when its measures are known.
+A table in the registry without charts of its own here (trends with forecasts, once they are
+published) still gets its section with every cell in the data table (`report.render`), so the report
+grows with the tables; charts for it are added here when its measures are known.
 
 Charts draw the latest period open and earlier periods collapsed. They print only what the messages
 state: a share as the message gives it (`rate_pct`), a count as "n of P" with P the cell's own
@@ -18,6 +18,7 @@ from typing import Final
 from report.charts import Bar, Ref, bar_chart
 from report.view import cell_key, measures_of
 from schemas.exchange.aggregates import (
+    AUDIT_QUALITY,
     FORCED_LABOUR,
     ISSUE_PREVALENCE,
     LABOUR_FLAGS,
@@ -180,10 +181,40 @@ def labour_relations(cells: Sequence[AnyMessage]) -> str:
     return "".join(out)
 
 
+AUDIT_SHARES: Final = (
+    ("unannounced_pct", "Unannounced audits"),
+    ("semi_announced_pct", "Semi-announced audits"),
+    ("zero_finding_pct", "Audits with no finding"),
+    ("below_minimum_days_pct", "Audits below the minimum auditor-days"),
+    ("critical_missed_pct", "Followed audits that missed a critical issue"),
+)
+AUDIT_NOTE: Final = "(bar: share of the firm's audits, as published; the last of its followed audits)"
+
+
+def audit_quality(cells: Sequence[AnyMessage]) -> str:
+    """Each share per firm, all countries (the firm's name as the message gives it); per country in the
+    data table."""
+    firms = sorted(
+        (m for m in cells if _coord(m, "country") == ALL and m.status == "published"),
+        key=lambda m: (_coord(m, "audit_firm_name"), _coord(m, "audit_firm")),
+    )
+    if not firms:
+        return ""
+    return "".join(
+        bar_chart(
+            f"{title}, per audit firm, all countries",
+            [share_bar(m, measure, _coord(m, "audit_firm_name")) for m in firms],
+            scale_note=AUDIT_NOTE,
+        )
+        for measure, title in AUDIT_SHARES
+    )
+
+
 CHARTS: Final[dict[str, Callable[[Sequence[AnyMessage]], str]]] = {
     ISSUE_PREVALENCE: issue_prevalence,
     FORCED_LABOUR: forced_labour,
     LABOUR_RELATIONS: labour_relations,
+    AUDIT_QUALITY: audit_quality,
 }
 """A table's charts for one period's cells. A table missing here gets its data table only."""
 
@@ -191,5 +222,5 @@ TITLES: Final[dict[str, str]] = {
     ISSUE_PREVALENCE: "Issue prevalence",
     FORCED_LABOUR: "Forced-labour indicators",
     LABOUR_RELATIONS: "Labour relations",
-    "audit-quality": "Audit quality per audit firm",
+    AUDIT_QUALITY: "Audit quality per audit firm",
 }

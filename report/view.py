@@ -20,7 +20,7 @@ from typing import Any, Final, TypeAlias
 
 from pydantic import BaseModel
 
-from schemas.exchange.aggregates import MESSAGE_OF, AnyMessage
+from schemas.exchange.aggregates import MESSAGE_OF, NULL_ALONE, AnyMessage, cell_coordinates
 
 Value: TypeAlias = int | float | None
 """A measure's value as the message states it; None when the message withholds it."""
@@ -28,7 +28,7 @@ Value: TypeAlias = int | float | None
 
 def cell_key(message: AnyMessage) -> str:
     """The cell's coordinates as its topic key spells them: compact JSON, sorted keys."""
-    coordinates = message.cell.model_dump(mode="json")
+    coordinates = cell_coordinates(message.cell)  # an audit firm's name is not part of the key
     return json.dumps(coordinates, sort_keys=True, separators=(",", ":"))
 
 
@@ -92,4 +92,5 @@ def measures_of(message: AnyMessage) -> dict[str, Value]:
 
 def outcomes_withheld(message: AnyMessage) -> bool:
     """Published with its population only: the outcome measures are null (aggregates.md)."""
-    return message.measures is not None and any(v is None for v in measures_of(message).values())
+    values = measures_of(message)
+    return message.measures is not None and any(v is None for k, v in values.items() if k not in NULL_ALONE)

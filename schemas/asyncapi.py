@@ -28,11 +28,13 @@ from pydantic_core import CoreSchema
 
 from schemas.exchange.accepted import ACCEPTED_CE_SOURCE, CE_SPECVERSION, AcceptedEvent
 from schemas.exchange.aggregates import (
+    AUDIT_QUALITY,
     FORCED_LABOUR,
     ISSUE_PREVALENCE,
     LABOUR_RELATIONS,
     RELEASE_STATE_TOPIC,
     REMEDIATION,
+    AuditQualityMessage,
     ForcedLabourMessage,
     IssuePrevalenceMessage,
     LabourRelationsMessage,
@@ -99,6 +101,7 @@ _MODELS: Final[tuple[tuple[str, TypeAdapter[Any]], ...]] = (
     ("IssuePrevalenceMessage", TypeAdapter(IssuePrevalenceMessage)),
     ("ForcedLabourMessage", TypeAdapter(ForcedLabourMessage)),
     ("LabourRelationsMessage", TypeAdapter(LabourRelationsMessage)),
+    ("AuditQualityMessage", TypeAdapter(AuditQualityMessage)),
     ("RemediationMessage", TypeAdapter(RemediationMessage)),
     ("ReleaseStateRecord", TypeAdapter(ReleaseStateRecord)),
     ("ReleaseMarker", TypeAdapter(ReleaseMarker)),
@@ -346,6 +349,15 @@ def channels() -> tuple[Channel, ...]:
             ("LabourRelationsCell",),
         ),
         Channel(
+            "aggregatesAuditQuality",
+            topic_of(AUDIT_QUALITY),
+            "compact",
+            "The audit-quality table (aggregates.md), per audit firm: the firm's APSCA id and name are "
+            "published on purpose; the sites behind them are not. Key: the cell's coordinates (without "
+            "the firm's name).",
+            ("AuditQualityCell",),
+        ),
+        Channel(
             "aggregatesRemediation",
             topic_of(REMEDIATION),
             "compact",
@@ -405,6 +417,7 @@ def operations() -> tuple[Operation, ...]:
         Operation("aggregate", "send", "aggregatesIssuePrevalence", "Release the issue-prevalence cells."),
         Operation("aggregate", "send", "aggregatesForcedLabour", "Release the forced-labour cells."),
         Operation("aggregate", "send", "aggregatesLabourRelations", "Release the labour-relations cells."),
+        Operation("aggregate", "send", "aggregatesAuditQuality", "Release the audit-quality cells."),
         Operation("aggregate", "send", "aggregatesRemediation", "Release the remediation cells."),
         Operation("aggregate", "send", "aggregateReleaseState", "Record each cell's release and the marker."),
         Operation("aggregate", "receive", "aggregateReleaseState", "Load the release history."),
@@ -414,6 +427,7 @@ def operations() -> tuple[Operation, ...]:
                 "aggregatesIssuePrevalence",
                 "aggregatesForcedLabour",
                 "aggregatesLabourRelations",
+                "aggregatesAuditQuality",
                 "aggregatesRemediation",
             )
         ),
@@ -682,6 +696,17 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             "One cell of one release.",
             _ref("LabourRelationsMessage"),
             {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
+            headers="AggregateHeaders",
+        ),
+        "AuditQualityCell": _message(
+            "audit-quality cell",
+            "One cell of one release.",
+            _ref("AuditQualityMessage"),
+            {
+                "type": "string",
+                "description": "The cell's coordinates (period, audit_firm, country), compact JSON with "
+                "sorted keys; the firm's name is not part of the key.",
+            },
             headers="AggregateHeaders",
         ),
         "RemediationCell": _message(

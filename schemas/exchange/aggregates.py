@@ -53,8 +53,9 @@ from schemas.taxonomy import ForcedLabourIndicator, Issue, Sector
 ISSUE_PREVALENCE: Final = "issue-prevalence"
 FORCED_LABOUR: Final = "forced-labour"
 LABOUR_RELATIONS: Final = "labour-relations"
+AUDIT_QUALITY: Final = "audit-quality"
 REMEDIATION: Final = "remediation"
-TABLES: Final = (ISSUE_PREVALENCE, FORCED_LABOUR, LABOUR_RELATIONS, REMEDIATION)
+TABLES: Final = (ISSUE_PREVALENCE, FORCED_LABOUR, LABOUR_RELATIONS, AUDIT_QUALITY, REMEDIATION)
 """The one registry of the tables the exchange publishes: services, bench, demo and tests read it."""
 
 Status = Literal["published", "suppressed"]
@@ -155,6 +156,12 @@ def share_pct(numerator: int, denominator: int) -> float:
 def _one_decimal(value: float) -> float:
     if not 0 <= value <= 100 or round(value, 1) != value:
         raise ValueError("a share is a percentage with one decimal")
+    return value
+
+
+def _tenths(value: float) -> float:
+    if round(value, 1) != value:
+        raise ValueError("a mean has one decimal")
     return value
 
 
@@ -406,13 +413,136 @@ class RemediationMessage(_Message):
     measures: RemediationMeasures | None
 
 
-AnyMessage = IssuePrevalenceMessage | ForcedLabourMessage | LabourRelationsMessage | RemediationMessage
+# --- audit-quality ------------------------------------------------------------------------------------
+
+
+APSCA_FIRM_ID_PATTERN: Final = r"^APSCA-F-[0-9]{5}$"
+"""An APSCA member firm id as the platforms send it (platform-events.md: `APSCA-F-00123`)."""
+FIRM_NAME_MAX: Final = 120
+AUDIT_QUALITY_POPULATION: Final = ("audits", "sites")
+"""The population measures (P) of `audit-quality`; every other measure of the table is an outcome."""
+# What a firm name must not look like, whatever a platform sends: a date (an event time), a long hex
+# run or an unbroken token (a pseudonym, a sealed value, an id), an e-mail address, control characters.
+_NAME_FORBIDDEN: Final = re.compile(
+    r"\d{4}-\d{2}|[0-9a-fA-F]{12,}|\S{41,}|@|[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+)
+
+
+def _firm_name(value: str) -> str:
+    if value != value.strip() or "  " in value:
+        raise ValueError("a firm name has no leading, trailing or doubled white space")
+    if not any(c.isalpha() for c in value):
+        raise ValueError("a firm name has letters")
+    if _NAME_FORBIDDEN.search(value):
+        raise ValueError("a firm name may not carry a date, an id-like token, an address or controls")
+    return value
+
+
+AuditFirmId = Annotated[str, Field(pattern=APSCA_FIRM_ID_PATTERN)]
+AuditFirmName = Annotated[str, Field(min_length=1, max_length=FIRM_NAME_MAX), AfterValidator(_firm_name)]
+"""The firm's name as last reported: one line of text, bounded, and nothing that looks like a date, an
+id or an address, so that the one name the exchange publishes cannot carry anything else."""
+AUDIT_FIRM_NAME: Final[TypeAdapter[str]] = TypeAdapter(AuditFirmName)
+AUDIT_FIRM_ID: Final[TypeAdapter[str]] = TypeAdapter(AuditFirmId)
+NULL_ALONE: Final = frozenset({"critical_missed_pct"})
+"""Outcome measures that may be null in a cell that shows its outcomes (no audit was followed)."""
+LABELS: Final = frozenset({"audit_firm_name"})
+"""Fields of a message's `cell` that are not coordinates: not part of the key (aggregates.md)."""
+
+
+def mean_one_decimal(total: int, count: int) -> float:
+    """aggregates.md: a mean rounded half up to one decimal (exact, no float error)."""
+    if count <= 0 or total < 0:
+        raise ValueError("a mean needs a positive count and a non-negative total")
+    exact = Decimal(total) / Decimal(count)
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _share_of(value: float, denominator: int) -> int:
+    """The count `value` is a share of (`share_pct(n, denominator) == value`); raises if there is none."""
+    guess = round(value * denominator / 100)
+    for n in (guess - 1, guess, guess + 1):
+        if 0 <= n <= denominator and share_pct(n, denominator) == value:
+            return n
+    raise ValueError(f"{value} is no share of {denominator} audits")
+
+
+class AuditQualityCell(_Model):
+    period: Period
+    audit_firm: AuditFirmId
+    country: CountryCoord
+    audit_firm_name: AuditFirmName = Field(
+        description="The firm's name as last reported; not part of the key."
+    )
+
+
+AUDIT_QUALITY_SHARES: Final = (
+    "unannounced_pct",
+    "semi_announced_pct",
+    "zero_finding_pct",
+    "below_minimum_days_pct",
+)
+"""The shares of the cell's audits: each is a count over `audits`, published as a share."""
+
+
+class AuditQualityMeasures(_Model):
+    """aggregates.md `audit-quality`. `critical_missed_pct` alone may be null in a cell that shows its
+    outcomes: none of its audits was followed by another firm's audit within 180 days."""
+
+    audits: Annotated[int, Field(ge=1, description="Population (P): the firm's current audits.")]
+    sites: Annotated[int, Field(ge=1, description="Population (P): their distinct sites.")]
+    unannounced_pct: Pct | None
+    semi_announced_pct: Pct | None
+    zero_finding_pct: Pct | None
+    mean_findings_per_audit: Annotated[float, Field(ge=0), AfterValidator(_tenths)] | None
+    below_minimum_days_pct: Pct | None
+    critical_missed_pct: Pct | None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AuditQualityMeasures:
+        if self.sites > self.audits:
+            raise ValueError("sites exceeds audits")
+        values = [getattr(self, name) for name in (*AUDIT_QUALITY_SHARES, "mean_findings_per_audit")]
+        shown = [v for v in values if v is not None]
+        if not shown:
+            if self.critical_missed_pct is not None:
+                raise ValueError("outcome measures are either all shown or all null")
+            return self
+        if len(shown) != len(values):
+            raise ValueError("outcome measures are either all shown or all null")
+        counts = {name: _share_of(getattr(self, name), self.audits) for name in AUDIT_QUALITY_SHARES}
+        if counts["unannounced_pct"] + counts["semi_announced_pct"] > self.audits:
+            raise ValueError("unannounced and semi-announced audits exceed audits")
+        return self
+
+
+class AuditQualityMessage(_Message):
+    """A value on `exchange.aggregates.audit-quality.v1`: a firm is published on purpose, with its name."""
+
+    table: Literal["audit-quality"]
+    cell: AuditQualityCell
+    measures: AuditQualityMeasures | None
+
+
+def cell_coordinates(cell: BaseModel) -> dict[str, str]:
+    """A message's cell without its labels (`LABELS`): the coordinates that make its key."""
+    return {k: v for k, v in cell.model_dump().items() if k not in LABELS}
+
+
+AnyMessage = (
+    IssuePrevalenceMessage
+    | ForcedLabourMessage
+    | LabourRelationsMessage
+    | AuditQualityMessage
+    | RemediationMessage
+)
 AggregateMessage = Annotated[AnyMessage, Discriminator("table")]
 AGGREGATE_MESSAGE: Final[TypeAdapter[AnyMessage]] = TypeAdapter(AggregateMessage)
 MESSAGE_OF: Final[dict[str, type[AnyMessage]]] = {
     ISSUE_PREVALENCE: IssuePrevalenceMessage,
     FORCED_LABOUR: ForcedLabourMessage,
     LABOUR_RELATIONS: LabourRelationsMessage,
+    AUDIT_QUALITY: AuditQualityMessage,
     REMEDIATION: RemediationMessage,
 }
 assert tuple(MESSAGE_OF) == TABLES

@@ -88,6 +88,9 @@ class Cell:
     # site's highest severity on the issue ("" for none), a forced-labour cell's its sorted indicators.
     # Left empty, every site brings the same thing (membership only).
     contributions: Mapping[str, str] = field(default_factory=dict)
+    # What the message's `cell` carries beside the coordinates, not part of the key and never read by
+    # the disclosure rules: an audit-quality cell's `audit_firm_name`.
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.contributions:

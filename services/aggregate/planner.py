@@ -27,6 +27,7 @@ from schemas.exchange.aggregates import (
 )
 
 from . import disclosure
+from .audit_quality import audit_quality
 from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revision, Status
 from .identity import Identities, Parties
 from .model import Cell, CellKey
@@ -144,6 +145,7 @@ def plan_release(
         *issue_prevalence(state, granularity, audited),
         *forced_labour(state, granularity, audited),
         *labour_relations(state, granularity, audited),
+        *audit_quality(state, granularity, closed, sites),
         # open_overdue depends on the release time itself (services/aggregate/remediation.py)
         *remediation(state, release_at, granularity, sites, closed),
     ]
@@ -263,7 +265,7 @@ def plan_cell(
         return
     message = build_message(
         cell.key.table,
-        dict(cell.key.coords),
+        {**dict(cell.key.coords), **cell.labels},
         decision.status.wire_status,
         _measures(cell, decision.status, outcomes),
         release_at,

@@ -5,7 +5,9 @@
   derives from the message, so a replay of a release is byte-identical (`ce_id` is a UUIDv5 of table,
   key, release id and revision, not a random id).
 * `assert_hygienic` is the last check before every send: it raises if a value carries anything that
-  looks like a pseudonym, a sealed value or an event time (aggregates.md, "Hygiene").
+  looks like a pseudonym, a sealed value, an event time, a name or free text (aggregates.md,
+  "Hygiene"); the one name it lets through is an audit firm's, at `cell.audit_firm_name` of an
+  `audit-quality` message (with the firm's APSCA id at `cell.audit_firm`).
 * `ReleaseLog` holds, per cell, its last release (the message as sent) and what each site of its
   population contributed to it then, and says the next revision. It is kept in the internal compacted
   topic `exchange.aggregate.releases.v1` (`ReleaseStateRecord`, never published): the public messages
@@ -25,6 +27,10 @@ from typing import Any, Final
 from pydantic import BaseModel
 
 from schemas.exchange.aggregates import (
+    AUDIT_FIRM_ID,
+    AUDIT_FIRM_NAME,
+    AUDIT_QUALITY,
+    AUDIT_QUALITY_POPULATION,
     LAST_RELEASE_KEY,
     MESSAGE_OF,
     NOISE_DRAW,
@@ -38,6 +44,7 @@ from schemas.exchange.aggregates import (
     ReleaseStateRecord,
     SiteAffiliationRecord,
     SiteMemberRef,
+    cell_coordinates,
     dump_message,
     format_release_time,
     topic_of,
@@ -100,7 +107,7 @@ def build_message(
 
 def encode_message(message: Message) -> tuple[bytes, bytes, Headers]:
     """(key, value, headers) of a message; checked by `assert_hygienic`."""
-    key = message_key(message.cell.model_dump())
+    key = message_key(cell_coordinates(message.cell))
     value = dump_message(message)
     assert_hygienic(value)
     release_id = format_release_time(message.release_id)
@@ -161,6 +168,49 @@ def assert_hygienic(value: bytes) -> None:
             raise HygieneError(f"carries a date or time at {'.'.join((*path, name or ''))}")
         if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= _EPOCH_LIKE:
             raise HygieneError(f"carries an epoch-like number at {'.'.join((*path, name or ''))}")
+    _assert_no_names(document)
+
+
+# Text a message may carry: coordinate codes (countries, sectors, issues, periods, ALL) and, at the top,
+# the table and the status. A firm's APSCA id and name are allowed at one place each (`_FIRM_FIELDS`).
+_CODE: Final = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
+_WORD: Final = re.compile(r"[a-z][a-z-]{0,39}")
+_TOP_WORDS: Final = frozenset({"table", "status"})
+_APSCA: Final = re.compile(r"(?i)apsca|csca")  # firm ids and auditor numbers
+_NAME_FIELD: Final = re.compile(r"(?i)name")
+_FIRM_FIELDS: Final = {("cell", "audit_firm"): AUDIT_FIRM_ID, ("cell", "audit_firm_name"): AUDIT_FIRM_NAME}
+
+
+def _assert_no_names(document: dict[str, Any]) -> None:
+    """No name, free text or firm id anywhere, except an `audit-quality` message's firm id and name at
+    `cell.audit_firm` and `cell.audit_firm_name` (aggregates.md: firms are published on purpose), and
+    those only in the shapes the message model allows (a name cannot carry a date or an id)."""
+    firm_message = document.get("table") == AUDIT_QUALITY
+    for path, name, item in _walk(document, ()):
+        where = ".".join((*path, name or ""))
+        field = (*path, name or "")
+        if len(field) == 2 and field in _FIRM_FIELDS:
+            if not firm_message or not isinstance(item, str):
+                raise HygieneError(f"carries a firm's id or name outside audit-quality at {where}")
+            try:
+                _FIRM_FIELDS[field].validate_python(item)
+            except ValueError:
+                raise HygieneError(f"carries a firm field not in its allowed shape at {where}") from None
+            continue
+        if name is not None and _NAME_FIELD.search(name):
+            raise HygieneError(f"carries a name field {where}")
+        if name is not None and _APSCA.search(name):
+            raise HygieneError(f"carries an APSCA field {where}")
+        if not isinstance(item, str):
+            continue
+        if path == () and name in _ALLOWED_TIMES:
+            continue
+        if path == () and name in _TOP_WORDS and _WORD.fullmatch(item):
+            continue
+        if _APSCA.search(item):
+            raise HygieneError(f"carries an APSCA id at {where}")
+        if not _CODE.fullmatch(item):
+            raise HygieneError(f"carries free text (a name?) at {where}")
 
 
 def _walk(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str | None, Any]]:
@@ -207,7 +257,7 @@ class LoggedRelease:
 
 
 # The population measures (P) of every table; a message's other measures are outcomes.
-POPULATION_MEASURES: Final = frozenset({"audited_sites", "findings"})
+POPULATION_MEASURES: Final = frozenset({"audited_sites", *AUDIT_QUALITY_POPULATION, "findings"})
 
 
 def shows_outcomes(message: Message) -> bool:
@@ -379,7 +429,7 @@ class ReleaseLog:
         """Note a release about to be sent; returns the (key, value) to write to the release-state topic
         first. The message's revision must be the cell's next revision. `contributions` is keyed by
         real site."""
-        key = cell_key_of(message.table, message.cell.model_dump())
+        key = cell_key_of(message.table, cell_coordinates(message.cell))
         expected = self.next_revision(key)
         if message.revision != expected:
             raise ValueError(f"revision {message.revision} of {key} is not the next revision {expected}")
@@ -439,7 +489,7 @@ class ReleaseLog:
                 )
                 continue
             record = RELEASE_STATE.validate_json(value)
-            cell = cell_key_of(record.message.table, record.message.cell.model_dump())
+            cell = cell_key_of(record.message.table, cell_coordinates(record.message.cell))
             if state_key(cell) != key:
                 raise ValueError(f"release-state key {key!r} does not match its record's cell {cell}")
             log._last[cell] = LoggedRelease(

@@ -29,6 +29,7 @@ ALL_TABLES: Final[tuple[TableName, ...]] = (
     "issue-prevalence",
     "forced-labour",
     "labour-relations",
+    "audit-quality",
     "remediation",
 )
 assert ALL_TABLES == TABLES

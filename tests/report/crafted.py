@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 
 from schemas.exchange.aggregates import (
     AnyMessage,
+    AuditQualityCell,
+    AuditQualityMeasures,
+    AuditQualityMessage,
     ForcedLabourCell,
     ForcedLabourMeasures,
     ForcedLabourMessage,
@@ -104,6 +107,36 @@ def relations(
     )
 
 
+def audit(
+    firm: str,
+    country: str,
+    audits: int | None,
+    shares: tuple[float, float, float, float, float | None] | None,
+) -> AuditQualityMessage:
+    """An audit-quality cell; `shares` None: outcomes withheld; `audits` None: suppressed."""
+    measures = None
+    if audits is not None:
+        u, s, z, b, c = shares if shares else (None, None, None, None, None)
+        measures = AuditQualityMeasures(
+            audits=audits,
+            sites=audits - 2,
+            unannounced_pct=u,
+            semi_announced_pct=s,
+            zero_finding_pct=z,
+            mean_findings_per_audit=None if shares is None else 1.7,
+            below_minimum_days_pct=b,
+            critical_missed_pct=c,
+        )
+    name = {"APSCA-F-00123": "Çınar Denetim <Hizmetleri> & Co", "APSCA-F-00217": "Veritas Audits"}[firm]
+    return AuditQualityMessage(
+        table="audit-quality",
+        cell=AuditQualityCell(period="2026-Q1", audit_firm=firm, country=country, audit_firm_name=name),
+        status="published" if measures else "suppressed",
+        measures=measures,
+        **_times(0),  # type: ignore[arg-type]
+    )
+
+
 def crafted() -> list[AnyMessage]:
     """In topic order: the revised cell's revision 0 comes before its revision 1."""
     return [
@@ -126,4 +159,8 @@ def crafted() -> list[AnyMessage]:
         relations("BD", "ALL", 61, (12, 30, 9, 50)),
         relations("KH", "ALL", 6, None),  # population-only
         relations("ALL", "TOYS_LEISURE", None, None),  # suppressed
+        audit("APSCA-F-00123", "ALL", 40, (10.0, 40.0, 25.0, 5.0, 50.0)),
+        audit("APSCA-F-00123", "BD", 24, (12.5, 37.5, 25.0, 8.3, None)),  # nothing followed
+        audit("APSCA-F-00123", "CN", 16, None),  # population-only
+        audit("APSCA-F-00217", "ALL", None, None),  # suppressed
     ]

@@ -87,13 +87,15 @@ def test_sections_follow_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
         "issue-prevalence",
         "forced-labour",
         "labour-relations",
+        "audit-quality",
         "remediation",
     ]
-    assert "audit-quality" not in page
+    assert "Audit quality per audit firm" in page
+    assert "forecasts" not in page
     # a table added to the registry gets its section (with its cells once they are published)
-    monkeypatch.setattr(render, "TABLES", (*TABLES, "audit-quality"))
+    monkeypatch.setattr(render, "TABLES", (*TABLES, "forecasts"))
     page = render_report(crafted())
-    assert 'data-section="audit-quality"' in page and "Audit quality per audit firm" in page
+    assert 'data-section="forecasts"' in page and "Forecasts" in page
 
 
 def test_no_messages_gives_an_empty_report_not_zeros() -> None:
@@ -109,3 +111,12 @@ def test_a_suppressed_cell_prints_no_number() -> None:
     found = elements(page)
     assert {e.attrs["data-measure"] for e in found} == set(measure_names("issue-prevalence"))
     assert all(e.content == "withheld" for e in found)
+
+
+def test_audit_quality_draws_each_share_per_firm_under_its_escaped_name() -> None:
+    page = render_report(crafted())
+    section = page[page.index('data-section="audit-quality"') :]
+    assert "Çınar Denetim &lt;Hizmetleri&gt; &amp; Co" in section and "<Hizmetleri>" not in page
+    assert "Unannounced audits, per audit firm, all countries" in section
+    assert "Followed audits that missed a critical issue" in section
+    assert "Veritas Audits" not in section.split("<details><summary>Every cell")[0]  # suppressed: no bar

@@ -32,6 +32,7 @@ PUBLIC_TABLES = {
     topic_of(ISSUE_PREVALENCE),
     topic_of(FORCED_LABOUR),
     "exchange.aggregates.labour-relations.v1",
+    "exchange.aggregates.audit-quality.v1",
     "exchange.aggregates.remediation.v1",
 }
 AGGREGATE_STATE = {RELEASE_STATE_TOPIC}

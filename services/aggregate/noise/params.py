@@ -13,10 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from schemas.exchange.aggregates import REMEDIATION, TABLES
+from schemas.exchange.aggregates import AUDIT_QUALITY, REMEDIATION, TABLES
 
 # Tables with no differential-privacy mode, and why (a deployment that lists one is refused at start-up).
 NOT_NOISY: Final = {
+    AUDIT_QUALITY: (
+        "audit-quality publishes shares of audits and a mean, not site counts: its counts are per audit "
+        "(one site can move several of them), critical_missed_pct divides by a count that is itself an "
+        "outcome, and the consistency step has no rule for them; it is released exact, under the "
+        "withholding rules"
+    ),
     REMEDIATION: (
         "remediation counts findings, not sites: one site may bring any number of findings to a cell, so "
         "a per-site sensitivity needs a bound on findings per site (clipping) that the contract does not "

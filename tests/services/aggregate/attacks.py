@@ -21,6 +21,13 @@ A message is a public record as planned: `(topic, key, value, headers)`. `inputs
 8. `replays`: two plans of the same release that are not byte-identical.
 9. `outcome_blind`: the withholding pattern depends on outcomes (beyond the recovery rule).
 10. `hygiene`: a pseudonym, a confidential feed string or an event time in any message.
+
+`audit-quality` (cells period x audit_firm x country) is attacked with the others: its population is
+its sites (>= 10 for the threshold), its family is period x firm with country as the margin dimension
+(no sector: its cells sit at sector ALL), its additive counts are what an attacker reads off the shares
+with their published denominator `audits` (a one-decimal share of a known count gives the count back),
+and its ground truth comes from `reference_audit_quality` (`with_audit_quality`). Its firm's name is a
+label, not a coordinate.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from scipy.optimize import linprog  # type: ignore[import-untyped]
 from simulator.message import FeedMessage
 from tests.services.aggregate import reference_remediation
 from tests.services.aggregate.reference import ALL, Reference, cell_key, compute
+from tests.services.aggregate.reference_audit_quality import audit_quality as aq_reference
 
 Record = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
 TOPIC_PREFIX: Final = "exchange.aggregates."
@@ -47,31 +55,17 @@ PSEUDONYM: Final = re.compile(rb"[a-z0-9-]{1,16}\.[a-z]+\.[0-9a-f]{32}")
 DATE_TEXT: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 MIN_PRINCIPALS: Final = 3
 EPS: Final = 1e-6
-POPULATION_MEASURES: Final = frozenset({"audited_sites", "findings"})
+POPULATION_MEASURES: Final = frozenset({"audited_sites", "audits", "sites", "findings"})
+AUDIT_QUALITY: Final = "audit-quality"
 REMEDIATION: Final = "remediation"
-
-
-@dataclass
-class Input(Reference):
-    """The reference of one release's input, with the `remediation` table as of that release's time
-    (its `open_overdue` depends on the clock, so it belongs to a release, not to an input alone)."""
-
-    remediation: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def reference_at(messages: Sequence[FeedMessage], release_at: datetime) -> Input:
-    """Every table's reference for the release at `release_at` computed from `messages`."""
-    ref = compute(messages)
-    return Input(
-        **{f.name: getattr(ref, f.name) for f in fields(Reference)},
-        remediation=reference_remediation.remediation(messages, release_at),
-    )
-
-
-def _remediation(ref: Reference) -> dict[str, dict[str, Any]]:
-    if not isinstance(ref, Input):
-        raise TypeError("remediation messages need the reference of their release: attacks.reference_at")
-    return ref.remediation
+LABELS: Final = frozenset({"audit_firm_name"})  # in a message's cell, not a coordinate
+# audit-quality's shares, and the counts an attacker reads off them (denominator: `audits`)
+AQ_SHARES: Final = {
+    "unannounced_pct": "unannounced",
+    "semi_announced_pct": "semi_announced",
+    "zero_finding_pct": "zero_finding",
+    "below_minimum_days_pct": "below_minimum_days",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +76,65 @@ class Params:
     k_delta: int = 5
     grace: timedelta = timedelta(days=30)
     cadence: timedelta = timedelta(hours=1)
+    audit_quality_min_sites: int = 10
+
+    def min_sites(self, table: str) -> int:
+        return self.audit_quality_min_sites if table == AUDIT_QUALITY else self.k_sites
+
+
+@dataclass
+class Input(Reference):
+    """The reference of one release's input, with the tables computed apart from `reference.compute`:
+    `remediation` as of that release's time (its `open_overdue` depends on the clock, so it belongs to
+    a release, not to an input alone) and audit-quality's cells (`reference_audit_quality`), whose
+    populations are in `populations` under their own keys (period, audit_firm, country)."""
+
+    remediation: dict[str, dict[str, Any]] = field(default_factory=dict)
+    audit_quality: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def reference_at(
+    messages: Sequence[FeedMessage],
+    release_at: datetime,
+    audit_quality: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Input:
+    """Every table's reference for the release at `release_at` computed from `messages` (audit-quality's
+    from `reference_audit_quality`, unless given)."""
+    ref = compute(messages)
+    base = Input(
+        **{f.name: getattr(ref, f.name) for f in fields(Reference)},
+        remediation=reference_remediation.remediation(messages, release_at),
+    )
+    return with_audit_quality(base, aq_reference(messages) if audit_quality is None else audit_quality)
+
+
+def with_audit_quality(ref: Reference, audit_quality: Mapping[str, Mapping[str, Any]]) -> Input:
+    base = {f.name: getattr(ref, f.name) for f in ref.__dataclass_fields__.values()}
+    populations = {**ref.populations, **{k: set(v["_sites"]) for k, v in audit_quality.items()}}
+    return Input(
+        **{
+            **base,
+            "populations": populations,
+            "audit_quality": {k: dict(v) for k, v in audit_quality.items()},
+        }
+    )
+
+
+def _remediation(ref: Reference) -> dict[str, dict[str, Any]]:
+    if not isinstance(ref, Input):
+        raise TypeError("remediation messages need the reference of their release: attacks.reference_at")
+    return ref.remediation
+
+
+def _share_count(value: float, denominator: int) -> int | None:
+    """The count a one-decimal share of `denominator` was made from (None if none or several)."""
+    hits = [n for n in range(denominator + 1) if pct_tenths(n, denominator) == round(value * 10)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def pct_tenths(numerator: int, denominator: int) -> int:
+    """100 x n / d in tenths, rounded half up (aggregates.md)."""
+    return (2000 * numerator + denominator) // (2 * denominator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +155,18 @@ class Msg:
         return self.cell["period"]
 
     @property
+    def coords(self) -> dict[str, str]:
+        """The cell's coordinates (an audit-quality cell's firm name is a label)."""
+        return {d: v for d, v in self.cell.items() if d not in LABELS}
+
+    @property
     def key(self) -> tuple[str, str]:
-        return (self.table, cell_key(**self.cell))
+        return (self.table, cell_key(**self.coords))
 
     @property
     def population_key(self) -> str:
         """The reference's population key: the coordinates without issue."""
-        return cell_key(**{d: v for d, v in self.cell.items() if d != "issue"})
+        return cell_key(**{d: v for d, v in self.coords.items() if d != "issue"})
 
     @property
     def shown(self) -> bool:
@@ -125,6 +183,12 @@ class Msg:
         but the count a share and its denominator give away is derived (remediation's on-time count)."""
         out: dict[str, int | None] = {}
         measures = self.measures or {}
+        if self.table == AUDIT_QUALITY:  # the counts behind the shares, with `audits` published
+            audits = measures.get("audits")
+            for share, count in AQ_SHARES.items():
+                value = measures.get(share)
+                out[count] = None if value is None or audits is None else _share_count(value, audits)
+            return out
         if "closed_on_time_pct" in measures:
             closed, share = measures["closed"], measures["closed_on_time_pct"]
             out["closed_on_time"] = (
@@ -170,6 +234,9 @@ def _population(ref: Reference, msg: Msg) -> set[str]:
 
 
 def _true_additive(ref: Reference, msg: Msg) -> dict[str, int]:
+    if msg.table == AUDIT_QUALITY:
+        raw_aq = ref.audit_quality.get(cell_key(**msg.coords)) if isinstance(ref, Input) else None
+        return {} if raw_aq is None else {c: int(raw_aq["_counts"][c]) for c in AQ_SHARES.values()}
     table = (
         _remediation(ref)
         if msg.table == REMEDIATION
@@ -179,7 +246,7 @@ def _true_additive(ref: Reference, msg: Msg) -> dict[str, int]:
             "labour-relations": ref.labour_relations,
         }[msg.table]
     )
-    raw = table.get(cell_key(**msg.cell))
+    raw = table.get(cell_key(**msg.coords))
     if raw is None:
         return {}
     out: dict[str, int] = {}
@@ -226,7 +293,7 @@ def small_cells(messages: Sequence[Msg], inputs: Mapping[str, Reference], params
         ref = inputs[m.release_id]
         population = _population(ref, m)
         principals = _principals(ref, population)
-        if len(population) < params.k_sites or len(principals) < MIN_PRINCIPALS:
+        if len(population) < params.min_sites(m.table) or len(principals) < MIN_PRINCIPALS:
             out.append(
                 f"small cell {m.table} {m.cell} @{m.release_id}: {len(population)} sites, "
                 f"{len(principals)} principal owners"
@@ -279,8 +346,8 @@ def families(view: Mapping[tuple[str, str], Msg]) -> dict[tuple[str, ...], dict[
     """(table, period[, issue]) -> position (country, sector) -> message."""
     out: dict[tuple[str, ...], dict[Position, Msg]] = defaultdict(dict)
     for m in view.values():
-        fixed = tuple(f"{d}={v}" for d, v in sorted(m.cell.items()) if d not in MARGIN_DIMS)
-        # a table without sectors (remediation) has its cells at (country, ALL)
+        fixed = tuple(f"{d}={v}" for d, v in sorted(m.coords.items()) if d not in MARGIN_DIMS)
+        # a table without a sector dimension (audit-quality, remediation) sits at sector ALL
         out[(m.table, *fixed)][(m.cell["country"], m.cell.get("sector", ALL))] = m
     return dict(out)
 
@@ -330,7 +397,8 @@ def residuals(messages: Sequence[Msg], inputs: Mapping[str, Reference], params: 
                 if rest:
                     principals = _principals(ref, rest)
                     bad = _insider_failures(ref, rest, params.k_insider)
-                    if len(rest) < params.k_sites or len(principals) < MIN_PRINCIPALS or bad:
+                    small = len(rest) < params.min_sites(top.table)
+                    if small or len(principals) < MIN_PRINCIPALS or bad:
                         out.add(
                             f"residual of {fam} {margin} over {dim} @{rid}: {len(rest)} sites, "
                             f"{len(principals)} principals, insiders {bad[:3]}"
@@ -473,6 +541,11 @@ def _contribution(ref: Reference, period: str, site: str) -> tuple[Any, ...]:
     return (s.country, s.sector, severity, tuple(sorted(ref.indicators.get((period, site), set()))))
 
 
+def _aq_contribution(ref: Reference, msg: Msg, site: str) -> Any:
+    raw = ref.audit_quality.get(cell_key(**msg.coords), {}) if isinstance(ref, Input) else {}
+    return raw.get("_contributions", {}).get(site)
+
+
 def differing(before: Reference, after: Reference, msg_before: Msg, msg_after: Msg) -> set[str]:
     """Sites whose contribution to the cell differs between two inputs: added, removed or changed."""
     a, b = _population(before, msg_before), _population(after, msg_after)
@@ -482,6 +555,10 @@ def differing(before: Reference, after: Reference, msg_before: Msg, msg_after: M
         new = _remediation(after).get(key, {}).get("_contributions", {})
         return (a ^ b) | {s for s in a & b if old.get(s) != new.get(s)}
     period = msg_after.period
+    if msg_after.table == AUDIT_QUALITY:
+        old, new = msg_before, msg_after
+        changed = {s for s in a & b if _aq_contribution(before, old, s) != _aq_contribution(after, new, s)}
+        return (a ^ b) | changed
     changed = {s for s in a & b if _contribution(before, period, s) != _contribution(after, period, s)}
     return (a ^ b) | changed
 

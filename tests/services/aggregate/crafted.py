@@ -420,6 +420,9 @@ class Crafted:
         # aggregates.md `labour-relations`: the flags of the site's latest audit of the period, by end
         # date, then by event time.
         latest: dict[tuple[str, str], tuple[tuple[date, int], str]] = {}
+        # aggregates.md `audit-quality`: every current audit, by its firm (here always the one firm,
+        # announced, with 2 auditor-days for 10 workers: never below the minimum of 1.5)
+        audit_codes: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         for a in self.audits.values():
             label = label_of.get(a.psite)
             if label is None:
@@ -429,6 +432,8 @@ class Crafted:
             when, bits = (a.end, a.event_ms), "".join("1" if flag else "0" for flag in a.voice)
             if (label, period) not in latest or when > latest[(label, period)][0]:
                 latest[(label, period)] = (when, bits)
+            code = "A" + ("0" if a.findings else "1") + f"0:{len(a.findings)}"
+            audit_codes[(label, period)].append(("APSCA-F-00123", code))
             for f in a.findings:
                 issue, sev = f[0].value, f[1]
                 if issue not in severity or _RANK[sev] > _RANK[Severity(severity[issue])]:
@@ -474,6 +479,7 @@ class Crafted:
                             issue: tuple(sorted(tokens))
                             for issue, tokens in remedied.get((label, period), {}).items()
                         },
+                        audits=tuple(sorted(audit_codes[(label, period)])),
                     )
                     for period, (sev, ind) in per_site[label].items()
                 },

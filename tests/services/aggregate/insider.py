@@ -54,6 +54,7 @@ ISSUE_PREVALENCE: Final = "issue-prevalence"
 FORCED_LABOUR: Final = "forced-labour"
 LABOUR_RELATIONS: Final = "labour-relations"
 REMEDIATION: Final = "remediation"
+AUDIT_QUALITY: Final = "audit-quality"
 ALL: Final = "ALL"
 UNSEEN: Final = "?"  # every country (sector) the attacker has never seen in a message, as one row
 POP: Final = "audited_sites"  # internally: every table's population measure, under this one name
@@ -72,8 +73,19 @@ COUNTS: Final[Mapping[str, tuple[str, ...]]] = {
     ),
     # Findings, not sites: closed, closed on time (which the share and `closed` give away), overdue.
     REMEDIATION: ("closed", "closed_on_time", "open_overdue"),
+    # The counts behind its shares, read back with the published `audits` (aggregates.md: shares are
+    # one decimal; at these sizes a share of a known count gives the count). Its population measure
+    # for the program is `audits` (held under POP), which bounds every count; `sites` is checked by
+    # `primary`. Its family is (table, period, audit firm) and it has no sector: cells sit at ALL.
+    AUDIT_QUALITY: ("unannounced", "semi_announced", "zero_finding", "below_minimum_days"),
 }
-SITE_TABLES: Final = frozenset({REMEDIATION})  # tables whose cells have no sector (country margin only)
+AQ_SHARES: Final = {
+    "unannounced": "unannounced_pct",
+    "semi_announced": "semi_announced_pct",
+    "zero_finding": "zero_finding_pct",
+    "below_minimum_days": "below_minimum_days_pct",
+}
+SITE_TABLES: Final = frozenset({REMEDIATION, AUDIT_QUALITY})  # no sector: country margin only
 MIN_PRINCIPALS: Final = 3
 BIG: Final = 100_000.0  # an upper bound no population reaches; the attacker knows no tighter one
 
@@ -95,6 +107,11 @@ class PeriodFacts:
     # a current audit of the period: "c<days>+" / "c<days>-" closed on time / late (days from the audit's
     # end), "o!" open and overdue, "o" open.
     remediation: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # audit-quality: per current audit of the period, (APSCA firm id, code): its announcement ("A", "S",
+    # "U"), then "1"/"0" for no finding at all, then "1"/"0" for auditor-days below the minimum, then
+    # ":" and its number of findings (the cell publishes their mean, so a site whose count changed has
+    # a contribution that differs, aggregates.md "Revisions", though no additive count moves).
+    audits: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +152,10 @@ class Params:
     k_insider: int = 3
     outcome_min: int = 20
     k_delta: int = 5
+    audit_quality_min_sites: int = 10
+
+    def min_sites(self, table: str) -> int:
+        return self.audit_quality_min_sites if table == AUDIT_QUALITY else self.k_sites
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +213,7 @@ class Message:
     @property
     def family(self) -> FamilyKey:
         c = dict(self.cell)
-        return (self.table, c["period"], c.get("issue", ""))
+        return (self.table, c["period"], c.get("issue", c.get("audit_firm", "")))
 
     @property
     def pos(self) -> Pos:
@@ -203,16 +224,35 @@ class Message:
         return f"{self.table}{dict(self.cell)}"
 
 
+def _count_of(share: float, denominator: int) -> int:
+    """The count a published one-decimal share of `denominator` was made from (half up)."""
+    hits = [
+        n
+        for n in range(denominator + 1)
+        if (2000 * n + denominator) // (2 * denominator) == round(share * 10)
+    ]
+    assert len(hits) == 1, (share, denominator)
+    return hits[0]
+
+
 def _flatten(table: str, measures: Mapping[str, object] | None) -> tuple[dict[str, int] | None, bool]:
     if measures is None:
         return None, False
+    if table == AUDIT_QUALITY:
+        audits = int(measures["audits"])  # type: ignore[call-overload]
+        values = {POP: audits, "sites": int(measures["sites"])}  # type: ignore[call-overload]
+        if measures.get("unannounced_pct") is None:
+            return values, False
+        for name, share in AQ_SHARES.items():
+            values[name] = _count_of(float(measures[share]), audits)  # type: ignore[arg-type]
+        return values, True
     values = {POP: int(measures[POPULATION_OF.get(table, POP)])}  # type: ignore[call-overload]
     head = COUNTS[table][0]
     if measures.get(head) is None:
         return values, False
     if table == REMEDIATION:
-        closed, share = int(measures["closed"]), measures["closed_on_time_pct"]  # type: ignore[call-overload]
-        on_time = 0 if share is None else round(float(share) * closed / 100)  # type: ignore[arg-type]
+        closed, on_time_share = int(measures["closed"]), measures["closed_on_time_pct"]  # type: ignore[call-overload]
+        on_time = 0 if on_time_share is None else round(float(on_time_share) * closed / 100)  # type: ignore[arg-type]
         values.update(closed=closed, closed_on_time=on_time, open_overdue=int(measures["open_overdue"]))  # type: ignore[call-overload]
         return values, True
     for name in COUNTS[table]:
@@ -235,11 +275,8 @@ def parse(history: Sequence[Release]) -> list[Message]:
             if doc["table"] not in COUNTS:
                 continue
             values, outcomes = _flatten(doc["table"], doc["measures"])
-            out.append(
-                Message(
-                    doc["table"], tuple(sorted(doc["cell"].items())), index, doc["revision"], values, outcomes
-                )
-            )
+            cell = tuple(sorted((k, v) for k, v in doc["cell"].items() if k != "audit_firm_name"))
+            out.append(Message(doc["table"], cell, index, doc["revision"], values, outcomes))
     return out
 
 
@@ -254,6 +291,8 @@ def _token(table: str, issue: str, facts: PeriodFacts) -> str:
         return facts.voice
     if table == REMEDIATION:
         return ",".join(sorted(facts.remediation.get(issue, ())))
+    if table == AUDIT_QUALITY:  # `issue` is the firm: its audits' codes ("" when it has none)
+        return ",".join(sorted(code for firm, code in facts.audits if firm == issue))
     return ",".join(sorted(facts.indicators))
 
 
@@ -267,6 +306,16 @@ def values_of(table: str, tokens: Iterable[str]) -> dict[str, int]:
             "closed": sum(1 for f in findings if f.startswith("c")),
             "closed_on_time": sum(1 for f in findings if f.startswith("c") and f.endswith("+")),
             "open_overdue": findings.count("o!"),
+        }
+    if table == AUDIT_QUALITY:
+        codes = [c for t in ts for c in t.split(",") if c]
+        return {
+            POP: len(codes),  # audits
+            "sites": len(ts),
+            "unannounced": sum(1 for c in codes if c[0] == "U"),
+            "semi_announced": sum(1 for c in codes if c[0] == "S"),
+            "zero_finding": sum(1 for c in codes if c[1] == "1"),
+            "below_minimum_days": sum(1 for c in codes if c[2] == "1"),
         }
     if table == LABOUR_RELATIONS:
         return {
@@ -301,8 +350,8 @@ def cell_tokens(
         if facts is None:
             continue
         token = _token(table, issue, facts)
-        if table == REMEDIATION and not token:
-            continue  # no finding with a corrective action on the issue: not in the cell
+        if table in SITE_TABLES and not token:
+            continue  # no finding with an action on the issue, no audit by the firm: not in the cell
         for pos in positions_of(site, table):
             out[pos][rid] = token
     return dict(out)
@@ -399,13 +448,16 @@ def primary(history: Sequence[Release], params: Params = Params()) -> list[Viola
         sites = [release.snapshot.sites[rid] for rid in tokens]
         n = len(sites)  # the rules count sites, whatever the population measure counts
         at, cell = release.at, m.label()
-        expected = values_of(m.table, tokens.values())[POP]
-        if m.values[POP] != expected:
-            out.append(Violation("mismatch", at, cell, f"population {m.values[POP]} but truth {expected}"))
+        if m.table == AUDIT_QUALITY:  # its population measure for the program counts audits
+            population, expected = m.values["sites"], n
+        else:
+            population, expected = m.values[POP], values_of(m.table, tokens.values())[POP]
+        if population != expected:
+            out.append(Violation("mismatch", at, cell, f"population {population} but truth {expected}"))
             continue
         ids = ids_at[m.release]
         principals = {ids.suppliers.find(s.principal) for s in sites}
-        if n < params.k_sites or len(principals) < MIN_PRINCIPALS:
+        if n < params.min_sites(m.table) or len(principals) < MIN_PRINCIPALS:
             out.append(Violation("primary", at, cell, f"threshold: {n} sites, {len(principals)} principals"))
         most, who = ids.worst_insider(sites)
         if n - most < params.k_insider:

@@ -30,6 +30,7 @@ from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, REMEDIATION, TABLES
 from schemas.taxonomy import SMETA_CLAUSES
 from services.aggregate import disclosure
+from services.aggregate.audit_quality import audit_quality
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.planner import plan_release
 from services.aggregate.population import NormalizedState, contributing
@@ -196,11 +197,15 @@ def test_the_history_exercises_the_rules(history: History) -> None:
     )
     assert max(m.revision for m in messages) > 0
     assert sum(p.held for p in plans.values()) > 0
-    # every table is attacked, remediation included (published and suppressed; its cells here stay
-    # below outcome_min sites: test_remediation.py's crafted worlds show and attack its outcomes)
+    # every table is attacked: remediation published and suppressed (its cells here stay below
+    # outcome_min sites: test_remediation.py's crafted worlds show and attack its outcomes), and the
+    # tables with cells shown, audit-quality (>= 10 sites per firm and country) included
     assert {m.table for m in messages} == set(TABLES)
     remediation = Counter(m.status for m in messages if m.table == REMEDIATION)
     assert remediation["published"] > 0 and remediation["suppressed"] > 0, remediation
+    assert {"issue-prevalence", "forced-labour", "labour-relations", "audit-quality"} <= {
+        m.table for m in messages if m.shown
+    }
     # The flip: the sector margin is suppressed first, later published.
     flip = [
         m
@@ -288,7 +293,7 @@ def scramble_findings(messages: Sequence[FeedMessage], seed: int) -> list[FeedMe
 
 
 def decisions_of(state: NormalizedState) -> dict[Any, tuple[str, str | None]]:
-    cells = [*issue_prevalence(state), *forced_labour(state)]
+    cells = [*issue_prevalence(state), *forced_labour(state), *audit_quality(state)]
     decided = disclosure.decide(cells, contributing(state), PARAMS)
     return {k: (d.status.value, d.reason) for k, d in decided.cells.items()}
 
@@ -389,3 +394,36 @@ def test_remediations_withholding_is_blind_to_its_outcomes(history: History) -> 
     assert {k: v["_sites"] for k, v in ra.items()} == {k: v["_sites"] for k, v in rb.items()}
     assert {k: v["closed"] for k, v in ra.items()} != {k: v["closed"] for k, v in rb.items()}
     assert attacks.outcome_blind(a, b) == []
+
+
+def test_the_lp_attacker_reads_audit_quality_shares_as_counts() -> None:
+    """Not vacuous for audit-quality: a firm's total and one country show their shares with their
+    `audits`; the other country's withheld unannounced count is pinned (6 of 30 minus 5 of 25)."""
+    rid = "2025-05-01T00:00:00Z"
+
+    def record(country: str, audits: int, unannounced: int | None) -> tuple[str, bytes, bytes, Any]:
+        shares = ("unannounced_pct", "semi_announced_pct", "zero_finding_pct", "below_minimum_days_pct")
+        measures: dict[str, Any] = {"audits": audits, "sites": audits, **dict.fromkeys(shares, 0.0)}
+        measures |= {"mean_findings_per_audit": 1.0, "critical_missed_pct": None}
+        if unannounced is None:
+            measures |= dict.fromkeys([*shares, "mean_findings_per_audit"])
+        else:
+            measures["unannounced_pct"] = 100 * unannounced / audits
+        cell = {
+            "period": "2025-Q1",
+            "audit_firm": "APSCA-F-00123",
+            "country": country,
+            "audit_firm_name": "X",
+        }
+        doc = {"table": "audit-quality", "release_id": rid, "released_at": rid, "revision": 0}
+        value = json.dumps({**doc, "cell": cell, "status": "published", "measures": measures}).encode()
+        return ("exchange.aggregates.audit-quality.v1", b"", value, [])
+
+    records = [record("ALL", 30, 6), record("BD", 25, 5), record("CN", 5, None)]
+    counts = {"unannounced": 1, "semi_announced": 0, "zero_finding": 0, "below_minimum_days": 0}
+    truth = {m.population_key: {"_counts": counts, "_sites": set()} for m in attacks.parse(records)}
+    empty = Reference({}, {}, {}, {}, {}, {}, {}, {})
+    found = attacks.lp_recovery(
+        attacks.parse(records), {rid: attacks.with_audit_quality(empty, truth)}, ATTACK
+    )
+    assert len(found) == 1 and "('CN', 'ALL') unannounced=1" in found[0], found

@@ -353,3 +353,54 @@ def test_the_attacker_covers_labour_relations() -> None:
         if t.endswith("labour-relations.v1") and json.loads(v)["measures"]
     ]
     assert any(m["measures"]["sites_with_union"] is not None for m in sent)
+
+
+def test_the_attacker_covers_audit_quality() -> None:
+    """The planted leak in audit-quality (family: period x firm, country the margin): the firm's total and
+    BD show their shares (read back as counts with the published `audits`), CN its population only, which
+    pins CN's zero-finding audits; and the engine's own releases of the long history show audit-quality
+    cells with outcomes, so the attacker's silence there means something."""
+    world = Crafted()
+    for i in range(30):
+        world.site(f"b{i}")
+        world.audit(f"b{i}-audit", f"b{i}", *([(Issue.WAGES, Severity.MAJOR)] if i % 3 == 0 else []))
+    for i in range(25):
+        world.site(f"c{i}", country="CN")
+        world.audit(f"c{i}-audit", f"c{i}", *([(Issue.WAGES, Severity.MINOR)] if i % 2 == 0 else []))
+    at = "2026-05-01T00:00:00Z"
+    truth = cell_tokens(world.snapshot(at), ("audit-quality", "2026-Q1", "APSCA-F-00123"))
+    shares = ("unannounced", "semi_announced", "zero_finding", "below_minimum_days")
+    records: list[Record] = []
+    for country, shown in {ALL: True, "BD": True, "CN": False}.items():
+        values = values_of("audit-quality", truth[(country, ALL)].values())
+        audits = values[POP]
+        measures: dict[str, object] = {"audits": audits, "sites": values["sites"]}
+        measures |= {f"{n}_pct": round(100 * values[n] / audits, 1) if shown else None for n in shares}
+        measures |= {"mean_findings_per_audit": 0.5 if shown else None, "critical_missed_pct": None}
+        cell = {"period": "2026-Q1", "audit_firm": "APSCA-F-00123", "country": country}
+        value = {
+            "table": "audit-quality",
+            "schema_version": 1,
+            "release_id": at,
+            "released_at": at,
+            "revision": 0,
+            "cell": {**cell, "audit_firm_name": "Example Assurance Ltd"},
+            "status": "published",
+            "measures": measures,
+        }
+        key = json.dumps(cell, sort_keys=True).encode()
+        records.append(("exchange.aggregates.audit-quality.v1", key, json.dumps(value).encode(), []))
+    violations = attack([Release(at, world.snapshot(at), records)])
+    assert any(
+        v.kind == "recovery" and "country=CN" in v.cell and "zero_finding" in v.detail for v in violations
+    ), summary(violations)
+
+    script, releases = Script(), Releases()
+    releases.release(script.world)
+    sent = [
+        json.loads(v)
+        for r in releases.history
+        for t, _, v, _ in r.records
+        if t.endswith("audit-quality.v1") and json.loads(v)["measures"]
+    ]
+    assert any(m["measures"]["zero_finding_pct"] is not None for m in sent)

@@ -117,7 +117,7 @@ def test_suppressed_and_withheld_shapes() -> None:
     with pytest.raises(ValidationError):
         encode(status="suppressed")
     with pytest.raises(ValueError, match="no message model"):
-        encode(table="audit-quality")
+        encode(table="audit-quantity")
 
 
 def test_forced_labour_cells() -> None:
