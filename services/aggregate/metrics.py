@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from schemas.exchange.aggregates import TABLES
 
-from .population import INPUT_KINDS
+from .population import INPUT_KINDS, INPUT_TABLES
 
 
 class AggregateMetrics:
@@ -122,11 +122,9 @@ class AggregateMetrics:
         self.cadence.set(cadence_seconds)
 
     def set_state_sizes(self, state: Any) -> None:
-        self.state.labels("platform-site").set(len(state.platform_sites))
-        self.state.labels("audit").set(len(state.audits))
-        self.state.labels("consent").set(len(state.consents))
-        self.state.labels("site-resolution").set(len(state.resolutions))
-        self.state.labels("resolved-site").set(len(state.resolved_sites))
+        """One gauge per input kind, from the one table of kinds (a kind added there is counted here)."""
+        for topic, kind in INPUT_KINDS.items():
+            self.state.labels(kind).set(len(getattr(state, INPUT_TABLES[topic][0])))
 
     def observe_draws(self, draws: int, spent_ratio: float) -> None:
         self.noise_draws.inc(draws)

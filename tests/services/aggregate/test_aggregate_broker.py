@@ -39,6 +39,7 @@ from simulator.feed import generate_feed
 from simulator.publish import publish
 from tests.services.aggregate.reference import compute
 from tests.services.aggregate.reference_audit_quality import audit_quality as reference_audit_quality
+from tests.services.aggregate.reference_remediation import remediation as reference_remediation
 from tests.support.kafka import create_topics, eventually, read_topic, unique
 from tests.support.service import ServiceProcess, free_port
 
@@ -194,8 +195,22 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
     assert sorted((t, r.key, r.value) for t, rs in first.items() for r in rs) == planned
 
     ref = compute(feed)
-    # audit-quality's reference, its firm names from the released periods' audits
-    firms = reference_audit_quality(feed, periods=set(plan.periods))
+    # The tables whose reference is computed apart, each cell with its own sites (`_sites`):
+    # audit-quality's firm names come from the released periods' audits; remediation's open_overdue
+    # is as of the release time.
+    apart: dict[str, dict[str, dict[str, Any]]] = {
+        "audit-quality": reference_audit_quality(feed, periods=set(plan.periods)),
+        "remediation": reference_remediation(feed, datetime.fromisoformat(release_at)),
+    }
+    references = {
+        "issue-prevalence": ref.issue_prevalence,
+        "forced-labour": ref.forced_labour,
+        "labour-relations": ref.labour_relations,
+        **apart,
+    }
+    assert set(references) == set(TABLES)
+    min_sites = {"audit-quality": 10}  # aggregates.md: audit-quality cells need at least 10 sites
+    population_measures = {"audit-quality": 2}  # audits and sites (P); one elsewhere
     messages = [json.loads(r.value or b"") for records in first.values() for r in records]
     raw = b"\n".join((r.key or b"") + b" " + (r.value or b"") for records in first.values() for r in records)
     await delete_topics(bootstrap, [sedex, amfori, accepted])
@@ -214,33 +229,32 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
         cell = m["cell"]
         assert closes_at(cell["period"]).isoformat().replace("+00:00", "Z") <= release_at, cell
         assert m["release_id"] == release_at and m["revision"] == 0
-        coords = {k: v for k, v in cell.items() if k not in ("issue", "audit_firm_name")}
-        coords_key = json.dumps(coords, sort_keys=True, separators=(",", ":"))
-        per_firm = m["table"] == "audit-quality"
-        population = firms[coords_key]["_sites"] if per_firm else ref.populations[coords_key]
-        if per_firm:
-            assert cell["audit_firm_name"] == firms[coords_key]["_firm_name"], cell
+        table = m["table"]
+        coords = {k: v for k, v in cell.items() if k != "audit_firm_name"}  # a label, not a coordinate
+        key = json.dumps(coords, sort_keys=True, separators=(",", ":"))
+        expected = references[table][key]
+        if table in apart:
+            population = expected["_sites"]
+        else:  # issue-prevalence, forced-labour and labour-relations share one population per cell
+            no_issue = {k: v for k, v in coords.items() if k != "issue"}
+            population = ref.populations[json.dumps(no_issue, sort_keys=True, separators=(",", ":"))]
+        if table == "audit-quality":
+            assert cell["audit_firm_name"] == expected["_firm_name"], cell
         if m["status"] == "suppressed":
             assert m["measures"] is None
             continue
         # Small cells and insiders, from the raw owners and members.
         members = [ref.sites[s] for s in population]
-        assert len(population) >= (10 if per_firm else K_SITES), cell
+        assert len(population) >= min_sites.get(table, K_SITES), cell
         assert len({s.principal_owner for s in members}) >= 3, cell
         for who in {o for s in members for o in s.owners} | {x for s in members for x in s.members}:
             outside = sum(1 for s in members if who not in s.owners and who not in s.members)
             assert outside >= K_INSIDER, (cell, who)
-        table = {
-            "issue-prevalence": ref.issue_prevalence,
-            "forced-labour": ref.forced_labour,
-            "labour-relations": ref.labour_relations,
-            "audit-quality": firms,
-        }[m["table"]]
-        expected = table[coords_key if per_firm else json.dumps(cell, sort_keys=True, separators=(",", ":"))]
         shown = {k: v for k, v in m["measures"].items() if v is not None}
         assert shown == {k: expected[k] for k in shown}, cell
-        if len(shown) > (2 if per_firm else 1):  # audit-quality has two population measures
+        if len(shown) > population_measures.get(table, 1):
             assert len(population) >= OUTCOME_MIN, cell
+    assert {m["table"] for m in messages} == set(TABLES)
 
     assert not PSEUDONYM.search(raw), PSEUDONYM.search(raw)
     leaked = [s for s in feed.confidential_strings() if len(s) >= 6 and s.encode() in raw]
