@@ -33,8 +33,9 @@ PUBLIC_TABLES = {
     topic_of(FORCED_LABOUR),
     "exchange.aggregates.labour-relations.v1",
 }
+FORECASTS = {"exchange.aggregates.forecasts.v1"}  # public, beside the tables (docs/aggregate.md)
 AGGREGATE_STATE = {RELEASE_STATE_TOPIC}
-AGGREGATE_TOPICS = PUBLIC_TABLES | AGGREGATE_STATE
+AGGREGATE_TOPICS = PUBLIC_TABLES | FORECASTS | AGGREGATE_STATE
 
 EXPECTED_TOPICS = {
     SEDEX_TOPIC,
