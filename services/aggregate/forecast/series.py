@@ -17,7 +17,7 @@ Nothing here reads the normalised state: the only input is the log's messages.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -92,7 +92,9 @@ def latest_periods(rates: dict[SeriesKey, dict[str, float | None]]) -> dict[str,
     return latest
 
 
-def trailing_run(periods: dict[str, float | None], last: str, limit: int = MAX_PERIODS) -> tuple[float, ...]:
+def trailing_run(
+    periods: Mapping[str, float | None], last: str, limit: int = MAX_PERIODS
+) -> tuple[float, ...]:
     """The consecutive published values ending at `last` (oldest first), at most `limit`; empty if the
     cell at `last` shows no outcomes."""
     out: list[float] = []

@@ -55,7 +55,9 @@ def world(quarters: list[tuple[int, int]] = QUARTERS) -> Crafted:
     return w
 
 
-def audit(w: Crafted, country: str, i: int, year: int, quarter: int, t: int, *extra: tuple[Issue, Severity]) -> None:
+def audit(
+    w: Crafted, country: str, i: int, year: int, quarter: int, t: int, *extra: tuple[Issue, Severity]
+) -> None:
     findings: list[tuple[Issue, Severity]] = []
     if (i * 5 + t * 3 + len(country)) % 11 < 3 + t % 4:
         findings.append((Issue.WAGES, Severity.MAJOR))
@@ -177,7 +179,9 @@ def test_a_changed_published_value_changes_the_forecast(first: ReleasePlan) -> N
     before = {m.cell.model_dump_json(): m for m in messages(first)}
     after = {m.cell.model_dump_json(): m for m in messages(release(w))}
     changed = {k for k in before if before[k] != after[k]}
-    assert changed and all(before[k].cell.issue == "WAGES" and before[k].cell.country in ("BD", "ALL") for k in changed)
+    assert changed and all(
+        before[k].cell.issue == "WAGES" and before[k].cell.country in ("BD", "ALL") for k in changed
+    )
 
 
 def test_replay_restart_and_owed_release_give_the_same_bytes(first: ReleasePlan) -> None:

@@ -5,9 +5,11 @@ missing cells are gaps, and a forecast uses the consecutive published run ending
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from schemas.exchange.aggregates import share_pct
 from services.aggregate.forecast import model
 from services.aggregate.forecast.series import (
     MAX_PERIODS,
@@ -24,8 +26,18 @@ AT = datetime(2026, 5, 1, tzinfo=UTC)
 QUARTERS = [f"{y}-Q{q}" for y in (2024, 2025) for q in (1, 2, 3, 4)] + ["2026-Q1"]
 
 
-def msg(period: str, sites_with_issue: int | None, *, audited: int = 40, country: str = "BD", revision: int = 0,
-        suppressed: bool = False, issue: str = "WAGES", table: str = "issue-prevalence") -> Message:
+def msg(
+    period: str,
+    sites_with_issue: int | None,
+    *,
+    audited: int = 40,
+    country: str = "BD",
+    revision: int = 0,
+    suppressed: bool = False,
+    issue: str = "WAGES",
+    table: str = "issue-prevalence",
+) -> Message:
+    measures: dict[str, Any] | None
     if table == "forced-labour":
         measures = {"audited_sites": audited, "sites_with_indicator": None, "by_indicator": None}
     elif suppressed:
@@ -33,8 +45,6 @@ def msg(period: str, sites_with_issue: int | None, *, audited: int = 40, country
     elif sites_with_issue is None:
         measures = {"audited_sites": audited, "sites_with_issue": None, "by_severity": None, "rate_pct": None}
     else:
-        from schemas.exchange.aggregates import share_pct
-
         measures = {
             "audited_sites": audited,
             "sites_with_issue": sites_with_issue,
@@ -49,7 +59,10 @@ def msg(period: str, sites_with_issue: int | None, *, audited: int = 40, country
 
 def test_periods() -> None:
     assert [next_period(p) for p in ("2025-Q3", "2025-Q4", "2025-11", "2025-12")] == [
-        "2025-Q4", "2026-Q1", "2025-12", "2026-01"
+        "2025-Q4",
+        "2026-Q1",
+        "2025-12",
+        "2026-01",
     ]
     assert (season_length("2026-Q1"), season_length("2026-01")) == (4, 12)
 
@@ -77,7 +90,9 @@ def test_withheld_suppressed_and_missing_periods_are_gaps() -> None:
     withheld = [m if m.cell.period != "2024-Q3" else msg("2024-Q3", None) for m in messages]
     [s] = series_of(withheld, 4)
     assert s.values == (25.0,) * 6  # 2024-Q4 .. 2026-Q1
-    suppressed = [m if m.cell.period != "2025-Q2" else msg("2025-Q2", None, suppressed=True) for m in messages]
+    suppressed = [
+        m if m.cell.period != "2025-Q2" else msg("2025-Q2", None, suppressed=True) for m in messages
+    ]
     [s] = series_of(suppressed, 3)
     assert len(s.values) == 3
     assert series_of(suppressed, 4) == []  # too short now
