@@ -168,8 +168,11 @@ def main(argv: list[str] | None = None) -> None:
                 forecasts[(s.key, m)] = model.predict(s.values, season_length(s.last_period), m)
                 scores[m].fit_seconds += time.perf_counter() - t
                 scores[m].fits += 1
+        failure = (
+            " (plan FAILED, log unchanged)" if failed and failed[-1].startswith(f"{at:%Y-%m-%d}:") else ""
+        )
         print(
-            f"release {at:%Y-%m-%d}: planned in {seconds:.1f} s, {len(pending)} series to forecast",
+            f"release {at:%Y-%m-%d}: planned in {seconds:.1f} s{failure}, {len(pending)} series to forecast",
             flush=True,
         )
     naive = statistics.fmean(scores["Naive"].errors) if scores["Naive"].errors else float("nan")

@@ -12,6 +12,7 @@ process pay it (and the import) up front rather than inside its first release.
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -20,6 +21,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
 import numpy as np
+
+log = logging.getLogger("sx.aggregate.forecast")
 
 LEVEL: Final = 80
 """The prediction interval's nominal coverage, in %."""
@@ -62,16 +65,21 @@ MIN_PERIODS_OF: Final[dict[str, int]] = {"AutoETS": 7, "AutoTheta": 4, "AutoARIM
 
 def predict(values: Sequence[float], season_length: int, method: str = METHOD) -> Forecast | None:
     """The next value of `values` (oldest first) with its `LEVEL` % interval, or None when the model
-    gives no finite forecast (which the caller then does not publish)."""
+    fails or gives no finite forecast (the caller then publishes none)."""
     if len(values) < MIN_PERIODS_OF[method]:
         raise ValueError(f"{method} needs at least {MIN_PERIODS_OF[method]} values, got {len(values)}")
     y = np.asarray(values, dtype=np.float64)
     model = _models()[method](season_length)
-    with warnings.catch_warnings():
-        # Short or flat series make statsforecast warn (zero variance, few residuals); the result is
-        # checked below instead.
-        warnings.simplefilter("ignore")
-        result = model.forecast(y=y, h=1, level=[LEVEL])
+    try:
+        with warnings.catch_warnings():
+            # Short or flat series make statsforecast warn (zero variance, few residuals); the result is
+            # checked below instead.
+            warnings.simplefilter("ignore")
+            result = model.forecast(y=y, h=1, level=[LEVEL])
+    except Exception:
+        # A series the model cannot fit must not stop the release of the tables: no forecast for it.
+        log.warning("%s could not fit a series of %d values", method, len(values), exc_info=True)
+        return None
     point, lower, upper = (
         float(np.asarray(result[name], dtype=np.float64).ravel()[0])
         for name in ("mean", f"lo-{LEVEL}", f"hi-{LEVEL}")

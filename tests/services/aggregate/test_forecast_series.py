@@ -134,3 +134,27 @@ def test_predict_is_deterministic_rounded_and_clamped() -> None:
 def test_series_dataclass_cell() -> None:
     s = Series("ALL", "APPAREL_TEXTILES", "WAGES", "2025-Q4", (1.0,))
     assert s.cell == {"period": "2026-Q1", "country": "ALL", "sector": "APPAREL_TEXTILES", "issue": "WAGES"}
+
+
+def test_predict_gives_the_same_forecast_in_another_process() -> None:
+    """statsforecast's fit is deterministic across processes (a restarted service re-fits the same)."""
+    import subprocess
+    import sys
+
+    series = [12.5, 14.0, 11.1, 13.3, 12.0, 15.2, 13.8, 12.9, 14.4]
+    code = (
+        "from services.aggregate.forecast import model; "
+        f"r = model.predict({series!r}, 4); print(r.point, r.lower, r.upper)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    here = model.predict(series, 4)
+    assert here is not None and out.split() == [repr(here.point), repr(here.lower), repr(here.upper)]
+
+
+def test_a_model_failure_is_no_forecast(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken:
+        def forecast(self, **_: object) -> object:
+            raise RuntimeError("cannot fit")
+
+    monkeypatch.setattr(model, "_models", lambda: {"AutoETS": lambda season: Broken()})
+    assert model.predict([1.0] * 8, 4) is None
