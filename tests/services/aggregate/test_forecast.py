@@ -209,3 +209,15 @@ def _state_of(log: ReleaseLog) -> dict[bytes, bytes]:
     out = {state_key(k): state_value(r) for k, r in log.items()}
     out.update({forecast_key(k): r.model_dump_json().encode() for k, r in log.forecasts.items()})
     return out
+
+
+def test_a_key_rotation_leaves_the_forecast_state_alone(first: ReleasePlan) -> None:
+    """The rotation renames every pseudonym of the release log (rekey.py); a forecast's state holds
+    published values only, so it is neither rewritten nor in the way."""
+    from services.aggregate.rekey import rekey_release_log
+
+    state = {k: v for t, k, v, _ in first.records if t == RELEASE_STATE_TOPIC}
+    forecast_keys = {k for k in state if k.startswith(b'{"forecast":')}
+    assert forecast_keys
+    writes = rekey_release_log(state, lambda name: name.replace("t.", "u.", 1))
+    assert not forecast_keys & writes.keys()
