@@ -288,9 +288,10 @@ def draw_key(table: str, period: str) -> bytes:
     return compact_json({"noise": {"period": period, "table": table}})
 
 
-def forecast_key(message_key: bytes) -> bytes:
-    """Key of a forecast's state record on the release-state topic: `{"forecast":{<sorted coords>}}`."""
-    return b'{"forecast":' + message_key + b"}"
+def forecast_key(cell_key: bytes) -> bytes:
+    """Key of a forecast's state record on the release-state topic, from the forecast's message key:
+    `{"forecast":{<sorted coords>}}`."""
+    return b'{"forecast":' + cell_key + b"}"
 
 
 def marker_value(release_id: datetime) -> bytes:
