@@ -29,7 +29,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from report.file import write_report
-from schemas.exchange.aggregates import TABLES, topic_of
+from schemas.exchange.aggregates import FORECASTS_TOPIC, TABLES, topic_of
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, ResolvedSite
 from schemas.topics import AMFORI_TOPIC, SEDEX_TOPIC
 from services.aggregate.population import INPUT_KINDS as AGGREGATE_INPUT_KINDS
@@ -271,6 +271,29 @@ def _print_aggregates(bootstrap: str) -> None:
     print("  (read them yourself: " + ", ".join(topic_of(t) for t in TABLES) + ")")
 
 
+def _print_forecasts(bootstrap: str) -> None:
+    """A few of the next-period forecasts (docs/aggregate.md, "Forecasts"), if any series is long enough."""
+    forecasts = [json.loads(v) for v in asyncio.run(read_compacted(bootstrap, FORECASTS_TOPIC)).values()]
+    latest = max((f["cell"]["period"] for f in forecasts), default=None)
+    if latest is None:
+        print(f"  forecasts: none yet (a series needs 7 consecutive published periods; {FORECASTS_TOPIC})")
+        return
+    overall = sorted(
+        (
+            f
+            for f in forecasts
+            if f["cell"]["period"] == latest and f["cell"]["country"] == f["cell"]["sector"] == "ALL"
+        ),
+        key=lambda f: -f["rate_pct"],
+    )[:3]
+    print(
+        f"  forecasts for {latest} ({len(forecasts):,} on {FORECASTS_TOPIC}), all countries and sectors: "
+        + ", ".join(
+            f"{f['cell']['issue']} {f['rate_pct']}% [{f['lower_80']}, {f['upper_80']}]" for f in overall
+        )
+    )
+
+
 def _healthy(port: int) -> bool:
     return httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
 
@@ -373,6 +396,7 @@ def main(argv: list[str] | None = None) -> None:
         _print_ingest(INGEST_PORT)
         _print_normalize(NORMALIZE_PORT, bootstrap)
         _print_aggregates(bootstrap)
+        _print_forecasts(bootstrap)
         report = write_report(bootstrap, logs / "report.html")
         print(f"\ndemo: the report of the release (python -m report): {report}")
         print(

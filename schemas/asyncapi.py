@@ -30,12 +30,15 @@ from schemas.exchange.accepted import ACCEPTED_CE_SOURCE, CE_SPECVERSION, Accept
 from schemas.exchange.aggregates import (
     AUDIT_QUALITY,
     FORCED_LABOUR,
+    FORECASTS_TOPIC,
     ISSUE_PREVALENCE,
     LABOUR_RELATIONS,
     RELEASE_STATE_TOPIC,
     REMEDIATION,
     AuditQualityMessage,
     ForcedLabourMessage,
+    ForecastMessage,
+    ForecastStateRecord,
     IssuePrevalenceMessage,
     LabourRelationsMessage,
     NoiseDrawRecord,
@@ -107,6 +110,8 @@ _MODELS: Final[tuple[tuple[str, TypeAdapter[Any]], ...]] = (
     ("ReleaseMarker", TypeAdapter(ReleaseMarker)),
     ("SiteAffiliationRecord", TypeAdapter(SiteAffiliationRecord)),
     ("NoiseDrawRecord", TypeAdapter(NoiseDrawRecord)),
+    ("ForecastMessage", TypeAdapter(ForecastMessage)),
+    ("ForecastStateRecord", TypeAdapter(ForecastStateRecord)),
     ("DeliveryRecord", TypeAdapter(DeliveryRecord)),
     ("DeliverDeadLetter", TypeAdapter(DeliverDeadLetter)),
 )
@@ -366,13 +371,24 @@ def channels() -> tuple[Channel, ...]:
             ("RemediationCell",),
         ),
         Channel(
+            "aggregatesForecasts",
+            FORECASTS_TOPIC,
+            "compact",
+            "Next-period forecasts of issue-prevalence rate_pct with an 80 % prediction interval "
+            '(docs/aggregate.md, "Forecasts"), computed only from the messages already published on '
+            f"{topic_of(ISSUE_PREVALENCE)}; written in the release's transaction, re-sent only when the "
+            "published values a forecast used changed. Key: the forecast cell's coordinates (period = the "
+            "target period), compact JSON, sorted keys.",
+            ("IssuePrevalenceForecast",),
+        ),
+        Channel(
             "aggregateReleaseState",
             RELEASE_STATE_TOPIC,
             "compact",
             "Aggregate's own state, never published: each cell's last release and its sites' "
             "contributions, who stood behind each platform site, the differential-privacy mode's stored "
             "draws, and the marker `__last_release__` (the last committed release).",
-            ("ReleaseState", "SiteAffiliation", "NoiseDraw", "ReleaseMarker"),
+            ("ReleaseState", "SiteAffiliation", "NoiseDraw", "ForecastState", "ReleaseMarker"),
         ),
         Channel(
             "deliverState",
@@ -419,6 +435,9 @@ def operations() -> tuple[Operation, ...]:
         Operation("aggregate", "send", "aggregatesLabourRelations", "Release the labour-relations cells."),
         Operation("aggregate", "send", "aggregatesAuditQuality", "Release the audit-quality cells."),
         Operation("aggregate", "send", "aggregatesRemediation", "Release the remediation cells."),
+        Operation(
+            "aggregate", "send", "aggregatesForecasts", "Forecast the published issue-prevalence series."
+        ),
         Operation("aggregate", "send", "aggregateReleaseState", "Record each cell's release and the marker."),
         Operation("aggregate", "receive", "aggregateReleaseState", "Load the release history."),
         *(
@@ -715,6 +734,22 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             _ref("RemediationMessage"),
             {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
             headers="AggregateHeaders",
+        ),
+        "IssuePrevalenceForecast": _message(
+            "issue-prevalence forecast",
+            "One cell's next-period forecast of rate_pct.",
+            _ref("ForecastMessage"),
+            {
+                "type": "string",
+                "description": "The forecast cell's coordinates, compact JSON with sorted keys.",
+            },
+            headers="AggregateHeaders",
+        ),
+        "ForecastState": _message(
+            "The last forecast sent for a cell",
+            "Internal state of the aggregate service: the forecast and the published values it used.",
+            _ref("ForecastStateRecord"),
+            {"type": "string", "description": '{"forecast":{...}}, compact JSON, sorted keys.'},
         ),
         "ReleaseState": _message(
             "A cell's last release",

@@ -19,7 +19,7 @@ from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import CoreSchema
 
 from schemas.asyncapi import document as asyncapi_document
-from schemas.exchange.aggregates import MESSAGE_OF, topic_of
+from schemas.exchange.aggregates import FORECASTS_TOPIC, MESSAGE_OF, ForecastMessage, topic_of
 from schemas.exchange.deliver import ReleaseWebhook
 from schemas.platform.amfori import AMFORI_EVENT
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
@@ -86,6 +86,13 @@ GENERATORS: Final[dict[str, Generator]] = {
         )
         for table, model in MESSAGE_OF.items()
     },
+    "jsonschema/aggregates/forecasts.v1.json": event_schema(
+        TypeAdapter(ForecastMessage),
+        "Aggregate issue-prevalence forecast",
+        f"A value on {FORECASTS_TOPIC}, schema_version 1: the next-period forecast of one issue-prevalence "
+        "cell's rate_pct with its 80 % prediction interval. Key: the forecast cell's coordinates (period = "
+        "the target period) as compact JSON with sorted keys.",
+    ),
     "jsonschema/webhooks/release.v1.json": event_schema(
         TypeAdapter(ReleaseWebhook),
         "Release webhook",

@@ -548,6 +548,54 @@ MESSAGE_OF: Final[dict[str, type[AnyMessage]]] = {
 assert tuple(MESSAGE_OF) == TABLES
 
 
+# --- forecasts ----------------------------------------------------------------------------------------
+
+FORECASTS_TOPIC: Final = "exchange.aggregates.forecasts.v1"
+"""Public, compacted: next-period forecasts of issue-prevalence `rate_pct` (`ForecastMessage`), computed
+from the published messages alone (docs/aggregate.md, "Forecasts"). Not one of `TABLES`: it holds no
+cell of a release, only what a subscriber could compute from them."""
+
+ForecastMethod = Literal["AutoETS"]
+"""statsforecast's model the forecast came from (services.aggregate.forecast.model)."""
+
+
+class ForecastMessage(_Model):
+    """A value on `exchange.aggregates.forecasts.v1`: the next-period forecast of one issue-prevalence
+    cell's `rate_pct`, with its 80 % prediction interval, computed only from `rate_pct` values the
+    exchange has already published for the cell's country, sector and issue.
+
+    Key: the forecast cell's coordinates (`period` is the target period), compact JSON, sorted keys, as
+    the table's own key. `cell.period` is the period after `last_period`, the latest period of the
+    table's published view; `periods_used` is how many consecutive published periods, ending at
+    `last_period`, the model saw. Shares are percentages rounded half up to one decimal, clamped to
+    [0, 100], with `lower_80 <= rate_pct <= upper_80`. A forecast is re-sent (`revision` + 1) only when
+    the published values it used changed."""
+
+    table: Literal["issue-prevalence"]
+    schema_version: SchemaVersion
+    release_id: ReleaseTime = Field(description="The scheduled release time of the release it was sent in.")
+    released_at: ReleaseTime
+    revision: Revision
+    cell: IssuePrevalenceCell
+    rate_pct: Pct = Field(description="Point forecast of the cell's rate_pct.")
+    lower_80: Pct
+    upper_80: Pct
+    periods_used: Annotated[int, Field(ge=1)]
+    last_period: Period
+    method: ForecastMethod
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if not self.lower_80 <= self.rate_pct <= self.upper_80:
+            raise ValueError("lower_80 <= rate_pct <= upper_80")
+        if ("Q" in self.last_period) != ("Q" in self.cell.period) or self.last_period >= self.cell.period:
+            raise ValueError("the forecast's period follows last_period, at the same granularity")
+        return self
+
+
+FORECAST_MESSAGE: Final = TypeAdapter(ForecastMessage)
+
+
 def dump_message(message: AnyMessage) -> bytes:
     """The value bytes: compact JSON, fields in declaration order. Equal content, equal bytes."""
     return message.model_dump_json().encode()
@@ -695,6 +743,28 @@ class NoiseDrawRecord(_Model):
     cells: list[NoisyCell]
 
 
+class ForecastStateRecord(_Model):
+    """INTERNAL STATE, never published: the last forecast sent for one forecast cell and the published
+    values it was computed from.
+
+    Key: `{"forecast":{<forecast cell's sorted coordinates>}}` on `exchange.aggregate.releases.v1`. The
+    forecast is sent again only when the published `rate_pct` values it would use (`inputs`, oldest
+    first, ending at `message.last_period`) differ from these, so a replay or a restart sends the same
+    bytes and an unchanged view sends nothing; a release that is recorded but not published re-sends
+    `message` byte for byte."""
+
+    schema_version: Annotated[Literal[1], BeforeValidator(strict_int)]
+    message: ForecastMessage
+    inputs: list[Pct] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _used(self) -> Self:
+        if len(self.inputs) != self.message.periods_used:
+            raise ValueError("inputs must hold the message's periods_used values")
+        return self
+
+
 RELEASE_STATE: Final = TypeAdapter(ReleaseStateRecord)
 NOISE_DRAW: Final = TypeAdapter(NoiseDrawRecord)
 SITE_AFFILIATION: Final = TypeAdapter(SiteAffiliationRecord)
+FORECAST_STATE: Final = TypeAdapter(ForecastStateRecord)

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import faust
 
-from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, TABLES, topic_of
+from schemas.exchange.aggregates import FORECASTS_TOPIC, RELEASE_STATE_TOPIC, TABLES, topic_of
 from services.topics import TopicSpec, ensure_topics
 
 from .app import Releaser, create_app
 from .disclosure import DisclosureParamsError
 from .follow import InputFollower
+from .forecast import model as forecast_model
 from .lease import LEASE_TOPIC, Lease
 from .metrics import AggregateMetrics
 from .noise import NoiseParamsError
@@ -25,7 +26,7 @@ from .settings import AggregateSettings
 
 
 def topic_specs(settings: AggregateSettings) -> tuple[TopicSpec, ...]:
-    owned = (*(topic_of(t) for t in TABLES), RELEASE_STATE_TOPIC)
+    owned = (*(topic_of(t) for t in TABLES), FORECASTS_TOPIC, RELEASE_STATE_TOPIC)
     specs = tuple(TopicSpec(settings.topic(n), settings.partitions, cleanup_policy="compact") for n in owned)
     # One partition: whoever the lease group gives it to is the leader. Nothing is written to it.
     return (*specs, TopicSpec(settings.topic(LEASE_TOPIC), 1))
@@ -42,6 +43,10 @@ def main() -> None:
         raise SystemExit(2) from None
     asyncio.run(ensure_topics(settings.bootstrap_servers, topic_specs(settings)))
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    # statsforecast's import and first fit (about 1.5 s; no JIT: its kernels are compiled C++) here,
+    # rather than inside the first release.
+    seconds = forecast_model.warm_up()
+    logging.getLogger("sx.aggregate").info("forecasting ready in %.1f s", seconds)
     start = settings.start_time()
     clock: Clock = ManualClock(start) if start is not None else SystemClock()
     metrics = AggregateMetrics()

@@ -1,15 +1,16 @@
-"""Aggregate's Prometheus metrics. Labels are bounded: 3 tables, 3 statuses, 3 reasons, 5 input kinds."""
+"""Aggregate's Prometheus metrics. Labels are bounded: 3 tables, 3 statuses, 3 reasons, 5 input kinds,
+the forecasting methods (`ForecastMethod`) and 3 forecast outcomes."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from schemas.exchange.aggregates import TABLES
+from schemas.exchange.aggregates import TABLES, ForecastMethod
 
 from .population import INPUT_KINDS, INPUT_TABLES
 
@@ -101,6 +102,22 @@ class AggregateMetrics:
         self.cadence = Gauge(
             "sx_aggregate_release_cadence_seconds", "Configured time between scheduled releases.", registry=r
         )
+        self.forecasts_sent = Counter(
+            "sx_aggregate_forecasts_sent_total",
+            "Forecasts published on exchange.aggregates.forecasts.v1 (new, or re-sent because the published "
+            "values they use changed), by method.",
+            ["method"],
+            registry=r,
+        )
+        self.forecast_series = Gauge(
+            "sx_aggregate_last_release_forecast_series",
+            "Series the last release forecast, by outcome: sent, unchanged (the published values it uses are "
+            "those of the forecast last sent), no_forecast (the model gave no finite forecast).",
+            ["outcome"],
+            registry=r,
+        )
+        for method in get_args(ForecastMethod):
+            self.forecasts_sent.labels(method)
         for kind in ("fenced", "mixed_keys", "kafka", "other"):
             self.release_failures.labels(kind)
         for kind in INPUT_KINDS.values():
@@ -149,3 +166,10 @@ class AggregateMetrics:
                 self.cells.labels(table, outcome).set(getattr(counts, outcome))
             for reason, cells in counts.withheld_by.items():
                 self.withheld.labels(table, reason).set(cells)
+        forecasts = getattr(plan, "forecasts", None)
+        if forecasts is not None:
+            for method, sent in forecasts.sent_by.items():
+                self.forecasts_sent.labels(method).inc(sent)
+            self.forecast_series.labels("sent").set(forecasts.sent)
+            self.forecast_series.labels("unchanged").set(forecasts.unchanged)
+            self.forecast_series.labels("no_forecast").set(forecasts.no_forecast)

@@ -26,7 +26,7 @@ from schemas.exchange.aggregates import (
     topic_of,
 )
 
-from . import disclosure
+from . import disclosure, forecast
 from .audit_quality import audit_quality
 from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revision, Status
 from .identity import Identities, Parties
@@ -63,6 +63,7 @@ class ReleasePlan:
     # Differential-privacy mode: the new draws this release needs, to be committed on their own before
     # `records`, so that an aborted release never publishes values a retry would draw again.
     draw_records: list[tuple[str, bytes, bytes, Headers]] = field(default_factory=list)
+    forecasts: forecast.ForecastPlan = field(default_factory=forecast.ForecastPlan)
 
     @property
     def draws(self) -> int:
@@ -176,6 +177,10 @@ def plan_release(
     # Who stood behind each platform site, for the rules of later releases: in the same transaction.
     for site_key, site_value in site_records:
         plan.records.append((RELEASE_STATE_TOPIC, site_key, site_value, []))
+
+    # Forecasts: from the published view alone (the log, this release's messages included).
+    plan.forecasts = forecast.plan_forecasts(log, release_at)
+    plan.records.extend(plan.forecasts.records)
 
     # The marker: after the messages, in the same transaction.
     plan.records.append((RELEASE_STATE_TOPIC, LAST_RELEASE_KEY, marker_value(release_at), []))

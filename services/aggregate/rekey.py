@@ -93,6 +93,8 @@ def rekey_release_log(values: Mapping[bytes, bytes], rename: Rename) -> dict[byt
     for key, value in values.items():
         if key in (LAST_RELEASE_KEY, PENDING_RELEASE_KEY):
             continue
+        if key.startswith(b'{"forecast":'):
+            continue  # a forecast's state holds published values only: nobody to rename
         if key.startswith(b'{"noise":'):
             draws.append(NOISE_DRAW.validate_json(value))
         elif key.startswith(b'{"site":'):

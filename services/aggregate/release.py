@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from pydantic import BaseModel
 
@@ -31,6 +31,8 @@ from schemas.exchange.aggregates import (
     AUDIT_FIRM_NAME,
     AUDIT_QUALITY,
     AUDIT_QUALITY_POPULATION,
+    FORECAST_STATE,
+    FORECASTS_TOPIC,
     LAST_RELEASE_KEY,
     MESSAGE_OF,
     NOISE_DRAW,
@@ -39,6 +41,9 @@ from schemas.exchange.aggregates import (
     RELEASE_STATE_TOPIC,
     SITE_AFFILIATION,
     AnyMessage,
+    ForecastMessage,
+    ForecastMethod,
+    ForecastStateRecord,
     NoiseDrawRecord,
     ReleaseMarker,
     ReleaseStateRecord,
@@ -122,6 +127,24 @@ def encode_message(message: Message) -> tuple[bytes, bytes, Headers]:
     return key, value, headers
 
 
+def encode_forecast(message: ForecastMessage) -> tuple[bytes, bytes, Headers]:
+    """(key, value, headers) of a forecast (services.aggregate.forecast), as `encode_message` does for a
+    cell: key = the forecast cell's coordinates, `ce_type` ...aggregate.forecast.<table>."""
+    key = message_key(message.cell.model_dump())
+    value = message.model_dump_json().encode()
+    assert_hygienic(value)
+    release_id = format_release_time(message.release_id)
+    headers: Headers = [
+        ("ce_specversion", CE_SPECVERSION),
+        ("ce_id", ce_id(f"forecast.{message.table}", key, release_id, message.revision).encode()),
+        ("ce_source", CE_SOURCE.encode()),
+        ("ce_type", f"{CE_TYPE_PREFIX}forecast.{message.table}".encode()),
+        ("ce_time", format_release_time(message.released_at).encode()),
+        ("content-type", b"application/json"),
+    ]
+    return key, value, headers
+
+
 # --- hygiene ------------------------------------------------------------------------------------------
 
 
@@ -176,6 +199,8 @@ def assert_hygienic(value: bytes) -> None:
 _CODE: Final = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
 _WORD: Final = re.compile(r"[a-z][a-z-]{0,39}")
 _TOP_WORDS: Final = frozenset({"table", "status"})
+# Top-level fields whose text is one of a closed vocabulary: a forecast's method (a model's name).
+_TOP_VOCABULARY: Final[Mapping[str, frozenset[str]]] = {"method": frozenset(get_args(ForecastMethod))}
 _APSCA: Final = re.compile(r"(?i)apsca|csca")  # firm ids and auditor numbers
 _NAME_FIELD: Final = re.compile(r"(?i)name")
 _FIRM_FIELDS: Final = {("cell", "audit_firm"): AUDIT_FIRM_ID, ("cell", "audit_firm_name"): AUDIT_FIRM_NAME}
@@ -206,6 +231,8 @@ def _assert_no_names(document: dict[str, Any]) -> None:
         if path == () and name in _ALLOWED_TIMES:
             continue
         if path == () and name in _TOP_WORDS and _WORD.fullmatch(item):
+            continue
+        if path == () and name is not None and item in _TOP_VOCABULARY.get(name, ()):
             continue
         if _APSCA.search(item):
             raise HygieneError(f"carries an APSCA id at {where}")
@@ -317,6 +344,12 @@ def draw_key(table: str, period: str) -> bytes:
     return compact_json({"noise": {"period": period, "table": table}})
 
 
+def forecast_key(cell_key: bytes) -> bytes:
+    """Key of a forecast's state record on the release-state topic, from the forecast's message key:
+    `{"forecast":{<sorted coords>}}`."""
+    return b'{"forecast":' + cell_key + b"}"
+
+
 def marker_value(release_id: datetime) -> bytes:
     """The release marker's value: the last release whose transaction committed."""
     return ReleaseMarker(release_id=release_id).model_dump_json().encode()
@@ -369,6 +402,10 @@ def owed_records(log: ReleaseLog, release_at: datetime) -> list[Record]:
         if released.message.release_id == release_at:
             key, value, headers = encode_message(released.message)
             out.append((topic_of(released.message.table), key, value, headers))
+    for _, forecast in sorted(log.forecasts.items()):
+        if forecast.message.release_id == release_at:
+            key, value, headers = encode_forecast(forecast.message)
+            out.append((FORECASTS_TOPIC, key, value, headers))
     return [*out, (RELEASE_STATE_TOPIC, LAST_RELEASE_KEY, marker_value(release_at), [])]
 
 
@@ -380,6 +417,7 @@ class ReleaseLog:
         self._last: dict[CellKey, LoggedRelease] = {}
         self._affiliations: dict[str, Affiliation] = {}
         self._draws: dict[tuple[str, str], StoredDraw] = {}
+        self._forecasts: dict[bytes, ForecastStateRecord] = {}
 
     def __len__(self) -> int:
         return len(self._last)
@@ -414,6 +452,22 @@ class ReleaseLog:
         self._draws[(record.table, record.period)] = StoredDraw.of(record)
         return draw_key(record.table, record.period), record.model_dump_json().encode()
 
+    @property
+    def forecasts(self) -> Mapping[bytes, ForecastStateRecord]:
+        """Forecast key (its cell's coordinates) -> the last forecast sent for it and its inputs."""
+        return self._forecasts
+
+    def record_forecast(self, record: ForecastStateRecord) -> tuple[bytes, bytes]:
+        """Note a forecast about to be sent; returns the (key, value) to write to the release-state
+        topic. Its revision must be the forecast key's next."""
+        key = message_key(record.message.cell.model_dump())
+        previous = self._forecasts.get(key)
+        expected = 0 if previous is None else previous.message.revision + 1
+        if record.message.revision != expected:
+            raise ValueError(f"forecast revision {record.message.revision} of {key!r} is not {expected}")
+        self._forecasts[key] = record
+        return forecast_key(key), record.model_dump_json().encode()
+
     def next_revision(self, key: CellKey) -> int:
         return next_revision(self._last.get(key))
 
@@ -423,6 +477,7 @@ class ReleaseLog:
         log._last = dict(self._last)
         log._affiliations = dict(self._affiliations)
         log._draws = dict(self._draws)
+        log._forecasts = dict(self._forecasts)
         return log
 
     def record(self, message: Message, contributions: Mapping[str, str]) -> tuple[bytes, bytes]:
@@ -477,6 +532,13 @@ class ReleaseLog:
                 if draw_key(draw.table, draw.period) != key:
                     raise ValueError(f"release-state key {key!r} does not match its draw record")
                 log._draws[(draw.table, draw.period)] = StoredDraw.of(draw)
+                continue
+            if key.startswith(b'{"forecast":'):
+                forecast = FORECAST_STATE.validate_json(value)
+                cell_key = message_key(forecast.message.cell.model_dump())
+                if forecast_key(cell_key) != key:
+                    raise ValueError(f"release-state key {key!r} does not match its forecast record")
+                log._forecasts[cell_key] = forecast
                 continue
             if key.startswith(b'{"site":'):
                 site = SITE_AFFILIATION.validate_json(value)

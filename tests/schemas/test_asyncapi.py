@@ -35,8 +35,9 @@ PUBLIC_TABLES = {
     "exchange.aggregates.audit-quality.v1",
     "exchange.aggregates.remediation.v1",
 }
+FORECASTS = {"exchange.aggregates.forecasts.v1"}  # public, beside the tables (docs/aggregate.md)
 AGGREGATE_STATE = {RELEASE_STATE_TOPIC}
-AGGREGATE_TOPICS = PUBLIC_TABLES | AGGREGATE_STATE
+AGGREGATE_TOPICS = PUBLIC_TABLES | FORECASTS | AGGREGATE_STATE
 
 EXPECTED_TOPICS = {
     SEDEX_TOPIC,

@@ -6,13 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, TABLES, topic_of
+from schemas.exchange.aggregates import FORECASTS_TOPIC, RELEASE_STATE_TOPIC, TABLES, topic_of
 from schemas.shared.models import SHARED_TOPICS
 from schemas.topics import ACCEPTED_TOPIC, AMFORI_TOPIC, SEDEX_TOPIC
 from services.acls.matrix import GRANTS, PLATFORMS, PRINCIPALS, Kind, Op, allowed
 
 INTERNAL = [ACCEPTED_TOPIC, RELEASE_STATE_TOPIC, *SHARED_TOPICS]
-PUBLIC = [topic_of(t) for t in TABLES]
+PUBLIC = [*(topic_of(t) for t in TABLES), FORECASTS_TOPIC]  # the forecasts are public like the tables
 
 
 def can(principal: str, op: Op, topic: str) -> bool:

@@ -92,6 +92,9 @@ def test_an_audit_quality_message_with_its_firm_passes_from_the_planner_s_path()
         ({**FIRM, "cell": {**CELL, "audit_firm": "CSCA-21701234"}}, "shape"),
         # a top-level word that is not the table's or the status's
         ({**FIRM, "status": "published by Example Assurance"}, "free text"),
+        # a forecast's method is a model's name from a closed list, and nothing else
+        ({**ISSUE, "method": "Example Assurance"}, "free text"),
+        ({**ISSUE, "cell": {**ISSUE["cell"], "method": "AutoETS"}}, "free text"),
     ],
 )
 def test_no_name_or_firm_id_gets_through_anywhere_else(document: dict[str, Any], why: str) -> None:

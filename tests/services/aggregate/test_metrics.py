@@ -50,3 +50,25 @@ def test_the_state_gauge_counts_every_input_kind() -> None:
     assert held["corrective-action"] == len(state.corrective_actions) == 3
     assert held["training"] == len(state.trainings)
     assert all(value is not None for value in held.values()), held
+
+
+def test_forecasts_sent_are_counted_by_method() -> None:
+    from collections import Counter
+
+    from services.aggregate.forecast import ForecastPlan
+    from services.aggregate.planner import ReleasePlan
+
+    registry = CollectorRegistry()
+    metrics = AggregateMetrics(registry)
+    assert registry.get_sample_value("sx_aggregate_forecasts_sent_total", {"method": "AutoETS"}) == 0.0
+    plan = ReleasePlan(
+        "2026-05-01T00:00:00Z", forecasts=ForecastPlan(sent_by=Counter(AutoETS=7), unchanged=3)
+    )
+    metrics.observe_release(plan, 1.0)
+    metrics.observe_release(plan, 1.0)
+    assert registry.get_sample_value("sx_aggregate_forecasts_sent_total", {"method": "AutoETS"}) == 14.0
+    assert registry.get_sample_value("sx_aggregate_last_release_forecast_series", {"outcome": "sent"}) == 7.0
+    assert (
+        registry.get_sample_value("sx_aggregate_last_release_forecast_series", {"outcome": "unchanged"})
+        == 3.0
+    )
