@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections import Counter
 from pathlib import Path
 
 import faust
 
-from services.compacted import partitions
+from services.compacted import partitions_once_created
 from services.topics import ensure_topics
 
 from .app import create_app
@@ -22,11 +23,13 @@ log = logging.getLogger("sx.ingest")
 async def copartition_problem(settings: IngestSettings) -> str | None:
     """Why the seen topic cannot hold the entries of input partition p in its partition p, if it
     cannot: it has fewer partitions than a platform topic."""
-    found = await partitions(
-        settings.bootstrap_servers, [settings.sedex_topic, settings.amfori_topic, settings.seen_topic]
+    topics = [settings.sedex_topic, settings.amfori_topic, settings.seen_topic]
+    # Just created, a topic may not be in the metadata yet: wait until every one names its partitions.
+    found = Counter(
+        tp.topic for tp in await partitions_once_created(settings.bootstrap_servers, topics, "ingest", log)
     )
-    seen = len(found[settings.seen_topic])
-    widest = max(len(found[settings.sedex_topic]), len(found[settings.amfori_topic]))
+    seen = found[settings.seen_topic]
+    widest = max(found[settings.sedex_topic], found[settings.amfori_topic])
     if seen < widest:
         return (
             f"the seen topic {settings.seen_topic} has {seen} partitions, fewer than the {widest} of the "

@@ -9,7 +9,13 @@ from __future__ import annotations
 from services.config import Port, WorkerSettings
 from services.topics import ACCEPTED_TOPIC, TopicSpec
 
-from .topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_QUARANTINE_TOPIC, NORMALIZE_VERSIONS_TOPIC, OUTPUT_TOPICS
+from .topics import (
+    NORMALIZE_DLQ_TOPIC,
+    NORMALIZE_LEASE_TOPIC,
+    NORMALIZE_QUARANTINE_TOPIC,
+    NORMALIZE_VERSIONS_TOPIC,
+    OUTPUT_TOPICS,
+)
 
 
 class NormalizeSettings(WorkerSettings):
@@ -40,4 +46,5 @@ class NormalizeSettings(WorkerSettings):
         return (
             *(TopicSpec(self.topic(n), self.partitions, cleanup_policy="compact") for n in self.state_topics),
             TopicSpec(self.dlq_topic, self.partitions),
+            TopicSpec(self.topic(NORMALIZE_LEASE_TOPIC), 1),  # the active instance's lease (standby.py)
         )
