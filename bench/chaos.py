@@ -2,9 +2,10 @@
 
 The simulator's feed (both platforms, with redeliveries, stale versions and malformed messages) is
 published to private platform topics in slices, one before each fault; ingest, normalize and aggregate
-run as separate processes, as in production, and are SIGKILLed at random moments (one of the three,
-chosen and timed by the seed) while they work through it, each restarted at once. Aggregate follows
-normalize's output all along (on a manual clock that has nothing to release yet).
+run as separate processes, as in production, and are SIGKILLed at random moments (each in turn as
+often as the others, in an order and at moments the seed chooses) while they work through it, each
+restarted at once. Aggregate follows normalize's output all along (on a manual clock that has nothing
+to release yet).
 
 Then the release: once the feed is through, aggregate's clock is moved to the current hour, whose
 release covers every period of the feed, and aggregate is SIGKILLed during it: once inside the publish
@@ -280,6 +281,9 @@ async def run_chaos(
 
     rng = random.Random(seed)
     killed = {"ingest": 0, "normalize": 0, "aggregate": 0}
+    # Each service in turn as often as the others, in an order the seed shuffles.
+    victims = [("ingest", "normalize", "aggregate")[i % 3] for i in range(kills)]
+    rng.shuffle(victims)
     mid_transaction = 0
     try:
         await start("ingest")
@@ -288,7 +292,7 @@ async def run_chaos(
         for i in range(kills):
             await publish(slices[i + 1], bootstrap, topics=platform_topics, security=client_options())
             await asyncio.sleep(rng.uniform(0.0, 0.6))  # the random moment of the next fault
-            victim = rng.choice(("ingest", "normalize", "aggregate"))
+            victim = victims[i]
             await kill(victim)
             await start(victim)
         groups = {f"{run}-ingest": list(platform_topics.values()), f"{run}-normalize": [accepted]}

@@ -20,7 +20,8 @@ async def test_sigkills_change_nothing_and_lose_nothing(bootstrap: str, tmp_path
         bootstrap, kills=4, seed=3, sites=60, months=6, workdir=tmp_path, release_kills=1
     )
     assert sum(result.kills.values()) == 4 + 3
-    assert result.kills["aggregate"] >= 3 and result.mid_transaction_kills == 1
+    assert min(result.kills.values()) >= 1 and result.kills["aggregate"] >= 4
+    assert result.mid_transaction_kills == 1
     assert result.topics_differing == [], result.topics_differing
     assert result.accepted_distinct == result.expected.accepted > 0
     assert result.dead_distinct == result.expected.dead > 0
