@@ -8,6 +8,7 @@ public key and says so in the log.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import sys
 import time
@@ -91,6 +92,7 @@ def main() -> None:
         key_ids={"given": keys.key_id, "state": sorted(held)},
         takeover_seconds=takeover_seconds,
     )
+    atexit.register(standby.release)  # a graceful stop hands the lease over at once
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
 
 

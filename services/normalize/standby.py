@@ -17,13 +17,15 @@ Taking over, a standby
    which resumes from the group's committed offsets: at-least-once, like a restart.
 
 An active instance that loses the lease exits at once (`LEASE_LOST_EXIT`); its supervisor restarts it,
-as a standby. While standing by, the process serves `/health` (200, role "standby") and `/metrics`
-(`sx_normalize_active` 0) on its usual port; the worker takes the port over when it starts.
+as a standby. One that stops gracefully leaves the lease group on its way out (`release`), so a standby
+is handed the lease at once. While standing by, the process serves `/health` (200, role "standby") and
+`/metrics` (`sx_normalize_active` 0) on its usual port; the worker takes the port over when it starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -117,6 +119,9 @@ class Standby:
         self.follower = Follower(settings)
         self._takeover: Future[Takeover] = Future()
         self._thread = threading.Thread(target=self._run, name="normalize-lease", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._holding: asyncio.Task[None] | None = None
+        self._releasing = False
 
     def start(self) -> None:
         self._thread.start()
@@ -124,6 +129,25 @@ class Standby:
     def wait_active(self) -> Takeover:
         """Block until this process is the active normalize; the state to restore from."""
         return self._takeover.result()
+
+    def release(self, timeout: float = 5.0) -> None:
+        """Leave the lease group now (a graceful stop), so that a standby is handed the lease at once
+        instead of after the session timeout."""
+        loop, holding = self._loop, self._holding
+        if loop is None or holding is None or loop.is_closed():
+            return
+        self._releasing = True
+
+        async def leave() -> None:
+            holding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await holding
+
+        try:
+            asyncio.run_coroutine_threadsafe(leave(), loop).result(timeout)
+            log.info("left the lease group")
+        except Exception:  # the process is stopping anyway; the lease then ends with the session
+            log.warning("could not leave the lease group; a standby takes over after the session timeout")
 
     def _run(self) -> None:
         try:
@@ -148,7 +172,7 @@ class Standby:
         def changed(held: bool) -> None:
             if held:
                 acquired.set()
-            elif acquired.is_set():
+            elif acquired.is_set() and not self._releasing:
                 self._exit("normalize lost its lease")
 
         lease = GroupLease(
@@ -164,6 +188,7 @@ class Standby:
         runner = await self._serve()
         follow = asyncio.create_task(self.follower.run(until_end))
         holding = asyncio.create_task(lease.run())
+        self._loop, self._holding = asyncio.get_running_loop(), holding
         log.info("standing by: following normalize's state, waiting for the lease")
         await _first(acquired.wait(), holding, follow)
         started = time.monotonic()
@@ -180,7 +205,8 @@ class Standby:
             seconds,
         )
         self._takeover.set_result(Takeover(self.follower.state, seconds))
-        await holding  # hold the lease for the life of the process
+        with contextlib.suppress(asyncio.CancelledError):
+            await holding  # hold the lease for the life of the process, or until `release`
 
     async def _serve(self) -> web.AppRunner:
         async def health(request: web.Request) -> web.Response:

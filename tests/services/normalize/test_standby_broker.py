@@ -4,7 +4,8 @@ A is active, B stands by (it consumes nothing, follows normalize's compacted top
 /health and /metrics). A is SIGKILLed while it works through the accepted events; B is handed the
 lease, waits for A to leave normalize's consumer group, reads the followed state to its end and takes
 over. normalize's compacted topics end equal, key for key and byte for byte, to the fault-free
-in-process run of the same feed; the takeover time is printed.
+in-process run of the same feed; the takeover time is printed. Then A comes back as a standby and B
+stops gracefully: it leaves the lease group as it exits, and A takes over.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.chaos import expected
 from bench.harness import produce_values
 from bench.normalize import admitted
 from services.compacted import read_compacted
+from services.kafka_auth import client_options
 from services.normalize.settings import NormalizeSettings
+from services.normalize.standby import LEASE_GROUP_SUFFIX
 from services.topics import delete_topics
 from simulator.feed import generate_feed
 from tests.support.kafka import committed_offsets, create_topics, end_offsets, eventually, unique
@@ -117,6 +121,23 @@ async def test_the_standby_takes_over_from_a_killed_active_and_the_state_is_unch
 
         await eventually(all_committed, 120, "B through the rest")
         assert a.proc is not None and b.proc is not None and b.proc.poll() is None
+
+        # A comes back, as a standby; B stops gracefully and hands the lease over on its way out.
+        a = instance("a2")
+        a.ready_roles = {"standby"}
+        a.start()
+        a.wait_healthy()
+        assert await lease_members(bootstrap, app_id) == 2
+        assert b.stop() == 0
+        stopped = time.monotonic()
+        # B left the lease group as it exited: without that, its membership would last the session.
+        assert await lease_members(bootstrap, app_id) == 1
+
+        async def a_active() -> bool:
+            return role(a) == "active"
+
+        await eventually(a_active, 90, "A active again")
+        handover = time.monotonic() - stopped
     finally:
         for service in (a, b):
             if service.proc is not None:
@@ -134,5 +155,15 @@ async def test_the_standby_takes_over_from_a_killed_active_and_the_state_is_unch
     print(
         f"\nnormalize takeover: {len(envelopes)} accepted events; B active {active_after:.1f} s after A's "
         f"SIGKILL (of which {takeover_seconds:.1f} s from the lease to the restored state), consuming "
-        f"after {consuming_after:.1f} s"
+        f"after {consuming_after:.1f} s; after a graceful stop, the standby was active {handover:.1f} s later"
     )
+
+
+async def lease_members(bootstrap: str, app_id: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
+    await admin.start()
+    try:
+        (response,) = await admin.describe_consumer_groups([app_id + LEASE_GROUP_SUFFIX])
+    finally:
+        await admin.close()
+    return sum(len(members) for _e, _g, _s, _pt, _p, members, *_ in response.groups)
