@@ -61,12 +61,12 @@ class BurstRun:
     rss_after_mib: float
 
 
-def burst(messages: int, size: int) -> list[tuple[bytes, bytes]]:
+def burst(messages: int, size: int, first: int = 0) -> list[tuple[bytes, bytes]]:
     base = next(
         m for m in generate_feed(3, 20, start=date(2025, 1, 1), months=1).messages if m.topic == SEDEX_TOPIC
     )
     out = []
-    for i in range(messages):
+    for i in range(first, first + messages):
         # Every other one valid (a new event id: forwarded, the padding ignored), the others of a wrong
         # type (dead-lettered with their whole value): both the fetch and the produce side carry 1 MB.
         obj = json.loads(base.value)
@@ -82,7 +82,7 @@ async def run_burst(
     bootstrap: str,
     configuration: str,
     extra_env: dict[str, str],
-    values: list[tuple[bytes, bytes]],
+    bursts: list[list[tuple[bytes, bytes]]],
     idle: float,
     backlog: bool = False,
 ) -> BurstRun:
@@ -116,34 +116,31 @@ async def run_burst(
             )
             before = rss_mib(worker.pid).current
             started = time.monotonic()
-            if backlog:  # the whole burst waits in the topic when ingest reads again: its fastest read
-                worker.send_signal(signal.SIGSTOP)
             producer = AIOKafkaProducer(
                 bootstrap_servers=bootstrap, **client_options(), max_request_size=PLATFORM_MAX_BYTES, acks=1
             )
             await producer.start()
+            sent = 0
             try:
-                for key, value in values:
-                    await producer.send(sedex, value, key=key)
-                await producer.flush()
+                for values in bursts:
+                    # As a backlog, the whole burst waits in the topic when ingest reads again.
+                    if backlog:
+                        worker.send_signal(signal.SIGSTOP)
+                    try:
+                        for key, value in values:
+                            await producer.send(sedex, value, key=key)
+                        await producer.flush()
+                    finally:
+                        if backlog:
+                            worker.send_signal(signal.SIGCONT)
+                    sent += len(values)
+                    await _consumed(port, worker, log, sent)
             finally:
                 await producer.stop()
-                if backlog:
-                    worker.send_signal(signal.SIGCONT)
-            deadline = time.monotonic() + 600
-            while True:
-                async with httpx.AsyncClient() as client:
-                    samples = await metric_samples(client, port)
-                consumed = sum(v for n, _, v in samples if n == "sx_ingest_messages_consumed_total")
-                if consumed >= len(values):
-                    break
-                if worker.returncode is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"ingest stopped or stalled:\n{log_tail(log)}")
-                await asyncio.sleep(0.5)  # polling the service's metrics
             seconds = time.monotonic() - started
             await asyncio.sleep(idle)  # the quiet after the burst, whose resident memory is the question
             rss = rss_mib(worker.pid)
-            return BurstRun(configuration, len(values), seconds, before, rss.peak, rss.current)
+            return BurstRun(configuration, sent, seconds, before, rss.peak, rss.current)
         finally:
             if worker.returncode is None:
                 worker.send_signal(signal.SIGTERM)
@@ -151,11 +148,25 @@ async def run_burst(
             await delete_topics(bootstrap, [sedex, amfori, accepted, dlq, seen])
 
 
+async def _consumed(port: int, worker: asyncio.subprocess.Process, log: str, n: int) -> None:
+    """Until ingest has read `n` messages."""
+    deadline = time.monotonic() + 600
+    while True:
+        async with httpx.AsyncClient() as client:
+            samples = await metric_samples(client, port)
+        if sum(v for name, _, v in samples if name == "sx_ingest_messages_consumed_total") >= n:
+            return
+        if worker.returncode is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"ingest stopped or stalled:\n{log_tail(log)}")
+        await asyncio.sleep(0.5)  # polling the service's metrics
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--messages", type=int, default=500)
+    parser.add_argument("--messages", type=int, default=500, help="per burst")
+    parser.add_argument("--bursts", type=int, default=1, help="bursts one after the other")
     parser.add_argument("--bytes", type=int, default=980_000, help="size of each message")
     parser.add_argument("--idle", type=float, default=15.0, help="seconds of quiet before the last reading")
     parser.add_argument(
@@ -164,13 +175,16 @@ def main(argv: list[str] | None = None) -> None:
         help="stop ingest (SIGSTOP) while the burst is published, so it meets all of it at once",
     )
     args = parser.parse_args(argv)
-    values = burst(args.messages, args.bytes)
+    bursts = [burst(args.messages, args.bytes, b * args.messages) for b in range(args.bursts)]
     mode = "as a backlog (ingest stopped while it was published)" if args.backlog else "live"
-    print(f"{args.messages} messages of {args.bytes:,} bytes, {mode}, {args.idle:.0f} s idle after")
+    print(
+        f"{args.bursts} burst(s) of {args.messages} messages of {args.bytes:,} bytes, {mode}, "
+        f"{args.idle:.0f} s idle after"
+    )
     print("| configuration | burst s | RSS before MiB | peak MiB | after MiB | after - before MiB |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, extra in CONFIGURATIONS.items():
-        r = asyncio.run(run_burst(bootstrap_servers(), name, extra, values, args.idle, args.backlog))
+        r = asyncio.run(run_burst(bootstrap_servers(), name, extra, bursts, args.idle, args.backlog))
         print(
             f"| {r.configuration} | {r.seconds:.1f} | {r.rss_before_mib:.0f} | {r.rss_peak_mib:.0f} | "
             f"{r.rss_after_mib:.0f} | {r.rss_after_mib - r.rss_before_mib:+.0f} |",
