@@ -34,6 +34,11 @@ class NormalizeSettings(WorkerSettings):
         return f"{self.topic_prefix}{name}"
 
     @property
+    def lease_group(self) -> str:
+        """The consumer group whose single partition makes an instance the active one (standby.py)."""
+        return f"{self.app_id}-lease"
+
+    @property
     def dlq_topic(self) -> str:
         return self.topic(NORMALIZE_DLQ_TOPIC)
 

@@ -3,10 +3,10 @@
 Resolution is global (a factory's two platform sites may sit in any partitions of the accepted
 topic), so normalize cannot split its input between instances the way ingest does. One instance is
 *active*: it holds the lease, the single partition of `exchange.normalize.lease.v1` given by the
-consumer group `<app id>-lease` (`services.lease.GroupLease`, aggregate's mechanism), and only then
-joins normalize's own consumer group. The others are *standbys*: they stay in the lease group and
-follow normalize's compacted topics as they are written, so that a takeover reads only what the active
-wrote in its last moments instead of the whole state.
+consumer group `<app id>-lease` (`settings.lease_group`; `services.lease.GroupLease`, aggregate's
+mechanism), and only then joins normalize's own consumer group. The others are *standbys*: they stay
+in the lease group and follow normalize's compacted topics as they are written, so that a takeover
+reads only what the active wrote in its last moments instead of the whole state.
 
 Taking over, a standby
 1. is handed the lease (the active stopped, crashed or stalled past the session timeout);
@@ -50,7 +50,6 @@ from .topics import NORMALIZE_LEASE_TOPIC
 
 log = logging.getLogger("sx.normalize.standby")
 
-LEASE_GROUP_SUFFIX = "-lease"  # the lease group is `<app id>-lease`
 LEASE_LOST_EXIT = 4
 State = dict[str, dict[str, bytes]]
 
@@ -178,7 +177,7 @@ class Standby:
         lease = GroupLease(
             settings.bootstrap_servers,
             settings.topic(NORMALIZE_LEASE_TOPIC),
-            settings.app_id + LEASE_GROUP_SUFFIX,
+            settings.lease_group,
             int(settings.session_timeout_seconds * 1000),
             changed,
             log,

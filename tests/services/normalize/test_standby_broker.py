@@ -24,7 +24,6 @@ from bench.normalize import admitted
 from services.compacted import read_compacted
 from services.kafka_auth import client_options
 from services.normalize.settings import NormalizeSettings
-from services.normalize.standby import LEASE_GROUP_SUFFIX
 from services.topics import delete_topics
 from simulator.feed import generate_feed
 from tests.support.kafka import committed_offsets, create_topics, end_offsets, eventually, unique
@@ -52,7 +51,7 @@ async def test_the_standby_takes_over_from_a_killed_active_and_the_state_is_unch
     want = expected(messages)
     suffix = unique("standby")
     accepted, prefix, app_id = f"accepted-{suffix}", f"{suffix}.", f"normalize-{suffix}"
-    settings = NormalizeSettings(topic_prefix=prefix, accepted_topic=accepted)
+    settings = NormalizeSettings(app_id=app_id, topic_prefix=prefix, accepted_topic=accepted)
     await create_topics(bootstrap, [accepted], partitions=3)
 
     def instance(name: str) -> ServiceProcess:
@@ -127,11 +126,11 @@ async def test_the_standby_takes_over_from_a_killed_active_and_the_state_is_unch
         a.ready_roles = {"standby"}
         a.start()
         a.wait_healthy()
-        assert await lease_members(bootstrap, app_id) == 2
+        assert await lease_members(bootstrap, settings.lease_group) == 2
         assert b.stop() == 0
         stopped = time.monotonic()
         # B left the lease group as it exited: without that, its membership would last the session.
-        assert await lease_members(bootstrap, app_id) == 1
+        assert await lease_members(bootstrap, settings.lease_group) == 1
 
         async def a_active() -> bool:
             return role(a) == "active"
@@ -159,11 +158,11 @@ async def test_the_standby_takes_over_from_a_killed_active_and_the_state_is_unch
     )
 
 
-async def lease_members(bootstrap: str, app_id: str) -> int:
+async def lease_members(bootstrap: str, group: str) -> int:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
-        (response,) = await admin.describe_consumer_groups([app_id + LEASE_GROUP_SUFFIX])
+        (response,) = await admin.describe_consumer_groups([group])
     finally:
         await admin.close()
     return sum(len(members) for _e, _g, _s, _pt, _p, members, *_ in response.groups)
