@@ -110,15 +110,25 @@ async def read_compacted(bootstrap: str, topic: str, timeout_s: float = 300.0) -
     Committed records only; reads past the markers of transactions committed before the call.
     """
     tps = (await partitions(bootstrap, [topic]))[topic]
-    state: dict[str, bytes] = {}
+    by_partition = await read_compacted_partitions(bootstrap, tps, timeout_s)
+    return {key: value for state in by_partition.values() for key, value in state.items()}
+
+
+async def read_compacted_partitions(
+    bootstrap: str, tps: list[TopicPartition], timeout_s: float = 300.0
+) -> dict[TopicPartition, dict[str, bytes]]:
+    """`read_compacted` of some partitions only, each partition's state apart (ingest's dedup state is
+    per partition, co-partitioned with its input)."""
+    states: dict[TopicPartition, dict[str, bytes]] = {tp: {} for tp in tps}
     if not tps:
-        return state
+        return states
     async with from_the_start(bootstrap, tps) as (consumer, ends):
         deadline = time.monotonic() + timeout_s
         while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read {topic} to its end in {timeout_s}s")
-            for records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
+                raise TimeoutError(f"could not read {sorted(map(str, tps))} to its end in {timeout_s}s")
+            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).items():
+                state = states[tp]
                 for r in records:
                     if r.key is None:
                         continue
@@ -126,4 +136,4 @@ async def read_compacted(bootstrap: str, topic: str, timeout_s: float = 300.0) -
                         state.pop(r.key.decode(), None)
                     else:
                         state[r.key.decode()] = r.value
-    return state
+    return states

@@ -16,11 +16,13 @@ from services.broker_probe import BrokerProbe, attach
 from services.config import WorkerSettings, faust_broker_urls
 from services.kafka_auth import KafkaCredentials
 from services.logs import quiet_libraries
+from services.memory import fix_mmap_threshold
 from services.web import FAUST_WEB_SETTINGS
 
 
 def make_app(settings: WorkerSettings, **overrides: Any) -> faust.App:
     faust_fixes.apply()
+    fix_mmap_threshold(settings.malloc_mmap_threshold_bytes)
     quiet_libraries(settings.log_level)
     options: dict[str, Any] = {
         "broker": faust_broker_urls(settings.bootstrap_servers),
@@ -39,6 +41,7 @@ def make_app(settings: WorkerSettings, **overrides: Any) -> faust.App:
         "broker_commit_interval": 1.0,
         "broker_session_timeout": settings.session_timeout_seconds,
         "broker_heartbeat_interval": settings.session_timeout_seconds / 3,
+        "stream_buffer_maxsize": settings.stream_buffer_maxsize,
         **FAUST_WEB_SETTINGS,
         **overrides,
     }

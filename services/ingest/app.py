@@ -6,9 +6,11 @@ from the output alone.
 
 Processing is at-least-once: faust flushes the producer, then commits an offset, only after the agent
 has handled the message. Exactly-once *effect* on the accepted topic comes from `SeenEvents`
-(`platform:eventId` -> the positions that carried it, persisted in a compacted topic): a platform
-redelivery (another position) is counted and dropped; our own replay of a position (after a crash)
-is sent again, so nothing is lost and a crash can at worst repeat a record with the same `ce_id`.
+(`platform:eventId` -> the positions that carried it, persisted in a compacted topic co-partitioned
+with the input, so several instances of the group each hold the state of their own partitions): a
+platform redelivery (another position) is counted and dropped; our own replay of a position (after a
+crash or a rebalance) is sent again, so nothing is lost and a crash can at worst repeat a record with
+the same `ce_id`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from .dedup import Delivery, classify_delivery
 from .envelopes import accepted_record, dead_letter_headers
 from .metrics import IngestMetrics
 from .reasons import ReasonClass, Rejection
-from .seen import SeenEvents
+from .seen import SeenEvents, topic_loader
 from .settings import IngestSettings
 
 log = logging.getLogger("sx.ingest")
@@ -41,7 +43,9 @@ _PRODUCER_MAX_REQUEST_BYTES = TOPIC_MAX_BYTES + 256 * 1024
 def create_app(
     settings: IngestSettings, seen: SeenEvents | None = None, registry: CollectorRegistry | None = None
 ) -> faust.App:
-    seen = seen if seen is not None else SeenEvents()
+    platforms = {settings.sedex_topic: SEDEX.platform, settings.amfori_topic: AMFORI.platform}
+    if seen is None:
+        seen = SeenEvents(platforms, topic_loader(settings.bootstrap_servers, settings.seen_topic))
     metrics = IngestMetrics(registry)
     app = make_app(
         settings,
@@ -90,14 +94,18 @@ def create_app(
         event = admitted.event
         platform = admitted.platform
         dedup_key = f"{platform}:{event.event_id}"
-        position = f"{message.topic}/{message.partition}/{message.offset}"
-        positions = seen.positions(dedup_key)
+        topic, partition = message.topic, message.partition
+        position = f"{topic}/{partition}/{message.offset}"
+        if await seen.ensure(topic, partition):
+            metrics.seen_loads.inc()
+            metrics.partitions_owned.set(len(seen.owned()))
+        positions = seen.positions(topic, partition, dedup_key)
         delivery = classify_delivery(positions, position)
+        # The seen record goes to the input's partition number: its owner is the only writer.
         if delivery is Delivery.REDELIVERY:
             metrics.duplicates.labels(platform).inc()
-            await seen_topic.send(
-                key=dedup_key.encode(), value=seen.record(dedup_key, [*positions, position])
-            )
+            value = seen.record(topic, partition, dedup_key, [*positions, position])
+            await seen_topic.send(key=dedup_key.encode(), value=value, partition=partition)
         if not delivery.forwards:
             return
         value, headers = accepted_record(platform, event, message.topic, message.partition, message.offset)
@@ -105,8 +113,23 @@ def create_app(
         if delivery is Delivery.REPLAY:
             metrics.replays.labels(platform).inc()
             return
-        await seen_topic.send(key=dedup_key.encode(), value=seen.record(dedup_key, [position]))
+        value = seen.record(topic, partition, dedup_key, [position])
+        await seen_topic.send(key=dedup_key.encode(), value=value, partition=partition)
         metrics.accepted.labels(platform, event.event_type).inc()
+
+    # faust sends these after it has drained the agent and flushed the producer (revoked), and with
+    # the whole new assignment (assigned); the entries are loaded by the agent, before the first event.
+    @app.on_partitions_revoked.connect
+    async def drop_revoked(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+        (revoked,) = args  # the partitions revoked
+        seen.revoked((tp.topic, tp.partition) for tp in revoked)
+        metrics.partitions_owned.set(len(seen.owned()))
+
+    @app.on_partitions_assigned.connect
+    async def load_assigned(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+        (assigned,) = args  # the whole new assignment
+        seen.assigned((tp.topic, tp.partition) for tp in assigned)
+        metrics.partitions_owned.set(len(seen.owned()))
 
     @app.agent(source, name="ingest")
     async def ingest(stream: Any) -> None:

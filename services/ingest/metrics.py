@@ -3,7 +3,7 @@ reason class."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .reasons import ReasonClass
 
@@ -40,6 +40,16 @@ class IngestMetrics:
             "sx_ingest_messages_dead_lettered_total",
             "Messages written to the dead-letter topic, by reason class.",
             ["platform", "reason"],
+            registry=self.registry,
+        )
+        self.seen_loads = Counter(
+            "sx_ingest_seen_loads_total",
+            "Reads of the seen topic's partitions after an assignment (start-up, rebalance).",
+            registry=self.registry,
+        )
+        self.partitions_owned = Gauge(
+            "sx_ingest_partitions_owned",
+            "Platform-topic partitions assigned to this instance (several instances share the group's).",
             registry=self.registry,
         )
         self.processing = Histogram(

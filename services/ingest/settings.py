@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from services.config import Port, WorkerSettings
 from services.topics import (
     ACCEPTED_TOPIC,
@@ -24,6 +26,11 @@ class IngestSettings(WorkerSettings):
     accepted_topic: str = ACCEPTED_TOPIC
     dlq_topic: str = INGEST_DLQ_TOPIC
     seen_topic: str = INGEST_SEEN_TOPIC
+    # Platform messages reach 1 MiB (2 MiB on the topics): 64 of them buffered ahead of the agent at
+    # most, and message-sized buffers mapped and unmapped rather than kept in glibc's arenas
+    # (docs/reliability.md, "Memory after bursts of large messages").
+    stream_buffer_maxsize: int = Field(default=64, ge=1)
+    malloc_mmap_threshold_bytes: int = Field(default=256 * 1024, ge=0)
 
     def topic_specs(self) -> tuple[TopicSpec, ...]:
         """The topics this service reads and writes, under the names configured (tests use private ones)."""

@@ -1,4 +1,5 @@
-"""`python -m services.normalize`: load the key, create topics, restore state, run the worker.
+"""`python -m services.normalize`: load the key, create topics, stand by until this process holds the
+lease (standby.py: a single instance is handed it at once), restore state, run the worker.
 
 Refuses to start without a pseudonymisation key (see keys.py); `NORMALIZE_DEMO_MODE=1` runs with a
 public key and says so in the log.
@@ -7,8 +8,10 @@ public key and says so in the log.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import sys
+import time
 from pathlib import Path
 
 import faust
@@ -22,7 +25,7 @@ from .keycheck import KEY_MISMATCH_EXIT, KeyMismatchError, check_key
 from .keys import KeyMaterial, MissingKeyError, load_key
 from .mapping import MappingContext
 from .settings import NormalizeSettings
-from .state import read_state
+from .standby import Standby
 
 log = logging.getLogger("sx.normalize")
 
@@ -58,7 +61,10 @@ def main() -> None:
     asyncio.run(ensure_topics(settings.bootstrap_servers, settings.topic_specs()))
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     ctx = MappingContext.from_keys(keys)
-    state = asyncio.run(read_state(settings))
+    standby = Standby(settings)
+    standby.start()
+    takeover = standby.wait_active()  # the state, read to its end once this process holds the lease
+    state = takeover.state
     try:
         held = check_key(state, keys.key_id)
     except KeyMismatchError as exc:
@@ -70,13 +76,23 @@ def main() -> None:
         keys.key_id,
         ", ".join(sorted(held)) or "none",
     )
+    restoring = time.monotonic()
     normalizer, catch_up = restore(
         ctx,
         ctx.resolved_site_id,
         state,
         default_consent=settings.default_consent,
     )
-    app = create_app(settings, normalizer, catch_up, key_ids={"given": keys.key_id, "state": sorted(held)})
+    takeover_seconds = takeover.seconds + time.monotonic() - restoring
+    log.info("active: state restored, %.1f s after the lease came", takeover_seconds)
+    app = create_app(
+        settings,
+        normalizer,
+        catch_up,
+        key_ids={"given": keys.key_id, "state": sorted(held)},
+        takeover_seconds=takeover_seconds,
+    )
+    atexit.register(standby.release)  # a graceful stop hands the lease over at once
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
 
 

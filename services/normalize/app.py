@@ -1,8 +1,9 @@
 """The normalize faust app: one agent over the accepted topic, the `Normalizer` doing the work.
 
 Resolution is global (a factory's two platform sites may sit in any partitions), so one normalize
-process owns every partition of the accepted topic; its state is rebuilt from its own compacted
-output topics at start-up (`restore`), not from faust tables (see docs/ingest.md on why). Sends are
+process owns every partition of the accepted topic: the active one, which holds the lease (others
+stand by, `standby.py`); its state is rebuilt from its own compacted output topics when it becomes
+active (`restore`), not from faust tables (see docs/ingest.md on why). Sends are
 at-least-once, like ingest's, and the engine makes a replay produce the same bytes again.
 
 Nothing raw leaves: the log names record kinds, reason codes and coordinates only; every key and
@@ -45,8 +46,12 @@ def create_app(
     catch_up: list[Record] | None = None,
     registry: CollectorRegistry | None = None,
     key_ids: Mapping[str, Any] | None = None,
+    takeover_seconds: float | None = None,
 ) -> faust.App:
     metrics = NormalizeMetrics(registry)
+    metrics.active.set(1)  # a worker runs only in the instance that holds the lease (standby.py)
+    if takeover_seconds is not None:
+        metrics.takeover.set(takeover_seconds)
     app = make_app(settings)
     source = raw_topic(app, settings.accepted_topic)
     outputs: dict[str, Any] = {}
@@ -133,7 +138,7 @@ def create_app(
 
     def health() -> dict[str, Any]:
         # Key ids are labels like "k1", never key material: which key writes, which ones the state holds.
-        return worker_health(app, key_ids=dict(key_ids or {}))
+        return worker_health(app, key_ids=dict(key_ids or {}), role="active")
 
     install_endpoints(app, metrics.registry, health)
     return app

@@ -8,6 +8,17 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 class NormalizeMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self.active = Gauge(
+            "sx_normalize_active",
+            "1 on the active normalize instance (it holds the lease and consumes), 0 on a standby.",
+            registry=self.registry,
+        )
+        self.takeover = Gauge(
+            "sx_normalize_takeover_seconds",
+            "From being handed the lease to starting to consume: waiting for the previous active's group "
+            "membership to end, reading the followed state to its end, restoring the resolver.",
+            registry=self.registry,
+        )
         self.events_in = Counter(
             "sx_normalize_events_consumed_total",
             "Accepted events read.",

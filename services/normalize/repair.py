@@ -80,8 +80,12 @@ async def repair_entity(
     ctx = MappingContext.from_keys(keys)
     entity = entity_pseudonym(ctx, platform, kind, refs)
     event = ctx.pseudonymiser.pseudonym(IdKind.EVENT, f"{platform}:{bad_event_id}")
-    if not await group_is_empty(settings.bootstrap_servers, settings.app_id):
-        raise RepairRefused(f"normalize's consumer group {settings.app_id} has members: stop normalize first")
+    # Both groups: a standby (in the lease group only) would take over as soon as the active stops.
+    for group in (settings.app_id, settings.lease_group):
+        if not await group_is_empty(settings.bootstrap_servers, group):
+            raise RepairRefused(
+                f"normalize's consumer group {group} has members: stop every normalize process first"
+            )
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, **client_options(), acks="all", enable_idempotence=True
     )

@@ -9,7 +9,13 @@ from __future__ import annotations
 from services.config import Port, WorkerSettings
 from services.topics import ACCEPTED_TOPIC, TopicSpec
 
-from .topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_QUARANTINE_TOPIC, NORMALIZE_VERSIONS_TOPIC, OUTPUT_TOPICS
+from .topics import (
+    NORMALIZE_DLQ_TOPIC,
+    NORMALIZE_LEASE_TOPIC,
+    NORMALIZE_QUARANTINE_TOPIC,
+    NORMALIZE_VERSIONS_TOPIC,
+    OUTPUT_TOPICS,
+)
 
 
 class NormalizeSettings(WorkerSettings):
@@ -28,6 +34,11 @@ class NormalizeSettings(WorkerSettings):
         return f"{self.topic_prefix}{name}"
 
     @property
+    def lease_group(self) -> str:
+        """The consumer group whose single partition makes an instance the active one (standby.py)."""
+        return f"{self.app_id}-lease"
+
+    @property
     def dlq_topic(self) -> str:
         return self.topic(NORMALIZE_DLQ_TOPIC)
 
@@ -40,4 +51,5 @@ class NormalizeSettings(WorkerSettings):
         return (
             *(TopicSpec(self.topic(n), self.partitions, cleanup_policy="compact") for n in self.state_topics),
             TopicSpec(self.dlq_topic, self.partitions),
+            TopicSpec(self.topic(NORMALIZE_LEASE_TOPIC), 1),  # the active instance's lease (standby.py)
         )

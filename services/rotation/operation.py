@@ -79,7 +79,11 @@ async def rotate(
 ) -> Rotated:
     """Raises `RotationRefused` or `KeyMismatchError`; in both cases nothing was written."""
     bootstrap = normalize.bootstrap_servers
-    for who, group in (("normalize", normalize.app_id), ("aggregate", aggregate.app_id + LEASE_GROUP_SUFFIX)):
+    for who, group in (
+        ("normalize", normalize.app_id),
+        ("normalize", normalize.lease_group),  # a standby would take over as soon as the active stops
+        ("aggregate", aggregate.app_id + LEASE_GROUP_SUFFIX),
+    ):
         if not await group_is_empty(bootstrap, group):
             raise RotationRefused(f"{who}'s consumer group {group} has members: stop {who} first")
     producer = AIOKafkaProducer(

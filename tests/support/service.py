@@ -39,6 +39,9 @@ class ServiceProcess:
         self.log_path = log_path
         self.web_port = web_port
         self.proc: subprocess.Popen[bytes] | None = None
+        # A normalize process answers as a standby first, until it holds the lease and its worker runs
+        # (services/normalize/standby.py): healthy means active, unless a test waits for a standby.
+        self.ready_roles: set[str] | None = {"active"} if module == "services.normalize" else None
 
     def start(self) -> None:
         log = self.log_path.open("ab")
@@ -55,7 +58,9 @@ class ServiceProcess:
         while time.monotonic() < deadline:
             self._assert_running()
             try:
-                if httpx.get(self.url("/health"), timeout=1.0).status_code == 200:
+                response = httpx.get(self.url("/health"), timeout=1.0)
+                roles = self.ready_roles
+                if response.status_code == 200 and (roles is None or response.json().get("role") in roles):
                     return
             except httpx.HTTPError:
                 pass

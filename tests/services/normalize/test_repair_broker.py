@@ -8,6 +8,9 @@ group; normalize then replays, dead-letters the bad event as `quarantined` and a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -20,8 +23,11 @@ from schemas.shared.models import Audit
 from services.ingest.admit import SEDEX, Admitted, admit
 from services.ingest.envelopes import accepted_record
 from services.kafka_auth import client_options
-from services.normalize.repair import REFUSED_EXIT
+from services.lease import GroupLease
+from services.normalize.keys import load_key
+from services.normalize.repair import REFUSED_EXIT, RepairRefused, repair_entity
 from services.normalize.settings import NormalizeSettings
+from services.normalize.topics import NORMALIZE_LEASE_TOPIC
 from services.topics import delete_topics
 from tests.fixtures.examples import encode, sedex_audit
 from tests.support.kafka import create_topics, eventually, read_topic, unique
@@ -126,3 +132,38 @@ async def test_a_frozen_entity_is_repaired_by_quarantining_its_bad_event(
         await delete_topics(
             bootstrap, [accepted, *(s.name for s in NormalizeSettings(topic_prefix=prefix).topic_specs())]
         )
+
+
+async def test_a_standby_alone_is_enough_to_refuse_a_repair(bootstrap: str) -> None:
+    """A standby sits in the lease group only, and would take over as soon as the active stops: the
+    repair must refuse while it runs too."""
+    settings = NormalizeSettings(
+        bootstrap_servers=bootstrap, app_id=unique("normalize-rep"), topic_prefix=unique("rep") + "."
+    )
+    lease_topic = settings.topic(NORMALIZE_LEASE_TOPIC)
+    await create_topics(bootstrap, [lease_topic], partitions=1)
+    held = asyncio.Event()
+    lease = GroupLease(
+        bootstrap,
+        lease_topic,
+        settings.lease_group,
+        6000,
+        lambda h: held.set() if h else None,
+        logging.getLogger(),
+    )
+    member = asyncio.create_task(lease.run())
+    try:
+        await eventually(lambda: _is_set(held), 60, "the stand-in standby in the lease group")
+        with pytest.raises(RepairRefused, match="lease"):
+            await repair_entity(
+                settings, load_key({"NORMALIZE_DEMO_MODE": "1"}), "sedex", "audit", ["A-1"], "e-1"
+            )
+    finally:
+        member.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await member
+        await delete_topics(bootstrap, [lease_topic])
+
+
+async def _is_set(event: asyncio.Event) -> bool:
+    return event.is_set()
