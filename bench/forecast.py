@@ -81,7 +81,7 @@ def releases(
         planned = log.copy()
         try:
             plan_release(state, planned, params, at, granularity="quarter", grace=settings.grace)
-        except RuntimeError as exc:  # the disclosure module's recovery LP can fail (reported, not ours)
+        except RuntimeError as exc:  # a release that fails is noted; the service would retry it
             failed.append(f"{at:%Y-%m-%d}: {exc}")
             return at, log, time.perf_counter() - started
         log = planned

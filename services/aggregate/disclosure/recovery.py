@@ -87,29 +87,16 @@ def _pop(family: Family, pos: Position) -> float:
     return population_size(cell.population, len(cell.sites))
 
 
-def upper_bounds(family: Family, pattern: Pattern) -> dict[Position, float | None]:
-    st = pattern.status
-    shown_pops = [_pop(family, p) for p in family.cells if st[p] is not Status.SUPPRESSED]
-    fallback = max(shown_pops) if shown_pops else None
-    bounds: dict[Position, float | None] = {}
-    for pos in family.cells:
-        if st[pos] is Status.POPULATION_ONLY or st[pos] is Status.PUBLISHED:
-            bounds[pos] = _pop(family, pos)
-        else:
-            bounds[pos] = fallback
-    for rel in family.relations:
-        if st[rel.margin] is Status.SUPPRESSED:
-            continue
-        hidden = [c for c in rel.children if st[c] is Status.SUPPRESSED]
-        if not hidden:
-            continue
-        left = _pop(family, rel.margin) - sum(
-            _pop(family, c) for c in rel.children if st[c] is not Status.SUPPRESSED
-        )
-        for c in hidden:
-            b = bounds[c]
-            bounds[c] = max(0.0, left) if b is None else min(b, max(0.0, left))
-    return bounds
+def upper_bounds(family: Family) -> dict[Position, float | None]:
+    """Each count is between 0 and its cell's population (aggregates.md, "No exact recovery": the
+    bounds the rule gives the attacker), whether the population is shown or not.
+
+    Never tighter than the truth, so the program always has the true values as a solution. Bounding a
+    withheld cell by anything else is unsound: revision 1 bounded it by the largest shown population,
+    which held for a small suppressed cell but not for a margin the revision rule holds at its old
+    values (the view counts it as unknown now): a year's history then made the program infeasible and
+    stopped every later release (`bench.forecast --years 4 --sites 350`, 2023-05-01)."""
+    return {pos: _pop(family, pos) for pos in family.cells}
 
 
 def _value(family: Family, pos: Position, measure: str) -> int:
@@ -197,7 +184,7 @@ def find_recoverable(
         if row.coefs:
             comp_rows.setdefault(find(row.coefs[0][0]), []).append(row)
 
-    bounds = upper_bounds(family, pattern)
+    bounds = upper_bounds(family)
     for root in sorted(components, key=lambda r: components[r][0]):
         comp = components[root]
         crows = comp_rows[root]

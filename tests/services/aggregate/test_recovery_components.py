@@ -46,3 +46,26 @@ def test_a_pinned_count_is_found_behind_a_group_that_tells_nothing() -> None:
 def test_nothing_is_found_when_every_withheld_count_is_zero() -> None:
     pattern, family, _ = withheld({"none": 10}, {"none": 10})
     assert find_recoverable(family, pattern) is None
+
+
+def test_a_margin_held_at_its_old_values_is_bounded_by_its_own_population() -> None:
+    """The contract's bounds: each count is between 0 and its cell's population, shown or not. Here the
+    subscriber holds the grand total at old values (unknown now, as the view counts a held cell); two
+    sector totals of 20 sites show 18 sites with the issue each, so the grand total's count is at
+    least 36, above every shown population. A bound other than the total's own population (60) is
+    below the truth and makes the program infeasible, which stopped every later release of a
+    multi-year history."""
+    cells, _ = severity_grid(
+        {(country, sector): {"major": 9, "none": 1} for country in ("BD", "VN") for sector in ("A", "B", "C")}
+    )
+    [family] = build_families(cells)
+
+    def at(country: str, sector: str) -> Position:
+        return next(p for p in family.cells if dict(p) == {"country": country, "sector": sector})
+
+    status = {pos: Status.POPULATION_ONLY for pos in family.cells}
+    status[at("ALL", "ALL")] = Status.SUPPRESSED  # held: unknown now
+    status[at("ALL", "A")] = status[at("ALL", "B")] = Status.PUBLISHED
+    pattern = Pattern(status=status, primary=dict(status))
+    assert family.cells[at("ALL", "ALL")].additive["sites_with_issue"] == 54
+    assert find_recoverable(family, pattern) is None  # nothing pinned, and no infeasible program
