@@ -53,7 +53,8 @@ from schemas.taxonomy import ForcedLabourIndicator, Issue, Sector
 ISSUE_PREVALENCE: Final = "issue-prevalence"
 FORCED_LABOUR: Final = "forced-labour"
 LABOUR_RELATIONS: Final = "labour-relations"
-TABLES: Final = (ISSUE_PREVALENCE, FORCED_LABOUR, LABOUR_RELATIONS)
+CAPACITY_BUILDING: Final = "capacity-building"
+TABLES: Final = (ISSUE_PREVALENCE, FORCED_LABOUR, LABOUR_RELATIONS, CAPACITY_BUILDING)
 """The one registry of the tables the exchange publishes: services, bench, demo and tests read it."""
 
 Status = Literal["published", "suppressed"]
@@ -344,13 +345,44 @@ class LabourRelationsMessage(_Message):
     measures: LabourRelationsMeasures | None
 
 
-AnyMessage = IssuePrevalenceMessage | ForcedLabourMessage | LabourRelationsMessage
+# --- capacity-building --------------------------------------------------------------------------------
+
+
+class CapacityBuildingCell(_Model):
+    """`period x country x topic` (topic = issue code); `ALL` on country is the margin."""
+
+    period: Period
+    country: CountryCoord
+    topic: IssueCoord
+
+
+class CapacityBuildingMeasures(_Model):
+    """aggregates.md, `capacity-building`. Both populations (P) are about the sites trained in the
+    period; the two rates are about *other* populations (the country's sites audited in the next
+    period, trained on the topic or not), so each is null on its own: no all-or-none rule here."""
+
+    sites_trained: Annotated[int, Field(ge=1, description="Population (P).")]
+    participants: Annotated[int, Field(ge=0, description="Population (P).")]
+    issue_rate_trained_pct: Pct | None
+    issue_rate_untrained_pct: Pct | None
+
+
+class CapacityBuildingMessage(_Message):
+    """A value on `exchange.aggregates.capacity-building.v1`."""
+
+    table: Literal["capacity-building"]
+    cell: CapacityBuildingCell
+    measures: CapacityBuildingMeasures | None
+
+
+AnyMessage = IssuePrevalenceMessage | ForcedLabourMessage | LabourRelationsMessage | CapacityBuildingMessage
 AggregateMessage = Annotated[AnyMessage, Discriminator("table")]
 AGGREGATE_MESSAGE: Final[TypeAdapter[AnyMessage]] = TypeAdapter(AggregateMessage)
 MESSAGE_OF: Final[dict[str, type[AnyMessage]]] = {
     ISSUE_PREVALENCE: IssuePrevalenceMessage,
     FORCED_LABOUR: ForcedLabourMessage,
     LABOUR_RELATIONS: LabourRelationsMessage,
+    CAPACITY_BUILDING: CapacityBuildingMessage,
 }
 assert tuple(MESSAGE_OF) == TABLES
 

@@ -206,7 +206,8 @@ class LoggedRelease:
         return shows_outcomes(self.message)
 
 
-POPULATION_MEASURES: Final = frozenset({"audited_sites"})
+# The population measures (P) of every table; a message shows outcomes when any other measure is set.
+POPULATION_MEASURES: Final = frozenset({"audited_sites", "sites_trained", "participants"})
 
 
 def shows_outcomes(message: Message) -> bool:

@@ -25,7 +25,12 @@ from schemas.exchange.aggregates import TABLES
 from schemas.exchange.deliver import EndpointName, TableName
 
 SECRET_PREFIX: Final = "whsec_"
-ALL_TABLES: Final[tuple[TableName, ...]] = ("issue-prevalence", "forced-labour", "labour-relations")
+ALL_TABLES: Final[tuple[TableName, ...]] = (
+    "issue-prevalence",
+    "forced-labour",
+    "labour-relations",
+    "capacity-building",
+)
 assert ALL_TABLES == TABLES
 
 

@@ -13,9 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from schemas.exchange.aggregates import TABLES
+from schemas.exchange.aggregates import CAPACITY_BUILDING, TABLES
 
-NOISY_TABLES: Final = TABLES
+# capacity-building has no noisy mode: its rates are shares of groups whose sizes are not published and
+# whose counts are tied to issue-prevalence's next period (docs/aggregate.md, "capacity-building"), so
+# noise would have to be drawn for unpublished group counts, kept consistent with a noisy or exact
+# issue-prevalence cell, and accounted per site across two periods. Refused, not silently exact.
+NOT_NOISY: Final = {
+    CAPACITY_BUILDING: "its rates are shares of unpublished groups tied to issue-prevalence's next period; "
+    "the differential-privacy mode has no noisy form of them (docs/aggregate.md, capacity-building)",
+}
+NOISY_TABLES: Final = tuple(t for t in TABLES if t not in NOT_NOISY)
 
 
 class NoiseParamsError(ValueError):
@@ -29,6 +37,8 @@ class NoiseParams:
     draws_per_period: int = 3
 
     def __post_init__(self) -> None:
+        for table in sorted(self.tables & NOT_NOISY.keys()):
+            raise NoiseParamsError(f"no differential-privacy mode for table {table}: {NOT_NOISY[table]}")
         unknown = sorted(self.tables - set(NOISY_TABLES))
         if unknown:
             raise NoiseParamsError(f"no differential-privacy mode for table(s) {', '.join(unknown)}")
