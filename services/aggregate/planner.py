@@ -135,8 +135,12 @@ def plan_release(
     sites = site_infos(state, now, identities)
     by_period = audited_sites(state, granularity, sites)
     closed = sorted(p for p in by_period if is_closed(p, release_at, grace))
-    plan.periods = closed
-    if not closed:
+    # capacity-building: a closed period's trainings, whether or not the period had audits
+    trained = capacity_building.capacity_cells(
+        state, by_period, release_at, granularity=granularity, grace=grace, sites=sites
+    )
+    plan.periods = sorted({*closed, *(c.cell.key.period for c in trained)})
+    if not plan.periods:
         return plan
     previous = _previous(log)
     audited = {period: by_period[period] for period in closed}
@@ -155,9 +159,7 @@ def plan_release(
     # capacity-building: its rates relate to the next period's issue-prevalence cells, so it is decided
     # after them, with their decisions fixed (services/aggregate/capacity_building.py).
     capacity = capacity_building.decide(
-        capacity_building.capacity_cells(
-            state, by_period, release_at, granularity=granularity, grace=grace, sites=sites
-        ),
+        trained,
         {k: c for k, c in cells.items() if k.table == ISSUE_PREVALENCE},
         decisions,
         sites,

@@ -117,7 +117,7 @@ def capacity_building(
         trained_group = {s for s in audited if s in by_site} if next_closed else set()
         untrained_group = {s for s in audited if s not in by_site} if next_closed else set()
 
-        def rate(group: set[str], topic: str = topic) -> float | None:
+        def rate(group: set[str], topic: str = topic, audited: dict[str, Any] = audited) -> float | None:
             if not group:
                 return None
             return pct(sum(1 for s in group if topic in audited[s]), len(group))
