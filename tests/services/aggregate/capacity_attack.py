@@ -79,8 +79,10 @@ def attack(
     next_period: str,
     topic: str,
     truth: Mapping[str, SiteTruth],
+    attackers: Iterable[str] | None = None,
 ) -> list[str]:
-    """Every pinned withheld count of one (period, topic), for every attacker (and an outsider)."""
+    """Every pinned withheld count of one (period, topic), for every attacker (and an outsider);
+    `attackers` narrows the companies tried (the outsider is always tried)."""
     countries = sorted({s.country for s in truth.values()})
     variables = [(c, g) for c in countries for g in ("t", "u")]
     index = {v: i for i, v in enumerate(variables)}
@@ -125,9 +127,10 @@ def attack(
             elif sizes[g] and all(sizes.values()):
                 targets.append((f"capacity-building {period} {c} {topic} {g}", row(c, (g,)), members(c, g)))
 
-    attackers = [*sorted({p for s in truth.values() for p in s.parties}), ""]
+    everyone = {p for s in truth.values() for p in s.parties}
+    tried = [*sorted(everyone if attackers is None else set(attackers) & everyone), ""]
     found: list[str] = []
-    for attacker in attackers:
+    for attacker in tried:
         lower, upper = [], []
         for c, g in variables:
             group = members(c, g)
@@ -155,3 +158,102 @@ def attack(
                 who = attacker or "an outsider"
                 found.append(f"{name}: pinned at {value} by {who} (others' part {value - mine})")
     return found
+
+
+# --- over a release history -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rules:
+    k_sites: int = 5
+    k_insider: int = 3
+    outcome_min: int = 20
+    k_delta: int = 5
+
+
+def _parties(site: Any) -> frozenset[str]:
+    """A reference site's companies: its owners and its members (`reference.ResolvedSite`)."""
+    return frozenset({*site.owners, *site.members})
+
+
+def _passes(sites: set[str], ref: Any, rules: Rules, *, outcomes: bool) -> bool:
+    """aggregates.md's threshold, insider and (for outcomes) outcome rules, on the reference's sites."""
+    if len(sites) < rules.k_sites or len({ref.sites[s].principal_owner for s in sites}) < 3:
+        return False
+    for who in {p for s in sites for p in _parties(ref.sites[s])}:
+        if sum(1 for s in sites if who not in _parties(ref.sites[s])) < rules.k_insider:
+            return False
+    return not outcomes or len(sites) >= rules.outcome_min
+
+
+def history(
+    releases: Sequence[tuple[str, Sequence[tuple[str, bytes, bytes, Any]]]],
+    capacity: Mapping[str, Mapping[str, dict[str, Any]]],
+    refs: Mapping[str, Any],
+    rules: Rules = Rules(),
+    insiders: int = 5,
+) -> list[str]:
+    """Every capacity-building message of a release history against the contract: its values equal the
+    reference (`reference_capacity_building`) at its release; a shown cell's trained sites pass the
+    threshold and insider rules; a shown rate's group passes threshold, insider and outcome_min; and,
+    after every release, the cross-table attack above on each (period, topic) sent in it (the outsider
+    and the `insiders` companies with the most sites in the groups)."""
+    found: list[str] = []
+    held: dict[tuple[str, str], dict[str, Any]] = {}
+    for rid, records in releases:
+        held.update(view(records))
+        ref, cap = refs[rid], capacity[rid]
+        sent: set[tuple[str, str]] = set()
+        for topic, key, value, _ in records:
+            if topic != CB_TOPIC:
+                continue
+            msg, raw = json.loads(value), cap.get(key.decode())
+            if raw is None:
+                found.append(f"{key.decode()} @{rid}: sent but not in the reference")
+                continue
+            sent.add((msg["cell"]["period"], msg["cell"]["topic"]))
+            m = msg["measures"]
+            if m is None:
+                continue
+            if (m["sites_trained"], m["participants"]) != (raw["sites_trained"], raw["participants"]):
+                found.append(f"{key.decode()} @{rid}: population {m} != reference")
+            if not _passes(set(raw["_sites"]), ref, rules, outcomes=False):
+                found.append(f"{key.decode()} @{rid}: shown, its trained sites fail the rules")
+            for g, name in RATE.items():
+                if m[name] is None:
+                    continue
+                if m[name] != raw[name]:
+                    found.append(f"{key.decode()} @{rid}: {name} {m[name]} != reference {raw[name]}")
+                group = set(raw["_trained_group" if g == "t" else "_untrained_group"])
+                if not _passes(group, ref, rules, outcomes=True):
+                    found.append(f"{key.decode()} @{rid}: {name} shown, its group fails the rules")
+        for period, topic in sorted(sent):
+            margin = cap.get(_key(country=ALL, period=period, topic=topic))
+            if margin is None or not (margin["_trained_group"] or margin["_untrained_group"]):
+                continue
+            after = _next_period(period)
+            truth = {
+                s: SiteTruth(
+                    ref.sites[s].country,
+                    s in margin["_trained_group"],
+                    topic in ref.severity.get((after, s), {}),
+                    _parties(ref.sites[s]),
+                )
+                for s in (*margin["_trained_group"], *margin["_untrained_group"])
+            }
+            weight: dict[str, int] = {}
+            for t in truth.values():
+                for p in t.parties:
+                    weight[p] = weight.get(p, 0) + 1
+            busiest = sorted(weight, key=lambda p: (-weight[p], p))[:insiders]
+            found += [f"@{rid}: {f}" for f in attack(held, period, after, topic, truth, busiest)]
+    return found
+
+
+def _next_period(period: str) -> str:
+    year, rest = period.split("-")
+    if rest.startswith("Q"):
+        q = int(rest[1:])
+        return f"{int(year) + (q == 4)}-Q{q % 4 + 1}"
+    m = int(rest)
+    return f"{int(year) + (m == 12)}-{m % 12 + 1:02d}"
