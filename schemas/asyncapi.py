@@ -28,10 +28,12 @@ from pydantic_core import CoreSchema
 
 from schemas.exchange.accepted import ACCEPTED_CE_SOURCE, CE_SPECVERSION, AcceptedEvent
 from schemas.exchange.aggregates import (
+    CAPACITY_BUILDING,
     FORCED_LABOUR,
     ISSUE_PREVALENCE,
     LABOUR_RELATIONS,
     RELEASE_STATE_TOPIC,
+    CapacityBuildingMessage,
     ForcedLabourMessage,
     IssuePrevalenceMessage,
     LabourRelationsMessage,
@@ -97,6 +99,7 @@ _MODELS: Final[tuple[tuple[str, TypeAdapter[Any]], ...]] = (
     ("IssuePrevalenceMessage", TypeAdapter(IssuePrevalenceMessage)),
     ("ForcedLabourMessage", TypeAdapter(ForcedLabourMessage)),
     ("LabourRelationsMessage", TypeAdapter(LabourRelationsMessage)),
+    ("CapacityBuildingMessage", TypeAdapter(CapacityBuildingMessage)),
     ("ReleaseStateRecord", TypeAdapter(ReleaseStateRecord)),
     ("ReleaseMarker", TypeAdapter(ReleaseMarker)),
     ("SiteAffiliationRecord", TypeAdapter(SiteAffiliationRecord)),
@@ -343,6 +346,14 @@ def channels() -> tuple[Channel, ...]:
             ("LabourRelationsCell",),
         ),
         Channel(
+            "aggregatesCapacityBuilding",
+            topic_of(CAPACITY_BUILDING),
+            "compact",
+            "The capacity-building table (aggregates.md): period x country x topic. Key: the cell's "
+            "coordinates.",
+            ("CapacityBuildingCell",),
+        ),
+        Channel(
             "aggregateReleaseState",
             RELEASE_STATE_TOPIC,
             "compact",
@@ -389,16 +400,22 @@ def operations() -> tuple[Operation, ...]:
         *(
             Operation("aggregate", "receive", c, "Maintain the aggregates' inputs.")
             for c in normalized
-            if c not in ("normalizedCorrectiveActions", "normalizedTrainings")  # read by later tables
+            if c not in ("normalizedCorrectiveActions",)  # read by later tables
         ),
         Operation("aggregate", "send", "aggregatesIssuePrevalence", "Release the issue-prevalence cells."),
         Operation("aggregate", "send", "aggregatesForcedLabour", "Release the forced-labour cells."),
         Operation("aggregate", "send", "aggregatesLabourRelations", "Release the labour-relations cells."),
+        Operation("aggregate", "send", "aggregatesCapacityBuilding", "Release the capacity-building cells."),
         Operation("aggregate", "send", "aggregateReleaseState", "Record each cell's release and the marker."),
         Operation("aggregate", "receive", "aggregateReleaseState", "Load the release history."),
         *(
             Operation("deliver", "receive", c, "Gather each release's messages for the webhooks.")
-            for c in ("aggregatesIssuePrevalence", "aggregatesForcedLabour", "aggregatesLabourRelations")
+            for c in (
+                "aggregatesIssuePrevalence",
+                "aggregatesForcedLabour",
+                "aggregatesLabourRelations",
+                "aggregatesCapacityBuilding",
+            )
         ),
         Operation("deliver", "receive", "aggregateReleaseState", "Read the release markers (nothing else)."),
         Operation("deliver", "send", "deliverState", "Record the last release done for an endpoint."),
@@ -664,6 +681,13 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             "labour-relations cell",
             "One cell of one release.",
             _ref("LabourRelationsMessage"),
+            {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
+            headers="AggregateHeaders",
+        ),
+        "CapacityBuildingCell": _message(
+            "capacity-building cell",
+            "One cell of one release.",
+            _ref("CapacityBuildingMessage"),
             {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
             headers="AggregateHeaders",
         ),

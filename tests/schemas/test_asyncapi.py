@@ -32,6 +32,7 @@ PUBLIC_TABLES = {
     topic_of(ISSUE_PREVALENCE),
     topic_of(FORCED_LABOUR),
     "exchange.aggregates.labour-relations.v1",
+    "exchange.aggregates.capacity-building.v1",
 }
 AGGREGATE_STATE = {RELEASE_STATE_TOPIC}
 AGGREGATE_TOPICS = PUBLIC_TABLES | AGGREGATE_STATE
@@ -172,6 +173,7 @@ def test_who_reads_and_writes_what(doc: dict[str, Any]) -> None:
         PlatformSite.TOPIC,
         Audit.TOPIC,
         Consent.TOPIC,
+        "exchange.normalized.trainings.v1",  # capacity-building
         SITE_RESOLUTION_TOPIC,
         RESOLVED_SITES_TOPIC,
     }
