@@ -20,9 +20,9 @@ import time
 from collections import defaultdict
 
 from bench.aggregate import build_state, normalized_records, plan
-from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, TABLES
+from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
 from services.aggregate.model import ALL, CellKey
-from services.aggregate.noise import NoiseParams
+from services.aggregate.noise import NOISY_TABLES, NoiseParams
 from services.aggregate.planner import ReleasePlan
 from services.aggregate.population import NormalizedState
 from services.aggregate.tables import forced_labour, issue_prevalence
@@ -35,7 +35,7 @@ HEADLINE = {
 
 
 def noisy_plan(state: NormalizedState, rho: float) -> ReleasePlan:
-    return plan(state, NoiseParams(frozenset(TABLES), rho_per_period=rho))
+    return plan(state, NoiseParams(frozenset(NOISY_TABLES), rho_per_period=rho))
 
 
 def level(key: CellKey) -> str:
@@ -57,7 +57,7 @@ def errors(state: NormalizedState, p: ReleasePlan) -> dict[tuple[str, str], list
         message = json.loads(value)
         measures = message["measures"]
         table = message["table"]
-        if not measures or measures.get(HEADLINE[table]) is None:
+        if table not in HEADLINE or not measures or measures.get(HEADLINE[table]) is None:
             continue
         key = CellKey.of(table, **message["cell"])
         exact = truth[key].outcomes
@@ -95,7 +95,11 @@ def main(argv: list[str] | None = None) -> None:
         for topic, _, value, _ in exact.records:
             if topic != RELEASE_STATE_TOPIC:
                 m = json.loads(value)
-                if m["measures"] and m["measures"].get(HEADLINE[m["table"]]) is not None:
+                if (
+                    m["table"] in HEADLINE
+                    and m["measures"]
+                    and m["measures"].get(HEADLINE[m["table"]]) is not None
+                ):
                     shown_exact[(m["table"], level(CellKey.of(m["table"], **m["cell"])))] += 1
         for (table, lvl), errs in sorted(errors(state, p).items()):
             counts = sorted(e for e, _ in errs)
