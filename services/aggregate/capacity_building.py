@@ -363,14 +363,7 @@ def _decide_topic(
             rev = _revision(last, candidate, params, parties)
             decisions[cc.cell.key] = CapacityDecision(
                 cc.cell,
-                CellDecision(
-                    cc.cell.key,
-                    status,
-                    pop.primary[ppos] if pop.primary[ppos] is Status.SUPPRESSED else Status.PUBLISHED,
-                    pop.secondary_reason.get(ppos),
-                    rev,
-                    pop.withheld_by(ppos) if status is Status.SUPPRESSED else None,
-                ),
+                _decision(cc.cell.key, status, rev, pop, ppos, grp, [_pos(country, g) for g in RATE_OF]),
                 shown,
                 contributions,
             )
@@ -420,6 +413,38 @@ def _decide_topic(
             return decisions  # the violation is issue-prevalence's own, judged by its families
         for p in movable:  # no single group mends it: show no rate of this topic
             grp.withhold(p, Status.POPULATION_ONLY, found.rule)
+
+
+def _decision(
+    key: CellKey,
+    status: Status,
+    rev: Revision,
+    pop: Pattern,
+    ppos: Position,
+    grp: Pattern | None,
+    rates: Sequence[Position],
+) -> CellDecision:
+    """The cell's decision for the metrics: suppressed by its population's rules, else published with
+    rates if its groups' own rules let one through (`primary`), and why it shows less."""
+    if pop.primary[ppos] is Status.SUPPRESSED:
+        primary = Status.SUPPRESSED
+    elif grp is not None and any(grp.primary.get(p) is Status.PUBLISHED for p in rates):
+        primary = Status.PUBLISHED
+    else:
+        primary = Status.POPULATION_ONLY
+    reason = pop.secondary_reason.get(ppos)
+    if status is Status.SUPPRESSED:
+        withheld = pop.withheld_by(ppos)
+    elif status is Status.POPULATION_ONLY and primary is Status.PUBLISHED:
+        reason = next(
+            (r for p in rates if grp is not None and (r := grp.secondary_reason.get(p))), "residual"
+        )
+        withheld = reason
+    elif status is Status.POPULATION_ONLY:
+        withheld = "outcome_min"  # no group passes its own rules (or the next period is open)
+    else:
+        withheld = None
+    return CellDecision(key, status, primary, reason, rev, withheld)
 
 
 def _movable(groups: Family, members: Mapping[str, CapacityCell]) -> set[Position]:
