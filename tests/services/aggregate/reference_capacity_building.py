@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from simulator.feed import Feed
 from simulator.message import FeedMessage
-from tests.services.aggregate.reference import ALL, compute, latest_events, pct, period_of_day
+from tests.services.aggregate.reference import ALL, Reference, compute, latest_events, pct, period_of_day
 
 # taxonomy.md "Training topics", written out again.
 SEDEX_TOPICS: Final[dict[str, tuple[str, ...]]] = {
@@ -80,10 +80,13 @@ def capacity_building(
     release_at: datetime,
     granularity: str = "quarter",
     grace_days: int = 30,
+    *,
+    ref: Reference | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """capacity-building cell key -> raw measures and the site sets behind them."""
+    """capacity-building cell key -> raw measures and the site sets behind them. `ref` is
+    `reference.compute(feed, granularity)` if the caller has it already."""
     messages = list(feed.messages if isinstance(feed, Feed) else feed)
-    ref = compute(messages, granularity)
+    ref = compute(messages, granularity) if ref is None else ref
     trained: dict[tuple[str, str, str], dict[str, int]] = {}
     for entity, event in latest_events(messages).items():
         if entity[0] != "training":

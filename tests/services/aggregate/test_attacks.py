@@ -180,7 +180,7 @@ def history() -> History:
         rid = plan.release_id
         h.plans[rid] = plan
         h.inputs[rid] = compute(messages)
-        h.capacity[rid] = capacity_building(messages, release_at)
+        h.capacity[rid] = capacity_building(messages, release_at, ref=h.inputs[rid])
         h.records += [r for r in plan.records if r[0].startswith(attacks.TOPIC_PREFIX)]
         h.releases.append((rid, [r for r in plan.records if r[0].startswith(attacks.TOPIC_PREFIX)]))
     return h
