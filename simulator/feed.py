@@ -5,6 +5,10 @@ consumer does with it (``expect``): redeliveries, stale versions delivered late,
 site, removals, consent withdrawals and re-grants, and (see malformed.py) one or more messages of every
 rejection class. Tests and the demo compare the exchange's behaviour against these labels.
 
+Training completions come in two kinds: occasional ones drawn with everything else, and
+capacity-building campaigns (`_Generator.campaign`) drawn from a generator of their own, so that the
+campaigns could be added without changing any other event of the feed.
+
 Speed matters (the same generator is the load generator), so events are built as plain dicts and
 encoded once with compact ``json.dumps``; pydantic never runs here. Time comes only from ``start`` and
 the seed: the same arguments give a byte-identical feed.
