@@ -276,8 +276,33 @@ def _ip_entry(
     real: Mapping[str, str],
     previous: Mapping[CellKey, Released],
 ) -> ViewEntry:
+    """The subscriber's view of an issue-prevalence cell as the group family measures it: whether each
+    site has a finding on the issue. A severity change on the issue is no change here (aggregates.md:
+    a change with no effect on the measure is no change), so a held cell whose sites only changed
+    severity is not judged as a change that the groups' rates would expose."""
     decision = ip_decisions.cells[key]
-    return view_entry(Released.of(ip_cells[key], decision.status, real), decision.revision, previous.get(key))
+    last = previous.get(key)
+    return view_entry(
+        _presence(Released.of(ip_cells[key], decision.status, real)),
+        decision.revision,
+        None if last is None else _presence(last),
+    )
+
+
+def _presence(released: Released) -> Released:
+    """An issue-prevalence release with each site's token (its highest severity, or "") reduced to
+    whether it has a finding ("1"/"0")."""
+
+    def reduce(tokens: Mapping[str, str] | None) -> dict[str, str] | None:
+        return None if tokens is None else {s: "1" if t else "0" for s, t in tokens.items()}
+
+    return Released(
+        reduce(released.contributions),
+        released.status,
+        released.population,
+        released.outcomes,
+        reduce(released.shown_contributions),
+    )
 
 
 def _decide_topic(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -326,3 +326,22 @@ def test_the_table_is_registered() -> None:
 def test_the_differential_privacy_mode_refuses_capacity_building() -> None:
     with pytest.raises(NoiseParamsError, match="capacity-building"):
         NoiseParams(frozenset({CAPACITY_BUILDING}))
+
+
+def test_a_rate_changes_only_when_k_delta_sites_changed_under_the_message() -> None:
+    """One untrained site gains a finding on the topic (another only changes severity): the ALL cell
+    keeps its last release (held); four more gain one: five changed, it is re-sent with the new rate."""
+    w = scenario_country_vs_all()
+    log = ReleaseLog()
+    first = cb(plan_release(w.state(), log, PARAMS, Q2_CLOSED).records, "ALL")
+    assert first["measures"]["issue_rate_untrained_pct"] is not None
+    w.audit("a-b30", "b30", (WAGES, Severity.MINOR), end=Q2)  # had a major one: no change to the rates
+    w.audit("a-b31", "b31", (WAGES, Severity.MINOR), end=Q2)  # had none: one site changed
+    held = plan_release(w.state(), log, PARAMS, Q2_CLOSED + timedelta(hours=1))
+    assert not [r for r in held.records if r[0] == CB_TOPIC and b'"country":"ALL"' in r[1]]
+    assert held.held > 0
+    for i in (32, 34, 35, 37):
+        w.audit(f"a-b{i}", f"b{i}", (WAGES, Severity.MINOR), end=Q2)
+    again = cb(plan_release(w.state(), log, PARAMS, Q2_CLOSED + timedelta(hours=2)).records, "ALL")
+    assert again["revision"] == 1
+    assert again["measures"]["issue_rate_untrained_pct"] > first["measures"]["issue_rate_untrained_pct"]
