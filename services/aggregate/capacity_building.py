@@ -410,9 +410,12 @@ def _decide_topic(
                     )
         fix = _population_fix(population, pop_view, parties, params)
         if fix is not None:
+            before = dict(pop.status)
             pop.withhold(fix, Status.SUPPRESSED, "residual")
             enforce_residuals(population, pop, sites, params)
-            continue
+            if pop.status != before:
+                continue
+            return decisions  # a held cell the message cannot change further: nothing left to do
         if groups is None or grp is None:
             return decisions
         for pos in groups.cells:  # groups of countries without a cell of their own, never shown
@@ -420,24 +423,22 @@ def _decide_topic(
         found = first_violation(groups, grp_view, parties, params)
         if found is None:
             return decisions
+        movable = _movable(groups, members) - fixed.keys()
+        before = dict(grp.status)
         choice = next(
-            (
-                p
-                for p in found.candidates
-                if p not in fixed and p in _movable(groups, members) and _shown(grp_view[p].status, found.to)
-            ),
+            (p for p in found.candidates if p in movable and _shown(grp_view[p].status, found.to)),
             None,
         )
         if choice is not None:
             grp.withhold(choice, found.to, found.rule)
-            continue
-        movable = [
-            p for p in _movable(groups, members) if p not in fixed and grp_view[p].status is Status.PUBLISHED
-        ]
-        if not movable:
-            return decisions  # the violation is issue-prevalence's own, judged by its families
-        for p in movable:  # no single group mends it: show no rate of this topic
+            if grp.status != before:
+                continue
+        # No single group mends it (or the one named is already withheld but held at an old rate): show
+        # no rate of this topic; every message with a rate then sends a tightening.
+        for p in sorted(movable):
             grp.withhold(p, Status.POPULATION_ONLY, found.rule)
+        if grp.status == before:
+            return decisions  # the violation is issue-prevalence's own, judged by its families
 
 
 def _decision(
@@ -524,11 +525,11 @@ def _population_fix(
 
 
 def _tightening(last: Released, candidate: Released) -> bool:
-    """The message shows only less than the last release: a stronger status, or the same population
-    with some shown rate now null and no rate changed."""
+    """The message shows only less than the last release: a stronger status, or some shown rate now
+    null and no rate changed (the population may change with it, as with the engine's tightenings)."""
     if SHOWN_ORDER.index(candidate.status) > SHOWN_ORDER.index(last.status):
         return True
-    if candidate.status is Status.SUPPRESSED or last.population != candidate.population:
+    if candidate.status is Status.SUPPRESSED:
         return False
     before, now = last.outcomes or {}, candidate.outcomes or {}
     return all(now.get(k) is None or now.get(k) == before.get(k) for k in RATE_OF.values()) and any(
