@@ -255,6 +255,22 @@ def _print_aggregates(bootstrap: str) -> None:
                     f"      {period} all countries: {findings} findings with a corrective action"
                     + (f"; {detail}" if detail else "; outcomes withheld (fewer than outcome_min sites)")
                 )
+        elif table == "capacity-building":
+            rated = [c for c in overall if c["measures"]["issue_rate_trained_pct"] is not None]
+            for c in sorted(rated, key=lambda c: -c["measures"]["sites_trained"])[:3]:
+                m = c["measures"]
+                print(
+                    f"      {c['cell']['period']} {c['cell']['topic']}: {m['sites_trained']} sites trained "
+                    f"({m['participants']} participants); findings on it next period: trained "
+                    f"{m['issue_rate_trained_pct']}%, untrained "
+                    + (
+                        f"{m['issue_rate_untrained_pct']}%"
+                        if m["issue_rate_untrained_pct"] is not None
+                        else "withheld"
+                    )
+                )
+            if not rated:
+                print("      no trained group large enough for a rate yet")
         else:
             for period in sorted({c["cell"]["period"] for c in overall}):
                 rows = [

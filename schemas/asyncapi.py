@@ -29,6 +29,7 @@ from pydantic_core import CoreSchema
 from schemas.exchange.accepted import ACCEPTED_CE_SOURCE, CE_SPECVERSION, AcceptedEvent
 from schemas.exchange.aggregates import (
     AUDIT_QUALITY,
+    CAPACITY_BUILDING,
     FORCED_LABOUR,
     FORECASTS_TOPIC,
     ISSUE_PREVALENCE,
@@ -36,6 +37,7 @@ from schemas.exchange.aggregates import (
     RELEASE_STATE_TOPIC,
     REMEDIATION,
     AuditQualityMessage,
+    CapacityBuildingMessage,
     ForcedLabourMessage,
     ForecastMessage,
     ForecastStateRecord,
@@ -106,6 +108,7 @@ _MODELS: Final[tuple[tuple[str, TypeAdapter[Any]], ...]] = (
     ("LabourRelationsMessage", TypeAdapter(LabourRelationsMessage)),
     ("AuditQualityMessage", TypeAdapter(AuditQualityMessage)),
     ("RemediationMessage", TypeAdapter(RemediationMessage)),
+    ("CapacityBuildingMessage", TypeAdapter(CapacityBuildingMessage)),
     ("ReleaseStateRecord", TypeAdapter(ReleaseStateRecord)),
     ("ReleaseMarker", TypeAdapter(ReleaseMarker)),
     ("SiteAffiliationRecord", TypeAdapter(SiteAffiliationRecord)),
@@ -382,6 +385,14 @@ def channels() -> tuple[Channel, ...]:
             ("IssuePrevalenceForecast",),
         ),
         Channel(
+            "aggregatesCapacityBuilding",
+            topic_of(CAPACITY_BUILDING),
+            "compact",
+            "The capacity-building table (aggregates.md): period x country x topic. Key: the cell's "
+            "coordinates.",
+            ("CapacityBuildingCell",),
+        ),
+        Channel(
             "aggregateReleaseState",
             RELEASE_STATE_TOPIC,
             "compact",
@@ -427,8 +438,7 @@ def operations() -> tuple[Operation, ...]:
         Operation("normalize", "receive", "normalizeQuarantine", "Load the quarantined events."),
         *(
             Operation("aggregate", "receive", c, "Maintain the aggregates' inputs.")
-            for c in normalized
-            if c not in ("normalizedTrainings",)  # read by a later table
+            for c in normalized  # aggregate reads every normalized topic
         ),
         Operation("aggregate", "send", "aggregatesIssuePrevalence", "Release the issue-prevalence cells."),
         Operation("aggregate", "send", "aggregatesForcedLabour", "Release the forced-labour cells."),
@@ -438,6 +448,7 @@ def operations() -> tuple[Operation, ...]:
         Operation(
             "aggregate", "send", "aggregatesForecasts", "Forecast the published issue-prevalence series."
         ),
+        Operation("aggregate", "send", "aggregatesCapacityBuilding", "Release the capacity-building cells."),
         Operation("aggregate", "send", "aggregateReleaseState", "Record each cell's release and the marker."),
         Operation("aggregate", "receive", "aggregateReleaseState", "Load the release history."),
         *(
@@ -448,6 +459,7 @@ def operations() -> tuple[Operation, ...]:
                 "aggregatesLabourRelations",
                 "aggregatesAuditQuality",
                 "aggregatesRemediation",
+                "aggregatesCapacityBuilding",
             )
         ),
         Operation("deliver", "receive", "aggregateReleaseState", "Read the release markers (nothing else)."),
@@ -750,6 +762,13 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             "Internal state of the aggregate service: the forecast and the published values it used.",
             _ref("ForecastStateRecord"),
             {"type": "string", "description": '{"forecast":{...}}, compact JSON, sorted keys.'},
+        ),
+        "CapacityBuildingCell": _message(
+            "capacity-building cell",
+            "One cell of one release.",
+            _ref("CapacityBuildingMessage"),
+            {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
+            headers="AggregateHeaders",
         ),
         "ReleaseState": _message(
             "A cell's last release",

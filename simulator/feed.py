@@ -5,6 +5,10 @@ consumer does with it (``expect``): redeliveries, stale versions delivered late,
 site, removals, consent withdrawals and re-grants, and (see malformed.py) one or more messages of every
 rejection class. Tests and the demo compare the exchange's behaviour against these labels.
 
+Training completions come in two kinds: occasional ones drawn with everything else, and
+capacity-building campaigns (`_Generator.campaign`) drawn from a generator of their own, so that the
+campaigns could be added without changing any other event of the feed.
+
 Speed matters (the same generator is the load generator), so events are built as plain dicts and
 encoded once with compact ``json.dumps``; pydantic never runs here. Time comes only from ``start`` and
 the seed: the same arguments give a byte-identical feed.
@@ -236,6 +240,13 @@ def generate_feed(
     return Feed(seed, sites_per_platform, start, months, world, [r[2] for r in gen.recs])
 
 
+# How much more often a campaign picks a topic than the others (weight 1).
+CAMPAIGN_WEIGHTS: Final[dict[str, dict[str, float]]] = {
+    "sedex": {"HEALTH_AND_SAFETY": 8.0, "WAGES_AND_HOURS": 4.0, "FORCED_LABOUR_MODERN_SLAVERY": 3.0},
+    "amfori": {"ohs": 8.0, "fair-remuneration": 4.0, "forced-labour": 3.0},
+}
+
+
 @dataclass(slots=True)
 class _Audit:
     ref: str
@@ -268,6 +279,8 @@ class _Generator:
     ) -> None:
         self.world = world
         self.rng = random.Random(seed * 1_000_003 + 12_345)
+        self.seed = seed
+        self.campaign_ids = 90_000_000  # training refs of the campaigns, apart from the main sequence
         self.start, self.end = start, end
         self.redelivery, self.stale, self.removal = redelivery, stale, removal
         self.recs: list[tuple[int, int, FeedMessage]] = []
@@ -434,6 +447,7 @@ class _Generator:
             last = max(last, self.audit(site, audit) if sedex else self.monitoring(site, audit))
         for t in self.plan_trainings(t0):
             last = max(last, self.training(site, t))
+        self.campaign(site, max(t0, S))
         if rng.random() < self.removal:
             t = last + _ri(rng, DAY, 30 * DAY)
             if t < E:
@@ -905,13 +919,39 @@ class _Generator:
 
     # -- trainings and consent --
 
-    def training(self, site: PlatformSite, t: int) -> int:
+    def campaign(self, site: PlatformSite, first: int) -> None:
+        """Capacity-building campaigns: most quarters a site sends people to a course, on a few popular
+        topics (health and safety, wages, forced labour) more than on the rest, so that the trained
+        groups of `capacity-building` reach the disclosure thresholds at the demo's and a year's scale.
+
+        Drawn from a generator of its own and numbered apart, with nothing else of the feed touched
+        (the main generator, the id sequence, the samples of malformed variants, the valid count), so
+        every other event of the feed is the same as without campaigns."""
+        saved = (self.rng, self.counter, self._seen, self.samples, self.valid)
+        self.rng = random.Random(f"{self.seed}:campaign:{site.ref}")
+        self.counter, self._seen = self.campaign_ids, Counter()
+        self.samples = {k: [] for k in self.SAMPLE_KINDS}
+        try:
+            rng, weights = self.rng, CAMPAIGN_WEIGHTS[site.platform]
+            choices = SEDEX_TRAINING_CHOICES if site.platform == "sedex" else AMFORI_TRAINING_CHOICES
+            engaged = rng.random()
+            step = 91 * DAY
+            for begin in range(first, self.end, step):
+                if rng.random() < engaged and min(begin + step, self.end) - begin > DAY:
+                    t = _ri(rng, begin + HOUR, min(begin + step, self.end) - 1)
+                    topic = rng.choices(choices, weights=[weights.get(c, 1.0) for c in choices])[0]
+                    self.training(site, t, topic)
+        finally:
+            self.campaign_ids = self.counter
+            self.rng, self.counter, self._seen, self.samples, self.valid = saved
+
+    def training(self, site: PlatformSite, t: int, campaign_topic: str | None = None) -> int:
         rng = self.rng
         n = self.next_id()
         participants = _ri(rng, 1, max(1, min(60, site.physical.workforce.total // 4)))
         make: Callable[..., dict[str, Any]]
         if site.platform == "sedex":
-            topic = rng.choice(SEDEX_TRAINING_CHOICES)
+            topic = campaign_topic or rng.choice(SEDEX_TRAINING_CHOICES)
             payload: dict[str, Any] = {
                 "trainingRef": f"TRN-{n:08d}",
                 "courseCode": f"SDX-{topic[:3]}-{_ri(rng, 100, 140)}",
@@ -921,7 +961,7 @@ class _Generator:
             }
             make, topic_name, etype = self.sedex, SEDEX_TOPIC, "TrainingCompleted"
         else:
-            topic = rng.choice(AMFORI_TRAINING_CHOICES)
+            topic = campaign_topic or rng.choice(AMFORI_TRAINING_CHOICES)
             payload = {
                 "completionId": f"AC-{n:08d}",
                 "courseId": f"ACAD-{_ri(rng, 1000, 1099)}",

@@ -55,7 +55,15 @@ FORCED_LABOUR: Final = "forced-labour"
 LABOUR_RELATIONS: Final = "labour-relations"
 AUDIT_QUALITY: Final = "audit-quality"
 REMEDIATION: Final = "remediation"
-TABLES: Final = (ISSUE_PREVALENCE, FORCED_LABOUR, LABOUR_RELATIONS, AUDIT_QUALITY, REMEDIATION)
+CAPACITY_BUILDING: Final = "capacity-building"
+TABLES: Final = (
+    ISSUE_PREVALENCE,
+    FORCED_LABOUR,
+    LABOUR_RELATIONS,
+    AUDIT_QUALITY,
+    REMEDIATION,
+    CAPACITY_BUILDING,
+)
 """The one registry of the tables the exchange publishes: services, bench, demo and tests read it."""
 
 Status = Literal["published", "suppressed"]
@@ -529,12 +537,43 @@ def cell_coordinates(cell: BaseModel) -> dict[str, str]:
     return {k: v for k, v in cell.model_dump().items() if k not in LABELS}
 
 
+# --- capacity-building --------------------------------------------------------------------------------
+
+
+class CapacityBuildingCell(_Model):
+    """`period x country x topic` (topic = issue code); `ALL` on country is the margin."""
+
+    period: Period
+    country: CountryCoord
+    topic: IssueCoord
+
+
+class CapacityBuildingMeasures(_Model):
+    """aggregates.md, `capacity-building`. Both populations (P) are about the sites trained in the
+    period; the two rates are about *other* populations (the country's sites audited in the next
+    period, trained on the topic or not), so each is null on its own: no all-or-none rule here."""
+
+    sites_trained: Annotated[int, Field(ge=1, description="Population (P).")]
+    participants: Annotated[int, Field(ge=0, description="Population (P).")]
+    issue_rate_trained_pct: Pct | None
+    issue_rate_untrained_pct: Pct | None
+
+
+class CapacityBuildingMessage(_Message):
+    """A value on `exchange.aggregates.capacity-building.v1`."""
+
+    table: Literal["capacity-building"]
+    cell: CapacityBuildingCell
+    measures: CapacityBuildingMeasures | None
+
+
 AnyMessage = (
     IssuePrevalenceMessage
     | ForcedLabourMessage
     | LabourRelationsMessage
     | AuditQualityMessage
     | RemediationMessage
+    | CapacityBuildingMessage
 )
 AggregateMessage = Annotated[AnyMessage, Discriminator("table")]
 AGGREGATE_MESSAGE: Final[TypeAdapter[AnyMessage]] = TypeAdapter(AggregateMessage)
@@ -544,6 +583,7 @@ MESSAGE_OF: Final[dict[str, type[AnyMessage]]] = {
     LABOUR_RELATIONS: LabourRelationsMessage,
     AUDIT_QUALITY: AuditQualityMessage,
     REMEDIATION: RemediationMessage,
+    CAPACITY_BUILDING: CapacityBuildingMessage,
 }
 assert tuple(MESSAGE_OF) == TABLES
 

@@ -24,7 +24,14 @@ WEBHOOK_ID_PATTERN: Final = r"^msg_[0-9a-f]{32}$"
 
 EndpointName = Annotated[str, Field(pattern=ENDPOINT_NAME_PATTERN)]
 WebhookId = Annotated[str, Field(pattern=WEBHOOK_ID_PATTERN)]
-TableName = Literal["issue-prevalence", "forced-labour", "labour-relations", "audit-quality", "remediation"]
+TableName = Literal[
+    "issue-prevalence",
+    "forced-labour",
+    "labour-relations",
+    "audit-quality",
+    "remediation",
+    "capacity-building",
+]
 assert set(TableName.__args__) == set(TABLES)  # type: ignore[attr-defined]
 
 

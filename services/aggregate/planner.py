@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from schemas.exchange.aggregates import (
+    ISSUE_PREVALENCE,
     LAST_RELEASE_KEY,
     RELEASE_STATE_TOPIC,
     TABLES,
@@ -26,7 +27,7 @@ from schemas.exchange.aggregates import (
     topic_of,
 )
 
-from . import disclosure, forecast
+from . import capacity_building, disclosure, forecast
 from .audit_quality import audit_quality
 from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revision, Status
 from .identity import Identities, Parties
@@ -137,8 +138,12 @@ def plan_release(
     sites = site_infos(state, now, identities)
     by_period = audited_sites(state, granularity, sites)
     closed = sorted(p for p in by_period if is_closed(p, release_at, grace))
-    plan.periods = closed
-    if not closed:
+    # capacity-building: a closed period's trainings, whether or not the period had audits
+    trained = capacity_building.capacity_cells(
+        state, by_period, release_at, granularity=granularity, grace=grace, sites=sites
+    )
+    plan.periods = sorted({*closed, *(c.cell.key.period for c in trained)})
+    if not plan.periods:
         return plan
     previous = _previous(log)
     audited = {period: by_period[period] for period in closed}
@@ -157,6 +162,21 @@ def plan_release(
     parties = Parties(log.affiliations, identities, sites.values())
     decisions = disclosure.decide(all_cells, sites, params, previous, parties, noise.tables)
     cells = {c.key: c for c in all_cells}
+    # capacity-building: its rates relate to the next period's issue-prevalence cells, so it is decided
+    # after them, with their decisions fixed (services/aggregate/capacity_building.py).
+    capacity = capacity_building.decide(
+        trained,
+        {k: c for k, c in cells.items() if k.table == ISSUE_PREVALENCE},
+        decisions,
+        sites,
+        params,
+        previous,
+        parties,
+    )
+    decisions = disclosure.Decisions(
+        dict(sorted({**decisions.cells, **{k: d.decision for k, d in capacity.items()}}.items())),
+        decisions.counts,
+    )
     for table in TABLES:
         table_decisions = [d for k, d in decisions.cells.items() if k.table == table]
         plan.counts[table] = disclosure.count_decisions(table_decisions)
@@ -173,6 +193,10 @@ def plan_release(
             and decision.status is Status.PUBLISHED
         ):
             outcomes, decision = _noisy_outcomes(cells[key], decision, log, fingerprints)
+        if key in capacity:
+            cb = capacity[key]
+            plan_cell(plan, log, cb.cell, decision, release_at, real, cb.outcomes, cb.contributions)
+            continue
         plan_cell(plan, log, cells[key], decision, release_at, real, outcomes)
     # Who stood behind each platform site, for the rules of later releases: in the same transaction.
     for site_key, site_value in site_records:
@@ -261,7 +285,11 @@ def plan_cell(
     release_at: datetime,
     real: Mapping[str, str],
     outcomes: Mapping[str, Any] | None = None,
+    contributions: Mapping[str, str] | None = None,
 ) -> None:
+    """Send or hold one cell. `contributions` (real site -> token) is what the release log keeps for
+    the revision rule, when the message draws on more sites than the cell's population
+    (capacity-building's rate groups); by default the cell's own."""
     if decision.revision is Revision.UNCHANGED:
         plan.unchanged += 1
         return
@@ -278,7 +306,8 @@ def plan_cell(
         release_at,
         log.next_revision(cell.key),
     )
-    state_key, state_value = log.record(message, disclosure.real_contributions(cell, real))
+    recorded = disclosure.real_contributions(cell, real) if contributions is None else contributions
+    state_key, state_value = log.record(message, recorded)
     key, value, headers = encode_message(message)
     plan.records.append((RELEASE_STATE_TOPIC, state_key, state_value, []))
     plan.records.append((topic_of(cell.key.table), key, value, headers))

@@ -283,8 +283,10 @@ class LoggedRelease:
         return shows_outcomes(self.message)
 
 
-# The population measures (P) of every table; a message's other measures are outcomes.
-POPULATION_MEASURES: Final = frozenset({"audited_sites", *AUDIT_QUALITY_POPULATION, "findings"})
+# The population measures (P) of every table; a message shows outcomes when any other measure is set.
+POPULATION_MEASURES: Final = frozenset(
+    {"audited_sites", *AUDIT_QUALITY_POPULATION, "findings", "sites_trained", "participants"}
+)
 
 
 def shows_outcomes(message: Message) -> bool:

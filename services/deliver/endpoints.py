@@ -31,6 +31,7 @@ ALL_TABLES: Final[tuple[TableName, ...]] = (
     "labour-relations",
     "audit-quality",
     "remediation",
+    "capacity-building",
 )
 assert ALL_TABLES == TABLES
 

@@ -89,6 +89,7 @@ def test_sections_follow_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
         "labour-relations",
         "audit-quality",
         "remediation",
+        "capacity-building",
     ]
     assert "Audit quality per audit firm" in page
     assert "forecasts" not in page

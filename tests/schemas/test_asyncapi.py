@@ -34,6 +34,7 @@ PUBLIC_TABLES = {
     "exchange.aggregates.labour-relations.v1",
     "exchange.aggregates.audit-quality.v1",
     "exchange.aggregates.remediation.v1",
+    "exchange.aggregates.capacity-building.v1",
 }
 FORECASTS = {"exchange.aggregates.forecasts.v1"}  # public, beside the tables (docs/aggregate.md)
 AGGREGATE_STATE = {RELEASE_STATE_TOPIC}
@@ -176,6 +177,7 @@ def test_who_reads_and_writes_what(doc: dict[str, Any]) -> None:
         Audit.TOPIC,
         "exchange.normalized.corrective-actions.v1",  # remediation
         Consent.TOPIC,
+        "exchange.normalized.trainings.v1",  # capacity-building
         SITE_RESOLUTION_TOPIC,
         RESOLVED_SITES_TOPIC,
     }

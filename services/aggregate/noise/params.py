@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from schemas.exchange.aggregates import AUDIT_QUALITY, REMEDIATION, TABLES
+from schemas.exchange.aggregates import AUDIT_QUALITY, CAPACITY_BUILDING, REMEDIATION, TABLES
 
 # Tables with no differential-privacy mode, and why (a deployment that lists one is refused at start-up).
 NOT_NOISY: Final = {
@@ -29,6 +29,8 @@ NOT_NOISY: Final = {
         "give, and its median and on-time share have no noisy form here; publish it with exact values "
         "under the disclosure rules instead"
     ),
+    CAPACITY_BUILDING: "its rates are shares of unpublished groups tied to issue-prevalence's next period; "
+    "the differential-privacy mode has no noisy form of them (docs/aggregate.md, capacity-building)",
 }
 NOISY_TABLES: Final = tuple(t for t in TABLES if t not in NOT_NOISY)
 

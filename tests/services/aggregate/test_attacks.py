@@ -43,8 +43,9 @@ from services.normalize.engine import Normalizer
 from services.normalize.resolve import Resolver
 from simulator.feed import AMFORI_TOPIC, SEDEX_TOPIC, Feed, generate_feed
 from simulator.message import FeedMessage
-from tests.services.aggregate import attacks
+from tests.services.aggregate import attacks, capacity_attack
 from tests.services.aggregate.reference import Reference, compute
+from tests.services.aggregate.reference_capacity_building import capacity_building
 from tests.services.normalize.test_engine import CTX, FORMATS, apply, interleave, resolved_id
 
 PARAMS = DisclosureParams()
@@ -118,6 +119,9 @@ class History:
     plans: dict[str, Any] = field(default_factory=dict)
     replay_violations: list[str] = field(default_factory=list)
     final_input: list[FeedMessage] = field(default_factory=list)
+    # capacity-building's own reference per release, and each release's public records in order
+    capacity: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    releases: list[tuple[str, list[tuple[str, bytes, bytes, Any]]]] = field(default_factory=list)
 
     @property
     def messages(self) -> list[attacks.Msg]:
@@ -178,7 +182,9 @@ def history() -> History:
         rid = plan.release_id
         h.plans[rid] = plan
         h.inputs[rid] = attacks.reference_at(messages, release_at)
+        h.capacity[rid] = capacity_building(messages, release_at, ref=h.inputs[rid])
         h.records += [r for r in plan.records if r[0].startswith(attacks.TOPIC_PREFIX)]
+        h.releases.append((rid, [r for r in plan.records if r[0].startswith(attacks.TOPIC_PREFIX)]))
     return h
 
 
@@ -250,6 +256,12 @@ def test_timing(history: History) -> None:
 
 def test_replays_and_redeliveries(history: History) -> None:
     assert history.replay_violations == []
+
+
+def test_capacity_building_values_rules_and_the_cross_table_attack(history: History) -> None:
+    """capacity-building's own attacker (`capacity_attack.py`, from the contract) over the same history."""
+    assert any(m.table == "capacity-building" for m in history.messages)
+    assert capacity_attack.history(history.releases, history.capacity, history.inputs) == []
 
 
 def test_hygiene(history: History) -> None:

@@ -1,0 +1,553 @@
+"""The `capacity-building` table (aggregates.md): cells, rate groups and their disclosure control. Pure.
+
+**Cells.** `period x country x topic` with the margin `ALL` on country. A cell's population (P) is the
+contributing sites with a training completion on the topic whose completion date falls in the period
+(`sites_trained`), and `participants` summed over those completions. The site's country is its
+resolved site's.
+
+**Rate groups.** The two rates are about other populations than the cell's: among the country's
+contributing sites audited in the *next* period, the trained group (trained on the topic in the
+cell's period) and the untrained group (the others). Each rate is `sites with a finding on the topic
+in a current audit of the next period / group size`. Both are null while the next period is open.
+
+**Why the groups need more than their own primary rules** (docs/aggregate.md, "capacity-building"):
+the trained and untrained groups of a country together are exactly the population of the
+issue-prevalence cell (next period, country, ALL sector, same issue), whose `sites_with_issue` is
+published; the groups of the `ALL` margin are the unions of the countries' groups. So an attacker has,
+per (period, topic), the linear system
+
+    T_c + U_c = I_c            (every country c, and ALL)
+    T_ALL = sum_c T_c,  U_ALL = sum_c U_c,  I_ALL = sum_c I_c
+
+where T and U are the groups' finding counts and I the issue-prevalence counts; group sizes are
+treated as known (an insider knows its own sites, and `audited_sites` and `sites_trained` bound them).
+A rate shown next to a withheld one, beside a published I_c, gives the withheld one exactly.
+
+The exchange therefore judges every (period, topic) as one *group family* with the margin dimensions
+`country` and `group` (`trained`, `untrained`, `ALL`), where the position `(c, ALL)` *is* the
+issue-prevalence cell (next period, c, ALL, topic) as the subscriber's view holds it after this
+release. The existing machinery of `disclosure.view` then applies unchanged: residuals (a withheld
+group beside a shown one and a shown I_c must pass threshold, insider and outcome_min), exact sums,
+cells determined by the relations together, and the recovery LP. Only the group positions may be
+withheld further; issue-prevalence is decided first, by its own families, and is fixed here. A group
+that is the whole of its issue-prevalence cell (no site of the country was trained) shows what that
+cell shows and is fixed too: its rate is the issue-prevalence rate.
+
+**Revisions.** One message carries both populations and both rates, so the revision rule runs on the
+message: every real site that brings something to it has a token (trained: its participants and, once
+the next period is closed, whether it is in the trained group with a finding; untrained group: its
+finding), and a change is sent only if the changed real sites number k_delta and pass the insider rule;
+a change that only withholds more is always sent.
+
+Nothing here reads an outcome value to decide, except the recovery LP that `disclosure.view` runs last
+(as for every table).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from schemas.exchange.aggregates import CAPACITY_BUILDING, ISSUE_PREVALENCE, share_pct
+
+from .disclosure import CellDecision, Decisions, DisclosureParams, Released, Revision, Status
+from .disclosure.residual import (
+    Family,
+    Pattern,
+    Position,
+    build_families,
+    enforce_residuals,
+    primary_pattern,
+)
+from .disclosure.revision import change_may_be_shown, changed_sites
+from .disclosure.rules import SHOWN_ORDER
+from .disclosure.view import ViewEntry, first_violation, residual_violation, view_entry
+from .identity import Parties
+from .model import ALL, Cell, CellKey, SiteInfo
+from .population import Granularity, NormalizedState
+from .schedule import is_closed, period_bounds, period_of
+from .tables import AuditedSites
+
+GROUP_TABLE: Final = "capacity-building.groups"
+"""The rate groups as cells of the disclosure engine: internal, never a topic nor a message."""
+TRAINED: Final = "trained"
+UNTRAINED: Final = "untrained"
+RATE_OF: Final = {TRAINED: "issue_rate_trained_pct", UNTRAINED: "issue_rate_untrained_pct"}
+WITH_ISSUE: Final = "sites_with_issue"
+
+
+def next_period(period: str, granularity: Granularity) -> str:
+    """The period right after `period` (the one whose audits the rates look at)."""
+    return period_of(period_bounds(period)[1], granularity)
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityCell:
+    """One cell: `cell` is its population and raw rates (as if shown; None while the next period is
+    open or when a group is empty); `groups` the trained/untrained groups, site -> has a finding on the
+    topic in the next period (empty while the next period is open)."""
+
+    cell: Cell
+    next_period: str
+    next_closed: bool
+    participants: Mapping[str, int]
+    groups: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
+
+    def contributions(self) -> dict[str, str]:
+        """What each site brings to the message (resolved site -> token), for the revision rule: a
+        trained site its participants (`t3`) and, once the next period is closed, its trained-group
+        finding (`t3|T1`); a site of the untrained group its finding (`U0`)."""
+        out = {site: f"t{n}" for site, n in self.participants.items()}
+        for site, found in self.groups.get(TRAINED, {}).items():
+            out[site] += f"|T{int(found)}"
+        for site, found in self.groups.get(UNTRAINED, {}).items():
+            out[site] = f"U{int(found)}"
+        return dict(sorted(out.items()))
+
+
+def trained_sites(
+    state: NormalizedState, granularity: Granularity, sites: Mapping[str, SiteInfo]
+) -> dict[tuple[str, str, str], dict[str, int]]:
+    """(period, country, topic) -> contributing site -> participants summed, margins included. A
+    completion of a site that does not contribute (removed, no consent, never resolved) counts nowhere."""
+    out: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for training_id in sorted(state.trainings):
+        training = state.trainings[training_id]
+        rid = state.resolved_site_of(training.site_id)
+        if rid is None or rid not in sites:
+            continue
+        country = state.resolved_sites[rid].country
+        period = period_of(training.completed_on, granularity)
+        for issue in training.issues:
+            for c in (country, ALL):
+                out[(period, c, issue.value)][rid] += training.participants
+    return {k: dict(sorted(v.items())) for k, v in out.items()}
+
+
+def capacity_cells(
+    state: NormalizedState,
+    audited: AuditedSites,
+    release_at: datetime,
+    *,
+    granularity: Granularity = "quarter",
+    grace: timedelta = timedelta(days=30),
+    sites: Mapping[str, SiteInfo],
+) -> list[CapacityCell]:
+    """Every cell of a closed period with at least one trained contributing site, sorted by key.
+    `audited` is `tables.audited_sites` over every period (the next period's audits are needed even
+    while it is open, to know it is not yet to be shown)."""
+    out: list[CapacityCell] = []
+    for (period, country, topic), trained in sorted(trained_sites(state, granularity, sites).items()):
+        if not is_closed(period, release_at, grace):
+            continue
+        after = next_period(period, granularity)
+        closed = is_closed(after, release_at, grace)
+        groups: dict[str, dict[str, bool]] = {TRAINED: {}, UNTRAINED: {}}
+        if closed:
+            for rid, entry in sorted(audited.get(after, {}).items()):
+                if country in (ALL, entry.country):
+                    group = TRAINED if rid in trained else UNTRAINED
+                    groups[group][rid] = any(i.value == topic for i in entry.severity)
+        rates: dict[str, Any] = {
+            RATE_OF[g]: share_pct(sum(members.values()), len(members)) if closed and members else None
+            for g, members in groups.items()
+        }
+        key = CellKey.of(CAPACITY_BUILDING, period=period, country=country, topic=topic)
+        cell = Cell(
+            key=key,
+            sites=frozenset(trained),
+            population={"sites_trained": len(trained), "participants": sum(trained.values())},
+            outcomes=rates,
+            contributions={site: f"t{n}" for site, n in trained.items()},
+        )
+        out.append(CapacityCell(cell, after, closed, trained, groups if closed else {}))
+    return out
+
+
+# --- disclosure ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityDecision:
+    """What one cell's release is: the decision, the outcomes to show (None where withheld), and the
+    real-site contributions to record for the next revision."""
+
+    cell: Cell
+    decision: CellDecision
+    outcomes: Mapping[str, Any]
+    contributions: Mapping[str, str]
+
+
+def _group_key(period: str, topic: str, country: str, group: str) -> CellKey:
+    return CellKey.of(GROUP_TABLE, period=period, topic=topic, country=country, group=group)
+
+
+def _pos(country: str, group: str) -> Position:
+    return (("country", country), ("group", group))
+
+
+def _shown(status: Status, level: Status) -> bool:
+    return SHOWN_ORDER.index(status) < SHOWN_ORDER.index(level)
+
+
+@dataclass(slots=True)
+class _Topic:
+    """One (period, topic): its cells' population family and, once the next period is closed, its
+    group family with the issue-prevalence positions."""
+
+    cells: dict[str, CapacityCell]  # country -> cell
+    population: Family
+    groups: Family | None = None
+    # positions fixed from issue-prevalence (its cells, and groups that are the whole of one)
+    fixed: dict[Position, ViewEntry] = field(default_factory=dict)
+
+
+def _group_cells(
+    topic: str, cells: Mapping[str, CapacityCell], ip_cells: Mapping[CellKey, Cell]
+) -> list[Cell]:
+    """The group family's cells: every country audited in the next period (its issue-prevalence cell
+    at sector ALL, and its groups; a country without a cell here has only an untrained group)."""
+    first = next(iter(cells.values()))
+    period, after = first.cell.key.period, first.next_period
+    out: list[Cell] = []
+    for key, ip in ip_cells.items():
+        if key.period != after or key.get("sector") != ALL or key.get("issue") != topic:
+            continue
+        country = key.get("country")
+        found = ip.additive[WITH_ISSUE]
+        out.append(
+            Cell(
+                _group_key(period, topic, country, ALL),
+                ip.sites,
+                {"sites": len(ip.sites)},
+                {},
+                {WITH_ISSUE: found},
+            )
+        )
+        cc = cells.get(country)
+        groups = cc.groups if cc is not None else {UNTRAINED: {s: False for s in ip.sites}}
+        for group, members in groups.items():
+            if not members:
+                continue
+            n = sum(members.values()) if cc is not None else found
+            out.append(
+                Cell(
+                    _group_key(period, topic, country, group),
+                    frozenset(members),
+                    {"sites": len(members)},
+                    {WITH_ISSUE: n},
+                    {WITH_ISSUE: n},
+                    {s: str(int(v)) for s, v in members.items()},
+                )
+            )
+    return out
+
+
+def decide(
+    cells: Sequence[CapacityCell],
+    ip_cells: Mapping[CellKey, Cell],
+    ip_decisions: Decisions,
+    sites: Mapping[str, SiteInfo],
+    params: DisclosureParams,
+    previous: Mapping[CellKey, Released],
+    parties: Parties,
+) -> dict[CellKey, CapacityDecision]:
+    """Decide every capacity-building cell of a release, after issue-prevalence has been decided
+    (`ip_cells`, `ip_decisions`: the issue-prevalence cells of this release and their decisions)."""
+    real = {site: info.real for site, info in sites.items()}
+    by_topic: dict[tuple[str, str], dict[str, CapacityCell]] = defaultdict(dict)
+    for cc in cells:
+        by_topic[(cc.cell.key.period, cc.cell.key.get("topic"))][cc.cell.key.get("country")] = cc
+    out: dict[CellKey, CapacityDecision] = {}
+    for (_, topic), members in sorted(by_topic.items()):
+        out.update(
+            _decide_topic(topic, members, ip_cells, ip_decisions, sites, real, params, previous, parties)
+        )
+    return dict(sorted(out.items()))
+
+
+def _ip_entry(
+    key: CellKey,
+    ip_cells: Mapping[CellKey, Cell],
+    ip_decisions: Decisions,
+    real: Mapping[str, str],
+    previous: Mapping[CellKey, Released],
+) -> ViewEntry:
+    """The subscriber's view of an issue-prevalence cell as the group family measures it: whether each
+    site has a finding on the issue. A severity change on the issue is no change here (aggregates.md:
+    a change with no effect on the measure is no change), so a held cell whose sites only changed
+    severity is not judged as a change that the groups' rates would expose."""
+    decision = ip_decisions.cells[key]
+    last = previous.get(key)
+    return view_entry(
+        _presence(Released.of(ip_cells[key], decision.status, real)),
+        decision.revision,
+        None if last is None else _presence(last),
+    )
+
+
+def _presence(released: Released) -> Released:
+    """An issue-prevalence release with each site's token (its highest severity, or "") reduced to
+    whether it has a finding ("1"/"0")."""
+
+    def reduce(tokens: Mapping[str, str] | None) -> dict[str, str] | None:
+        return None if tokens is None else {s: "1" if t else "0" for s, t in tokens.items()}
+
+    return Released(
+        reduce(released.contributions),
+        released.status,
+        released.population,
+        released.outcomes,
+        reduce(released.shown_contributions),
+    )
+
+
+def _decide_topic(
+    topic: str,
+    members: dict[str, CapacityCell],
+    ip_cells: Mapping[CellKey, Cell],
+    ip_decisions: Decisions,
+    sites: Mapping[str, SiteInfo],
+    real: Mapping[str, str],
+    params: DisclosureParams,
+    previous: Mapping[CellKey, Released],
+    parties: Parties,
+) -> dict[CellKey, CapacityDecision]:
+    (population,) = build_families(cc.cell for cc in members.values())
+    pop = primary_pattern(population, sites, params)
+    for pos, status in pop.status.items():  # the cell itself has no outcome measures of its own
+        if status is Status.PUBLISHED:
+            pop.status[pos] = Status.POPULATION_ONLY
+    enforce_residuals(population, pop, sites, params)
+
+    any_cell = next(iter(members.values()))
+    groups: Family | None = None
+    fixed: dict[Position, ViewEntry] = {}
+    grp: Pattern | None = None
+    if any_cell.next_closed:
+        group_cells = _group_cells(topic, members, ip_cells)
+        families = build_families(group_cells)
+        if families:
+            (groups,) = families
+            grp = primary_pattern(groups, sites, params)
+            for pos, cell in groups.cells.items():
+                country, group = dict(pos)["country"], dict(pos)["group"]
+                ip_key = CellKey.of(
+                    ISSUE_PREVALENCE, period=any_cell.next_period, country=country, sector=ALL, issue=topic
+                )
+                whole = group == ALL or cell.sites == groups.cells[_pos(country, ALL)].sites
+                if whole:  # the issue-prevalence cell itself, or a group that is all of it
+                    fixed[pos] = _ip_entry(ip_key, ip_cells, ip_decisions, real, previous)
+                    grp.status[pos] = fixed[pos].status
+
+    def rates(country: str, pattern_pop: Pattern, pattern_grp: Pattern | None) -> dict[str, Any]:
+        cc = members[country]
+        shown: dict[str, Any] = {}
+        for group, name in RATE_OF.items():
+            pos = _pos(country, group)
+            ok = (
+                pattern_grp is not None
+                and groups is not None
+                and pos in groups.cells
+                and pattern_pop.status[(("country", country),)] is not Status.SUPPRESSED
+                and (
+                    fixed[pos].known_now and fixed[pos].status is Status.PUBLISHED
+                    if pos in fixed
+                    else pattern_grp.status[pos] is Status.PUBLISHED
+                )
+            )
+            shown[name] = cc.cell.outcomes[name] if ok else None
+        return shown
+
+    while True:
+        decisions: dict[CellKey, CapacityDecision] = {}
+        pop_view: dict[Position, ViewEntry] = {}
+        grp_view: dict[Position, ViewEntry] = dict(fixed)
+        for country, cc in members.items():
+            ppos = (("country", country),)
+            status_pop = pop.status[ppos]
+            shown = rates(country, pop, grp)
+            status = (
+                Status.SUPPRESSED
+                if status_pop is Status.SUPPRESSED
+                else Status.PUBLISHED
+                if any(v is not None for v in shown.values())
+                else Status.POPULATION_ONLY
+            )
+            contributions = {real[s]: t for s, t in cc.contributions().items()}
+            last = previous.get(cc.cell.key)
+            candidate = Released(
+                contributions,
+                status,
+                None if status is Status.SUPPRESSED else dict(cc.cell.population),
+                shown if status is Status.PUBLISHED else None,
+            )
+            rev = _revision(last, candidate, params, parties)
+            decisions[cc.cell.key] = CapacityDecision(
+                cc.cell,
+                _decision(cc.cell.key, status, rev, pop, ppos, grp, [_pos(country, g) for g in RATE_OF]),
+                shown,
+                contributions,
+            )
+            pop_view[ppos] = view_entry(
+                _trained_only(candidate, status_pop),
+                rev,
+                None if last is None else _trained_only(last, last.status),
+            )
+            if groups is not None and grp is not None:
+                for group in (TRAINED, UNTRAINED):
+                    pos = _pos(country, group)
+                    if pos not in groups.cells or pos in fixed:
+                        continue
+                    gstatus = grp.status[pos] if status_pop is not Status.SUPPRESSED else Status.SUPPRESSED
+                    grp_view[pos] = view_entry(
+                        _group_released(groups.cells[pos], gstatus, real, shown[RATE_OF[group]] is not None),
+                        rev,
+                        None if last is None else _group_last(last, group),
+                    )
+        fix = _population_fix(population, pop_view, parties, params)
+        if fix is not None:
+            before = dict(pop.status)
+            pop.withhold(fix, Status.SUPPRESSED, "residual")
+            enforce_residuals(population, pop, sites, params)
+            if pop.status != before:
+                continue
+            return decisions  # a held cell the message cannot change further: nothing left to do
+        if groups is None or grp is None:
+            return decisions
+        for pos in groups.cells:  # groups of countries without a cell of their own, never shown
+            grp_view.setdefault(pos, _unshown(groups.cells[pos], real))
+        found = first_violation(groups, grp_view, parties, params)
+        if found is None:
+            return decisions
+        movable = _movable(groups, members) - fixed.keys()
+        before = dict(grp.status)
+        choice = next(
+            (p for p in found.candidates if p in movable and _shown(grp_view[p].status, found.to)),
+            None,
+        )
+        if choice is not None:
+            grp.withhold(choice, found.to, found.rule)
+            if grp.status != before:
+                continue
+        # No single group mends it (or the one named is already withheld but held at an old rate): show
+        # no rate of this topic; every message with a rate then sends a tightening.
+        for p in sorted(movable):
+            grp.withhold(p, Status.POPULATION_ONLY, found.rule)
+        if grp.status == before:
+            return decisions  # the violation is issue-prevalence's own, judged by its families
+
+
+def _decision(
+    key: CellKey,
+    status: Status,
+    rev: Revision,
+    pop: Pattern,
+    ppos: Position,
+    grp: Pattern | None,
+    rates: Sequence[Position],
+) -> CellDecision:
+    """The cell's decision for the metrics: suppressed by its population's rules, else published with
+    rates if its groups' own rules let one through (`primary`), and why it shows less."""
+    if pop.primary[ppos] is Status.SUPPRESSED:
+        primary = Status.SUPPRESSED
+    elif grp is not None and any(grp.primary.get(p) is Status.PUBLISHED for p in rates):
+        primary = Status.PUBLISHED
+    else:
+        primary = Status.POPULATION_ONLY
+    reason = pop.secondary_reason.get(ppos)
+    if status is Status.SUPPRESSED:
+        withheld = pop.withheld_by(ppos)
+    elif status is Status.POPULATION_ONLY and primary is Status.PUBLISHED:
+        reason = next(
+            (r for p in rates if grp is not None and (r := grp.secondary_reason.get(p))), "residual"
+        )
+        withheld = reason
+    elif status is Status.POPULATION_ONLY:
+        withheld = "outcome_min"  # no group passes its own rules (or the next period is open)
+    else:
+        withheld = None
+    return CellDecision(key, status, primary, reason, rev, withheld)
+
+
+def _movable(groups: Family, members: Mapping[str, CapacityCell]) -> set[Position]:
+    return {p for p in groups.cells if dict(p)["group"] != ALL and dict(p)["country"] in members}
+
+
+def _unshown(cell: Cell, real: Mapping[str, str]) -> ViewEntry:
+    return view_entry(Released.of(cell, Status.SUPPRESSED, real), Revision.SEND, None)
+
+
+def _trained_only(released: Released, status: Status) -> Released:
+    """A message's release as its population family sees it: the trained sites, no outcomes."""
+    contributions = {s: t for s, t in (released.contributions or {}).items() if t.startswith("t")}
+    shown = Status.SUPPRESSED if status is Status.SUPPRESSED else Status.POPULATION_ONLY
+    return Released(contributions, shown, released.population, None)
+
+
+def _group_released(cell: Cell, status: Status, real: Mapping[str, str], shown: bool) -> Released:
+    if shown:
+        status = Status.PUBLISHED
+    elif status is Status.PUBLISHED:
+        status = Status.POPULATION_ONLY
+    return Released.of(cell, status, real)
+
+
+def _group_last(last: Released, group: str) -> Released:
+    """A group's last release, from its message's record: its sites' findings then, and whether its
+    rate was shown. A rate withheld now that was shown before is taken as never shown (stricter)."""
+    mark = "|T" if group == TRAINED else "U"
+    tokens: dict[str, str] = {}
+    for site, token in (last.contributions or {}).items():
+        if mark in token:
+            tokens[site] = token[-1]
+    rate = None if last.outcomes is None else last.outcomes.get(RATE_OF[group])
+    status = Status.PUBLISHED if rate is not None else Status.POPULATION_ONLY
+    outcomes = {WITH_ISSUE: sum(t == "1" for t in tokens.values())} if rate is not None else None
+    return Released(tokens, status, {"sites": len(tokens)}, outcomes)
+
+
+def _population_fix(
+    family: Family, view: Mapping[Position, ViewEntry], parties: Parties, params: DisclosureParams
+) -> Position | None:
+    """The cell to suppress next so that every shown margin's remainder (held cells at their old
+    trained sites) passes threshold and insider, or None."""
+    for rel in family.relations:
+        found = residual_violation(family, view, rel.margin, rel.children, parties, params)
+        if found is not None:
+            for pos in found.candidates:
+                if _shown(view[pos].status, Status.SUPPRESSED):
+                    return pos
+    return None
+
+
+def _tightening(last: Released, candidate: Released) -> bool:
+    """The message shows only less than the last release: a stronger status, or some shown rate now
+    null and no rate changed (the population may change with it, as with the engine's tightenings)."""
+    if SHOWN_ORDER.index(candidate.status) > SHOWN_ORDER.index(last.status):
+        return True
+    if candidate.status is Status.SUPPRESSED:
+        return False
+    before, now = last.outcomes or {}, candidate.outcomes or {}
+    return all(now.get(k) is None or now.get(k) == before.get(k) for k in RATE_OF.values()) and any(
+        before.get(k) is not None and now.get(k) is None for k in RATE_OF.values()
+    )
+
+
+def _revision(
+    last: Released | None, candidate: Released, params: DisclosureParams, parties: Parties
+) -> Revision:
+    """The revision rule on the whole message (both populations, both rates)."""
+    if last is None:
+        return Revision.SEND
+    if last.content() == candidate.content():
+        return Revision.UNCHANGED
+    if _tightening(last, candidate):
+        return Revision.SEND
+    if last.contributions is None or candidate.contributions is None:
+        return Revision.HOLD
+    changed = changed_sites(last.contributions, candidate.contributions)
+    return Revision.SEND if change_may_be_shown(changed, parties, params) else Revision.HOLD
