@@ -39,6 +39,9 @@ from simulator.feed import generate_feed
 from simulator.publish import publish
 from tests.services.aggregate.reference import compute
 from tests.services.aggregate.reference_audit_quality import audit_quality as reference_audit_quality
+from tests.services.aggregate.reference_capacity_building import (
+    capacity_building as reference_capacity_building,
+)
 from tests.services.aggregate.reference_remediation import remediation as reference_remediation
 from tests.support.kafka import create_topics, eventually, read_topic, unique
 from tests.support.service import ServiceProcess, free_port
@@ -201,6 +204,7 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
     apart: dict[str, dict[str, dict[str, Any]]] = {
         "audit-quality": reference_audit_quality(feed, periods=set(plan.periods)),
         "remediation": reference_remediation(feed, datetime.fromisoformat(release_at)),
+        "capacity-building": reference_capacity_building(feed, datetime.fromisoformat(release_at), ref=ref),
     }
     references = {
         "issue-prevalence": ref.issue_prevalence,
@@ -211,6 +215,8 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
     assert set(references) == set(TABLES)
     min_sites = {"audit-quality": 10}  # aggregates.md: audit-quality cells need at least 10 sites
     population_measures = {"audit-quality": 2}  # audits and sites (P); one elsewhere
+    # capacity-building's rates are each judged on their own group (aggregates.md), not on the cell
+    groups = {"issue_rate_trained_pct": "_trained_group", "issue_rate_untrained_pct": "_untrained_group"}
     messages = [json.loads(r.value or b"") for records in first.values() for r in records]
     raw = b"\n".join((r.key or b"") + b" " + (r.value or b"") for records in first.values() for r in records)
     await delete_topics(bootstrap, [sedex, amfori, accepted])
@@ -252,7 +258,11 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
             assert outside >= K_INSIDER, (cell, who)
         shown = {k: v for k, v in m["measures"].items() if v is not None}
         assert shown == {k: expected[k] for k in shown}, cell
-        if len(shown) > population_measures.get(table, 1):
+        if table == "capacity-building":
+            for rate, group in groups.items():
+                if rate in shown:
+                    assert len(expected[group]) >= OUTCOME_MIN, (cell, rate)
+        elif len(shown) > population_measures.get(table, 1):
             assert len(population) >= OUTCOME_MIN, cell
     assert {m["table"] for m in messages} == set(TABLES)
 
