@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Final, Self
+from typing import Annotated, Final, Self, get_args
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
@@ -25,14 +25,8 @@ from schemas.exchange.aggregates import TABLES
 from schemas.exchange.deliver import EndpointName, TableName
 
 SECRET_PREFIX: Final = "whsec_"
-ALL_TABLES: Final[tuple[TableName, ...]] = (
-    "issue-prevalence",
-    "forced-labour",
-    "labour-relations",
-    "audit-quality",
-    "remediation",
-    "capacity-building",
-)
+# The registry's tables as the endpoint model's literal type (schemas.exchange.deliver checks the two agree).
+ALL_TABLES: Final[tuple[TableName, ...]] = get_args(TableName)
 assert ALL_TABLES == TABLES
 
 

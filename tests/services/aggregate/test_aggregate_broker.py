@@ -23,13 +23,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.planner import plan_release
-from services.aggregate.population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
+from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.schedule import closes_at
 from services.compacted import read_compacted
@@ -43,8 +42,8 @@ from tests.services.aggregate.reference_capacity_building import (
     capacity_building as reference_capacity_building,
 )
 from tests.services.aggregate.reference_remediation import remediation as reference_remediation
+from tests.support.exchange import exchange, holds_everything, last_release, post_clock
 from tests.support.kafka import create_topics, eventually, read_topic, unique
-from tests.support.service import ServiceProcess, free_port
 
 pytestmark = pytest.mark.broker
 
@@ -52,69 +51,14 @@ K_SITES, K_INSIDER, OUTCOME_MIN = 5, 3, 20
 PSEUDONYM = re.compile(rb"[a-z0-9-]{1,16}\.[a-z]+\.[0-9a-f]{32}")
 
 
-def _post_clock(service: ServiceProcess, now: str) -> None:
-    httpx.post(service.url("/clock"), params={"now": now}, timeout=5).raise_for_status()
-
-
-def _last_release(service: ServiceProcess) -> Any:
-    return json.loads(service.get("/health")).get("last_release")
-
-
 async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_path: Path) -> None:
     feed = generate_feed(seed=17, sites_per_platform=150, start=date(2025, 1, 1), months=6)
     suffix = unique("x")
-    sedex, amfori, accepted = f"sedex-{suffix}", f"amfori-{suffix}", f"accepted-{suffix}"
-    topics = {"sedex.changes.v1": sedex, "amfori.changes.v1": amfori}
-    normalized, released = f"{suffix}.n.", f"{suffix}.a."
+    x = exchange(bootstrap, tmp_path, suffix, "2025-01-01T00:00:00Z")
+    ingest, normalize, aggregate = x.services
+    sedex, amfori, accepted, normalized, released = x.sedex, x.amfori, x.accepted, x.normalized, x.released
+    topics = x.platform_topics
     await create_topics(bootstrap, [sedex, amfori, accepted])
-    base = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}
-    ports = {name: free_port() for name in ("ingest", "normalize", "aggregate")}
-    ingest = ServiceProcess(
-        "services.ingest",
-        {
-            **base,
-            "INGEST_APP_ID": f"ingest-{suffix}",
-            "INGEST_WEB_PORT": str(ports["ingest"]),
-            "INGEST_DATA_DIR": str(tmp_path / "ingest"),
-            "INGEST_SEDEX_TOPIC": sedex,
-            "INGEST_AMFORI_TOPIC": amfori,
-            "INGEST_ACCEPTED_TOPIC": accepted,
-            "INGEST_DLQ_TOPIC": f"dlq-{suffix}",
-            "INGEST_SEEN_TOPIC": f"seen-{suffix}",
-        },
-        tmp_path / "ingest.log",
-        ports["ingest"],
-    )
-    normalize = ServiceProcess(
-        "services.normalize",
-        {
-            **base,
-            "NORMALIZE_APP_ID": f"normalize-{suffix}",
-            "NORMALIZE_WEB_PORT": str(ports["normalize"]),
-            "NORMALIZE_DATA_DIR": str(tmp_path / "normalize"),
-            "NORMALIZE_ACCEPTED_TOPIC": accepted,
-            "NORMALIZE_TOPIC_PREFIX": normalized,
-            "NORMALIZE_DEMO_MODE": "1",
-        },
-        tmp_path / "normalize.log",
-        ports["normalize"],
-    )
-    aggregate = ServiceProcess(
-        "services.aggregate",
-        {
-            **base,
-            "AGGREGATE_APP_ID": f"aggregate-{suffix}",
-            "AGGREGATE_WEB_PORT": str(ports["aggregate"]),
-            "AGGREGATE_DATA_DIR": str(tmp_path / "aggregate"),
-            "AGGREGATE_INPUT_PREFIX": normalized,
-            "AGGREGATE_TOPIC_PREFIX": released,
-            "AGGREGATE_NOW": "2025-01-01T00:00:00Z",
-            "AGGREGATE_MANUAL_CLOCK": "true",
-            "AGGREGATE_TICK_SECONDS": "0.2",
-        },
-        tmp_path / "aggregate.log",
-        ports["aggregate"],
-    )
     public = [f"{released}{topic_of(t)}" for t in TABLES]
     try:
         for service in (ingest, normalize, aggregate):
@@ -133,33 +77,23 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
         aggregate.wait_healthy()
 
         async def through_everything() -> bool:
-            if ingest.metric_sum("sx_ingest_messages_consumed_total") < len(feed.messages):
-                return False
-            if normalize.metric_sum("sx_normalize_events_consumed_total") < ingest.metric_sum(
-                "sx_ingest_messages_accepted_total"
-            ):
-                return False
-            for topic, kind in INPUT_KINDS.items():
-                held = aggregate.metric_sum("sx_aggregate_state_records", kind=kind)
-                if held != len(await read_compacted(bootstrap, normalized + topic)):
-                    return False
-            return True
+            return await holds_everything(x, bootstrap, len(feed.messages))
 
         await eventually(through_everything, 180, "the feed through all three services")
 
         # The first scheduled slot (2025-01-01T00:00) is released with every period open: nothing public.
         # (After the SIGKILL the broker may first have to time out a transaction the old process left.)
         async def first_slot() -> bool:
-            return bool(_last_release(aggregate) == "2025-01-01T00:00:00+00:00")
+            return bool(last_release(aggregate) == "2025-01-01T00:00:00+00:00")
 
         await eventually(first_slot, 120, "the release of the first slot")
         assert [len(await read_topic(bootstrap, t)) for t in public] == [0 for _ in public]
 
         release_at = "2025-09-01T00:00:00Z"
-        _post_clock(aggregate, release_at)
+        post_clock(aggregate, release_at)
 
         async def released_once() -> bool:
-            return bool(_last_release(aggregate) == "2025-09-01T00:00:00+00:00")
+            return bool(last_release(aggregate) == "2025-09-01T00:00:00+00:00")
 
         await eventually(released_once, 120, "the release at 2025-09-01")
         first = {t: await read_topic(bootstrap, t) for t in public}
@@ -168,10 +102,10 @@ async def test_the_exchange_releases_correct_safe_tables(bootstrap: str, tmp_pat
         aggregate.kill()
         aggregate.start()
         aggregate.wait_healthy()
-        _post_clock(aggregate, "2025-09-01T01:00:00Z")
+        post_clock(aggregate, "2025-09-01T01:00:00Z")
 
         async def released_twice() -> bool:
-            return bool(_last_release(aggregate) == "2025-09-01T01:00:00+00:00")
+            return bool(last_release(aggregate) == "2025-09-01T01:00:00+00:00")
 
         await eventually(released_twice, 120, "the release at 2025-09-01T01:00")
         second = {t: await read_topic(bootstrap, t) for t in public}
