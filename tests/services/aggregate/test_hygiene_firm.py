@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from services.aggregate.release import HygieneError, assert_hygienic, build_message, encode_message
+from tests.services.aggregate.examples import ISSUE_MESSAGE, PSEUDONYM
 
 RELEASE = datetime(2026, 5, 1, tzinfo=UTC)
 CELL = {
@@ -40,22 +41,7 @@ FIRM: dict[str, Any] = {
     "status": "published",
     "measures": MEASURES,
 }
-ISSUE: dict[str, Any] = {
-    "table": "issue-prevalence",
-    "schema_version": 1,
-    "release_id": "2026-05-01T00:00:00Z",
-    "released_at": "2026-05-01T00:00:04Z",
-    "revision": 0,
-    "cell": {"period": "2026-Q1", "country": "BD", "sector": "APPAREL_TEXTILES", "issue": "WAGES"},
-    "status": "published",
-    "measures": {
-        "audited_sites": 41,
-        "sites_with_issue": 12,
-        "by_severity": {"critical": 0, "major": 7, "minor": 5},
-        "rate_pct": 29.3,
-    },
-}
-PSEUDONYM = "k1.rsite.0123456789abcdef0123456789abcdef"
+ISSUE = ISSUE_MESSAGE
 
 
 def check(document: dict[str, Any]) -> None:

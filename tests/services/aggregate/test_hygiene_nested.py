@@ -13,23 +13,9 @@ from typing import Any
 import pytest
 
 from services.aggregate.release import HygieneError, assert_hygienic
+from tests.services.aggregate.examples import ISSUE_MESSAGE, PSEUDONYM
 
-MESSAGE: dict[str, Any] = {
-    "table": "issue-prevalence",
-    "schema_version": 1,
-    "release_id": "2026-05-01T00:00:00Z",
-    "released_at": "2026-05-01T00:00:04Z",
-    "revision": 0,
-    "cell": {"period": "2026-Q1", "country": "BD", "sector": "APPAREL_TEXTILES", "issue": "WAGES"},
-    "status": "published",
-    "measures": {
-        "audited_sites": 41,
-        "sites_with_issue": 12,
-        "by_severity": {"critical": 0, "major": 7, "minor": 5},
-        "rate_pct": 29.3,
-    },
-}
-PSEUDONYM = "k1.rsite.0123456789abcdef0123456789abcdef"
+MESSAGE = ISSUE_MESSAGE
 
 
 def nested(leaf: dict[str, Any]) -> dict[str, Any]:
