@@ -63,7 +63,7 @@ from schemas.exchange.aggregates import (
 from schemas.shared.models import Announcement, Audit
 from schemas.taxonomy import Issue, Severity, min_auditor_days
 
-from .model import ALL, Cell, CellKey, SiteInfo
+from .model import ALL, Cell, CellKey, SiteInfo, joined_contributions
 from .population import Granularity, NormalizedState, contributing, current_audits, participating, period_of
 
 FOLLOW_UP_DAYS: Final = (1, 180)  # aggregates.md: a later audit 1 to 180 days after the end date
@@ -212,14 +212,6 @@ def measures_of(audits: Collection[AuditFacts]) -> tuple[dict[str, Any], dict[st
     return population, outcomes, counts
 
 
-def contributions_of(audits: Iterable[AuditFacts]) -> dict[str, str]:
-    """Site -> what its audits bring to the cell (their tokens, sorted)."""
-    tokens: dict[str, list[str]] = defaultdict(list)
-    for a in audits:
-        tokens[a.site].append(a.token())
-    return {site: ",".join(sorted(tokens[site])) for site in sorted(tokens)}
-
-
 def audit_quality(
     state: NormalizedState,
     granularity: Granularity = "quarter",
@@ -249,7 +241,7 @@ def audit_quality(
     cells: list[Cell] = []
     for (period, firm, country), audits in groups.items():
         population, outcomes, counts = measures_of(audits)
-        contributions = contributions_of(audits)
+        contributions = joined_contributions(audits)
         cells.append(
             Cell(
                 key=CellKey.of(AUDIT_QUALITY, period=period, audit_firm=firm, country=country),

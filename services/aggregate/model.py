@@ -9,9 +9,10 @@ aggregates.md) and outcome measures.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 ALL: Final = "ALL"
 
@@ -31,6 +32,24 @@ def additive_counts(outcomes: Mapping[str, Any]) -> dict[str, int]:
         elif isinstance(value, int) and not isinstance(value, bool):
             flat[name] = value
     return flat
+
+
+class SiteItem(Protocol):
+    """One thing a site brings to a cell (an audit, a finding), with the token the revision rule compares."""
+
+    @property
+    def site(self) -> str: ...
+
+    def token(self) -> str: ...
+
+
+def joined_contributions(items: Iterable[SiteItem]) -> dict[str, str]:
+    """Site -> its items' tokens, sorted and joined: the site's whole contribution to a cell whose unit
+    is not the site (audit-quality's audits, remediation's findings)."""
+    tokens: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        tokens[item.site].append(item.token())
+    return {site: ",".join(sorted(tokens[site])) for site in sorted(tokens)}
 
 
 @dataclass(frozen=True, order=True, slots=True)

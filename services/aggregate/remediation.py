@@ -50,7 +50,7 @@ from typing import Any, Final
 from schemas.exchange.aggregates import REMEDIATION, share_pct
 from schemas.taxonomy import Issue
 
-from .model import ALL, Cell, CellKey, SiteInfo
+from .model import ALL, Cell, CellKey, SiteInfo, joined_contributions
 from .population import Granularity, NormalizedState, contributing, current_audits, period_of
 
 POPULATION: Final = "findings"
@@ -151,14 +151,6 @@ def outcomes_of(findings: Iterable[Remediated]) -> tuple[dict[str, Any], dict[st
     return outcomes, {"closed": closed, ON_TIME: on_time, "open_overdue": overdue}
 
 
-def _contributions(findings: Iterable[Remediated]) -> dict[str, str]:
-    """Site -> its findings' tokens, sorted and joined: the site's whole contribution to the cell."""
-    tokens: dict[str, list[str]] = defaultdict(list)
-    for f in findings:
-        tokens[f.site].append(f.token())
-    return {site: ",".join(sorted(tokens[site])) for site in sorted(tokens)}
-
-
 def remediation(
     state: NormalizedState,
     release_at: datetime,
@@ -176,7 +168,7 @@ def remediation(
     cells: list[Cell] = []
     for (period, country, issue), findings in groups.items():
         outcomes, additive = outcomes_of(findings)
-        contributions = _contributions(findings)
+        contributions = joined_contributions(findings)
         cells.append(
             Cell(
                 key=CellKey.of(REMEDIATION, period=period, country=country, issue=issue.value),
