@@ -68,7 +68,7 @@ from .disclosure.view import ViewEntry, first_violation, residual_violation, vie
 from .identity import Parties
 from .model import ALL, Cell, CellKey, SiteInfo
 from .population import Granularity, NormalizedState
-from .schedule import is_closed, period_bounds, period_of
+from .schedule import is_closed, next_period, period_of
 from .tables import AuditedSites
 
 GROUP_TABLE: Final = "capacity-building.groups"
@@ -77,11 +77,6 @@ TRAINED: Final = "trained"
 UNTRAINED: Final = "untrained"
 RATE_OF: Final = {TRAINED: "issue_rate_trained_pct", UNTRAINED: "issue_rate_untrained_pct"}
 WITH_ISSUE: Final = "sites_with_issue"
-
-
-def next_period(period: str, granularity: Granularity) -> str:
-    """The period right after `period` (the one whose audits the rates look at)."""
-    return period_of(period_bounds(period)[1], granularity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +138,7 @@ def capacity_cells(
     for (period, country, topic), trained in sorted(trained_sites(state, granularity, sites).items()):
         if not is_closed(period, release_at, grace):
             continue
-        after = next_period(period, granularity)
+        after = next_period(period)
         closed = is_closed(after, release_at, grace)
         groups: dict[str, dict[str, bool]] = {TRAINED: {}, UNTRAINED: {}}
         if closed:

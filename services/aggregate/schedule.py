@@ -59,6 +59,16 @@ def granularity_of(period: str) -> Granularity:
     return "quarter" if "Q" in period else "month"
 
 
+def next_period(period: str) -> str:
+    """The period after `period`, at its granularity: 2026-Q4 -> 2027-Q1, 2026-12 -> 2027-01."""
+    return period_of(period_bounds(period)[1], granularity_of(period))
+
+
+def previous_period(period: str) -> str:
+    """The period before `period`, at its granularity: 2027-Q1 -> 2026-Q4, 2027-01 -> 2026-12."""
+    return period_of(period_bounds(period)[0] - timedelta(days=1), granularity_of(period))
+
+
 def _utc_midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 

@@ -24,18 +24,13 @@ from typing import Final
 from schemas.exchange.aggregates import ISSUE_PREVALENCE, IssuePrevalenceMessage
 
 from ..release import Message, message_key
-from ..schedule import granularity_of, period_bounds, period_of
+from ..schedule import granularity_of, next_period, previous_period
 
 MAX_PERIODS: Final = 20
 """At most five years of quarters (or twenty months) go into one forecast: bounds the fit's cost, and
 older levels say little about the next period."""
 
 SeriesKey = tuple[str, str, str]  # (country, sector, issue)
-
-
-def next_period(period: str) -> str:
-    """The period after `period`, at its granularity: 2026-Q4 -> 2027-Q1, 2026-12 -> 2027-01."""
-    return period_of(period_bounds(period)[1], granularity_of(period))
 
 
 def season_length(period: str) -> int:
@@ -104,19 +99,8 @@ def trailing_run(
         if value is None:
             break
         out.append(value)
-        period = _previous_period(period)
+        period = previous_period(period)
     return tuple(reversed(out))
-
-
-def _previous_period(period: str) -> str:
-    start = period_bounds(period)[0]
-    g = granularity_of(period)
-    if g == "quarter":
-        month = start.month - 3
-        year = start.year - (1 if month < 1 else 0)
-        return f"{year:04d}-Q{((month - 1) % 12) // 3 + 1}"
-    month = start.month - 1
-    return f"{start.year - 1:04d}-12" if month < 1 else f"{start.year:04d}-{month:02d}"
 
 
 def series_of(messages: Iterable[Message], min_periods: int, limit: int = MAX_PERIODS) -> list[Series]:

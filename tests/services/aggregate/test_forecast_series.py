@@ -14,13 +14,13 @@ from services.aggregate.forecast import model
 from services.aggregate.forecast.series import (
     MAX_PERIODS,
     Series,
-    next_period,
     published_rates,
     season_length,
     series_of,
     trailing_run,
 )
 from services.aggregate.release import Message, ReleaseLog, build_message
+from services.aggregate.schedule import next_period, previous_period
 
 AT = datetime(2026, 5, 1, tzinfo=UTC)
 QUARTERS = [f"{y}-Q{q}" for y in (2024, 2025) for q in (1, 2, 3, 4)] + ["2026-Q1"]
@@ -63,6 +63,13 @@ def test_periods() -> None:
         "2026-Q1",
         "2025-12",
         "2026-01",
+    ]
+    # the period before, at each granularity, across a year
+    assert [previous_period(p) for p in ("2026-Q1", "2025-Q4", "2026-01", "2025-12")] == [
+        "2025-Q4",
+        "2025-Q3",
+        "2025-12",
+        "2025-11",
     ]
     assert (season_length("2026-Q1"), season_length("2026-01")) == (4, 12)
 
