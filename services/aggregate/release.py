@@ -50,7 +50,6 @@ from schemas.exchange.aggregates import (
     SiteAffiliationRecord,
     SiteMemberRef,
     cell_coordinates,
-    dump_message,
     format_release_time,
     topic_of,
 )
@@ -110,17 +109,21 @@ def build_message(
     )
 
 
-def encode_message(message: Message) -> tuple[bytes, bytes, Headers]:
-    """(key, value, headers) of a message; checked by `assert_hygienic`."""
+def encode_message(
+    message: Message | ForecastMessage, kind: str | None = None
+) -> tuple[bytes, bytes, Headers]:
+    """(key, value, headers) of a message; checked by `assert_hygienic`. `kind` names it in the
+    CloudEvents id and type (default: its table)."""
+    kind = message.table if kind is None else kind
     key = message_key(cell_coordinates(message.cell))
-    value = dump_message(message)
+    value = message.model_dump_json().encode()  # as dump_message: compact, fields in declaration order
     assert_hygienic(value)
     release_id = format_release_time(message.release_id)
     headers: Headers = [
         ("ce_specversion", CE_SPECVERSION),
-        ("ce_id", ce_id(message.table, key, release_id, message.revision).encode()),
+        ("ce_id", ce_id(kind, key, release_id, message.revision).encode()),
         ("ce_source", CE_SOURCE.encode()),
-        ("ce_type", f"{CE_TYPE_PREFIX}{message.table}".encode()),
+        ("ce_type", f"{CE_TYPE_PREFIX}{kind}".encode()),
         ("ce_time", format_release_time(message.released_at).encode()),
         ("content-type", b"application/json"),
     ]
@@ -128,21 +131,9 @@ def encode_message(message: Message) -> tuple[bytes, bytes, Headers]:
 
 
 def encode_forecast(message: ForecastMessage) -> tuple[bytes, bytes, Headers]:
-    """(key, value, headers) of a forecast (services.aggregate.forecast), as `encode_message` does for a
-    cell: key = the forecast cell's coordinates, `ce_type` ...aggregate.forecast.<table>."""
-    key = message_key(message.cell.model_dump())
-    value = message.model_dump_json().encode()
-    assert_hygienic(value)
-    release_id = format_release_time(message.release_id)
-    headers: Headers = [
-        ("ce_specversion", CE_SPECVERSION),
-        ("ce_id", ce_id(f"forecast.{message.table}", key, release_id, message.revision).encode()),
-        ("ce_source", CE_SOURCE.encode()),
-        ("ce_type", f"{CE_TYPE_PREFIX}forecast.{message.table}".encode()),
-        ("ce_time", format_release_time(message.released_at).encode()),
-        ("content-type", b"application/json"),
-    ]
-    return key, value, headers
+    """A forecast (services.aggregate.forecast) as a cell is encoded: key = the forecast cell's
+    coordinates, `ce_type` ...aggregate.forecast.<table>."""
+    return encode_message(message, kind=f"forecast.{message.table}")
 
 
 # --- hygiene ------------------------------------------------------------------------------------------
