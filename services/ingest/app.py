@@ -98,7 +98,6 @@ def create_app(
         position = f"{topic}/{partition}/{message.offset}"
         if await seen.ensure(topic, partition):
             metrics.seen_loads.inc()
-            metrics.partitions_owned.set(len(seen.owned()))
         positions = seen.positions(topic, partition, dedup_key)
         delivery = classify_delivery(positions, position)
         # The seen record goes to the input's partition number: its owner is the only writer.
@@ -119,17 +118,18 @@ def create_app(
 
     # faust sends these after it has drained the agent and flushed the producer (revoked), and with
     # the whole new assignment (assigned); the entries are loaded by the agent, before the first event.
+    # Read at each scrape from what `seen` owns (held or assigned and still to load).
+    metrics.partitions_owned.set_function(lambda: len(seen.owned()))
+
     @app.on_partitions_revoked.connect
     async def drop_revoked(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
         (revoked,) = args  # the partitions revoked
         seen.revoked((tp.topic, tp.partition) for tp in revoked)
-        metrics.partitions_owned.set(len(seen.owned()))
 
     @app.on_partitions_assigned.connect
     async def load_assigned(_app: Any, /, *args: Any, signal: Any, **_: Any) -> None:
         (assigned,) = args  # the whole new assignment
         seen.assigned((tp.topic, tp.partition) for tp in assigned)
-        metrics.partitions_owned.set(len(seen.owned()))
 
     @app.agent(source, name="ingest")
     async def ingest(stream: Any) -> None:
