@@ -67,15 +67,6 @@ from .model import ALL, Cell, CellKey, SiteInfo, joined_contributions
 from .population import Granularity, NormalizedState, contributing, current_audits, participating, period_of
 
 FOLLOW_UP_DAYS: Final = (1, 180)  # aggregates.md: a later audit 1 to 180 days after the end date
-# The additive counts of a cell (Cell.additive), in this order.
-COUNTS: Final = (
-    "unannounced",
-    "semi_announced",
-    "zero_finding",
-    "below_minimum_days",
-    "critical_followed",
-    "critical_missed",
-)
 _ANNOUNCEMENT: Final = {
     Announcement.ANNOUNCED: "A",
     Announcement.SEMI_ANNOUNCED: "S",
@@ -248,7 +239,7 @@ def audit_quality(
                 sites=frozenset(contributions),
                 population=population,
                 outcomes=outcomes,
-                additive={name: counts[name] for name in COUNTS},
+                additive=counts,
                 contributions=contributions,
                 labels={"audit_firm_name": names.get(firm, firm)},
             )

@@ -188,18 +188,6 @@ def _shown(status: Status, level: Status) -> bool:
     return SHOWN_ORDER.index(status) < SHOWN_ORDER.index(level)
 
 
-@dataclass(slots=True)
-class _Topic:
-    """One (period, topic): its cells' population family and, once the next period is closed, its
-    group family with the issue-prevalence positions."""
-
-    cells: dict[str, CapacityCell]  # country -> cell
-    population: Family
-    groups: Family | None = None
-    # positions fixed from issue-prevalence (its cells, and groups that are the whole of one)
-    fixed: dict[Position, ViewEntry] = field(default_factory=dict)
-
-
 def _group_cells(
     topic: str, cells: Mapping[str, CapacityCell], ip_cells: Mapping[CellKey, Cell]
 ) -> list[Cell]:

@@ -43,4 +43,3 @@ class Lease(GroupLease):
             log,
             "release lease",
         )
-        self.settings = settings

@@ -166,10 +166,9 @@ class AggregateMetrics:
                 self.cells.labels(table, outcome).set(getattr(counts, outcome))
             for reason, cells in counts.withheld_by.items():
                 self.withheld.labels(table, reason).set(cells)
-        forecasts = getattr(plan, "forecasts", None)
-        if forecasts is not None:
-            for method, sent in forecasts.sent_by.items():
-                self.forecasts_sent.labels(method).inc(sent)
-            self.forecast_series.labels("sent").set(forecasts.sent)
-            self.forecast_series.labels("unchanged").set(forecasts.unchanged)
-            self.forecast_series.labels("no_forecast").set(forecasts.no_forecast)
+        forecasts = plan.forecasts
+        for method, sent in forecasts.sent_by.items():
+            self.forecasts_sent.labels(method).inc(sent)
+        self.forecast_series.labels("sent").set(forecasts.sent)
+        self.forecast_series.labels("unchanged").set(forecasts.unchanged)
+        self.forecast_series.labels("no_forecast").set(forecasts.no_forecast)

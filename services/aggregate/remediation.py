@@ -55,7 +55,6 @@ from .population import Granularity, NormalizedState, contributing, current_audi
 
 POPULATION: Final = "findings"
 ON_TIME: Final = "closed_on_time"  # the additive count behind closed_on_time_pct (never published)
-ADDITIVE: Final = ("closed", ON_TIME, "open_overdue")
 
 
 @dataclass(frozen=True, slots=True)
