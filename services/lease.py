@@ -11,7 +11,6 @@ standby starts only once normalize's consumer group is empty.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
@@ -19,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
 
-from services.compacted import partitions, stop_quietly
+from services.compacted import partitions_once_created, stop_quietly
 from services.kafka_auth import client_options
 
 
@@ -76,21 +75,14 @@ class GroupLease:
         self.held = held
         self.on_change(held)
 
-    async def _topic_exists(self) -> None:
-        """Wait until the broker names the lease topic's partition. A member that subscribes before the
-        topic exists (a fresh broker, every service starting at once) is assigned nothing, and its
-        consumer would not look again before its next metadata refresh: five minutes by default, with
-        no holder meanwhile."""
-        waited = False
-        while not (await partitions(self.bootstrap, [self.topic]))[self.topic]:
-            if not waited:
-                self.log.info("waiting for the lease topic %s", self.topic)
-                waited = True
-            await asyncio.sleep(0.5)  # polling the broker's metadata, with the lease nobody's meanwhile
-
     async def run(self) -> None:
-        """Stay in the group until cancelled; polling keeps the membership alive."""
-        await self._topic_exists()
+        """Stay in the group until cancelled; polling keeps the membership alive.
+
+        First wait until the broker names the lease topic's partition: a member that subscribes before
+        the topic exists (a fresh broker, every service starting at once) is assigned nothing, and its
+        consumer would not look again before its next metadata refresh, five minutes by default, with
+        no holder meanwhile."""
+        await partitions_once_created(self.bootstrap, [self.topic], "services.topics", self.log)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             **client_options(),
