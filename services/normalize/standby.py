@@ -35,12 +35,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from prometheus_client import generate_latest
 
-from services.compacted import high_watermarks, partitions_once_created, stop_quietly
+from services.compacted import from_the_start, high_watermarks, partitions_once_created
 from services.groups import group_is_empty
-from services.kafka_auth import client_options
 from services.lease import GroupLease
 from services.web import PROMETHEUS_TEXT_FORMAT
 
@@ -83,17 +82,7 @@ class Follower:
         """Follow; once `until_end` is set, read to the high watermarks of that moment and return."""
         bootstrap = self.settings.bootstrap_servers
         tps = await partitions_once_created(bootstrap, list(self.canonical), "normalize", log)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            **client_options(),
-        )
-        await consumer.start()
-        try:
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
+        async with from_the_start(bootstrap, tps) as (consumer, _):
             ends: dict[TopicPartition, int] | None = None
             while True:
                 if ends is None and until_end.is_set():
@@ -103,8 +92,6 @@ class Follower:
                 for records in (await consumer.getmany(timeout_ms=200, max_records=10_000)).values():
                     for r in records:
                         self.apply(r.topic, r.key, r.value)
-        finally:
-            await stop_quietly(consumer)
 
 
 class Standby:
