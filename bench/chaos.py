@@ -55,13 +55,14 @@ from services.aggregate.planner import plan_release
 from services.aggregate.population import NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.settings import AggregateSettings
-from services.compacted import high_watermarks, partitions, read_compacted
+from services.compacted import high_watermarks, partitions
 from services.ingest.admit import AMFORI, SEDEX
 from services.kafka_auth import client_options
 from services.normalize.engine import Normalizer
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError
 from services.normalize.settings import NormalizeSettings
+from services.normalize.state import read_state
 from services.topics import (
     AMFORI_TOPIC,
     SEDEX_TOPIC,
@@ -220,7 +221,9 @@ async def run_chaos(
     run = f"chaos-{uuid.uuid4().hex[:8]}"
     platform_topics = {SEDEX_TOPIC: f"{run}.sedex", AMFORI_TOPIC: f"{run}.amfori"}
     accepted, dlq, seen = f"{run}.accepted", f"{run}.ingest-dlq", f"{run}.seen"
-    normalize_settings = NormalizeSettings(topic_prefix=f"{run}.", accepted_topic=accepted)
+    normalize_settings = NormalizeSettings(
+        bootstrap_servers=bootstrap, topic_prefix=f"{run}.", accepted_topic=accepted
+    )
     aggregate_settings = AggregateSettings(app_id=f"{run}-aggregate", topic_prefix=f"{run}.agg.")
     public = {aggregate_settings.topic(topic_of(t)): topic_of(t) for t in TABLES}
     await ensure_topics(bootstrap, tuple(TopicSpec(t, 3) for t in (*platform_topics.values(), accepted, dlq)))
@@ -321,11 +324,8 @@ async def run_chaos(
         published.sort()
         forwarded = await _read_all(bootstrap, accepted)
         dead = await _read_all(bootstrap, dlq)
-        differing = []
-        for canonical in normalize_settings.state_topics:
-            got = await read_compacted(bootstrap, normalize_settings.topic(canonical))
-            if {k: v for k, v in got.items()} != want.state.get(canonical, {}):
-                differing.append(canonical)
+        got = await read_state(normalize_settings)
+        differing = [c for c in normalize_settings.state_topics if got[c] != want.state.get(c, {})]
     except BaseException:
         for name in procs:
             print(f"--- {name} log\n{log_tail(str(workdir / f'{name}.log'))}")
