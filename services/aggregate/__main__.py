@@ -16,7 +16,6 @@ from services.topics import TopicSpec, ensure_topics
 from .app import Releaser, create_app
 from .disclosure import DisclosureParamsError
 from .follow import InputFollower
-from .forecast import model as forecast_model
 from .lease import LEASE_TOPIC, Lease
 from .metrics import AggregateMetrics
 from .noise import NoiseParamsError
@@ -43,10 +42,6 @@ def main() -> None:
         raise SystemExit(2) from None
     asyncio.run(ensure_topics(settings.bootstrap_servers, topic_specs(settings)))
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    # statsforecast's import and first fit (about 1.5 s; no JIT: its kernels are compiled C++) here,
-    # rather than inside the first release.
-    seconds = forecast_model.warm_up()
-    logging.getLogger("sx.aggregate").info("forecasting ready in %.1f s", seconds)
     start = settings.start_time()
     clock: Clock = ManualClock(start) if start is not None else SystemClock()
     metrics = AggregateMetrics()

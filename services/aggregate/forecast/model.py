@@ -5,9 +5,10 @@ pool): a fit is deterministic (same input, same floats), and a release fits each
 `METHOD` is the model the service publishes; the others are there for the backtest
 (`python -m bench.forecast`), which is what chose it (docs/aggregate.md, "Forecasts").
 
-statsforecast compiles its kernels with numba on first use and caches them (`cache=True`) beside the
-package, so a service start or a test pays the compile once per installation; `warm_up` makes a
-process pay it (and the import) up front rather than inside its first release.
+statsforecast 2.x has no JIT (its kernels are compiled C++); it is imported at the first fit, so a
+service pays the import (pandas, statsmodels: about 1.5 s) inside its first release, which is planned
+in a worker thread, and a standby that never releases never pays it. `warm_up` measures that cost for
+the backtest.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def predict(values: Sequence[float], season_length: int, method: str = METHOD) -
 
 
 def warm_up() -> float:
-    """Import statsforecast and run `METHOD` once (numba compiles or loads its cache); returns seconds."""
+    """Import statsforecast and run `METHOD` once; returns the seconds it took."""
     import time
 
     started = time.perf_counter()
