@@ -55,7 +55,7 @@ from services.aggregate.planner import plan_release
 from services.aggregate.population import NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.settings import AggregateSettings
-from services.compacted import high_watermarks, partitions
+from services.compacted import from_the_start, high_watermarks, partitions
 from services.ingest.admit import AMFORI, SEDEX
 from services.kafka_auth import client_options
 from services.normalize.engine import Normalizer
@@ -179,25 +179,15 @@ async def _wait_until_consumed(bootstrap: str, groups: dict[str, list[str]], tim
 
 
 async def _read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None, list[Any]]]:
+    """Every committed record of `topic`, read to its high watermarks (`compacted.from_the_start`): the
+    last stable offset can still stand before a transaction whose commit has returned but whose
+    markers are not yet written, and reading only to it would miss the last release."""
     tps = (await partitions(bootstrap, [topic]))[topic]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, **client_options(), isolation_level="read_committed"
-    )
-    await consumer.start()
     out: list[tuple[bytes | None, bytes | None, list[Any]]] = []
-    try:
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-
-        async def behind() -> bool:
-            return any([await consumer.position(tp) < ends[tp] for tp in tps])
-
-        while await behind():
+    async with from_the_start(bootstrap, tps) as (consumer, ends):
+        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
             for records in (await consumer.getmany(timeout_ms=1000)).values():
                 out.extend((r.key, r.value, list(r.headers)) for r in records)
-    finally:
-        await consumer.stop()
     return out
 
 
