@@ -310,8 +310,11 @@ def _print_forecasts(bootstrap: str) -> None:
     )
 
 
-def _healthy(port: int) -> bool:
-    return httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+def _healthy(port: int, role: str | None = None) -> bool:
+    """The service answers healthy (in `role`, if given: a normalize process answers as a standby first,
+    from the standby's own endpoints, until it takes the lease and its worker serves the port)."""
+    response = httpx.get(f"http://127.0.0.1:{port}/health")
+    return response.status_code == 200 and (role is None or response.json().get("role") == role)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -344,7 +347,7 @@ def main(argv: list[str] | None = None) -> None:
     aggregate = _start("services.aggregate", env, logs)
     try:
         _wait("ingest to be healthy", lambda: _healthy(INGEST_PORT), 120, ingest)
-        _wait("normalize to be healthy", lambda: _healthy(NORMALIZE_PORT), 120, normalize)
+        _wait("normalize to be active", lambda: _healthy(NORMALIZE_PORT, "active"), 120, normalize)
         _wait("aggregate to be healthy", lambda: _healthy(AGGREGATE_PORT), 120, aggregate)
         aggregated_before = _total(AGGREGATE_PORT, "sx_aggregate_records_consumed_total")
         produced_before = sum(
