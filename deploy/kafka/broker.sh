@@ -135,18 +135,8 @@ controller.quorum.bootstrap.servers=127.0.0.1:$cport
 controller.listener.names=CONTROLLER
 $(security_config)
 log.dirs=$data
-num.partitions=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=6
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
-log.cleaner.min.compaction.lag.ms=0
-log.segment.bytes=16777216
 PROPS
+  cat "$here/broker-common.properties" >> "$home/server.properties"
 )
   cat > "$home/log4j2.yaml" <<'YAML'
 Configuration:

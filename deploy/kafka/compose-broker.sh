@@ -1,6 +1,7 @@
 #!/bin/sh
 # The docker-compose broker (apache/kafka image, run as its entrypoint): one KRaft node with the same
-# settings as broker.sh, secured with SASL/SCRAM-SHA-512 on both client listeners and an ACL authorizer.
+# settings as broker.sh (broker-common.properties), secured with SASL/SCRAM-SHA-512 on both client
+# listeners and an ACL authorizer.
 #
 # Why not the image's own entrypoint: SCRAM credentials live in the cluster metadata, and the first one
 # (the admin's, which the broker itself uses between its listeners) must be written when the storage is
@@ -61,18 +62,9 @@ authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:sx-admin;User:ANONYMOUS
 allow.everyone.if.no.acl.found=false
 log.dirs=$data
-num.partitions=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=6
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
-log.cleaner.min.compaction.lag.ms=0
-log.segment.bytes=16777216
 PROPS
+# The settings shared with broker.sh, mounted beside this script (docker-compose.yml).
+cat "$(dirname "$0")/broker-common.properties" >> "$config"
 
 # The admin client settings for the health check and for operators (`docker compose exec kafka ...`).
 cat > "$admin_config" <<PROPS

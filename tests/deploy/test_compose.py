@@ -71,13 +71,24 @@ def pom_kafka_version() -> str:
     return node.text.strip()
 
 
+COMMON_PROPERTIES = REPO / "deploy" / "kafka" / "broker-common.properties"
+
+
 def heredoc_properties(script: Path) -> dict[str, str]:
     """The `key=value` lines of the `<<PROPS` heredocs of a shell script: the broker's config (broker.sh
-    writes it in parts: the common settings and the secured or plaintext listeners; later parts win)."""
+    writes it in parts: the common settings and the secured or plaintext listeners; later parts win),
+    plus broker-common.properties when the script appends it to the config."""
     text = script.read_text()
     found = re.findall(r"<<'?PROPS'?\n(.*?)\nPROPS\n", text, flags=re.DOTALL)
     assert found, f"{script.name} writes no server.properties heredoc"
-    return dict(line.split("=", 1) for part in found for line in part.splitlines() if "=" in line)
+    if re.search(r'/broker-common\.properties" >> "', text):
+        found.insert(0, COMMON_PROPERTIES.read_text())
+    return dict(
+        line.split("=", 1)
+        for part in found
+        for line in part.splitlines()
+        if "=" in line and not line.startswith("#")
+    )
 
 
 def command_argv(service: dict[str, Any]) -> list[str]:
@@ -202,6 +213,9 @@ def test_the_broker_script_runs_as_the_entrypoint_from_the_repo() -> None:
     mount = next(v for v in kafka["volumes"] if v.startswith("./deploy/kafka/compose-broker.sh:"))
     target = mount.split(":")[1]
     assert kafka["entrypoint"][-1] == target
+    # The shared settings the script appends are mounted beside it.
+    common = f"./deploy/kafka/broker-common.properties:{Path(target).parent}/broker-common.properties:ro"
+    assert common in kafka["volumes"]
     probe = " ".join(kafka["healthcheck"]["test"])
     assert "--command-config /tmp/sx-kafka/admin.properties" in probe  # the probe logs in, too
     script = COMPOSE_BROKER.read_text()
