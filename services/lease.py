@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -39,6 +40,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         self.on_change(any(tp.topic == self.topic for tp in assigned))
 
 
+@dataclass(eq=False)
 class GroupLease:
     """Membership of the lease group `group_id` on the one-partition `topic`. `on_change(True)` when
     this member is handed the lease, `on_change(False)` when it loses it (also when `run` ends).
@@ -47,27 +49,15 @@ class GroupLease:
     rebalance, even one that hands it straight back; without it, only when a rebalance ends with the
     partition elsewhere (normalize, which exits when it loses the lease)."""
 
-    def __init__(
-        self,
-        bootstrap: str,
-        topic: str,
-        group_id: str,
-        session_timeout_ms: int,
-        on_change: Callable[[bool], None],
-        log: logging.Logger,
-        what: str = "lease",
-        *,
-        revocation_ends: bool = True,
-    ) -> None:
-        self.bootstrap = bootstrap
-        self.topic = topic
-        self.group_id = group_id
-        self.session_timeout_ms = session_timeout_ms
-        self.on_change = on_change
-        self.log = log
-        self.what = what
-        self.revocation_ends = revocation_ends
-        self.held = False
+    bootstrap: str
+    topic: str
+    group_id: str
+    session_timeout_ms: int
+    on_change: Callable[[bool], None]
+    log: logging.Logger
+    what: str = "lease"
+    revocation_ends: bool = field(default=True, kw_only=True)
+    held: bool = field(default=False, init=False)
 
     def _changed(self, held: bool) -> None:
         if held != self.held:
