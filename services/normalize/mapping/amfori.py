@@ -1,4 +1,8 @@
-"""amfori change events -> shared records. Dates are the UTC day of amfori's epoch-ms timestamps."""
+"""amfori change events -> shared records. Dates are the UTC day of amfori's epoch-ms timestamps.
+
+A deliberate mirror of `sedex.py`: the contract gives each platform its own format, so each has its own
+mapping with the same functions in the same order, and a reader compares the two side by side.
+"""
 
 from __future__ import annotations
 

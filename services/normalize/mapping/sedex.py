@@ -1,4 +1,8 @@
-"""Sedex change events -> shared records."""
+"""Sedex change events -> shared records.
+
+A deliberate mirror of `amfori.py`: the contract gives each platform its own format, so each has its own
+mapping with the same functions in the same order, and a reader compares the two side by side.
+"""
 
 from __future__ import annotations
 
