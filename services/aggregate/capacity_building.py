@@ -62,7 +62,7 @@ from .disclosure.residual import (
     enforce_residuals,
     primary_pattern,
 )
-from .disclosure.revision import change_may_be_shown, changed_sites
+from .disclosure.revision import revision
 from .disclosure.rules import SHOWN_ORDER
 from .disclosure.view import ViewEntry, first_violation, residual_violation, view_entry
 from .identity import Parties
@@ -368,7 +368,7 @@ def _decide_topic(
                 None if status is Status.SUPPRESSED else dict(cc.cell.population),
                 shown if status is Status.PUBLISHED else None,
             )
-            rev = _revision(last, candidate, params, parties)
+            rev = revision(last, candidate, params, parties, tightening=_tightening)
             decisions[cc.cell.key] = CapacityDecision(
                 cc.cell,
                 _decision(cc.cell.key, status, rev, pop, ppos, grp, [_pos(country, g) for g in RATE_OF]),
@@ -518,19 +518,3 @@ def _tightening(last: Released, candidate: Released) -> bool:
     return all(now.get(k) is None or now.get(k) == before.get(k) for k in RATE_OF.values()) and any(
         before.get(k) is not None and now.get(k) is None for k in RATE_OF.values()
     )
-
-
-def _revision(
-    last: Released | None, candidate: Released, params: DisclosureParams, parties: Parties
-) -> Revision:
-    """The revision rule on the whole message (both populations, both rates)."""
-    if last is None:
-        return Revision.SEND
-    if last.content() == candidate.content():
-        return Revision.UNCHANGED
-    if _tightening(last, candidate):
-        return Revision.SEND
-    if last.contributions is None or candidate.contributions is None:
-        return Revision.HOLD
-    changed = changed_sites(last.contributions, candidate.contributions)
-    return Revision.SEND if change_may_be_shown(changed, parties, params) else Revision.HOLD

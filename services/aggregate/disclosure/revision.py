@@ -19,7 +19,7 @@ new about outcomes, and a cell that must be withheld should not stay shown becau
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -119,16 +119,18 @@ def revision(
     parties: Parties | None = None,
     *,
     noisy: bool = False,
+    tightening: Callable[[Released, Released], bool] | None = None,
 ) -> Revision:
     """Whether a cell may be re-sent. `parties` says who stands behind the changed sites (by default
     nobody is known, and each site counts as its own supplier). `noisy`: the cell's table is in the
-    differential-privacy mode."""
+    differential-privacy mode. `tightening` replaces `is_tightening` for a message whose shape differs
+    from a cell's (capacity-building's, with two groups in one message)."""
     parties = parties or Parties.of_sites(())
     if previous is None:
         return Revision.SEND
     if unchanged(previous, candidate, noisy=noisy):
         return Revision.UNCHANGED
-    if is_tightening(previous, candidate):
+    if (tightening or is_tightening)(previous, candidate):
         return Revision.SEND
     if previous.contributions is None or candidate.contributions is None:
         return Revision.HOLD  # a legacy record: the change cannot be counted in real sites
