@@ -30,7 +30,6 @@ from schemas.exchange.aggregates import (
     AUDIT_FIRM_ID,
     AUDIT_FIRM_NAME,
     AUDIT_QUALITY,
-    AUDIT_QUALITY_POPULATION,
     FORECAST_STATE,
     FORECASTS_TOPIC,
     LAST_RELEASE_KEY,
@@ -274,10 +273,20 @@ class LoggedRelease:
         return shows_outcomes(self.message)
 
 
+def _population_measures() -> frozenset[str]:
+    """The measures every table's model documents as "Population (P)" (aggregates.md marks them so):
+    read from the models, so a new table's populations need no second list here."""
+    out: set[str] = set()
+    for message in MESSAGE_OF.values():
+        for measures in get_args(message.model_fields["measures"].annotation):
+            if isinstance(measures, type) and issubclass(measures, BaseModel):
+                fields = measures.model_fields.items()
+                out |= {n for n, f in fields if (f.description or "").startswith("Population (P)")}
+    return frozenset(out)
+
+
 # The population measures (P) of every table; a message shows outcomes when any other measure is set.
-POPULATION_MEASURES: Final = frozenset(
-    {"audited_sites", *AUDIT_QUALITY_POPULATION, "findings", "sites_trained", "participants"}
-)
+POPULATION_MEASURES: Final = _population_measures()
 
 
 def shows_outcomes(message: Message) -> bool:
