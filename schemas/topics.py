@@ -37,6 +37,12 @@ NORMALIZE_QUARANTINE_TOPIC: Final = "exchange.normalize.quarantine.v1"
 DELIVER_STATE_TOPIC: Final = "exchange.deliver.state.v1"
 DELIVER_DLQ_TOPIC: Final = "exchange.deliver.dlq.v1"
 
+# Elections held through a consumer group on a one-partition topic that is never written
+# (services/lease.py): normalize's active instance (services/normalize/standby.py) and aggregate's
+# releasing instance (services/aggregate/lease.py). Each service creates its own, with its prefix.
+NORMALIZE_LEASE_TOPIC: Final = "exchange.normalize.lease.v1"
+AGGREGATE_LEASE_TOPIC: Final = "exchange.aggregate.lease.v1"
+
 
 @dataclass(frozen=True)
 class TopicSpec:

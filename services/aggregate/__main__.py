@@ -11,12 +11,13 @@ from pathlib import Path
 import faust
 
 from schemas.exchange.aggregates import FORECASTS_TOPIC, RELEASE_STATE_TOPIC, TABLES, topic_of
+from schemas.topics import AGGREGATE_LEASE_TOPIC
 from services.topics import TopicSpec, ensure_topics
 
 from .app import Releaser, create_app
 from .disclosure import DisclosureParamsError
 from .follow import InputFollower
-from .lease import LEASE_TOPIC, Lease
+from .lease import Lease
 from .metrics import AggregateMetrics
 from .noise import NoiseParamsError
 from .population import NormalizedState
@@ -28,7 +29,7 @@ def topic_specs(settings: AggregateSettings) -> tuple[TopicSpec, ...]:
     owned = (*(topic_of(t) for t in TABLES), FORECASTS_TOPIC, RELEASE_STATE_TOPIC)
     specs = tuple(TopicSpec(settings.topic(n), settings.partitions, cleanup_policy="compact") for n in owned)
     # One partition: whoever the lease group gives it to is the leader. Nothing is written to it.
-    return (*specs, TopicSpec(settings.topic(LEASE_TOPIC), 1))
+    return (*specs, TopicSpec(settings.topic(AGGREGATE_LEASE_TOPIC), 1))
 
 
 def main() -> None:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from schemas.topics import AGGREGATE_LEASE_TOPIC
 from services.lease import GroupLease
 
 from .settings import AggregateSettings
 
 log = logging.getLogger("sx.aggregate.lease")
 
-LEASE_TOPIC = "exchange.aggregate.lease.v1"
 LEASE_GROUP_SUFFIX = "-lease"  # the lease group is `<app id>-lease`
 
 
@@ -36,7 +36,7 @@ class Lease(GroupLease):
     def __init__(self, settings: AggregateSettings, on_change: Callable[[bool], None]) -> None:
         super().__init__(
             settings.bootstrap_servers,
-            settings.topic(LEASE_TOPIC),
+            settings.topic(AGGREGATE_LEASE_TOPIC),
             settings.app_id + LEASE_GROUP_SUFFIX,
             settings.lease_session_timeout_ms,
             on_change,

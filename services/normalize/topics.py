@@ -6,7 +6,12 @@ from typing import Final
 
 from schemas.shared.models import SHARED_TOPICS
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
-from schemas.topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_QUARANTINE_TOPIC, NORMALIZE_VERSIONS_TOPIC
+from schemas.topics import (
+    NORMALIZE_DLQ_TOPIC,
+    NORMALIZE_LEASE_TOPIC,
+    NORMALIZE_QUARANTINE_TOPIC,
+    NORMALIZE_VERSIONS_TOPIC,
+)
 
 __all__ = [
     "NORMALIZE_DLQ_TOPIC",
@@ -17,6 +22,3 @@ __all__ = [
 ]
 
 OUTPUT_TOPICS: Final = (*sorted(SHARED_TOPICS), SITE_RESOLUTION_TOPIC, RESOLVED_SITES_TOPIC)
-
-# The election of the active instance (services/normalize/standby.py): one partition, never written.
-NORMALIZE_LEASE_TOPIC: Final = "exchange.normalize.lease.v1"

@@ -39,9 +39,9 @@ from schemas.topics import (
     NORMALIZE_VERSIONS_TOPIC,
     SEDEX_TOPIC,
 )
+from schemas.topics import AGGREGATE_LEASE_TOPIC as LEASE_TOPIC
 from services.acls.apply import create_acls, delete_acls
 from services.acls.matrix import PRINCIPALS, Grant, Kind, Op, Resource, allowed, grants
-from services.aggregate.lease import LEASE_TOPIC
 from services.kafka_auth import client_options
 from services.topics import delete_topics
 from tests.support.kafka import create_topics, unique

@@ -18,8 +18,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from schemas.shared.models import Audit
+from schemas.topics import AGGREGATE_LEASE_TOPIC
 from services.aggregate.follow import InputFollower
-from services.aggregate.lease import LEASE_TOPIC, Lease
+from services.aggregate.lease import Lease
 from services.aggregate.metrics import AggregateMetrics
 from services.aggregate.population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
 from services.aggregate.settings import AggregateSettings
@@ -88,7 +89,7 @@ async def test_exactly_one_member_holds_the_lease_and_it_moves_when_its_holder_l
     settings = AggregateSettings(
         bootstrap_servers=bootstrap, app_id=unique("lease"), topic_prefix=f"{unique('ls')}."
     )
-    topic = settings.topic(LEASE_TOPIC)
+    topic = settings.topic(AGGREGATE_LEASE_TOPIC)
     await create_topics(bootstrap, [topic], partitions=1)
     changes: dict[str, list[bool]] = {"a": [], "b": []}
     leases = {"a": Lease(settings, changes["a"].append), "b": Lease(settings, changes["b"].append)}
@@ -119,7 +120,7 @@ async def test_a_lease_on_a_topic_created_a_moment_ago_is_held_within_seconds(bo
     settings = AggregateSettings(
         bootstrap_servers=bootstrap, app_id=unique("lease"), topic_prefix=f"{unique('lf')}."
     )
-    topic = settings.topic(LEASE_TOPIC)
+    topic = settings.topic(AGGREGATE_LEASE_TOPIC)
     changes: list[bool] = []
     lease = Lease(settings, changes.append)
     try:
