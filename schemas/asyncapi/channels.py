@@ -6,11 +6,13 @@ the descriptions are written here, next to the names they describe.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from pydantic import BaseModel
 
+from schemas import topics
 from schemas.asyncapi.bindings import CleanupPolicy
 from schemas.exchange.aggregates import (
     AUDIT_QUALITY,
@@ -21,6 +23,7 @@ from schemas.exchange.aggregates import (
     LABOUR_RELATIONS,
     RELEASE_STATE_TOPIC,
     REMEDIATION,
+    TABLES,
     topic_of,
 )
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
@@ -31,16 +34,6 @@ from schemas.shared.resolution import (
     SITE_RESOLUTION_TOPIC,
     ResolvedSite,
     SiteResolution,
-)
-from schemas.topics import (
-    ACCEPTED_TOPIC,
-    DELIVER_DLQ_TOPIC,
-    DELIVER_STATE_TOPIC,
-    INGEST_DLQ_TOPIC,
-    INGEST_SEEN_TOPIC,
-    NORMALIZE_DLQ_TOPIC,
-    NORMALIZE_QUARANTINE_TOPIC,
-    NORMALIZE_VERSIONS_TOPIC,
 )
 
 
@@ -60,26 +53,23 @@ _TOMBSTONE: Final = (
     "removed, withdrawn or is no longer resolved; consumers drop what they hold for that key."
 )
 
-# Normalize outputs: (channel id, model, key field, what the key is). Topic names from the models.
-NORMALIZED: Final[tuple[tuple[str, type[BaseModel], str, str], ...]] = (
-    ("normalizedPlatformSites", PlatformSite, "site_id", "The platform site's pseudonym (site_id)."),
-    ("normalizedAudits", Audit, "audit_id", "The audit's pseudonym (audit_id)."),
-    (
-        "normalizedCorrectiveActions",
-        CorrectiveAction,
-        "finding_id",
-        "The pseudonym of the finding the action remedies (finding_id).",
-    ),
-    ("normalizedConsents", Consent, "company_id", "The supplier company's pseudonym (company_id)."),
-    ("normalizedTrainings", Training, "training_id", "The training record's pseudonym (training_id)."),
-    (
-        "normalizedSiteResolution",
-        SiteResolution,
-        "platform_site_id",
-        "The platform site's pseudonym (platform_site_id).",
-    ),
-    ("normalizedResolvedSites", ResolvedSite, "resolved_site_id", "The resolved site's pseudonym."),
-)
+
+def pascal_case(name: str) -> str:
+    """``issue-prevalence`` -> ``IssuePrevalence``: a table's or topic's name inside an id."""
+    return "".join(part.capitalize() for part in name.split("-"))
+
+
+NORMALIZED: Final[Mapping[type[BaseModel], tuple[str, str]]] = {
+    # normalize's output model: (the field that is its key, what the key is)
+    PlatformSite: ("site_id", "The platform site's pseudonym (site_id)."),
+    Audit: ("audit_id", "The audit's pseudonym (audit_id)."),
+    CorrectiveAction: ("finding_id", "The pseudonym of the finding the action remedies (finding_id)."),
+    Consent: ("company_id", "The supplier company's pseudonym (company_id)."),
+    Training: ("training_id", "The training record's pseudonym (training_id)."),
+    SiteResolution: ("platform_site_id", "The platform site's pseudonym (platform_site_id)."),
+    ResolvedSite: ("resolved_site_id", "The resolved site's pseudonym."),
+}
+"""Normalize's outputs, one channel and one message each, named after the model's topic and class."""
 
 
 def _topic_of(model: type[BaseModel]) -> str:
@@ -87,6 +77,40 @@ def _topic_of(model: type[BaseModel]) -> str:
     if isinstance(topic, str):
         return topic
     return {SiteResolution: SITE_RESOLUTION_TOPIC, ResolvedSite: RESOLVED_SITES_TOPIC}[model]
+
+
+def normalized_channel(model: type[BaseModel]) -> str:
+    """``exchange.normalized.platform-sites.v1`` -> ``normalizedPlatformSites``."""
+    return "normalized" + pascal_case(_topic_of(model).split(".")[2])
+
+
+def table_channel(table: str) -> str:
+    """``issue-prevalence`` -> ``aggregatesIssuePrevalence``."""
+    return "aggregates" + pascal_case(table)
+
+
+def cell_message(table: str) -> str:
+    """``issue-prevalence`` -> ``IssuePrevalenceCell``: the message of a table's cells."""
+    return pascal_case(table) + "Cell"
+
+
+_TABLE_DESCRIPTIONS: Final[Mapping[str, str]] = {
+    ISSUE_PREVALENCE: "The issue-prevalence table (aggregates.md): one message per cell and release; the "
+    "latest per key is the cell's current state, earlier ones its revisions. Written in transactions: "
+    "read with isolation.level=read_committed. Key: the cell's coordinates, compact JSON, sorted keys.",
+    FORCED_LABOUR: "The forced-labour table (aggregates.md), as issue-prevalence. Key: the cell's "
+    "coordinates.",
+    LABOUR_RELATIONS: "The labour-relations table (aggregates.md), as issue-prevalence. Key: the cell's "
+    "coordinates.",
+    AUDIT_QUALITY: "The audit-quality table (aggregates.md), per audit firm: the firm's APSCA id and name "
+    "are published on purpose; the sites behind them are not. Key: the cell's coordinates (without the "
+    "firm's name).",
+    REMEDIATION: "The remediation table (aggregates.md), as issue-prevalence; `open_overdue` is as of the "
+    "release time. Key: the cell's coordinates.",
+    CAPACITY_BUILDING: "The capacity-building table (aggregates.md): period x country x topic. Key: the "
+    "cell's coordinates.",
+}
+"""Each public table's channel description, in the registry's order (``TABLES``)."""
 
 
 def channels() -> tuple[Channel, ...]:
@@ -111,7 +135,7 @@ def channels() -> tuple[Channel, ...]:
         ),
         Channel(
             "ingestAccepted",
-            ACCEPTED_TOPIC,
+            topics.ACCEPTED_TOPIC,
             "delete",
             "Every admitted platform event, once (a platform redelivery is not forwarded again; after "
             "a crash ingest may re-send an event byte-identical, with the same ce_id, which normalize's "
@@ -122,7 +146,7 @@ def channels() -> tuple[Channel, ...]:
         ),
         Channel(
             "ingestDeadLetters",
-            INGEST_DLQ_TOPIC,
+            topics.INGEST_DLQ_TOPIC,
             "delete",
             "Platform messages ingest rejected: value, key and original headers unchanged, then the "
             "dlq_* headers saying why and where from, so the message can be replayed as it was.",
@@ -130,7 +154,7 @@ def channels() -> tuple[Channel, ...]:
         ),
         Channel(
             "ingestSeen",
-            INGEST_SEEN_TOPIC,
+            topics.INGEST_SEEN_TOPIC,
             "compact",
             "Ingest's own state: the platform events it has forwarded. Key: platform:eventId; value: "
             "the positions that carried it, the forwarded one first. Every ingest process reads it in "
@@ -139,25 +163,25 @@ def channels() -> tuple[Channel, ...]:
         ),
         *(
             Channel(
-                channel_id,
+                normalized_channel(model),
                 _topic_of(model),
                 "compact",
                 f"Normalize's {model.__name__} records, pseudonymised. Key: {key}\n\n{_TOMBSTONE}",
                 (model.__name__,),
             )
-            for channel_id, model, _, key in NORMALIZED
+            for model, (_, key) in NORMALIZED.items()
         ),
         Channel(
             "normalizeDeadLetters",
-            NORMALIZE_DLQ_TOPIC,
+            topics.NORMALIZE_DLQ_TOPIC,
             "delete",
-            f"Accepted events normalize could not map: a pointer to the record on {ACCEPTED_TOPIC} "
+            f"Accepted events normalize could not map: a pointer to the record on {topics.ACCEPTED_TOPIC} "
             "and the reason, never a copy (the envelope holds raw platform data).",
             ("NormalizeDeadLetter",),
         ),
         Channel(
             "normalizeVersions",
-            NORMALIZE_VERSIONS_TOPIC,
+            topics.NORMALIZE_VERSIONS_TOPIC,
             "compact",
             "Normalize's own state: the highest entity version it has applied per entity, so that an "
             "older or repeated event changes nothing. Key: the entity's pseudonym.",
@@ -165,51 +189,21 @@ def channels() -> tuple[Channel, ...]:
         ),
         Channel(
             "normalizeQuarantine",
-            NORMALIZE_QUARANTINE_TOPIC,
+            topics.NORMALIZE_QUARANTINE_TOPIC,
             "compact",
             "Events an operator set aside (`python -m services.normalize repair-entity`): normalize "
             "dead-letters them as `quarantined` instead of applying them. Key: the event's pseudonym.",
             ("NormalizeQuarantine",),
         ),
-        Channel(
-            "aggregatesIssuePrevalence",
-            topic_of(ISSUE_PREVALENCE),
-            "compact",
-            "The issue-prevalence table (aggregates.md): one message per cell and release; the latest per "
-            "key is the cell's current state, earlier ones its revisions. Written in transactions: read "
-            "with isolation.level=read_committed. Key: the cell's coordinates, compact JSON, sorted keys.",
-            ("IssuePrevalenceCell",),
-        ),
-        Channel(
-            "aggregatesForcedLabour",
-            topic_of(FORCED_LABOUR),
-            "compact",
-            "The forced-labour table (aggregates.md), as issue-prevalence. Key: the cell's coordinates.",
-            ("ForcedLabourCell",),
-        ),
-        Channel(
-            "aggregatesLabourRelations",
-            topic_of(LABOUR_RELATIONS),
-            "compact",
-            "The labour-relations table (aggregates.md), as issue-prevalence. Key: the cell's coordinates.",
-            ("LabourRelationsCell",),
-        ),
-        Channel(
-            "aggregatesAuditQuality",
-            topic_of(AUDIT_QUALITY),
-            "compact",
-            "The audit-quality table (aggregates.md), per audit firm: the firm's APSCA id and name are "
-            "published on purpose; the sites behind them are not. Key: the cell's coordinates (without "
-            "the firm's name).",
-            ("AuditQualityCell",),
-        ),
-        Channel(
-            "aggregatesRemediation",
-            topic_of(REMEDIATION),
-            "compact",
-            "The remediation table (aggregates.md), as issue-prevalence; `open_overdue` is as of the release "
-            "time. Key: the cell's coordinates.",
-            ("RemediationCell",),
+        *(
+            Channel(
+                table_channel(table),
+                topic_of(table),
+                "compact",
+                _TABLE_DESCRIPTIONS[table],
+                (cell_message(table),),
+            )
+            for table in TABLES
         ),
         Channel(
             "aggregatesForecasts",
@@ -223,14 +217,6 @@ def channels() -> tuple[Channel, ...]:
             ("IssuePrevalenceForecast",),
         ),
         Channel(
-            "aggregatesCapacityBuilding",
-            topic_of(CAPACITY_BUILDING),
-            "compact",
-            "The capacity-building table (aggregates.md): period x country x topic. Key: the cell's "
-            "coordinates.",
-            ("CapacityBuildingCell",),
-        ),
-        Channel(
             "aggregateReleaseState",
             RELEASE_STATE_TOPIC,
             "compact",
@@ -241,7 +227,7 @@ def channels() -> tuple[Channel, ...]:
         ),
         Channel(
             "deliverState",
-            DELIVER_STATE_TOPIC,
+            topics.DELIVER_STATE_TOPIC,
             "compact",
             "The webhook deliver service's own state: per registered endpoint, the last release it "
             "delivered or dead-lettered there (releases go to an endpoint in order). Key: the endpoint's "
@@ -250,7 +236,7 @@ def channels() -> tuple[Channel, ...]:
         ),
         Channel(
             "deliverDeadLetters",
-            DELIVER_DLQ_TOPIC,
+            topics.DELIVER_DLQ_TOPIC,
             "delete",
             "Releases deliver gave up on for one endpoint after its configured attempts: a pointer (the "
             "release, the tables, the webhook id, why), never the payload, the URL or the secret.",

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel
 
 from schemas.asyncapi.bindings import KAFKA_BINDING_VERSION
-from schemas.asyncapi.channels import NORMALIZED
+from schemas.asyncapi.channels import NORMALIZED, cell_message
 from schemas.asyncapi.components import nullable, ref
 from schemas.exchange.accepted import AcceptedEvent
+from schemas.exchange.aggregates import AUDIT_QUALITY, MESSAGE_OF, TABLES
 from schemas.exchange.dead_letter import NormalizeDeadLetter
 from schemas.exchange.deliver import DeliverDeadLetter, DeliveryRecord
 from schemas.shared.resolution import SiteResolution
@@ -28,24 +29,30 @@ def _field(schemas: Mapping[str, Any], component: str, field: str, description: 
 
 
 def _message(
-    title: str,
-    description: str,
-    payload: Any,
-    key: dict[str, Any],
-    *,
-    headers: str | None = None,
-    content_type: str = "application/json",
+    title: str, description: str, payload: Any, key: dict[str, Any], headers: str | None = None
 ) -> dict[str, Any]:
     message: dict[str, Any] = {
         "title": title,
         "description": description,
-        "contentType": content_type,
+        "contentType": "application/json",
         "payload": payload,
         "bindings": {"kafka": {"key": key, "bindingVersion": KAFKA_BINDING_VERSION}},
     }
     if headers is not None:
         message["headers"] = ref(headers)
     return message
+
+
+def _string_key(description: str) -> dict[str, str]:
+    return {"type": "string", "description": description}
+
+
+_CELL_KEY: Final = "The cell's coordinates, compact JSON with sorted keys."
+_CELL_KEY_OF: Final[Mapping[str, str]] = {
+    AUDIT_QUALITY: "The cell's coordinates (period, audit_firm, country), compact JSON with sorted keys; "
+    "the firm's name is not part of the key.",
+}
+"""The tables whose key needs more words than ``_CELL_KEY``."""
 
 
 def _doc(model: type[BaseModel]) -> str:
@@ -91,15 +98,17 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             platform_key,
             headers="AcceptedHeaders",
         ),
-        "IngestDeadLetter": _message(
-            "Rejected platform message",
-            "The original value, byte for byte: not necessarily JSON, nor UTF-8, and absent when the "
-            "message had none.",
-            {"description": "Any bytes."},
-            {"description": "The original message's key, unchanged (may be absent)."},
-            headers="IngestDeadLetterHeaders",
-            content_type="application/octet-stream",
-        ),
+        "IngestDeadLetter": {
+            **_message(
+                "Rejected platform message",
+                "The original value, byte for byte: not necessarily JSON, nor UTF-8, and absent when the "
+                "message had none.",
+                {"description": "Any bytes."},
+                {"description": "The original message's key, unchanged (may be absent)."},
+                headers="IngestDeadLetterHeaders",
+            ),
+            "contentType": "application/octet-stream",
+        },
         "IngestSeen": _message(
             "Forwarded platform event",
             "The positions that carried one forwarded platform event.",
@@ -113,80 +122,41 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             {"type": "null", "description": "No key: the accepted record's key is a raw identifier."},
             headers="NormalizeDeadLetterHeaders",
         ),
-        "IssuePrevalenceCell": _message(
-            "issue-prevalence cell",
-            "One cell of one release.",
-            ref("IssuePrevalenceMessage"),
-            {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
-            headers="AggregateHeaders",
-        ),
-        "ForcedLabourCell": _message(
-            "forced-labour cell",
-            "One cell of one release.",
-            ref("ForcedLabourMessage"),
-            {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
-            headers="AggregateHeaders",
-        ),
-        "LabourRelationsCell": _message(
-            "labour-relations cell",
-            "One cell of one release.",
-            ref("LabourRelationsMessage"),
-            {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
-            headers="AggregateHeaders",
-        ),
-        "AuditQualityCell": _message(
-            "audit-quality cell",
-            "One cell of one release.",
-            ref("AuditQualityMessage"),
-            {
-                "type": "string",
-                "description": "The cell's coordinates (period, audit_firm, country), compact JSON with "
-                "sorted keys; the firm's name is not part of the key.",
-            },
-            headers="AggregateHeaders",
-        ),
-        "RemediationCell": _message(
-            "remediation cell",
-            "One cell of one release.",
-            ref("RemediationMessage"),
-            {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
-            headers="AggregateHeaders",
-        ),
+        **{
+            cell_message(table): _message(
+                f"{table} cell",
+                "One cell of one release.",
+                ref(MESSAGE_OF[table].__name__),
+                _string_key(_CELL_KEY_OF.get(table, _CELL_KEY)),
+                headers="AggregateHeaders",
+            )
+            for table in TABLES
+        },
         "IssuePrevalenceForecast": _message(
             "issue-prevalence forecast",
             "One cell's next-period forecast of rate_pct.",
             ref("ForecastMessage"),
-            {
-                "type": "string",
-                "description": "The forecast cell's coordinates, compact JSON with sorted keys.",
-            },
+            _string_key("The forecast cell's coordinates, compact JSON with sorted keys."),
             headers="AggregateHeaders",
         ),
         "ForecastState": _message(
             "The last forecast sent for a cell",
             "Internal state of the aggregate service: the forecast and the published values it used.",
             ref("ForecastStateRecord"),
-            {"type": "string", "description": '{"forecast":{...}}, compact JSON, sorted keys.'},
-        ),
-        "CapacityBuildingCell": _message(
-            "capacity-building cell",
-            "One cell of one release.",
-            ref("CapacityBuildingMessage"),
-            {"type": "string", "description": "The cell's coordinates, compact JSON with sorted keys."},
-            headers="AggregateHeaders",
+            _string_key('{"forecast":{...}}, compact JSON, sorted keys.'),
         ),
         "ReleaseState": _message(
             "A cell's last release",
             "Internal state of the aggregate service.",
             ref("ReleaseStateRecord"),
-            {"type": "string", "description": '{"cell":{...},"table":"..."}, compact JSON, sorted keys.'},
+            _string_key('{"cell":{...},"table":"..."}, compact JSON, sorted keys.'),
         ),
         "SiteAffiliation": _message(
             "Who stood behind a platform site",
             "Internal state of the aggregate service: owners and members seen behind one platform site in "
             "any release, for the revision and view rules once the site has left.",
             ref("SiteAffiliationRecord"),
-            {"type": "string", "description": '{"site":"<platform site pseudonym>"}, compact JSON.'},
+            _string_key('{"site":"<platform site pseudonym>"}, compact JSON.'),
         ),
         "NoiseDraw": _message(
             "A stored noisy draw",
@@ -194,40 +164,40 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             "table's period and the privacy budget spent on it, stored before any release publishes "
             "from it.",
             ref("NoiseDrawRecord"),
-            {"type": "string", "description": '{"noise":{"period":"...","table":"..."}}, compact JSON.'},
+            _string_key('{"noise":{"period":"...","table":"..."}}, compact JSON.'),
         ),
         "ReleaseMarker": _message(
             "The last committed release",
             "Internal state of the aggregate service: the schedule resumes after this release.",
             ref("ReleaseMarker"),
-            {"type": "string", "description": "`__last_release__`."},
+            _string_key("`__last_release__`."),
         ),
         "DeliveryState": _message(
             "The last release done for an endpoint",
             _doc(DeliveryRecord),
             ref("DeliveryRecord"),
-            {"type": "string", "description": "The endpoint's configured name."},
+            _string_key("The endpoint's configured name."),
         ),
         "DeliverDeadLetter": _message(
             "A release not delivered to an endpoint",
             _doc(DeliverDeadLetter),
             ref("DeliverDeadLetter"),
-            {"type": "string", "description": "The endpoint's configured name."},
+            _string_key("The endpoint's configured name."),
         ),
         "NormalizeVersion": _message(
             "Applied entity version",
             "The highest version normalize has applied for one entity.",
             ref("AppliedVersion"),
-            {"type": "string", "description": "The entity's pseudonym."},
+            _string_key("The entity's pseudonym."),
         ),
         "NormalizeQuarantine": _message(
             "A quarantined event",
             "An event normalize must never apply (repair-entity).",
             ref("QuarantinedEvent"),
-            {"type": "string", "description": "The event's pseudonym."},
+            _string_key("The event's pseudonym."),
         ),
     }
-    for _, model, key_field, key in NORMALIZED:
+    for model, (key_field, key) in NORMALIZED.items():
         name = model.__name__
         result[name] = _message(
             f"{name} record (or tombstone)",

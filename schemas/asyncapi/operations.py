@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from schemas.asyncapi.channels import NORMALIZED
+from schemas.asyncapi.channels import NORMALIZED, normalized_channel, table_channel
+from schemas.exchange.aggregates import TABLES
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Operation:
 
 
 def operations() -> tuple[Operation, ...]:
-    normalized = [channel_id for channel_id, *_ in NORMALIZED]
+    normalized = [normalized_channel(model) for model in NORMALIZED]
     return (
         Operation("ingest", "receive", "sedexChanges", "Validate each Sedex change event."),
         Operation("ingest", "receive", "amforiChanges", "Validate each amfori change event."),
@@ -42,27 +43,17 @@ def operations() -> tuple[Operation, ...]:
             Operation("aggregate", "receive", c, "Maintain the aggregates' inputs.")
             for c in normalized  # aggregate reads every normalized topic
         ),
-        Operation("aggregate", "send", "aggregatesIssuePrevalence", "Release the issue-prevalence cells."),
-        Operation("aggregate", "send", "aggregatesForcedLabour", "Release the forced-labour cells."),
-        Operation("aggregate", "send", "aggregatesLabourRelations", "Release the labour-relations cells."),
-        Operation("aggregate", "send", "aggregatesAuditQuality", "Release the audit-quality cells."),
-        Operation("aggregate", "send", "aggregatesRemediation", "Release the remediation cells."),
+        *(Operation("aggregate", "send", table_channel(t), f"Release the {t} cells.") for t in TABLES),
         Operation(
             "aggregate", "send", "aggregatesForecasts", "Forecast the published issue-prevalence series."
         ),
-        Operation("aggregate", "send", "aggregatesCapacityBuilding", "Release the capacity-building cells."),
         Operation("aggregate", "send", "aggregateReleaseState", "Record each cell's release and the marker."),
         Operation("aggregate", "receive", "aggregateReleaseState", "Load the release history."),
         *(
-            Operation("deliver", "receive", c, "Gather each release's messages for the webhooks.")
-            for c in (
-                "aggregatesIssuePrevalence",
-                "aggregatesForcedLabour",
-                "aggregatesLabourRelations",
-                "aggregatesAuditQuality",
-                "aggregatesRemediation",
-                "aggregatesCapacityBuilding",
+            Operation(
+                "deliver", "receive", table_channel(t), "Gather each release's messages for the webhooks."
             )
+            for t in TABLES
         ),
         Operation("deliver", "receive", "aggregateReleaseState", "Read the release markers (nothing else)."),
         Operation("deliver", "send", "deliverState", "Record the last release done for an endpoint."),
