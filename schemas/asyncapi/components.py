@@ -46,8 +46,9 @@ from schemas.shared.resolution import ResolvedSite, SiteResolution
 COMPONENT_SCHEMAS: Final = "#/components/schemas/"
 
 
-class _NoFieldTitles(GenerateJsonSchema):
-    """As in schemas.export (which imports this module, so it cannot be imported from here)."""
+class NoFieldTitles(GenerateJsonSchema):
+    """Pydantic's JSON Schemas without field titles: titles derived from aliases ("Fltags") only add
+    noise to the diffs. Used for every generated schema, the JSON Schema files of schemas.export too."""
 
     def field_title_should_be_set(self, schema: CoreSchema) -> bool:
         return False
@@ -117,7 +118,7 @@ def model_schemas() -> dict[str, Any]:
         [(name, mode, adapter) for name, adapter in _MODELS],
         by_alias=True,
         ref_template=COMPONENT_SCHEMAS + "{model}",
-        schema_generator=_NoFieldTitles,
+        schema_generator=NoFieldTitles,
     )
     found: dict[str, Any] = dict(defs.get("$defs", {}))
     for (name, _), top in tops.items():
