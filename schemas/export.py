@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from pydantic import TypeAdapter
-from pydantic.json_schema import GenerateJsonSchema
-from pydantic_core import CoreSchema
 
 from schemas.asyncapi import document as asyncapi_document
+from schemas.asyncapi.components import NoFieldTitles
 from schemas.exchange.aggregates import FORECASTS_TOPIC, MESSAGE_OF, ForecastMessage, topic_of
 from schemas.exchange.deliver import ReleaseWebhook
 from schemas.platform.amfori import AMFORI_EVENT
@@ -33,20 +32,13 @@ ROOT: Final = Path(__file__).resolve().parent
 Generator = Callable[[], Any]
 
 
-class _NoFieldTitles(GenerateJsonSchema):
-    """Titles derived from aliases ("Fltags") only add noise to the diffs."""
-
-    def field_title_should_be_set(self, schema: CoreSchema) -> bool:
-        return False
-
-
 def event_schema(adapter: TypeAdapter[Any], title: str, description: str) -> Callable[[], dict[str, Any]]:
     def generate() -> dict[str, Any]:
         return {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": title,
             "description": description,
-            **adapter.json_schema(by_alias=True, mode="validation", schema_generator=_NoFieldTitles),
+            **adapter.json_schema(by_alias=True, mode="validation", schema_generator=NoFieldTitles),
         }
 
     return generate

@@ -4,6 +4,10 @@ Validate raw message values with ``AMFORI_EVENT.validate_json(raw)``: strict typ
 ignored and dropped (an allow-list, so free text we do not model cannot travel on), errors located on
 the wire's camelCase path without the event type (see ``common.event_union_guard``). Times are epoch
 milliseconds (UTC); ``utc_day`` gives the date of one.
+
+A deliberate mirror of ``sedex.py``: the contract gives each platform its own format, hence one
+module per platform, both with the same structure (payload models, then the eight events in the same
+order, then the union), for a reader to compare them side by side.
 """
 
 from __future__ import annotations
