@@ -198,6 +198,16 @@ class SeverityCounts(_Model):
     minor: Count
 
 
+def _outcomes_shown(*outcomes: object) -> bool:
+    """False when every outcome measure is null, True when every one is shown; a mix is invalid
+    (aggregates.md: a cell shows its outcomes whole or not at all)."""
+    if all(v is None for v in outcomes):
+        return False
+    if any(v is None for v in outcomes):
+        raise ValueError("outcome measures are either all shown or all null")
+    return True
+
+
 class IssuePrevalenceMeasures(_Model):
     audited_sites: Annotated[int, Field(ge=1, description="Population (P).")]
     sites_with_issue: Count | None
@@ -206,11 +216,8 @@ class IssuePrevalenceMeasures(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> IssuePrevalenceMeasures:
-        outcomes = (self.sites_with_issue, self.by_severity, self.rate_pct)
-        if all(v is None for v in outcomes):
+        if not _outcomes_shown(self.sites_with_issue, self.by_severity, self.rate_pct):
             return self
-        if any(v is None for v in outcomes):
-            raise ValueError("outcome measures are either all shown or all null")
         assert self.sites_with_issue is not None and self.by_severity is not None
         if self.sites_with_issue > self.audited_sites:
             raise ValueError("sites_with_issue exceeds audited_sites")
@@ -292,10 +299,9 @@ class ForcedLabourMeasures(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> ForcedLabourMeasures:
-        if self.sites_with_indicator is None and self.by_indicator is None:
+        if not _outcomes_shown(self.sites_with_indicator, self.by_indicator):
             return self
-        if self.sites_with_indicator is None or self.by_indicator is None:
-            raise ValueError("outcome measures are either all shown or all null")
+        assert self.sites_with_indicator is not None and self.by_indicator is not None
         if self.sites_with_indicator > self.audited_sites:
             raise ValueError("sites_with_indicator exceeds audited_sites")
         counts = self.by_indicator.counts().values()
@@ -342,12 +348,9 @@ class LabourRelationsMeasures(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> LabourRelationsMeasures:
         values: list[int | None] = [getattr(self, name) for name in LABOUR_FLAGS]
-        shown = [v for v in values if v is not None]
-        if not shown:
+        if not _outcomes_shown(*values):
             return self
-        if len(shown) != len(values):
-            raise ValueError("outcome measures are either all shown or all null")
-        if any(v > self.audited_sites for v in shown):
+        if any(v is not None and v > self.audited_sites for v in values):
             raise ValueError("a flag count exceeds audited_sites")
         return self
 
@@ -511,13 +514,10 @@ class AuditQualityMeasures(_Model):
         if self.sites > self.audits:
             raise ValueError("sites exceeds audits")
         values = [getattr(self, name) for name in (*AUDIT_QUALITY_SHARES, "mean_findings_per_audit")]
-        shown = [v for v in values if v is not None]
-        if not shown:
+        if not _outcomes_shown(*values):
             if self.critical_missed_pct is not None:
                 raise ValueError("outcome measures are either all shown or all null")
             return self
-        if len(shown) != len(values):
-            raise ValueError("outcome measures are either all shown or all null")
         counts = {name: _share_of(getattr(self, name), self.audits) for name in AUDIT_QUALITY_SHARES}
         if counts["unannounced_pct"] + counts["semi_announced_pct"] > self.audits:
             raise ValueError("unannounced and semi-announced audits exceed audits")
