@@ -33,15 +33,13 @@ from schemas.taxonomy import (
     ZERO_TOLERANCE_CATEGORIES,
     min_auditor_days,
 )
+from simulator.emitter import HOUR, AuditPlan, Emitter, iso_day, iso_time, midnight, ri
 from simulator.malformed import generate_malformed
-from simulator.message import DAY, FeedMessage, encode, random_uuid
+from simulator.message import DAY, FeedMessage
 from simulator.vocabulary import (
     AMFORI_INDICATORS_BY_PA,
     AMFORI_TRAINING_CHOICES,
     AUDIT_FIRMS,
-    AUDITOR_FIRST,
-    AUDITOR_LAST,
-    MONTHS,
     OBSERVATIONS,
     PA_WEIGHTS,
     SEDEX_TAGS_BY_ISSUE,
@@ -62,29 +60,6 @@ AMFORI_HEADERS: Final[tuple[tuple[str, bytes], ...]] = (
     ("content-type", b"application/json"),
     ("producer", b"amfori-platform"),
 )
-
-EXPECT_VALID: Final = "valid"
-EXPECT_REDELIVERY: Final = "redelivery"
-EXPECT_STALE: Final = "stale"
-
-HOUR: Final = 3_600
-
-
-def _ri(rng: random.Random, a: int, b: int) -> int:
-    """randint without its argument checking, which costs more than the draw; same determinism."""
-    return a + int(rng.random() * (b - a + 1))
-
-
-def _iso(t: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-
-
-def _day(t: int) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(t))
-
-
-def _midnight(t: int) -> int:
-    return t - t % DAY
 
 
 def _add_months(d: date, months: int) -> date:
@@ -247,109 +222,20 @@ CAMPAIGN_WEIGHTS: Final[dict[str, dict[str, float]]] = {
 }
 
 
-@dataclass(slots=True)
-class _Audit:
-    ref: str
-    end: int
-    published: int
-    follow_up: bool
-    firm: tuple[str, str, float, float, float]
-
-
-class _Generator:
+class _Generator(Emitter):
     """Walks the world site by site; the global order comes from sorting by delivery time at the end."""
-
-    SAMPLE_KINDS: Final = frozenset(
-        {
-            "SiteUpserted",
-            "AuditPublished",
-            "CorrectiveActionUpdated",
-            "ConsentChanged",
-            "TrainingCompleted",
-            "site.updated",
-            "monitoring.completed",
-            "remediation.updated",
-            "consent.updated",
-            "academy.completion",
-        }
-    )
 
     def __init__(
         self, world: World, seed: int, start: int, end: int, redelivery: float, stale: float, removal: float
     ) -> None:
-        self.world = world
-        self.rng = random.Random(seed * 1_000_003 + 12_345)
+        headers = {SEDEX_TOPIC: SEDEX_HEADERS, AMFORI_TOPIC: AMFORI_HEADERS}
+        super().__init__(world, seed, start, end, redelivery, stale, headers)
         self.seed = seed
         self.campaign_ids = 90_000_000  # training refs of the campaigns, apart from the main sequence
-        self.start, self.end = start, end
-        self.redelivery, self.stale, self.removal = redelivery, stale, removal
-        self.recs: list[tuple[int, int, FeedMessage]] = []
-        self.seq = 0
-        self.valid = 0
-        self.samples: dict[str, list[tuple[int, FeedMessage]]] = {k: [] for k in self.SAMPLE_KINDS}
-        self._seen: Counter[str] = Counter()
-        self.counter = 0
-        self.auditors: dict[str, list[tuple[str, str]]] = {}
+        self.removal = removal
         self.site_versions: dict[str, int] = {}
-        # One list per topic, shared by its messages: they are never mutated, and this is the hot path.
-        self.headers = {SEDEX_TOPIC: list(SEDEX_HEADERS), AMFORI_TOPIC: list(AMFORI_HEADERS)}
 
-    # -- plumbing --
-
-    def uuid(self) -> str:
-        return random_uuid(self.rng)
-
-    def next_id(self) -> int:
-        self.counter += 1
-        return self.counter
-
-    def push(self, t: int, msg: FeedMessage) -> None:
-        self.seq += 1
-        self.recs.append((t, self.seq, msg))
-
-    def emit(
-        self,
-        t: int,
-        topic: str,
-        key: str,
-        obj: dict[str, Any],
-        kind: str,
-        previous: dict[str, Any] | None = None,
-    ) -> None:
-        """Send a valid event; maybe also a late redelivery of it, and a stale re-send of ``previous``."""
-        rng = self.rng
-        headers = self.headers[topic]
-        kb = key.encode()
-        msg = FeedMessage(topic, kb, encode(obj), headers, kind, EXPECT_VALID)
-        self.push(t, msg)
-        self.valid += 1
-        if kind in self.SAMPLE_KINDS:
-            seen = self._seen[kind] = self._seen[kind] + 1
-            pool = self.samples[kind]
-            if len(pool) < 64:
-                pool.append((t, msg))
-            else:
-                j = rng.randrange(seen)
-                if j < 64:
-                    pool[j] = (t, msg)
-        if rng.random() < self.redelivery:
-            delay = _ri(rng, 1, 600) if rng.random() < 0.5 else _ri(rng, HOUR, 60 * DAY)
-            self.push(t + delay, FeedMessage(topic, kb, msg.value, headers, kind, EXPECT_REDELIVERY))
-        if previous is not None and rng.random() < self.stale:
-            old = dict(previous)
-            old["eventId" if "eventId" in old else "id"] = self.uuid()
-            delay = _ri(rng, 60, 30 * DAY)
-            self.push(
-                t + delay,
-                FeedMessage(
-                    topic,
-                    kb,
-                    encode(old),
-                    headers,
-                    str(old.get("eventType") or old.get("type")),
-                    EXPECT_STALE,
-                ),
-            )
+    # -- envelopes --
 
     def sedex(
         self,
@@ -364,7 +250,7 @@ class _Generator:
             "schemaVersion": 1,
             "eventId": self.uuid(),
             "eventType": etype,
-            "occurredAt": _iso(t),
+            "occurredAt": iso_time(t),
             "entityVersion": version,
             "companyRef": site.company_ref,
         }
@@ -395,30 +281,6 @@ class _Generator:
         d["data"] = data
         return d
 
-    def text(self, template: str, site: PlatformSite) -> str:
-        rng = self.rng
-        return template.format(
-            n=_ri(rng, 2, 60),
-            d=_ri(rng, 2, 9),
-            h=_ri(rng, 62, 84),
-            pct=_ri(rng, 5, 60),
-            name=rng.choice(site.physical.country.people),
-            month=rng.choice(MONTHS),
-        )
-
-    def auditor(self, firm_id: str) -> tuple[str, str]:
-        pool = self.auditors.get(firm_id)
-        if pool is None:
-            rng = random.Random(f"{self.world.seed}:{firm_id}")
-            pool = self.auditors[firm_id] = [
-                (
-                    f"{rng.choice(AUDITOR_FIRST)} {rng.choice(AUDITOR_LAST)}",
-                    f"{rng.choice(('CSCA', 'ASCA', 'RA'))}-{_ri(rng, 21_000_000, 21_999_999)}",
-                )
-                for _ in range(12)
-            ]
-        return self.rng.choice(pool)
-
     # -- the walk --
 
     def run(self) -> None:
@@ -437,10 +299,10 @@ class _Generator:
         sedex = site.platform == "sedex"
         span = E - S
         early = rng.random() < 0.7
-        t0 = S + _ri(rng, 0, min(14 * DAY, span // 4)) if early else S + _ri(rng, 0, max(1, span - span // 8))
+        t0 = S + ri(rng, 0, min(14 * DAY, span // 4)) if early else S + ri(rng, 0, max(1, span - span // 8))
         audits = self.plan_audits(t0, early)
         if audits and rng.random() < 0.04:
-            t0 = min(audits[0].published + _ri(rng, HOUR, 7 * DAY), E - 1)  # the audit arrives first
+            t0 = min(audits[0].published + ri(rng, HOUR, 7 * DAY), E - 1)  # the audit arrives first
         last = t0
         last = max(last, self.site_events(site, t0))
         for audit in audits:
@@ -449,31 +311,31 @@ class _Generator:
             last = max(last, self.training(site, t))
         self.campaign(site, max(t0, S))
         if rng.random() < self.removal:
-            t = last + _ri(rng, DAY, 30 * DAY)
+            t = last + ri(rng, DAY, 30 * DAY)
             if t < E:
                 self.removed(site, t)
 
-    def plan_audits(self, t0: int, early: bool) -> list[_Audit]:
+    def plan_audits(self, t0: int, early: bool) -> list[AuditPlan]:
         rng, E = self.rng, self.end
-        audits: list[_Audit] = []
-        end = (self.start - 20 * DAY if early else t0) + _ri(rng, 0, 365 * DAY)
+        audits: list[AuditPlan] = []
+        end = (self.start - 20 * DAY if early else t0) + ri(rng, 0, 365 * DAY)
         firm = rng.choice(AUDIT_FIRMS)
         while True:
-            end = _midnight(end)
-            published = end + _ri(rng, 2 * DAY, 21 * DAY)
+            end = midnight(end)
+            published = end + ri(rng, 2 * DAY, 21 * DAY)
             if published >= E:
                 break
             if published <= t0 and not early:
-                published = t0 + _ri(rng, HOUR, 5 * DAY)
+                published = t0 + ri(rng, HOUR, 5 * DAY)
             if published < self.start:  # audited before the window, published as the feed begins
-                published = self.start + _ri(rng, HOUR, 3 * DAY)
-            audits.append(_Audit("", end, published, False, firm))
+                published = self.start + ri(rng, HOUR, 3 * DAY)
+            audits.append(AuditPlan("", end, published, False, firm))
             if rng.random() < 0.3:  # a follow-up; its findings are drawn lighter
-                fu_end = _midnight(end + _ri(rng, 45 * DAY, 120 * DAY))
-                fu_pub = fu_end + _ri(rng, DAY, 14 * DAY)
+                fu_end = midnight(end + ri(rng, 45 * DAY, 120 * DAY))
+                fu_pub = fu_end + ri(rng, DAY, 14 * DAY)
                 if fu_pub < E:
-                    audits.append(_Audit("", fu_end, fu_pub, True, firm))
-            end += _ri(rng, 330 * DAY, 400 * DAY)
+                    audits.append(AuditPlan("", fu_end, fu_pub, True, firm))
+            end += ri(rng, 330 * DAY, 400 * DAY)
             if rng.random() < 0.35:
                 firm = rng.choice(AUDIT_FIRMS)
         return audits
@@ -487,7 +349,7 @@ class _Generator:
             r = rng.random()
             for _ in range(2 if r < 0.15 else 1 if r < 0.55 else 0):
                 if self.end - first > DAY:
-                    out.append(_ri(rng, first + HOUR, self.end - 1))
+                    out.append(ri(rng, first + HOUR, self.end - 1))
         return sorted(out)
 
     # -- sites --
@@ -540,7 +402,7 @@ class _Generator:
         prev = make(etype, t0, 1, site, state)
         self.emit(t0, topic, key, prev, etype)
         n = rng.choices((0, 1, 2, 3), (35, 35, 20, 10))[0]
-        times = sorted(_ri(rng, t0 + DAY, self.end - 1) for _ in range(n)) if self.end - t0 > 2 * DAY else []
+        times = sorted(ri(rng, t0 + DAY, self.end - 1) for _ in range(n)) if self.end - t0 > 2 * DAY else []
         gained = False
         version, last = 1, t0
         for t in times:
@@ -586,7 +448,7 @@ class _Generator:
 
     # -- Sedex audits --
 
-    def audit(self, site: PlatformSite, plan: _Audit) -> int:
+    def audit(self, site: PlatformSite, plan: AuditPlan) -> int:
         rng = self.rng
         n = self.next_id()
         year = time.gmtime(plan.end).tm_year
@@ -634,8 +496,8 @@ class _Generator:
             if plan.follow_up
             else ("Full Initial" if rng.random() < 0.3 else "Periodic"),
             "announcement": announcement,
-            "auditStart": _day(plan.end - rng.choice((0, 0, DAY, 2 * DAY))),
-            "auditEnd": _day(plan.end),
+            "auditStart": iso_day(plan.end - rng.choice((0, 0, DAY, 2 * DAY))),
+            "auditEnd": iso_day(plan.end),
             "auditorDays": float(days),
             "auditCompany": {"name": firm_name, "apscaFirmId": firm_id},
             "leadAuditor": {"name": lead_name, "apscaNumber": apsca},
@@ -650,7 +512,7 @@ class _Generator:
         revisions = 1 if rng.random() < 0.12 else 0
         revisions += 1 if revisions and rng.random() < 0.15 else 0
         for _ in range(revisions):
-            t = min(self.end - 1, t + _ri(rng, DAY, 30 * DAY))
+            t = min(self.end - 1, t + ri(rng, DAY, 30 * DAY))
             payload = dict(payload, findings=[dict(f) for f in payload["findings"]])
             nc = [f for f in payload["findings"] if "severity" in f]
             r = rng.random()
@@ -671,7 +533,7 @@ class _Generator:
             obj, last = new, t
         withdrawn = self.end
         if rng.random() < 0.03:
-            withdrawn = last + _ri(rng, DAY, 45 * DAY)
+            withdrawn = last + ri(rng, DAY, 45 * DAY)
             if withdrawn < self.end:
                 av += 1
                 self.emit(
@@ -710,24 +572,24 @@ class _Generator:
         }
 
     def corrective_actions(
-        self, site: PlatformSite, audit_ref: str, finding: dict[str, Any], plan: _Audit, until: int
+        self, site: PlatformSite, audit_ref: str, finding: dict[str, Any], plan: AuditPlan, until: int
     ) -> int:
         rng = self.rng
         sev = finding["severity"]
         due = plan.end + {"Critical": 30, "Major": 60, "Minor": 90}[sev] * DAY
         verification = "OnSite" if sev == "Critical" or rng.random() < 0.2 else "Desktop"
-        t = plan.published + _ri(rng, HOUR, 7 * DAY)
+        t = plan.published + ri(rng, HOUR, 7 * DAY)
         steps: list[tuple[int, str, int | None]] = [(t, "Open", None)]
         if rng.random() < 0.6:
-            t += _ri(rng, 5 * DAY, 50 * DAY)
+            t += ri(rng, 5 * DAY, 50 * DAY)
             steps.append((t, "ProgressMade", None))
         if rng.random() < 0.7:
             closed = (
-                _ri(rng, max(t, plan.end + DAY), max(t, due) + DAY)
+                ri(rng, max(t, plan.end + DAY), max(t, due) + DAY)
                 if rng.random() < 0.7
-                else _ri(rng, max(t, due) + DAY, max(t, due) + 90 * DAY)
+                else ri(rng, max(t, due) + DAY, max(t, due) + 90 * DAY)
             )
-            steps.append((closed + _ri(rng, 0, 3 * DAY), "Closed", _midnight(closed)))
+            steps.append((closed + ri(rng, 0, 3 * DAY), "Closed", midnight(closed)))
         last, prev = plan.published, None
         for v, (t, status, closed_day) in enumerate(steps, start=1):
             if t >= until:
@@ -736,10 +598,10 @@ class _Generator:
                 "auditRef": audit_ref,
                 "findingRef": finding["findingRef"],
                 "status": status,
-                "dueDate": _day(due),
+                "dueDate": iso_day(due),
             }
             if closed_day is not None:
-                payload["closedDate"] = _day(min(closed_day, t))
+                payload["closedDate"] = iso_day(min(closed_day, t))
             payload["verification"] = verification
             obj = self.sedex("CorrectiveActionUpdated", t, v, site, payload)
             self.emit(t, SEDEX_TOPIC, site.ref, obj, "CorrectiveActionUpdated", previous=prev)
@@ -748,7 +610,7 @@ class _Generator:
 
     # -- amfori monitorings --
 
-    def monitoring(self, site: PlatformSite, plan: _Audit) -> int:
+    def monitoring(self, site: PlatformSite, plan: AuditPlan) -> int:
         rng = self.rng
         n = self.next_id()
         monitoring_id = f"MON-{n:07d}"
@@ -788,7 +650,7 @@ class _Generator:
                 found.append(
                     {
                         "findingId": f"F-{tag}-{k}",
-                        "questionRef": f"PA{pa}.Q{_ri(rng, 1, 9)}",
+                        "questionRef": f"PA{pa}.Q{ri(rng, 1, 9)}",
                         "crucial": crucial,
                         "answer": answer,
                         "indicators": indicators,
@@ -847,7 +709,7 @@ class _Generator:
         self.emit(t, AMFORI_TOPIC, site.ref, obj, "monitoring.completed")
         last, mv = t, 1
         if rng.random() < 0.12:
-            t = min(self.end - 1, t + _ri(rng, DAY, 30 * DAY))
+            t = min(self.end - 1, t + ri(rng, DAY, 30 * DAY))
             data = dict(
                 data,
                 manDays=float(data["manDays"] + 0.5),
@@ -859,7 +721,7 @@ class _Generator:
             obj, last = new, t
         until = self.end
         if rng.random() < 0.03:
-            cancelled = last + _ri(rng, DAY, 45 * DAY)
+            cancelled = last + ri(rng, DAY, 45 * DAY)
             if cancelled < self.end:
                 mv += 1
                 self.emit(
@@ -881,25 +743,31 @@ class _Generator:
         return last
 
     def remediation(
-        self, site: PlatformSite, monitoring_id: str, finding_id: str, plan: _Audit, until: int, urgent: bool
+        self,
+        site: PlatformSite,
+        monitoring_id: str,
+        finding_id: str,
+        plan: AuditPlan,
+        until: int,
+        urgent: bool,
     ) -> int:
         rng = self.rng
         deadline = plan.end + (30 if urgent else rng.choice((60, 90))) * DAY
-        t = plan.published + _ri(rng, HOUR, 7 * DAY)
+        t = plan.published + ri(rng, HOUR, 7 * DAY)
         steps: list[tuple[int, str, int | None]] = [(t, "OPEN", None)]
         if rng.random() < 0.6:
-            t += _ri(rng, 5 * DAY, 50 * DAY)
+            t += ri(rng, 5 * DAY, 50 * DAY)
             steps.append((t, "IN_PROGRESS", None))
         r = rng.random()
         if r < 0.65:
             resolved = (
-                _ri(rng, max(t, plan.end + DAY), max(t, deadline) + DAY)
+                ri(rng, max(t, plan.end + DAY), max(t, deadline) + DAY)
                 if rng.random() < 0.7
-                else _ri(rng, max(t, deadline) + DAY, max(t, deadline) + 90 * DAY)
+                else ri(rng, max(t, deadline) + DAY, max(t, deadline) + 90 * DAY)
             )
-            steps.append((resolved + _ri(rng, 0, 2 * DAY), "RESOLVED", resolved))
+            steps.append((resolved + ri(rng, 0, 2 * DAY), "RESOLVED", resolved))
         elif r < 0.75:
-            steps.append((max(t, deadline) + _ri(rng, DAY, 20 * DAY), "NOT_RESOLVED", None))
+            steps.append((max(t, deadline) + ri(rng, DAY, 20 * DAY), "NOT_RESOLVED", None))
         last, prev = plan.published, None
         for v, (t, state, resolved_at) in enumerate(steps, start=1):
             if t >= until:
@@ -927,9 +795,9 @@ class _Generator:
         Drawn from a generator of its own and numbered apart, with nothing else of the feed touched
         (the main generator, the id sequence, the samples of malformed variants, the valid count), so
         every other event of the feed is the same as without campaigns."""
-        saved = (self.rng, self.counter, self._seen, self.samples, self.valid)
+        saved = (self.rng, self.counter, self.seen, self.samples, self.valid)
         self.rng = random.Random(f"{self.seed}:campaign:{site.ref}")
-        self.counter, self._seen = self.campaign_ids, Counter()
+        self.counter, self.seen = self.campaign_ids, Counter()
         self.samples = {k: [] for k in self.SAMPLE_KINDS}
         try:
             rng, weights = self.rng, CAMPAIGN_WEIGHTS[site.platform]
@@ -938,25 +806,25 @@ class _Generator:
             step = 91 * DAY
             for begin in range(first, self.end, step):
                 if rng.random() < engaged and min(begin + step, self.end) - begin > DAY:
-                    t = _ri(rng, begin + HOUR, min(begin + step, self.end) - 1)
+                    t = ri(rng, begin + HOUR, min(begin + step, self.end) - 1)
                     topic = rng.choices(choices, weights=[weights.get(c, 1.0) for c in choices])[0]
                     self.training(site, t, topic)
         finally:
             self.campaign_ids = self.counter
-            self.rng, self.counter, self._seen, self.samples, self.valid = saved
+            self.rng, self.counter, self.seen, self.samples, self.valid = saved
 
     def training(self, site: PlatformSite, t: int, campaign_topic: str | None = None) -> int:
         rng = self.rng
         n = self.next_id()
-        participants = _ri(rng, 1, max(1, min(60, site.physical.workforce.total // 4)))
+        participants = ri(rng, 1, max(1, min(60, site.physical.workforce.total // 4)))
         make: Callable[..., dict[str, Any]]
         if site.platform == "sedex":
             topic = campaign_topic or rng.choice(SEDEX_TRAINING_CHOICES)
             payload: dict[str, Any] = {
                 "trainingRef": f"TRN-{n:08d}",
-                "courseCode": f"SDX-{topic[:3]}-{_ri(rng, 100, 140)}",
+                "courseCode": f"SDX-{topic[:3]}-{ri(rng, 100, 140)}",
                 "topic": topic,
-                "completedOn": _day(t - _ri(rng, 0, 3 * DAY)),
+                "completedOn": iso_day(t - ri(rng, 0, 3 * DAY)),
                 "participants": participants,
             }
             make, topic_name, etype = self.sedex, SEDEX_TOPIC, "TrainingCompleted"
@@ -964,17 +832,17 @@ class _Generator:
             topic = campaign_topic or rng.choice(AMFORI_TRAINING_CHOICES)
             payload = {
                 "completionId": f"AC-{n:08d}",
-                "courseId": f"ACAD-{_ri(rng, 1000, 1099)}",
+                "courseId": f"ACAD-{ri(rng, 1000, 1099)}",
                 "topic": topic,
-                "completedAt": (t - _ri(rng, 0, 3 * DAY)) * 1000,
+                "completedAt": (t - ri(rng, 0, 3 * DAY)) * 1000,
                 "participants": participants,
             }
             make, topic_name, etype = self.amfori, AMFORI_TOPIC, "academy.completion"
         obj = make(etype, t, 1, site, payload)
         self.emit(t, topic_name, site.ref, obj, etype)
         if rng.random() < 0.05 and self.end - t > 2 * DAY:  # participants corrected
-            t2 = _ri(rng, t + DAY, self.end - 1)
-            new = make(etype, t2, 2, site, dict(payload, participants=participants + _ri(rng, 1, 10)))
+            t2 = ri(rng, t + DAY, self.end - 1)
+            new = make(etype, t2, 2, site, dict(payload, participants=participants + ri(rng, 1, 10)))
             self.emit(t2, topic_name, site.ref, new, etype, previous=obj)
             t = t2
         return t
@@ -985,12 +853,12 @@ class _Generator:
         sedex = site.platform == "sedex"
         times: list[tuple[int, bool]] = []
         if rng.random() < 0.05:
-            times.append((S + _ri(rng, 0, (E - S) // 3), True))
+            times.append((S + ri(rng, 0, (E - S) // 3), True))
         if rng.random() < 0.06:
-            off = _ri(rng, max(S, times[-1][0] + DAY) if times else S, E - 2)
+            off = ri(rng, max(S, times[-1][0] + DAY) if times else S, E - 2)
             times.append((off, False))
             if rng.random() < 0.5 and E - off > 2 * DAY:
-                times.append((_ri(rng, off + DAY, E - 1), True))
+                times.append((ri(rng, off + DAY, E - 1), True))
         prev = None
         for v, (t, granted) in enumerate(times, start=1):
             if sedex:
