@@ -2,7 +2,7 @@
 with its findings and remediations, an Academy completion and a consent change.
 
 Mirrors simulator/sedex.py name for name and in the same order (the two platforms report the same
-life of a site in their own words), so a reader compares them side by side; the generator
+life of a site in their own words), so a reader compares them side by side; simulator/generator.py
 decides when each event happens and calls whichever of the two the site belongs to. Every function
 draws from ``out.rng`` in the order the statements run: reordering them changes the feed.
 """
