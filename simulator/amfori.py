@@ -13,8 +13,9 @@ import random
 from typing import Any, Final
 
 from schemas import topics as schema_topics
-from schemas.taxonomy import BSCI_PERFORMANCE_AREAS, ZERO_TOLERANCE_CATEGORIES, min_auditor_days
-from simulator.emitter import HOUR, AuditPlan, Emitter, ri
+from schemas.taxonomy import BSCI_PERFORMANCE_AREAS, ZERO_TOLERANCE_CATEGORIES
+from simulator.audits import AuditPlan, auditor_days, put_right, remediation_opened, withdrawn, workers_story
+from simulator.emitter import Emitter, ri
 from simulator.message import DAY
 from simulator.vocabulary import (
     AMFORI_INDICATORS_BY_PA,
@@ -123,16 +124,8 @@ def audit(out: Emitter, site: PlatformSite, plan: AuditPlan) -> int:
     rng = out.rng
     n = out.next_id()
     monitoring_id = f"MON-{n:07d}"
-    firm_name, firm_id, unannounced, below, factor = plan.firm
-    w = site.physical.workforce.total
-    min_days = min_auditor_days(w)
-    days = (
-        min_days + rng.choice((0.0, 0.0, 0.5, 1.0))
-        if rng.random() >= below
-        else max(0.5, min_days - rng.choice((0.5, 1.0)))
-    )
-    if plan.follow_up:
-        days = rng.choice((0.5, 1.0, 1.5))
+    firm_name, firm_id, unannounced, _, factor = plan.firm
+    days = auditor_days(rng, site, plan)
     r = rng.random()
     announcement = (
         "UNANNOUNCED"
@@ -229,18 +222,17 @@ def audit(out: Emitter, site: PlatformSite, plan: AuditPlan) -> int:
         out.emit(t, TOPIC, site.ref, new, "monitoring.updated", previous=obj)
         obj, last = new, t
     until = out.end
-    if rng.random() < 0.03:
-        cancelled = last + ri(rng, DAY, 45 * DAY)
-        if cancelled < out.end:
-            mv += 1
-            out.emit(
-                cancelled,
-                TOPIC,
-                site.ref,
-                envelope(out, "monitoring.cancelled", cancelled, mv, site, {"monitoringId": monitoring_id}),
-                "monitoring.cancelled",
-            )
-            last = until = cancelled
+    cancelled = withdrawn(rng, last, out.end)
+    if cancelled is not None:
+        mv += 1
+        out.emit(
+            cancelled,
+            TOPIC,
+            site.ref,
+            envelope(out, "monitoring.cancelled", cancelled, mv, site, {"monitoringId": monitoring_id}),
+            "monitoring.cancelled",
+        )
+        last = until = cancelled
     for area in areas:
         for f in area["findings"]:
             if f["answer"] == "NO" or f["crucial"]:
@@ -263,18 +255,10 @@ def remediation(
 ) -> int:
     rng = out.rng
     deadline = plan.end + (30 if urgent else rng.choice((60, 90))) * DAY
-    t = plan.published + ri(rng, HOUR, 7 * DAY)
-    steps: list[tuple[int, str, int | None]] = [(t, "OPEN", None)]
-    if rng.random() < 0.6:
-        t += ri(rng, 5 * DAY, 50 * DAY)
-        steps.append((t, "IN_PROGRESS", None))
+    t, steps = remediation_opened(rng, plan, "OPEN", "IN_PROGRESS")
     r = rng.random()
     if r < 0.65:
-        resolved = (
-            ri(rng, max(t, plan.end + DAY), max(t, deadline) + DAY)
-            if rng.random() < 0.7
-            else ri(rng, max(t, deadline) + DAY, max(t, deadline) + 90 * DAY)
-        )
+        resolved = put_right(rng, t, plan, deadline)
         steps.append((resolved + ri(rng, 0, 2 * DAY), "RESOLVED", resolved))
     elif r < 0.75:
         steps.append((max(t, deadline) + ri(rng, DAY, 20 * DAY), "NOT_RESOLVED", None))
@@ -297,13 +281,11 @@ def remediation(
 
 
 def workers_voice(rng: random.Random, site: PlatformSite) -> dict[str, Any]:
-    r = random.Random(site.physical.index * 7 + 1)
-    union = r.random() < 0.25
-    committee = r.random() < 0.7
+    union, committee, agreement = workers_story(site)
     return {
         "union": "PRESENT" if union else "ABSENT",
         "workersRepresentative": "ELECTED" if committee else rng.choice(("APPOINTED", "NONE")),
-        "cba": union and r.random() < 0.6,
+        "cba": agreement,
         "grievanceChannel": rng.random() < 0.8,
     }
 

@@ -2,9 +2,9 @@
 
 `Emitter` holds the one random stream of a feed, the id sequence and the list of messages, and its
 `emit` is where a valid event may gain a late redelivery and a stale re-send of its previous version.
-Beside it the few helpers every builder draws or formats with, and `AuditPlan`, the audits planned for
-a site before either platform writes them up. Everything here draws from ``Emitter.rng`` in the order
-it is called: the builders' call order is the feed's byte-for-byte determinism.
+Beside it the few helpers every builder draws or formats with. Everything here draws from
+``Emitter.rng`` in the order it is called: the builders' call order is the feed's byte-for-byte
+determinism.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import random
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from simulator.message import DAY, FeedMessage, encode, random_uuid
@@ -42,18 +41,6 @@ def iso_day(t: int) -> str:
 
 def midnight(t: int) -> int:
     return t - t % DAY
-
-
-@dataclass(slots=True)
-class AuditPlan:
-    """An audit of a site as planned (when it ends, when it is published, by which firm); the platform's
-    builder writes it up as a SMETA audit or a BSCI monitoring."""
-
-    ref: str
-    end: int
-    published: int
-    follow_up: bool
-    firm: tuple[str, str, float, float, float]
 
 
 class Emitter:

@@ -12,7 +12,8 @@ from collections import Counter
 from typing import Any, Final, Protocol
 
 from simulator import amfori, sedex
-from simulator.emitter import HOUR, AuditPlan, Emitter, midnight, ri
+from simulator.audits import AuditPlan
+from simulator.emitter import HOUR, Emitter, midnight, ri
 from simulator.message import DAY
 from simulator.vocabulary import AUDIT_FIRMS
 from simulator.world import Member, PlatformSite, World

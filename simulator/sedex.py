@@ -14,8 +14,9 @@ import time
 from typing import Any, Final
 
 from schemas import topics as schema_topics
-from schemas.taxonomy import SMETA_CLAUSES, min_auditor_days
-from simulator.emitter import HOUR, AuditPlan, Emitter, iso_day, iso_time, midnight, ri
+from schemas.taxonomy import SMETA_CLAUSES
+from simulator.audits import AuditPlan, auditor_days, put_right, remediation_opened, withdrawn, workers_story
+from simulator.emitter import Emitter, iso_day, iso_time, midnight, ri
 from simulator.message import DAY
 from simulator.vocabulary import (
     OBSERVATIONS,
@@ -132,16 +133,9 @@ def audit(out: Emitter, site: PlatformSite, plan: AuditPlan) -> int:
     p70 = 0.25 if year < 2025 else 0.6 if year == 2025 else 0.85
     version = "7.0" if rng.random() < p70 else "6.1"
     pillars = 4 if rng.random() < 0.4 else 2
-    firm_name, firm_id, unannounced, below, factor = plan.firm
+    firm_name, firm_id, unannounced, _, factor = plan.firm
     w = site.physical.workforce.total
-    min_days = min_auditor_days(w)
-    days = (
-        min_days + rng.choice((0.0, 0.0, 0.5, 1.0))
-        if rng.random() >= below
-        else max(0.5, min_days - rng.choice((0.5, 1.0)))
-    )
-    if plan.follow_up:
-        days = rng.choice((0.5, 1.0, 1.5))
+    days = auditor_days(rng, site, plan)
     r = rng.random()
     announcement = (
         "Unannounced" if r < unannounced else "Semi-announced" if r < unannounced + 0.35 else "Announced"
@@ -207,22 +201,21 @@ def audit(out: Emitter, site: PlatformSite, plan: AuditPlan) -> int:
         new = envelope(out, "AuditRevised", t, av, site, payload)
         out.emit(t, TOPIC, site.ref, new, "AuditRevised", previous=obj)
         obj, last = new, t
-    withdrawn = out.end
-    if rng.random() < 0.03:
-        withdrawn = last + ri(rng, DAY, 45 * DAY)
-        if withdrawn < out.end:
-            av += 1
-            out.emit(
-                withdrawn,
-                TOPIC,
-                site.ref,
-                envelope(out, "AuditWithdrawn", withdrawn, av, site, {"auditRef": audit_ref}),
-                "AuditWithdrawn",
-            )
-            last = withdrawn
+    until = out.end
+    t_withdrawn = withdrawn(rng, last, out.end)
+    if t_withdrawn is not None:
+        av += 1
+        out.emit(
+            t_withdrawn,
+            TOPIC,
+            site.ref,
+            envelope(out, "AuditWithdrawn", t_withdrawn, av, site, {"auditRef": audit_ref}),
+            "AuditWithdrawn",
+        )
+        last = until = t_withdrawn
     for f in payload["findings"]:
         if "severity" in f:
-            last = max(last, remediation(out, site, audit_ref, f, plan, min(withdrawn, out.end)))
+            last = max(last, remediation(out, site, audit_ref, f, plan, until))
     return last
 
 
@@ -261,17 +254,9 @@ def remediation(
     sev = finding["severity"]
     due = plan.end + {"Critical": 30, "Major": 60, "Minor": 90}[sev] * DAY
     verification = "OnSite" if sev == "Critical" or rng.random() < 0.2 else "Desktop"
-    t = plan.published + ri(rng, HOUR, 7 * DAY)
-    steps: list[tuple[int, str, int | None]] = [(t, "Open", None)]
-    if rng.random() < 0.6:
-        t += ri(rng, 5 * DAY, 50 * DAY)
-        steps.append((t, "ProgressMade", None))
+    t, steps = remediation_opened(rng, plan, "Open", "ProgressMade")
     if rng.random() < 0.7:
-        closed = (
-            ri(rng, max(t, plan.end + DAY), max(t, due) + DAY)
-            if rng.random() < 0.7
-            else ri(rng, max(t, due) + DAY, max(t, due) + 90 * DAY)
-        )
+        closed = put_right(rng, t, plan, due)
         steps.append((closed + ri(rng, 0, 3 * DAY), "Closed", midnight(closed)))
     last, prev = plan.published, None
     for v, (t, status, closed_day) in enumerate(steps, start=1):
@@ -293,13 +278,11 @@ def remediation(
 
 
 def workers_voice(rng: random.Random, site: PlatformSite) -> dict[str, bool]:
-    # Drawn from a per-site stream so that every audit of a site tells roughly the same story.
-    r = random.Random(site.physical.index * 7 + 1)
-    union = r.random() < 0.25
+    union, committee, agreement = workers_story(site)
     return {
         "tradeUnion": union,
-        "workerCommittee": r.random() < 0.7,
-        "collectiveAgreement": union and r.random() < 0.6,
+        "workerCommittee": committee,
+        "collectiveAgreement": agreement,
         "grievanceMechanism": rng.random() < 0.8,
     }
 
