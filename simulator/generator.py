@@ -23,26 +23,16 @@ class PlatformEvents(Protocol):
     """What simulator/sedex.py and simulator/amfori.py each provide, under the same names: the generator
     decides when something happens to a site, the site's platform module writes the event."""
 
-    @property
-    def TOPIC(self) -> str: ...
-    @property
-    def HEADERS(self) -> tuple[tuple[str, bytes], ...]: ...
-    @property
-    def SITE(self) -> str: ...
-    @property
-    def SITE_REMOVED(self) -> str: ...
-    @property
-    def CONSENT(self) -> str: ...
-    @property
-    def TRAINING(self) -> str: ...
-    @property
-    def MEMBERS(self) -> str: ...
-    @property
-    def OS_ID_BEFORE(self) -> str: ...
-    @property
-    def TRAINING_CHOICES(self) -> tuple[str, ...]: ...
-    @property
-    def CAMPAIGN_WEIGHTS(self) -> dict[str, float]: ...
+    TOPIC: str
+    HEADERS: tuple[tuple[str, bytes], ...]
+    SITE: str
+    SITE_REMOVED: str
+    CONSENT: str
+    TRAINING: str
+    MEMBERS: str
+    OS_ID_BEFORE: str
+    TRAINING_CHOICES: tuple[str, ...]
+    CAMPAIGN_WEIGHTS: dict[str, float]
 
     def envelope(
         self,
