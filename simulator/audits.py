@@ -26,7 +26,6 @@ class AuditPlan:
     """An audit of a site as planned (when it ends, when it is published, by which firm); the platform's
     builder writes it up as a SMETA audit or a BSCI monitoring."""
 
-    ref: str
     end: int
     published: int
     follow_up: bool

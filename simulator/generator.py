@@ -120,12 +120,12 @@ class Generator(Emitter):
                 published = t0 + ri(rng, HOUR, 5 * DAY)
             if published < self.start:  # audited before the window, published as the feed begins
                 published = self.start + ri(rng, HOUR, 3 * DAY)
-            audits.append(AuditPlan("", end, published, False, firm))
+            audits.append(AuditPlan(end, published, False, firm))
             if rng.random() < 0.3:  # a follow-up; its findings are drawn lighter
                 fu_end = midnight(end + ri(rng, 45 * DAY, 120 * DAY))
                 fu_pub = fu_end + ri(rng, DAY, 14 * DAY)
                 if fu_pub < E:
-                    audits.append(AuditPlan("", fu_end, fu_pub, True, firm))
+                    audits.append(AuditPlan(fu_end, fu_pub, True, firm))
             end += ri(rng, 330 * DAY, 400 * DAY)
             if rng.random() < 0.35:
                 firm = rng.choice(AUDIT_FIRMS)
