@@ -15,6 +15,7 @@ from typing import Any, Final
 from schemas import topics as schema_topics
 from schemas.taxonomy import BSCI_PERFORMANCE_AREAS, ZERO_TOLERANCE_CATEGORIES
 from simulator.audits import AuditPlan, auditor_days, put_right, remediation_opened, withdrawn, workers_story
+from simulator.countries import COUNTRY_BY_ALPHA2
 from simulator.emitter import Emitter, ri
 from simulator.message import DAY
 from simulator.vocabulary import (
@@ -24,7 +25,7 @@ from simulator.vocabulary import (
     TEMPLATES,
     ZT_CATEGORIES,
 )
-from simulator.world import COUNTRY_BY_ALPHA2, Member, PlatformSite, World
+from simulator.world import Member, PlatformSite, World
 
 TOPIC: Final = schema_topics.AMFORI_TOPIC
 HEADERS: Final[tuple[tuple[str, bytes], ...]] = (
