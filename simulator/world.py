@@ -13,14 +13,13 @@ member companies are many and each linked to few sites, so that disclosure contr
 from __future__ import annotations
 
 import random
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from schemas.taxonomy import Sector
 from simulator.countries import COUNTRIES, Country
 from simulator.sectors import SECTOR_CODES, SECTOR_WORDS, ZH_BRAND, ZH_CITY, ZH_SECTOR
+from simulator.spelling import clean, different_wording, spelling_variant
 
 # Member companies (retailers and brands) and where they are headquartered (ISO numeric for amfori ids).
 MEMBER_HQ: Final[tuple[tuple[str, str, str], ...]] = (
@@ -85,26 +84,6 @@ _SIZE_BANDS: Final[tuple[tuple[float, int, int], ...]] = (
 
 Platform = Literal["sedex", "amfori"]
 MatchKind = Literal["osid", "address"]
-
-_FOLD_SPECIAL: Final[dict[str, str]] = {"ı": "i", "đ": "d", "Đ": "D", "ß": "ss", "ø": "o", "Ø": "O", "ł": "l"}
-
-
-_FOLD_TABLE: Final = str.maketrans(_FOLD_SPECIAL)
-_NOT_ALNUM: Final = re.compile(r"[^0-9a-z]+")
-
-
-def fold_ascii(text: str) -> str:
-    """Strip accents the way an ASCII transliterator does for the Latin scripts used here."""
-    if text.isascii():
-        return text
-    text = unicodedata.normalize("NFKD", text.translate(_FOLD_TABLE))
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
-
-
-def clean(text: str) -> str:
-    """The Open Supply Hub style cleaning of taxonomy.md, for Latin text; keeps the world's address keys
-    unique (non-Latin characters are dropped here, which only makes the uniqueness check stricter)."""
-    return _NOT_ALNUM.sub(" ", fold_ascii(text).lower()).strip()
 
 
 @dataclass(slots=True)
@@ -283,43 +262,6 @@ def _postal(rng: random.Random, prefix: str) -> str | None:
     return prefix + "".join(str(rng.randint(0, 9)) for _ in range(max(rest, 1)))
 
 
-def spelling_variant(rng: random.Random, text: str) -> str:
-    """The same text as another platform's staff might type it: other case, accents dropped, other
-    punctuation. Only changes that the address-key cleaning undoes, so the key stays the same."""
-    if rng.random() < 0.7:
-        text = fold_ascii(text)
-    mode = rng.random()
-    if mode < 0.3:
-        text = text.upper()
-    elif mode < 0.5:
-        text = text.lower()
-    elif mode < 0.65:
-        text = text.title()
-    out = []
-    for ch in text:
-        if ch in ".,-" and rng.random() < 0.5:
-            out.append(rng.choice((" ", ". ", ", ", " - ", "-")))
-        elif ch == " " and rng.random() < 0.05:
-            out.append("  ")
-        else:
-            out.append(ch)
-    return "".join(out).strip()
-
-
-def _different_wording(rng: random.Random, name: str) -> str:
-    """How a platform spells a name when nobody tried to match it: the osId has to do the matching."""
-    for long, short in (
-        (" Limited", " Ltd."),
-        (" Ltd.", " Limited"),
-        (" Co., Ltd.", " Company Limited"),
-        (" (Pvt.) Ltd.", " Private Limited"),
-        (" A.Ş.", " Anonim Şirketi"),
-    ):
-        if name.endswith(long):
-            return name[: -len(long)] + short
-    return name + rng.choice((" (Unit 1)", " - Main Factory", " Factory"))
-
-
 def build_world(
     seed: int,
     sites_per_platform: int,
@@ -419,7 +361,7 @@ def build_world(
                 )
         elif match == "osid":
             if platform == "amfori" and rng.random() < 0.5:
-                name = _different_wording(rng, name)
+                name = different_wording(rng, name)
             if platform == "amfori" and rng.random() < 0.25:
                 os_id, later = None, site.os_id
         else:

@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from schemas.platform import AMFORI_EVENT, SEDEX_EVENT
 from schemas.taxonomy import SMETA_CLAUSES
 from simulator import REASON_CLASSES, SEDEX_TOPIC, Feed, FeedMessage, generate_feed
-from simulator.world import build_world, fold_ascii
+from simulator.spelling import fold_ascii
+from simulator.world import build_world
 
 _to_ascii: Callable[[str], str]
 try:
