@@ -18,6 +18,7 @@ from typing import Final, Literal
 
 from schemas.taxonomy import Sector
 from simulator.countries import COUNTRIES, Country
+from simulator.ids import Ids
 from simulator.sectors import SECTOR_CODES, SECTOR_WORDS, ZH_BRAND, ZH_CITY, ZH_SECTOR
 from simulator.spelling import clean, different_wording, spelling_variant
 
@@ -173,46 +174,6 @@ class World:
         return [(s, s.twin) for s in self.sedex_sites if s.twin is not None]
 
 
-class _Ids:
-    """Unique random identifiers; uniqueness is checked because a collision would merge two entities."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-        self.used: set[str] = set()
-
-    def make(self, fmt: str, lo: int, hi: int) -> str:
-        while True:
-            value = fmt.format(self.rng.randint(lo, hi))
-            if value not in self.used:
-                self.used.add(value)
-                return value
-
-    def os_id(self, alpha2: str) -> str:
-        alnum = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
-        while True:
-            year = self.rng.randint(2019, 2025)
-            value = f"{alpha2}{year}{self.rng.randint(0, 999):03d}" + "".join(
-                self.rng.choice(alnum) for _ in range(6)
-            )
-            if value not in self.used:
-                self.used.add(value)
-                return value
-
-    def lei(self) -> str:
-        alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-        while True:
-            base = (
-                "".join(self.rng.choice(alnum) for _ in range(4))
-                + "00"
-                + "".join(self.rng.choice(alnum) for _ in range(12))
-            )
-            digits = "".join(str(int(ch, 36)) for ch in base) + "00"
-            value = f"{base}{98 - int(digits) % 97:02d}"  # ISO 17442 check digits
-            if value not in self.used:
-                self.used.add(value)
-                return value
-
-
 def _workforce(rng: random.Random, country: Country) -> Workforce:
     r = rng.random()
     acc = 0.0
@@ -277,7 +238,7 @@ def build_world(
     if sites_per_platform < 1:
         raise ValueError("sites_per_platform must be >= 1")
     rng = random.Random(seed)
-    ids = _Ids(rng)
+    ids = Ids(rng)
     n_shared = round(sites_per_platform * overlap)
     country_weights = [c.weight for c in COUNTRIES]
     sectors = list(SECTOR_CODES)
@@ -428,7 +389,7 @@ def build_world(
     return World(seed, companies, physical, sedex_sites, amfori_sites, sedex_members, amfori_members)
 
 
-def _members(rng: random.Random, ids: _Ids, n: int) -> tuple[list[Member], list[Member]]:
+def _members(rng: random.Random, ids: Ids, n: int) -> tuple[list[Member], list[Member]]:
     sedex: list[Member] = []
     amfori: list[Member] = []
     for i in range(n * 2):
