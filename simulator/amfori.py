@@ -17,6 +17,7 @@ from schemas.taxonomy import BSCI_PERFORMANCE_AREAS, ZERO_TOLERANCE_CATEGORIES
 from simulator.audits import AuditPlan, auditor_days, put_right, remediation_opened, withdrawn, workers_story
 from simulator.countries import COUNTRY_BY_ALPHA2
 from simulator.emitter import Emitter, ri
+from simulator.members import Member
 from simulator.message import DAY
 from simulator.vocabulary import (
     AMFORI_INDICATORS_BY_PA,
@@ -25,7 +26,7 @@ from simulator.vocabulary import (
     TEMPLATES,
     ZT_CATEGORIES,
 )
-from simulator.world import Member, PlatformSite, World
+from simulator.world import PlatformSite, World
 
 TOPIC: Final = schema_topics.AMFORI_TOPIC
 HEADERS: Final[tuple[tuple[str, bytes], ...]] = (

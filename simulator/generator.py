@@ -14,9 +14,10 @@ from typing import Any, Final, Protocol
 from simulator import amfori, sedex
 from simulator.audits import AuditPlan
 from simulator.emitter import HOUR, Emitter, midnight, ri
+from simulator.members import Member
 from simulator.message import DAY
 from simulator.vocabulary import AUDIT_FIRMS
-from simulator.world import Member, PlatformSite, World
+from simulator.world import PlatformSite, World
 
 
 class PlatformEvents(Protocol):

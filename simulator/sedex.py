@@ -17,6 +17,7 @@ from schemas import topics as schema_topics
 from schemas.taxonomy import SMETA_CLAUSES
 from simulator.audits import AuditPlan, auditor_days, put_right, remediation_opened, withdrawn, workers_story
 from simulator.emitter import Emitter, iso_day, iso_time, midnight, ri
+from simulator.members import Member
 from simulator.message import DAY
 from simulator.vocabulary import (
     OBSERVATIONS,
@@ -25,7 +26,7 @@ from simulator.vocabulary import (
     SMETA_POOLS,
     TEMPLATES,
 )
-from simulator.world import Member, PlatformSite, World
+from simulator.world import PlatformSite, World
 
 TOPIC: Final = schema_topics.SEDEX_TOPIC
 HEADERS: Final[tuple[tuple[str, bytes], ...]] = (

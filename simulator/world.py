@@ -19,62 +19,9 @@ from typing import Final, Literal
 from schemas.taxonomy import Sector
 from simulator.countries import COUNTRIES, Country
 from simulator.ids import Ids
+from simulator.members import Member, draw_members
 from simulator.sectors import SECTOR_CODES, SECTOR_WORDS, ZH_BRAND, ZH_CITY, ZH_SECTOR
 from simulator.spelling import clean, different_wording, spelling_variant
-
-# Member companies (retailers and brands) and where they are headquartered (ISO numeric for amfori ids).
-MEMBER_HQ: Final[tuple[tuple[str, str, str], ...]] = (
-    ("276", "DE", "GmbH"),
-    ("276", "DE", "AG"),
-    ("826", "GB", "plc"),
-    ("826", "GB", "Ltd"),
-    ("528", "NL", "B.V."),
-    ("250", "FR", "SAS"),
-    ("752", "SE", "AB"),
-    ("208", "DK", "A/S"),
-    ("056", "BE", "NV"),
-    ("724", "ES", "S.L."),
-    ("756", "CH", "AG"),
-    ("840", "US", "Inc."),
-)
-MEMBER_WORDS: Final[tuple[str, ...]] = (
-    "Nordlicht",
-    "Albion",
-    "Kestrel",
-    "Marlowe",
-    "Veldhuis",
-    "Brightwater",
-    "Lindqvist",
-    "Hartmann",
-    "Oakridge",
-    "Fjordhus",
-    "Mercator",
-    "Solberg",
-    "Camberwell",
-    "Rheinland",
-    "Blauwe Vogel",
-    "Ostara",
-    "Halcyon",
-    "Montclair",
-    "Greystone",
-    "Sørensen",
-    "Überall",
-    "Maison Céleste",
-    "Valdés",
-    "Whitlock",
-)
-MEMBER_KINDS: Final[tuple[str, ...]] = (
-    "Retail",
-    "Fashion",
-    "Home",
-    "Outdoor",
-    "Foods",
-    "Trading",
-    "Brands",
-    "Sports",
-    "Stores",
-    "Sourcing",
-)
 
 _SIZE_BANDS: Final[tuple[tuple[float, int, int], ...]] = (
     (0.2, 8, 49),
@@ -101,16 +48,6 @@ class Workforce:
     female: int
     migrant: int
     temporary: int
-
-
-@dataclass(slots=True)
-class Member:
-    """A member company; ``sedex_ref`` / ``amfori_id`` say on which platforms it is known."""
-
-    name: str
-    lei: str | None
-    sedex_ref: str | None = None
-    amfori_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -245,7 +182,7 @@ def build_world(
     sector_weights = [SECTOR_CODES[s][0] for s in sectors]
 
     n_members = members_per_platform or max(12, sites_per_platform // 8)
-    sedex_members, amfori_members = _members(rng, ids, n_members)
+    sedex_members, amfori_members = draw_members(rng, ids, n_members)
     member_cum: dict[str, list[float]] = {}
     for platform_name, pool in (("sedex", sedex_members), ("amfori", amfori_members)):
         acc = 0.0
@@ -387,22 +324,3 @@ def build_world(
             for _ in range(min(sites_in(company), sites_per_platform - len(own))):
                 platform_site(new_physical(company, sector), platform, None)
     return World(seed, companies, physical, sedex_sites, amfori_sites, sedex_members, amfori_members)
-
-
-def _members(rng: random.Random, ids: Ids, n: int) -> tuple[list[Member], list[Member]]:
-    sedex: list[Member] = []
-    amfori: list[Member] = []
-    for i in range(n * 2):
-        numeric, _, form = rng.choice(MEMBER_HQ)
-        name = f"{rng.choice(MEMBER_WORDS)} {rng.choice(MEMBER_KINDS)} {form}"
-        lei = ids.lei() if rng.random() < 0.5 else None
-        member = Member(name, lei)
-        on_sedex = i % 2 == 0
-        both = lei is not None and rng.random() < 0.5
-        if on_sedex or both:
-            member.sedex_ref = ids.make("ZC{:08d}", 10_000_000, 99_999_999)
-            sedex.append(member)
-        if not on_sedex or both:
-            member.amfori_id = ids.make(numeric + "-{:07d}", 1, 9_999_999)
-            amfori.append(member)
-    return sedex, amfori
