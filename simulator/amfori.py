@@ -19,6 +19,7 @@ from simulator.countries import COUNTRY_BY_ALPHA2
 from simulator.emitter import Emitter, ri
 from simulator.members import Member
 from simulator.message import DAY
+from simulator.sites import PlatformSite
 from simulator.vocabulary import (
     AMFORI_INDICATORS_BY_PA,
     AMFORI_TRAINING_CHOICES,
@@ -26,7 +27,7 @@ from simulator.vocabulary import (
     TEMPLATES,
     ZT_CATEGORIES,
 )
-from simulator.world import PlatformSite, World
+from simulator.world import World
 
 TOPIC: Final = schema_topics.AMFORI_TOPIC
 HEADERS: Final[tuple[tuple[str, bytes], ...]] = (

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from schemas.taxonomy import min_auditor_days
 from simulator.emitter import HOUR, ri
 from simulator.message import DAY
-from simulator.world import PlatformSite
+from simulator.sites import PlatformSite
 
 Steps = list[tuple[int, str, int | None]]
 """A finding's remediation as (time, state, the time it was put right if it was)."""

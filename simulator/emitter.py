@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from simulator.message import DAY, FeedMessage, encode, random_uuid
+from simulator.sites import PlatformSite
 from simulator.vocabulary import AUDITOR_FIRST, AUDITOR_LAST, MONTHS
-from simulator.world import PlatformSite, World
+from simulator.world import World
 
 EXPECT_VALID: Final = "valid"
 EXPECT_REDELIVERY: Final = "redelivery"

@@ -16,8 +16,9 @@ from simulator.audits import AuditPlan
 from simulator.emitter import HOUR, Emitter, midnight, ri
 from simulator.members import Member
 from simulator.message import DAY
+from simulator.sites import PlatformSite
 from simulator.vocabulary import AUDIT_FIRMS
-from simulator.world import PlatformSite, World
+from simulator.world import World
 
 
 class PlatformEvents(Protocol):

@@ -19,6 +19,7 @@ from simulator.audits import AuditPlan, auditor_days, put_right, remediation_ope
 from simulator.emitter import Emitter, iso_day, iso_time, midnight, ri
 from simulator.members import Member
 from simulator.message import DAY
+from simulator.sites import PlatformSite
 from simulator.vocabulary import (
     OBSERVATIONS,
     SEDEX_TAGS_BY_ISSUE,
@@ -26,7 +27,7 @@ from simulator.vocabulary import (
     SMETA_POOLS,
     TEMPLATES,
 )
-from simulator.world import PlatformSite, World
+from simulator.world import World
 
 TOPIC: Final = schema_topics.SEDEX_TOPIC
 HEADERS: Final[tuple[tuple[str, bytes], ...]] = (

@@ -13,87 +13,26 @@ member companies are many and each linked to few sites, so that disclosure contr
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
-from typing import Final, Literal
+from dataclasses import dataclass
 
 from schemas.taxonomy import Sector
 from simulator.countries import COUNTRIES, Country
 from simulator.ids import Ids
 from simulator.members import Member, draw_members
-from simulator.sectors import SECTOR_CODES, SECTOR_WORDS, ZH_BRAND, ZH_CITY, ZH_SECTOR
-from simulator.spelling import clean, different_wording, spelling_variant
-
-_SIZE_BANDS: Final[tuple[tuple[float, int, int], ...]] = (
-    (0.2, 8, 49),
-    (0.35, 50, 249),
-    (0.3, 250, 999),
-    (0.15, 1000, 9000),
+from simulator.sectors import SECTOR_CODES, ZH_BRAND, ZH_CITY, ZH_SECTOR
+from simulator.sites import (
+    Address,
+    Company,
+    MatchKind,
+    PhysicalSite,
+    Platform,
+    PlatformSite,
+    draw_company_name,
+    draw_postal_code,
+    draw_street,
+    draw_workforce,
 )
-
-Platform = Literal["sedex", "amfori"]
-MatchKind = Literal["osid", "address"]
-
-
-@dataclass(slots=True)
-class Address:
-    street: str
-    city: str
-    postal_code: str | None
-    country: str
-
-
-@dataclass(slots=True)
-class Workforce:
-    total: int
-    female: int
-    migrant: int
-    temporary: int
-
-
-@dataclass(slots=True)
-class Company:
-    """A supplier company: a Sedex company, an amfori legal entity, or both."""
-
-    name: str
-    country: Country
-    sedex_ref: str | None = None
-    amfori_id: str | None = None
-    sites: list[PhysicalSite] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class PlatformSite:
-    """One platform's view of a physical site: its own id, spelling of the address and osId."""
-
-    platform: Platform
-    ref: str
-    company_ref: str
-    physical: PhysicalSite
-    name: str
-    local_name: str
-    address: Address
-    os_id: str | None
-    os_id_later: str | None
-    """An osId the platform learns in a later revision (the site 'gains' it)."""
-    product_code: str
-    members: list[Member]
-    twin: PlatformSite | None = None
-    match: MatchKind | None = None
-
-
-@dataclass(slots=True)
-class PhysicalSite:
-    index: int
-    company: Company
-    country: Country
-    sector: Sector
-    name: str
-    address: Address
-    os_id: str
-    workforce: Workforce
-    risk: float
-    local_name: str
-    platform_sites: list[PlatformSite] = field(default_factory=list)
+from simulator.spelling import clean, different_wording, spelling_variant
 
 
 @dataclass(slots=True)
@@ -109,55 +48,6 @@ class World:
     @property
     def overlaps(self) -> list[tuple[PlatformSite, PlatformSite]]:
         return [(s, s.twin) for s in self.sedex_sites if s.twin is not None]
-
-
-def _workforce(rng: random.Random, country: Country) -> Workforce:
-    r = rng.random()
-    acc = 0.0
-    lo, hi = 8, 49
-    for share, a, b in _SIZE_BANDS:
-        acc += share
-        if r < acc:
-            lo, hi = a, b
-            break
-    total = rng.randint(lo, hi)
-    female = round(total * rng.uniform(0.2, 0.85))
-    migrant = round(
-        total
-        * (
-            rng.uniform(0.0, 0.4)
-            if country.alpha2 in ("MY", "TR", "IT", "PT", "TH")
-            else rng.uniform(0.0, 0.12)
-        )
-    )
-    temporary = round(total * rng.uniform(0.0, 0.3))
-    return Workforce(total, female, migrant, temporary)
-
-
-def _company_name(rng: random.Random, country: Country, sector: Sector) -> str:
-    words = SECTOR_WORDS.get(country.language, {}).get(sector) or SECTOR_WORDS["en"][sector]
-    brand = rng.choice(country.brands)
-    word = rng.choice(words)
-    suffix = rng.choice(country.suffixes)
-    if country.language == "vi":
-        return f"{suffix} {word} {brand}"
-    if country.language == "id":
-        return f"{suffix} {brand} {word}"
-    return f"{brand} {word} {suffix}"
-
-
-def _street(rng: random.Random, country: Country) -> str:
-    return rng.choice(country.streets).format(
-        n=rng.randint(1, 480), m=rng.randint(1, 40), b=rng.choice("ABCDEFGHKLMN")
-    )
-
-
-def _postal(rng: random.Random, prefix: str) -> str | None:
-    if prefix == "0" or rng.random() < 0.15:
-        return None
-    width = {2: 5, 3: 6, 4: 6, 1: 4}.get(len(prefix), 5)
-    rest = width - len(prefix)
-    return prefix + "".join(str(rng.randint(0, 9)) for _ in range(max(rest, 1)))
 
 
 def build_world(
@@ -201,7 +91,7 @@ def build_world(
         country = company.country
         while True:
             city, prefix = rng.choice(country.cities)
-            street = _street(rng, country)
+            street = draw_street(rng, country)
             name = company.name if not company.sites else f"{company.name} Unit {len(company.sites) + 1}"
             key = "|".join((clean(name), clean(street), clean(city), country.alpha2))
             if key not in keys:
@@ -213,9 +103,9 @@ def build_world(
             country=country,
             sector=sector,
             name=name,
-            address=Address(street, city, _postal(rng, prefix), country.alpha2),
+            address=Address(street, city, draw_postal_code(rng, prefix), country.alpha2),
             os_id=ids.os_id(country.alpha2),
-            workforce=_workforce(rng, country),
+            workforce=draw_workforce(rng, country),
             risk=min(1.0, max(0.0, rng.gauss(country.risk, 0.2))),
             local_name=(
                 ZH_CITY.get(city, "") + rng.choice(ZH_BRAND) + ZH_SECTOR[sector] + "有限公司"
@@ -298,7 +188,7 @@ def build_world(
     def new_company(country: Country | None = None) -> tuple[Company, Sector]:
         country = country or rng.choices(COUNTRIES, weights=country_weights)[0]
         sector = rng.choices(sectors, weights=sector_weights)[0]
-        company = Company(_company_name(rng, country, sector), country)
+        company = Company(draw_company_name(rng, country, sector), country)
         companies.append(company)
         return company, sector
 
