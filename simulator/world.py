@@ -1,8 +1,11 @@
-"""A deterministic world of suppliers, sites and members behind the two platforms.
+"""A deterministic world of suppliers, sites and members behind the two platforms: `build_world`.
 
 The world is built once per seed so that every feed, test and demo run on the same seed talks about
 the same companies; everything is drawn from one ``random.Random`` in a fixed order (no set iteration,
-no wall clock), which is what makes feeds byte-identical across runs and machines.
+no wall clock), which is what makes feeds byte-identical across runs and machines. That order is why
+the assembly stays in one function here, while what it assembles lives in modules of its own:
+countries.py and sectors.py (the tables), members.py, sites.py (the entities and the draws of a new
+site), spelling.py (the second platform's spelling) and ids.py.
 
 The world is shaped by what the exchange must cope with, not by realism alone: names and streets carry
 diacritics and punctuation, about a quarter of the sites are on both platforms (matched either by a
@@ -130,7 +133,8 @@ def build_world(
         else:
             if company.amfori_id is None:
                 company.amfori_id = ids.make(company.country.numeric + "-{:07d}", 1, 9_999_999)
-            ref = f"{company.amfori_id}-{sum(1 for s in company.sites for p in s.platform_sites if p.platform == 'amfori') + 1:03d}"
+            n_amfori = sum(1 for s in company.sites for p in s.platform_sites if p.platform == "amfori")
+            ref = f"{company.amfori_id}-{n_amfori + 1:03d}"
             company_ref = company.amfori_id
             code = rng.choice(gics)
             pool = amfori_members
