@@ -36,86 +36,96 @@ SECTOR_CODES: Final[dict[Sector, tuple[float, tuple[str, ...], tuple[str, ...]]]
     Sector.OTHER: (6, ("25101500", "39101600", "30101500"), ("20101010", "35101010", "25101010")),
 }
 
+# Words for company names by sector, one row per sector and in each row one cell per language of
+# _LANGUAGES, the words of a cell separated by "|". Countries of other languages (zh, id) use the
+# English words.
+_LANGUAGES: Final = ("en", "vi", "tr", "es", "pt", "it", "fr")
+_WORDS: Final[dict[Sector, tuple[str, ...]]] = {
+    Sector.APPAREL_TEXTILES: (
+        "Knit-Wear|Garments|Apparels|Fashions|Textile Mills|Denim",  # en
+        "May|Dệt May|May Mặc",  # vi
+        "Tekstil|Konfeksiyon|Örme|İplik",  # tr
+        "Textiles|Confecciones|Maquiladora",  # es
+        "Têxteis|Confecções|Malhas",  # pt
+        "Tessile|Abbigliamento",  # it
+        "Textile|Confection|Bonneterie",  # fr
+    ),
+    Sector.FOOTWEAR_LEATHER: (
+        "Footwear|Leather Goods|Shoes",
+        "Giày Da|Da Giày",
+        "Deri|Ayakkabı",
+        "Calzado|Curtiduría",
+        "Calçados|Couros",
+        "Calzature|Pelletteria",
+        "Chaussures|Maroquinerie",
+    ),
+    Sector.FOOD_AGRICULTURE: (
+        "Foods|Agro Products|Tea Estates|Seafood",
+        "Thực phẩm|Thủy sản",
+        "Gıda|Tarım Ürünleri",
+        "Alimentos|Agrícola",
+        "Alimentos|Agroindústria",
+        "Alimentari",
+        "Agroalimentaire|Conserverie",
+    ),
+    Sector.ELECTRONICS: (
+        "Electronics|Electricals|Circuits",
+        "Điện tử",
+        "Elektronik",
+        "Electrónica",
+        "Eletrônicos",
+        "Elettronica",
+        "Électronique|Câblage",
+    ),
+    Sector.HOME_FURNITURE: (
+        "Furniture|Home Textiles|Woodcraft",
+        "Nội thất|Gỗ",
+        "Mobilya|Ev Tekstili",
+        "Muebles",
+        "Móveis|Cama, Mesa e Banho",
+        "Arredamenti",
+        "Meubles",
+    ),
+    Sector.TOYS_LEISURE: (
+        "Toys|Sports Goods|Leisure Products",
+        "Đồ chơi",
+        "Oyuncak",
+        "Juguetes",
+        "Brinquedos",
+        "Giocattoli",
+        "Jouets",
+    ),
+    Sector.PERSONAL_CARE_CHEMICALS: (
+        "Cosmetics|Chemicals|Soap Works",
+        "Mỹ phẩm|Hóa chất",
+        "Kozmetik|Kimya",
+        "Cosméticos|Químicos",
+        "Cosméticos|Química",
+        "Cosmetici",
+        "Cosmétiques",
+    ),
+    Sector.PACKAGING_PAPER: (
+        "Packaging|Paper Products|Cartons",
+        "Bao bì",
+        "Ambalaj",
+        "Empaques|Cartonera",
+        "Embalagens",
+        "Imballaggi|Cartiera",
+        "Emballage",
+    ),
+    Sector.OTHER: (
+        "Industries|Engineering|Metal Works",
+        "Cơ khí",
+        "Makina",
+        "Metalmecánica",
+        "Metalúrgica",
+        "Meccanica",
+        "Mécanique",
+    ),
+}
 SECTOR_WORDS: Final[dict[str, dict[Sector, tuple[str, ...]]]] = {
-    "en": {
-        Sector.APPAREL_TEXTILES: ("Knit-Wear", "Garments", "Apparels", "Fashions", "Textile Mills", "Denim"),
-        Sector.FOOTWEAR_LEATHER: ("Footwear", "Leather Goods", "Shoes"),
-        Sector.FOOD_AGRICULTURE: ("Foods", "Agro Products", "Tea Estates", "Seafood"),
-        Sector.ELECTRONICS: ("Electronics", "Electricals", "Circuits"),
-        Sector.HOME_FURNITURE: ("Furniture", "Home Textiles", "Woodcraft"),
-        Sector.TOYS_LEISURE: ("Toys", "Sports Goods", "Leisure Products"),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Cosmetics", "Chemicals", "Soap Works"),
-        Sector.PACKAGING_PAPER: ("Packaging", "Paper Products", "Cartons"),
-        Sector.OTHER: ("Industries", "Engineering", "Metal Works"),
-    },
-    "zh": {},
-    "id": {},
-    "vi": {
-        Sector.APPAREL_TEXTILES: ("May", "Dệt May", "May Mặc"),
-        Sector.FOOTWEAR_LEATHER: ("Giày Da", "Da Giày"),
-        Sector.FOOD_AGRICULTURE: ("Thực phẩm", "Thủy sản"),
-        Sector.ELECTRONICS: ("Điện tử",),
-        Sector.HOME_FURNITURE: ("Nội thất", "Gỗ"),
-        Sector.TOYS_LEISURE: ("Đồ chơi",),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Mỹ phẩm", "Hóa chất"),
-        Sector.PACKAGING_PAPER: ("Bao bì",),
-        Sector.OTHER: ("Cơ khí",),
-    },
-    "tr": {
-        Sector.APPAREL_TEXTILES: ("Tekstil", "Konfeksiyon", "Örme", "İplik"),
-        Sector.FOOTWEAR_LEATHER: ("Deri", "Ayakkabı"),
-        Sector.FOOD_AGRICULTURE: ("Gıda", "Tarım Ürünleri"),
-        Sector.ELECTRONICS: ("Elektronik",),
-        Sector.HOME_FURNITURE: ("Mobilya", "Ev Tekstili"),
-        Sector.TOYS_LEISURE: ("Oyuncak",),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Kozmetik", "Kimya"),
-        Sector.PACKAGING_PAPER: ("Ambalaj",),
-        Sector.OTHER: ("Makina",),
-    },
-    "es": {
-        Sector.APPAREL_TEXTILES: ("Textiles", "Confecciones", "Maquiladora"),
-        Sector.FOOTWEAR_LEATHER: ("Calzado", "Curtiduría"),
-        Sector.FOOD_AGRICULTURE: ("Alimentos", "Agrícola"),
-        Sector.ELECTRONICS: ("Electrónica",),
-        Sector.HOME_FURNITURE: ("Muebles",),
-        Sector.TOYS_LEISURE: ("Juguetes",),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Cosméticos", "Químicos"),
-        Sector.PACKAGING_PAPER: ("Empaques", "Cartonera"),
-        Sector.OTHER: ("Metalmecánica",),
-    },
-    "pt": {
-        Sector.APPAREL_TEXTILES: ("Têxteis", "Confecções", "Malhas"),
-        Sector.FOOTWEAR_LEATHER: ("Calçados", "Couros"),
-        Sector.FOOD_AGRICULTURE: ("Alimentos", "Agroindústria"),
-        Sector.ELECTRONICS: ("Eletrônicos",),
-        Sector.HOME_FURNITURE: ("Móveis", "Cama, Mesa e Banho"),
-        Sector.TOYS_LEISURE: ("Brinquedos",),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Cosméticos", "Química"),
-        Sector.PACKAGING_PAPER: ("Embalagens",),
-        Sector.OTHER: ("Metalúrgica",),
-    },
-    "it": {
-        Sector.APPAREL_TEXTILES: ("Tessile", "Abbigliamento"),
-        Sector.FOOTWEAR_LEATHER: ("Calzature", "Pelletteria"),
-        Sector.FOOD_AGRICULTURE: ("Alimentari",),
-        Sector.ELECTRONICS: ("Elettronica",),
-        Sector.HOME_FURNITURE: ("Arredamenti",),
-        Sector.TOYS_LEISURE: ("Giocattoli",),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Cosmetici",),
-        Sector.PACKAGING_PAPER: ("Imballaggi", "Cartiera"),
-        Sector.OTHER: ("Meccanica",),
-    },
-    "fr": {
-        Sector.APPAREL_TEXTILES: ("Textile", "Confection", "Bonneterie"),
-        Sector.FOOTWEAR_LEATHER: ("Chaussures", "Maroquinerie"),
-        Sector.FOOD_AGRICULTURE: ("Agroalimentaire", "Conserverie"),
-        Sector.ELECTRONICS: ("Électronique", "Câblage"),
-        Sector.HOME_FURNITURE: ("Meubles",),
-        Sector.TOYS_LEISURE: ("Jouets",),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Cosmétiques",),
-        Sector.PACKAGING_PAPER: ("Emballage",),
-        Sector.OTHER: ("Mécanique",),
-    },
+    language: {sector: tuple(cells[i].split("|")) for sector, cells in _WORDS.items()}
+    for i, language in enumerate(_LANGUAGES)
 }
 
 # Chinese local names are composed from the city and sector; other countries send their Latin name.
