@@ -329,7 +329,6 @@ VARIANTS: Final[tuple[Variant, ...]] = (
     ),
     Variant("indicator_unpaid_overtime", "unknown_code", "monitoring.completed", _unknown_indicator),
 )
-assert {v.reason for v in VARIANTS} == set(REASON_CLASSES)
 
 
 def make_malformed(rng: random.Random, variant: Variant, base: FeedMessage, world: World) -> FeedMessage:
