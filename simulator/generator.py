@@ -28,13 +28,18 @@ class PlatformEvents(Protocol):
     TOPIC: str
     HEADERS: tuple[tuple[str, bytes], ...]
     SITE: str
+    """The event type of a site's version (first and revised), and those of its removal, of its
+    company's consent change and of a training completion."""
     SITE_REMOVED: str
     CONSENT: str
     TRAINING: str
     MEMBERS: str
+    """The field of a site's state that lists its members."""
     OS_ID_BEFORE: str
+    """The field of a site's state that its osId stands before, where the platform itself puts it."""
     TRAINING_CHOICES: tuple[str, ...]
     CAMPAIGN_WEIGHTS: dict[str, float]
+    """How much more often a capacity-building campaign picks a topic than the others (weight 1)."""
 
     def envelope(
         self,
@@ -45,17 +50,45 @@ class PlatformEvents(Protocol):
         site: PlatformSite,
         body: dict[str, Any],
         company_level: bool = False,
-    ) -> dict[str, Any]: ...
-    def site_state(self, site: PlatformSite) -> dict[str, Any]: ...
-    def members(self, world: World) -> list[Member]: ...
-    def member_ref(self, m: Member) -> str | None: ...
-    def member(self, m: Member, holder: bool = False) -> dict[str, str]: ...
-    def change_workforce(self, rng: random.Random, state: dict[str, Any]) -> None: ...
-    def audit(self, out: Emitter, site: PlatformSite, plan: AuditPlan) -> int: ...
+    ) -> dict[str, Any]:
+        """The event around ``body``: a fresh id, the time, the entity version, the company's (and,
+        unless ``company_level``, the site's) reference."""
+        ...
+
+    def site_state(self, site: PlatformSite) -> dict[str, Any]:
+        """A site's first version as the platform describes it."""
+        ...
+
+    def members(self, world: World) -> list[Member]:
+        """The members the platform knows."""
+        ...
+
+    def member_ref(self, m: Member) -> str | None:
+        """The member's reference on this platform."""
+        ...
+
+    def member(self, m: Member, holder: bool = False) -> dict[str, str]:
+        """The member as the site's state lists it."""
+        ...
+
+    def change_workforce(self, rng: random.Random, state: dict[str, Any]) -> None:
+        """A revision of the site's workforce, in place."""
+        ...
+
+    def audit(self, out: Emitter, site: PlatformSite, plan: AuditPlan) -> int:
+        """The audit's events (published, revised, withdrawn) and its findings' remediation; returns
+        the time of the last one."""
+        ...
+
     def training(
         self, rng: random.Random, n: int, t: int, participants: int, topic: str | None
-    ) -> dict[str, Any]: ...
-    def consent(self, granted: bool) -> dict[str, Any]: ...
+    ) -> dict[str, Any]:
+        """The body of training completion ``n``, of ``topic`` or one drawn."""
+        ...
+
+    def consent(self, granted: bool) -> dict[str, Any]:
+        """The body of a consent change to the aggregate exchange."""
+        ...
 
 
 PLATFORMS: Final[dict[str, PlatformEvents]] = {"sedex": sedex, "amfori": amfori}

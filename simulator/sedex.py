@@ -1,10 +1,11 @@
 """Sedex's change events as the simulator writes them: the envelope, a site's state, a SMETA audit with
 its non-compliances and corrective actions, a training completion and a consent change.
 
-Mirrors simulator/amfori.py name for name and in the same order (the two platforms report the same
-life of a site in their own words), so a reader compares them side by side; simulator/generator.py
-decides when each event happens and calls whichever of the two the site belongs to. Every function
-draws from ``out.rng`` in the order the statements run: reordering them changes the feed.
+A deliberate mirror of amfori.py, name for name and in order: one life of a site in each platform's words.
+
+generator.py decides when each event happens and calls the site's platform module (`PlatformEvents`);
+what both platforms' audits draw alike is in audits.py. Every function draws from ``out.rng`` in the
+order its statements run: reordering them changes the feed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from simulator.vocabulary import (
 )
 from simulator.world import World
 
+# The names `PlatformEvents` (generator.py) asks of a platform module, and documents.
 TOPIC: Final = schema_topics.SEDEX_TOPIC
 HEADERS: Final[tuple[tuple[str, bytes], ...]] = (
     ("content-type", b"application/json"),
@@ -39,16 +41,13 @@ SITE_REMOVED: Final = "SiteRemoved"
 CONSENT: Final = "ConsentChanged"
 TRAINING: Final = "TrainingCompleted"
 MEMBERS: Final = "linkedCustomers"
-"""The field of a site's state that lists its members."""
 OS_ID_BEFORE: Final = "productCategory"
-"""The field a site's osId stands before (where Sedex itself puts it)."""
 TRAINING_CHOICES: Final = SEDEX_TRAINING_CHOICES
 CAMPAIGN_WEIGHTS: Final[dict[str, float]] = {
     "HEALTH_AND_SAFETY": 8.0,
     "WAGES_AND_HOURS": 4.0,
     "FORCED_LABOUR_MODERN_SLAVERY": 3.0,
 }
-"""How much more often a capacity-building campaign picks a topic than the others (weight 1)."""
 
 
 def envelope(

@@ -1,7 +1,7 @@
 """The vocabularies the simulated feed draws its content from: audit firms and auditors, how often
 each SMETA clause and BSCI performance area turns up, the tags and indicators of forced labour, training
 topics, and the templates of findings' free text. Data, and the few tables derived from it at import;
-the generator (`simulator.feed`) decides when and how much of each is drawn.
+the builders (sedex.py, amfori.py, emitter.py) decide when and how much of each is drawn.
 """
 
 from __future__ import annotations
