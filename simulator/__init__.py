@@ -1,7 +1,7 @@
 """A seeded simulator of the Sedex and amfori change feeds: the demo's data source and the load generator.
 
 ``generate_feed`` builds the ordered messages (with the expected outcome of each), ``publish`` sends
-them to Kafka; ``python -m simulator`` does both.
+them to Kafka; ``python -m simulator`` does both. feed.py's docstring maps the modules behind them.
 """
 
 from simulator.feed import AMFORI_TOPIC, SEDEX_TOPIC, Feed, generate_feed

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from schemas.taxonomy import SMETA_CLAUSES
 from simulator.message import DAY, FeedMessage, encode, random_uuid
 from simulator.world import World
 
@@ -157,37 +158,14 @@ def _pa_14(rng: random.Random, obj: Obj, key: str, world: World) -> tuple[str, b
 
 def _huge_sedex(rng: random.Random, obj: Obj, key: str, world: World) -> tuple[str, bytes]:
     # An auditor pasted a whole worker-interview transcript into one finding.
-    findings = obj["payload"]["findings"]
-    if not findings:
-        findings.append(
-            {
-                "findingRef": "OB-PASTE-1",
-                "type": "Observation",
-                "clause": "3",
-                "flTags": [],
-                "description": "",
-            }
-        )
-    findings[0]["description"] = _transcript(rng)
+    placeholder = _smeta_finding("OB-PASTE-1", "Observation", "3", None, "")
+    _a_smeta_finding(obj["payload"], placeholder)["description"] = _transcript(rng)
     return _ok(obj, key)
 
 
 def _huge_amfori(rng: random.Random, obj: Obj, key: str, world: World) -> tuple[str, bytes]:
-    areas = obj["data"]["performanceAreas"]
-    with_findings = [a for a in areas if a["findings"]]
-    if not with_findings:
-        areas[0]["findings"].append(
-            {
-                "findingId": "F-PASTE-1",
-                "questionRef": "PA1.Q1",
-                "crucial": False,
-                "answer": "PARTIALLY",
-                "indicators": [],
-                "comment": "",
-            }
-        )
-        with_findings = [areas[0]]
-    with_findings[0]["findings"][0]["comment"] = _transcript(rng)
+    placeholder = _bsci_finding("F-PASTE-1", "PA1.Q1", False, "PARTIALLY", "")
+    _a_bsci_finding(obj["data"], 0, placeholder)["comment"] = _transcript(rng)
     return _ok(obj, key)
 
 
@@ -225,65 +203,76 @@ def _key_consent_site(rng: random.Random, obj: Obj, key: str, world: World) -> t
 
 
 def _clause_not_in_70(rng: random.Random, obj: Obj, key: str, world: World) -> tuple[str, bytes]:
-    from schemas.taxonomy import SMETA_CLAUSES
-
     p = obj["payload"]
     p["methodology"]["version"] = "7.0"
     for f in p["findings"]:
         if f["clause"] not in SMETA_CLAUSES["7.0"]:
             f["clause"] = "3"
-    if not p["findings"]:
-        p["findings"].append(
-            {
-                "findingRef": "NC-ENV-1",
-                "type": "NonCompliance",
-                "clause": "3",
-                "severity": "Minor",
-                "flTags": [],
-                "description": "Waste oil stored outside the bunded area.",
-            }
-        )
-    p["findings"][0]["clause"] = "10B2"  # SMETA 6.1's 2-pillar environment clause
+    placeholder = _smeta_finding(
+        "NC-ENV-1", "NonCompliance", "3", "Minor", "Waste oil stored outside the bunded area."
+    )
+    _a_smeta_finding(p, placeholder)["clause"] = "10B2"  # SMETA 6.1's 2-pillar environment clause
     return _ok(obj, key)
 
 
 def _unknown_fl_tag(rng: random.Random, obj: Obj, key: str, world: World) -> tuple[str, bytes]:
-    p = obj["payload"]
-    with_severity = [f for f in p["findings"] if "severity" in f]
-    if not with_severity:
-        p["findings"].append(
-            {
-                "findingRef": "NC-OT-1",
-                "type": "NonCompliance",
-                "clause": "6",
-                "severity": "Major",
-                "flTags": [],
-                "description": "Overtime above legal limits in peak season.",
-            }
-        )
-        with_severity = [p["findings"][-1]]
-    with_severity[0]["flTags"] = sorted(set(with_severity[0]["flTags"]) | {"FORCED_OT"})
+    placeholder = _smeta_finding(
+        "NC-OT-1", "NonCompliance", "6", "Major", "Overtime above legal limits in peak season."
+    )
+    f = _a_smeta_finding(obj["payload"], placeholder, lambda f: "severity" in f)
+    f["flTags"] = sorted(set(f["flTags"]) | {"FORCED_OT"})
     return _ok(obj, key)
 
 
 def _unknown_indicator(rng: random.Random, obj: Obj, key: str, world: World) -> tuple[str, bytes]:
-    areas = obj["data"]["performanceAreas"]
+    placeholder = _bsci_finding("F-OT-1", "PA6.Q2", True, "NO", "Overtime above legal limits.")
+    _a_bsci_finding(obj["data"], 5, placeholder, rating="D")["indicators"] = ["UNPAID_OVERTIME"]
+    return _ok(obj, key)
+
+
+def _smeta_finding(ref: str, kind: str, clause: str, severity: str | None, description: str) -> Obj:
+    """A finding as Sedex writes it (an observation has no severity), in the platform's field order."""
+    finding: Obj = {"findingRef": ref, "type": kind, "clause": clause}
+    if severity is not None:
+        finding["severity"] = severity
+    finding["flTags"] = []
+    finding["description"] = description
+    return finding
+
+
+def _bsci_finding(finding_id: str, question: str, crucial: bool, answer: str, comment: str) -> Obj:
+    """A finding as amfori writes it, in the platform's field order."""
+    return {
+        "findingId": finding_id,
+        "questionRef": question,
+        "crucial": crucial,
+        "answer": answer,
+        "indicators": [],
+        "comment": comment,
+    }
+
+
+def _a_smeta_finding(payload: Obj, placeholder: Obj, wanted: Callable[[Obj], bool] = lambda f: True) -> Obj:
+    """The audit's first finding that is ``wanted``; ``placeholder``, added last, if it has none."""
+    found: list[Obj] = [f for f in payload["findings"] if wanted(f)]
+    if not found:
+        payload["findings"].append(placeholder)
+        found = [placeholder]
+    return found[0]
+
+
+def _a_bsci_finding(data: Obj, area: int, placeholder: Obj, rating: str | None = None) -> Obj:
+    """The monitoring's first finding; ``placeholder``, added to performance area ``area`` (counted from
+    0, which then gets ``rating`` if one is given), if it has none."""
+    areas = data["performanceAreas"]
     with_findings = [a for a in areas if a["findings"]]
     if not with_findings:
-        areas[5]["findings"].append(
-            {
-                "findingId": "F-OT-1",
-                "questionRef": "PA6.Q2",
-                "crucial": True,
-                "answer": "NO",
-                "indicators": [],
-                "comment": "Overtime above legal limits.",
-            }
-        )
-        areas[5]["rating"] = "D"
-        with_findings = [areas[5]]
-    with_findings[0]["findings"][0]["indicators"] = ["UNPAID_OVERTIME"]
-    return _ok(obj, key)
+        areas[area]["findings"].append(placeholder)
+        if rating is not None:
+            areas[area]["rating"] = rating
+        with_findings = [areas[area]]
+    finding: Obj = with_findings[0]["findings"][0]
+    return finding
 
 
 VARIANTS: Final[tuple[Variant, ...]] = (
@@ -340,7 +329,6 @@ VARIANTS: Final[tuple[Variant, ...]] = (
     ),
     Variant("indicator_unpaid_overtime", "unknown_code", "monitoring.completed", _unknown_indicator),
 )
-assert {v.reason for v in VARIANTS} == set(REASON_CLASSES)
 
 
 def make_malformed(rng: random.Random, variant: Variant, base: FeedMessage, world: World) -> FeedMessage:

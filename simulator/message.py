@@ -1,6 +1,6 @@
 """What the simulator puts on a platform topic, and the few helpers every message builder shares
-(feed.py for both platforms' events, malformed.py for the broken ones): one module, so neither imports
-the other."""
+(emitter.py for both platforms' events, malformed.py for the broken ones): one module below both, so
+neither imports the other."""
 
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
-"""A deterministic world of suppliers, sites and members behind the two platforms.
+"""A deterministic world of suppliers, sites and members behind the two platforms: `build_world`.
 
 The world is built once per seed so that every feed, test and demo run on the same seed talks about
 the same companies; everything is drawn from one ``random.Random`` in a fixed order (no set iteration,
-no wall clock), which is what makes feeds byte-identical across runs and machines.
+no wall clock), which is what makes feeds byte-identical across runs and machines. That order is why
+the assembly stays in one function here, while what it assembles lives in modules of its own:
+countries.py and sectors.py (the tables), members.py, sites.py (the entities and the draws of a new
+site), spelling.py (the second platform's spelling) and ids.py.
 
 The world is shaped by what the exchange must cope with, not by realism alone: names and streets carry
 diacritics and punctuation, about a quarter of the sites are on both platforms (matched either by a
@@ -13,568 +16,26 @@ member companies are many and each linked to few sites, so that disclosure contr
 from __future__ import annotations
 
 import random
-import re
-import unicodedata
-from dataclasses import dataclass, field
-from typing import Final, Literal
+from dataclasses import dataclass
 
 from schemas.taxonomy import Sector
-
-
-@dataclass(frozen=True, slots=True)
-class Country:
-    alpha2: str
-    numeric: str
-    name: str
-    weight: float
-    risk: float
-    """Mean propensity for findings, so aggregates differ between countries."""
-    cities: tuple[tuple[str, str], ...]
-    """(city, postal-code prefix); an empty prefix means the country's sites often send no postal code."""
-    streets: tuple[str, ...]
-    brands: tuple[str, ...]
-    suffixes: tuple[str, ...]
-    language: str
-    people: tuple[str, ...]
-
-
-def _c(
-    alpha2: str,
-    numeric: str,
-    name: str,
-    weight: float,
-    risk: float,
-    cities: str,
-    streets: str,
-    brands: str,
-    suffixes: str,
-    language: str,
-    people: str,
-) -> Country:
-    return Country(
-        alpha2,
-        numeric,
-        name,
-        weight,
-        risk,
-        tuple((c.split(":")[0], c.split(":")[1]) for c in cities.split("|")),
-        tuple(streets.split("|")),
-        tuple(brands.split("|")),
-        tuple(suffixes.split("|")),
-        language,
-        tuple(people.split("|")),
-    )
-
-
-# Street templates: {n} house/plot number, {m} road number, {b} block letter.
-COUNTRIES: Final[tuple[Country, ...]] = (
-    _c(
-        "BD",
-        "050",
-        "Bangladesh",
-        12,
-        0.65,
-        "Dhaka:12|Gazipur:17|Narayanganj:14|Chattogram:40|Savar:13|Ashulia:13",
-        "Plot {n}, Road {m}, Sector {b}|House {n}, Road {m}, Block-{b}|{n}/{b} Tongi Industrial Area|"
-        "Holding No. {n}, Kashimpur Road|BSCIC I/A, Plot {n}-{m}",
-        "Dhaka|Meghna|Padma|Rupsha|Karnaphuli|Jamuna|Sonargaon|Surma|Shapla|Nilkhet|Teesta|Barind",
-        "Ltd.|Limited|(Pvt.) Ltd.|Ltd",
-        "en",
-        "Rahim Uddin|Nasrin Akter|Md. Karim Hossain|Shirin Begum|Abdul Kalam|Fatema Khatun|Rubel Mia",
-    ),
-    _c(
-        "CN",
-        "156",
-        "China",
-        12,
-        0.55,
-        "Dongguan:5230|Ningbo:3150|Shaoxing:3120|Guangzhou:5100|Shenzhen:5180|Xiamen:3610|Qingdao:2660",
-        "No. {n} Xingye Road, {b} District|Building {m}, No. {n} Gongye Avenue|No. {n}-{m} Huancheng North Road|"
-        "Room {n}0{m}, Jinhai Industrial Park|No. {n} Chang'an Road, Zone {b}",
-        "Sunrise|Jinhui|Hengli|Yongxin|Huamei|Dragonfly|Golden Crane|Tianyi|Xinda|Baolong|Ruifeng|Haixing",
-        "Co., Ltd.|Co. Ltd|Industrial Co., Ltd.|Manufacturing Co., Ltd.",
-        "zh",
-        "Wang Fang|Li Wei|Zhang Min|Liu Yang|Chen Jing|Zhao Lei|Huang Xiuying",
-    ),
-    _c(
-        "IN",
-        "356",
-        "India",
-        10,
-        0.6,
-        "Tiruppur:6416|Bengaluru:5600|Noida:2013|Ludhiana:1410|Chennai:6000|Panipat:1321|Kanpur:2080",
-        "Plot No. {n}, Phase-{m}, SIPCOT|{n}/{m}, Avinashi Road|Survey No. {n}, Sector {m}-{b}|"
-        "Khasra No. {n}, G.T. Road|{n}, {m}th Cross, Peenya Industrial Area",
-        "Shree Ganesh|Laxmi|Arvind|Saraswati|Kaveri|Ganga|Vardhman|Nandini|Surya|Mahalaxmi|Trident|Indus",
-        "Pvt. Ltd.|Private Limited|Exports Pvt Ltd|(P) Ltd.",
-        "en",
-        "Ramesh Kumar|Priya Sharma|Suresh Babu|Lakshmi Devi|Anil Verma|Kavitha R.|Mohammed Irfan",
-    ),
-    _c(
-        "VN",
-        "704",
-        "Viet Nam",
-        8,
-        0.5,
-        "Hồ Chí Minh:700|Bình Dương:820|Đồng Nai:810|Hà Nội:100|Hải Phòng:180|Nam Định:420",
-        "Lô {b}-{n}, KCN Tân Bình|Số {n}, Đường số {m}, KCN Sóng Thần|Lô {n}, Đường {m}, KCN Nhơn Trạch|"
-        "Số {n} Quốc lộ {m}, Phường {b}",
-        "Việt Tiến|Phước Thịnh|Hòa Bình|Thành Công|Đông Á|Tân Phú|Minh Anh|Hưng Phát|Sông Hồng|Bảo Long",
-        "Công ty TNHH|Công ty Cổ phần",
-        "vi",
-        "Nguyễn Thị Lan|Trần Văn Hùng|Lê Thị Mai|Phạm Minh Tuấn|Hoàng Thị Hoa|Đặng Quốc Bảo",
-    ),
-    _c(
-        "TR",
-        "792",
-        "Türkiye",
-        7,
-        0.4,
-        "İstanbul:34|Bursa:16|Denizli:20|Adana:01|İzmir:35|Gaziantep:27|Kahramanmaraş:46",
-        "Organize Sanayi Bölgesi {m}. Cadde No:{n}|Atatürk Bulvarı No. {n}/{b}|Çalışkan Sokak No:{n} Kat:{m}|"
-        "{m}. Organize Sanayi, {n}. Sokak No: {n}",
-        "Çukurova|Ege|Başak|Yıldız|Gökçe|Akdeniz|Doğan|Özgür|Karadeniz|Şahin|Işık|Güneş",
-        "A.Ş.|Ltd. Şti.|San. ve Tic. A.Ş.|Sanayi ve Ticaret Ltd. Şti.",
-        "tr",
-        "Ayşe Yılmaz|Mehmet Öztürk|Fatma Şahin|Mustafa Çelik|Zeynep Kaya|Hüseyin Doğan",
-    ),
-    _c(
-        "PK",
-        "586",
-        "Pakistan",
-        5,
-        0.6,
-        "Faisalabad:380|Sialkot:513|Lahore:540|Karachi:745",
-        "Plot {n}, Sector {m}-{b}, Korangi Industrial Area|{n}-KM Sheikhupura Road|"
-        "Plot No. {n}, Street {m}, SITE Area|Small Industrial Estate, Plot {n}/{b}",
-        "Al-Karam|Nishat|Crescent|Sapphire|Kohinoor|Indus Valley|Ravi|Chenab|Gulshan|Shalimar",
-        "(Pvt.) Ltd.|Pvt Ltd.|Industries (Pvt.) Limited",
-        "en",
-        "Muhammad Asif|Ayesha Bibi|Imran Khan Niazi|Saima Noreen|Tariq Mehmood",
-    ),
-    _c(
-        "KH",
-        "116",
-        "Cambodia",
-        4,
-        0.55,
-        "Phnom Penh:120|Kampong Speu:050|Kandal:080|Sihanoukville:180",
-        "National Road No. {m}, Phum {b}, Sangkat Chaom Chau|Lot {n}, Phnom Penh SEZ|#{n}, St. {m}0{n}, Khan Meanchey",
-        "Angkor|Mekong|Tonle|Bayon|Lotus|Apsara|Kampuchea|Preah Vihear",
-        "Garment Co., Ltd.|(Cambodia) Co., Ltd.|Co., Ltd.",
-        "en",
-        "Sok Chanthy|Chea Sophal|Srey Mom|Kim Vuthy|Ly Sreynich",
-    ),
-    _c(
-        "ID",
-        "360",
-        "Indonesia",
-        5,
-        0.45,
-        "Bandung:40|Semarang:50|Bekasi:17|Tangerang:15|Surabaya:60|Jepara:59",
-        "Jl. Raya Industri No. {n}, Blok {b}-{m}|Kawasan Industri Jababeka, Jl. {b} No. {n}|"
-        "Jl. Soekarno-Hatta Km {m} No. {n}",
-        "Sinar Jaya|Maju Bersama|Karya Abadi|Mitra Sejati|Cahaya|Sentosa|Bintang|Nusantara|Garuda",
-        "PT|PT.",
-        "id",
-        "Siti Rahayu|Budi Santoso|Dewi Lestari|Agus Setiawan|Sri Wahyuni",
-    ),
-    _c(
-        "MX",
-        "484",
-        "Mexico",
-        3,
-        0.35,
-        "León:37|Puebla:72|Tehuacán:75|Guadalajara:44|Monterrey:64|Ciudad Juárez:32",
-        "Blvd. Adolfo López Mateos {n}, Col. Centro|Av. Reforma Nº {n}-{b}|Calle {m} de Mayo #{n}, Parque Industrial|"
-        "Carretera Federal {m} Km {n}.5",
-        "Peña|Azteca|Montaña|Río Bravo|Cañada|Jalisco|Sierra Madre|Del Bajío|Los Ángeles|Maquilas Núñez",
-        "S.A. de C.V.|S. de R.L. de C.V.",
-        "es",
-        "María Guadalupe Hernández|José Luis Martínez|Verónica Ramírez|Juan Pérez Ortega|Ana Sofía Núñez",
-    ),
-    _c(
-        "BR",
-        "076",
-        "Brazil",
-        3,
-        0.35,
-        "São Paulo:01|Blumenau:89|Franca:14|Fortaleza:60|Novo Hamburgo:93|Brusque:88",
-        "Rua {b}. Conceição, {n}|Av. Presidente Getúlio Vargas, {n} - Galpão {m}|Rodovia BR-{m}0{n}, Km {n}|"
-        "Rua São João, nº {n}, Bloco {b}",
-        "São José|Paraná|Açaí|Itajaí|Coração|Três Irmãos|Estrela|Guaraná|Bahia|Paulistana",
-        "Ltda.|S.A.|Indústria e Comércio Ltda.",
-        "pt",
-        "João da Silva|Maria José Souza|Antônio Pereira|Francisca Araújo|Luíza Gonçalves",
-    ),
-    _c(
-        "IT",
-        "380",
-        "Italy",
-        2,
-        0.2,
-        "Prato:591|Biella:139|Carpi:410|Como:221|Vigevano:270|Napoli:801",
-        "Via dell'Industria {n}|Via G. Garibaldi, {n}/{b}|Viale Europa {n}, Zona Ind. {m}|Piazza Unità d'Italia {n}",
-        "Lanificio Bellè|Tessitura Città|Calzificio Però|Maglificio Niccolò|Pelletteria Forlì|Tintoria Mazzà",
-        "S.r.l.|S.p.A.|S.n.c.",
-        "it",
-        "Giulia Rossi|Marco Bianchi|Francesca Esposito|Luca Ricci|Chiara Colombo",
-    ),
-    _c(
-        "PT",
-        "620",
-        "Portugal",
-        2,
-        0.2,
-        "Guimarães:48|Braga:47|Barcelos:47|Felgueiras:46|Porto:40|São João da Madeira:37",
-        "Rua da Indústria, n.º {n}|Av. de São Miguel, {n} - {b}|Lugar de Pousada, Lote {n}|Rua Cónego {b}. Gonçalves {n}",
-        "Têxteis São João|Confecções Conceição|Malhas Guimarães|Calçado Araújo|Fiação Azêmola|Tecidos Gonçalo",
-        "Lda.|S.A.|Unipessoal Lda.",
-        "pt",
-        "Ana Gonçalves|João Magalhães|Inês Conceição|Luís Araújo|Beatriz Simões",
-    ),
-    _c(
-        "MA",
-        "504",
-        "Morocco",
-        2,
-        0.4,
-        "Tanger:90|Casablanca:20|Fès:30|Marrakech:40|Salé:11",
-        "Zone Franche d'Exportation, Lot {n}|Quartier Industriel Aïn Sebaâ, Rue {m} N° {n}|"
-        "Km {m}, Route de Tétouan, Lot {n}-{b}|Lotissement El Majd, N° {n}",
-        "Atlas|Chefchaouen|Rif Textile|Sahara|Al Majd|Dar Essalam|Oasis|Tafilalet",
-        "SARL|S.A.|SARL AU",
-        "fr",
-        "Fatima Zahra El Idrissi|Mohamed Benali|Khadija Amrani|Youssef El Fassi|Naïma Berrada",
-    ),
-    _c(
-        "ET",
-        "231",
-        "Ethiopia",
-        2,
-        0.5,
-        "Hawassa:0|Addis Ababa:1000|Mekelle:0|Bahir Dar:0",
-        "Hawassa Industrial Park, Shed {n}|Kebele {m}, House No. {n}|Bole Lemi Industrial Park, Shed {n}-{b}",
-        "Abyssinia|Blue Nile|Habesha|Rift Valley|Lucy|Entoto|Simien|Axum",
-        "PLC|Manufacturing PLC|Share Company",
-        "en",
-        "Tigist Alemu|Abebe Bekele|Meseret Haile|Dawit Tesfaye|Hirut Girma",
-    ),
-    _c(
-        "LK",
-        "144",
-        "Sri Lanka",
-        3,
-        0.35,
-        "Katunayake:11|Biyagama:11|Koggala:80|Kandy:20|Horana:12",
-        "No. {n}, Export Processing Zone, Phase {m}|{n}/{b}, Colombo Road|No. {n}, Kandy Road, Kelaniya",
-        "Ceylon|Lanka|Serendib|Ruhuna|Sigiriya|Kelani|Nuwara|Galle Face",
-        "(Pvt) Ltd|PLC|(Private) Limited",
-        "en",
-        "Nimali Perera|Kasun Fernando|Dilani Jayasinghe|Chaminda Silva|Anoma Wickramasinghe",
-    ),
+from simulator.countries import COUNTRIES, Country
+from simulator.ids import Ids
+from simulator.members import Member, draw_members
+from simulator.sectors import SECTOR_CODES, ZH_BRAND, ZH_CITY, ZH_SECTOR
+from simulator.sites import (
+    Address,
+    Company,
+    MatchKind,
+    PhysicalSite,
+    Platform,
+    PlatformSite,
+    draw_company_name,
+    draw_postal_code,
+    draw_street,
+    draw_workforce,
 )
-
-COUNTRY_BY_ALPHA2: Final[dict[str, Country]] = {c.alpha2: c for c in COUNTRIES}
-
-# Sector: (weight, UNSPSC codes, GICS codes, local words {language: (words...)}). Every code maps back to
-# its sector under the taxonomy's crosswalk (tests/simulator/test_world.py), so a crosswalk revision
-# cannot silently skew the mix.
-SECTOR_CODES: Final[dict[Sector, tuple[float, tuple[str, ...], tuple[str, ...]]]] = {
-    Sector.APPAREL_TEXTILES: (
-        40,
-        ("53101502", "53101602", "53102502", "11161800", "11162100"),
-        ("25203010", "25203030"),
-    ),
-    Sector.FOOTWEAR_LEATHER: (9, ("53111600", "53111900", "53121600"), ("25203020",)),
-    Sector.FOOD_AGRICULTURE: (
-        12,
-        ("50201706", "50301500", "10151500", "50461800"),
-        ("30202010", "30202030", "30201030"),
-    ),
-    Sector.ELECTRONICS: (
-        10,
-        ("52141500", "43211500", "32101600", "43222600"),
-        ("25201010", "25201040", "45203010"),
-    ),
-    Sector.HOME_FURNITURE: (7, ("56101500", "56101700"), ("25201020", "25201050")),
-    Sector.TOYS_LEISURE: (6, ("60141000", "49161500", "60141100"), ("25202010",)),
-    Sector.PERSONAL_CARE_CHEMICALS: (5, ("53131600", "12161500", "47131800"), ("30302010", "15101010")),
-    Sector.PACKAGING_PAPER: (5, ("14111500", "24121500", "14121800"), ("15103010", "15105020")),
-    Sector.OTHER: (6, ("25101500", "39101600", "30101500"), ("20101010", "35101010", "25101010")),
-}
-
-SECTOR_WORDS: Final[dict[str, dict[Sector, tuple[str, ...]]]] = {
-    "en": {
-        Sector.APPAREL_TEXTILES: ("Knit-Wear", "Garments", "Apparels", "Fashions", "Textile Mills", "Denim"),
-        Sector.FOOTWEAR_LEATHER: ("Footwear", "Leather Goods", "Shoes"),
-        Sector.FOOD_AGRICULTURE: ("Foods", "Agro Products", "Tea Estates", "Seafood"),
-        Sector.ELECTRONICS: ("Electronics", "Electricals", "Circuits"),
-        Sector.HOME_FURNITURE: ("Furniture", "Home Textiles", "Woodcraft"),
-        Sector.TOYS_LEISURE: ("Toys", "Sports Goods", "Leisure Products"),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Cosmetics", "Chemicals", "Soap Works"),
-        Sector.PACKAGING_PAPER: ("Packaging", "Paper Products", "Cartons"),
-        Sector.OTHER: ("Industries", "Engineering", "Metal Works"),
-    },
-    "zh": {},
-    "id": {},
-    "vi": {
-        Sector.APPAREL_TEXTILES: ("May", "Dệt May", "May Mặc"),
-        Sector.FOOTWEAR_LEATHER: ("Giày Da", "Da Giày"),
-        Sector.FOOD_AGRICULTURE: ("Thực phẩm", "Thủy sản"),
-        Sector.ELECTRONICS: ("Điện tử",),
-        Sector.HOME_FURNITURE: ("Nội thất", "Gỗ"),
-        Sector.TOYS_LEISURE: ("Đồ chơi",),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Mỹ phẩm", "Hóa chất"),
-        Sector.PACKAGING_PAPER: ("Bao bì",),
-        Sector.OTHER: ("Cơ khí",),
-    },
-    "tr": {
-        Sector.APPAREL_TEXTILES: ("Tekstil", "Konfeksiyon", "Örme", "İplik"),
-        Sector.FOOTWEAR_LEATHER: ("Deri", "Ayakkabı"),
-        Sector.FOOD_AGRICULTURE: ("Gıda", "Tarım Ürünleri"),
-        Sector.ELECTRONICS: ("Elektronik",),
-        Sector.HOME_FURNITURE: ("Mobilya", "Ev Tekstili"),
-        Sector.TOYS_LEISURE: ("Oyuncak",),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Kozmetik", "Kimya"),
-        Sector.PACKAGING_PAPER: ("Ambalaj",),
-        Sector.OTHER: ("Makina",),
-    },
-    "es": {
-        Sector.APPAREL_TEXTILES: ("Textiles", "Confecciones", "Maquiladora"),
-        Sector.FOOTWEAR_LEATHER: ("Calzado", "Curtiduría"),
-        Sector.FOOD_AGRICULTURE: ("Alimentos", "Agrícola"),
-        Sector.ELECTRONICS: ("Electrónica",),
-        Sector.HOME_FURNITURE: ("Muebles",),
-        Sector.TOYS_LEISURE: ("Juguetes",),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Cosméticos", "Químicos"),
-        Sector.PACKAGING_PAPER: ("Empaques", "Cartonera"),
-        Sector.OTHER: ("Metalmecánica",),
-    },
-    "pt": {
-        Sector.APPAREL_TEXTILES: ("Têxteis", "Confecções", "Malhas"),
-        Sector.FOOTWEAR_LEATHER: ("Calçados", "Couros"),
-        Sector.FOOD_AGRICULTURE: ("Alimentos", "Agroindústria"),
-        Sector.ELECTRONICS: ("Eletrônicos",),
-        Sector.HOME_FURNITURE: ("Móveis", "Cama, Mesa e Banho"),
-        Sector.TOYS_LEISURE: ("Brinquedos",),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Cosméticos", "Química"),
-        Sector.PACKAGING_PAPER: ("Embalagens",),
-        Sector.OTHER: ("Metalúrgica",),
-    },
-    "it": {
-        Sector.APPAREL_TEXTILES: ("Tessile", "Abbigliamento"),
-        Sector.FOOTWEAR_LEATHER: ("Calzature", "Pelletteria"),
-        Sector.FOOD_AGRICULTURE: ("Alimentari",),
-        Sector.ELECTRONICS: ("Elettronica",),
-        Sector.HOME_FURNITURE: ("Arredamenti",),
-        Sector.TOYS_LEISURE: ("Giocattoli",),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Cosmetici",),
-        Sector.PACKAGING_PAPER: ("Imballaggi", "Cartiera"),
-        Sector.OTHER: ("Meccanica",),
-    },
-    "fr": {
-        Sector.APPAREL_TEXTILES: ("Textile", "Confection", "Bonneterie"),
-        Sector.FOOTWEAR_LEATHER: ("Chaussures", "Maroquinerie"),
-        Sector.FOOD_AGRICULTURE: ("Agroalimentaire", "Conserverie"),
-        Sector.ELECTRONICS: ("Électronique", "Câblage"),
-        Sector.HOME_FURNITURE: ("Meubles",),
-        Sector.TOYS_LEISURE: ("Jouets",),
-        Sector.PERSONAL_CARE_CHEMICALS: ("Cosmétiques",),
-        Sector.PACKAGING_PAPER: ("Emballage",),
-        Sector.OTHER: ("Mécanique",),
-    },
-}
-
-# Chinese local names are composed from the city and sector; other countries send their Latin name.
-ZH_CITY: Final[dict[str, str]] = {
-    "Dongguan": "东莞",
-    "Ningbo": "宁波",
-    "Shaoxing": "绍兴",
-    "Guangzhou": "广州",
-    "Shenzhen": "深圳",
-    "Xiamen": "厦门",
-    "Qingdao": "青岛",
-}
-ZH_SECTOR: Final[dict[Sector, str]] = {
-    Sector.APPAREL_TEXTILES: "服装",
-    Sector.FOOTWEAR_LEATHER: "鞋业",
-    Sector.FOOD_AGRICULTURE: "食品",
-    Sector.ELECTRONICS: "电子",
-    Sector.HOME_FURNITURE: "家具",
-    Sector.TOYS_LEISURE: "玩具",
-    Sector.PERSONAL_CARE_CHEMICALS: "日化",
-    Sector.PACKAGING_PAPER: "包装",
-    Sector.OTHER: "机械",
-}
-ZH_BRAND: Final[tuple[str, ...]] = (
-    "金辉",
-    "恒利",
-    "永新",
-    "华美",
-    "天一",
-    "信达",
-    "宝龙",
-    "瑞丰",
-    "海星",
-    "旭日",
-)
-
-# Member companies (retailers and brands) and where they are headquartered (ISO numeric for amfori ids).
-MEMBER_HQ: Final[tuple[tuple[str, str, str], ...]] = (
-    ("276", "DE", "GmbH"),
-    ("276", "DE", "AG"),
-    ("826", "GB", "plc"),
-    ("826", "GB", "Ltd"),
-    ("528", "NL", "B.V."),
-    ("250", "FR", "SAS"),
-    ("752", "SE", "AB"),
-    ("208", "DK", "A/S"),
-    ("056", "BE", "NV"),
-    ("724", "ES", "S.L."),
-    ("756", "CH", "AG"),
-    ("840", "US", "Inc."),
-)
-MEMBER_WORDS: Final[tuple[str, ...]] = (
-    "Nordlicht",
-    "Albion",
-    "Kestrel",
-    "Marlowe",
-    "Veldhuis",
-    "Brightwater",
-    "Lindqvist",
-    "Hartmann",
-    "Oakridge",
-    "Fjordhus",
-    "Mercator",
-    "Solberg",
-    "Camberwell",
-    "Rheinland",
-    "Blauwe Vogel",
-    "Ostara",
-    "Halcyon",
-    "Montclair",
-    "Greystone",
-    "Sørensen",
-    "Überall",
-    "Maison Céleste",
-    "Valdés",
-    "Whitlock",
-)
-MEMBER_KINDS: Final[tuple[str, ...]] = (
-    "Retail",
-    "Fashion",
-    "Home",
-    "Outdoor",
-    "Foods",
-    "Trading",
-    "Brands",
-    "Sports",
-    "Stores",
-    "Sourcing",
-)
-
-_SIZE_BANDS: Final[tuple[tuple[float, int, int], ...]] = (
-    (0.2, 8, 49),
-    (0.35, 50, 249),
-    (0.3, 250, 999),
-    (0.15, 1000, 9000),
-)
-
-Platform = Literal["sedex", "amfori"]
-MatchKind = Literal["osid", "address"]
-
-_FOLD_SPECIAL: Final[dict[str, str]] = {"ı": "i", "đ": "d", "Đ": "D", "ß": "ss", "ø": "o", "Ø": "O", "ł": "l"}
-
-
-_FOLD_TABLE: Final = str.maketrans(_FOLD_SPECIAL)
-_NOT_ALNUM: Final = re.compile(r"[^0-9a-z]+")
-
-
-def fold_ascii(text: str) -> str:
-    """Strip accents the way an ASCII transliterator does for the Latin scripts used here."""
-    if text.isascii():
-        return text
-    text = unicodedata.normalize("NFKD", text.translate(_FOLD_TABLE))
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
-
-
-def clean(text: str) -> str:
-    """The Open Supply Hub style cleaning of taxonomy.md, for Latin text; keeps the world's address keys
-    unique (non-Latin characters are dropped here, which only makes the uniqueness check stricter)."""
-    return _NOT_ALNUM.sub(" ", fold_ascii(text).lower()).strip()
-
-
-@dataclass(slots=True)
-class Address:
-    street: str
-    city: str
-    postal_code: str | None
-    country: str
-
-
-@dataclass(slots=True)
-class Workforce:
-    total: int
-    female: int
-    migrant: int
-    temporary: int
-
-
-@dataclass(slots=True)
-class Member:
-    """A member company; ``sedex_ref`` / ``amfori_id`` say on which platforms it is known."""
-
-    name: str
-    lei: str | None
-    sedex_ref: str | None = None
-    amfori_id: str | None = None
-
-
-@dataclass(slots=True)
-class Company:
-    """A supplier company: a Sedex company, an amfori legal entity, or both."""
-
-    name: str
-    country: Country
-    sedex_ref: str | None = None
-    amfori_id: str | None = None
-    sites: list[PhysicalSite] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class PlatformSite:
-    """One platform's view of a physical site: its own id, spelling of the address and osId."""
-
-    platform: Platform
-    ref: str
-    company_ref: str
-    physical: PhysicalSite
-    name: str
-    local_name: str
-    address: Address
-    os_id: str | None
-    os_id_later: str | None
-    """An osId the platform learns in a later revision (the site 'gains' it)."""
-    product_code: str
-    members: list[Member]
-    twin: PlatformSite | None = None
-    match: MatchKind | None = None
-
-
-@dataclass(slots=True)
-class PhysicalSite:
-    index: int
-    company: Company
-    country: Country
-    sector: Sector
-    name: str
-    address: Address
-    os_id: str
-    workforce: Workforce
-    risk: float
-    local_name: str
-    platform_sites: list[PlatformSite] = field(default_factory=list)
+from simulator.spelling import clean, different_wording, spelling_variant
 
 
 @dataclass(slots=True)
@@ -592,132 +53,6 @@ class World:
         return [(s, s.twin) for s in self.sedex_sites if s.twin is not None]
 
 
-class _Ids:
-    """Unique random identifiers; uniqueness is checked because a collision would merge two entities."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-        self.used: set[str] = set()
-
-    def make(self, fmt: str, lo: int, hi: int) -> str:
-        while True:
-            value = fmt.format(self.rng.randint(lo, hi))
-            if value not in self.used:
-                self.used.add(value)
-                return value
-
-    def os_id(self, alpha2: str) -> str:
-        alnum = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
-        while True:
-            year = self.rng.randint(2019, 2025)
-            value = f"{alpha2}{year}{self.rng.randint(0, 999):03d}" + "".join(
-                self.rng.choice(alnum) for _ in range(6)
-            )
-            if value not in self.used:
-                self.used.add(value)
-                return value
-
-    def lei(self) -> str:
-        alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-        while True:
-            base = (
-                "".join(self.rng.choice(alnum) for _ in range(4))
-                + "00"
-                + "".join(self.rng.choice(alnum) for _ in range(12))
-            )
-            digits = "".join(str(int(ch, 36)) for ch in base) + "00"
-            value = f"{base}{98 - int(digits) % 97:02d}"  # ISO 17442 check digits
-            if value not in self.used:
-                self.used.add(value)
-                return value
-
-
-def _workforce(rng: random.Random, country: Country) -> Workforce:
-    r = rng.random()
-    acc = 0.0
-    lo, hi = 8, 49
-    for share, a, b in _SIZE_BANDS:
-        acc += share
-        if r < acc:
-            lo, hi = a, b
-            break
-    total = rng.randint(lo, hi)
-    female = round(total * rng.uniform(0.2, 0.85))
-    migrant = round(
-        total
-        * (
-            rng.uniform(0.0, 0.4)
-            if country.alpha2 in ("MY", "TR", "IT", "PT", "TH")
-            else rng.uniform(0.0, 0.12)
-        )
-    )
-    temporary = round(total * rng.uniform(0.0, 0.3))
-    return Workforce(total, female, migrant, temporary)
-
-
-def _company_name(rng: random.Random, country: Country, sector: Sector) -> str:
-    words = SECTOR_WORDS.get(country.language, {}).get(sector) or SECTOR_WORDS["en"][sector]
-    brand = rng.choice(country.brands)
-    word = rng.choice(words)
-    suffix = rng.choice(country.suffixes)
-    if country.language == "vi":
-        return f"{suffix} {word} {brand}"
-    if country.language == "id":
-        return f"{suffix} {brand} {word}"
-    return f"{brand} {word} {suffix}"
-
-
-def _street(rng: random.Random, country: Country) -> str:
-    return rng.choice(country.streets).format(
-        n=rng.randint(1, 480), m=rng.randint(1, 40), b=rng.choice("ABCDEFGHKLMN")
-    )
-
-
-def _postal(rng: random.Random, prefix: str) -> str | None:
-    if prefix == "0" or rng.random() < 0.15:
-        return None
-    width = {2: 5, 3: 6, 4: 6, 1: 4}.get(len(prefix), 5)
-    rest = width - len(prefix)
-    return prefix + "".join(str(rng.randint(0, 9)) for _ in range(max(rest, 1)))
-
-
-def spelling_variant(rng: random.Random, text: str) -> str:
-    """The same text as another platform's staff might type it: other case, accents dropped, other
-    punctuation. Only changes that the address-key cleaning undoes, so the key stays the same."""
-    if rng.random() < 0.7:
-        text = fold_ascii(text)
-    mode = rng.random()
-    if mode < 0.3:
-        text = text.upper()
-    elif mode < 0.5:
-        text = text.lower()
-    elif mode < 0.65:
-        text = text.title()
-    out = []
-    for ch in text:
-        if ch in ".,-" and rng.random() < 0.5:
-            out.append(rng.choice((" ", ". ", ", ", " - ", "-")))
-        elif ch == " " and rng.random() < 0.05:
-            out.append("  ")
-        else:
-            out.append(ch)
-    return "".join(out).strip()
-
-
-def _different_wording(rng: random.Random, name: str) -> str:
-    """How a platform spells a name when nobody tried to match it: the osId has to do the matching."""
-    for long, short in (
-        (" Limited", " Ltd."),
-        (" Ltd.", " Limited"),
-        (" Co., Ltd.", " Company Limited"),
-        (" (Pvt.) Ltd.", " Private Limited"),
-        (" A.Ş.", " Anonim Şirketi"),
-    ):
-        if name.endswith(long):
-            return name[: -len(long)] + short
-    return name + rng.choice((" (Unit 1)", " - Main Factory", " Factory"))
-
-
 def build_world(
     seed: int,
     sites_per_platform: int,
@@ -733,14 +68,14 @@ def build_world(
     if sites_per_platform < 1:
         raise ValueError("sites_per_platform must be >= 1")
     rng = random.Random(seed)
-    ids = _Ids(rng)
+    ids = Ids(rng)
     n_shared = round(sites_per_platform * overlap)
     country_weights = [c.weight for c in COUNTRIES]
     sectors = list(SECTOR_CODES)
     sector_weights = [SECTOR_CODES[s][0] for s in sectors]
 
     n_members = members_per_platform or max(12, sites_per_platform // 8)
-    sedex_members, amfori_members = _members(rng, ids, n_members)
+    sedex_members, amfori_members = draw_members(rng, ids, n_members)
     member_cum: dict[str, list[float]] = {}
     for platform_name, pool in (("sedex", sedex_members), ("amfori", amfori_members)):
         acc = 0.0
@@ -759,7 +94,7 @@ def build_world(
         country = company.country
         while True:
             city, prefix = rng.choice(country.cities)
-            street = _street(rng, country)
+            street = draw_street(rng, country)
             name = company.name if not company.sites else f"{company.name} Unit {len(company.sites) + 1}"
             key = "|".join((clean(name), clean(street), clean(city), country.alpha2))
             if key not in keys:
@@ -771,9 +106,9 @@ def build_world(
             country=country,
             sector=sector,
             name=name,
-            address=Address(street, city, _postal(rng, prefix), country.alpha2),
+            address=Address(street, city, draw_postal_code(rng, prefix), country.alpha2),
             os_id=ids.os_id(country.alpha2),
-            workforce=_workforce(rng, country),
+            workforce=draw_workforce(rng, country),
             risk=min(1.0, max(0.0, rng.gauss(country.risk, 0.2))),
             local_name=(
                 ZH_CITY.get(city, "") + rng.choice(ZH_BRAND) + ZH_SECTOR[sector] + "有限公司"
@@ -798,7 +133,8 @@ def build_world(
         else:
             if company.amfori_id is None:
                 company.amfori_id = ids.make(company.country.numeric + "-{:07d}", 1, 9_999_999)
-            ref = f"{company.amfori_id}-{sum(1 for s in company.sites for p in s.platform_sites if p.platform == 'amfori') + 1:03d}"
+            n_amfori = sum(1 for s in company.sites for p in s.platform_sites if p.platform == "amfori")
+            ref = f"{company.amfori_id}-{n_amfori + 1:03d}"
             company_ref = company.amfori_id
             code = rng.choice(gics)
             pool = amfori_members
@@ -817,7 +153,7 @@ def build_world(
                 )
         elif match == "osid":
             if platform == "amfori" and rng.random() < 0.5:
-                name = _different_wording(rng, name)
+                name = different_wording(rng, name)
             if platform == "amfori" and rng.random() < 0.25:
                 os_id, later = None, site.os_id
         else:
@@ -856,7 +192,7 @@ def build_world(
     def new_company(country: Country | None = None) -> tuple[Company, Sector]:
         country = country or rng.choices(COUNTRIES, weights=country_weights)[0]
         sector = rng.choices(sectors, weights=sector_weights)[0]
-        company = Company(_company_name(rng, country, sector), country)
+        company = Company(draw_company_name(rng, country, sector), country)
         companies.append(company)
         return company, sector
 
@@ -882,22 +218,3 @@ def build_world(
             for _ in range(min(sites_in(company), sites_per_platform - len(own))):
                 platform_site(new_physical(company, sector), platform, None)
     return World(seed, companies, physical, sedex_sites, amfori_sites, sedex_members, amfori_members)
-
-
-def _members(rng: random.Random, ids: _Ids, n: int) -> tuple[list[Member], list[Member]]:
-    sedex: list[Member] = []
-    amfori: list[Member] = []
-    for i in range(n * 2):
-        numeric, _, form = rng.choice(MEMBER_HQ)
-        name = f"{rng.choice(MEMBER_WORDS)} {rng.choice(MEMBER_KINDS)} {form}"
-        lei = ids.lei() if rng.random() < 0.5 else None
-        member = Member(name, lei)
-        on_sedex = i % 2 == 0
-        both = lei is not None and rng.random() < 0.5
-        if on_sedex or both:
-            member.sedex_ref = ids.make("ZC{:08d}", 10_000_000, 99_999_999)
-            sedex.append(member)
-        if not on_sedex or both:
-            member.amfori_id = ids.make(numeric + "-{:07d}", 1, 9_999_999)
-            amfori.append(member)
-    return sedex, amfori

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from schemas.taxonomy import GICS_SECTOR_PREFIXES, UNSPSC_SECTOR_PREFIXES, Sector, sector_for
-from simulator.world import SECTOR_CODES
+from simulator.sectors import SECTOR_CODES
 
 
 @pytest.mark.parametrize("sector", list(SECTOR_CODES))
