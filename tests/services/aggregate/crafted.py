@@ -20,7 +20,6 @@ service does, and records each release's public messages with the truth at that 
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -35,31 +34,25 @@ from schemas.shared.models import (
     Consent,
     CorrectiveAction,
     CorrectiveActionStatus,
-    Finding,
-    LabourRelations,
     MemberRef,
     PlatformSite,
 )
 from schemas.shared.resolution import ResolvedMember, ResolvedSite, SiteResolution
-from schemas.taxonomy import ForcedLabourIndicator, Issue, Sector, Severity, WorkforceBand
+from schemas.taxonomy import Sector, Severity, WorkforceBand
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.noise import NoiseParams, Sampler, discrete_gaussian
 from services.aggregate.planner import ReleasePlan, plan_release
 from services.aggregate.population import NormalizedState
 from services.aggregate.release import ReleaseLog
+from tests.services.aggregate import hand_built
+from tests.services.aggregate.hand_built import Q1_DAY, pid
+from tests.services.aggregate.hand_built import FindingSpec as FindingSpec  # the attack suites import it here
 from tests.services.aggregate.insider import PeriodFacts, Record, Release, SiteFacts, Snapshot
 
 Platform = Literal["sedex", "amfori"]
-FindingSpec = tuple[Issue, Severity] | tuple[Issue, Severity, Sequence[ForcedLabourIndicator]]
 
 FIRST_Q1_RELEASE: Final = datetime(2026, 5, 1, tzinfo=UTC)  # 2026-Q1 closes at its end + 30 days
-Q1_DAY: Final = date(2026, 2, 1)
 _RANK: Final = {Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
-
-
-def pid(kind: str, name: str) -> str:
-    """A pseudonym of the shape normalize writes (`<key id>.<kind>.<32 hex>`), deterministic in `name`."""
-    return f"t.{kind}.{hashlib.md5(name.encode()).hexdigest()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,22 +368,8 @@ class Crafted:
                 audit_firm="APSCA-F-00123",
                 audit_firm_name="Example Assurance Ltd",
                 workers_interviewed=10,
-                labour_relations=LabourRelations(
-                    has_union=a.voice[0],
-                    has_worker_committee=a.voice[1],
-                    has_collective_agreement=a.voice[2],
-                    has_grievance_mechanism=a.voice[3],
-                ),
-                findings=[
-                    Finding(
-                        finding_id=pid("finding", f"{name}/{i}"),
-                        source_code="SMETA-7.0:0",
-                        issue=f[0],
-                        severity=f[1],
-                        fl_indicators=list(f[2]) if len(f) == 3 else [],
-                    )
-                    for i, f in enumerate(a.findings)
-                ],
+                labour_relations=hand_built.voice(*a.voice),
+                findings=hand_built.findings(name, a.findings),
             )
         for (name, index), action in sorted(self.actions.items()):
             p = self.psites[action.psite]
