@@ -17,7 +17,7 @@ from schemas.taxonomy import Issue, Sector, Severity, WorkforceBand
 from services.normalize.mapping import Output, OutputKind
 from services.normalize.pseudonymise import IdKind
 from services.normalize.seal import Sealer
-from tests.fixtures.examples import sedex_audit
+from tests.fixtures.examples import sedex_audit, sedex_audit_payload
 
 from .expected import Expected, labour_relations
 
@@ -168,24 +168,23 @@ def test_audit_published(map_raw: MapRaw, expect: Expected) -> None:
 
 
 def test_audit_revised_smeta_6_1_desktop_follow_up(map_raw: MapRaw, expect: Expected) -> None:
-    payload = {
-        "auditRef": "SMETA-2025-000100",
-        "methodology": {"scheme": "SMETA", "version": "6.1", "pillars": 2},
-        "auditType": "Desktop Follow-up",
-        "announcement": "Unannounced",
-        "auditStart": "2025-12-30",
-        "auditEnd": "2025-12-31",
-        "auditorDays": 0.5,
-        "auditCompany": {"name": "Veritas Ethical Audits GmbH", "apscaFirmId": "APSCA-F-00217"},
-        "leadAuditor": {"name": "A. Auditor", "apscaNumber": "CSCA-21701234"},
-        "workersInterviewed": 0,
-        "workerRepresentation": {
+    payload = sedex_audit_payload(
+        auditRef="SMETA-2025-000100",
+        methodology={"scheme": "SMETA", "version": "6.1", "pillars": 2},
+        auditType="Desktop Follow-up",
+        announcement="Unannounced",
+        auditStart="2025-12-30",
+        auditEnd="2025-12-31",
+        auditorDays=0.5,
+        auditCompany={"name": "Veritas Ethical Audits GmbH", "apscaFirmId": "APSCA-F-00217"},
+        workersInterviewed=0,
+        workerRepresentation={
             "tradeUnion": True,
             "workerCommittee": False,
             "collectiveAgreement": True,
             "grievanceMechanism": False,
         },
-        "findings": [
+        findings=[
             {
                 "findingRef": "NC-9",
                 "type": "NonCompliance",
@@ -195,7 +194,7 @@ def test_audit_revised_smeta_6_1_desktop_follow_up(map_raw: MapRaw, expect: Expe
                 "description": "Right-to-work checks missing.",
             }
         ],
-    }
+    )
     [out] = map_raw(envelope("AuditRevised", 2, payload))
     assert out == expect.audit(
         "SMETA-2025-000100",
