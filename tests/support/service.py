@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,14 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def run_to_exit(module: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """`python -m <module>` from the repository root, run to its end with its output captured: for a
+    service that must refuse to start."""
+    return subprocess.run(
+        [sys.executable, "-m", module], check=False, cwd=REPO, env=dict(env), capture_output=True, timeout=60
+    )
 
 
 class ServiceProcess:
