@@ -149,6 +149,24 @@ class IngestUnderTest:
         return half
 
 
+def normalize_under_test(
+    bootstrap: str, tmp_path: Path, name: str, *, app_id: str, accepted: str, prefix: str
+) -> ServiceProcess:
+    """A demo-mode normalize reading `accepted` and writing its topics under `prefix`; its data in
+    `tmp_path/<name>`, its log in `tmp_path/<name>.log` (the caller creates the accepted topic)."""
+    port = free_port()
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "NORMALIZE_APP_ID": app_id,
+        "NORMALIZE_WEB_PORT": str(port),
+        "NORMALIZE_DATA_DIR": str(tmp_path / name),
+        "NORMALIZE_ACCEPTED_TOPIC": accepted,
+        "NORMALIZE_TOPIC_PREFIX": prefix,
+        "NORMALIZE_DEMO_MODE": "1",
+    }
+    return ServiceProcess("services.normalize", env, tmp_path / f"{name}.log", port)
+
+
 def ingest_under_test(bootstrap: str, tmp_path: Path, suffix: str) -> IngestUnderTest:
     """Names and environment for an ingest on topics of its own (the caller creates the platform,
     accepted and dead-letter topics; ingest creates its seen topic itself, as in production)."""
