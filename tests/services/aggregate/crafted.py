@@ -27,16 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Final, Literal
 
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, format_release_time
-from schemas.shared.models import (
-    Announcement,
-    Audit,
-    AuditType,
-    Consent,
-    CorrectiveAction,
-    CorrectiveActionStatus,
-    MemberRef,
-    PlatformSite,
-)
+from schemas.shared import models as shared
 from schemas.shared.resolution import ResolvedMember, ResolvedSite, SiteResolution
 from schemas.taxonomy import Sector, Severity, WorkforceBand
 from services.aggregate.disclosure import DisclosureParams
@@ -62,8 +53,8 @@ class Ref:
     member: str
     lei: str | None = None
 
-    def model(self) -> MemberRef:
-        return MemberRef(
+    def model(self) -> shared.MemberRef:
+        return shared.MemberRef(
             member_id=pid("member", self.member),
             lei_id=None if self.lei is None else pid("member", f"lei:{self.lei}"),
         )
@@ -108,7 +99,7 @@ class _Action:
     """The corrective action of one finding (`<audit name>/<finding index>`), in its latest version."""
 
     psite: str  # the platform-site key of the audit it was raised on
-    status: CorrectiveActionStatus
+    status: shared.CorrectiveActionStatus
     due: date
     closed: date | None
     version: int
@@ -270,14 +261,18 @@ class Crafted:
         *,
         due: date,
         closed: date | None = None,
-        status: CorrectiveActionStatus | None = None,
+        status: shared.CorrectiveActionStatus | None = None,
     ) -> None:
         """The corrective action of finding number `finding` of an audit (a new version each call):
         closed on `closed` if given, else `status` (default OPEN)."""
         old = self.actions.get((audit_name, finding))
         psite = self.audits[audit_name].psite if old is None else old.psite
         if status is None:
-            status = CorrectiveActionStatus.CLOSED if closed is not None else CorrectiveActionStatus.OPEN
+            status = (
+                shared.CorrectiveActionStatus.CLOSED
+                if closed is not None
+                else shared.CorrectiveActionStatus.OPEN
+            )
         version = 1 if old is None else old.version + 1
         self.actions[(audit_name, finding)] = _Action(psite, status, due, closed, version, self._tick())
 
@@ -309,7 +304,7 @@ class Crafted:
             p = self.psites[key]
             if not p.exists:
                 continue
-            state.platform_sites[p.site_id] = PlatformSite(
+            state.platform_sites[p.site_id] = shared.PlatformSite(
                 site_id=p.site_id,
                 platform=p.platform,
                 company_id=p.company_id,
@@ -324,7 +319,7 @@ class Crafted:
             )
         for company, granted in sorted(self.consent.items()):
             platform = company.split(":", 1)[0]
-            state.consents[pid("company", company)] = Consent(
+            state.consents[pid("company", company)] = shared.Consent(
                 company_id=pid("company", company),
                 platform=platform,
                 version=1,
@@ -353,7 +348,7 @@ class Crafted:
             a = self.audits[name]
             p = self.psites[a.psite]
             audit_id = pid("audit", name)
-            state.audits[audit_id] = Audit(
+            state.audits[audit_id] = shared.Audit(
                 audit_id=audit_id,
                 platform=p.platform,
                 site_id=p.site_id,
@@ -361,8 +356,8 @@ class Crafted:
                 version=a.version,
                 updated_at_ms=a.event_ms,
                 methodology="SMETA-7.0" if p.platform == "sedex" else "BSCI-2.0",
-                audit_type=AuditType.FULL_PERIODIC,
-                announcement=Announcement.ANNOUNCED,
+                audit_type=shared.AuditType.FULL_PERIODIC,
+                announcement=shared.Announcement.ANNOUNCED,
                 audit_end=a.end,
                 auditor_days=2.0,
                 audit_firm="APSCA-F-00123",
@@ -374,7 +369,7 @@ class Crafted:
         for (name, index), action in sorted(self.actions.items()):
             p = self.psites[action.psite]
             finding_id = pid("finding", f"{name}/{index}")
-            state.corrective_actions[finding_id] = CorrectiveAction(
+            state.corrective_actions[finding_id] = shared.CorrectiveAction(
                 finding_id=finding_id,
                 audit_id=pid("audit", name),
                 platform=p.platform,
@@ -428,7 +423,7 @@ class Crafted:
             label = None if audit is None else label_of.get(audit.psite)
             if audit is None or label is None or index >= len(audit.findings):
                 continue  # withdrawn, its site takes no part, or no such finding: counts nowhere
-            closed = action.closed if action.status is CorrectiveActionStatus.CLOSED else None
+            closed = action.closed if action.status is shared.CorrectiveActionStatus.CLOSED else None
             if closed is not None:
                 token = f"c{(closed - audit.end).days}{'+' if closed <= action.due else '-'}"
             else:
@@ -466,7 +461,7 @@ class Crafted:
         return Snapshot(at=at, sites=sites)
 
 
-def _resolved_members(refs: Sequence[MemberRef]) -> list[ResolvedMember]:
+def _resolved_members(refs: Sequence[shared.MemberRef]) -> list[ResolvedMember]:
     """References that share a member id or an LEI are one member, written once with its smallest
     member id and smallest LEI (schemas.shared.resolution.ResolvedMember)."""
     parent: dict[str, str] = {}
