@@ -5,6 +5,7 @@ show)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from schemas.exchange.aggregates import (
     AnyMessage,
@@ -30,9 +31,23 @@ FIRST = datetime(2026, 5, 1, tzinfo=UTC)
 SECOND = datetime(2026, 5, 1, 1, tzinfo=UTC)
 
 
-def _times(revision: int) -> dict[str, object]:
+M = TypeVar("M", IssuePrevalenceMessage, ForcedLabourMessage, LabourRelationsMessage, AuditQualityMessage)
+
+
+def _message(kind: type[M], table: Any, cell: Any, measures: Any, revision: int = 0) -> M:
+    """Published with its measures, suppressed without; revision 0 in the first release, later ones in
+    the second."""
     at = SECOND if revision else FIRST
-    return {"schema_version": 1, "release_id": at, "released_at": at.replace(second=4), "revision": revision}
+    return kind(
+        schema_version=1,
+        table=table,
+        cell=cell,
+        release_id=at,
+        released_at=at.replace(second=4),
+        revision=revision,
+        status="published" if measures else "suppressed",
+        measures=measures,
+    )
 
 
 def prevalence(
@@ -56,13 +71,7 @@ def prevalence(
             by_severity=SeverityCounts(critical=sev[0], major=sev[1], minor=sev[2]) if sev else None,
             rate_pct=share_pct(n, audited) if n is not None else None,
         )
-    return IssuePrevalenceMessage(
-        table="issue-prevalence",
-        cell=cell,
-        status="published" if measures else "suppressed",
-        measures=measures,
-        **_times(revision),  # type: ignore[arg-type]
-    )
+    return _message(IssuePrevalenceMessage, "issue-prevalence", cell, measures, revision)
 
 
 def forced(
@@ -76,13 +85,8 @@ def forced(
             sites_with_indicator=max(by.values()) if counts is not None else None,
             by_indicator=IndicatorCounts(**by) if counts is not None else None,
         )
-    return ForcedLabourMessage(
-        table="forced-labour",
-        cell=ForcedLabourCell(period="2026-Q1", country=country, sector=sector),
-        status="published" if measures else "suppressed",
-        measures=measures,
-        **_times(0),  # type: ignore[arg-type]
-    )
+    cell = ForcedLabourCell(period="2026-Q1", country=country, sector=sector)
+    return _message(ForcedLabourMessage, "forced-labour", cell, measures)
 
 
 def relations(
@@ -98,13 +102,8 @@ def relations(
             sites_with_collective_agreement=c,
             sites_with_grievance_mechanism=g,
         )
-    return LabourRelationsMessage(
-        table="labour-relations",
-        cell=LabourRelationsCell(period="2026-Q1", country=country, sector=sector),
-        status="published" if measures else "suppressed",
-        measures=measures,
-        **_times(0),  # type: ignore[arg-type]
-    )
+    cell = LabourRelationsCell(period="2026-Q1", country=country, sector=sector)
+    return _message(LabourRelationsMessage, "labour-relations", cell, measures)
 
 
 def audit(
@@ -128,13 +127,8 @@ def audit(
             critical_missed_pct=c,
         )
     name = {"APSCA-F-00123": "Çınar Denetim <Hizmetleri> & Co", "APSCA-F-00217": "Veritas Audits"}[firm]
-    return AuditQualityMessage(
-        table="audit-quality",
-        cell=AuditQualityCell(period="2026-Q1", audit_firm=firm, country=country, audit_firm_name=name),
-        status="published" if measures else "suppressed",
-        measures=measures,
-        **_times(0),  # type: ignore[arg-type]
-    )
+    cell = AuditQualityCell(period="2026-Q1", audit_firm=firm, country=country, audit_firm_name=name)
+    return _message(AuditQualityMessage, "audit-quality", cell, measures)
 
 
 def crafted() -> list[AnyMessage]:

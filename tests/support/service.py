@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,14 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def run_to_exit(module: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """`python -m <module>` from the repository root, run to its end with its output captured: for a
+    service that must refuse to start."""
+    return subprocess.run(
+        [sys.executable, "-m", module], check=False, cwd=REPO, env=dict(env), capture_output=True, timeout=60
+    )
 
 
 class ServiceProcess:
@@ -139,6 +147,24 @@ class IngestUnderTest:
 
         await eventually(first_half, 120, "the first half consumed")
         return half
+
+
+def normalize_under_test(
+    bootstrap: str, tmp_path: Path, name: str, *, app_id: str, accepted: str, prefix: str
+) -> ServiceProcess:
+    """A demo-mode normalize reading `accepted` and writing its topics under `prefix`; its data in
+    `tmp_path/<name>`, its log in `tmp_path/<name>.log` (the caller creates the accepted topic)."""
+    port = free_port()
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "NORMALIZE_APP_ID": app_id,
+        "NORMALIZE_WEB_PORT": str(port),
+        "NORMALIZE_DATA_DIR": str(tmp_path / name),
+        "NORMALIZE_ACCEPTED_TOPIC": accepted,
+        "NORMALIZE_TOPIC_PREFIX": prefix,
+        "NORMALIZE_DEMO_MODE": "1",
+    }
+    return ServiceProcess("services.normalize", env, tmp_path / f"{name}.log", port)
 
 
 def ingest_under_test(bootstrap: str, tmp_path: Path, suffix: str) -> IngestUnderTest:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -295,14 +295,23 @@ def _insider_failures(ref: Reference, population: set[str], k_insider: int) -> l
 # --- 1-3: primary rules from the raw population -----------------------------------------------------
 
 
+# The checks that read the messages against each release's reference: each returns its findings.
+Attack = Callable[[Sequence[Msg], Mapping[str, Reference], Params], list[str]]
+
+
+def _shown_cells(
+    messages: Sequence[Msg], inputs: Mapping[str, Reference]
+) -> Iterator[tuple[Msg, Reference, set[str]]]:
+    """Every shown cell, with the reference of its release and its population there."""
+    for m in described(messages):
+        if m.shown:
+            ref = inputs[m.release_id]
+            yield m, ref, _population(ref, m)
+
+
 def small_cells(messages: Sequence[Msg], inputs: Mapping[str, Reference], params: Params) -> list[str]:
-    messages = described(messages)
     out = []
-    for m in messages:
-        if not m.shown:
-            continue
-        ref = inputs[m.release_id]
-        population = _population(ref, m)
+    for m, ref, population in _shown_cells(messages, inputs):
         principals = _principals(ref, population)
         if len(population) < params.min_sites(m.table) or len(principals) < MIN_PRINCIPALS:
             out.append(
@@ -313,15 +322,11 @@ def small_cells(messages: Sequence[Msg], inputs: Mapping[str, Reference], params
 
 
 def insiders(messages: Sequence[Msg], inputs: Mapping[str, Reference], params: Params) -> list[str]:
-    messages = described(messages)
-    out = []
-    for m in messages:
-        if not m.shown:
-            continue
-        ref = inputs[m.release_id]
-        for who, outside in _insider_failures(ref, _population(ref, m), params.k_insider):
-            out.append(f"insider {who} sees {outside} other sites in {m.table} {m.cell} @{m.release_id}")
-    return out
+    return [
+        f"insider {who} sees {outside} other sites in {m.table} {m.cell} @{m.release_id}"
+        for m, ref, population in _shown_cells(messages, inputs)
+        for who, outside in _insider_failures(ref, population, params.k_insider)
+    ]
 
 
 def outcomes_below_min(messages: Sequence[Msg], inputs: Mapping[str, Reference], params: Params) -> list[str]:
@@ -365,6 +370,17 @@ def families(view: Mapping[tuple[str, str], Msg]) -> dict[tuple[str, ...], dict[
     return dict(out)
 
 
+def new_families(
+    messages: Sequence[Msg],
+) -> Iterator[tuple[str, tuple[str, ...], dict[Position, Msg]]]:
+    """(release, family, its cells in the view after that release) for every family the release wrote
+    to, release after release."""
+    for rid in release_ids(messages):
+        for fam, cells in families(view_at(messages, rid)).items():
+            if any(m.release_id == rid for m in cells.values()):
+                yield rid, fam, cells
+
+
 def relations(cells: Iterable[Position]) -> list[tuple[Position, str, list[Position]]]:
     """(margin, dimension summed over, children present): a cell absent from the view has no site."""
     present = set(cells)
@@ -387,43 +403,38 @@ def relations(cells: Iterable[Position]) -> list[tuple[Position, str, list[Posit
 def residuals(messages: Sequence[Msg], inputs: Mapping[str, Reference], params: Params) -> list[str]:
     """Per release, every shown margin against the shown children a subscriber holds after it (each
     population as of the release its message came from)."""
-    messages = described(messages)
     out: set[str] = set()
-    for rid in release_ids(messages):
-        view = view_at(messages, rid)
-        for fam, cells in families(view).items():
-            if not any(m.release_id == rid for m in cells.values()):
+    for rid, fam, cells in new_families(described(messages)):
+        for margin, dim, children in relations(cells):
+            top = cells[margin]
+            if not top.shown:
                 continue
-            for margin, dim, children in relations(cells):
-                top = cells[margin]
-                if not top.shown:
-                    continue
-                ref = inputs[top.release_id]
-                sites = set(_population(ref, top))
+            ref = inputs[top.release_id]
+            sites = set(_population(ref, top))
 
-                def union(ms: Iterable[Msg]) -> set[str]:
-                    got: set[str] = set()
-                    for c in ms:
-                        got |= _population(inputs[c.release_id], c)
-                    return got
+            def union(ms: Iterable[Msg]) -> set[str]:
+                got: set[str] = set()
+                for c in ms:
+                    got |= _population(inputs[c.release_id], c)
+                return got
 
-                rest = sites - union(cells[c] for c in children if cells[c].shown)
-                if rest:
-                    principals = _principals(ref, rest)
-                    bad = _insider_failures(ref, rest, params.k_insider)
-                    small = len(rest) < params.min_sites(top.table)
-                    if small or len(principals) < MIN_PRINCIPALS or bad:
-                        out.add(
-                            f"residual of {fam} {margin} over {dim} @{rid}: {len(rest)} sites, "
-                            f"{len(principals)} principals, insiders {bad[:3]}"
-                        )
-                if top.outcomes_shown:
-                    rest = sites - union(cells[c] for c in children if cells[c].outcomes_shown)
-                    if rest and len(rest) < params.outcome_min:
-                        out.add(
-                            f"outcome residual of {fam} {margin} over {dim} @{rid}: {len(rest)} sites "
-                            f"< {params.outcome_min}"
-                        )
+            rest = sites - union(cells[c] for c in children if cells[c].shown)
+            if rest:
+                principals = _principals(ref, rest)
+                bad = _insider_failures(ref, rest, params.k_insider)
+                small = len(rest) < params.min_sites(top.table)
+                if small or len(principals) < MIN_PRINCIPALS or bad:
+                    out.add(
+                        f"residual of {fam} {margin} over {dim} @{rid}: {len(rest)} sites, "
+                        f"{len(principals)} principals, insiders {bad[:3]}"
+                    )
+            if top.outcomes_shown:
+                rest = sites - union(cells[c] for c in children if cells[c].outcomes_shown)
+                if rest and len(rest) < params.outcome_min:
+                    out.add(
+                        f"outcome residual of {fam} {margin} over {dim} @{rid}: {len(rest)} sites "
+                        f"< {params.outcome_min}"
+                    )
     return sorted(out)
 
 
@@ -522,28 +533,21 @@ def lp_recovery(messages: Sequence[Msg], inputs: Mapping[str, Reference], params
     """After every release, per period, table (and issue) and additive measure, from what a subscriber
     holds: no withheld non-zero count is exactly recoverable. Views whose relations are inconsistent
     (cells of different releases) are skipped; the first release of a period is always consistent."""
-    messages = described(messages)
     del params
     out: set[str] = set()
     seen: set[Any] = set()
-    for rid in release_ids(messages):
-        view = view_at(messages, rid)
-        for fam, cells in families(view).items():
-            if not any(m.release_id == rid for m in cells.values()):
+    for rid, fam, cells in new_families(described(messages)):
+        measures = sorted({k for m in cells.values() for k in m.additive()})
+        truths = {p: _true_additive(inputs[m.release_id], m) for p, m in cells.items()}
+        for measure in measures:
+            sig = (fam, measure, tuple(sorted((p, m.record[2]) for p, m in cells.items())))
+            if sig in seen:
                 continue
-            measures = sorted({k for m in cells.values() for k in m.additive()})
-            truths = {p: _true_additive(inputs[m.release_id], m) for p, m in cells.items()}
-            for measure in measures:
-                sig = (fam, measure, tuple(sorted((p, m.record[2]) for p, m in cells.items())))
-                if sig in seen:
-                    continue
-                seen.add(sig)
-                truth = {p: t.get(measure, 0) for p, t in truths.items()}
-                found = _recovered(cells, measure, truth)
-                for p, value, low, high in found or []:
-                    out.add(
-                        f"recovered {fam} {p} {measure}={value} (LP range {low:.6f}..{high:.6f}) after {rid}"
-                    )
+            seen.add(sig)
+            truth = {p: t.get(measure, 0) for p, t in truths.items()}
+            found = _recovered(cells, measure, truth)
+            for p, value, low, high in found or []:
+                out.add(f"recovered {fam} {p} {measure}={value} (LP range {low:.6f}..{high:.6f}) after {rid}")
     return sorted(out)
 
 

@@ -20,7 +20,6 @@ service does, and records each release's public messages with the truth at that 
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,38 +27,23 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Final, Literal
 
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC, format_release_time
-from schemas.shared.models import (
-    Announcement,
-    Audit,
-    AuditType,
-    Consent,
-    CorrectiveAction,
-    CorrectiveActionStatus,
-    Finding,
-    LabourRelations,
-    MemberRef,
-    PlatformSite,
-)
+from schemas.shared import models as shared
 from schemas.shared.resolution import ResolvedMember, ResolvedSite, SiteResolution
-from schemas.taxonomy import ForcedLabourIndicator, Issue, Sector, Severity, WorkforceBand
+from schemas.taxonomy import Sector, Severity, WorkforceBand
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.noise import NoiseParams, Sampler, discrete_gaussian
 from services.aggregate.planner import ReleasePlan, plan_release
 from services.aggregate.population import NormalizedState
 from services.aggregate.release import ReleaseLog
+from tests.services.aggregate import hand_built
+from tests.services.aggregate.hand_built import Q1_DAY, pid
+from tests.services.aggregate.hand_built import FindingSpec as FindingSpec  # the attack suites import it here
 from tests.services.aggregate.insider import PeriodFacts, Record, Release, SiteFacts, Snapshot
 
 Platform = Literal["sedex", "amfori"]
-FindingSpec = tuple[Issue, Severity] | tuple[Issue, Severity, Sequence[ForcedLabourIndicator]]
 
 FIRST_Q1_RELEASE: Final = datetime(2026, 5, 1, tzinfo=UTC)  # 2026-Q1 closes at its end + 30 days
-Q1_DAY: Final = date(2026, 2, 1)
 _RANK: Final = {Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
-
-
-def pid(kind: str, name: str) -> str:
-    """A pseudonym of the shape normalize writes (`<key id>.<kind>.<32 hex>`), deterministic in `name`."""
-    return f"t.{kind}.{hashlib.md5(name.encode()).hexdigest()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +53,8 @@ class Ref:
     member: str
     lei: str | None = None
 
-    def model(self) -> MemberRef:
-        return MemberRef(
+    def model(self) -> shared.MemberRef:
+        return shared.MemberRef(
             member_id=pid("member", self.member),
             lei_id=None if self.lei is None else pid("member", f"lei:{self.lei}"),
         )
@@ -115,7 +99,7 @@ class _Action:
     """The corrective action of one finding (`<audit name>/<finding index>`), in its latest version."""
 
     psite: str  # the platform-site key of the audit it was raised on
-    status: CorrectiveActionStatus
+    status: shared.CorrectiveActionStatus
     due: date
     closed: date | None
     version: int
@@ -277,14 +261,18 @@ class Crafted:
         *,
         due: date,
         closed: date | None = None,
-        status: CorrectiveActionStatus | None = None,
+        status: shared.CorrectiveActionStatus | None = None,
     ) -> None:
         """The corrective action of finding number `finding` of an audit (a new version each call):
         closed on `closed` if given, else `status` (default OPEN)."""
         old = self.actions.get((audit_name, finding))
         psite = self.audits[audit_name].psite if old is None else old.psite
         if status is None:
-            status = CorrectiveActionStatus.CLOSED if closed is not None else CorrectiveActionStatus.OPEN
+            status = (
+                shared.CorrectiveActionStatus.CLOSED
+                if closed is not None
+                else shared.CorrectiveActionStatus.OPEN
+            )
         version = 1 if old is None else old.version + 1
         self.actions[(audit_name, finding)] = _Action(psite, status, due, closed, version, self._tick())
 
@@ -316,7 +304,7 @@ class Crafted:
             p = self.psites[key]
             if not p.exists:
                 continue
-            state.platform_sites[p.site_id] = PlatformSite(
+            state.platform_sites[p.site_id] = shared.PlatformSite(
                 site_id=p.site_id,
                 platform=p.platform,
                 company_id=p.company_id,
@@ -331,7 +319,7 @@ class Crafted:
             )
         for company, granted in sorted(self.consent.items()):
             platform = company.split(":", 1)[0]
-            state.consents[pid("company", company)] = Consent(
+            state.consents[pid("company", company)] = shared.Consent(
                 company_id=pid("company", company),
                 platform=platform,
                 version=1,
@@ -360,7 +348,7 @@ class Crafted:
             a = self.audits[name]
             p = self.psites[a.psite]
             audit_id = pid("audit", name)
-            state.audits[audit_id] = Audit(
+            state.audits[audit_id] = shared.Audit(
                 audit_id=audit_id,
                 platform=p.platform,
                 site_id=p.site_id,
@@ -368,34 +356,20 @@ class Crafted:
                 version=a.version,
                 updated_at_ms=a.event_ms,
                 methodology="SMETA-7.0" if p.platform == "sedex" else "BSCI-2.0",
-                audit_type=AuditType.FULL_PERIODIC,
-                announcement=Announcement.ANNOUNCED,
+                audit_type=shared.AuditType.FULL_PERIODIC,
+                announcement=shared.Announcement.ANNOUNCED,
                 audit_end=a.end,
                 auditor_days=2.0,
                 audit_firm="APSCA-F-00123",
                 audit_firm_name="Example Assurance Ltd",
                 workers_interviewed=10,
-                labour_relations=LabourRelations(
-                    has_union=a.voice[0],
-                    has_worker_committee=a.voice[1],
-                    has_collective_agreement=a.voice[2],
-                    has_grievance_mechanism=a.voice[3],
-                ),
-                findings=[
-                    Finding(
-                        finding_id=pid("finding", f"{name}/{i}"),
-                        source_code="SMETA-7.0:0",
-                        issue=f[0],
-                        severity=f[1],
-                        fl_indicators=list(f[2]) if len(f) == 3 else [],
-                    )
-                    for i, f in enumerate(a.findings)
-                ],
+                labour_relations=hand_built.voice(*a.voice),
+                findings=hand_built.findings(name, a.findings),
             )
         for (name, index), action in sorted(self.actions.items()):
             p = self.psites[action.psite]
             finding_id = pid("finding", f"{name}/{index}")
-            state.corrective_actions[finding_id] = CorrectiveAction(
+            state.corrective_actions[finding_id] = shared.CorrectiveAction(
                 finding_id=finding_id,
                 audit_id=pid("audit", name),
                 platform=p.platform,
@@ -449,7 +423,7 @@ class Crafted:
             label = None if audit is None else label_of.get(audit.psite)
             if audit is None or label is None or index >= len(audit.findings):
                 continue  # withdrawn, its site takes no part, or no such finding: counts nowhere
-            closed = action.closed if action.status is CorrectiveActionStatus.CLOSED else None
+            closed = action.closed if action.status is shared.CorrectiveActionStatus.CLOSED else None
             if closed is not None:
                 token = f"c{(closed - audit.end).days}{'+' if closed <= action.due else '-'}"
             else:
@@ -487,7 +461,7 @@ class Crafted:
         return Snapshot(at=at, sites=sites)
 
 
-def _resolved_members(refs: Sequence[MemberRef]) -> list[ResolvedMember]:
+def _resolved_members(refs: Sequence[shared.MemberRef]) -> list[ResolvedMember]:
     """References that share a member id or an LEI are one member, written once with its smallest
     member id and smallest LEI (schemas.shared.resolution.ResolvedMember)."""
     parent: dict[str, str] = {}

@@ -27,10 +27,10 @@ Public API: ``compute`` (everything at once, as a ``Reference``), and the shortc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import pycountry
 from anyascii import anyascii
@@ -325,6 +325,19 @@ def resolve(existing: dict[tuple[str, str], PlatformSite]) -> dict[tuple[str, st
     return out
 
 
+def current_audits(
+    latest: dict[tuple[str, ...], Event], resolution: dict[tuple[str, str], str]
+) -> Iterator[tuple[tuple[str, ...], Event, str]]:
+    """The audits that count, with their resolved site id: the latest event an upsert, the platform site
+    existing (not removed, not withdrawn by consent, seen)."""
+    for entity, event in latest.items():
+        if entity[0] != "audit" or event.type not in AUDIT_UPSERTS:
+            continue
+        platform_site = (event.platform, str(event.site))
+        if platform_site in resolution:
+            yield entity, event, resolution[platform_site]
+
+
 def resolved_sites(
     existing: dict[tuple[str, str], PlatformSite], resolution: dict[tuple[str, str], str]
 ) -> dict[str, ResolvedSite]:
@@ -469,28 +482,36 @@ def _messages(feed: Feed | Iterable[FeedMessage]) -> Iterable[FeedMessage]:
     return feed.messages if isinstance(feed, Feed) else feed
 
 
+class FeedState(NamedTuple):
+    """What a feed leaves: the applied event per entity, the existing platform sites, their resolution,
+    and the resolved sites."""
+
+    latest: dict[tuple[str, ...], Event]
+    existing: dict[tuple[str, str], PlatformSite]
+    resolution: dict[tuple[str, str], str]
+    sites: dict[str, ResolvedSite]
+
+
+def feed_state(feed: Feed | Iterable[FeedMessage], consent_default: bool = True) -> FeedState:
+    latest = latest_events(_messages(feed))
+    existing = existing_sites(latest, consent_default)
+    resolution = resolve(existing)
+    return FeedState(latest, existing, resolution, resolved_sites(existing, resolution))
+
+
 def compute(
     feed: Feed | Iterable[FeedMessage], granularity: str = "quarter", consent_default: bool = True
 ) -> Reference:
     """Everything, from scratch. ``granularity`` is "quarter" (default) or "month"; ``consent_default``
     is whether a company that never sent a consent event consents (platform-events.md "Consent")."""
-    latest = latest_events(_messages(feed))
-    existing = existing_sites(latest, consent_default)
-    resolution = resolve(existing)
-    sites = resolved_sites(existing, resolution)
+    latest, _, resolution, sites = feed_state(feed, consent_default)
 
     # Per period and resolved site: audited, highest severity per issue, indicators.
     severity: dict[tuple[str, str], dict[str, str]] = {}
     indicators: dict[tuple[str, str], set[str]] = {}
     # (period, resolved site) -> ((end date, event time), the four flags) of its latest audit there
     voice: dict[tuple[str, str], tuple[tuple[date, int], tuple[bool, bool, bool, bool]]] = {}
-    for entity, event in latest.items():
-        if entity[0] != "audit" or event.type not in AUDIT_UPSERTS:
-            continue
-        platform_site = (event.platform, str(event.site))
-        if platform_site not in resolution:
-            continue  # its site is removed, withdrawn by consent, or not seen yet
-        site_id = resolution[platform_site]
+    for _, event, site_id in current_audits(latest, resolution):
         cell = (audit_period(event, granularity), site_id)
         worst = severity.setdefault(cell, {})
         found = indicators.setdefault(cell, set())

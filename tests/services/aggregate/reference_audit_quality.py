@@ -38,16 +38,13 @@ from simulator.feed import Feed
 from simulator.message import FeedMessage
 from tests.services.aggregate.reference import (
     ALL,
-    AUDIT_UPSERTS,
     audit_end_day,
     audit_findings,
     cell_key,
-    existing_sites,
-    latest_events,
+    current_audits,
+    feed_state,
     pct,
     period_of_day,
-    resolve,
-    resolved_sites,
 )
 
 AUDIT_QUALITY: Final = "audit-quality"
@@ -89,11 +86,7 @@ def _workforce(body: dict[str, Any], platform: str) -> int:
 
 def audits_of(feed: Feed | Iterable[FeedMessage]) -> tuple[list[RefAudit], dict[str, Any]]:
     """Every current audit of an existing platform site, and the resolved sites."""
-    messages = feed.messages if isinstance(feed, Feed) else feed
-    latest = latest_events(messages)
-    existing = existing_sites(latest)
-    resolution = resolve(existing)
-    sites = resolved_sites(existing, resolution)
+    latest, existing, resolution, sites = feed_state(feed)
     # Per resolved site, the workforce of its most recent site event (as for its country).
     recent: dict[str, tuple[tuple[int, str, str], int]] = {}
     for (platform, ref), site in existing.items():
@@ -103,13 +96,7 @@ def audits_of(feed: Feed | Iterable[FeedMessage]) -> tuple[list[RefAudit], dict[
         if rid not in recent or order < recent[rid][0]:
             recent[rid] = (order, _workforce(body, platform))
     out: list[RefAudit] = []
-    for entity, event in latest.items():
-        if entity[0] != "audit" or event.type not in AUDIT_UPSERTS:
-            continue
-        platform_site = (event.platform, str(event.site))
-        if platform_site not in resolution:
-            continue
-        rid = resolution[platform_site]
+    for _, event, rid in current_audits(latest, resolution):
         b = event.body
         company = b["auditCompany"] if event.platform == "sedex" else b["auditingCompany"]
         raw = b["announcement"] if event.platform == "sedex" else b["announcementType"]

@@ -36,16 +36,13 @@ from simulator.feed import Feed
 from simulator.message import FeedMessage
 from tests.services.aggregate.reference import (
     ALL,
-    AUDIT_UPSERTS,
     Event,
     audit_end_day,
     cell_key,
-    existing_sites,
-    latest_events,
+    current_audits,
+    feed_state,
     pct,
     period_of_day,
-    resolve,
-    resolved_sites,
 )
 
 
@@ -96,23 +93,14 @@ def remediation(
     feed: Feed | Iterable[FeedMessage], release_at: datetime, granularity: str = "quarter"
 ) -> dict[str, dict[str, Any]]:
     """remediation cell key -> raw measures and ``_sites`` at the release time ``release_at``."""
-    messages = feed.messages if isinstance(feed, Feed) else feed
-    latest = latest_events(messages)
-    existing = existing_sites(latest)
-    resolution = resolve(existing)
-    sites = resolved_sites(existing, resolution)
+    latest, _, resolution, sites = feed_state(feed)
     today = release_at.astimezone(UTC).date()
 
     # (platform, audit ref) -> (resolved site, end day, finding ref -> issue), for current audits
     audits: dict[tuple[str, str], tuple[str, date, dict[str, str]]] = {}
-    for entity, event in latest.items():
-        if entity[0] != "audit" or event.type not in AUDIT_UPSERTS:
-            continue
-        platform_site = (event.platform, str(event.site))
-        if platform_site not in resolution:
-            continue
+    for entity, event, rid in current_audits(latest, resolution):
         audits[(entity[1], entity[2])] = (
-            resolution[platform_site],
+            rid,
             audit_end_day(event),
             finding_issues(event),
         )

@@ -6,9 +6,7 @@ the differential-privacy mode refused."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,130 +14,27 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.exchange.aggregates import AUDIT_QUALITY, AuditQualityMeasures, share_pct
-from schemas.shared.models import Announcement, Audit, AuditType, Finding, LabourRelations, PlatformSite
-from schemas.shared.resolution import ResolvedSite, SiteResolution
-from schemas.taxonomy import Issue, Sector, Severity, WorkforceBand
+from schemas.shared.models import Announcement
+from schemas.taxonomy import Issue, Severity
 from services.aggregate import disclosure
 from services.aggregate.audit_quality import audit_quality
 from services.aggregate.disclosure import DisclosureParams, Status
 from services.aggregate.model import ALL, Cell, CellKey
 from services.aggregate.noise import NoiseParams, NoiseParamsError
 from services.aggregate.planner import plan_release
-from services.aggregate.population import NormalizedState, contributing
+from services.aggregate.population import contributing
 from services.aggregate.release import ReleaseLog
 from services.aggregate.settings import AggregateSettings
 from services.normalize.pseudonymise import IdKind
 from simulator.feed import generate_feed
+from tests.services.aggregate.hand_built import Q1_DAY, World, pid
 from tests.services.aggregate.reference import sites as reference_sites
 from tests.services.aggregate.reference_audit_quality import audit_quality as reference_audit_quality
 from tests.services.aggregate.test_attacks import normalized
 from tests.services.normalize.test_engine import PSEUDONYMS
 
 F1, F2 = "APSCA-F-00123", "APSCA-F-00217"
-NO_VOICE = LabourRelations(
-    has_union=False, has_worker_committee=False, has_collective_agreement=False, has_grievance_mechanism=False
-)
-Q1_DAY = date(2026, 2, 1)
 Q1_RELEASE = datetime(2026, 5, 1, tzinfo=UTC)  # 2026-Q1 is closed, 2026-Q2 open
-
-
-def pid(kind: str, name: str) -> str:
-    return f"t.{kind}.{hashlib.md5(name.encode()).hexdigest()}"
-
-
-class World:
-    """A hand-built normalized state: resolved sites (one or two platform sites each) and audits with
-    every field audit-quality reads."""
-
-    def __init__(self) -> None:
-        self.state = NormalizedState()
-
-    def site(
-        self,
-        name: str,
-        *,
-        country: str = "BD",
-        platforms: Sequence[str] = ("sedex",),
-        workforce: Sequence[int] = (40,),
-        updated: Sequence[int] = (1,),
-        owner: str | None = None,
-        members: Iterable[str] = (),
-    ) -> str:
-        rid = f"rsite-{name}"
-        ids = []
-        for i, platform in enumerate(platforms):
-            site_id = pid("site", f"{platform}:{name}")
-            self.state.platform_sites[site_id] = PlatformSite(
-                site_id=site_id,
-                platform=platform,
-                company_id=pid("company", owner or f"{platform}:{name}"),
-                version=1,
-                updated_at_ms=updated[min(i, len(updated) - 1)],
-                country=country,
-                sector=Sector.APPAREL_TEXTILES,
-                workforce_total=workforce[min(i, len(workforce) - 1)],
-                workforce_band=WorkforceBand.B1_49,
-                members=[{"member_id": pid("member", m)} for m in members],
-                address_id=pid("addr", name),
-            )
-            self.state.resolutions[site_id] = SiteResolution(platform_site_id=site_id, resolved_site_id=rid)
-            ids.append(site_id)
-        owners = sorted({self.state.platform_sites[s].company_id for s in ids})
-        self.state.resolved_sites[rid] = ResolvedSite(
-            resolved_site_id=rid,
-            country=country,
-            sector=Sector.APPAREL_TEXTILES,
-            workforce_band=WorkforceBand.B1_49,
-            principal_owner_id=owners[0],
-            owner_ids=owners,
-            members=[{"member_id": pid("member", m)} for m in sorted(members)],
-            platform_site_ids=sorted(ids),
-            platforms=sorted({self.state.platform_sites[s].platform for s in ids}),
-        )
-        return rid
-
-    def audit(
-        self,
-        name: str,
-        site: str,
-        end: date = Q1_DAY,
-        *findings: tuple[Issue, Severity],
-        firm: str = F1,
-        firm_name: str = "Example Assurance Ltd",
-        platform: str = "sedex",
-        announcement: Announcement = Announcement.ANNOUNCED,
-        days: float = 3.0,
-        event_ms: int = 1,
-    ) -> None:
-        site_id = pid("site", f"{platform}:{site.removeprefix('rsite-')}")
-        audit_id = pid("audit", name)
-        self.state.audits[audit_id] = Audit(
-            audit_id=audit_id,
-            platform=platform,
-            site_id=site_id,
-            company_id=self.state.platform_sites[site_id].company_id,
-            version=1,
-            updated_at_ms=event_ms,
-            methodology="SMETA-7.0" if platform == "sedex" else "BSCI-2.0",
-            audit_type=AuditType.FULL_PERIODIC if platform == "sedex" else AuditType.FULL,
-            announcement=announcement,
-            audit_end=end,
-            auditor_days=days,
-            audit_firm=firm,
-            audit_firm_name=firm_name,
-            workers_interviewed=10,
-            labour_relations=NO_VOICE,
-            findings=[
-                Finding(
-                    finding_id=pid("finding", f"{name}/{i}"),
-                    source_code="SMETA-7.0:0",
-                    issue=issue,
-                    severity=severity,
-                    fl_indicators=[],
-                )
-                for i, (issue, severity) in enumerate(findings)
-            ],
-        )
 
 
 def cell(cells: list[Cell], firm: str = F1, country: str = ALL, period: str = "2026-Q1") -> Cell:

@@ -25,7 +25,8 @@ from services.aggregate.tables import audited_sites
 from services.normalize.pseudonymise import IdKind
 from simulator.feed import Feed, generate_feed
 from tests.services.aggregate.capacity_attack import SiteTruth, attack, view
-from tests.services.aggregate.crafted import Crafted, Ref, pid
+from tests.services.aggregate.crafted import Crafted, Ref
+from tests.services.aggregate.hand_built import pid
 from tests.services.aggregate.reference import compute
 from tests.services.aggregate.reference_capacity_building import capacity_building as reference
 from tests.services.aggregate.test_attacks import normalized

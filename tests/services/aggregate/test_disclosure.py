@@ -440,6 +440,25 @@ def relations(fam: Mapping[tuple[tuple[str, str], ...], Cell]) -> list[tuple[Cel
     return out
 
 
+def site_bounds(
+    st: dict[CellKey, Status], rels: list[tuple[Cell, list[Cell]]], unknown: list[Cell]
+) -> dict[CellKey, float | None]:
+    """The upper bound the release implies on each withheld cell's counts: its site count when its
+    population is shown; when suppressed, what a shown margin leaves over its unsuppressed children."""
+    ub: dict[CellKey, float | None] = {
+        c.key: (None if st[c.key] is Status.SUPPRESSED else float(len(c.sites))) for c in unknown
+    }
+    for margin, kids in rels:
+        if st[margin.key] is Status.SUPPRESSED:
+            continue
+        left = len(margin.sites) - sum(len(k.sites) for k in kids if st[k.key] is not Status.SUPPRESSED)
+        for k in kids:
+            if st[k.key] is Status.SUPPRESSED:
+                b = ub[k.key]
+                ub[k.key] = float(left) if b is None else min(b, float(left))
+    return ub
+
+
 def independent_recoverable(d: Decisions, cells: list[Cell]) -> list[tuple[CellKey, str]]:
     """One LP per family and measure over every withheld cell, with the bounds the release implies."""
     found = []
@@ -450,17 +469,7 @@ def independent_recoverable(d: Decisions, cells: list[Cell]) -> list[tuple[CellK
         if not unknown:
             continue
         col = {c.key: j for j, c in enumerate(unknown)}
-        ub: dict[CellKey, float | None] = {
-            c.key: (None if st[c.key] is Status.SUPPRESSED else float(len(c.sites))) for c in unknown
-        }
-        for margin, kids in rels:
-            if st[margin.key] is Status.SUPPRESSED:
-                continue
-            left = len(margin.sites) - sum(len(k.sites) for k in kids if st[k.key] is not Status.SUPPRESSED)
-            for k in kids:
-                if st[k.key] is Status.SUPPRESSED:
-                    b = ub[k.key]
-                    ub[k.key] = float(left) if b is None else min(b, float(left))
+        ub = site_bounds(st, rels, unknown)
         for measure in sorted({m for c in fam.values() for m in c.additive}):
             a_eq, b_eq = [], []
             for margin, kids in rels:
@@ -503,18 +512,8 @@ def joint_recoverable(d: Decisions, cells: list[Cell]) -> list[tuple[CellKey, st
             continue
         names = sorted({m for c in fam.values() for m in c.additive})
         col = {(c.key, m): j for j, (c, m) in enumerate((c, m) for c in unknown for m in names)}
-        ub: dict[CellKey, float | None] = {
-            c.key: (None if st[c.key] is Status.SUPPRESSED else float(len(c.sites))) for c in unknown
-        }
         rels = relations(fam)
-        for margin, kids in rels:
-            if st[margin.key] is Status.SUPPRESSED:
-                continue
-            left = len(margin.sites) - sum(len(k.sites) for k in kids if st[k.key] is not Status.SUPPRESSED)
-            for k in kids:
-                if st[k.key] is Status.SUPPRESSED:
-                    b = ub[k.key]
-                    ub[k.key] = float(left) if b is None else min(b, float(left))
+        ub = site_bounds(st, rels, unknown)
         a_eq: list[list[float]] = []
         b_eq: list[float] = []
         a_ub: list[list[float]] = []

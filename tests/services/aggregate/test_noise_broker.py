@@ -12,18 +12,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.aggregate.__main__ import topic_specs
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.metrics import AggregateMetrics
 from services.aggregate.noise import NoiseParams, discrete_gaussian
-from services.aggregate.population import NormalizedState
 from services.aggregate.releaser import Releaser
 from services.aggregate.schedule import ManualClock
-from services.aggregate.settings import AggregateSettings
-from services.topics import delete_topics, ensure_topics
+from services.topics import delete_topics
 from tests.services.aggregate.crash import Crash, crash_on_public_send
-from tests.services.normalize.test_engine import accepted_feed, run
-from tests.support.kafka import read_topic, unique
+from tests.services.aggregate.release_setup import feed_state, release_topics
+from tests.support.kafka import read_topic
 
 pytestmark = pytest.mark.broker
 BOTH = NoiseParams(frozenset({"issue-prevalence", "forced-labour"}))
@@ -42,13 +39,9 @@ async def test_an_aborted_release_and_a_restart_publish_the_stored_draw_and_spen
     bootstrap: str,
 ) -> None:
     at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)  # near the wall clock, as in production
-    state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
-    settings = AggregateSettings(
-        bootstrap_servers=bootstrap, topic_prefix=f"{unique('dp')}.", app_id=unique("agg")
-    )
-    specs = topic_specs(settings)
-    await ensure_topics(bootstrap, specs)
-    public = [s.name for s in specs if ".aggregates." in s.name]
+    state = feed_state()
+    topics = await release_topics(bootstrap, "dp")
+    settings, public = topics.settings, topics.public
     sampler = Counting()
     first = Releaser(
         settings, state, ManualClock(at), AggregateMetrics(), DisclosureParams(), noise=BOTH, sampler=sampler
@@ -92,4 +85,4 @@ async def test_an_aborted_release_and_a_restart_publish_the_stored_draw_and_spen
         assert again.sent == 0 and again.draws == 0 and restarted_sampler.calls == 0
     finally:
         await restarted.stop()
-        await delete_topics(bootstrap, [s.name for s in specs])
+        await delete_topics(bootstrap, topics.names)

@@ -19,7 +19,7 @@ from services.aggregate.release import (
     pending_release_of,
     split_phases,
 )
-from tests.services.aggregate.test_tables import World
+from tests.services.aggregate.hand_built import World
 from tests.services.normalize.test_engine import accepted_feed, run
 
 PARAMS = DisclosureParams()  # k_delta = 5

@@ -21,7 +21,7 @@ from services.ingest.envelopes import accepted_record
 from services.normalize.engine import Normalizer
 from services.normalize.pseudonymise import IdKind
 from services.normalize.resolve import Resolver
-from tests.fixtures.examples import encode
+from tests.fixtures.examples import SEDEX_AUDIT, encode, sedex_audit_payload
 from tests.services.normalize.test_engine import (
     CTX,
     PSEUDONYMS,
@@ -122,25 +122,16 @@ class Feed:
         version: int = 1,
     ) -> None:
         start = (date.fromisoformat(end) - timedelta(days=1)).isoformat()
-        payload = {
-            "auditRef": ref,
-            "methodology": {"scheme": "SMETA", "version": "7.0", "pillars": 4},
-            "auditType": "Periodic",
-            "announcement": "Announced",
-            "auditStart": start,
-            "auditEnd": end,
-            "auditorDays": 2.0,
-            "auditCompany": {"name": "Example Assurance Ltd", "apscaFirmId": "APSCA-F-00123"},
-            "leadAuditor": {"name": "A. Auditor", "apscaNumber": "CSCA-21701234"},
-            "workersInterviewed": 10,
-            "workerRepresentation": {
-                "tradeUnion": False,
-                "workerCommittee": False,
-                "collectiveAgreement": False,
-                "grievanceMechanism": True,
-            },
-            "findings": findings or [],
-        }
+        payload = sedex_audit_payload(
+            auditRef=ref,
+            announcement="Announced",
+            auditStart=start,
+            auditEnd=end,
+            auditorDays=2.0,
+            workersInterviewed=10,
+            workerRepresentation=SEDEX_AUDIT["payload"]["workerRepresentation"] | {"workerCommittee": False},
+            findings=findings or [],
+        )
         self.send("AuditPublished", version, payload, company=company, site=site)
 
     def withdraw_audit(self, ref: str, site: str, *, company: str = "ZC1000001", version: int = 2) -> None:
@@ -168,21 +159,6 @@ def audit_id(ref: str) -> str:
 
 
 # --- periods --------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("day", "quarter", "month"),
-    [
-        (date(2026, 1, 1), "2026-Q1", "2026-01"),
-        (date(2026, 3, 31), "2026-Q1", "2026-03"),
-        (date(2026, 4, 1), "2026-Q2", "2026-04"),
-        (date(2026, 9, 30), "2026-Q3", "2026-09"),
-        (date(2025, 12, 31), "2025-Q4", "2025-12"),
-    ],
-)
-def test_period_of(day: date, quarter: str, month: str) -> None:
-    assert period_of(day) == period_of(day, "quarter") == quarter
-    assert period_of(day, "month") == month
 
 
 def test_an_unknown_granularity_is_refused() -> None:

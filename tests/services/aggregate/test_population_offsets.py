@@ -14,7 +14,8 @@ from schemas.shared.resolution import SiteResolution
 from schemas.taxonomy import Issue, Severity
 from services.aggregate.identity import real_site_key, real_site_parts
 from services.aggregate.population import NormalizedState, contributing, current_audits, participating
-from tests.services.aggregate.crafted import Crafted, Ref, pid
+from tests.services.aggregate.crafted import Crafted, Ref
+from tests.services.aggregate.hand_built import pid
 
 
 def platform_site(key: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from simulator.feed import AMFORI_TOPIC, SEDEX_TOPIC, generate_feed
 from simulator.message import FeedMessage, encode
+from tests.fixtures.examples import sedex_audit_payload
 from tests.services.aggregate.reference import (
     ALL,
     INDICATORS,
@@ -170,25 +171,14 @@ def sedex_audit(
     hours: int = 1,
     etype: str = "AuditPublished",
 ) -> FeedMessage:
-    payload = {
-        "auditRef": audit,
-        "methodology": {"scheme": "SMETA", "version": methodology, "pillars": 4},
-        "auditType": "Periodic",
-        "announcement": "Announced",
-        "auditStart": end,
-        "auditEnd": end,
-        "auditorDays": 3.0,
-        "auditCompany": {"name": "Example Assurance Ltd", "apscaFirmId": "APSCA-F-00123"},
-        "leadAuditor": {"name": "A. Auditor", "apscaNumber": "CSCA-21701234"},
-        "workersInterviewed": 18,
-        "workerRepresentation": {
-            "tradeUnion": False,
-            "workerCommittee": True,
-            "collectiveAgreement": False,
-            "grievanceMechanism": True,
-        },
-        "findings": findings,
-    }
+    payload = sedex_audit_payload(
+        auditRef=audit,
+        methodology={"scheme": "SMETA", "version": methodology, "pillars": 4},
+        announcement="Announced",
+        auditStart=end,
+        auditEnd=end,
+        findings=findings,
+    )
     return sedex(etype, version, company, payload, site, hours)
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from services.aggregate.__main__ import topic_specs
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.metrics import AggregateMetrics
 from services.aggregate.planner import plan_release
@@ -19,10 +18,10 @@ from services.aggregate.release import ReleaseLog
 from services.aggregate.releaser import Releaser
 from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
-from services.topics import delete_topics, ensure_topics
+from services.topics import delete_topics
 from tests.services.aggregate.crash import Crash, crash_on_public_send
-from tests.services.normalize.test_engine import accepted_feed, run
-from tests.support.kafka import eventually, read_topic, unique
+from tests.services.aggregate.release_setup import feed_state, release_topics
+from tests.support.kafka import eventually, read_topic
 
 pytestmark = pytest.mark.broker
 AT = datetime(2026, 6, 1, tzinfo=UTC)
@@ -31,13 +30,9 @@ AT = datetime(2026, 6, 1, tzinfo=UTC)
 async def test_a_failed_release_shows_nothing_and_the_retry_equals_an_uninterrupted_one(
     bootstrap: str,
 ) -> None:
-    state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
-    settings = AggregateSettings(
-        bootstrap_servers=bootstrap, topic_prefix=f"{unique('r')}.", app_id=unique("agg")
-    )
-    specs = topic_specs(settings)
-    await ensure_topics(bootstrap, specs)
-    public = [s.name for s in specs if ".aggregates." in s.name]
+    state = feed_state()
+    topics = await release_topics(bootstrap, "r")
+    settings, public = topics.settings, topics.public
     releaser = Releaser(settings, state, ManualClock(AT), AggregateMetrics(), DisclosureParams())
     await releaser.establish()
     try:
@@ -65,7 +60,7 @@ async def test_a_failed_release_shows_nothing_and_the_retry_equals_an_uninterrup
         assert await published(bootstrap, public) == uninterrupted(state, settings)
     finally:
         await releaser.stop()
-        await delete_topics(bootstrap, [s.name for s in specs])
+        await delete_topics(bootstrap, topics.names)
 
 
 async def published(bootstrap: str, public: list[str]) -> list[tuple[str, bytes | None, bytes | None]]:
@@ -93,13 +88,9 @@ async def test_a_release_that_fails_while_publishing_is_published_as_recorded(bo
     # Near the wall clock, as in production: records months old make the broker roll and compact their
     # segments at once, and compaction removes the aborted attempt this test reads back.
     at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
-    settings = AggregateSettings(
-        bootstrap_servers=bootstrap, topic_prefix=f"{unique('p')}.", app_id=unique("agg")
-    )
-    specs = topic_specs(settings)
-    await ensure_topics(bootstrap, specs)
-    public = [s.name for s in specs if ".aggregates." in s.name]
+    state = feed_state()
+    topics = await release_topics(bootstrap, "p")
+    settings, public = topics.settings, topics.public
     expected = uninterrupted(state, settings, at)
     releaser = Releaser(settings, state, ManualClock(at), AggregateMetrics(), DisclosureParams())
     await releaser.establish()
@@ -128,17 +119,13 @@ async def test_a_release_that_fails_while_publishing_is_published_as_recorded(bo
         assert all(committed[(r.topic, r.key)] == r.value for r in uncommitted)
     finally:
         await restarted.stop()
-        await delete_topics(bootstrap, [s.name for s in specs])
+        await delete_topics(bootstrap, topics.names)
 
 
 async def test_the_newest_releaser_fences_the_older_one(bootstrap: str) -> None:
-    state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
-    settings = AggregateSettings(
-        bootstrap_servers=bootstrap, topic_prefix=f"{unique('f')}.", app_id=unique("agg"), tick_seconds=0.05
-    )
-    specs = topic_specs(settings)
-    await ensure_topics(bootstrap, specs)
-    public = [s.name for s in specs if ".aggregates." in s.name]
+    state = feed_state()
+    topics = await release_topics(bootstrap, "f", tick_seconds=0.05)
+    settings, public = topics.settings, topics.public
     old_metrics = AggregateMetrics()
     old = Releaser(settings, state, ManualClock(AT), old_metrics, DisclosureParams())
     new = Releaser(settings, state, ManualClock(AT), AggregateMetrics(), DisclosureParams())
@@ -166,4 +153,4 @@ async def test_the_newest_releaser_fences_the_older_one(bootstrap: str) -> None:
     finally:
         await old.stop()
         await new.stop()
-        await delete_topics(bootstrap, [s.name for s in specs])
+        await delete_topics(bootstrap, topics.names)

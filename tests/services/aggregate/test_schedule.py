@@ -34,7 +34,8 @@ def test_period_of(day: date, quarter: str, month: str) -> None:
     assert period_of(day) == quarter == period_of(day, "quarter")
     assert period_of(day, "month") == month
     # The population module has its own period_of; the two must agree.
-    assert population.period_of(day) == quarter and population.period_of(day, "month") == month
+    assert population.period_of(day) == quarter == population.period_of(day, "quarter")
+    assert population.period_of(day, "month") == month
 
 
 @pytest.mark.parametrize(

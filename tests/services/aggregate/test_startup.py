@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.support.service import run_to_exit
 
 
 @pytest.mark.parametrize("name", ["K_SITES", "K_INSIDER", "OUTCOME_MIN", "K_DELTA"])
 def test_a_parameter_below_two_is_refused(name: str) -> None:
     env = {**os.environ, f"AGGREGATE_{name}": "1", "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "services.aggregate"],
-        check=False,
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        timeout=60,
-    )
+    done = run_to_exit("services.aggregate", env)
     assert done.returncode == 2, done.stderr[-500:]
     assert b"refusing to start" in done.stderr and name.lower().encode() in done.stderr

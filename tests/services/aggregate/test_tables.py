@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import date
 
 import pytest
@@ -19,113 +17,16 @@ from schemas.exchange.aggregates import (
     LabourRelationsMeasures,
     share_pct,
 )
-from schemas.shared.models import Announcement, Audit, AuditType, Finding, LabourRelations, PlatformSite
-from schemas.shared.resolution import ResolvedSite, SiteResolution
 from schemas.taxonomy import ForcedLabourIndicator as FL
-from schemas.taxonomy import Issue, Sector, Severity, WorkforceBand
+from schemas.taxonomy import Issue, Sector, Severity
 from services.aggregate.model import ALL, Cell, CellKey
 from services.aggregate.population import Granularity, NormalizedState
 from services.aggregate.tables import forced_labour, issue_prevalence, labour_relations
+from tests.services.aggregate.hand_built import World, voice
 from tests.services.aggregate.test_population import Feed, nc, observation
 from tests.services.normalize.test_engine import accepted_feed, run
 
 APPAREL, FOOD = Sector.APPAREL_TEXTILES, Sector.FOOD_AGRICULTURE
-NO_VOICE = LabourRelations(
-    has_union=False, has_worker_committee=False, has_collective_agreement=False, has_grievance_mechanism=False
-)
-
-
-def pid(kind: str, name: str) -> str:
-    return f"t.{kind}.{hashlib.md5(name.encode()).hexdigest()}"
-
-
-class World:
-    """A hand-built normalized state: resolved sites, their platform sites, audits."""
-
-    def __init__(self) -> None:
-        self.state = NormalizedState()
-
-    def site(
-        self,
-        name: str,
-        *,
-        country: str = "BD",
-        sector: Sector = APPAREL,
-        platforms: Iterable[str] = ("sedex",),
-    ) -> str:
-        rid = f"rsite-{name}"
-        ids = []
-        for platform in platforms:
-            site_id = pid("site", f"{platform}:{name}")
-            owner = pid("company", f"{platform}:{name}")
-            self.state.platform_sites[site_id] = PlatformSite(
-                site_id=site_id,
-                platform=platform,
-                company_id=owner,
-                version=1,
-                updated_at_ms=1,
-                country=country,
-                sector=sector,
-                workforce_total=10,
-                workforce_band=WorkforceBand.B1_49,
-                members=[],
-                address_id=pid("addr", name),
-            )
-            self.state.resolutions[site_id] = SiteResolution(platform_site_id=site_id, resolved_site_id=rid)
-            ids.append(site_id)
-        owners = sorted(self.state.platform_sites[s].company_id for s in ids)
-        self.state.resolved_sites[rid] = ResolvedSite(
-            resolved_site_id=rid,
-            country=country,
-            sector=sector,
-            workforce_band=WorkforceBand.B1_49,
-            principal_owner_id=owners[0],
-            owner_ids=owners,
-            members=[],
-            platform_site_ids=sorted(ids),
-            platforms=sorted(self.state.platform_sites[s].platform for s in ids),
-        )
-        return rid
-
-    def audit(
-        self,
-        name: str,
-        site: str,
-        end: date,
-        *findings: tuple[Issue, Severity] | tuple[Issue, Severity, list[FL]],
-        platform: str = "sedex",
-        voice: LabourRelations = NO_VOICE,
-        event_ms: int = 1,
-    ) -> None:
-        site_id = pid("site", f"{platform}:{site}")
-        audit_id = pid("audit", name)
-        self.state.audits[audit_id] = Audit(
-            audit_id=audit_id,
-            platform=platform,
-            site_id=site_id,
-            company_id=self.state.platform_sites[site_id].company_id,
-            version=1,
-            updated_at_ms=event_ms,
-            methodology="SMETA-7.0",
-            audit_type=AuditType.FULL_PERIODIC,
-            announcement=Announcement.ANNOUNCED,
-            audit_end=end,
-            auditor_days=2.0,
-            audit_firm="APSCA-F-00123",
-            audit_firm_name="Example Assurance Ltd",
-            workers_interviewed=10,
-            labour_relations=voice,
-            findings=[
-                Finding(
-                    finding_id=pid("finding", f"{name}/{i}"),
-                    source_code="SMETA-7.0:0",
-                    issue=f[0],
-                    severity=f[1],
-                    fl_indicators=f[2] if len(f) == 3 else [],
-                )
-                for i, f in enumerate(findings)
-            ],
-        )
 
 
 def cells_by_key(cells: list[Cell]) -> dict[CellKey, Cell]:
@@ -501,17 +402,6 @@ def test_over_the_simulator_the_outcomes_are_what_the_published_message_accepts(
     assert_cells_consistent(relations)
     assert assert_margins_add_up(relations) > 0
     assert all(any(c.outcomes[flag] for c in relations) for flag in LABOUR_FLAGS)  # the feed has every flag
-
-
-def voice(
-    union: bool = False, committee: bool = False, cba: bool = False, grievance: bool = False
-) -> LabourRelations:
-    return LabourRelations(
-        has_union=union,
-        has_worker_committee=committee,
-        has_collective_agreement=cba,
-        has_grievance_mechanism=grievance,
-    )
 
 
 def test_labour_relations_counts_the_flags_of_each_sites_latest_audit_of_the_period() -> None:

@@ -164,10 +164,10 @@ async def test_each_release_arrives_once_through_failures_timeouts_slowness_and_
     s.deliver.start()
     s.deliver.wait_healthy()
 
-    async def first_three_done() -> bool:
-        return await done_through(bootstrap, s) == dict.fromkeys(paths, format_release_time(release_time(2)))
+    async def done_through_release(n: int) -> bool:
+        return await done_through(bootstrap, s) == dict.fromkeys(paths, format_release_time(release_time(n)))
 
-    await eventually(first_three_done, 90, "releases 0-2 delivered or dead-lettered")
+    await eventually(lambda: done_through_release(2), 90, "releases 0-2 delivered or dead-lettered")
 
     # Release 3 is held by the slow endpoint after it processed it: deliver dies waiting for the answer.
     await publish_release(s.producer, release_messages(3), s.prefix)
@@ -182,11 +182,7 @@ async def test_each_release_arrives_once_through_failures_timeouts_slowness_and_
     await publish_release(s.producer, release_messages(4), s.prefix)
     s.deliver.start()
     s.deliver.wait_healthy()
-
-    async def all_done() -> bool:
-        return await done_through(bootstrap, s) == dict.fromkeys(paths, format_release_time(release_time(4)))
-
-    await eventually(all_done, 90, "releases 0-4 delivered or dead-lettered")
+    await eventually(lambda: done_through_release(4), 90, "releases 0-4 delivered or dead-lettered")
 
     # One id per release and endpoint, each processed once, and exactly the releases (7 aborted).
     assert set(paths["flaky"].processed) == expected_ids("flaky", range(5))

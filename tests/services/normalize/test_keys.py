@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,9 +12,9 @@ import pytest
 from services.normalize.keys import DEMO_SECRET, KeyMaterial, MissingKeyError, load_key
 from services.normalize.pseudonymise import IdKind, Pseudonymiser
 from services.normalize.seal import Sealer
+from tests.support.service import run_to_exit
 
 SECRET_HEX = "11" * 32
-REPO = Path(__file__).resolve().parents[3]
 
 
 def test_no_key_is_refused() -> None:
@@ -26,14 +24,7 @@ def test_no_key_is_refused() -> None:
 
 def test_the_service_refuses_to_start_without_a_key() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NORMALIZE_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "services.normalize"],
-        check=False,
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        timeout=60,
-    )
+    done = run_to_exit("services.normalize", env)
     assert done.returncode == 2
     assert b"refusing to start" in done.stderr
 

@@ -25,7 +25,7 @@ from simulator.feed import generate_feed
 from simulator.publish import publish
 from tests.services.normalize.test_engine import CTX, State, apply, resolved_id
 from tests.support.kafka import create_topics, eventually, read_topic, unique
-from tests.support.service import ServiceProcess, free_port
+from tests.support.service import ingest_under_test, normalize_under_test
 
 pytestmark = pytest.mark.broker
 
@@ -53,43 +53,16 @@ async def test_normalize_is_private_and_restart_safe(bootstrap: str, tmp_path: P
     feed = generate_feed(seed=13, sites_per_platform=30, start=date(2025, 1, 1), months=6)
     messages = feed.messages
     suffix = unique("n")
-    topics = {"sedex.changes.v1": f"sedex-{suffix}", "amfori.changes.v1": f"amfori-{suffix}"}
-    accepted_topic, prefix = f"accepted-{suffix}", f"{suffix}."
-    ingest_topics = [*topics.values(), accepted_topic, f"dlq-{suffix}", f"seen-{suffix}"]
+    under_test = ingest_under_test(bootstrap, tmp_path, suffix)
+    ingest, topics, accepted_topic = under_test.service, under_test.platform_topics, under_test.accepted
+    prefix = f"{suffix}."
+    ingest_topics = [*topics.values(), accepted_topic, under_test.dlq, under_test.seen]
     await create_topics(bootstrap, [*topics.values(), accepted_topic])
     settings = NormalizeSettings(topic_prefix=prefix)
     normalize_topics = [settings.topic(n) for n in settings.state_topics] + [settings.dlq_topic]
 
-    ingest_port, normalize_port = free_port(), free_port()
-    ingest = ServiceProcess(
-        "services.ingest",
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "INGEST_APP_ID": f"ingest-{suffix}",
-            "INGEST_WEB_PORT": str(ingest_port),
-            "INGEST_DATA_DIR": str(tmp_path / "ingest"),
-            "INGEST_SEDEX_TOPIC": topics["sedex.changes.v1"],
-            "INGEST_AMFORI_TOPIC": topics["amfori.changes.v1"],
-            "INGEST_ACCEPTED_TOPIC": accepted_topic,
-            "INGEST_DLQ_TOPIC": f"dlq-{suffix}",
-            "INGEST_SEEN_TOPIC": f"seen-{suffix}",
-        },
-        tmp_path / "ingest.log",
-        ingest_port,
-    )
-    normalize = ServiceProcess(
-        "services.normalize",
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "NORMALIZE_APP_ID": f"normalize-{suffix}",
-            "NORMALIZE_WEB_PORT": str(normalize_port),
-            "NORMALIZE_DATA_DIR": str(tmp_path / "normalize"),
-            "NORMALIZE_ACCEPTED_TOPIC": accepted_topic,
-            "NORMALIZE_TOPIC_PREFIX": prefix,
-            "NORMALIZE_DEMO_MODE": "1",
-        },
-        tmp_path / "normalize.log",
-        normalize_port,
+    normalize = normalize_under_test(
+        bootstrap, tmp_path, "normalize", app_id=f"normalize-{suffix}", accepted=accepted_topic, prefix=prefix
     )
     consumed = "sx_normalize_events_consumed_total"
     half = len(messages) // 2

@@ -16,7 +16,7 @@ from services.normalize.topics import NORMALIZE_DLQ_TOPIC, NORMALIZE_QUARANTINE_
 from services.topics import delete_topics
 from tests.services.normalize.test_engine import accepted_feed, interleave
 from tests.support.kafka import create_topics, eventually, read_topic, unique
-from tests.support.service import ServiceProcess, free_port
+from tests.support.service import ServiceProcess, normalize_under_test
 
 pytestmark = pytest.mark.broker
 CONSUMED = "sx_normalize_events_consumed_total"
@@ -38,17 +38,9 @@ async def _produce(bootstrap: str, topic: str, events: list[AcceptedEvent]) -> N
 
 
 def _service(bootstrap: str, tmp: Path, name: str, accepted: str, prefix: str) -> ServiceProcess:
-    port = free_port()
-    env = {
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "NORMALIZE_APP_ID": f"normalize-{prefix}",
-        "NORMALIZE_WEB_PORT": str(port),
-        "NORMALIZE_DATA_DIR": str(tmp / name),
-        "NORMALIZE_ACCEPTED_TOPIC": accepted,
-        "NORMALIZE_TOPIC_PREFIX": prefix,
-        "NORMALIZE_DEMO_MODE": "1",
-    }
-    return ServiceProcess("services.normalize", env, tmp / f"{name}.log", port)
+    return normalize_under_test(
+        bootstrap, tmp, name, app_id=f"normalize-{prefix}", accepted=accepted, prefix=prefix
+    )
 
 
 async def _state(bootstrap: str, settings: NormalizeSettings) -> dict[str, dict[bytes, bytes]]:

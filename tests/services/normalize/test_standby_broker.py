@@ -27,7 +27,7 @@ from services.normalize.settings import NormalizeSettings
 from services.topics import delete_topics
 from simulator.feed import generate_feed
 from tests.support.kafka import committed_offsets, create_topics, end_offsets, eventually, unique
-from tests.support.service import ServiceProcess, free_port
+from tests.support.service import ServiceProcess, normalize_under_test
 
 pytestmark = pytest.mark.broker
 
@@ -55,17 +55,9 @@ async def test_the_standby_takes_over_from_a_killed_active_and_the_state_is_unch
     await create_topics(bootstrap, [accepted], partitions=3)
 
     def instance(name: str) -> ServiceProcess:
-        port = free_port()
-        env = {
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "NORMALIZE_APP_ID": app_id,
-            "NORMALIZE_WEB_PORT": str(port),
-            "NORMALIZE_DATA_DIR": str(tmp_path / name),
-            "NORMALIZE_ACCEPTED_TOPIC": accepted,
-            "NORMALIZE_TOPIC_PREFIX": prefix,
-            "NORMALIZE_DEMO_MODE": "1",
-        }
-        return ServiceProcess("services.normalize", env, tmp_path / f"{name}.log", port)
+        return normalize_under_test(
+            bootstrap, tmp_path, name, app_id=app_id, accepted=accepted, prefix=prefix
+        )
 
     a, b = instance("a"), instance("b")
     half = len(envelopes) // 2

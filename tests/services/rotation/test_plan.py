@@ -19,6 +19,7 @@ from services.normalize.engine import Record
 from services.normalize.keys import KeyMaterial
 from services.normalize.topics import NORMALIZE_QUARANTINE_TOPIC
 from services.rotation.plan import Held, RotationPlan, RotationRefused, _same_content, plan_rotation
+from tests.services.normalize.test_engine import apply
 from tests.services.rotation.history import (
     FIRST_RELEASE,
     NEW,
@@ -44,12 +45,7 @@ def history() -> Feed:
 def applied(state: Mapping[str, Mapping[str, bytes]], records: list[Record]) -> dict[str, dict[str, bytes]]:
     """The compacted topics after the plan's normalize records."""
     out = {topic: dict(values) for topic, values in state.items()}
-    for r in records:
-        held = out.setdefault(r.topic, {})
-        if r.value is None:
-            held.pop(r.key, None)
-        else:
-            held[r.key] = r.value
+    apply(out, records)
     return {topic: values for topic, values in out.items() if values}
 
 

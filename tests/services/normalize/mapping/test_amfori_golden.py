@@ -1,10 +1,15 @@
-"""Golden tests: each amfori event type, through ingest's envelope, to its full shared output."""
+"""Golden tests: each amfori event type, through ingest's envelope, to its full shared output.
+
+Mirrors test_sedex_golden.py event for event: each platform's own vocabulary, in and out.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+
+import pytest
 
 from schemas.shared import models as shared
 from schemas.taxonomy import ForcedLabourIndicator as FL
@@ -14,10 +19,17 @@ from services.normalize.pseudonymise import IdKind
 from services.normalize.seal import Sealer
 from tests.fixtures.examples import amfori_monitoring
 
+from .expected import Expected, labour_relations
+
 MapRaw = Callable[[dict[str, Any]], list[Output]]
 Pseud = Callable[[IdKind, str], str]
 
 TIMESTAMP = 1_771_405_200_000  # 2026-02-18T09:00:00Z
+
+
+@pytest.fixture
+def expect(P: Pseud) -> Expected:
+    return Expected(P, "amfori", company_ref="050-0012345", site_ref="050-0012345-001", at_ms=TIMESTAMP)
 
 
 def envelope(event_type: str, version: int, data: dict[str, Any], site: bool = True) -> dict[str, Any]:
@@ -55,15 +67,10 @@ def site_data() -> dict[str, Any]:
     }
 
 
-def test_site_updated(map_raw: MapRaw, P: Pseud, sealer: Sealer) -> None:
+def test_site_updated(map_raw: MapRaw, P: Pseud, sealer: Sealer, expect: Expected) -> None:
     [out] = map_raw(envelope("site.updated", 2, site_data()))
-    site_id = P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001")
-    expected = shared.PlatformSite(
-        site_id=site_id,
-        platform="amfori",
-        company_id=P(IdKind.COMPANY, "amfori:050-0012345"),
-        version=2,
-        updated_at_ms=TIMESTAMP,
+    assert out == expect.platform_site(
+        2,
         country="BD",
         sector=Sector.APPAREL_TEXTILES,
         workforce_total=1200,
@@ -82,18 +89,16 @@ def test_site_updated(map_raw: MapRaw, P: Pseud, sealer: Sealer) -> None:
         # the name, not the local name
         address_id=P(IdKind.ADDRESS, "chattogram denim mills|road 5 kalurghat i a|chattogram|BD"),
     )
-    assert out == Output(OutputKind.PLATFORM_SITE, site_id, expected, site_id, 2, TIMESTAMP)
     assert isinstance(out.value, shared.PlatformSite)
     assert [m.member_id for m in out.value.members] == sorted(m.member_id for m in out.value.members)
 
 
-def test_site_deleted_is_a_tombstone_of_the_platform_site(map_raw: MapRaw, P: Pseud) -> None:
+def test_site_deleted_is_a_tombstone_of_the_platform_site(map_raw: MapRaw, expect: Expected) -> None:
     [out] = map_raw(envelope("site.deleted", 9, {}))
-    site_id = P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001")
-    assert out == Output(OutputKind.PLATFORM_SITE, site_id, None, site_id, 9, TIMESTAMP)
+    assert out == expect.tombstone(OutputKind.PLATFORM_SITE, expect.site_id, 9)
 
 
-def test_monitoring_completed(map_raw: MapRaw, P: Pseud) -> None:
+def test_monitoring_completed(map_raw: MapRaw, expect: Expected) -> None:
     raw = amfori_monitoring()
     raw["data"]["performanceAreas"].append(
         {
@@ -116,18 +121,13 @@ def test_monitoring_completed(map_raw: MapRaw, P: Pseud) -> None:
         {"findingId": "Z-2", "category": "BRIBERY", "comment": "Auditor offered a gift."},
     ]
     [out] = map_raw(raw)
-    audit_id = P(IdKind.AUDIT, "amfori:MON-88231")
 
-    def fid(ref: str) -> str:
-        return P(IdKind.FINDING, f"amfori:MON-88231/{ref}")
+    def finding(ref: str, code: str, issue: Issue, severity: Severity, *fl: FL) -> shared.Finding:
+        return expect.finding("MON-88231", ref, f"BSCI-2.0:{code}", issue, severity, *fl)
 
-    expected = shared.Audit(
-        audit_id=audit_id,
-        platform="amfori",
-        site_id=P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001"),
-        company_id=P(IdKind.COMPANY, "amfori:050-0012345"),
-        version=1,
-        updated_at_ms=1_771_405_200_000,
+    assert out == expect.audit(
+        "MON-88231",
+        1,
         methodology="BSCI-2.0",
         audit_type=shared.AuditType.FULL,
         announcement=shared.Announcement.SEMI_ANNOUNCED,
@@ -136,57 +136,25 @@ def test_monitoring_completed(map_raw: MapRaw, P: Pseud) -> None:
         audit_firm="APSCA-F-00123",
         audit_firm_name="Example Assurance Ltd",
         workers_interviewed=None,
-        labour_relations=shared.LabourRelations(
-            has_union=False,
-            has_worker_committee=True,
-            has_collective_agreement=False,
-            has_grievance_mechanism=True,
-        ),
+        labour_relations=labour_relations(union=False, committee=True, cba=False, grievance=True),
         findings=[
-            shared.Finding(
-                finding_id=fid("F-1"),
-                source_code="BSCI-2.0:PA6.Q3",
-                issue=Issue.WORKING_HOURS,
-                severity=Severity.MAJOR,
-                fl_indicators=[FL.EXCESSIVE_OVERTIME],
+            finding("F-1", "PA6.Q3", Issue.WORKING_HOURS, Severity.MAJOR, FL.EXCESSIVE_OVERTIME),
+            finding(
+                "F-2", "PA11.Q1", Issue.FORCED_LABOUR, Severity.MINOR, FL.RETENTION_OF_IDENTITY_DOCUMENTS
             ),
-            shared.Finding(
-                finding_id=fid("F-2"),
-                source_code="BSCI-2.0:PA11.Q1",
-                issue=Issue.FORCED_LABOUR,
-                severity=Severity.MINOR,
-                fl_indicators=[FL.RETENTION_OF_IDENTITY_DOCUMENTS],
+            finding("F-3", "PA7.Q12", Issue.HEALTH_SAFETY, Severity.MINOR),
+            finding(
+                "Z-1", "ZT:FORCED_LABOUR", Issue.FORCED_LABOUR, Severity.CRITICAL, FL.ABUSE_OF_VULNERABILITY
             ),
-            shared.Finding(
-                finding_id=fid("F-3"),
-                source_code="BSCI-2.0:PA7.Q12",
-                issue=Issue.HEALTH_SAFETY,
-                severity=Severity.MINOR,
-                fl_indicators=[],
-            ),
-            shared.Finding(
-                finding_id=fid("Z-1"),
-                source_code="BSCI-2.0:ZT:FORCED_LABOUR",
-                issue=Issue.FORCED_LABOUR,
-                severity=Severity.CRITICAL,
-                fl_indicators=[FL.ABUSE_OF_VULNERABILITY],
-            ),
-            shared.Finding(
-                finding_id=fid("Z-2"),
-                source_code="BSCI-2.0:ZT:BRIBERY",
-                issue=Issue.BUSINESS_ETHICS,
-                severity=Severity.CRITICAL,
-                fl_indicators=[],
-            ),
+            finding("Z-2", "ZT:BRIBERY", Issue.BUSINESS_ETHICS, Severity.CRITICAL),
         ],
     )
-    assert out == Output(OutputKind.AUDIT, audit_id, expected, audit_id, 1, TIMESTAMP)
     assert isinstance(out.value, shared.Audit)
     ids = [f.finding_id for f in out.value.findings]
     assert ids == sorted(ids)
 
 
-def test_monitoring_updated_follow_up_unannounced_appointed_rep(map_raw: MapRaw, P: Pseud) -> None:
+def test_monitoring_updated_follow_up_unannounced_appointed_rep(map_raw: MapRaw, expect: Expected) -> None:
     raw = amfori_monitoring()
     raw["type"] = "monitoring.updated"
     raw["version"] = 3
@@ -205,14 +173,9 @@ def test_monitoring_updated_follow_up_unannounced_appointed_rep(map_raw: MapRaw,
         },
     )
     [out] = map_raw(raw)
-    audit_id = P(IdKind.AUDIT, "amfori:MON-88231")
-    expected = shared.Audit(
-        audit_id=audit_id,
-        platform="amfori",
-        site_id=P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001"),
-        company_id=P(IdKind.COMPANY, "amfori:050-0012345"),
-        version=3,
-        updated_at_ms=TIMESTAMP,
+    assert out == expect.audit(
+        "MON-88231",
+        3,
         methodology="BSCI-2.0",
         audit_type=shared.AuditType.FOLLOW_UP,
         announcement=shared.Announcement.UNANNOUNCED,
@@ -221,24 +184,17 @@ def test_monitoring_updated_follow_up_unannounced_appointed_rep(map_raw: MapRaw,
         audit_firm="APSCA-F-00123",
         audit_firm_name="Example Assurance Ltd",
         workers_interviewed=None,
-        labour_relations=shared.LabourRelations(
-            has_union=True,
-            has_worker_committee=False,
-            has_collective_agreement=True,
-            has_grievance_mechanism=False,
-        ),
+        labour_relations=labour_relations(union=True, committee=False, cba=True, grievance=False),
         findings=[],
     )
-    assert out == Output(OutputKind.AUDIT, audit_id, expected, audit_id, 3, TIMESTAMP)
 
 
-def test_monitoring_cancelled_is_a_tombstone_of_the_audit(map_raw: MapRaw, P: Pseud) -> None:
+def test_monitoring_cancelled_is_a_tombstone_of_the_audit(map_raw: MapRaw, expect: Expected) -> None:
     [out] = map_raw(envelope("monitoring.cancelled", 4, {"monitoringId": "MON-88231"}))
-    audit_id = P(IdKind.AUDIT, "amfori:MON-88231")
-    assert out == Output(OutputKind.AUDIT, audit_id, None, audit_id, 4, TIMESTAMP)
+    assert out == expect.tombstone(OutputKind.AUDIT, expect.id(IdKind.AUDIT, "MON-88231"), 4)
 
 
-def test_remediation_resolved(map_raw: MapRaw, P: Pseud) -> None:
+def test_remediation_resolved(map_raw: MapRaw, expect: Expected) -> None:
     data = {
         "monitoringId": "MON-88231",
         "findingId": "F-1",
@@ -247,19 +203,14 @@ def test_remediation_resolved(map_raw: MapRaw, P: Pseud) -> None:
         "resolvedAt": 1_775_001_599_000,  # 2026-03-31T23:59:59Z
     }
     [out] = map_raw(envelope("remediation.updated", 2, data))
-    finding_id = P(IdKind.FINDING, "amfori:MON-88231/F-1")
-    expected = shared.CorrectiveAction(
-        finding_id=finding_id,
-        audit_id=P(IdKind.AUDIT, "amfori:MON-88231"),
-        platform="amfori",
-        site_id=P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001"),
-        version=2,
-        updated_at_ms=TIMESTAMP,
+    assert out == expect.corrective_action(
+        "MON-88231",
+        "F-1",
+        2,
         status=shared.CorrectiveActionStatus.CLOSED,
         due_date=date(2026, 4, 20),
         closed_date=date(2026, 3, 31),
     )
-    assert out == Output(OutputKind.CORRECTIVE_ACTION, finding_id, expected, finding_id, 2, TIMESTAMP)
 
 
 def test_remediation_open_in_progress_not_resolved(map_raw: MapRaw) -> None:
@@ -278,20 +229,16 @@ def test_remediation_open_in_progress_not_resolved(map_raw: MapRaw) -> None:
     assert not shared.CorrectiveActionStatus.NOT_RESOLVED.is_closed
 
 
-def test_consent_updated(map_raw: MapRaw, P: Pseud) -> None:
+def test_consent_updated(map_raw: MapRaw, expect: Expected) -> None:
     raw = envelope("consent.updated", 5, {"purpose": "aggregate-exchange", "status": "REVOKED"}, site=False)
     [out] = map_raw(raw)
-    company_id = P(IdKind.COMPANY, "amfori:050-0012345")
-    expected = shared.Consent(
-        company_id=company_id, platform="amfori", version=5, updated_at_ms=TIMESTAMP, granted=False
-    )
-    assert out == Output(OutputKind.CONSENT, company_id, expected, company_id, 5, TIMESTAMP)
+    assert out == expect.consent(5, granted=False)
     raw["data"]["status"] = "GRANTED"
     [granted] = map_raw(raw)
     assert isinstance(granted.value, shared.Consent) and granted.value.granted is True
 
 
-def test_academy_completion(map_raw: MapRaw, P: Pseud) -> None:
+def test_academy_completion(map_raw: MapRaw, expect: Expected) -> None:
     data = {
         "completionId": "AC-7781",
         "courseId": "BSCI-FR-2",
@@ -300,16 +247,6 @@ def test_academy_completion(map_raw: MapRaw, P: Pseud) -> None:
         "participants": 3,
     }
     [out] = map_raw(envelope("academy.completion", 1, data))
-    training_id = P(IdKind.TRAINING, "amfori:AC-7781")
-    expected = shared.Training(
-        training_id=training_id,
-        platform="amfori",
-        site_id=P(IdKind.PLATFORM_SITE, "amfori:050-0012345-001"),
-        company_id=P(IdKind.COMPANY, "amfori:050-0012345"),
-        version=1,
-        updated_at_ms=TIMESTAMP,
-        issues=[Issue.WAGES],
-        completed_on=date(2026, 1, 21),
-        participants=3,
+    assert out == expect.training(
+        "AC-7781", 1, issues=[Issue.WAGES], completed_on=date(2026, 1, 21), participants=3
     )
-    assert out == Output(OutputKind.TRAINING, training_id, expected, training_id, 1, TIMESTAMP)

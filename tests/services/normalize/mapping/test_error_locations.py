@@ -30,6 +30,7 @@ def test_an_unknown_training_topic_names_the_topic_field(ctx: MappingContext, ac
         map_event(accept(sedex_envelope("TrainingCompleted", 1, payload)), revised)
     assert caught.value.code is MappingErrorCode.UNKNOWN_TRAINING_TOPIC
     assert caught.value.reason.startswith("payload.topic"), caught.value.reason
+    assert "TR-SECRET-1" not in str(caught.value)
 
 
 def test_an_unknown_zero_tolerance_category_names_its_place_in_the_list(

@@ -1,4 +1,7 @@
-"""Golden tests: each Sedex event type, through ingest's envelope, to its full shared output."""
+"""Golden tests: each Sedex event type, through ingest's envelope, to its full shared output.
+
+Mirrors test_amfori_golden.py event for event: each platform's own vocabulary, in and out.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +9,28 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import pytest
+
 from schemas.shared import models as shared
 from schemas.taxonomy import ForcedLabourIndicator as FL
 from schemas.taxonomy import Issue, Sector, Severity, WorkforceBand
 from services.normalize.mapping import Output, OutputKind
 from services.normalize.pseudonymise import IdKind
 from services.normalize.seal import Sealer
-from tests.fixtures.examples import sedex_audit
+from tests.fixtures.examples import sedex_audit, sedex_audit_payload
+
+from .expected import Expected, labour_relations
 
 MapRaw = Callable[[dict[str, Any]], list[Output]]
 Pseud = Callable[[IdKind, str], str]
 
 OCCURRED = "2026-02-12T08:30:00Z"
 OCCURRED_MS = 1_770_885_000_000  # 2026-02-12T08:30:00Z
+
+
+@pytest.fixture
+def expect(P: Pseud) -> Expected:
+    return Expected(P, "sedex", company_ref="ZC1043921", site_ref="ZS1098453", at_ms=OCCURRED_MS)
 
 
 def envelope(event_type: str, version: int, payload: dict[str, Any], site: bool = True) -> dict[str, Any]:
@@ -50,15 +62,10 @@ def site_payload() -> dict[str, Any]:
     }
 
 
-def test_site_upserted(map_raw: MapRaw, P: Pseud, sealer: Sealer) -> None:
+def test_site_upserted(map_raw: MapRaw, P: Pseud, sealer: Sealer, expect: Expected) -> None:
     [out] = map_raw(envelope("SiteUpserted", 3, site_payload()))
-    site_id = P(IdKind.PLATFORM_SITE, "sedex:ZS1098453")
-    expected = shared.PlatformSite(
-        site_id=site_id,
-        platform="sedex",
-        company_id=P(IdKind.COMPANY, "sedex:ZC1043921"),
-        version=3,
-        updated_at_ms=OCCURRED_MS,
+    assert out == expect.platform_site(
+        3,
         country="BD",
         sector=Sector.APPAREL_TEXTILES,
         workforce_total=420,
@@ -73,7 +80,6 @@ def test_site_upserted(map_raw: MapRaw, P: Pseud, sealer: Sealer) -> None:
         os_id_sealed=sealer.seal("BD2024123ABC123"),
         address_id=P(IdKind.ADDRESS, "dhaka knit wear ltd|plot 12 road 3|gazipur|BD"),
     )
-    assert out == Output(OutputKind.PLATFORM_SITE, site_id, expected, site_id, 3, OCCURRED_MS)
     assert isinstance(out.value, shared.PlatformSite)
     assert [m.member_id for m in out.value.members] == sorted(m.member_id for m in out.value.members)
     assert out.value.os_id_sealed is not None and sealer.unseal(out.value.os_id_sealed) == "BD2024123ABC123"
@@ -91,10 +97,9 @@ def test_site_upserted_without_os_id_or_customers(map_raw: MapRaw) -> None:
     assert out.value.workforce_band is WorkforceBand.B1_49
 
 
-def test_site_removed_is_a_tombstone_of_the_platform_site(map_raw: MapRaw, P: Pseud) -> None:
+def test_site_removed_is_a_tombstone_of_the_platform_site(map_raw: MapRaw, expect: Expected) -> None:
     [out] = map_raw(envelope("SiteRemoved", 4, {}))
-    site_id = P(IdKind.PLATFORM_SITE, "sedex:ZS1098453")
-    assert out == Output(OutputKind.PLATFORM_SITE, site_id, None, site_id, 4, OCCURRED_MS)
+    assert out == expect.tombstone(OutputKind.PLATFORM_SITE, expect.site_id, 4)
 
 
 def _example_audit_payload() -> dict[str, Any]:
@@ -126,16 +131,15 @@ def _example_audit_payload() -> dict[str, Any]:
     return payload
 
 
-def test_audit_published(map_raw: MapRaw, P: Pseud) -> None:
+def test_audit_published(map_raw: MapRaw, expect: Expected) -> None:
     [out] = map_raw(envelope("AuditPublished", 1, _example_audit_payload()))
-    audit_id = P(IdKind.AUDIT, "sedex:SMETA-2026-000871")
-    expected = shared.Audit(
-        audit_id=audit_id,
-        platform="sedex",
-        site_id=P(IdKind.PLATFORM_SITE, "sedex:ZS1098453"),
-        company_id=P(IdKind.COMPANY, "sedex:ZC1043921"),
-        version=1,
-        updated_at_ms=OCCURRED_MS,
+
+    def finding(ref: str, clause: str, issue: Issue, severity: Severity, *fl: FL) -> shared.Finding:
+        return expect.finding("SMETA-2026-000871", ref, f"SMETA-7.0:{clause}", issue, severity, *fl)
+
+    assert out == expect.audit(
+        "SMETA-2026-000871",
+        1,
         methodology="SMETA-7.0",
         audit_type=shared.AuditType.FULL_PERIODIC,
         announcement=shared.Announcement.SEMI_ANNOUNCED,
@@ -144,61 +148,43 @@ def test_audit_published(map_raw: MapRaw, P: Pseud) -> None:
         audit_firm="APSCA-F-00123",
         audit_firm_name="Example Assurance Ltd",
         workers_interviewed=18,
-        labour_relations=shared.LabourRelations(
-            has_union=False,
-            has_worker_committee=True,
-            has_collective_agreement=False,
-            has_grievance_mechanism=True,
-        ),
+        labour_relations=labour_relations(union=False, committee=True, cba=False, grievance=True),
         findings=[
-            shared.Finding(
-                finding_id=P(IdKind.FINDING, "sedex:SMETA-2026-000871/NC-1"),
-                source_code="SMETA-7.0:6",
-                issue=Issue.WORKING_HOURS,
-                severity=Severity.MAJOR,
-                fl_indicators=[FL.EXCESSIVE_OVERTIME],
+            finding("NC-1", "6", Issue.WORKING_HOURS, Severity.MAJOR, FL.EXCESSIVE_OVERTIME),
+            finding(
+                "NC-2",
+                "1A",
+                Issue.RESPONSIBLE_RECRUITMENT,
+                Severity.CRITICAL,
+                FL.DEBT_BONDAGE,
+                FL.RETENTION_OF_IDENTITY_DOCUMENTS,
             ),
-            shared.Finding(
-                finding_id=P(IdKind.FINDING, "sedex:SMETA-2026-000871/NC-2"),
-                source_code="SMETA-7.0:1A",
-                issue=Issue.RESPONSIBLE_RECRUITMENT,
-                severity=Severity.CRITICAL,
-                fl_indicators=[FL.DEBT_BONDAGE, FL.RETENTION_OF_IDENTITY_DOCUMENTS],
-            ),
-            shared.Finding(
-                finding_id=P(IdKind.FINDING, "sedex:SMETA-2026-000871/CAR-1"),
-                source_code="SMETA-7.0:5A",
-                issue=Issue.WAGES,
-                severity=Severity.MINOR,
-                fl_indicators=[],
-            ),
+            finding("CAR-1", "5A", Issue.WAGES, Severity.MINOR),
         ],
     )
-    assert out == Output(OutputKind.AUDIT, audit_id, expected, audit_id, 1, OCCURRED_MS)
     assert isinstance(out.value, shared.Audit)
     ids = [f.finding_id for f in out.value.findings]
     assert ids == sorted(ids) and len(ids) == 3  # the observation and the good example are dropped
 
 
-def test_audit_revised_smeta_6_1_desktop_follow_up(map_raw: MapRaw, P: Pseud) -> None:
-    payload = {
-        "auditRef": "SMETA-2025-000100",
-        "methodology": {"scheme": "SMETA", "version": "6.1", "pillars": 2},
-        "auditType": "Desktop Follow-up",
-        "announcement": "Unannounced",
-        "auditStart": "2025-12-30",
-        "auditEnd": "2025-12-31",
-        "auditorDays": 0.5,
-        "auditCompany": {"name": "Veritas Ethical Audits GmbH", "apscaFirmId": "APSCA-F-00217"},
-        "leadAuditor": {"name": "A. Auditor", "apscaNumber": "CSCA-21701234"},
-        "workersInterviewed": 0,
-        "workerRepresentation": {
+def test_audit_revised_smeta_6_1_desktop_follow_up(map_raw: MapRaw, expect: Expected) -> None:
+    payload = sedex_audit_payload(
+        auditRef="SMETA-2025-000100",
+        methodology={"scheme": "SMETA", "version": "6.1", "pillars": 2},
+        auditType="Desktop Follow-up",
+        announcement="Unannounced",
+        auditStart="2025-12-30",
+        auditEnd="2025-12-31",
+        auditorDays=0.5,
+        auditCompany={"name": "Veritas Ethical Audits GmbH", "apscaFirmId": "APSCA-F-00217"},
+        workersInterviewed=0,
+        workerRepresentation={
             "tradeUnion": True,
             "workerCommittee": False,
             "collectiveAgreement": True,
             "grievanceMechanism": False,
         },
-        "findings": [
+        findings=[
             {
                 "findingRef": "NC-9",
                 "type": "NonCompliance",
@@ -208,16 +194,11 @@ def test_audit_revised_smeta_6_1_desktop_follow_up(map_raw: MapRaw, P: Pseud) ->
                 "description": "Right-to-work checks missing.",
             }
         ],
-    }
+    )
     [out] = map_raw(envelope("AuditRevised", 2, payload))
-    audit_id = P(IdKind.AUDIT, "sedex:SMETA-2025-000100")
-    expected = shared.Audit(
-        audit_id=audit_id,
-        platform="sedex",
-        site_id=P(IdKind.PLATFORM_SITE, "sedex:ZS1098453"),
-        company_id=P(IdKind.COMPANY, "sedex:ZC1043921"),
-        version=2,
-        updated_at_ms=OCCURRED_MS,
+    assert out == expect.audit(
+        "SMETA-2025-000100",
+        2,
         methodology="SMETA-6.1",
         audit_type=shared.AuditType.FOLLOW_UP_DESKTOP,
         announcement=shared.Announcement.UNANNOUNCED,
@@ -226,32 +207,26 @@ def test_audit_revised_smeta_6_1_desktop_follow_up(map_raw: MapRaw, P: Pseud) ->
         audit_firm="APSCA-F-00217",
         audit_firm_name="Veritas Ethical Audits GmbH",
         workers_interviewed=0,
-        labour_relations=shared.LabourRelations(
-            has_union=True,
-            has_worker_committee=False,
-            has_collective_agreement=True,
-            has_grievance_mechanism=False,
-        ),
+        labour_relations=labour_relations(union=True, committee=False, cba=True, grievance=False),
         findings=[
-            shared.Finding(
-                finding_id=P(IdKind.FINDING, "sedex:SMETA-2025-000100/NC-9"),
-                source_code="SMETA-6.1:10A",
-                issue=Issue.RESPONSIBLE_RECRUITMENT,
-                severity=Severity.MAJOR,
-                fl_indicators=[FL.DECEPTION],
+            expect.finding(
+                "SMETA-2025-000100",
+                "NC-9",
+                "SMETA-6.1:10A",
+                Issue.RESPONSIBLE_RECRUITMENT,
+                Severity.MAJOR,
+                FL.DECEPTION,
             )
         ],
     )
-    assert out == Output(OutputKind.AUDIT, audit_id, expected, audit_id, 2, OCCURRED_MS)
 
 
-def test_audit_withdrawn_is_a_tombstone_of_the_audit(map_raw: MapRaw, P: Pseud) -> None:
+def test_audit_withdrawn_is_a_tombstone_of_the_audit(map_raw: MapRaw, expect: Expected) -> None:
     [out] = map_raw(envelope("AuditWithdrawn", 5, {"auditRef": "SMETA-2026-000871"}))
-    audit_id = P(IdKind.AUDIT, "sedex:SMETA-2026-000871")
-    assert out == Output(OutputKind.AUDIT, audit_id, None, audit_id, 5, OCCURRED_MS)
+    assert out == expect.tombstone(OutputKind.AUDIT, expect.id(IdKind.AUDIT, "SMETA-2026-000871"), 5)
 
 
-def test_corrective_action_closed(map_raw: MapRaw, P: Pseud) -> None:
+def test_corrective_action_closed(map_raw: MapRaw, expect: Expected) -> None:
     payload = {
         "auditRef": "SMETA-2026-000871",
         "findingRef": "NC-1",
@@ -261,19 +236,14 @@ def test_corrective_action_closed(map_raw: MapRaw, P: Pseud) -> None:
         "verification": "OnSite",
     }
     [out] = map_raw(envelope("CorrectiveActionUpdated", 3, payload))
-    finding_id = P(IdKind.FINDING, "sedex:SMETA-2026-000871/NC-1")
-    expected = shared.CorrectiveAction(
-        finding_id=finding_id,
-        audit_id=P(IdKind.AUDIT, "sedex:SMETA-2026-000871"),
-        platform="sedex",
-        site_id=P(IdKind.PLATFORM_SITE, "sedex:ZS1098453"),
-        version=3,
-        updated_at_ms=OCCURRED_MS,
+    assert out == expect.corrective_action(
+        "SMETA-2026-000871",
+        "NC-1",
+        3,
         status=shared.CorrectiveActionStatus.CLOSED,
         due_date=date(2026, 4, 11),
         closed_date=date(2026, 3, 30),
     )
-    assert out == Output(OutputKind.CORRECTIVE_ACTION, finding_id, expected, finding_id, 3, OCCURRED_MS)
 
 
 def test_corrective_action_open_and_progress_made(map_raw: MapRaw) -> None:
@@ -291,20 +261,16 @@ def test_corrective_action_open_and_progress_made(map_raw: MapRaw) -> None:
     assert opened.key == progress.key == opened.version_entity
 
 
-def test_consent_changed(map_raw: MapRaw, P: Pseud) -> None:
+def test_consent_changed(map_raw: MapRaw, expect: Expected) -> None:
     raw = envelope("ConsentChanged", 7, {"scope": "AGGREGATE_EXCHANGE", "granted": False}, site=False)
     [out] = map_raw(raw)
-    company_id = P(IdKind.COMPANY, "sedex:ZC1043921")
-    expected = shared.Consent(
-        company_id=company_id, platform="sedex", version=7, updated_at_ms=OCCURRED_MS, granted=False
-    )
-    assert out == Output(OutputKind.CONSENT, company_id, expected, company_id, 7, OCCURRED_MS)
+    assert out == expect.consent(7, granted=False)
     raw["payload"]["granted"] = True
     [granted] = map_raw(raw)
     assert isinstance(granted.value, shared.Consent) and granted.value.granted is True
 
 
-def test_training_completed_wages_and_hours_is_two_issues(map_raw: MapRaw, P: Pseud) -> None:
+def test_training_completed_wages_and_hours_is_two_issues(map_raw: MapRaw, expect: Expected) -> None:
     payload = {
         "trainingRef": "TR-00042",
         "courseCode": "SX-WH-101",
@@ -313,16 +279,10 @@ def test_training_completed_wages_and_hours_is_two_issues(map_raw: MapRaw, P: Ps
         "participants": 14,
     }
     [out] = map_raw(envelope("TrainingCompleted", 1, payload))
-    training_id = P(IdKind.TRAINING, "sedex:TR-00042")
-    expected = shared.Training(
-        training_id=training_id,
-        platform="sedex",
-        site_id=P(IdKind.PLATFORM_SITE, "sedex:ZS1098453"),
-        company_id=P(IdKind.COMPANY, "sedex:ZC1043921"),
-        version=1,
-        updated_at_ms=OCCURRED_MS,
+    assert out == expect.training(
+        "TR-00042",
+        1,
         issues=[Issue.WAGES, Issue.WORKING_HOURS],
         completed_on=date(2026, 1, 20),
         participants=14,
     )
-    assert out == Output(OutputKind.TRAINING, training_id, expected, training_id, 1, OCCURRED_MS)
