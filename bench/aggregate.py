@@ -48,9 +48,9 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,80 +68,27 @@ from bench.harness import (
     spawn_service,
     unique_topic_names,
 )
-from bench.normalize import accepted_envelopes
+from bench.inprocess import (
+    PUBLIC_TOPICS,
+    RELEASE_AT,
+    build_state,
+    normalized_records,
+    plan,
+    public_messages,
+)
 from bench.passthrough import child_env, run_passthrough
-from schemas.exchange.accepted import AcceptedEvent
-from schemas.exchange.aggregates import TABLES, topic_of
+from schemas.exchange.aggregates import TABLES
 from services.aggregate.__main__ import topic_specs
-from services.aggregate.noise import NoiseParams
-from services.aggregate.planner import ReleasePlan, plan_release
+from services.aggregate.planner import ReleasePlan
 from services.aggregate.population import INPUT_TOPICS, NormalizedState
-from services.aggregate.release import ReleaseLog
 from services.aggregate.settings import AggregateSettings
 from services.compacted import high_watermarks
 from services.kafka_auth import client_options
-from services.normalize.engine import Normalizer, Record
-from services.normalize.keys import load_key
-from services.normalize.mapping import MappingContext, MappingError
+from services.normalize.engine import Record
 from services.topics import delete_topics
 
 PARTITIONS = 6
 HOLD_CLOCK_AT = "2020-01-01T00:00:00Z"  # before the feed: the first slot releases nothing
-RELEASE_AT = datetime(2027, 1, 1, tzinfo=UTC)  # every period of the feed (2025) is closed by then
-PUBLIC_TOPICS = tuple(topic_of(t) for t in TABLES)
-
-
-# --- input: normalize's records, computed in this process ---------------------------------------------
-
-
-def normalized_records(events: int, seed: int = 42) -> Iterator[Record]:
-    """The records normalize writes to aggregate's input topics for `events` accepted envelopes, in order.
-
-    Same engine, same demo key and the same envelopes as `bench.normalize`; envelopes normalize
-    dead-letters produce nothing.
-    """
-    keys = load_key({"NORMALIZE_DEMO_MODE": "1"})
-    normalizer = Normalizer.fresh(MappingContext.from_keys(keys))
-    wanted = frozenset(INPUT_TOPICS)
-    envelopes = accepted_envelopes(events, seed)
-    for i, envelope in enumerate(envelopes):
-        envelopes[i] = None  # type: ignore[call-overload]  # release each envelope once processed
-        try:
-            outcome = normalizer.process(AcceptedEvent.model_validate_json(envelope.value))
-        except MappingError:
-            continue
-        for record in outcome.records:
-            if record.topic in wanted:
-                yield record
-
-
-def build_state(records: Iterator[Record] | Sequence[Record]) -> tuple[NormalizedState, int]:
-    """Aggregate's state after reading `records`, as its agent applies them; and how many there were."""
-    state = NormalizedState()
-    n = 0
-    for r in records:
-        state.apply(r.topic, r.key, r.value)
-        n += 1
-    return state, n
-
-
-def plan(state: NormalizedState, noise: NoiseParams | None = None) -> ReleasePlan:
-    """The first release at RELEASE_AT with the service's default parameters (quarters, 30 days' grace),
-    exact unless `noise` puts tables in the differential-privacy mode."""
-    settings = AggregateSettings()
-    return plan_release(
-        state,
-        ReleaseLog(),
-        settings.disclosure_params(),
-        RELEASE_AT,
-        granularity=settings.granularity,
-        grace=settings.grace,
-        noise=noise,
-    )
-
-
-def public_messages(p: ReleasePlan) -> int:
-    return sum(1 for topic, *_ in p.records if topic in PUBLIC_TOPICS)
 
 
 # --- the service ----------------------------------------------------------------------------------------
