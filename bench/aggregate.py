@@ -51,7 +51,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -77,10 +76,10 @@ from bench.inprocess import (
     public_messages,
 )
 from bench.passthrough import child_env, run_passthrough
+from bench.plan_at_scale import ScaleRun, scale_run, time_plan
 from schemas.exchange.aggregates import TABLES
 from services.aggregate.__main__ import topic_specs
-from services.aggregate.planner import ReleasePlan
-from services.aggregate.population import INPUT_TOPICS, NormalizedState
+from services.aggregate.population import INPUT_TOPICS
 from services.aggregate.settings import AggregateSettings
 from services.compacted import high_watermarks
 from services.kafka_auth import client_options
@@ -302,48 +301,6 @@ async def run_aggregate(bootstrap: str, records: Sequence[Record], expected_publ
                 worker.kill()
                 await worker.wait()
             await delete_topics(bootstrap, [*input_topics, *owned])
-
-
-# --- release at scale, in process ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ScaleRun:
-    events: int
-    records: int
-    build_seconds: float  # feed, admission, normalize and state, in this process
-    plan_seconds: float
-    plan: ReleasePlan
-    rss_before_mib: float
-    plan_peak_mib: float
-    run_peak_mib: float  # this process's peak before the plan (feed generation and normalizing)
-
-
-def _reset_peak_rss() -> bool:
-    """Resets this process's VmHWM to its current RSS (Linux >= 4.0); False where not allowed."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def time_plan(events: int, state: NormalizedState, records: int, build_seconds: float) -> ScaleRun:
-    gc.collect()
-    run_peak = rss_mib().peak
-    before = rss_mib().current
-    if not _reset_peak_rss():
-        print("note: cannot reset the peak RSS; the plan's peak is the process's", file=sys.stderr)
-    started = time.perf_counter()
-    p = plan(state)
-    seconds = time.perf_counter() - started
-    return ScaleRun(events, records, build_seconds, seconds, p, before, rss_mib().peak, run_peak)
-
-
-def scale_run(events: int) -> ScaleRun:
-    started = time.perf_counter()
-    state, n = build_state(normalized_records(events))
-    return time_plan(events, state, n, time.perf_counter() - started)
 
 
 # --- output ---------------------------------------------------------------------------------------------
