@@ -25,19 +25,9 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.harness import (
-    Header,
-    create_temp_topics,
-    free_port,
-    log_tail,
-    metric_samples,
-    produce_values,
-    rss_mib,
-    spawn_service,
-    unique_topic_names,
-)
+from bench.harness import Header, create_temp_topics, produce_values, rss_mib, unique_topic_names
 from bench.inprocess import PUBLIC_TOPICS, RELEASE_AT
-from bench.passthrough import child_env
+from bench.service import child_env, free_port, log_tail, metric_samples, spawn_service
 from services.aggregate.__main__ import topic_specs
 from services.aggregate.population import INPUT_TOPICS
 from services.aggregate.settings import AggregateSettings

@@ -27,7 +27,8 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.harness import free_port, log_tail, metric_samples, rss_mib, spawn_service, wait_health
+from bench.harness import rss_mib
+from bench.service import free_port, log_tail, metric_samples, spawn_service, wait_health
 from services.kafka_auth import client_options
 from services.topics import SEDEX_TOPIC, TopicSpec, bootstrap_servers, delete_topics, ensure_topics
 from simulator.feed import generate_feed

@@ -45,8 +45,8 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.harness import free_port, log_tail, spawn_service, wait_health
 from bench.normalize import admitted
+from bench.service import free_port, log_tail, spawn_service, wait_health
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.__main__ import topic_specs as aggregate_topic_specs

@@ -24,7 +24,8 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.harness import Sample, free_port, log_tail, metric_samples, rss_mib, spawn_service, wait_health
+from bench.harness import rss_mib
+from bench.service import Sample, free_port, log_tail, metric_samples, spawn_service, wait_health
 from services.kafka_auth import client_options
 from services.topics import (
     AMFORI_TOPIC,

@@ -29,13 +29,12 @@ from bench.harness import (
     Result,
     create_temp_topics,
     format_table,
-    free_port,
     produce_values,
     rss_mib,
     unique_topic_names,
-    wait_health,
 )
-from bench.passthrough import child_env, output_size, read_output, run_passthrough
+from bench.passthrough import output_size, read_output, run_passthrough
+from bench.service import child_env, free_port, wait_health
 from services.kafka_auth import client_options
 from services.topics import delete_topics
 from simulator.feed import generate_feed

@@ -49,15 +49,12 @@ from bench.harness import (
     Result,
     create_temp_topics,
     format_table,
-    free_port,
-    log_tail,
     produce_values,
     rss_mib,
-    spawn_service,
     unique_topic_names,
-    wait_health,
 )
-from bench.passthrough import child_env, output_size, read_output, run_passthrough
+from bench.passthrough import output_size, read_output, run_passthrough
+from bench.service import child_env, free_port, log_tail, spawn_service, wait_health
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
 from services.ingest.admit import AMFORI, SEDEX, Admitted, admit

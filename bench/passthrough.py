@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -32,6 +30,7 @@ from bench.harness import (
     sent_ns,
     unique_topic_names,
 )
+from bench.service import child_env
 from services.kafka_auth import client_options
 from services.topics import delete_topics
 
@@ -169,13 +168,6 @@ async def output_size(bootstrap: str, topic: str, partitions: int) -> int:
         return sum(ends.values())
     finally:
         await consumer.stop()
-
-
-def child_env() -> dict[str, str]:
-    """The worker must import this package whatever the caller's cwd, and bench/ is not pip-installed."""
-    root = str(Path(__file__).resolve().parents[1])
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root}
 
 
 def default_value(i: int, size: int = 200) -> bytes:

@@ -1,0 +1,88 @@
+"""A service under test, run as in production: `python -m services.<name>` in its own process, with
+its environment, its HTTP port, its readiness and its metrics, and its output kept aside for a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def child_env() -> dict[str, str]:
+    """The worker must import this package whatever the caller's cwd, and bench/ is not pip-installed."""
+    root = str(Path(__file__).resolve().parents[1])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root}
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a service's HTTP endpoints."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def wait_health(
+    port: int,
+    worker: asyncio.subprocess.Process,
+    ready: Callable[[dict[str, Any]], bool],
+    timeout: float,
+    what: str,
+) -> None:
+    """Poll a service's /health until `ready(report)` (e.g. it owns all its partitions), so a timed
+    run excludes start-up and group joining; fail fast if the process exits."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if worker.returncode is not None:
+                raise RuntimeError(f"{what} exited with {worker.returncode} before it was ready")
+            try:
+                report = (await client.get(f"http://127.0.0.1:{port}/health", timeout=1.0)).json()
+                if report.get("status") == "ok" and ready(report):
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            await asyncio.sleep(0.2)  # polling the health endpoint
+    raise TimeoutError(f"{what} was not ready in {timeout} s")
+
+
+async def spawn_service(module: str, env: dict[str, str], log_path: str) -> asyncio.subprocess.Process:
+    """`python -m <module>` as its own process, as in production; its output goes to `log_path`
+    (start-up chatter, shown by `log_tail` only if the run fails)."""
+    with _log_file(log_path) as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", module, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
+        )
+
+
+Sample = tuple[str, dict[str, str], float]
+
+
+async def metric_samples(client: httpx.AsyncClient, port: int, timeout: float = 10.0) -> list[Sample]:
+    """Every sample of a service's `/metrics`: (name, labels, value)."""
+    text = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=timeout)).text
+    return [
+        (s.name, dict(s.labels), s.value) for f in text_string_to_metric_families(text) for s in f.samples
+    ]
+
+
+def _log_file(path: str) -> IO[bytes]:
+    return open(path, "wb")
+
+
+def log_tail(path: str, lines: int = 40) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return "(no log)"
