@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import sys
 import tempfile
 import time
 import uuid
@@ -27,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.harness import Header, create_temp_topics, produce_values, rss_mib, unique_topic_names
 from bench.inprocess import PUBLIC_TOPICS, RELEASE_AT
-from bench.service import child_env, free_port, log_tail, metric_samples, spawn_service
+from bench.service import free_port, metric_samples, running, service_env, stop, totals, wait_health
 from services.aggregate.__main__ import topic_specs
 from services.aggregate.population import INPUT_TOPICS
 from services.aggregate.settings import AggregateSettings
@@ -52,11 +50,8 @@ class ServiceRun:
 
 
 async def _metrics(client: httpx.AsyncClient, port: int) -> dict[str, float]:
-    """Every sample of `/metrics`, summed over labels."""
-    out: dict[str, float] = defaultdict(float)
-    for name, _, value in await metric_samples(client, port, timeout=60.0):
-        out[name] += value
-    return out
+    """Every metric of `/metrics`, summed over labels."""
+    return totals(await metric_samples(client, port, timeout=60.0))
 
 
 async def _health(client: httpx.AsyncClient, port: int) -> dict[str, Any]:
@@ -71,29 +66,14 @@ async def _last_release(client: httpx.AsyncClient, port: int) -> Any:
     return report["last_release"]
 
 
-async def _wait_ready(
-    client: httpx.AsyncClient, port: int, worker: asyncio.subprocess.Process, timeout: float
-) -> None:
-    """Until the service has read its (empty) inputs, holds the release lease and has made its first
-    (empty) release."""
-    deadline = time.monotonic() + timeout
-    held = datetime.fromisoformat(HOLD_CLOCK_AT).isoformat()
-    while time.monotonic() < deadline:
-        if worker.returncode is not None:
-            raise RuntimeError(f"aggregate exited with {worker.returncode} before it was ready")
-        try:
-            report = await _health(client, port)
-            if (
-                report.get("status") == "ok"
-                and report.get("inputs") == "following"
-                and report.get("role") == "leader"
-                and report.get("last_release") == held
-            ):
-                return
-        except (httpx.HTTPError, ValueError):
-            pass
-        await asyncio.sleep(0.2)  # polling the health endpoint
-    raise TimeoutError("aggregate did not take the lease (or make its first slot) in time")
+def _ready(report: dict[str, Any]) -> bool:
+    """The service has read its (empty) inputs, holds the release lease and has made its first (empty)
+    release."""
+    return (
+        report.get("inputs") == "following"
+        and report.get("role") == "leader"
+        and report.get("last_release") == datetime.fromisoformat(HOLD_CLOCK_AT).isoformat()
+    )
 
 
 async def _count_committed(bootstrap: str, topic: str) -> int:
@@ -152,99 +132,106 @@ async def run_aggregate(bootstrap: str, records: Sequence[Record], expected_publ
     owned = [spec.name for spec in topic_specs(settings)]
     app_id = f"bench-aggregate-{uuid.uuid4().hex[:10]}"
     port = free_port()
-    n = len(records)
-    worker: asyncio.subprocess.Process | None = None
 
     await create_temp_topics(bootstrap, input_topics, PARTITIONS)
-    with tempfile.TemporaryDirectory(prefix="bench-aggregate-") as data_dir:
-        env = {
-            **child_env(),
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "AGGREGATE_APP_ID": app_id,
-            "AGGREGATE_WEB_PORT": str(port),
-            "AGGREGATE_DATA_DIR": data_dir,
-            "AGGREGATE_INPUT_PREFIX": settings.input_prefix,
-            "AGGREGATE_TOPIC_PREFIX": settings.topic_prefix,
-            "AGGREGATE_NOW": HOLD_CLOCK_AT,
-            "AGGREGATE_MANUAL_CLOCK": "true",
-            "AGGREGATE_TICK_SECONDS": "0.1",
-            "AGGREGATE_LOG_LEVEL": "warning",
-        }
-        log_path = os.path.join(data_dir, "aggregate.log")
-        try:
-            async with httpx.AsyncClient() as client:
-                worker = await spawn_service("services.aggregate", env, log_path)
-                await _wait_ready(client, port, worker, timeout=90)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-aggregate-") as data_dir:
+            env = {
+                **service_env("aggregate", bootstrap, app_id, port, data_dir),
+                "AGGREGATE_INPUT_PREFIX": settings.input_prefix,
+                "AGGREGATE_TOPIC_PREFIX": settings.topic_prefix,
+                "AGGREGATE_NOW": HOLD_CLOCK_AT,
+                "AGGREGATE_MANUAL_CLOCK": "true",
+                "AGGREGATE_TICK_SECONDS": "0.1",
+                "AGGREGATE_LOG_LEVEL": "warning",
+            }
+            async with running("aggregate", env, os.path.join(data_dir, "aggregate.log")) as worker:
+                await wait_health(port, worker, _ready, 90, "aggregate")
+                async with httpx.AsyncClient() as client:
+                    consume_seconds = await _consume(client, port, worker, bootstrap, settings, records)
+                    consume_rss = rss_mib(worker.pid).peak
+                    release_wall, release_metric, sent_metric = await _release(client, port, worker)
+                    release_rss = rss_mib(worker.pid).peak
+                await stop(worker, "aggregate")
+                written = sum([await _count_committed(bootstrap, settings.topic(t)) for t in PUBLIC_TOPICS])
+                if not written == sent_metric == expected_public:
+                    raise RuntimeError(
+                        f"public messages: {written} on the topics, {sent_metric} by the metrics, "
+                        f"{expected_public} planned in-process"
+                    )
+        return ServiceRun(
+            len(records),
+            consume_seconds,
+            consume_rss,
+            release_wall,
+            release_metric,
+            release_rss,
+            written,
+        )
+    finally:
+        await delete_topics(bootstrap, [*input_topics, *owned])
 
-                started = time.perf_counter()
-                sender = asyncio.create_task(_produce(bootstrap, settings.input_prefix, records))
-                deadline = time.monotonic() + 120 + n / 500
-                while True:
-                    if worker.returncode is not None:
-                        raise RuntimeError(f"aggregate exited early with {worker.returncode}")
-                    if sender.done():
-                        sender.result()  # surface send errors
-                    m = await _metrics(client, port)
-                    seen = m["sx_aggregate_records_consumed_total"] + m["sx_aggregate_records_invalid_total"]
-                    if seen >= n:
-                        finished = time.perf_counter()
-                        break
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"aggregate consumed {seen:.0f} of {n} records in time")
-                    await asyncio.sleep(0.1)  # polling the metrics endpoint
-                await sender
-                await asyncio.sleep(1.0)  # anything beyond n (a duplicate) would show now
-                m = await _metrics(client, port)
-                consumed = int(m["sx_aggregate_records_consumed_total"])
-                invalid = int(m["sx_aggregate_records_invalid_total"])
-                if consumed != n or invalid:
-                    raise RuntimeError(f"aggregate consumed {consumed} ({invalid} unreadable) of {n} sent")
-                consume_rss = rss_mib(worker.pid).peak
 
-                before = m["sx_aggregate_release_duration_seconds_sum"]
-                held = (await _health(client, port))["last_release"]
-                t0 = time.perf_counter()
-                response = await client.post(
-                    f"http://127.0.0.1:{port}/clock",
-                    params={"now": RELEASE_AT.isoformat().replace("+00:00", "Z")},
-                    timeout=5.0,
-                )
-                response.raise_for_status()
-                release_deadline = time.monotonic() + 600
-                while await _last_release(client, port) == held:
-                    if worker.returncode is not None or time.monotonic() > release_deadline:
-                        raise RuntimeError("aggregate did not release")
-                    await asyncio.sleep(0.02)  # polling the health endpoint
-                release_wall = time.perf_counter() - t0
-                m = await _metrics(client, port)
-                release_metric = m["sx_aggregate_release_duration_seconds_sum"] - before
-                sent_metric = int(m["sx_aggregate_cells_sent_total"])
-                release_rss = rss_mib(worker.pid).peak
+async def _consume(
+    client: httpx.AsyncClient,
+    port: int,
+    worker: asyncio.subprocess.Process,
+    bootstrap: str,
+    settings: AggregateSettings,
+    records: Sequence[Record],
+) -> float:
+    """Sends `records` to the service's inputs; the seconds from the first send until its metrics count
+    them all. Raises unless it consumed exactly those, none unreadable."""
+    n = len(records)
+    started = time.perf_counter()
+    sender = asyncio.create_task(_produce(bootstrap, settings.input_prefix, records))
+    deadline = time.monotonic() + 120 + n / 500
+    while True:
+        if worker.returncode is not None:
+            raise RuntimeError(f"aggregate exited early with {worker.returncode}")
+        if sender.done():
+            sender.result()  # surface send errors
+        m = await _metrics(client, port)
+        seen = m["sx_aggregate_records_consumed_total"] + m["sx_aggregate_records_invalid_total"]
+        if seen >= n:
+            finished = time.perf_counter()
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"aggregate consumed {seen:.0f} of {n} records in time")
+        await asyncio.sleep(0.1)  # polling the metrics endpoint
+    await sender
+    await asyncio.sleep(1.0)  # anything beyond n (a duplicate) would show now
+    m = await _metrics(client, port)
+    consumed = int(m["sx_aggregate_records_consumed_total"])
+    invalid = int(m["sx_aggregate_records_invalid_total"])
+    if consumed != n or invalid:
+        raise RuntimeError(f"aggregate consumed {consumed} ({invalid} unreadable) of {n} sent")
+    return finished - started
 
-            worker.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(worker.wait(), timeout=60)
-            if code != 0:
-                raise RuntimeError(f"aggregate exited with {code}")
-            written = sum([await _count_committed(bootstrap, settings.topic(t)) for t in PUBLIC_TOPICS])
-            if not written == sent_metric == expected_public:
-                raise RuntimeError(
-                    f"public messages: {written} on the topics, {sent_metric} by the metrics, "
-                    f"{expected_public} planned in-process"
-                )
-            return ServiceRun(
-                n,
-                finished - started,
-                consume_rss,
-                release_wall,
-                release_metric,
-                release_rss,
-                written,
-            )
-        except BaseException:
-            print("aggregate's log, last lines:\n" + log_tail(log_path), file=sys.stderr)
-            raise
-        finally:
-            if worker is not None and worker.returncode is None:
-                worker.kill()
-                await worker.wait()
-            await delete_topics(bootstrap, [*input_topics, *owned])
+
+async def _release(
+    client: httpx.AsyncClient, port: int, worker: asyncio.subprocess.Process
+) -> tuple[float, float, int]:
+    """Moves the service's clock to RELEASE_AT; the seconds until `/health` reports the release, the
+    release's duration by the service's metric, and the public messages it says it sent."""
+    before = (await _metrics(client, port))["sx_aggregate_release_duration_seconds_sum"]
+    held = (await _health(client, port))["last_release"]
+    t0 = time.perf_counter()
+    response = await client.post(
+        f"http://127.0.0.1:{port}/clock",
+        params={"now": RELEASE_AT.isoformat().replace("+00:00", "Z")},
+        timeout=5.0,
+    )
+    response.raise_for_status()
+    release_deadline = time.monotonic() + 600
+    while await _last_release(client, port) == held:
+        if worker.returncode is not None or time.monotonic() > release_deadline:
+            raise RuntimeError("aggregate did not release")
+        await asyncio.sleep(0.02)  # polling the health endpoint
+    release_wall = time.perf_counter() - t0
+    m = await _metrics(client, port)
+    return (
+        release_wall,
+        m["sx_aggregate_release_duration_seconds_sum"] - before,
+        int(m["sx_aggregate_cells_sent_total"]),
+    )

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import signal
 import tempfile
@@ -46,7 +45,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.normalize import admitted
-from bench.service import free_port, log_tail, spawn_service, wait_health
+from bench.service import free_port, log_tail, service_env, spawn_service, wait_health
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.__main__ import topic_specs as aggregate_topic_specs
@@ -221,14 +220,9 @@ async def run_chaos(
     # fault, so every kill meets work in flight rather than an idle service.
     slices = [messages[i :: kills + 1] for i in range(kills + 1)]
     await publish(slices[0], bootstrap, topics=platform_topics, security=client_options())
-    base = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
     ports = {"ingest": free_port(), "normalize": free_port(), "aggregate": free_port()}
-    env = {
+    own = {
         "ingest": {
-            **base,
-            "INGEST_APP_ID": f"{run}-ingest",
-            "INGEST_WEB_PORT": str(ports["ingest"]),
-            "INGEST_DATA_DIR": str(workdir / "ingest"),
             "INGEST_PARTITIONS": "3",
             "INGEST_SEDEX_TOPIC": platform_topics[SEDEX_TOPIC],
             "INGEST_AMFORI_TOPIC": platform_topics[AMFORI_TOPIC],
@@ -237,19 +231,11 @@ async def run_chaos(
             "INGEST_SEEN_TOPIC": seen,
         },
         "normalize": {
-            **base,
-            "NORMALIZE_APP_ID": f"{run}-normalize",
-            "NORMALIZE_WEB_PORT": str(ports["normalize"]),
-            "NORMALIZE_DATA_DIR": str(workdir / "normalize"),
             "NORMALIZE_ACCEPTED_TOPIC": accepted,
             "NORMALIZE_TOPIC_PREFIX": f"{run}.",
             "NORMALIZE_DEMO_MODE": "1",
         },
         "aggregate": {
-            **base,
-            "AGGREGATE_APP_ID": aggregate_settings.app_id,
-            "AGGREGATE_WEB_PORT": str(ports["aggregate"]),
-            "AGGREGATE_DATA_DIR": str(workdir / "aggregate"),
             "AGGREGATE_INPUT_PREFIX": f"{run}.",
             "AGGREGATE_TOPIC_PREFIX": aggregate_settings.topic_prefix,
             # During the feed the clock stands where no period of it is closed: nothing to release.
@@ -258,6 +244,11 @@ async def run_chaos(
             "AGGREGATE_TICK_SECONDS": "0.2",
             "AGGREGATE_LEASE_SESSION_TIMEOUT_MS": "6000",
         },
+    }
+    # Each service's app id is <run>-<name> (aggregate_settings.app_id for aggregate).
+    env = {
+        name: {**service_env(name, bootstrap, f"{run}-{name}", ports[name], workdir / name), **settings}
+        for name, settings in own.items()
     }
     procs: dict[str, asyncio.subprocess.Process] = {}
 

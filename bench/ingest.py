@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ from bench.harness import (
     unique_topic_names,
 )
 from bench.passthrough import output_size, read_output, run_passthrough
-from bench.service import child_env, free_port, wait_health
+from bench.service import free_port, running, service_env, stop, wait_health
 from services.kafka_auth import client_options
 from services.topics import delete_topics
 from simulator.feed import generate_feed
@@ -94,66 +93,51 @@ async def run_ingest(
     port = free_port()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 120 + len(messages) / 1_000
-    worker: asyncio.subprocess.Process | None = None
     await create_temp_topics(bootstrap, [sedex, amfori, accepted, dlq], PARTITIONS)
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir:
-        env = {
-            **child_env(),
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "INGEST_APP_ID": f"bench-ingest-{uuid.uuid4().hex[:10]}",
-            "INGEST_WEB_PORT": str(port),
-            "INGEST_DATA_DIR": data_dir,
-            "INGEST_SEDEX_TOPIC": sedex,
-            "INGEST_AMFORI_TOPIC": amfori,
-            "INGEST_ACCEPTED_TOPIC": accepted,
-            "INGEST_DLQ_TOPIC": dlq,
-            "INGEST_SEEN_TOPIC": seen,
-            "INGEST_LOG_LEVEL": "warning",
-        }
-        try:
-            worker = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "services.ingest", env=env, stdout=asyncio.subprocess.DEVNULL
-            )
-            await wait_health(
-                port, worker, lambda r: r.get("assigned_partitions", 0) >= 2 * PARTITIONS, 90, "ingest"
-            )
-            started = time.perf_counter()
-            reader = asyncio.create_task(
-                read_output(
-                    bootstrap,
-                    accepted,
-                    PARTITIONS,
-                    n_accepted,
-                    deadline,
-                    worker,
-                    stamp_ns=_create_time_ns,
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir:
+            env = {
+                **service_env("ingest", bootstrap, f"bench-ingest-{uuid.uuid4().hex[:10]}", port, data_dir),
+                "INGEST_SEDEX_TOPIC": sedex,
+                "INGEST_AMFORI_TOPIC": amfori,
+                "INGEST_ACCEPTED_TOPIC": accepted,
+                "INGEST_DLQ_TOPIC": dlq,
+                "INGEST_SEEN_TOPIC": seen,
+                "INGEST_LOG_LEVEL": "warning",
+            }
+            async with running("ingest", env, os.path.join(data_dir, "ingest.log")) as worker:
+                await wait_health(
+                    port, worker, lambda r: r.get("assigned_partitions", 0) >= 2 * PARTITIONS, 90, "ingest"
                 )
-            )
-            try:
-                await _send(bootstrap, messages, topics, rate_per_s)
-                latencies, finished = await reader
-            finally:
-                reader.cancel()
-            peak = rss_mib(worker.pid).peak
-            worker.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(worker.wait(), timeout=60)
-            if code != 0:
-                raise RuntimeError(f"ingest exited with {code}")
-            stored = await output_size(bootstrap, accepted, PARTITIONS)
-            dead = await output_size(bootstrap, dlq, PARTITIONS)
-            if stored != n_accepted or dead != expects["invalid"]:
-                raise RuntimeError(
-                    f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected "
-                    f"{expects['invalid']})"
+                started = time.perf_counter()
+                reader = asyncio.create_task(
+                    read_output(
+                        bootstrap,
+                        accepted,
+                        PARTITIONS,
+                        n_accepted,
+                        deadline,
+                        worker,
+                        stamp_ns=_create_time_ns,
+                    )
                 )
-            return Result.measure(
-                "ingest (faust service)", len(messages), finished - started, latencies, peak
-            )
-        finally:
-            if worker is not None and worker.returncode is None:
-                worker.kill()
-                await worker.wait()
-            await delete_topics(bootstrap, [sedex, amfori, accepted, dlq, seen])
+                try:
+                    await _send(bootstrap, messages, topics, rate_per_s)
+                    latencies, finished = await reader
+                finally:
+                    reader.cancel()
+                peak = rss_mib(worker.pid).peak
+                await stop(worker, "ingest")
+                stored = await output_size(bootstrap, accepted, PARTITIONS)
+                dead = await output_size(bootstrap, dlq, PARTITIONS)
+                if stored != n_accepted or dead != expects["invalid"]:
+                    raise RuntimeError(
+                        f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected "
+                        f"{expects['invalid']})"
+                    )
+        return Result.measure("ingest (faust service)", len(messages), finished - started, latencies, peak)
+    finally:
+        await delete_topics(bootstrap, [sedex, amfori, accepted, dlq, seen])
 
 
 def _create_time_ns(record: Any) -> int:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -54,7 +53,7 @@ from bench.harness import (
     unique_topic_names,
 )
 from bench.passthrough import output_size, read_output, run_passthrough
-from bench.service import child_env, free_port, log_tail, spawn_service, wait_health
+from bench.service import free_port, running, service_env, stop, wait_health
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
 from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
@@ -169,7 +168,6 @@ async def run_normalize(
     port = free_port()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 120 + len(envelopes) / 200
-    worker: asyncio.subprocess.Process | None = None
 
     sent_ns = [0] * len(envelopes)
 
@@ -188,64 +186,50 @@ async def run_normalize(
         return sent_ns[i]
 
     await create_temp_topics(bootstrap, [accepted], PARTITIONS)
-    with tempfile.TemporaryDirectory(prefix="bench-normalize-") as data_dir:
-        env = {
-            **child_env(),
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "NORMALIZE_APP_ID": app_id,
-            "NORMALIZE_WEB_PORT": str(port),
-            "NORMALIZE_DATA_DIR": data_dir,
-            "NORMALIZE_ACCEPTED_TOPIC": accepted,
-            "NORMALIZE_TOPIC_PREFIX": prefix,
-            "NORMALIZE_LOG_LEVEL": "warning",
-            "NORMALIZE_DEMO_MODE": "1",
-        }
-        log_path = os.path.join(data_dir, "normalize.log")
-        try:
-            worker = await spawn_service("services.normalize", env, log_path)
-            await wait_health(
-                port, worker, lambda r: r.get("assigned_partitions", 0) >= PARTITIONS, 90, "normalize"
-            )
-            started = time.perf_counter()
-            reader = asyncio.create_task(
-                read_output(
-                    bootstrap,
-                    versions,
-                    settings.partitions,
-                    n_versions,
-                    deadline,
-                    worker,
-                    stamp_ns=input_sent_ns,
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-normalize-") as data_dir:
+            env = {
+                **service_env("normalize", bootstrap, app_id, port, data_dir),
+                "NORMALIZE_ACCEPTED_TOPIC": accepted,
+                "NORMALIZE_TOPIC_PREFIX": prefix,
+                "NORMALIZE_LOG_LEVEL": "warning",
+                "NORMALIZE_DEMO_MODE": "1",
+            }
+            async with running("normalize", env, os.path.join(data_dir, "normalize.log")) as worker:
+                await wait_health(
+                    port, worker, lambda r: r.get("assigned_partitions", 0) >= PARTITIONS, 90, "normalize"
                 )
-            )
-            try:
-                await produce_values(
-                    bootstrap,
-                    accepted,
-                    [(e.key, e.value) for e in envelopes],
-                    headers_of,
-                    rate_per_s=rate_per_s,
+                started = time.perf_counter()
+                reader = asyncio.create_task(
+                    read_output(
+                        bootstrap,
+                        versions,
+                        settings.partitions,
+                        n_versions,
+                        deadline,
+                        worker,
+                        stamp_ns=input_sent_ns,
+                    )
                 )
-                latencies, finished = await reader
-            finally:
-                reader.cancel()
-            peak = rss_mib(worker.pid).peak
-            worker.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(worker.wait(), timeout=60)
-            if code != 0:
-                raise RuntimeError(f"normalize exited with {code}")
-            await _check_outputs(bootstrap, settings, expected)
-            return Result.measure(
-                "normalize (faust service)", len(envelopes), finished - started, latencies, peak
-            )
-        except BaseException:
-            print("normalize's log, last lines:\n" + log_tail(log_path), file=sys.stderr)
-            raise
-        finally:
-            if worker is not None and worker.returncode is None:
-                worker.kill()
-                await worker.wait()
-            await delete_topics(bootstrap, [accepted, *owned, f"{app_id}-__assignor-__leader"])
+                try:
+                    await produce_values(
+                        bootstrap,
+                        accepted,
+                        [(e.key, e.value) for e in envelopes],
+                        headers_of,
+                        rate_per_s=rate_per_s,
+                    )
+                    latencies, finished = await reader
+                finally:
+                    reader.cancel()
+                peak = rss_mib(worker.pid).peak
+                await stop(worker, "normalize")
+                await _check_outputs(bootstrap, settings, expected)
+        return Result.measure(
+            "normalize (faust service)", len(envelopes), finished - started, latencies, peak
+        )
+    finally:
+        await delete_topics(bootstrap, [accepted, *owned, f"{app_id}-__assignor-__leader"])
 
 
 async def _check_outputs(bootstrap: str, settings: NormalizeSettings, expected: Expected) -> None:

@@ -30,7 +30,7 @@ from bench.harness import (
     sent_ns,
     unique_topic_names,
 )
-from bench.service import child_env
+from bench.service import child_env, stop
 from services.kafka_auth import client_options
 from services.topics import delete_topics
 
@@ -228,10 +228,7 @@ async def run_passthrough(
             reader.cancel()
         peak = rss_mib(worker.pid).peak
 
-        worker.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(worker.wait(), timeout=30)
-        if code != 0:
-            raise RuntimeError(f"pass-through worker exited with {code}")
+        await stop(worker, "pass-through worker", timeout=30)
         stored = await output_size(bootstrap, sink, PARTITIONS)
         if stored != n_messages:
             raise RuntimeError(f"output topic holds {stored} records for {n_messages} sent")

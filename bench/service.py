@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,6 +25,20 @@ def child_env() -> dict[str, str]:
     root = str(Path(__file__).resolve().parents[1])
     path = os.environ.get("PYTHONPATH")
     return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root}
+
+
+def service_env(name: str, bootstrap: str, app_id: str, port: int, data_dir: str | Path) -> dict[str, str]:
+    """The environment of `python -m services.<name>` on `bootstrap`: this process's, the package
+    importable, and the settings every service has (`<NAME>_APP_ID`, `_WEB_PORT`, `_DATA_DIR`); the
+    caller adds the service's own."""
+    prefix = name.upper()
+    return {
+        **child_env(),
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        f"{prefix}_APP_ID": app_id,
+        f"{prefix}_WEB_PORT": str(port),
+        f"{prefix}_DATA_DIR": str(data_dir),
+    }
 
 
 def free_port() -> int:
@@ -65,6 +82,31 @@ async def spawn_service(module: str, env: dict[str, str], log_path: str) -> asyn
         )
 
 
+@asynccontextmanager
+async def running(name: str, env: dict[str, str], log_path: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`python -m services.<name>` for the length of the block, its output in `log_path`. If the block
+    fails, the output's last lines go to stderr; a process still running at the end is killed."""
+    worker: asyncio.subprocess.Process | None = None
+    try:
+        worker = await spawn_service(f"services.{name}", env, log_path)
+        yield worker
+    except BaseException:
+        print(f"{name}'s log, last lines:\n" + log_tail(log_path), file=sys.stderr)
+        raise
+    finally:
+        if worker is not None and worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+
+
+async def stop(worker: asyncio.subprocess.Process, what: str, timeout: float = 60.0) -> None:
+    """SIGTERM, as an orchestrator stops a service; raises unless it exits cleanly within `timeout`."""
+    worker.send_signal(signal.SIGTERM)
+    code = await asyncio.wait_for(worker.wait(), timeout=timeout)
+    if code != 0:
+        raise RuntimeError(f"{what} exited with {code}")
+
+
 Sample = tuple[str, dict[str, str], float]
 
 
@@ -74,6 +116,14 @@ async def metric_samples(client: httpx.AsyncClient, port: int, timeout: float = 
     return [
         (s.name, dict(s.labels), s.value) for f in text_string_to_metric_families(text) for s in f.samples
     ]
+
+
+def totals(samples: Iterable[Sample]) -> defaultdict[str, float]:
+    """Each metric's samples summed over their labels; 0 for a metric not reported."""
+    out: defaultdict[str, float] = defaultdict(float)
+    for name, _, value in samples:
+        out[name] += value
+    return out
 
 
 def _log_file(path: str) -> IO[bytes]:
