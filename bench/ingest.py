@@ -19,7 +19,6 @@ import asyncio
 import os
 import sys
 import tempfile
-import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -32,7 +31,8 @@ from bench.harness import (
     rss_mib,
     unique_topic_names,
 )
-from bench.passthrough import output_size, read_output, run_passthrough
+from bench.output import output_size, read_output, send_and_read
+from bench.passthrough import run_passthrough
 from bench.service import free_port, running, service_env, stop, wait_health
 from services.kafka_auth import client_options
 from services.topics import delete_topics
@@ -109,8 +109,7 @@ async def run_ingest(
                 await wait_health(
                     port, worker, lambda r: r.get("assigned_partitions", 0) >= 2 * PARTITIONS, 90, "ingest"
                 )
-                started = time.perf_counter()
-                reader = asyncio.create_task(
+                latencies, seconds = await send_and_read(
                     read_output(
                         bootstrap,
                         accepted,
@@ -119,13 +118,9 @@ async def run_ingest(
                         deadline,
                         worker,
                         stamp_ns=_create_time_ns,
-                    )
+                    ),
+                    _send(bootstrap, messages, topics, rate_per_s),
                 )
-                try:
-                    await _send(bootstrap, messages, topics, rate_per_s)
-                    latencies, finished = await reader
-                finally:
-                    reader.cancel()
                 peak = rss_mib(worker.pid).peak
                 await stop(worker, "ingest")
                 stored = await output_size(bootstrap, accepted, PARTITIONS)
@@ -135,7 +130,7 @@ async def run_ingest(
                         f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected "
                         f"{expects['invalid']})"
                     )
-        return Result.measure("ingest (faust service)", len(messages), finished - started, latencies, peak)
+        return Result.measure("ingest (faust service)", len(messages), seconds, latencies, peak)
     finally:
         await delete_topics(bootstrap, [sedex, amfori, accepted, dlq, seen])
 

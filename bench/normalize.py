@@ -52,7 +52,8 @@ from bench.harness import (
     rss_mib,
     unique_topic_names,
 )
-from bench.passthrough import output_size, read_output, run_passthrough
+from bench.output import output_size, read_output, send_and_read
+from bench.passthrough import run_passthrough
 from bench.service import free_port, running, service_env, stop, wait_health
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
@@ -199,8 +200,7 @@ async def run_normalize(
                 await wait_health(
                     port, worker, lambda r: r.get("assigned_partitions", 0) >= PARTITIONS, 90, "normalize"
                 )
-                started = time.perf_counter()
-                reader = asyncio.create_task(
+                latencies, seconds = await send_and_read(
                     read_output(
                         bootstrap,
                         versions,
@@ -209,25 +209,19 @@ async def run_normalize(
                         deadline,
                         worker,
                         stamp_ns=input_sent_ns,
-                    )
-                )
-                try:
-                    await produce_values(
+                    ),
+                    produce_values(
                         bootstrap,
                         accepted,
                         [(e.key, e.value) for e in envelopes],
                         headers_of,
                         rate_per_s=rate_per_s,
-                    )
-                    latencies, finished = await reader
-                finally:
-                    reader.cancel()
+                    ),
+                )
                 peak = rss_mib(worker.pid).peak
                 await stop(worker, "normalize")
                 await _check_outputs(bootstrap, settings, expected)
-        return Result.measure(
-            "normalize (faust service)", len(envelopes), finished - started, latencies, peak
-        )
+        return Result.measure("normalize (faust service)", len(envelopes), seconds, latencies, peak)
     finally:
         await delete_topics(bootstrap, [accepted, *owned, f"{app_id}-__assignor-__leader"])
 

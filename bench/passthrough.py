@@ -14,10 +14,8 @@ import argparse
 import asyncio
 import signal
 import sys
-import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
@@ -27,9 +25,9 @@ from bench.harness import (
     format_table,
     produce_values,
     rss_mib,
-    sent_ns,
     unique_topic_names,
 )
+from bench.output import output_size, read_output, send_and_read
 from bench.service import child_env, stop
 from services.kafka_auth import client_options
 from services.topics import delete_topics
@@ -106,70 +104,6 @@ async def _worker_main(bootstrap: str, source: str, sink: str, group_id: str) ->
     print(f"copied {copied}", file=sys.stderr, flush=True)
 
 
-async def read_output(
-    bootstrap: str,
-    topic: str,
-    partitions: int,
-    expected: int,
-    deadline: float,
-    worker: asyncio.subprocess.Process | None = None,
-    received: list[bytes] | None = None,
-    stamp_ns: Callable[[Any], int | None] | None = None,
-) -> tuple[list[float], float]:
-    """Reads `expected` records from the output; returns per-record latencies (ms) and the last arrival time.
-
-    `stamp_ns(record)` gives the send time of the input behind an output record; by default the
-    `bench_sent_ns` header, which a pass-through copies. Assigns partitions directly (no group) so the
-    reader is live at once and its own join cannot delay or
-    inflate the figures. Fails fast if the worker dies instead of waiting out the deadline.
-    """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, **client_options(), group_id=None, enable_auto_commit=False
-    )
-    tps = [TopicPartition(topic, p) for p in range(partitions)]
-    consumer.assign(tps)
-    await consumer.start()
-    await consumer.seek_to_beginning(*tps)
-    latencies: list[float] = []
-    last_arrival = time.perf_counter()
-    loop = asyncio.get_running_loop()
-    try:
-        while len(latencies) < expected:
-            if loop.time() > deadline:
-                raise TimeoutError(
-                    f"{len(latencies)} of {expected} records reached {topic} before the deadline"
-                )
-            if worker is not None and worker.returncode is not None:
-                raise RuntimeError(f"worker under test exited early with {worker.returncode}")
-            batches = await consumer.getmany(timeout_ms=200)
-            now_ns = time.time_ns()
-            for records in batches.values():
-                for r in records:
-                    stamp = sent_ns(r.headers) if stamp_ns is None else stamp_ns(r)
-                    if stamp is None:
-                        raise RuntimeError(
-                            f"record at {r.topic}/{r.partition}@{r.offset} carries no send time"
-                        )
-                    latencies.append((now_ns - stamp) / 1e6)
-                    if received is not None:
-                        received.append(r.value)
-            if batches:
-                last_arrival = time.perf_counter()
-        return latencies, last_arrival
-    finally:
-        await consumer.stop()
-
-
-async def output_size(bootstrap: str, topic: str, partitions: int) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **client_options(), group_id=None)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(partitions)])
-        return sum(ends.values())
-    finally:
-        await consumer.stop()
-
-
 def default_value(i: int, size: int = 200) -> bytes:
     """A JSON-ish payload of roughly `size` bytes, unique per index so loss and duplication are detectable."""
     head = b'{"seq":%d,"pad":"' % i
@@ -217,22 +151,17 @@ async def run_passthrough(
         if line.decode().strip() != READY:
             raise RuntimeError(f"pass-through worker did not get partitions (said {line!r})")
 
-        started = time.perf_counter()
-        reader = asyncio.create_task(
-            read_output(bootstrap, sink, PARTITIONS, n_messages, deadline, worker, received)
+        latencies, seconds = await send_and_read(
+            read_output(bootstrap, sink, PARTITIONS, n_messages, deadline, worker, received),
+            produce_values(bootstrap, source, values, rate_per_s=rate_per_s),
         )
-        try:
-            await produce_values(bootstrap, source, values, rate_per_s=rate_per_s)
-            latencies, finished = await reader
-        finally:
-            reader.cancel()
         peak = rss_mib(worker.pid).peak
 
         await stop(worker, "pass-through worker", timeout=30)
         stored = await output_size(bootstrap, sink, PARTITIONS)
         if stored != n_messages:
             raise RuntimeError(f"output topic holds {stored} records for {n_messages} sent")
-        return Result.measure("aiokafka pass-through", n_messages, finished - started, latencies, peak)
+        return Result.measure("aiokafka pass-through", n_messages, seconds, latencies, peak)
     finally:
         if worker is not None and worker.returncode is None:
             worker.kill()
