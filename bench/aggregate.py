@@ -38,7 +38,6 @@ topics of a run, aggregate's prefixed outputs included, are deleted afterwards.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import os
@@ -50,6 +49,7 @@ from typing import Any
 # This module is the command and its report. The service run is bench.aggregate_service's, the
 # in-process input and plan bench.inprocess's (still importable from here, as older callers do), the
 # plan at scale bench.plan_at_scale's.
+from bench import command
 from bench.aggregate_service import ServiceRun, run_aggregate
 from bench.inprocess import build_state, normalized_records, plan, public_messages
 from bench.passthrough import run_passthrough
@@ -164,11 +164,7 @@ async def measure_service(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.aggregate",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command.parser("python -m bench.aggregate", __doc__)
     parser.add_argument("--events", type=int, default=50_000, help="accepted events behind the service run")
     parser.add_argument(
         "--scale-events",
@@ -176,11 +172,8 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="accepted events for the in-process plan; default --events",
     )
-    parser.add_argument(
-        "--bootstrap", default=None, help="default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092"
-    )
+    command.add_bootstrap(parser)
     args = parser.parse_args(argv)
-    from services.topics import bootstrap_servers
 
     scale_events = args.scale_events or args.events
     started = time.perf_counter()
@@ -193,9 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         expected_public = public_messages(plan(state))
     del state
-    base, service = asyncio.run(
-        measure_service(args.bootstrap or bootstrap_servers(), records, expected_public)
-    )
+    base, service = asyncio.run(measure_service(command.bootstrap(args), records, expected_public))
     if scale_events != args.events:
         del records
         gc.collect()

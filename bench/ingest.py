@@ -14,19 +14,17 @@ production (`python -m services.ingest`), in its own process, whose peak RSS is 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
-import sys
 import tempfile
 import uuid
 from collections import Counter
 from typing import Any
 
+from bench import command
 from bench.harness import (
     Result,
     create_temp_topics,
-    format_table,
     produce_values,
     rss_mib,
     unique_topic_names,
@@ -147,26 +145,7 @@ async def compare(bootstrap: str, events: int, rate_per_s: float | None) -> list
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.ingest",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--rate", type=float, default=None, help="input events/s; default unthrottled")
-    parser.add_argument(
-        "--bootstrap", default=None, help="default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092"
-    )
-    args = parser.parse_args(argv)
-    from services.topics import bootstrap_servers
-
-    results = asyncio.run(compare(args.bootstrap or bootstrap_servers(), args.events, args.rate))
-    print(format_table(results))
-    base, ingest = results
-    print(
-        f"\ningest runs at {ingest.events_per_s / base.events_per_s:.0%} of the pass-through rate "
-        f"(python {sys.version.split()[0]}, pid {os.getpid()})"
-    )
+    command.beside_baseline(argv, "python -m bench.ingest", __doc__, "ingest", compare, events=100_000)
 
 
 if __name__ == "__main__":

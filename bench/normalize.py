@@ -31,10 +31,8 @@ included, are deleted afterwards.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
-import sys
 import tempfile
 import time
 import uuid
@@ -43,11 +41,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench import command
 from bench.harness import (
     Header,
     Result,
     create_temp_topics,
-    format_table,
     produce_values,
     rss_mib,
     unique_topic_names,
@@ -252,25 +250,14 @@ async def compare(bootstrap: str, events: int, rate_per_s: float | None) -> list
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.normalize",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--events", type=int, default=50_000, help="accepted envelopes to send")
-    parser.add_argument("--rate", type=float, default=None, help="input events/s; default unthrottled")
-    parser.add_argument(
-        "--bootstrap", default=None, help="default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092"
-    )
-    args = parser.parse_args(argv)
-    from services.topics import bootstrap_servers
-
-    results = asyncio.run(compare(args.bootstrap or bootstrap_servers(), args.events, args.rate))
-    print(format_table(results))
-    base, normalize = results
-    print(
-        f"\nnormalize runs at {normalize.events_per_s / base.events_per_s:.0%} of the pass-through rate "
-        f"(python {sys.version.split()[0]}, pid {os.getpid()})"
+    command.beside_baseline(
+        argv,
+        "python -m bench.normalize",
+        __doc__,
+        "normalize",
+        compare,
+        events=50_000,
+        events_help="accepted envelopes to send",
     )
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
+from bench import command
 from bench.harness import (
     Result,
     create_temp_topics,
@@ -170,11 +171,7 @@ async def run_passthrough(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.passthrough",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command.parser("python -m bench.passthrough", __doc__)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--size", type=int, default=200, help="value size in bytes")
     parser.add_argument(
@@ -183,9 +180,7 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="input events/s; default unthrottled (latency then mostly measures backlog)",
     )
-    parser.add_argument(
-        "--bootstrap", default=None, help="default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092"
-    )
+    command.add_bootstrap(parser)
     parser.add_argument(
         "--worker", nargs=4, metavar=("BOOTSTRAP", "SOURCE", "SINK", "GROUP"), help=argparse.SUPPRESS
     )
@@ -194,9 +189,7 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_worker_main(*args.worker))
         return
 
-    from services.topics import bootstrap_servers  # the repo's one definition of the default address
-
-    bootstrap = args.bootstrap or bootstrap_servers()
+    bootstrap = command.bootstrap(args)
     size: int = args.size
     result = asyncio.run(
         run_passthrough(bootstrap, args.events, lambda i: default_value(i, size), rate_per_s=args.rate)
