@@ -44,6 +44,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from bench.ingest_service import IngestTopics
 from bench.normalize import admitted
 from bench.service import free_port, log_tail, service_env, spawn_service, wait_health
 from schemas.exchange.accepted import AcceptedEvent
@@ -55,26 +56,17 @@ from services.aggregate.population import NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.settings import AggregateSettings
 from services.compacted import from_the_start, high_watermarks, partitions
-from services.ingest.admit import AMFORI, SEDEX
 from services.kafka_auth import client_options
 from services.normalize.engine import Normalizer
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError
 from services.normalize.settings import NormalizeSettings
 from services.normalize.state import read_state
-from services.topics import (
-    AMFORI_TOPIC,
-    SEDEX_TOPIC,
-    TopicSpec,
-    bootstrap_servers,
-    delete_topics,
-    ensure_topics,
-)
+from services.topics import TopicSpec, bootstrap_servers, delete_topics, ensure_topics
 from simulator.feed import generate_feed
 from simulator.message import FeedMessage
 from simulator.publish import publish
 
-FORMATS = {SEDEX_TOPIC: SEDEX, AMFORI_TOPIC: AMFORI}
 PUBLIC_PREFIX = "exchange.aggregates."
 State = dict[str, dict[str, bytes]]
 
@@ -208,30 +200,25 @@ async def run_chaos(
     release_at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     want_release = expected_release(want.state, release_at)
     run = f"chaos-{uuid.uuid4().hex[:8]}"
-    platform_topics = {SEDEX_TOPIC: f"{run}.sedex", AMFORI_TOPIC: f"{run}.amfori"}
-    accepted, dlq, seen = f"{run}.accepted", f"{run}.ingest-dlq", f"{run}.seen"
+    topics = IngestTopics.of(run, dlq="ingest-dlq")
     normalize_settings = NormalizeSettings(
-        bootstrap_servers=bootstrap, topic_prefix=f"{run}.", accepted_topic=accepted
+        bootstrap_servers=bootstrap, topic_prefix=f"{run}.", accepted_topic=topics.accepted
     )
     aggregate_settings = AggregateSettings(app_id=f"{run}-aggregate", topic_prefix=f"{run}.agg.")
     public = {aggregate_settings.topic(topic_of(t)): topic_of(t) for t in TABLES}
-    await ensure_topics(bootstrap, tuple(TopicSpec(t, 3) for t in (*platform_topics.values(), accepted, dlq)))
+    await ensure_topics(bootstrap, tuple(TopicSpec(t, 3) for t in topics.created))
     # The replay arrives in as many slices as there are faults (plus one), one slice before each
     # fault, so every kill meets work in flight rather than an idle service.
     slices = [messages[i :: kills + 1] for i in range(kills + 1)]
-    await publish(slices[0], bootstrap, topics=platform_topics, security=client_options())
+    await publish(slices[0], bootstrap, topics=topics.platform, security=client_options())
     ports = {"ingest": free_port(), "normalize": free_port(), "aggregate": free_port()}
     own = {
         "ingest": {
             "INGEST_PARTITIONS": "3",
-            "INGEST_SEDEX_TOPIC": platform_topics[SEDEX_TOPIC],
-            "INGEST_AMFORI_TOPIC": platform_topics[AMFORI_TOPIC],
-            "INGEST_ACCEPTED_TOPIC": accepted,
-            "INGEST_DLQ_TOPIC": dlq,
-            "INGEST_SEEN_TOPIC": seen,
+            **topics.env(),
         },
         "normalize": {
-            "NORMALIZE_ACCEPTED_TOPIC": accepted,
+            "NORMALIZE_ACCEPTED_TOPIC": topics.accepted,
             "NORMALIZE_TOPIC_PREFIX": f"{run}.",
             "NORMALIZE_DEMO_MODE": "1",
         },
@@ -274,12 +261,12 @@ async def run_chaos(
         await start("normalize")
         await start("aggregate")
         for i in range(kills):
-            await publish(slices[i + 1], bootstrap, topics=platform_topics, security=client_options())
+            await publish(slices[i + 1], bootstrap, topics=topics.platform, security=client_options())
             await asyncio.sleep(rng.uniform(0.0, 0.6))  # the random moment of the next fault
             victim = victims[i]
             await kill(victim)
             await start(victim)
-        groups = {f"{run}-ingest": list(platform_topics.values()), f"{run}-normalize": [accepted]}
+        groups = {f"{run}-ingest": [topics.sedex, topics.amfori], f"{run}-normalize": [topics.accepted]}
         await _wait_until_consumed(bootstrap, groups, 600)
 
         # The release, killed inside its publish transaction for certain, then at random moments.
@@ -303,8 +290,8 @@ async def run_chaos(
         for topic, canonical in public.items():
             published += [(canonical, k, v) for k, v, _ in await _read_all(bootstrap, topic)]
         published.sort()
-        forwarded = await _read_all(bootstrap, accepted)
-        dead = await _read_all(bootstrap, dlq)
+        forwarded = await _read_all(bootstrap, topics.accepted)
+        dead = await _read_all(bootstrap, topics.dlq)
         got = await read_state(normalize_settings)
         differing = [c for c in normalize_settings.state_topics if got[c] != want.state.get(c, {})]
     except BaseException:
@@ -319,10 +306,7 @@ async def run_chaos(
         await delete_topics(
             bootstrap,
             [
-                *platform_topics.values(),
-                accepted,
-                dlq,
-                seen,
+                *topics.all,
                 *(s.name for s in normalize_settings.topic_specs()),
                 *(s.name for s in aggregate_topic_specs(aggregate_settings)),
             ],

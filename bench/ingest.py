@@ -29,6 +29,7 @@ from bench.harness import (
     rss_mib,
     unique_topic_names,
 )
+from bench.ingest_service import IngestTopics
 from bench.output import output_size, read_output, send_and_read
 from bench.passthrough import run_passthrough
 from bench.service import free_port, running, service_env, stop, wait_health
@@ -82,25 +83,18 @@ async def run_ingest(
     Raises unless the accepted and dead-letter topics hold exactly what the feed's labels predict,
     because a figure from a run that lost or duplicated data would be meaningless.
     """
-    sedex, amfori, accepted, dlq, seen = unique_topic_names(
-        "ingest", "sedex", "amfori", "accepted", "dlq", "seen"
-    )
-    topics = {"sedex.changes.v1": sedex, "amfori.changes.v1": amfori}
+    topics = IngestTopics(*unique_topic_names("ingest", "sedex", "amfori", "accepted", "dlq", "seen"))
     expects = Counter(m.expect.split(":")[0] for m in messages)
     n_accepted = expects["valid"] + expects["stale"]
     port = free_port()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 120 + len(messages) / 1_000
-    await create_temp_topics(bootstrap, [sedex, amfori, accepted, dlq], PARTITIONS)
+    await create_temp_topics(bootstrap, topics.created, PARTITIONS)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir:
             env = {
                 **service_env("ingest", bootstrap, f"bench-ingest-{uuid.uuid4().hex[:10]}", port, data_dir),
-                "INGEST_SEDEX_TOPIC": sedex,
-                "INGEST_AMFORI_TOPIC": amfori,
-                "INGEST_ACCEPTED_TOPIC": accepted,
-                "INGEST_DLQ_TOPIC": dlq,
-                "INGEST_SEEN_TOPIC": seen,
+                **topics.env(),
                 "INGEST_LOG_LEVEL": "warning",
             }
             async with running("ingest", env, os.path.join(data_dir, "ingest.log")) as worker:
@@ -110,19 +104,19 @@ async def run_ingest(
                 latencies, seconds = await send_and_read(
                     read_output(
                         bootstrap,
-                        accepted,
+                        topics.accepted,
                         PARTITIONS,
                         n_accepted,
                         deadline,
                         worker,
                         stamp_ns=_create_time_ns,
                     ),
-                    _send(bootstrap, messages, topics, rate_per_s),
+                    _send(bootstrap, messages, topics.platform, rate_per_s),
                 )
                 peak = rss_mib(worker.pid).peak
                 await stop(worker, "ingest")
-                stored = await output_size(bootstrap, accepted, PARTITIONS)
-                dead = await output_size(bootstrap, dlq, PARTITIONS)
+                stored = await output_size(bootstrap, topics.accepted, PARTITIONS)
+                dead = await output_size(bootstrap, topics.dlq, PARTITIONS)
                 if stored != n_accepted or dead != expects["invalid"]:
                     raise RuntimeError(
                         f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected "
@@ -130,7 +124,7 @@ async def run_ingest(
                     )
         return Result.measure("ingest (faust service)", len(messages), seconds, latencies, peak)
     finally:
-        await delete_topics(bootstrap, [sedex, amfori, accepted, dlq, seen])
+        await delete_topics(bootstrap, topics.all)
 
 
 def _create_time_ns(record: Any) -> int:
