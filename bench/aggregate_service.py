@@ -10,8 +10,6 @@ messages written must equal what the in-process plan predicts.
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -23,16 +21,15 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.harness import Header, create_temp_topics, produce_values, rss_mib, unique_topic_names
+from bench.harness import Header, produce_values, rss_mib, unique_topic_names
 from bench.inprocess import PUBLIC_TOPICS, RELEASE_AT
-from bench.service import free_port, metric_samples, running, service_env, stop, totals, wait_health
+from bench.service import metric_samples, stop, totals, under_test
 from services.aggregate.__main__ import topic_specs
 from services.aggregate.population import INPUT_TOPICS
 from services.aggregate.settings import AggregateSettings
 from services.compacted import high_watermarks
 from services.kafka_auth import client_options
 from services.normalize.engine import Record
-from services.topics import delete_topics
 
 PARTITIONS = 6
 HOLD_CLOCK_AT = "2020-01-01T00:00:00Z"  # before the feed: the first slot releases nothing
@@ -129,47 +126,44 @@ async def run_aggregate(bootstrap: str, records: Sequence[Record], expected_publ
         bootstrap_servers=bootstrap, input_prefix=f"{inputs}.", topic_prefix=f"{outputs}."
     )
     input_topics = [settings.input_topic(t) for t in INPUT_TOPICS]
-    owned = [spec.name for spec in topic_specs(settings)]
-    app_id = f"bench-aggregate-{uuid.uuid4().hex[:10]}"
-    port = free_port()
-
-    await create_temp_topics(bootstrap, input_topics, PARTITIONS)
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-aggregate-") as data_dir:
-            env = {
-                **service_env("aggregate", bootstrap, app_id, port, data_dir),
-                "AGGREGATE_INPUT_PREFIX": settings.input_prefix,
-                "AGGREGATE_TOPIC_PREFIX": settings.topic_prefix,
-                "AGGREGATE_NOW": HOLD_CLOCK_AT,
-                "AGGREGATE_MANUAL_CLOCK": "true",
-                "AGGREGATE_TICK_SECONDS": "0.1",
-                "AGGREGATE_LOG_LEVEL": "warning",
-            }
-            async with running("aggregate", env, os.path.join(data_dir, "aggregate.log")) as worker:
-                await wait_health(port, worker, _ready, 90, "aggregate")
-                async with httpx.AsyncClient() as client:
-                    consume_seconds = await _consume(client, port, worker, bootstrap, settings, records)
-                    consume_rss = rss_mib(worker.pid).peak
-                    release_wall, release_metric, sent_metric = await _release(client, port, worker)
-                    release_rss = rss_mib(worker.pid).peak
-                await stop(worker, "aggregate")
-                written = sum([await _count_committed(bootstrap, settings.topic(t)) for t in PUBLIC_TOPICS])
-                if not written == sent_metric == expected_public:
-                    raise RuntimeError(
-                        f"public messages: {written} on the topics, {sent_metric} by the metrics, "
-                        f"{expected_public} planned in-process"
-                    )
-        return ServiceRun(
-            len(records),
-            consume_seconds,
-            consume_rss,
-            release_wall,
-            release_metric,
-            release_rss,
-            written,
-        )
-    finally:
-        await delete_topics(bootstrap, [*input_topics, *owned])
+    async with under_test(
+        "aggregate",
+        bootstrap,
+        f"bench-aggregate-{uuid.uuid4().hex[:10]}",
+        {
+            "AGGREGATE_INPUT_PREFIX": settings.input_prefix,
+            "AGGREGATE_TOPIC_PREFIX": settings.topic_prefix,
+            "AGGREGATE_NOW": HOLD_CLOCK_AT,
+            "AGGREGATE_MANUAL_CLOCK": "true",
+            "AGGREGATE_TICK_SECONDS": "0.1",
+            "AGGREGATE_LOG_LEVEL": "warning",
+        },
+        _ready,
+        create=input_topics,
+        partitions=PARTITIONS,
+        delete=[*input_topics, *(spec.name for spec in topic_specs(settings))],
+    ) as (worker, port):
+        async with httpx.AsyncClient() as client:
+            consume_seconds = await _consume(client, port, worker, bootstrap, settings, records)
+            consume_rss = rss_mib(worker.pid).peak
+            release_wall, release_metric, sent_metric = await _release(client, port, worker)
+            release_rss = rss_mib(worker.pid).peak
+        await stop(worker, "aggregate")
+        written = sum([await _count_committed(bootstrap, settings.topic(t)) for t in PUBLIC_TOPICS])
+        if not written == sent_metric == expected_public:
+            raise RuntimeError(
+                f"public messages: {written} on the topics, {sent_metric} by the metrics, "
+                f"{expected_public} planned in-process"
+            )
+    return ServiceRun(
+        len(records),
+        consume_seconds,
+        consume_rss,
+        release_wall,
+        release_metric,
+        release_rss,
+        written,
+    )
 
 
 async def _consume(

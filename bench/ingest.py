@@ -15,26 +15,17 @@ production (`python -m services.ingest`), in its own process, whose peak RSS is 
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 import uuid
 from collections import Counter
 from typing import Any
 
 from bench import command
-from bench.harness import (
-    Result,
-    create_temp_topics,
-    produce_values,
-    rss_mib,
-    unique_topic_names,
-)
+from bench.harness import Result, produce_values, rss_mib, unique_topic_names
 from bench.ingest_service import IngestTopics
 from bench.output import output_size, read_output, send_and_read
 from bench.passthrough import run_passthrough
-from bench.service import free_port, running, service_env, stop, wait_health
+from bench.service import stop, under_test
 from services.kafka_auth import client_options
-from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.message import FeedMessage
 from simulator.publish import publish
@@ -86,45 +77,40 @@ async def run_ingest(
     topics = IngestTopics(*unique_topic_names("ingest", "sedex", "amfori", "accepted", "dlq", "seen"))
     expects = Counter(m.expect.split(":")[0] for m in messages)
     n_accepted = expects["valid"] + expects["stale"]
-    port = free_port()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 120 + len(messages) / 1_000
-    await create_temp_topics(bootstrap, topics.created, PARTITIONS)
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir:
-            env = {
-                **service_env("ingest", bootstrap, f"bench-ingest-{uuid.uuid4().hex[:10]}", port, data_dir),
-                **topics.env(),
-                "INGEST_LOG_LEVEL": "warning",
-            }
-            async with running("ingest", env, os.path.join(data_dir, "ingest.log")) as worker:
-                await wait_health(
-                    port, worker, lambda r: r.get("assigned_partitions", 0) >= 2 * PARTITIONS, 90, "ingest"
-                )
-                latencies, seconds = await send_and_read(
-                    read_output(
-                        bootstrap,
-                        topics.accepted,
-                        PARTITIONS,
-                        n_accepted,
-                        deadline,
-                        worker,
-                        stamp_ns=_create_time_ns,
-                    ),
-                    _send(bootstrap, messages, topics.platform, rate_per_s),
-                )
-                peak = rss_mib(worker.pid).peak
-                await stop(worker, "ingest")
-                stored = await output_size(bootstrap, topics.accepted, PARTITIONS)
-                dead = await output_size(bootstrap, topics.dlq, PARTITIONS)
-                if stored != n_accepted or dead != expects["invalid"]:
-                    raise RuntimeError(
-                        f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected "
-                        f"{expects['invalid']})"
-                    )
-        return Result.measure("ingest (faust service)", len(messages), seconds, latencies, peak)
-    finally:
-        await delete_topics(bootstrap, topics.all)
+    async with under_test(
+        "ingest",
+        bootstrap,
+        f"bench-ingest-{uuid.uuid4().hex[:10]}",
+        {**topics.env(), "INGEST_LOG_LEVEL": "warning"},
+        lambda r: r.get("assigned_partitions", 0) >= 2 * PARTITIONS,
+        create=topics.created,
+        partitions=PARTITIONS,
+        delete=topics.all,
+    ) as ingest:
+        latencies, seconds = await send_and_read(
+            read_output(
+                bootstrap,
+                topics.accepted,
+                PARTITIONS,
+                n_accepted,
+                deadline,
+                ingest.worker,
+                stamp_ns=_create_time_ns,
+            ),
+            _send(bootstrap, messages, topics.platform, rate_per_s),
+        )
+        peak = rss_mib(ingest.worker.pid).peak
+        await stop(ingest.worker, "ingest")
+        stored = await output_size(bootstrap, topics.accepted, PARTITIONS)
+        dead = await output_size(bootstrap, topics.dlq, PARTITIONS)
+        if stored != n_accepted or dead != expects["invalid"]:
+            raise RuntimeError(
+                f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected "
+                f"{expects['invalid']})"
+            )
+    return Result.measure("ingest (faust service)", len(messages), seconds, latencies, peak)
 
 
 def _create_time_ns(record: Any) -> int:

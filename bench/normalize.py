@@ -32,8 +32,6 @@ included, are deleted afterwards.
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -42,17 +40,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import command
-from bench.harness import (
-    Header,
-    Result,
-    create_temp_topics,
-    produce_values,
-    rss_mib,
-    unique_topic_names,
-)
+from bench.harness import Header, Result, produce_values, rss_mib, unique_topic_names
 from bench.output import output_size, read_output, send_and_read
 from bench.passthrough import run_passthrough
-from bench.service import free_port, running, service_env, stop, wait_health
+from bench.service import stop, under_test
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
 from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
@@ -62,7 +53,6 @@ from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError
 from services.normalize.settings import NormalizeSettings
 from services.normalize.topics import NORMALIZE_VERSIONS_TOPIC
-from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.message import FeedMessage
 
@@ -164,7 +154,6 @@ async def run_normalize(
     owned = [*(settings.topic(n) for n in settings.state_topics), settings.dlq_topic]
     app_id = f"bench-normalize-{uuid.uuid4().hex[:10]}"
     n_versions = expected.per_topic[NORMALIZE_VERSIONS_TOPIC]
-    port = free_port()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 120 + len(envelopes) / 200
 
@@ -184,44 +173,43 @@ async def run_normalize(
             )
         return sent_ns[i]
 
-    await create_temp_topics(bootstrap, [accepted], PARTITIONS)
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-normalize-") as data_dir:
-            env = {
-                **service_env("normalize", bootstrap, app_id, port, data_dir),
-                "NORMALIZE_ACCEPTED_TOPIC": accepted,
-                "NORMALIZE_TOPIC_PREFIX": prefix,
-                "NORMALIZE_LOG_LEVEL": "warning",
-                "NORMALIZE_DEMO_MODE": "1",
-            }
-            async with running("normalize", env, os.path.join(data_dir, "normalize.log")) as worker:
-                await wait_health(
-                    port, worker, lambda r: r.get("assigned_partitions", 0) >= PARTITIONS, 90, "normalize"
-                )
-                latencies, seconds = await send_and_read(
-                    read_output(
-                        bootstrap,
-                        versions,
-                        settings.partitions,
-                        n_versions,
-                        deadline,
-                        worker,
-                        stamp_ns=input_sent_ns,
-                    ),
-                    produce_values(
-                        bootstrap,
-                        accepted,
-                        [(e.key, e.value) for e in envelopes],
-                        headers_of,
-                        rate_per_s=rate_per_s,
-                    ),
-                )
-                peak = rss_mib(worker.pid).peak
-                await stop(worker, "normalize")
-                await _check_outputs(bootstrap, settings, expected)
-        return Result.measure("normalize (faust service)", len(envelopes), seconds, latencies, peak)
-    finally:
-        await delete_topics(bootstrap, [accepted, *owned, f"{app_id}-__assignor-__leader"])
+    async with under_test(
+        "normalize",
+        bootstrap,
+        app_id,
+        {
+            "NORMALIZE_ACCEPTED_TOPIC": accepted,
+            "NORMALIZE_TOPIC_PREFIX": prefix,
+            "NORMALIZE_LOG_LEVEL": "warning",
+            "NORMALIZE_DEMO_MODE": "1",
+        },
+        lambda r: r.get("assigned_partitions", 0) >= PARTITIONS,
+        create=[accepted],
+        partitions=PARTITIONS,
+        delete=[accepted, *owned, f"{app_id}-__assignor-__leader"],
+    ) as normalize:
+        latencies, seconds = await send_and_read(
+            read_output(
+                bootstrap,
+                versions,
+                settings.partitions,
+                n_versions,
+                deadline,
+                normalize.worker,
+                stamp_ns=input_sent_ns,
+            ),
+            produce_values(
+                bootstrap,
+                accepted,
+                [(e.key, e.value) for e in envelopes],
+                headers_of,
+                rate_per_s=rate_per_s,
+            ),
+        )
+        peak = rss_mib(normalize.worker.pid).peak
+        await stop(normalize.worker, "normalize")
+        await _check_outputs(bootstrap, settings, expected)
+    return Result.measure("normalize (faust service)", len(envelopes), seconds, latencies, peak)
 
 
 async def _check_outputs(bootstrap: str, settings: NormalizeSettings, expected: Expected) -> None:

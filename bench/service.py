@@ -9,15 +9,19 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+
+from bench.harness import create_temp_topics
+from services.topics import delete_topics
 
 
 def child_env() -> dict[str, str]:
@@ -97,6 +101,39 @@ async def running(name: str, env: dict[str, str], log_path: str) -> AsyncIterato
         if worker is not None and worker.returncode is None:
             worker.kill()
             await worker.wait()
+
+
+class UnderTest(NamedTuple):
+    worker: asyncio.subprocess.Process
+    port: int  # its HTTP endpoints
+
+
+@asynccontextmanager
+async def under_test(
+    name: str,
+    bootstrap: str,
+    app_id: str,
+    settings: dict[str, str],
+    ready: Callable[[dict[str, Any]], bool],
+    *,
+    create: Sequence[str],
+    partitions: int,
+    delete: Sequence[str],
+) -> AsyncIterator[UnderTest]:
+    """`python -m services.<name>` on fresh topics for the length of the block: `create` created first
+    (`partitions` each), the service started with `settings` beside `service_env`'s in a temporary data
+    directory (`running`), and handed to the block once `/health` is ok and `ready` (start-up and group
+    joining left out of any timing). Afterwards `delete` is deleted."""
+    port = free_port()
+    await create_temp_topics(bootstrap, create, partitions)
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as data_dir:
+            env = {**service_env(name, bootstrap, app_id, port, data_dir), **settings}
+            async with running(name, env, os.path.join(data_dir, f"{name}.log")) as worker:
+                await wait_health(port, worker, ready, 90, name)
+                yield UnderTest(worker, port)
+    finally:
+        await delete_topics(bootstrap, delete)
 
 
 async def stop(worker: asyncio.subprocess.Process, what: str, timeout: float = 60.0) -> None:
