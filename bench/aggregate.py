@@ -51,6 +51,7 @@ from typing import Any
 # plan at scale bench.plan_at_scale's.
 from bench import command
 from bench.aggregate_service import ServiceRun, run_aggregate
+from bench.harness import aligned
 from bench.inprocess import build_state, normalized_records, plan, public_messages
 from bench.passthrough import run_passthrough
 from bench.plan_at_scale import ScaleRun, scale_run, time_plan
@@ -58,24 +59,12 @@ from schemas.exchange.aggregates import TABLES
 from services.normalize.engine import Record
 
 
-def table(headings: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Names left, numbers right, as `bench.harness.format_table`; latency columns left out on purpose."""
-    grid = [list(headings), *(list(r) for r in rows)]
-    widths = [max(len(r[i]) for r in grid) for i in range(len(headings))]
-    return "\n".join(
-        "  ".join(
-            [r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))]
-        ).rstrip()
-        for r in grid
-    )
-
-
 def report(base: Any, service: ServiceRun, events: int, scale: ScaleRun) -> str:
     rate = service.records / service.consume_seconds
     lines = [
         f"input: {events:,} accepted events -> {service.records:,} records on aggregate's 5 input topics",
         "",
-        table(
+        aligned(
             ("benchmark", "records", "seconds", "records/s", "peak RSS MiB"),
             [
                 (
@@ -97,7 +86,7 @@ def report(base: Any, service: ServiceRun, events: int, scale: ScaleRun) -> str:
         "",
         f"aggregate consumes at {rate / base.events_per_s:.0%} of the pass-through rate",
         "",
-        table(
+        aligned(
             ("release at 2027-01-01 (service)", "public msgs", "wall s", "metric s", "peak RSS MiB"),
             [
                 (
@@ -117,7 +106,7 @@ def report(base: Any, service: ServiceRun, events: int, scale: ScaleRun) -> str:
     with_outcomes = sum(c.published_with_outcomes for c in counts)
     suppressed = sum(c.suppressed_primary + c.suppressed_secondary for c in counts)
     lines += [
-        table(
+        aligned(
             (
                 "plan_release in-process",
                 "records",

@@ -101,14 +101,20 @@ _COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 
 def format_table(results: Iterable[Result]) -> str:
+    """Results as an `aligned` table."""
+    return aligned(
+        [h for h, _, _ in _COLUMNS],
+        [[format(getattr(r, attr), fmt) for _, attr, fmt in _COLUMNS] for r in results],
+    )
+
+
+def aligned(headings: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """Aligned plain-text rows (names left, numbers right) that survive being pasted into a commit
     or issue."""
-    rows = [[h for h, _, _ in _COLUMNS]]
-    for r in results:
-        rows.append([format(getattr(r, attr), fmt) for _, attr, fmt in _COLUMNS])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    grid = [list(headings), *(list(r) for r in rows)]
+    widths = [max(len(row[i]) for row in grid) for i in range(len(headings))]
     lines = []
-    for row in rows:
+    for row in grid:
         cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
