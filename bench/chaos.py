@@ -44,8 +44,8 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from bench.accepted import admitted
 from bench.ingest_service import IngestTopics
-from bench.normalize import admitted
 from bench.service import free_port, log_tail, service_env, spawn_service, wait_health
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.aggregates import TABLES, topic_of

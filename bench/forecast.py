@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
-from bench.normalize import admitted
+from bench.accepted import admitted
 from schemas.exchange.accepted import AcceptedEvent
 from services.aggregate.forecast import model
 from services.aggregate.forecast.series import Series, published_rates, season_length, series_of

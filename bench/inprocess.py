@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
-from bench.normalize import accepted_envelopes
+from bench.accepted import accepted_envelopes
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.noise import NoiseParams

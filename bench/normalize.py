@@ -35,74 +35,33 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bench import command
+from bench.accepted import Accepted
+
+# Re-exported: tests outside bench/ import these from here (tests/services/rotation/history.py,
+# tests/services/normalize/test_standby_broker.py); their home is bench.accepted.
+from bench.accepted import accepted_envelopes as accepted_envelopes
+from bench.accepted import admitted as admitted
 from bench.harness import Header, Result, produce_values, rss_mib, unique_topic_names
 from bench.output import output_size, read_output, send_and_read
 from bench.passthrough import run_passthrough
 from bench.service import stop, under_test
 from schemas.exchange.accepted import AcceptedEvent
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
-from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
-from services.ingest.envelopes import accepted_record
 from services.normalize.engine import Normalizer
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError
 from services.normalize.settings import NormalizeSettings
 from services.normalize.topics import NORMALIZE_VERSIONS_TOPIC
-from simulator.feed import generate_feed
-from simulator.message import FeedMessage
 
 PARTITIONS = 6
-ACCEPTED_PER_SITE_YEAR = 14  # roughly what ingest accepts per platform site and year, both platforms
-FORMATS = {"sedex.changes.v1": SEDEX, "amfori.changes.v1": AMFORI}
 # Site resolution is global: how often a factory's resolution moves on the way depends on how the
 # partitions interleave, so only the per-entity topics must match the in-process run exactly.
 ORDER_DEPENDENT = frozenset({SITE_RESOLUTION_TOPIC, RESOLVED_SITES_TOPIC})
-
-
-@dataclass(frozen=True)
-class Accepted:
-    key: bytes
-    value: bytes
-    headers: list[Header]
-
-
-def admitted(messages: Iterable[FeedMessage]) -> Iterator[Accepted | None]:
-    """Each message as ingest treats it: its accepted envelope (source position = its index among the
-    envelopes), None for a rejected message; platform redeliveries are dropped as ingest drops them."""
-    seen: set[tuple[str, str]] = set()
-    for m in messages:
-        result = admit(FORMATS[m.topic], m.key, m.value)
-        if not isinstance(result, Admitted):
-            yield None
-            continue
-        if (result.platform, result.event.event_id) in seen:
-            continue
-        value, headers = accepted_record(result.platform, result.event, m.topic, 0, len(seen))
-        seen.add((result.platform, result.event.event_id))
-        yield Accepted(m.key or b"", value, list(headers))
-
-
-def accepted_envelopes(events: int, seed: int = 42) -> list[Accepted]:
-    """`events` accepted envelopes, as ingest would forward the simulator's feed (a year, both platforms).
-
-    Rejected messages and redeliveries are dropped as ingest drops them; stale versions stay. The
-    source position is the envelope's index, which normalize only carries through.
-    """
-    sites = max(20, events // ACCEPTED_PER_SITE_YEAR)
-    while True:
-        out: list[Accepted] = []
-        for envelope in admitted(generate_feed(seed, sites, months=12).messages):
-            if envelope is None:
-                continue
-            out.append(envelope)
-            if len(out) == events:
-                return out
-        sites = int(sites * 1.5 * events / max(1, len(out))) + 1
 
 
 @dataclass(frozen=True)
