@@ -46,8 +46,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.accepted import admitted
 from bench.ingest_service import IngestTopics
+from bench.inprocess import demo_normalizer, normalized
 from bench.service import free_port, log_tail, service_env, spawn_service, wait_health
-from schemas.exchange.accepted import AcceptedEvent
 from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.__main__ import topic_specs as aggregate_topic_specs
 from services.aggregate.disclosure import DisclosureParams
@@ -57,9 +57,6 @@ from services.aggregate.release import ReleaseLog
 from services.aggregate.settings import AggregateSettings
 from services.compacted import from_the_start, high_watermarks, partitions
 from services.kafka_auth import client_options
-from services.normalize.engine import Normalizer
-from services.normalize.keys import load_key
-from services.normalize.mapping import MappingContext, MappingError
 from services.normalize.settings import NormalizeSettings
 from services.normalize.state import read_state
 from services.topics import TopicSpec, bootstrap_servers, delete_topics, ensure_topics
@@ -91,8 +88,7 @@ def expected_release(state: State, at: datetime) -> Published:
 def expected(messages: list[FeedMessage]) -> Expected:
     """What a fault-free exchange gives for the feed, in-process: ingest's admission and dedup, then
     normalize's engine with the demo key, applied in feed order (the engine is order-independent)."""
-    keys = load_key({"NORMALIZE_DEMO_MODE": "1"})
-    normalizer = Normalizer.fresh(MappingContext.from_keys(keys))
+    normalizer = demo_normalizer()
     state: State = {}
     accepted = dead = 0
     for envelope in admitted(messages):
@@ -100,11 +96,7 @@ def expected(messages: list[FeedMessage]) -> Expected:
             dead += 1
             continue
         accepted += 1
-        try:
-            outcome = normalizer.process(AcceptedEvent.model_validate_json(envelope.value))
-        except MappingError:
-            continue
-        for record in outcome.records:
+        for record in normalized(normalizer, envelope.value) or ():
             topic = state.setdefault(record.topic, {})
             if record.value is None:
                 topic.pop(record.key, None)

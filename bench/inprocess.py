@@ -1,5 +1,6 @@
 """Aggregate's first release computed in this process, no broker: what normalize writes for the
-simulator's feed, the state aggregate builds from it, and the release it plans.
+simulator's feed (its engine with the demo key, as the benches run the service), the state aggregate
+builds from it, and the release it plans.
 
 The input of `bench.aggregate` (whose service run must publish what `plan` gives here), `bench.utility`
 and `bench.noise`.
@@ -26,23 +27,32 @@ RELEASE_AT = datetime(2027, 1, 1, tzinfo=UTC)  # every period of the feed (2025)
 PUBLIC_TOPICS = tuple(topic_of(t) for t in TABLES)
 
 
+def demo_normalizer() -> Normalizer:
+    """Normalize's engine with no state yet and the demo key, as the benches run the service
+    (`NORMALIZE_DEMO_MODE=1`)."""
+    return Normalizer.fresh(MappingContext.from_keys(load_key({"NORMALIZE_DEMO_MODE": "1"})))
+
+
+def normalized(normalizer: Normalizer, envelope: bytes) -> list[Record] | None:
+    """The records `normalizer` writes for one accepted envelope; None for one normalize dead-letters."""
+    try:
+        return normalizer.process(AcceptedEvent.model_validate_json(envelope)).records
+    except MappingError:
+        return None
+
+
 def normalized_records(events: int, seed: int = 42) -> Iterator[Record]:
     """The records normalize writes to aggregate's input topics for `events` accepted envelopes, in order.
 
     Same engine, same demo key and the same envelopes as `bench.normalize`; envelopes normalize
     dead-letters produce nothing.
     """
-    keys = load_key({"NORMALIZE_DEMO_MODE": "1"})
-    normalizer = Normalizer.fresh(MappingContext.from_keys(keys))
+    normalizer = demo_normalizer()
     wanted = frozenset(INPUT_TOPICS)
     envelopes = accepted_envelopes(events, seed)
     for i, envelope in enumerate(envelopes):
         envelopes[i] = None  # type: ignore[call-overload]  # release each envelope once processed
-        try:
-            outcome = normalizer.process(AcceptedEvent.model_validate_json(envelope.value))
-        except MappingError:
-            continue
-        for record in outcome.records:
+        for record in normalized(normalizer, envelope.value) or ():
             if record.topic in wanted:
                 yield record
 

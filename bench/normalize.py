@@ -47,14 +47,11 @@ from bench.accepted import Accepted
 from bench.accepted import accepted_envelopes as accepted_envelopes
 from bench.accepted import admitted as admitted
 from bench.harness import Header, Result, produce_values, rss_mib, unique_topic_names
+from bench.inprocess import demo_normalizer, normalized
 from bench.output import output_size, read_output, send_and_read
 from bench.passthrough import run_passthrough
 from bench.service import stop, under_test
-from schemas.exchange.accepted import AcceptedEvent
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
-from services.normalize.engine import Normalizer
-from services.normalize.keys import load_key
-from services.normalize.mapping import MappingContext, MappingError
 from services.normalize.settings import NormalizeSettings
 from services.normalize.topics import NORMALIZE_VERSIONS_TOPIC
 
@@ -73,18 +70,16 @@ class Expected:
 
 def expected_outputs(envelopes: Sequence[Accepted]) -> Expected:
     """What the service must produce for `envelopes`, from the same engine run in this process."""
-    keys = load_key({"NORMALIZE_DEMO_MODE": "1"})
-    normalizer = Normalizer.fresh(MappingContext.from_keys(keys))
+    normalizer = demo_normalizer()
     per_topic: Counter[str] = Counter()
     input_of: dict[tuple[bytes, bytes], int] = {}
     dead = 0
     for i, e in enumerate(envelopes):
-        try:
-            outcome = normalizer.process(AcceptedEvent.model_validate_json(e.value))
-        except MappingError:
+        records = normalized(normalizer, e.value)
+        if records is None:
             dead += 1
             continue
-        for r in outcome.records:
+        for r in records:
             per_topic[r.topic] += 1
             if r.topic == NORMALIZE_VERSIONS_TOPIC:
                 assert r.value is not None
