@@ -44,14 +44,13 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 
 # This module is the command and its report. The service run is bench.aggregate_service's, the
 # in-process input and plan bench.inprocess's (still importable from here, as older callers do), the
 # plan at scale bench.plan_at_scale's.
 from bench import command
 from bench.aggregate_service import ServiceRun, run_aggregate
-from bench.harness import aligned
+from bench.harness import Result, aligned
 from bench.inprocess import build_state, normalized_records, plan, public_messages
 from bench.passthrough import run_passthrough
 from bench.plan_at_scale import ScaleRun, scale_run, time_plan
@@ -59,7 +58,7 @@ from schemas.exchange.aggregates import TABLES
 from services.normalize.engine import Record
 
 
-def report(base: Any, service: ServiceRun, events: int, scale: ScaleRun) -> str:
+def report(base: Result, service: ServiceRun, events: int, scale: ScaleRun) -> str:
     rate = service.records / service.consume_seconds
     lines = [
         f"input: {events:,} accepted events -> {service.records:,} records on aggregate's 5 input topics",
@@ -146,7 +145,7 @@ def report(base: Any, service: ServiceRun, events: int, scale: ScaleRun) -> str:
 
 async def measure_service(
     bootstrap: str, records: Sequence[Record], expected_public: int
-) -> tuple[Any, ServiceRun]:
+) -> tuple[Result, ServiceRun]:
     values = [r.value or b"" for r in records]
     baseline = await run_passthrough(bootstrap, len(values), values.__getitem__)
     return baseline, await run_aggregate(bootstrap, records, expected_public)
