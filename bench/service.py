@@ -25,7 +25,8 @@ from services.topics import delete_topics
 
 
 def child_env() -> dict[str, str]:
-    """The worker must import this package whatever the caller's cwd, and bench/ is not pip-installed."""
+    """This process's environment with the repo importable: a child process (a service, the pass-through
+    worker) must import this package whatever the caller's cwd, and bench/ is not pip-installed."""
     root = str(Path(__file__).resolve().parents[1])
     path = os.environ.get("PYTHONPATH")
     return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root}
