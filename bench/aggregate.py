@@ -38,388 +38,32 @@ topics of a run, aggregate's prefixed outputs included, are deleted afterwards.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import os
-import signal
 import sys
-import tempfile
 import time
-import uuid
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
-import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
-from bench.harness import (
-    Header,
-    create_temp_topics,
-    free_port,
-    log_tail,
-    metric_samples,
-    produce_values,
-    rss_mib,
-    spawn_service,
-    unique_topic_names,
-)
-from bench.normalize import accepted_envelopes
-from bench.passthrough import child_env, run_passthrough
-from schemas.exchange.accepted import AcceptedEvent
-from schemas.exchange.aggregates import TABLES, topic_of
-from services.aggregate.__main__ import topic_specs
-from services.aggregate.noise import NoiseParams
-from services.aggregate.planner import ReleasePlan, plan_release
-from services.aggregate.population import INPUT_TOPICS, NormalizedState
-from services.aggregate.release import ReleaseLog
-from services.aggregate.settings import AggregateSettings
-from services.compacted import high_watermarks
-from services.kafka_auth import client_options
-from services.normalize.engine import Normalizer, Record
-from services.normalize.keys import load_key
-from services.normalize.mapping import MappingContext, MappingError
-from services.topics import delete_topics
-
-PARTITIONS = 6
-HOLD_CLOCK_AT = "2020-01-01T00:00:00Z"  # before the feed: the first slot releases nothing
-RELEASE_AT = datetime(2027, 1, 1, tzinfo=UTC)  # every period of the feed (2025) is closed by then
-PUBLIC_TOPICS = tuple(topic_of(t) for t in TABLES)
+# This module is the command and its report. The service run is bench.aggregate_service's, the
+# in-process input and plan bench.inprocess's (still importable from here, as older callers do), the
+# plan at scale bench.plan_at_scale's.
+from bench import command
+from bench.aggregate_service import ServiceRun, run_aggregate
+from bench.harness import Result, aligned
+from bench.inprocess import build_state, normalized_records, plan, public_messages
+from bench.passthrough import run_passthrough
+from bench.plan_at_scale import ScaleRun, scale_run, time_plan
+from schemas.exchange.aggregates import TABLES
+from services.normalize.engine import Record
 
 
-# --- input: normalize's records, computed in this process ---------------------------------------------
-
-
-def normalized_records(events: int, seed: int = 42) -> Iterator[Record]:
-    """The records normalize writes to aggregate's input topics for `events` accepted envelopes, in order.
-
-    Same engine, same demo key and the same envelopes as `bench.normalize`; envelopes normalize
-    dead-letters produce nothing.
-    """
-    keys = load_key({"NORMALIZE_DEMO_MODE": "1"})
-    normalizer = Normalizer.fresh(MappingContext.from_keys(keys))
-    wanted = frozenset(INPUT_TOPICS)
-    envelopes = accepted_envelopes(events, seed)
-    for i, envelope in enumerate(envelopes):
-        envelopes[i] = None  # type: ignore[call-overload]  # release each envelope once processed
-        try:
-            outcome = normalizer.process(AcceptedEvent.model_validate_json(envelope.value))
-        except MappingError:
-            continue
-        for record in outcome.records:
-            if record.topic in wanted:
-                yield record
-
-
-def build_state(records: Iterator[Record] | Sequence[Record]) -> tuple[NormalizedState, int]:
-    """Aggregate's state after reading `records`, as its agent applies them; and how many there were."""
-    state = NormalizedState()
-    n = 0
-    for r in records:
-        state.apply(r.topic, r.key, r.value)
-        n += 1
-    return state, n
-
-
-def plan(state: NormalizedState, noise: NoiseParams | None = None) -> ReleasePlan:
-    """The first release at RELEASE_AT with the service's default parameters (quarters, 30 days' grace),
-    exact unless `noise` puts tables in the differential-privacy mode."""
-    settings = AggregateSettings()
-    return plan_release(
-        state,
-        ReleaseLog(),
-        settings.disclosure_params(),
-        RELEASE_AT,
-        granularity=settings.granularity,
-        grace=settings.grace,
-        noise=noise,
-    )
-
-
-def public_messages(p: ReleasePlan) -> int:
-    return sum(1 for topic, *_ in p.records if topic in PUBLIC_TOPICS)
-
-
-# --- the service ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ServiceRun:
-    records: int
-    consume_seconds: float
-    consume_rss_mib: float  # service's peak RSS once everything was consumed
-    release_wall_seconds: float  # POST /clock -> /health.last_release changed
-    release_metric_seconds: float  # sx_aggregate_release_duration_seconds, this release
-    release_rss_mib: float  # service's peak RSS after the release
-    public_messages: int
-
-
-async def _metrics(client: httpx.AsyncClient, port: int) -> dict[str, float]:
-    """Every sample of `/metrics`, summed over labels."""
-    out: dict[str, float] = defaultdict(float)
-    for name, _, value in await metric_samples(client, port, timeout=60.0):
-        out[name] += value
-    return out
-
-
-async def _health(client: httpx.AsyncClient, port: int) -> dict[str, Any]:
-    report: dict[str, Any] = (await client.get(f"http://127.0.0.1:{port}/health", timeout=2.0)).json()
-    return report
-
-
-async def _last_release(client: httpx.AsyncClient, port: int) -> Any:
-    """`/health`'s last release. The service plans in a worker thread and keeps answering; the long
-    timeout covers a loop briefly busy with the transactional write of a large release."""
-    report = (await client.get(f"http://127.0.0.1:{port}/health", timeout=600.0)).json()
-    return report["last_release"]
-
-
-async def _wait_ready(
-    client: httpx.AsyncClient, port: int, worker: asyncio.subprocess.Process, timeout: float
-) -> None:
-    """Until the service has read its (empty) inputs, holds the release lease and has made its first
-    (empty) release."""
-    deadline = time.monotonic() + timeout
-    held = datetime.fromisoformat(HOLD_CLOCK_AT).isoformat()
-    while time.monotonic() < deadline:
-        if worker.returncode is not None:
-            raise RuntimeError(f"aggregate exited with {worker.returncode} before it was ready")
-        try:
-            report = await _health(client, port)
-            if (
-                report.get("status") == "ok"
-                and report.get("inputs") == "following"
-                and report.get("role") == "leader"
-                and report.get("last_release") == held
-            ):
-                return
-        except (httpx.HTTPError, ValueError):
-            pass
-        await asyncio.sleep(0.2)  # polling the health endpoint
-    raise TimeoutError("aggregate did not take the lease (or make its first slot) in time")
-
-
-async def _count_committed(bootstrap: str, topic: str) -> int:
-    """Committed records on `topic`, every one (not the latest per key), read to the high watermark."""
-    tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-    ends = await high_watermarks(bootstrap, tps)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        **client_options(),
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    await consumer.start()
-    n = 0
-    try:
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        deadline = time.monotonic() + 120
-        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read {topic} to its end")
-            for records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
-                n += len(records)
-    finally:
-        await consumer.stop()
-    return n
-
-
-async def _produce(bootstrap: str, prefix: str, records: Sequence[Record]) -> None:
-    """Each input topic by its own producer, records in their order (so each key's last value wins)."""
-    by_topic: dict[str, list[Record]] = defaultdict(list)
-    for r in records:
-        by_topic[r.topic].append(r)
-
-    def send(topic: str, rs: list[Record]) -> Any:
-        def headers_of(i: int) -> list[Header]:
-            return list(rs[i].headers)
-
-        values: list[Any] = [(r.key.encode(), r.value) for r in rs]  # value None: a tombstone
-        return produce_values(bootstrap, prefix + topic, values, headers_of)
-
-    await asyncio.gather(*(send(t, rs) for t, rs in by_topic.items()))
-
-
-async def run_aggregate(bootstrap: str, records: Sequence[Record], expected_public: int) -> ServiceRun:
-    """One run of the real aggregate service on fresh topics, deleted afterwards.
-
-    Raises unless the service consumed exactly the records sent, none of them unreadable, and the
-    release wrote exactly the public messages the in-process plan predicts.
-    """
-    inputs, outputs = unique_topic_names("aggregate", "in", "out")
-    settings = AggregateSettings(
-        bootstrap_servers=bootstrap, input_prefix=f"{inputs}.", topic_prefix=f"{outputs}."
-    )
-    input_topics = [settings.input_topic(t) for t in INPUT_TOPICS]
-    owned = [spec.name for spec in topic_specs(settings)]
-    app_id = f"bench-aggregate-{uuid.uuid4().hex[:10]}"
-    port = free_port()
-    n = len(records)
-    worker: asyncio.subprocess.Process | None = None
-
-    await create_temp_topics(bootstrap, input_topics, PARTITIONS)
-    with tempfile.TemporaryDirectory(prefix="bench-aggregate-") as data_dir:
-        env = {
-            **child_env(),
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "AGGREGATE_APP_ID": app_id,
-            "AGGREGATE_WEB_PORT": str(port),
-            "AGGREGATE_DATA_DIR": data_dir,
-            "AGGREGATE_INPUT_PREFIX": settings.input_prefix,
-            "AGGREGATE_TOPIC_PREFIX": settings.topic_prefix,
-            "AGGREGATE_NOW": HOLD_CLOCK_AT,
-            "AGGREGATE_MANUAL_CLOCK": "true",
-            "AGGREGATE_TICK_SECONDS": "0.1",
-            "AGGREGATE_LOG_LEVEL": "warning",
-        }
-        log_path = os.path.join(data_dir, "aggregate.log")
-        try:
-            async with httpx.AsyncClient() as client:
-                worker = await spawn_service("services.aggregate", env, log_path)
-                await _wait_ready(client, port, worker, timeout=90)
-
-                started = time.perf_counter()
-                sender = asyncio.create_task(_produce(bootstrap, settings.input_prefix, records))
-                deadline = time.monotonic() + 120 + n / 500
-                while True:
-                    if worker.returncode is not None:
-                        raise RuntimeError(f"aggregate exited early with {worker.returncode}")
-                    if sender.done():
-                        sender.result()  # surface send errors
-                    m = await _metrics(client, port)
-                    seen = m["sx_aggregate_records_consumed_total"] + m["sx_aggregate_records_invalid_total"]
-                    if seen >= n:
-                        finished = time.perf_counter()
-                        break
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"aggregate consumed {seen:.0f} of {n} records in time")
-                    await asyncio.sleep(0.1)  # polling the metrics endpoint
-                await sender
-                await asyncio.sleep(1.0)  # anything beyond n (a duplicate) would show now
-                m = await _metrics(client, port)
-                consumed = int(m["sx_aggregate_records_consumed_total"])
-                invalid = int(m["sx_aggregate_records_invalid_total"])
-                if consumed != n or invalid:
-                    raise RuntimeError(f"aggregate consumed {consumed} ({invalid} unreadable) of {n} sent")
-                consume_rss = rss_mib(worker.pid).peak
-
-                before = m["sx_aggregate_release_duration_seconds_sum"]
-                held = (await _health(client, port))["last_release"]
-                t0 = time.perf_counter()
-                response = await client.post(
-                    f"http://127.0.0.1:{port}/clock",
-                    params={"now": RELEASE_AT.isoformat().replace("+00:00", "Z")},
-                    timeout=5.0,
-                )
-                response.raise_for_status()
-                release_deadline = time.monotonic() + 600
-                while await _last_release(client, port) == held:
-                    if worker.returncode is not None or time.monotonic() > release_deadline:
-                        raise RuntimeError("aggregate did not release")
-                    await asyncio.sleep(0.02)  # polling the health endpoint
-                release_wall = time.perf_counter() - t0
-                m = await _metrics(client, port)
-                release_metric = m["sx_aggregate_release_duration_seconds_sum"] - before
-                sent_metric = int(m["sx_aggregate_cells_sent_total"])
-                release_rss = rss_mib(worker.pid).peak
-
-            worker.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(worker.wait(), timeout=60)
-            if code != 0:
-                raise RuntimeError(f"aggregate exited with {code}")
-            written = sum([await _count_committed(bootstrap, settings.topic(t)) for t in PUBLIC_TOPICS])
-            if not written == sent_metric == expected_public:
-                raise RuntimeError(
-                    f"public messages: {written} on the topics, {sent_metric} by the metrics, "
-                    f"{expected_public} planned in-process"
-                )
-            return ServiceRun(
-                n,
-                finished - started,
-                consume_rss,
-                release_wall,
-                release_metric,
-                release_rss,
-                written,
-            )
-        except BaseException:
-            print("aggregate's log, last lines:\n" + log_tail(log_path), file=sys.stderr)
-            raise
-        finally:
-            if worker is not None and worker.returncode is None:
-                worker.kill()
-                await worker.wait()
-            await delete_topics(bootstrap, [*input_topics, *owned])
-
-
-# --- release at scale, in process ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ScaleRun:
-    events: int
-    records: int
-    build_seconds: float  # feed, admission, normalize and state, in this process
-    plan_seconds: float
-    plan: ReleasePlan
-    rss_before_mib: float
-    plan_peak_mib: float
-    run_peak_mib: float  # this process's peak before the plan (feed generation and normalizing)
-
-
-def _reset_peak_rss() -> bool:
-    """Resets this process's VmHWM to its current RSS (Linux >= 4.0); False where not allowed."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def time_plan(events: int, state: NormalizedState, records: int, build_seconds: float) -> ScaleRun:
-    gc.collect()
-    run_peak = rss_mib().peak
-    before = rss_mib().current
-    if not _reset_peak_rss():
-        print("note: cannot reset the peak RSS; the plan's peak is the process's", file=sys.stderr)
-    started = time.perf_counter()
-    p = plan(state)
-    seconds = time.perf_counter() - started
-    return ScaleRun(events, records, build_seconds, seconds, p, before, rss_mib().peak, run_peak)
-
-
-def scale_run(events: int) -> ScaleRun:
-    started = time.perf_counter()
-    state, n = build_state(normalized_records(events))
-    return time_plan(events, state, n, time.perf_counter() - started)
-
-
-# --- output ---------------------------------------------------------------------------------------------
-
-
-def table(headings: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Names left, numbers right, as `bench.harness.format_table`; latency columns left out on purpose."""
-    grid = [list(headings), *(list(r) for r in rows)]
-    widths = [max(len(r[i]) for r in grid) for i in range(len(headings))]
-    return "\n".join(
-        "  ".join(
-            [r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))]
-        ).rstrip()
-        for r in grid
-    )
-
-
-def report(base: Any, service: ServiceRun, events: int, scale: ScaleRun) -> str:
+def report(base: Result, service: ServiceRun, events: int, scale: ScaleRun) -> str:
     rate = service.records / service.consume_seconds
     lines = [
         f"input: {events:,} accepted events -> {service.records:,} records on aggregate's 5 input topics",
         "",
-        table(
+        aligned(
             ("benchmark", "records", "seconds", "records/s", "peak RSS MiB"),
             [
                 (
@@ -441,7 +85,7 @@ def report(base: Any, service: ServiceRun, events: int, scale: ScaleRun) -> str:
         "",
         f"aggregate consumes at {rate / base.events_per_s:.0%} of the pass-through rate",
         "",
-        table(
+        aligned(
             ("release at 2027-01-01 (service)", "public msgs", "wall s", "metric s", "peak RSS MiB"),
             [
                 (
@@ -461,7 +105,7 @@ def report(base: Any, service: ServiceRun, events: int, scale: ScaleRun) -> str:
     with_outcomes = sum(c.published_with_outcomes for c in counts)
     suppressed = sum(c.suppressed_primary + c.suppressed_secondary for c in counts)
     lines += [
-        table(
+        aligned(
             (
                 "plan_release in-process",
                 "records",
@@ -501,18 +145,14 @@ def report(base: Any, service: ServiceRun, events: int, scale: ScaleRun) -> str:
 
 async def measure_service(
     bootstrap: str, records: Sequence[Record], expected_public: int
-) -> tuple[Any, ServiceRun]:
+) -> tuple[Result, ServiceRun]:
     values = [r.value or b"" for r in records]
     baseline = await run_passthrough(bootstrap, len(values), values.__getitem__)
     return baseline, await run_aggregate(bootstrap, records, expected_public)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.aggregate",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command.parser("python -m bench.aggregate", __doc__)
     parser.add_argument("--events", type=int, default=50_000, help="accepted events behind the service run")
     parser.add_argument(
         "--scale-events",
@@ -520,11 +160,8 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="accepted events for the in-process plan; default --events",
     )
-    parser.add_argument(
-        "--bootstrap", default=None, help="default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092"
-    )
+    command.add_bootstrap(parser)
     args = parser.parse_args(argv)
-    from services.topics import bootstrap_servers
 
     scale_events = args.scale_events or args.events
     started = time.perf_counter()
@@ -537,9 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         expected_public = public_messages(plan(state))
     del state
-    base, service = asyncio.run(
-        measure_service(args.bootstrap or bootstrap_servers(), records, expected_public)
-    )
+    base, service = asyncio.run(measure_service(command.bootstrap(args), records, expected_public))
     if scale_events != args.events:
         del records
         gc.collect()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import tempfile
 import time
@@ -24,15 +23,15 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.harness import free_port, log_tail, metric_samples, rss_mib, spawn_service, wait_health
+from bench.harness import rss_mib
+from bench.ingest_service import IngestTopics, wait_consumed
+from bench.service import free_port, service_env, spawn_service, wait_health
+from schemas.topics import MAX_MESSAGE_BYTES
 from services.kafka_auth import client_options
 from services.topics import SEDEX_TOPIC, TopicSpec, bootstrap_servers, delete_topics, ensure_topics
 from simulator.feed import generate_feed
-
-PLATFORM_MAX_BYTES = 2 * 1024 * 1024  # services.topics gives every topic this max.message.bytes
 
 CONFIGURATIONS: dict[str, dict[str, str]] = {
     "faust's and glibc's defaults": {
@@ -87,24 +86,14 @@ async def run_burst(
     backlog: bool = False,
 ) -> BurstRun:
     run = f"burst-{uuid.uuid4().hex[:8]}"
-    sedex, amfori, accepted, dlq, seen = (
-        f"{run}.{t}" for t in ("sedex", "amfori", "accepted", "dlq", "seen")
-    )
-    await ensure_topics(bootstrap, tuple(TopicSpec(t, 3) for t in (sedex, amfori, accepted, dlq)))
+    topics = IngestTopics.of(run)
+    await ensure_topics(bootstrap, tuple(TopicSpec(t, 3) for t in topics.created))
     port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
         env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "INGEST_APP_ID": f"{run}-ingest",
-            "INGEST_WEB_PORT": str(port),
-            "INGEST_DATA_DIR": str(Path(workdir) / "ingest"),
+            **service_env("ingest", bootstrap, f"{run}-ingest", port, Path(workdir) / "ingest"),
             "INGEST_PARTITIONS": "3",
-            "INGEST_SEDEX_TOPIC": sedex,
-            "INGEST_AMFORI_TOPIC": amfori,
-            "INGEST_ACCEPTED_TOPIC": accepted,
-            "INGEST_DLQ_TOPIC": dlq,
-            "INGEST_SEEN_TOPIC": seen,
+            **topics.env(),
             "INGEST_LOG_LEVEL": "warning",
             **extra_env,
         }
@@ -117,7 +106,7 @@ async def run_burst(
             before = rss_mib(worker.pid).current
             started = time.monotonic()
             producer = AIOKafkaProducer(
-                bootstrap_servers=bootstrap, **client_options(), max_request_size=PLATFORM_MAX_BYTES, acks=1
+                bootstrap_servers=bootstrap, **client_options(), max_request_size=MAX_MESSAGE_BYTES, acks=1
             )
             await producer.start()
             sent = 0
@@ -128,13 +117,13 @@ async def run_burst(
                         worker.send_signal(signal.SIGSTOP)
                     try:
                         for key, value in values:
-                            await producer.send(sedex, value, key=key)
+                            await producer.send(topics.sedex, value, key=key)
                         await producer.flush()
                     finally:
                         if backlog:
                             worker.send_signal(signal.SIGCONT)
                     sent += len(values)
-                    await _consumed(port, worker, log, sent)
+                    await wait_consumed(port, worker, log, sent)
             finally:
                 await producer.stop()
             seconds = time.monotonic() - started
@@ -145,20 +134,7 @@ async def run_burst(
             if worker.returncode is None:
                 worker.send_signal(signal.SIGTERM)
                 await worker.wait()
-            await delete_topics(bootstrap, [sedex, amfori, accepted, dlq, seen])
-
-
-async def _consumed(port: int, worker: asyncio.subprocess.Process, log: str, n: int) -> None:
-    """Until ingest has read `n` messages."""
-    deadline = time.monotonic() + 600
-    while True:
-        async with httpx.AsyncClient() as client:
-            samples = await metric_samples(client, port)
-        if sum(v for name, _, v in samples if name == "sx_ingest_messages_consumed_total") >= n:
-            return
-        if worker.returncode is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"ingest stopped or stalled:\n{log_tail(log)}")
-        await asyncio.sleep(0.5)  # polling the service's metrics
+            await delete_topics(bootstrap, topics.all)
 
 
 def main(argv: list[str] | None = None) -> None:

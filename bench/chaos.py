@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import signal
 import tempfile
@@ -45,9 +44,10 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.harness import free_port, log_tail, spawn_service, wait_health
-from bench.normalize import admitted
-from schemas.exchange.accepted import AcceptedEvent
+from bench.accepted import admitted
+from bench.ingest_service import IngestTopics
+from bench.inprocess import demo_normalizer, normalized
+from bench.service import free_port, log_tail, service_env, spawn_service, wait_health
 from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.__main__ import topic_specs as aggregate_topic_specs
 from services.aggregate.disclosure import DisclosureParams
@@ -56,26 +56,14 @@ from services.aggregate.population import NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.settings import AggregateSettings
 from services.compacted import from_the_start, high_watermarks, partitions
-from services.ingest.admit import AMFORI, SEDEX
 from services.kafka_auth import client_options
-from services.normalize.engine import Normalizer
-from services.normalize.keys import load_key
-from services.normalize.mapping import MappingContext, MappingError
 from services.normalize.settings import NormalizeSettings
 from services.normalize.state import read_state
-from services.topics import (
-    AMFORI_TOPIC,
-    SEDEX_TOPIC,
-    TopicSpec,
-    bootstrap_servers,
-    delete_topics,
-    ensure_topics,
-)
+from services.topics import TopicSpec, bootstrap_servers, delete_topics, ensure_topics
 from simulator.feed import generate_feed
 from simulator.message import FeedMessage
 from simulator.publish import publish
 
-FORMATS = {SEDEX_TOPIC: SEDEX, AMFORI_TOPIC: AMFORI}
 PUBLIC_PREFIX = "exchange.aggregates."
 State = dict[str, dict[str, bytes]]
 
@@ -100,8 +88,7 @@ def expected_release(state: State, at: datetime) -> Published:
 def expected(messages: list[FeedMessage]) -> Expected:
     """What a fault-free exchange gives for the feed, in-process: ingest's admission and dedup, then
     normalize's engine with the demo key, applied in feed order (the engine is order-independent)."""
-    keys = load_key({"NORMALIZE_DEMO_MODE": "1"})
-    normalizer = Normalizer.fresh(MappingContext.from_keys(keys))
+    normalizer = demo_normalizer()
     state: State = {}
     accepted = dead = 0
     for envelope in admitted(messages):
@@ -109,11 +96,7 @@ def expected(messages: list[FeedMessage]) -> Expected:
             dead += 1
             continue
         accepted += 1
-        try:
-            outcome = normalizer.process(AcceptedEvent.model_validate_json(envelope.value))
-        except MappingError:
-            continue
-        for record in outcome.records:
+        for record in normalized(normalizer, envelope.value) or ():
             topic = state.setdefault(record.topic, {})
             if record.value is None:
                 topic.pop(record.key, None)
@@ -209,47 +192,29 @@ async def run_chaos(
     release_at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     want_release = expected_release(want.state, release_at)
     run = f"chaos-{uuid.uuid4().hex[:8]}"
-    platform_topics = {SEDEX_TOPIC: f"{run}.sedex", AMFORI_TOPIC: f"{run}.amfori"}
-    accepted, dlq, seen = f"{run}.accepted", f"{run}.ingest-dlq", f"{run}.seen"
+    topics = IngestTopics.of(run, dlq="ingest-dlq")
     normalize_settings = NormalizeSettings(
-        bootstrap_servers=bootstrap, topic_prefix=f"{run}.", accepted_topic=accepted
+        bootstrap_servers=bootstrap, topic_prefix=f"{run}.", accepted_topic=topics.accepted
     )
     aggregate_settings = AggregateSettings(app_id=f"{run}-aggregate", topic_prefix=f"{run}.agg.")
     public = {aggregate_settings.topic(topic_of(t)): topic_of(t) for t in TABLES}
-    await ensure_topics(bootstrap, tuple(TopicSpec(t, 3) for t in (*platform_topics.values(), accepted, dlq)))
+    await ensure_topics(bootstrap, tuple(TopicSpec(t, 3) for t in topics.created))
     # The replay arrives in as many slices as there are faults (plus one), one slice before each
     # fault, so every kill meets work in flight rather than an idle service.
     slices = [messages[i :: kills + 1] for i in range(kills + 1)]
-    await publish(slices[0], bootstrap, topics=platform_topics, security=client_options())
-    base = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    await publish(slices[0], bootstrap, topics=topics.platform, security=client_options())
     ports = {"ingest": free_port(), "normalize": free_port(), "aggregate": free_port()}
-    env = {
+    own = {
         "ingest": {
-            **base,
-            "INGEST_APP_ID": f"{run}-ingest",
-            "INGEST_WEB_PORT": str(ports["ingest"]),
-            "INGEST_DATA_DIR": str(workdir / "ingest"),
             "INGEST_PARTITIONS": "3",
-            "INGEST_SEDEX_TOPIC": platform_topics[SEDEX_TOPIC],
-            "INGEST_AMFORI_TOPIC": platform_topics[AMFORI_TOPIC],
-            "INGEST_ACCEPTED_TOPIC": accepted,
-            "INGEST_DLQ_TOPIC": dlq,
-            "INGEST_SEEN_TOPIC": seen,
+            **topics.env(),
         },
         "normalize": {
-            **base,
-            "NORMALIZE_APP_ID": f"{run}-normalize",
-            "NORMALIZE_WEB_PORT": str(ports["normalize"]),
-            "NORMALIZE_DATA_DIR": str(workdir / "normalize"),
-            "NORMALIZE_ACCEPTED_TOPIC": accepted,
+            "NORMALIZE_ACCEPTED_TOPIC": topics.accepted,
             "NORMALIZE_TOPIC_PREFIX": f"{run}.",
             "NORMALIZE_DEMO_MODE": "1",
         },
         "aggregate": {
-            **base,
-            "AGGREGATE_APP_ID": aggregate_settings.app_id,
-            "AGGREGATE_WEB_PORT": str(ports["aggregate"]),
-            "AGGREGATE_DATA_DIR": str(workdir / "aggregate"),
             "AGGREGATE_INPUT_PREFIX": f"{run}.",
             "AGGREGATE_TOPIC_PREFIX": aggregate_settings.topic_prefix,
             # During the feed the clock stands where no period of it is closed: nothing to release.
@@ -258,6 +223,11 @@ async def run_chaos(
             "AGGREGATE_TICK_SECONDS": "0.2",
             "AGGREGATE_LEASE_SESSION_TIMEOUT_MS": "6000",
         },
+    }
+    # Each service's app id is <run>-<name> (aggregate_settings.app_id for aggregate).
+    env = {
+        name: {**service_env(name, bootstrap, f"{run}-{name}", ports[name], workdir / name), **settings}
+        for name, settings in own.items()
     }
     procs: dict[str, asyncio.subprocess.Process] = {}
 
@@ -283,12 +253,12 @@ async def run_chaos(
         await start("normalize")
         await start("aggregate")
         for i in range(kills):
-            await publish(slices[i + 1], bootstrap, topics=platform_topics, security=client_options())
+            await publish(slices[i + 1], bootstrap, topics=topics.platform, security=client_options())
             await asyncio.sleep(rng.uniform(0.0, 0.6))  # the random moment of the next fault
             victim = victims[i]
             await kill(victim)
             await start(victim)
-        groups = {f"{run}-ingest": list(platform_topics.values()), f"{run}-normalize": [accepted]}
+        groups = {f"{run}-ingest": [topics.sedex, topics.amfori], f"{run}-normalize": [topics.accepted]}
         await _wait_until_consumed(bootstrap, groups, 600)
 
         # The release, killed inside its publish transaction for certain, then at random moments.
@@ -312,8 +282,8 @@ async def run_chaos(
         for topic, canonical in public.items():
             published += [(canonical, k, v) for k, v, _ in await _read_all(bootstrap, topic)]
         published.sort()
-        forwarded = await _read_all(bootstrap, accepted)
-        dead = await _read_all(bootstrap, dlq)
+        forwarded = await _read_all(bootstrap, topics.accepted)
+        dead = await _read_all(bootstrap, topics.dlq)
         got = await read_state(normalize_settings)
         differing = [c for c in normalize_settings.state_topics if got[c] != want.state.get(c, {})]
     except BaseException:
@@ -328,10 +298,7 @@ async def run_chaos(
         await delete_topics(
             bootstrap,
             [
-                *platform_topics.values(),
-                accepted,
-                dlq,
-                seen,
+                *topics.all,
                 *(s.name for s in normalize_settings.topic_specs()),
                 *(s.name for s in aggregate_topic_specs(aggregate_settings)),
             ],

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
-from bench.normalize import admitted
+from bench.accepted import admitted
+from bench.inprocess import demo_normalizer
 from schemas.exchange.accepted import AcceptedEvent
 from services.aggregate.forecast import model
 from services.aggregate.forecast.series import Series, published_rates, season_length, series_of
@@ -42,9 +43,7 @@ from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.schedule import closes_at, period_of
 from services.aggregate.settings import AggregateSettings
-from services.normalize.engine import Normalizer
-from services.normalize.keys import load_key
-from services.normalize.mapping import MappingContext, MappingError
+from services.normalize.mapping import MappingError
 from simulator.feed import generate_feed
 
 METHODS = ("Naive", "AutoETS", "AutoTheta", "AutoARIMA")
@@ -69,8 +68,7 @@ def releases(
     feed = generate_feed(seed, sites, start=start, months=12 * years)
     settings = AggregateSettings()
     params = settings.disclosure_params()
-    keys = load_key({"NORMALIZE_DEMO_MODE": "1"})
-    normalizer = Normalizer.fresh(MappingContext.from_keys(keys))
+    normalizer = demo_normalizer()
     wanted = frozenset(INPUT_TOPICS)
     state, log = NormalizedState(), ReleaseLog()
     due = [closes_at(p, settings.grace) for p in _quarters(start, years)]

@@ -4,25 +4,22 @@ Benchmarks print numbers for people to compare; they assert nothing about speed.
 memory read from /proc (the kernel's own accounting, no psutil needed), one percentile definition, one table
 layout, throw-away topics, and an input producer that stamps each message with its send time so the reader of
 the output can compute end-to-end latency without any coordination with the processor in between.
+Running the service under test is `bench.service`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import socket
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
-import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.kafka_auth import client_options
 
@@ -104,14 +101,20 @@ _COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 
 def format_table(results: Iterable[Result]) -> str:
+    """Results as an `aligned` table."""
+    return aligned(
+        [h for h, _, _ in _COLUMNS],
+        [[format(getattr(r, attr), fmt) for _, attr, fmt in _COLUMNS] for r in results],
+    )
+
+
+def aligned(headings: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """Aligned plain-text rows (names left, numbers right) that survive being pasted into a commit
     or issue."""
-    rows = [[h for h, _, _ in _COLUMNS]]
-    for r in results:
-        rows.append([format(getattr(r, attr), fmt) for _, attr, fmt in _COLUMNS])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    grid = [list(headings), *(list(r) for r in rows)]
+    widths = [max(len(row[i]) for row in grid) for i in range(len(headings))]
     lines = []
-    for row in rows:
+    for row in grid:
         cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
@@ -181,67 +184,3 @@ def sent_ns(headers: Iterable[Header]) -> int | None:
         if key == SENT_HEADER:
             return int(value)
     return None
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on now, for a service's HTTP endpoints."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-async def wait_health(
-    port: int,
-    worker: asyncio.subprocess.Process,
-    ready: Callable[[dict[str, Any]], bool],
-    timeout: float,
-    what: str,
-) -> None:
-    """Poll a service's /health until `ready(report)` (e.g. it owns all its partitions), so a timed
-    run excludes start-up and group joining; fail fast if the process exits."""
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            if worker.returncode is not None:
-                raise RuntimeError(f"{what} exited with {worker.returncode} before it was ready")
-            try:
-                report = (await client.get(f"http://127.0.0.1:{port}/health", timeout=1.0)).json()
-                if report.get("status") == "ok" and ready(report):
-                    return
-            except (httpx.HTTPError, ValueError):
-                pass
-            await asyncio.sleep(0.2)  # polling the health endpoint
-    raise TimeoutError(f"{what} was not ready in {timeout} s")
-
-
-async def spawn_service(module: str, env: dict[str, str], log_path: str) -> asyncio.subprocess.Process:
-    """`python -m <module>` as its own process, as in production; its output goes to `log_path`
-    (start-up chatter, shown by `log_tail` only if the run fails)."""
-    with _log_file(log_path) as log:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", module, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
-        )
-
-
-Sample = tuple[str, dict[str, str], float]
-
-
-async def metric_samples(client: httpx.AsyncClient, port: int, timeout: float = 10.0) -> list[Sample]:
-    """Every sample of a service's `/metrics`: (name, labels, value)."""
-    text = (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=timeout)).text
-    return [
-        (s.name, dict(s.labels), s.value) for f in text_string_to_metric_families(text) for s in f.samples
-    ]
-
-
-def _log_file(path: str) -> IO[bytes]:
-    return open(path, "wb")
-
-
-def log_tail(path: str, lines: int = 40) -> str:
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except OSError:
-        return "(no log)"

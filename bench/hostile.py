@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import tempfile
 import time
@@ -21,23 +20,16 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.harness import Sample, free_port, log_tail, metric_samples, rss_mib, spawn_service, wait_health
+from bench.harness import rss_mib
+from bench.ingest_service import IngestTopics, wait_consumed
+from bench.service import free_port, service_env, spawn_service, totals, wait_health
+from schemas.topics import MAX_MESSAGE_BYTES
 from services.kafka_auth import client_options
-from services.topics import (
-    AMFORI_TOPIC,
-    SEDEX_TOPIC,
-    TopicSpec,
-    bootstrap_servers,
-    delete_topics,
-    ensure_topics,
-)
+from services.topics import TopicSpec, bootstrap_servers, delete_topics, ensure_topics
 from simulator.feed import generate_feed
 from simulator.hostile import HostileMessage, generate
-
-PLATFORM_MAX_BYTES = 2 * 1024 * 1024  # services.topics gives every topic this max.message.bytes
 
 
 @dataclass(frozen=True)
@@ -60,22 +52,10 @@ class HostileRun:
 
 async def run_hostile(bootstrap: str, messages: list[HostileMessage], workdir: Path) -> HostileRun:
     run = f"hostile-{uuid.uuid4().hex[:8]}"
-    topics = {SEDEX_TOPIC: f"{run}.sedex", AMFORI_TOPIC: f"{run}.amfori"}
-    accepted, dlq, seen = f"{run}.accepted", f"{run}.dlq", f"{run}.seen"
-    await ensure_topics(bootstrap, tuple(TopicSpec(t, 3) for t in (*topics.values(), accepted, dlq)))
+    topics = IngestTopics.of(run)
+    await ensure_topics(bootstrap, tuple(TopicSpec(t, 3) for t in topics.created))
     port = free_port()
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "INGEST_APP_ID": f"{run}-ingest",
-        "INGEST_WEB_PORT": str(port),
-        "INGEST_DATA_DIR": str(workdir / "ingest"),
-        "INGEST_SEDEX_TOPIC": topics[SEDEX_TOPIC],
-        "INGEST_AMFORI_TOPIC": topics[AMFORI_TOPIC],
-        "INGEST_ACCEPTED_TOPIC": accepted,
-        "INGEST_DLQ_TOPIC": dlq,
-        "INGEST_SEEN_TOPIC": seen,
-    }
+    env = {**service_env("ingest", bootstrap, f"{run}-ingest", port, workdir / "ingest"), **topics.env()}
     log = str(workdir / "ingest.log")
     worker = await spawn_service("services.ingest", env, log)
     try:
@@ -83,29 +63,18 @@ async def run_hostile(bootstrap: str, messages: list[HostileMessage], workdir: P
         before = rss_mib(worker.pid).current
         started = time.monotonic()
         producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, **client_options(), max_request_size=PLATFORM_MAX_BYTES
+            bootstrap_servers=bootstrap, **client_options(), max_request_size=MAX_MESSAGE_BYTES
         )
         await producer.start()
         try:
             for m in messages:
-                await producer.send(topics[m.topic], m.value, key=m.key, headers=list(m.headers))
+                await producer.send(topics.platform[m.topic], m.value, key=m.key, headers=list(m.headers))
             await producer.flush()
         finally:
             await producer.stop()
-
-        def total(samples: list[Sample], name: str) -> float:
-            return sum(v for n, _, v in samples if n == name)
-
-        deadline = time.monotonic() + 600
-        while True:
-            async with httpx.AsyncClient() as client:
-                samples = await metric_samples(client, port)
-            if total(samples, "sx_ingest_messages_consumed_total") >= len(messages):
-                break
-            if worker.returncode is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"ingest stopped or stalled:\n{log_tail(log)}")
-            await asyncio.sleep(0.5)  # polling the service's metrics
+        samples = await wait_consumed(port, worker, log, len(messages))
         seconds = time.monotonic() - started
+        total = totals(samples)
         await asyncio.sleep(5)  # let it settle before reading its resident memory
         rss = rss_mib(worker.pid)
         dead: Counter[str] = Counter()
@@ -114,10 +83,10 @@ async def run_hostile(bootstrap: str, messages: list[HostileMessage], workdir: P
                 dead[labels["reason"]] += int(value)
         return HostileRun(
             messages=len(messages),
-            consumed=total(samples, "sx_ingest_messages_consumed_total"),
-            accepted=total(samples, "sx_ingest_messages_accepted_total"),
+            consumed=total["sx_ingest_messages_consumed_total"],
+            accepted=total["sx_ingest_messages_accepted_total"],
             dead_lettered=dead,
-            duplicates=total(samples, "sx_ingest_duplicates_total"),
+            duplicates=total["sx_ingest_duplicates_total"],
             alive=worker.returncode is None,
             seconds=seconds,
             rss_before_mib=before,
@@ -128,7 +97,7 @@ async def run_hostile(bootstrap: str, messages: list[HostileMessage], workdir: P
         if worker.returncode is None:
             worker.send_signal(signal.SIGTERM)
             await worker.wait()
-        await delete_topics(bootstrap, [*topics.values(), accepted, dlq, seen])
+        await delete_topics(bootstrap, topics.all)
 
 
 def hostile_feed(n: int, seed: int) -> list[HostileMessage]:

@@ -14,30 +14,18 @@ production (`python -m services.ingest`), in its own process, whose peak RSS is 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
-import signal
-import sys
-import tempfile
-import time
 import uuid
 from collections import Counter
 from typing import Any
 
-from bench.harness import (
-    Result,
-    create_temp_topics,
-    format_table,
-    free_port,
-    produce_values,
-    rss_mib,
-    unique_topic_names,
-    wait_health,
-)
-from bench.passthrough import child_env, output_size, read_output, run_passthrough
+from bench import command
+from bench.harness import Result, produce_values, rss_mib, unique_topic_names
+from bench.ingest_service import IngestTopics
+from bench.output import output_size, read_output, send_and_read
+from bench.passthrough import run_passthrough
+from bench.service import stop, under_test
 from services.kafka_auth import client_options
-from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.message import FeedMessage
 from simulator.publish import publish
@@ -86,75 +74,43 @@ async def run_ingest(
     Raises unless the accepted and dead-letter topics hold exactly what the feed's labels predict,
     because a figure from a run that lost or duplicated data would be meaningless.
     """
-    sedex, amfori, accepted, dlq, seen = unique_topic_names(
-        "ingest", "sedex", "amfori", "accepted", "dlq", "seen"
-    )
-    topics = {"sedex.changes.v1": sedex, "amfori.changes.v1": amfori}
+    topics = IngestTopics(*unique_topic_names("ingest", "sedex", "amfori", "accepted", "dlq", "seen"))
     expects = Counter(m.expect.split(":")[0] for m in messages)
     n_accepted = expects["valid"] + expects["stale"]
-    port = free_port()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 120 + len(messages) / 1_000
-    worker: asyncio.subprocess.Process | None = None
-    await create_temp_topics(bootstrap, [sedex, amfori, accepted, dlq], PARTITIONS)
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as data_dir:
-        env = {
-            **child_env(),
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "INGEST_APP_ID": f"bench-ingest-{uuid.uuid4().hex[:10]}",
-            "INGEST_WEB_PORT": str(port),
-            "INGEST_DATA_DIR": data_dir,
-            "INGEST_SEDEX_TOPIC": sedex,
-            "INGEST_AMFORI_TOPIC": amfori,
-            "INGEST_ACCEPTED_TOPIC": accepted,
-            "INGEST_DLQ_TOPIC": dlq,
-            "INGEST_SEEN_TOPIC": seen,
-            "INGEST_LOG_LEVEL": "warning",
-        }
-        try:
-            worker = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "services.ingest", env=env, stdout=asyncio.subprocess.DEVNULL
+    async with under_test(
+        "ingest",
+        bootstrap,
+        f"bench-ingest-{uuid.uuid4().hex[:10]}",
+        {**topics.env(), "INGEST_LOG_LEVEL": "warning"},
+        lambda r: r.get("assigned_partitions", 0) >= 2 * PARTITIONS,
+        create=topics.created,
+        partitions=PARTITIONS,
+        delete=topics.all,
+    ) as ingest:
+        latencies, seconds = await send_and_read(
+            read_output(
+                bootstrap,
+                topics.accepted,
+                PARTITIONS,
+                n_accepted,
+                deadline,
+                ingest.worker,
+                stamp_ns=_create_time_ns,
+            ),
+            _send(bootstrap, messages, topics.platform, rate_per_s),
+        )
+        peak = rss_mib(ingest.worker.pid).peak
+        await stop(ingest.worker, "ingest")
+        stored = await output_size(bootstrap, topics.accepted, PARTITIONS)
+        dead = await output_size(bootstrap, topics.dlq, PARTITIONS)
+        if stored != n_accepted or dead != expects["invalid"]:
+            raise RuntimeError(
+                f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected "
+                f"{expects['invalid']})"
             )
-            await wait_health(
-                port, worker, lambda r: r.get("assigned_partitions", 0) >= 2 * PARTITIONS, 90, "ingest"
-            )
-            started = time.perf_counter()
-            reader = asyncio.create_task(
-                read_output(
-                    bootstrap,
-                    accepted,
-                    PARTITIONS,
-                    n_accepted,
-                    deadline,
-                    worker,
-                    stamp_ns=_create_time_ns,
-                )
-            )
-            try:
-                await _send(bootstrap, messages, topics, rate_per_s)
-                latencies, finished = await reader
-            finally:
-                reader.cancel()
-            peak = rss_mib(worker.pid).peak
-            worker.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(worker.wait(), timeout=60)
-            if code != 0:
-                raise RuntimeError(f"ingest exited with {code}")
-            stored = await output_size(bootstrap, accepted, PARTITIONS)
-            dead = await output_size(bootstrap, dlq, PARTITIONS)
-            if stored != n_accepted or dead != expects["invalid"]:
-                raise RuntimeError(
-                    f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected "
-                    f"{expects['invalid']})"
-                )
-            return Result.measure(
-                "ingest (faust service)", len(messages), finished - started, latencies, peak
-            )
-        finally:
-            if worker is not None and worker.returncode is None:
-                worker.kill()
-                await worker.wait()
-            await delete_topics(bootstrap, [sedex, amfori, accepted, dlq, seen])
+    return Result.measure("ingest (faust service)", len(messages), seconds, latencies, peak)
 
 
 def _create_time_ns(record: Any) -> int:
@@ -169,26 +125,7 @@ async def compare(bootstrap: str, events: int, rate_per_s: float | None) -> list
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.ingest",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--rate", type=float, default=None, help="input events/s; default unthrottled")
-    parser.add_argument(
-        "--bootstrap", default=None, help="default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092"
-    )
-    args = parser.parse_args(argv)
-    from services.topics import bootstrap_servers
-
-    results = asyncio.run(compare(args.bootstrap or bootstrap_servers(), args.events, args.rate))
-    print(format_table(results))
-    base, ingest = results
-    print(
-        f"\ningest runs at {ingest.events_per_s / base.events_per_s:.0%} of the pass-through rate "
-        f"(python {sys.version.split()[0]}, pid {os.getpid()})"
-    )
+    command.beside_baseline(argv, "python -m bench.ingest", __doc__, "ingest", compare, events=100_000)
 
 
 if __name__ == "__main__":

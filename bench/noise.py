@@ -19,7 +19,7 @@ import statistics
 import time
 from collections import defaultdict
 
-from bench.aggregate import build_state, normalized_records, plan
+from bench.inprocess import build_state, normalized_records, plan
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
 from services.aggregate.model import ALL, CellKey
 from services.aggregate.noise import NOISY_TABLES, NoiseParams

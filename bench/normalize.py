@@ -31,93 +31,34 @@ included, are deleted afterwards.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
-import signal
-import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.harness import (
-    Header,
-    Result,
-    create_temp_topics,
-    format_table,
-    free_port,
-    log_tail,
-    produce_values,
-    rss_mib,
-    spawn_service,
-    unique_topic_names,
-    wait_health,
-)
-from bench.passthrough import child_env, output_size, read_output, run_passthrough
-from schemas.exchange.accepted import AcceptedEvent
+from bench import command
+from bench.accepted import Accepted
+
+# Re-exported: tests outside bench/ import these from here (tests/services/rotation/history.py,
+# tests/services/normalize/test_standby_broker.py); their home is bench.accepted.
+from bench.accepted import accepted_envelopes as accepted_envelopes
+from bench.accepted import admitted as admitted
+from bench.harness import Header, Result, produce_values, rss_mib, unique_topic_names
+from bench.inprocess import demo_normalizer, normalized
+from bench.output import output_size, read_output, send_and_read
+from bench.passthrough import run_passthrough
+from bench.service import stop, under_test
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC
-from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
-from services.ingest.envelopes import accepted_record
-from services.normalize.engine import Normalizer
-from services.normalize.keys import load_key
-from services.normalize.mapping import MappingContext, MappingError
 from services.normalize.settings import NormalizeSettings
 from services.normalize.topics import NORMALIZE_VERSIONS_TOPIC
-from services.topics import delete_topics
-from simulator.feed import generate_feed
-from simulator.message import FeedMessage
 
 PARTITIONS = 6
-ACCEPTED_PER_SITE_YEAR = 14  # roughly what ingest accepts per platform site and year, both platforms
-FORMATS = {"sedex.changes.v1": SEDEX, "amfori.changes.v1": AMFORI}
 # Site resolution is global: how often a factory's resolution moves on the way depends on how the
 # partitions interleave, so only the per-entity topics must match the in-process run exactly.
 ORDER_DEPENDENT = frozenset({SITE_RESOLUTION_TOPIC, RESOLVED_SITES_TOPIC})
-
-
-@dataclass(frozen=True)
-class Accepted:
-    key: bytes
-    value: bytes
-    headers: list[Header]
-
-
-def admitted(messages: Iterable[FeedMessage]) -> Iterator[Accepted | None]:
-    """Each message as ingest treats it: its accepted envelope (source position = its index among the
-    envelopes), None for a rejected message; platform redeliveries are dropped as ingest drops them."""
-    seen: set[tuple[str, str]] = set()
-    for m in messages:
-        result = admit(FORMATS[m.topic], m.key, m.value)
-        if not isinstance(result, Admitted):
-            yield None
-            continue
-        if (result.platform, result.event.event_id) in seen:
-            continue
-        value, headers = accepted_record(result.platform, result.event, m.topic, 0, len(seen))
-        seen.add((result.platform, result.event.event_id))
-        yield Accepted(m.key or b"", value, list(headers))
-
-
-def accepted_envelopes(events: int, seed: int = 42) -> list[Accepted]:
-    """`events` accepted envelopes, as ingest would forward the simulator's feed (a year, both platforms).
-
-    Rejected messages and redeliveries are dropped as ingest drops them; stale versions stay. The
-    source position is the envelope's index, which normalize only carries through.
-    """
-    sites = max(20, events // ACCEPTED_PER_SITE_YEAR)
-    while True:
-        out: list[Accepted] = []
-        for envelope in admitted(generate_feed(seed, sites, months=12).messages):
-            if envelope is None:
-                continue
-            out.append(envelope)
-            if len(out) == events:
-                return out
-        sites = int(sites * 1.5 * events / max(1, len(out))) + 1
 
 
 @dataclass(frozen=True)
@@ -129,18 +70,16 @@ class Expected:
 
 def expected_outputs(envelopes: Sequence[Accepted]) -> Expected:
     """What the service must produce for `envelopes`, from the same engine run in this process."""
-    keys = load_key({"NORMALIZE_DEMO_MODE": "1"})
-    normalizer = Normalizer.fresh(MappingContext.from_keys(keys))
+    normalizer = demo_normalizer()
     per_topic: Counter[str] = Counter()
     input_of: dict[tuple[bytes, bytes], int] = {}
     dead = 0
     for i, e in enumerate(envelopes):
-        try:
-            outcome = normalizer.process(AcceptedEvent.model_validate_json(e.value))
-        except MappingError:
+        records = normalized(normalizer, e.value)
+        if records is None:
             dead += 1
             continue
-        for r in outcome.records:
+        for r in records:
             per_topic[r.topic] += 1
             if r.topic == NORMALIZE_VERSIONS_TOPIC:
                 assert r.value is not None
@@ -169,10 +108,8 @@ async def run_normalize(
     owned = [*(settings.topic(n) for n in settings.state_topics), settings.dlq_topic]
     app_id = f"bench-normalize-{uuid.uuid4().hex[:10]}"
     n_versions = expected.per_topic[NORMALIZE_VERSIONS_TOPIC]
-    port = free_port()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 120 + len(envelopes) / 200
-    worker: asyncio.subprocess.Process | None = None
 
     sent_ns = [0] * len(envelopes)
 
@@ -190,65 +127,43 @@ async def run_normalize(
             )
         return sent_ns[i]
 
-    await create_temp_topics(bootstrap, [accepted], PARTITIONS)
-    with tempfile.TemporaryDirectory(prefix="bench-normalize-") as data_dir:
-        env = {
-            **child_env(),
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "NORMALIZE_APP_ID": app_id,
-            "NORMALIZE_WEB_PORT": str(port),
-            "NORMALIZE_DATA_DIR": data_dir,
+    async with under_test(
+        "normalize",
+        bootstrap,
+        app_id,
+        {
             "NORMALIZE_ACCEPTED_TOPIC": accepted,
             "NORMALIZE_TOPIC_PREFIX": prefix,
             "NORMALIZE_LOG_LEVEL": "warning",
             "NORMALIZE_DEMO_MODE": "1",
-        }
-        log_path = os.path.join(data_dir, "normalize.log")
-        try:
-            worker = await spawn_service("services.normalize", env, log_path)
-            await wait_health(
-                port, worker, lambda r: r.get("assigned_partitions", 0) >= PARTITIONS, 90, "normalize"
-            )
-            started = time.perf_counter()
-            reader = asyncio.create_task(
-                read_output(
-                    bootstrap,
-                    versions,
-                    settings.partitions,
-                    n_versions,
-                    deadline,
-                    worker,
-                    stamp_ns=input_sent_ns,
-                )
-            )
-            try:
-                await produce_values(
-                    bootstrap,
-                    accepted,
-                    [(e.key, e.value) for e in envelopes],
-                    headers_of,
-                    rate_per_s=rate_per_s,
-                )
-                latencies, finished = await reader
-            finally:
-                reader.cancel()
-            peak = rss_mib(worker.pid).peak
-            worker.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(worker.wait(), timeout=60)
-            if code != 0:
-                raise RuntimeError(f"normalize exited with {code}")
-            await _check_outputs(bootstrap, settings, expected)
-            return Result.measure(
-                "normalize (faust service)", len(envelopes), finished - started, latencies, peak
-            )
-        except BaseException:
-            print("normalize's log, last lines:\n" + log_tail(log_path), file=sys.stderr)
-            raise
-        finally:
-            if worker is not None and worker.returncode is None:
-                worker.kill()
-                await worker.wait()
-            await delete_topics(bootstrap, [accepted, *owned, f"{app_id}-__assignor-__leader"])
+        },
+        lambda r: r.get("assigned_partitions", 0) >= PARTITIONS,
+        create=[accepted],
+        partitions=PARTITIONS,
+        delete=[accepted, *owned, f"{app_id}-__assignor-__leader"],
+    ) as normalize:
+        latencies, seconds = await send_and_read(
+            read_output(
+                bootstrap,
+                versions,
+                settings.partitions,
+                n_versions,
+                deadline,
+                normalize.worker,
+                stamp_ns=input_sent_ns,
+            ),
+            produce_values(
+                bootstrap,
+                accepted,
+                [(e.key, e.value) for e in envelopes],
+                headers_of,
+                rate_per_s=rate_per_s,
+            ),
+        )
+        peak = rss_mib(normalize.worker.pid).peak
+        await stop(normalize.worker, "normalize")
+        await _check_outputs(bootstrap, settings, expected)
+    return Result.measure("normalize (faust service)", len(envelopes), seconds, latencies, peak)
 
 
 async def _check_outputs(bootstrap: str, settings: NormalizeSettings, expected: Expected) -> None:
@@ -277,25 +192,14 @@ async def compare(bootstrap: str, events: int, rate_per_s: float | None) -> list
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.normalize",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--events", type=int, default=50_000, help="accepted envelopes to send")
-    parser.add_argument("--rate", type=float, default=None, help="input events/s; default unthrottled")
-    parser.add_argument(
-        "--bootstrap", default=None, help="default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092"
-    )
-    args = parser.parse_args(argv)
-    from services.topics import bootstrap_servers
-
-    results = asyncio.run(compare(args.bootstrap or bootstrap_servers(), args.events, args.rate))
-    print(format_table(results))
-    base, normalize = results
-    print(
-        f"\nnormalize runs at {normalize.events_per_s / base.events_per_s:.0%} of the pass-through rate "
-        f"(python {sys.version.split()[0]}, pid {os.getpid()})"
+    command.beside_baseline(
+        argv,
+        "python -m bench.normalize",
+        __doc__,
+        "normalize",
+        compare,
+        events=50_000,
+        events_help="accepted envelopes to send",
     )
 
 

@@ -12,26 +12,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
-import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
+from bench import command
 from bench.harness import (
     Result,
     create_temp_topics,
     format_table,
     produce_values,
     rss_mib,
-    sent_ns,
     unique_topic_names,
 )
+from bench.output import output_size, read_output, send_and_read
+from bench.service import child_env, stop
 from services.kafka_auth import client_options
 from services.topics import delete_topics
 
@@ -107,77 +105,6 @@ async def _worker_main(bootstrap: str, source: str, sink: str, group_id: str) ->
     print(f"copied {copied}", file=sys.stderr, flush=True)
 
 
-async def read_output(
-    bootstrap: str,
-    topic: str,
-    partitions: int,
-    expected: int,
-    deadline: float,
-    worker: asyncio.subprocess.Process | None = None,
-    received: list[bytes] | None = None,
-    stamp_ns: Callable[[Any], int | None] | None = None,
-) -> tuple[list[float], float]:
-    """Reads `expected` records from the output; returns per-record latencies (ms) and the last arrival time.
-
-    `stamp_ns(record)` gives the send time of the input behind an output record; by default the
-    `bench_sent_ns` header, which a pass-through copies. Assigns partitions directly (no group) so the
-    reader is live at once and its own join cannot delay or
-    inflate the figures. Fails fast if the worker dies instead of waiting out the deadline.
-    """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, **client_options(), group_id=None, enable_auto_commit=False
-    )
-    tps = [TopicPartition(topic, p) for p in range(partitions)]
-    consumer.assign(tps)
-    await consumer.start()
-    await consumer.seek_to_beginning(*tps)
-    latencies: list[float] = []
-    last_arrival = time.perf_counter()
-    loop = asyncio.get_running_loop()
-    try:
-        while len(latencies) < expected:
-            if loop.time() > deadline:
-                raise TimeoutError(
-                    f"{len(latencies)} of {expected} records reached {topic} before the deadline"
-                )
-            if worker is not None and worker.returncode is not None:
-                raise RuntimeError(f"worker under test exited early with {worker.returncode}")
-            batches = await consumer.getmany(timeout_ms=200)
-            now_ns = time.time_ns()
-            for records in batches.values():
-                for r in records:
-                    stamp = sent_ns(r.headers) if stamp_ns is None else stamp_ns(r)
-                    if stamp is None:
-                        raise RuntimeError(
-                            f"record at {r.topic}/{r.partition}@{r.offset} carries no send time"
-                        )
-                    latencies.append((now_ns - stamp) / 1e6)
-                    if received is not None:
-                        received.append(r.value)
-            if batches:
-                last_arrival = time.perf_counter()
-        return latencies, last_arrival
-    finally:
-        await consumer.stop()
-
-
-async def output_size(bootstrap: str, topic: str, partitions: int) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **client_options(), group_id=None)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(partitions)])
-        return sum(ends.values())
-    finally:
-        await consumer.stop()
-
-
-def child_env() -> dict[str, str]:
-    """The worker must import this package whatever the caller's cwd, and bench/ is not pip-installed."""
-    root = str(Path(__file__).resolve().parents[1])
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else root}
-
-
 def default_value(i: int, size: int = 200) -> bytes:
     """A JSON-ish payload of roughly `size` bytes, unique per index so loss and duplication are detectable."""
     head = b'{"seq":%d,"pad":"' % i
@@ -225,25 +152,17 @@ async def run_passthrough(
         if line.decode().strip() != READY:
             raise RuntimeError(f"pass-through worker did not get partitions (said {line!r})")
 
-        started = time.perf_counter()
-        reader = asyncio.create_task(
-            read_output(bootstrap, sink, PARTITIONS, n_messages, deadline, worker, received)
+        latencies, seconds = await send_and_read(
+            read_output(bootstrap, sink, PARTITIONS, n_messages, deadline, worker, received),
+            produce_values(bootstrap, source, values, rate_per_s=rate_per_s),
         )
-        try:
-            await produce_values(bootstrap, source, values, rate_per_s=rate_per_s)
-            latencies, finished = await reader
-        finally:
-            reader.cancel()
         peak = rss_mib(worker.pid).peak
 
-        worker.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(worker.wait(), timeout=30)
-        if code != 0:
-            raise RuntimeError(f"pass-through worker exited with {code}")
+        await stop(worker, "pass-through worker", timeout=30)
         stored = await output_size(bootstrap, sink, PARTITIONS)
         if stored != n_messages:
             raise RuntimeError(f"output topic holds {stored} records for {n_messages} sent")
-        return Result.measure("aiokafka pass-through", n_messages, finished - started, latencies, peak)
+        return Result.measure("aiokafka pass-through", n_messages, seconds, latencies, peak)
     finally:
         if worker is not None and worker.returncode is None:
             worker.kill()
@@ -252,11 +171,7 @@ async def run_passthrough(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.passthrough",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command.parser("python -m bench.passthrough", __doc__)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--size", type=int, default=200, help="value size in bytes")
     parser.add_argument(
@@ -265,9 +180,7 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="input events/s; default unthrottled (latency then mostly measures backlog)",
     )
-    parser.add_argument(
-        "--bootstrap", default=None, help="default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092"
-    )
+    command.add_bootstrap(parser)
     parser.add_argument(
         "--worker", nargs=4, metavar=("BOOTSTRAP", "SOURCE", "SINK", "GROUP"), help=argparse.SUPPRESS
     )
@@ -276,9 +189,7 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_worker_main(*args.worker))
         return
 
-    from services.topics import bootstrap_servers  # the repo's one definition of the default address
-
-    bootstrap = args.bootstrap or bootstrap_servers()
+    bootstrap = command.bootstrap(args)
     size: int = args.size
     result = asyncio.run(
         run_passthrough(bootstrap, args.events, lambda i: default_value(i, size), rate_per_s=args.rate)

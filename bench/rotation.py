@@ -17,8 +17,8 @@ import argparse
 import time
 import zlib
 
+from bench.accepted import accepted_envelopes
 from bench.harness import rss_mib
-from bench.normalize import accepted_envelopes
 from services.normalize.engine import Normalizer
 from services.normalize.keys import KeyMaterial
 from services.normalize.mapping import MappingContext

@@ -2,7 +2,7 @@
 
 Builds aggregate's state in this process from normalize's records for N accepted events (the same
 simulator feed, engine and demo key as `bench.aggregate`), plans the first release of every closed
-period (`bench.aggregate.plan`, at 2027-01-01) and prints, per table, how many cells the primary rules
+period (`bench.inprocess.plan`, at 2027-01-01) and prints, per table, how many cells the primary rules
 let show their outcomes and how many of those the secondary rules (residual, recovery, the view)
 withheld. No broker: the figures depend on the engine and the feed only, so running the same command
 on two commits compares two engines on the same input.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench.aggregate import build_state, normalized_records, plan
+from bench.inprocess import build_state, normalized_records, plan
 from schemas.exchange.aggregates import TABLES
 
 

@@ -1,0 +1,87 @@
+"""Aggregate's first release computed in this process, no broker: what normalize writes for the
+simulator's feed (its engine with the demo key, as the benches run the service), the state aggregate
+builds from it, and the release it plans.
+
+The input of `bench.aggregate` (whose service run must publish what `plan` gives here), `bench.utility`
+and `bench.noise`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+
+from bench.accepted import accepted_envelopes
+from schemas.exchange.accepted import AcceptedEvent
+from schemas.exchange.aggregates import TABLES, topic_of
+from services.aggregate.noise import NoiseParams
+from services.aggregate.planner import ReleasePlan, plan_release
+from services.aggregate.population import INPUT_TOPICS, NormalizedState
+from services.aggregate.release import ReleaseLog
+from services.aggregate.settings import AggregateSettings
+from services.normalize.engine import Normalizer, Record
+from services.normalize.keys import load_key
+from services.normalize.mapping import MappingContext, MappingError
+
+RELEASE_AT = datetime(2027, 1, 1, tzinfo=UTC)  # every period of the feed (2025) is closed by then
+PUBLIC_TOPICS = tuple(topic_of(t) for t in TABLES)
+
+
+def demo_normalizer() -> Normalizer:
+    """Normalize's engine with no state yet and the demo key, as the benches run the service
+    (`NORMALIZE_DEMO_MODE=1`)."""
+    return Normalizer.fresh(MappingContext.from_keys(load_key({"NORMALIZE_DEMO_MODE": "1"})))
+
+
+def normalized(normalizer: Normalizer, envelope: bytes) -> list[Record] | None:
+    """The records `normalizer` writes for one accepted envelope; None for one normalize dead-letters."""
+    try:
+        return normalizer.process(AcceptedEvent.model_validate_json(envelope)).records
+    except MappingError:
+        return None
+
+
+def normalized_records(events: int, seed: int = 42) -> Iterator[Record]:
+    """The records normalize writes to aggregate's input topics for `events` accepted envelopes, in order.
+
+    Same engine, same demo key and the same envelopes as `bench.normalize`; envelopes normalize
+    dead-letters produce nothing.
+    """
+    normalizer = demo_normalizer()
+    wanted = frozenset(INPUT_TOPICS)
+    envelopes = accepted_envelopes(events, seed)
+    for i, envelope in enumerate(envelopes):
+        envelopes[i] = None  # type: ignore[call-overload]  # release each envelope once processed
+        for record in normalized(normalizer, envelope.value) or ():
+            if record.topic in wanted:
+                yield record
+
+
+def build_state(records: Iterator[Record] | Sequence[Record]) -> tuple[NormalizedState, int]:
+    """Aggregate's state after reading `records`, as its agent applies them; and how many there were."""
+    state = NormalizedState()
+    n = 0
+    for r in records:
+        state.apply(r.topic, r.key, r.value)
+        n += 1
+    return state, n
+
+
+def plan(state: NormalizedState, noise: NoiseParams | None = None) -> ReleasePlan:
+    """The first release at RELEASE_AT with the service's default parameters (quarters, 30 days' grace),
+    exact unless `noise` puts tables in the differential-privacy mode."""
+    settings = AggregateSettings()
+    return plan_release(
+        state,
+        ReleaseLog(),
+        settings.disclosure_params(),
+        RELEASE_AT,
+        granularity=settings.granularity,
+        grace=settings.grace,
+        noise=noise,
+    )
+
+
+def public_messages(p: ReleasePlan) -> int:
+    """The messages `p` writes to the public topics (its release-state record left out)."""
+    return sum(1 for topic, *_ in p.records if topic in PUBLIC_TOPICS)
