@@ -17,7 +17,7 @@ time, and latency percentiles would mean nothing. This bench prints, instead, tw
    The pass-through baseline copies the same record values (a tombstone as an empty value) in the
    same invocation; its latency is not shown either.
 
-2. **Release duration.** The clock is then moved to 2027-01-01T00:00:00Z (POST `/clock`), which
+2. **Release duration.** The clock is then moved to `bench.inprocess.RELEASE_AT` (POST `/clock`), which
    closes every period of the feed; the figure is the time until `/health` reports the new
    `last_release` (polled every 20 ms; the service looks at its clock every 0.1 s), beside the
    service's own `sx_aggregate_release_duration_seconds` (plan plus transactional write). The public
@@ -51,7 +51,7 @@ from collections.abc import Sequence
 from bench import command
 from bench.aggregate_service import ServiceRun, run_aggregate
 from bench.harness import Result, aligned
-from bench.inprocess import build_state, normalized_records, plan, public_messages
+from bench.inprocess import RELEASE_AT, build_state, normalized_records, plan, public_messages
 from bench.passthrough import run_passthrough
 from bench.plan_at_scale import ScaleRun, scale_run, time_plan
 from schemas.exchange.aggregates import TABLES
@@ -86,7 +86,7 @@ def report(base: Result, service: ServiceRun, events: int, scale: ScaleRun) -> s
         f"aggregate consumes at {rate / base.events_per_s:.0%} of the pass-through rate",
         "",
         aligned(
-            ("release at 2027-01-01 (service)", "public msgs", "wall s", "metric s", "peak RSS MiB"),
+            (f"release at {RELEASE_AT.date()}", "public msgs", "wall s", "metric s", "peak RSS MiB"),
             [
                 (
                     f"{events:,} events",

@@ -2,10 +2,10 @@
 
 Builds aggregate's state in this process from normalize's records for N accepted events (the same
 simulator feed, engine and demo key as `bench.aggregate`), plans the first release of every closed
-period (`bench.inprocess.plan`, at 2027-01-01) and prints, per table, how many cells the primary rules
-let show their outcomes and how many of those the secondary rules (residual, recovery, the view)
-withheld. No broker: the figures depend on the engine and the feed only, so running the same command
-on two commits compares two engines on the same input.
+period (`bench.inprocess.plan`, at `bench.inprocess.RELEASE_AT`) and prints, per table, how many cells
+the primary rules let show their outcomes and how many of those the secondary rules (residual,
+recovery, the view) withheld. No broker: the figures depend on the engine and the feed only, so
+running the same command on two commits compares two engines on the same input.
 """
 
 from __future__ import annotations

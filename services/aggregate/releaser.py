@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError, ProducerFenced
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
 from services.compacted import read_compacted
 from services.kafka_auth import client_options
+from services.transaction import transaction
 
 from .disclosure import DisclosureParams
 from .metrics import AggregateMetrics
@@ -235,9 +236,9 @@ class Releaser:
         try:
             # Hygiene (revision 2): the record timestamp is the release time, never the send time.
             timestamp_ms = int(at.timestamp() * 1000)
-            async with producer.transaction():
+            async with transaction(producer) as tx:
                 for topic, key, value, headers in records:
-                    await producer.send(
+                    await tx.send(
                         self.settings.topic(topic), value, key=key, headers=headers, timestamp_ms=timestamp_ms
                     )
                 seconds = self.settings.hold_transaction_seconds if hold else 0.0

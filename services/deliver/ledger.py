@@ -26,6 +26,7 @@ from schemas.exchange.deliver import DeliverDeadLetter, DeliveryRecord
 from schemas.topics import DELIVER_DLQ_TOPIC, DELIVER_STATE_TOPIC
 from services.compacted import read_compacted
 from services.kafka_auth import client_options
+from services.transaction import transaction
 
 from .backoff import backoff_delay
 from .settings import DeliverSettings
@@ -80,15 +81,15 @@ class Ledger:
                     producer = self._producer
                     assert producer is not None
                     key = done.endpoint.encode()
-                    async with producer.transaction():
+                    async with transaction(producer) as tx:
                         if dead_letter is not None:
-                            await producer.send(
+                            await tx.send(
                                 self.dlq_topic,
                                 dead_letter.model_dump_json().encode(),
                                 key=key,
                                 headers=[("content-type", b"application/json")],
                             )
-                        await producer.send(self.state_topic, done.model_dump_json().encode(), key=key)
+                        await tx.send(self.state_topic, done.model_dump_json().encode(), key=key)
                 return
             except ProducerFenced:
                 log.error("fenced: another deliver with this app id took over; stopping")

@@ -35,6 +35,7 @@ from services.normalize.keycheck import KeyMismatchError, key_ids_in_state
 from services.normalize.keys import KeyMaterial
 from services.normalize.settings import NormalizeSettings
 from services.normalize.state import read_state
+from services.transaction import transaction
 
 from .plan import AcceptedRecord, Held, RotationPlan, RotationRefused, plan_rotation
 
@@ -115,18 +116,16 @@ async def rotate(
         )
         if dry_run:
             return Rotated("dry run", plan, len(events))
-        async with producer.transaction():
+        async with transaction(producer) as tx:
             for r in plan.normalize:
-                await producer.send(
-                    normalize.topic(r.topic), r.value, key=r.key.encode(), headers=list(r.headers)
-                )
+                await tx.send(normalize.topic(r.topic), r.value, key=r.key.encode(), headers=list(r.headers))
             for d in plan.dead_letters:
                 letter, headers = dead_letter_record(
                     normalize.accepted_topic, d.partition, d.offset, d.reason_class, d.reason
                 )
-                await producer.send(normalize.dlq_topic, letter, headers=headers)
+                await tx.send(normalize.dlq_topic, letter, headers=headers)
             for key, renamed in sorted(plan.release_log.items(), key=lambda kv: kv[1] is None):
-                await producer.send(log_topic, renamed, key=key)
+                await tx.send(log_topic, renamed, key=key)
             await producer.send_offsets_to_transaction(ends, normalize.app_id)
             if hold_seconds:
                 await producer.flush()

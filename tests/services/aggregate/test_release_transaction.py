@@ -5,7 +5,7 @@ the other, whose release then fails and shows nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -119,6 +119,29 @@ async def test_a_release_that_fails_while_publishing_is_published_as_recorded(bo
         assert all(committed[(r.topic, r.key)] == r.value for r in uncommitted)
     finally:
         await restarted.stop()
+        await delete_topics(bootstrap, topics.names)
+
+
+async def test_a_release_the_broker_refuses_is_not_believed_published(bootstrap: str) -> None:
+    """The broker refuses records stamped more than an hour ahead of its clock, and a release's
+    records carry the release time. aiokafka would commit such a transaction without a word, with the
+    refused batches missing; the release must fail instead, believed neither recorded nor published,
+    and be retried like any other failed release."""
+    ahead = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+    state = feed_state()
+    topics = await release_topics(bootstrap, "t")
+    settings, public = topics.settings, topics.public
+    metrics = AggregateMetrics()
+    releaser = Releaser(settings, state, ManualClock(ahead), metrics, DisclosureParams())
+    try:
+        await releaser.establish()
+        releaser.lead(True)
+        assert await releaser.tick() is None
+        assert metrics.release_failures.labels("kafka")._value.get() == 1
+        assert releaser.last_release is None and len(releaser.log) == 0
+        assert await published(bootstrap, public) == []
+    finally:
+        await releaser.stop()
         await delete_topics(bootstrap, topics.names)
 
 

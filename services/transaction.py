@@ -1,0 +1,50 @@
+"""A Kafka transaction that fails when the broker refuses one of its records.
+
+aiokafka's `send` only enqueues a record; whether the broker took it is known from the future it
+returns. Its transactional producer commits without looking at those futures: measured against Kafka
+4.1, a transaction whose record the broker refused (a timestamp more than an hour ahead, as
+`log.message.timestamp.after.max.ms` allows by default) commits "successfully", and a read_committed
+reader sees none of the batch that held the refused record. A release would then be believed
+published with its cells missing. So every delivery is awaited before the commit: a refusal raises
+inside the transaction, which aborts, and the caller's retry logic takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+
+class Sends:
+    """The records sent in one transaction, whose deliveries are awaited before it commits."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self.producer = producer
+        self._deliveries: list[asyncio.Future[Any]] = []
+
+    async def send(self, topic: str, value: bytes | None, **kwargs: Any) -> None:
+        """`AIOKafkaProducer.send` (same arguments), remembered."""
+        self._deliveries.append(await self.producer.send(topic, value, **kwargs))
+
+    async def delivered(self) -> None:
+        """Wait for every delivery; the first refusal is raised (every future is retrieved, so none
+        is reported as an exception never retrieved)."""
+        outcomes = await asyncio.gather(*self._deliveries, return_exceptions=True)
+        self._deliveries.clear()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+
+@asynccontextmanager
+async def transaction(producer: AIOKafkaProducer) -> AsyncIterator[Sends]:
+    """`async with producer.transaction()`, committed only once every record sent through the
+    yielded `Sends` was acknowledged; aborted when one was refused."""
+    async with producer.transaction():
+        sends = Sends(producer)
+        yield sends
+        await sends.delivered()
