@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 
 from bench.inprocess import build_state, normalized_records, plan
-from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
+from schemas.exchange.aggregates import FORCED_LABOUR, ISSUE_PREVALENCE, LABOUR_RELATIONS, RELEASE_STATE_TOPIC
 from services.aggregate.model import ALL, CellKey
 from services.aggregate.noise import NOISY_TABLES, NoiseParams
 from services.aggregate.planner import ReleasePlan
@@ -28,9 +28,9 @@ from services.aggregate.population import NormalizedState
 from services.aggregate.tables import forced_labour, issue_prevalence
 
 HEADLINE = {
-    "issue-prevalence": "sites_with_issue",
-    "forced-labour": "sites_with_indicator",
-    "labour-relations": "sites_with_grievance_mechanism",
+    ISSUE_PREVALENCE: "sites_with_issue",
+    FORCED_LABOUR: "sites_with_indicator",
+    LABOUR_RELATIONS: "sites_with_grievance_mechanism",
 }
 
 
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         for (table, lvl), errs in sorted(errors(state, p).items()):
             counts = sorted(e for e, _ in errs)
             p90 = counts[int(0.9 * (len(counts) - 1))]
-            rate = f"{statistics.fmean(r for _, r in errs):.1f}" if table == "issue-prevalence" else "-"
+            rate = f"{statistics.fmean(r for _, r in errs):.1f}" if table == ISSUE_PREVALENCE else "-"
             print(
                 f"| {table} | {lvl} | {len(errs)} ({shown_exact[(table, lvl)]}) | "
                 f"{statistics.fmean(counts):.1f} | {p90} | {rate} |"
