@@ -49,6 +49,8 @@ Pos = tuple[str, str]  # (country, sector)
 FamilyKey = tuple[str, str, str]  # (table, period, issue or "")
 Vec = NDArray[np.float64]
 
+# Written from the contract (aggregates.md), not imported from the engine's registry: this attacker
+# reuses nothing of the code it judges, down to the names of what it reads.
 TOPIC_PREFIX: Final = "exchange.aggregates."
 ISSUE_PREVALENCE: Final = "issue-prevalence"
 FORCED_LABOUR: Final = "forced-labour"
