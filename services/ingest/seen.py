@@ -114,4 +114,6 @@ class SeenEvents:
     def record(self, topic: str, partition: int, key: str, positions: list[str]) -> bytes:
         """Updates memory; returns the value to write to partition `partition` of the seen topic."""
         self._entries[(topic, partition)][key] = positions
-        return json.dumps(positions, separators=(",", ":")).encode()
+        # json.dumps(positions, separators=(",", ":")) without its cost: a position is
+        # `topic/partition/offset`, and a Kafka topic name is [a-zA-Z0-9._-], nothing JSON escapes.
+        return ('["' + '","'.join(positions) + '"]').encode()
