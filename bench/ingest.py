@@ -19,12 +19,15 @@ import uuid
 from collections import Counter
 from typing import Any
 
+from aiokafka import TopicPartition
+
 from bench import command
 from bench.harness import Result, produce_values, rss_mib, unique_topic_names
 from bench.ingest_service import IngestTopics
-from bench.output import output_size, read_output, send_and_read
+from bench.output import read_output, send_and_read
 from bench.passthrough import run_passthrough
 from bench.service import stop, under_test
+from services.compacted import from_the_start
 from services.kafka_auth import client_options
 from simulator.feed import generate_feed
 from simulator.message import FeedMessage
@@ -98,19 +101,32 @@ async def run_ingest(
                 deadline,
                 ingest.worker,
                 stamp_ns=_create_time_ns,
+                isolation_level="read_committed",
             ),
             _send(bootstrap, messages, topics.platform, rate_per_s),
         )
         peak = rss_mib(ingest.worker.pid).peak
         await stop(ingest.worker, "ingest")
-        stored = await output_size(bootstrap, topics.accepted, PARTITIONS)
-        dead = await output_size(bootstrap, topics.dlq, PARTITIONS)
+        # Read, not end offsets: ingest writes in transactions, whose commit markers take offsets too.
+        stored = await committed_records(bootstrap, topics.accepted)
+        dead = await committed_records(bootstrap, topics.dlq)
         if stored != n_accepted or dead != expects["invalid"]:
             raise RuntimeError(
                 f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected "
                 f"{expects['invalid']})"
             )
     return Result.measure("ingest (faust service)", len(messages), seconds, latencies, peak)
+
+
+async def committed_records(bootstrap: str, topic: str) -> int:
+    """How many records a read_committed reader finds in `topic` (each partition to its end)."""
+    tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+    async with from_the_start(bootstrap, tps) as (consumer, ends):
+        count = 0
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
+                count += len(records)
+        return count
 
 
 def _create_time_ns(record: Any) -> int:

@@ -39,6 +39,7 @@ async def read_output(
     worker: asyncio.subprocess.Process | None = None,
     received: list[bytes] | None = None,
     stamp_ns: Callable[[Any], int | None] | None = None,
+    isolation_level: str = "read_uncommitted",
 ) -> tuple[list[float], float]:
     """Reads `expected` records from the output; returns per-record latencies (ms) and the last arrival time.
 
@@ -46,9 +47,14 @@ async def read_output(
     `bench_sent_ns` header, which a pass-through copies. Assigns partitions directly (no group) so the
     reader is live at once and its own join cannot delay or
     inflate the figures. Fails fast if the worker dies instead of waiting out the deadline.
+    `isolation_level="read_committed"` for a transactional writer: a record counts once committed.
     """
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, **client_options(), group_id=None, enable_auto_commit=False
+        bootstrap_servers=bootstrap,
+        **client_options(),
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level=isolation_level,
     )
     tps = [TopicPartition(topic, p) for p in range(partitions)]
     consumer.assign(tps)

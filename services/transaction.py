@@ -30,6 +30,11 @@ class Sends:
         """`AIOKafkaProducer.send` (same arguments), remembered."""
         self._deliveries.append(await self.producer.send(topic, value, **kwargs))
 
+    async def send_batch(self, batch: Any, topic: str, *, partition: int) -> None:
+        """`AIOKafkaProducer.send_batch` (a `create_batch()` builder, filled), remembered: one delivery
+        for all its records, refused or acknowledged together."""
+        self._deliveries.append(await self.producer.send_batch(batch, topic, partition=partition))
+
     async def delivered(self) -> None:
         """Wait for every delivery; the first refusal is raised (every future is retrieved, so none
         is reported as an exception never retrieved)."""

@@ -117,6 +117,12 @@ def grants(prefix: str = "") -> tuple[Grant, ...]:
         Grant("sx-ingest", topic(ACCEPTED_TOPIC), WRITES, "forwards accepted events"),
         Grant("sx-ingest", topic(INGEST_DLQ_TOPIC), WRITES, "dead-letters rejected messages"),
         Grant("sx-ingest", topic(INGEST_SEEN_TOPIC), OWNS, "its duplicate-detection state"),
+        Grant(
+            "sx-ingest",
+            Resource(Kind.TRANSACTIONAL_ID, prefix + "sx-ingest-", prefixed=True),
+            WRITES,
+            "a batch's outputs and offsets in one transaction (one id per instance)",
+        ),
         Grant("sx-normalize", topic(ACCEPTED_TOPIC), READS, "consumes accepted events"),
         Grant("sx-normalize", topic(NORMALIZED_PREFIX, True), OWNS, "writes the pseudonymised records"),
         Grant("sx-normalize", topic(NORMALIZE_PREFIX, True), OWNS, "its versions, quarantine and DLQ"),

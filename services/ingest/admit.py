@@ -149,13 +149,29 @@ def _check_event_type(fmt: PlatformFormat, obj: dict[str, Any]) -> Rejection | N
 
 
 def admit(fmt: PlatformFormat, key: bytes | None, value: bytes | None) -> Admitted | Rejection:
-    """Accept a message as a typed platform event, or say why not."""
+    """Accept a message as a typed platform event, or say why not.
+
+    Parsed once: the platform model validates the bytes (`validate_json`). Only a message it refuses
+    is read again, by `_refusal`, whose structural checks name the problem the way the contract does.
+    The models are strict, so whatever they accept passes those checks too (`test_admit` compares both
+    paths on the feed, every rejection class and hostile input)."""
     if value is None:
         return Rejection(ReasonClass.NOT_JSON, "message has no value")
     if len(value) > MAX_PLATFORM_MESSAGE_BYTES:
         return Rejection(
             ReasonClass.TOO_LARGE, f"value is {len(value)} bytes; the limit is {MAX_PLATFORM_MESSAGE_BYTES}"
         )
+    try:
+        value.decode("utf-8")  # a reason of its own; pydantic's JSON parser would say invalid JSON
+        event: ChangeEvent = fmt.adapter.validate_json(value)
+    except (ValueError, RecursionError):  # ValidationError and UnicodeDecodeError are ValueErrors
+        return _refusal(fmt, key, value)
+    return _key_check(fmt, event, key)
+
+
+def _refusal(fmt: PlatformFormat, key: bytes | None, value: bytes) -> Admitted | Rejection:
+    """Why the platform model refused `value`, the checks in the contract's order. (Returns `Admitted`
+    only if the model accepts it after all, which the fast path rules out.)"""
     try:
         text = value.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -185,6 +201,10 @@ def admit(fmt: PlatformFormat, key: bytes | None, value: bytes | None) -> Admitt
         event: ChangeEvent = fmt.adapter.validate_json(value)
     except ValidationError as exc:
         return _reject_validation(exc, tag)
+    return _key_check(fmt, event, key)
+
+
+def _key_check(fmt: PlatformFormat, event: ChangeEvent, key: bytes | None) -> Admitted | Rejection:
     expected_key = event.message_key
     if key is None:
         return Rejection(ReasonClass.KEY_MISMATCH, "message has no key")
@@ -193,7 +213,7 @@ def admit(fmt: PlatformFormat, key: bytes | None, value: bytes | None) -> Admitt
     except UnicodeDecodeError:
         return Rejection(ReasonClass.KEY_MISMATCH, "key is not UTF-8")
     if key_text != expected_key:
-        field = _key_field(fmt, tag)
+        field = _key_field(fmt, event.event_type)
         return Rejection(ReasonClass.KEY_MISMATCH, f"key does not match the event's {field}")
     return Admitted(fmt.platform, event)
 

@@ -3,7 +3,10 @@ reason class."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 from .reasons import ReasonClass
 
@@ -11,6 +14,7 @@ from .reasons import ReasonClass
 class IngestMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
         self.consumed = Counter(
             "sx_ingest_messages_consumed_total",
             "Messages read from a platform topic.",
@@ -66,3 +70,11 @@ class IngestMetrics:
             self.replays.labels(platform)
             for reason in ReasonClass:
                 self.dead_lettered.labels(platform, reason.value)
+
+    def child(self, metric: MetricWrapperBase, *labels: str) -> Any:
+        """`metric.labels(*labels)`, looked up once: `labels()` takes a lock and builds a key each call."""
+        key = (metric._name, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found

@@ -26,10 +26,19 @@ class IngestSettings(WorkerSettings):
     accepted_topic: str = ACCEPTED_TOPIC
     dlq_topic: str = INGEST_DLQ_TOPIC
     seen_topic: str = INGEST_SEEN_TOPIC
-    # Platform messages reach 1 MiB (2 MiB on the topics): 64 of them buffered ahead of the agent at
-    # most, and message-sized buffers mapped and unmapped rather than kept in glibc's arenas
+    # The batch loop (services/transactional_batches.py): at most this many messages per batch and
+    # transaction, and this many bytes fetched ahead of it, every partition together (one maximal
+    # message per partition is still fetched whole). Platform messages reach 1 MiB (2 MiB on the
+    # topics); message-sized buffers are mapped and unmapped rather than kept in glibc's arenas
     # (docs/reliability.md, "Memory after bursts of large messages").
-    stream_buffer_maxsize: int = Field(default=64, ge=1)
+    batch_max_records: int = Field(default=2000, ge=1)
+    fetch_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # How long the producer waits to fill a request; a batch's records are all sent at once anyway.
+    linger_ms: int = Field(default=5, ge=0)
+    # The producer's transactional id; default `<app_id>-<host name>-<web port>` (stable per instance).
+    transactional_id: str = ""
+    # Crash tests only: hold every batch's transaction open this long once its records are sent.
+    hold_transaction_seconds: float = Field(default=0.0, ge=0)
     malloc_mmap_threshold_bytes: int = Field(default=256 * 1024, ge=0)
 
     def topic_specs(self) -> tuple[TopicSpec, ...]:

@@ -74,7 +74,7 @@ GROUPS = [
     "sx-aggregate-lease",
     "sx-deliver",
 ]
-TRANSACTIONAL_IDS = ["sx-aggregate-releases", "sx-deliver-ledger"]
+TRANSACTIONAL_IDS = ["sx-aggregate-releases", "sx-deliver-ledger", "sx-ingest-host-6066"]
 Check = tuple[str, Op, Kind, str]  # principal, operation, resource kind, name (unprefixed)
 
 

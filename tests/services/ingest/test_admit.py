@@ -7,8 +7,17 @@ from typing import Any
 
 import pytest
 
-from services.ingest.admit import AMFORI, MAX_PLATFORM_MESSAGE_BYTES, SEDEX, Admitted, PlatformFormat, admit
+from services.ingest.admit import (
+    AMFORI,
+    MAX_PLATFORM_MESSAGE_BYTES,
+    SEDEX,
+    Admitted,
+    PlatformFormat,
+    _refusal,
+    admit,
+)
 from services.ingest.reasons import ReasonClass, Rejection
+from simulator.feed import generate_feed
 from tests.fixtures.examples import amfori_monitoring, encode, sedex_audit
 
 SEDEX_KEY = b"ZS1098453"
@@ -153,3 +162,18 @@ def test_the_largest_version_is_admitted() -> None:
     event = sedex_audit()
     event["entityVersion"] = 2**31 - 1
     assert isinstance(admit(SEDEX, SEDEX_KEY, encode(event)), Admitted)
+
+
+def test_parsing_once_answers_as_the_full_checks_do_on_the_feed() -> None:
+    """The simulator's feed (every rejection class, redeliveries, stale versions): `admit`, which
+    parses once, gives what `_refusal`, every check from the bytes, gives; admitted events equal."""
+    formats = {"sedex.changes.v1": SEDEX, "amfori.changes.v1": AMFORI}
+    messages = generate_feed(seed=11, sites_per_platform=30).messages
+    classes: set[ReasonClass | None] = set()
+    for m in messages:
+        if len(m.value) > MAX_PLATFORM_MESSAGE_BYTES:  # refused on its size, before either path
+            continue
+        fast, full = admit(formats[m.topic], m.key, m.value), _refusal(formats[m.topic], m.key, m.value)
+        assert fast == full, (m.expect, fast, full)
+        classes.add(fast.reason_class if isinstance(fast, Rejection) else None)
+    assert None in classes and len(classes) > 10  # admitted, and many kinds of refusal

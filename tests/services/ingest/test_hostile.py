@@ -11,7 +11,7 @@ from datetime import date
 
 from hypothesis import HealthCheck, given, settings
 
-from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
+from services.ingest.admit import AMFORI, SEDEX, Admitted, _refusal, admit
 from services.ingest.reasons import ReasonClass, Rejection
 from simulator.feed import generate_feed
 from simulator.hostile import HostileMessage, hostile
@@ -28,3 +28,13 @@ def test_hostile_input_is_answered_never_raised(message: HostileMessage) -> None
     if isinstance(outcome, Rejection):
         assert outcome.reason_class is not ReasonClass.INTERNAL_ERROR, outcome.reason
         assert len(outcome.reason) < 2_000  # a reason names the problem; it does not carry the message
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile(BASES))
+def test_parsing_once_answers_as_the_full_checks_do(message: HostileMessage) -> None:
+    """`admit` parses once and reads a refused message again; `_refusal` runs every check from the
+    bytes (the algorithm before the fast path). Same answer, reason text included, on hostile input."""
+    fmt = FORMATS[message.topic]
+    if message.value is not None and len(message.value) <= 1024 * 1024:
+        assert admit(fmt, message.key, message.value) == _refusal(fmt, message.key, message.value)

@@ -25,7 +25,7 @@ class FakeLibc:
         return self.answer
 
 
-def test_ingest_bounds_its_read_ahead_and_its_allocator(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_ingest_bounds_its_read_ahead_and_its_allocator(monkeypatch: pytest.MonkeyPatch) -> None:
     fixed: list[int] = []
 
     def fix(threshold_bytes: int) -> bool:
@@ -35,12 +35,15 @@ def test_ingest_bounds_its_read_ahead_and_its_allocator(monkeypatch: pytest.Monk
     monkeypatch.setattr(faust_app, "fix_mmap_threshold", fix)
     settings = IngestSettings()
     app = create_app(settings)
-    conf: Any = app.conf
-    # Ahead of the agent: at most 64 messages of at most the topics' 2 MiB.
-    assert conf.stream_buffer_maxsize == settings.stream_buffer_maxsize == 64
-    # Fetched per partition: one maximal message plus framing, no more.
-    assert conf.consumer_max_fetch_size == _PRODUCER_MAX_REQUEST_BYTES == MAX_MESSAGE_BYTES + 256 * 1024
-    assert conf.producer_max_request_size == _PRODUCER_MAX_REQUEST_BYTES
+    loop: Any = app.sx_batches  # type: ignore[attr-defined]
+    consumer, producer = loop.consumer(), loop.producer()
+    # Read ahead of the loop: at most 16 MiB over every partition, one maximal message per partition
+    # (2 MiB plus framing) still fetched whole; at most 2,000 messages per batch.
+    assert consumer._fetch_max_bytes == settings.fetch_max_bytes == 16 * 1024 * 1024
+    assert consumer._max_partition_fetch_bytes == _PRODUCER_MAX_REQUEST_BYTES
+    assert _PRODUCER_MAX_REQUEST_BYTES == MAX_MESSAGE_BYTES + 256 * 1024
+    assert loop.settings.max_records == settings.batch_max_records == 2000
+    assert producer._max_request_size == _PRODUCER_MAX_REQUEST_BYTES
     # Message-sized buffers are mapped on their own and given back when freed.
     assert fixed == [256 * 1024]
 

@@ -35,10 +35,17 @@ def _owns_the_broker() -> bool:
     return True
 
 
+def _another_broker() -> bool:
+    """Whether the tests are pointed at a broker other than the one broker.sh runs (its port is
+    SX_KAFKA_PORT, 9092 by default)."""
+    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    return bool(given) and given != f"127.0.0.1:{os.environ.get('SX_KAFKA_PORT', '9092')}"
+
+
 pytestmark = [
     pytest.mark.broker,
     pytest.mark.skipif(
-        bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS")) or not _owns_the_broker(),
+        _another_broker() or not _owns_the_broker(),
         reason="stops and starts the local broker, which this checkout's broker.sh must have started",
     ),
 ]

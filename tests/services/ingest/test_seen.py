@@ -73,3 +73,34 @@ async def test_an_assignment_without_a_partition_drops_it() -> None:
     seen.assigned([("sedex-t", 1)])
     assert seen.owned() == {("sedex-t", 1)}
     assert not await seen.ensure("sedex-t", 1)  # kept: held since before, nobody else owned it
+
+
+def test_a_seen_value_is_the_json_list_of_its_positions() -> None:
+    seen = SeenEvents({"sedex.changes.v1": "sedex"}, _never_loaded)
+    seen.assigned([("sedex.changes.v1", 2)])
+    seen._entries[("sedex.changes.v1", 2)] = {}
+    for positions in (["sedex.changes.v1/2/0"], ["a-b_c.D/2/10", "a-b_c.D/2/123456789"]):
+        value = seen.record("sedex.changes.v1", 2, "sedex:x", positions)
+        assert value == json.dumps(positions, separators=(",", ":")).encode()
+        assert json.loads(value) == positions
+
+
+async def _never_loaded(partitions: list[int]) -> dict[int, dict[str, bytes]]:
+    raise AssertionError("not loaded in this test")
+
+
+async def test_after_a_failed_batch_everything_is_read_again() -> None:
+    """`forget`: entries of an aborted transaction may be in memory only; the next assignment loads
+    the partitions again from the topic, which holds the committed ones."""
+    topic = Topic()
+    topic.write(0, "sedex:a", b'["sedex-t/0/0"]')
+    seen = SeenEvents(PLATFORMS, topic.load)
+    seen.assigned([("sedex-t", 0)])
+    assert await seen.ensure("sedex-t", 0)
+    seen.record("sedex-t", 0, "sedex:b", ["sedex-t/0/1"])  # its transaction is then aborted
+    seen.forget()
+    assert seen.owned() == set() and len(seen) == 0
+    seen.assigned([("sedex-t", 0)])
+    assert await seen.ensure("sedex-t", 0)
+    assert seen.positions("sedex-t", 0, "sedex:a") == ["sedex-t/0/0"]
+    assert seen.positions("sedex-t", 0, "sedex:b") == []
