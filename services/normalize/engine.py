@@ -34,6 +34,8 @@ from .pseudonymise import IdKind
 from .resolve import Change, Resolver, SiteFacts
 from .topics import NORMALIZE_QUARANTINE_TOPIC, NORMALIZE_VERSIONS_TOPIC
 
+_json_string: Callable[[str], str] = json.encoder.encode_basestring_ascii
+
 PREVIOUS_RESOLVED_SITE_HEADER = "sx_previous_resolved_site_id"
 
 # An entity's versions go up by one per change; an update this far above the applied version is
@@ -126,7 +128,9 @@ class Normalizer:
 
     def _version_record(self, entity: str) -> Record:
         applied = self.versions[entity]
-        value = json.dumps({"version": applied.version, "event": applied.event_id}, separators=(",", ":"))
+        # The bytes of json.dumps({"version": …, "event": …}, separators=(",", ":")), without building a
+        # dict and an encoder per record (the same C string encoder json.dumps uses).
+        value = f'{{"version":{applied.version:d},"event":{_json_string(applied.event_id)}}}'
         return Record(NORMALIZE_VERSIONS_TOPIC, entity, value.encode())
 
     def _resolve(self, output: Output, outcome: Outcome) -> Iterable[Record]:

@@ -8,7 +8,6 @@ pseudonym cannot be linked to its raw identifier, nor to an unkeyed hash of it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from enum import StrEnum
 from functools import lru_cache
@@ -40,5 +39,7 @@ class Pseudonymiser:
         return self._cached(kind, raw)
 
     def _compute(self, kind: IdKind, raw: str) -> str:
-        digest = hmac.new(self._keys[kind], raw.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        # hmac.digest: OpenSSL's one-shot HMAC, the same bytes as hmac.new(...).digest() at a third of
+        # the cost (no HMAC object per call); the profile showed hmac.new as normalize's top function.
+        digest = hmac.digest(self._keys[kind], raw.encode("utf-8"), "sha256").hex()[:32]
         return f"{self.key_id}.{kind.value}.{digest}"

@@ -6,6 +6,8 @@ settings object that might be logged.
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from services.config import Port, WorkerSettings
 from services.topics import ACCEPTED_TOPIC, TopicSpec
 
@@ -29,6 +31,14 @@ class NormalizeSettings(WorkerSettings):
     topic_prefix: str = ""
     # platform-events.md: a company that never sent a consent event counts as consenting by default.
     default_consent: bool = True
+    # The batch loop (batches.py): events read per batch at most, and how long the producer waits to
+    # fill a request (its batching) before sending.
+    max_batch: int = Field(default=1000, ge=1)
+    linger_ms: int = Field(default=5, ge=0)
+    # Fault hook for tests only: hold one batch half-way (its first half delivered, nothing committed)
+    # for this long, the first batch that starts after `hold_after_events` events; 0 = never.
+    hold_batch_seconds: float = Field(default=0.0, ge=0.0)
+    hold_after_events: int = Field(default=0, ge=0)
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

@@ -1,11 +1,12 @@
 """A hot standby for normalize (issue 14), against the real broker with both instances as processes.
 
 A is active, B stands by (it consumes nothing, follows normalize's compacted topics, and says so on
-/health and /metrics). A is SIGKILLed while it works through the accepted events; B is handed the
-lease, waits for A to leave normalize's consumer group, reads the followed state to its end and takes
-over. normalize's compacted topics end equal, key for key and byte for byte, to the fault-free
-in-process run of the same feed; the takeover time is printed. Then A comes back as a standby and B
-stops gracefully: it leaves the lease group as it exits, and A takes over.
+/health and /metrics). A is SIGKILLed while it works through the accepted events (in the middle of a
+batch, held there by its fault hook); B is handed the lease, waits for A to leave normalize's consumer
+group, reads the followed state to its end and takes over. normalize's compacted topics end equal, key
+for key and byte for byte, to the fault-free in-process run of the same feed; the takeover time is
+printed. Then A comes back as a standby and B stops gracefully: it leaves the lease group as it exits,
+and A takes over.
 """
 
 from __future__ import annotations
@@ -61,6 +62,15 @@ async def test_the_standby_takes_over_from_a_killed_active_and_the_state_is_unch
 
     a, b = instance("a"), instance("b")
     half = len(envelopes) // 2
+    # Batches are fast: A would finish the second half before the kill. Its fault hook holds the first
+    # batch that starts past the middle, half-delivered and uncommitted, so the kill leaves B work.
+    a.env.update(
+        {
+            "NORMALIZE_MAX_BATCH": "300",
+            "NORMALIZE_HOLD_BATCH_SECONDS": "600",
+            "NORMALIZE_HOLD_AFTER_EVENTS": str(half + 1),
+        }
+    )
 
     try:
         a.start()
@@ -90,6 +100,11 @@ async def test_the_standby_takes_over_from_a_killed_active_and_the_state_is_unch
             return a.metric_sum(CONSUMED) > half
 
         await eventually(a_in_second_half, 60, "A into the second half")
+
+        async def a_holds_a_batch() -> bool:
+            return "fault hook: holding a batch half-way" in a.log_path.read_text(errors="replace")
+
+        await eventually(a_holds_a_batch, 60, "A holding a batch of the second half")
         assert a.kill() == -9
         killed = time.monotonic()
 

@@ -1,0 +1,280 @@
+"""normalize's consume-map-produce loop: batches of accepted events, not one event at a time.
+
+A plain aiokafka consumer in normalize's consumer group (`NORMALIZE_APP_ID`, the group the standby,
+`repair-entity` and the key rotation look at) reads a batch (`getmany`); each event goes through the
+pure engine (`engine.step`, which parses the raw bytes once); every output record is handed to an
+idempotent `acks=all` producer without awaiting its delivery, so the producer's batching (linger)
+packs a whole batch's records into a few requests; then every delivery of the batch is awaited and
+only then are the batch's input offsets committed. faust stays the application around it (web
+server, `/health`, `/metrics`, tasks): its per-event stream, its producer and its consumer are what
+this loop replaces (docs/normalize.md, "Performance", says why).
+
+Nothing lost: an offset is committed only after every record its event produced (outputs, versions,
+dead letters) was acknowledged by the broker. Nothing doubled in the state: a crash between the
+deliveries and the commit replays the batch, and the engine produces a replayed event's records
+again byte for byte, under the same keys, so the compacted topics end exactly as without the crash
+(a replayed dead letter is the same pointer again). The producer is idempotent, so a record's retries
+never reorder or repeat it within a partition.
+
+`hold_batch_seconds` (with `hold_after_events`) is a fault hook for tests only: the first batch
+starting after that many events is held half-way, with the first half of its records delivered and
+no offset committed, so a test can SIGKILL the process with a batch in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC, SiteResolution
+from services.kafka_auth import client_options
+
+from .dead_letter import dead_letter_record
+from .engine import Normalizer, Record, Rejected, step
+from .mapping import OutputKind
+from .metrics import NormalizeMetrics
+from .settings import NormalizeSettings
+
+log = logging.getLogger("sx.normalize")
+
+# The metric label of every output topic: the mapping's record kinds, then the resolver's two.
+KIND_OF_TOPIC = {
+    **{kind.topic: kind.value for kind in OutputKind},
+    SITE_RESOLUTION_TOPIC: "site-resolution",
+    RESOLVED_SITES_TOPIC: "resolved-site",
+}
+
+
+class BatchLoop:
+    """Reads, maps and writes batches until cancelled; `consumer` is None until it has started."""
+
+    def __init__(
+        self,
+        settings: NormalizeSettings,
+        normalizer: Normalizer,
+        metrics: NormalizeMetrics,
+        catch_up: Sequence[Record] = (),
+    ) -> None:
+        self.settings = settings
+        self.normalizer = normalizer
+        self.metrics = metrics
+        self.catch_up = list(catch_up)
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        # partition -> offset of the last record handled and acknowledged (sx_consumer_lag_messages)
+        self.read_offsets: dict[TopicPartition, int] = {}
+        self.events = 0  # events handled since start (the fault hook counts them)
+        self._held = False
+        self._topics = {t: settings.topic(t) for t in KIND_OF_TOPIC}
+        # Label children resolved once: a labels() lookup per record costs more than the increment.
+        self._records_out = {k: metrics.records_out.labels(k) for k in KIND_OF_TOPIC.values()}
+        self._tombstones = {k: metrics.tombstones.labels(k) for k in KIND_OF_TOPIC.values()}
+        self._resolution = {c: metrics.resolution.labels(c) for c in ("assigned", "moved", "retracted")}
+
+    async def run(self) -> None:
+        s = self.settings
+        producer = AIOKafkaProducer(
+            bootstrap_servers=s.bootstrap_servers,
+            **client_options(),
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=s.linger_ms,
+            max_batch_size=256 * 1024,
+        )
+        consumer = AIOKafkaConsumer(
+            s.accepted_topic,
+            bootstrap_servers=s.bootstrap_servers,
+            **client_options(),
+            group_id=s.app_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            session_timeout_ms=int(s.session_timeout_seconds * 1000),
+            heartbeat_interval_ms=int(s.session_timeout_seconds * 1000 / 3),
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        await producer.start()
+        self.producer = producer
+        try:
+            if self.catch_up:  # level the resolution topics with the restored state before reading on
+                await self._deliver([await self._send(producer, r) for r in self.catch_up])
+                self._count_records(self.catch_up)
+                log.info("produced %d resolution records a crash had left behind", len(self.catch_up))
+                self.catch_up = []
+            await consumer.start()
+            self.consumer = consumer
+            while True:
+                batches = await consumer.getmany(timeout_ms=100, max_records=s.max_batch)
+                if batches:
+                    await self.handle(consumer, producer, batches)
+        finally:
+            self.consumer = None
+            await consumer.stop()
+            await producer.stop()
+
+    async def handle(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+    ) -> None:
+        """One batch: map every event, send every record, await every delivery, commit the offsets."""
+        normalizer, metrics = self.normalizer, self.metrics
+        observe = metrics.processing.observe
+        deliveries: list[asyncio.Future[Any]] = []
+        produced: list[Record] = []
+        consumed: Counter[str] = Counter()
+        stale: Counter[str] = Counter()
+        jumps: Counter[str] = Counter()
+        replays: Counter[str] = Counter()
+        failures: Counter[str] = Counter()
+        changes: Counter[str] = Counter()
+        hold_at = self._hold_at(sum(len(r) for r in batches.values()))
+        handled = 0
+        for records in batches.values():
+            for message in records:
+                if handled == hold_at:
+                    await self._hold(producer, deliveries)
+                handled += 1
+                started = time.perf_counter()
+                done = step(normalizer, message.value)
+                if done.platform is not None:
+                    consumed[done.platform] += 1
+                outcome = done.result
+                if isinstance(outcome, Rejected):
+                    deliveries.append(await self._dead_letter(producer, message, outcome))
+                    failures[outcome.reason_class] += 1
+                    continue
+                for r in outcome.records:
+                    deliveries.append(await self._send(producer, r))
+                produced.extend(outcome.records)
+                platform = done.platform or ""
+                stale[platform] += outcome.stale
+                jumps[platform] += outcome.jumps
+                replays[platform] += outcome.replayed
+                for change in outcome.resolution_changes:
+                    if change.topic == SITE_RESOLUTION_TOPIC:
+                        if not isinstance(change.value, SiteResolution):
+                            changes["retracted"] += 1
+                        else:
+                            changes["assigned" if change.previous is None else "moved"] += 1
+                observe(time.perf_counter() - started)
+        await self._deliver(deliveries)
+        # Every record of the batch is on the broker: only now may its input offsets be committed.
+        await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+        for tp, records in batches.items():
+            self.read_offsets[tp] = records[-1].offset
+        self.events += handled
+        self._count_records(produced)
+        for platform, n in consumed.items():
+            metrics.events_in.labels(platform).inc(n)
+        per_platform = ((metrics.stale, stale), (metrics.version_jumps, jumps), (metrics.replays, replays))
+        for counter, counts in per_platform:
+            for platform, n in counts.items():
+                if n:
+                    counter.labels(platform).inc(n)
+        for reason, n in failures.items():
+            metrics.failures.labels(reason).inc(n)
+        for how, n in changes.items():
+            self._resolution[how].inc(n)
+        metrics.resolved_sites.set(normalizer.resolver.resolved_site_count)
+
+    async def _send(self, producer: AIOKafkaProducer, r: Record) -> asyncio.Future[Any]:
+        """Hand one record to the producer; its delivery future (awaiting `send` only enqueues it)."""
+        delivery: asyncio.Future[Any] = await producer.send(
+            self._topics.get(r.topic) or self.settings.topic(r.topic),
+            r.value,
+            key=r.key.encode(),
+            headers=list(r.headers) if r.headers else None,
+        )
+        return delivery
+
+    async def _dead_letter(
+        self, producer: AIOKafkaProducer, message: ConsumerRecord[bytes, bytes], rejected: Rejected
+    ) -> asyncio.Future[Any]:
+        """A pointer, not a copy (see schemas.exchange.dead_letter)."""
+        if rejected.error is not None:
+            log.error(
+                "normalize failed at %s[%d]@%d",
+                message.topic,
+                message.partition,
+                message.offset,
+                exc_info=rejected.error,
+            )
+        log.warning(
+            "dead-lettered at %s[%d]@%d: %s",
+            message.topic,
+            message.partition,
+            message.offset,
+            rejected.reason_class,
+        )
+        value, headers = dead_letter_record(
+            message.topic, message.partition, message.offset, rejected.reason_class, rejected.reason
+        )
+        delivery: asyncio.Future[Any] = await producer.send(
+            self.settings.dlq_topic, value, key=None, headers=headers
+        )
+        return delivery
+
+    @staticmethod
+    async def _deliver(deliveries: list[asyncio.Future[Any]]) -> None:
+        """Wait for every delivery; the first refusal is raised (after all of them are retrieved)."""
+        outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    def _count_records(self, records: Iterable[Record]) -> None:
+        out: Counter[str] = Counter()
+        tombstones: Counter[str] = Counter()
+        for r in records:
+            kind = KIND_OF_TOPIC.get(r.topic)
+            if kind is not None:
+                out[kind] += 1
+                if r.value is None:
+                    tombstones[kind] += 1
+        for kind, n in out.items():
+            self._records_out[kind].inc(n)
+        for kind, n in tombstones.items():
+            self._tombstones[kind].inc(n)
+
+    def _hold_at(self, size: int) -> int:
+        """The position in this batch at which the fault hook holds it; -1: not this batch."""
+        s = self.settings
+        if s.hold_batch_seconds <= 0 or self._held or self.events < s.hold_after_events or size < 2:
+            return -1
+        return size // 2
+
+    async def _hold(self, producer: AIOKafkaProducer, deliveries: list[asyncio.Future[Any]]) -> None:
+        self._held = True
+        await self._deliver(deliveries)  # the first half of the batch is on the broker
+        log.warning(
+            "fault hook: holding a batch half-way for %.0f s, %d of its records delivered, none of its "
+            "offsets committed",
+            self.settings.hold_batch_seconds,
+            len(deliveries),
+        )
+        await asyncio.sleep(self.settings.hold_batch_seconds)
+
+
+class LagView:
+    """What `services.consumer_lag.lag_by_topic` reads, from the loop's aiokafka consumer."""
+
+    def __init__(self, loop: BatchLoop) -> None:
+        self._loop = loop
+        self._read_offset = loop.read_offsets
+
+    def assignment(self) -> set[TopicPartition]:
+        consumer = self._loop.consumer
+        return set() if consumer is None else set(consumer.assignment())
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        consumer = self._loop.consumer
+        return None if consumer is None else consumer.highwater(tp)
