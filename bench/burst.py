@@ -34,18 +34,7 @@ from services.topics import SEDEX_TOPIC, TopicSpec, bootstrap_servers, delete_to
 from simulator.feed import generate_feed
 
 CONFIGURATIONS: dict[str, dict[str, str]] = {
-    "faust's and glibc's defaults": {
-        "INGEST_STREAM_BUFFER_MAXSIZE": "4096",
-        "INGEST_MALLOC_MMAP_THRESHOLD_BYTES": "0",
-    },
-    "stream buffer 64 only": {
-        "INGEST_STREAM_BUFFER_MAXSIZE": "64",
-        "INGEST_MALLOC_MMAP_THRESHOLD_BYTES": "0",
-    },
-    "mmap threshold 256 KiB only": {
-        "INGEST_STREAM_BUFFER_MAXSIZE": "4096",
-        "INGEST_MALLOC_MMAP_THRESHOLD_BYTES": str(256 * 1024),
-    },
+    "glibc's dynamic mmap threshold": {"INGEST_MALLOC_MMAP_THRESHOLD_BYTES": "0"},
     "ingest's defaults": {},
 }
 

@@ -51,11 +51,11 @@ class WorkerSettings(BaseModel):
     # leaves its group, so its restart processes nothing until this runs out: faust's default is 60 s.
     # The broker's group.min.session.timeout.ms (6 s) is the floor; heartbeats go at a third of it.
     session_timeout_seconds: float = Field(default=10.0, ge=6.0)
-    # What a burst of large messages may hold (docs/reliability.md, "Memory after bursts of large
-    # messages"): the messages faust buffers per stream ahead of the agent (faust's default is 4,096,
-    # which is 4 GiB of 1 MiB messages), and the size from which glibc maps an allocation on its own
-    # (0 keeps glibc's dynamic threshold; services/memory.py).
-    stream_buffer_maxsize: int = Field(default=4096, ge=1)
+    # What a burst of large messages leaves resident (docs/reliability.md, "Memory after bursts of
+    # large messages"): the size from which glibc maps an allocation on its own (0 keeps glibc's
+    # dynamic threshold; services/memory.py). No service reads through faust streams any more (ingest
+    # and normalize read in batches, aggregate and deliver with their own consumers), so faust's
+    # stream buffer bounds nothing and is not configured.
     malloc_mmap_threshold_bytes: int = Field(default=0, ge=0)
 
     @classmethod

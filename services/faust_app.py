@@ -41,7 +41,6 @@ def make_app(settings: WorkerSettings, **overrides: Any) -> faust.App:
         "broker_commit_interval": 1.0,
         "broker_session_timeout": settings.session_timeout_seconds,
         "broker_heartbeat_interval": settings.session_timeout_seconds / 3,
-        "stream_buffer_maxsize": settings.stream_buffer_maxsize,
         **FAUST_WEB_SETTINGS,
         **overrides,
     }
