@@ -243,7 +243,7 @@ async def _published(bootstrap: str, settings: AggregateSettings) -> tuple[list[
     return sorted(cells), committed
 
 
-def _check(
+def check_release(
     expected: Expected, published: list[Cell], committed: int, m: Mapping[str, Mapping[str, float]]
 ) -> None:
     """Raises unless the exchange did what the in-process run says it must."""
@@ -344,7 +344,7 @@ async def run_backfill(bootstrap: str, messages: Sequence[FeedMessage], expected
         for name, service in reversed(x.items()):
             await stop(service.worker, name)
         published, committed = await _published(bootstrap, aggregate)
-        _check(expected, published, committed, m)
+        check_release(expected, published, committed, m)
     return Backfill(len(messages), expected, stages, peaks, release_metric, baseline)
 
 
