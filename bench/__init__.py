@@ -2,8 +2,8 @@
 bench.harness).
 
 Each command is one module run with `python -m bench.<name>`: passthrough (the baseline), ingest,
-normalize, aggregate, burst, hostile, chaos, rotation, utility, noise, forecast, mutation. What they
-share, one idea a module:
+normalize, aggregate, backfill (the three services end to end), burst, hostile, chaos, rotation,
+utility, noise, forecast, mutation. What they share, one idea a module:
 
 - harness: measurement (memory, percentiles, Result and the aligned table, throw-away topics, the
   stamped input producer);
