@@ -24,7 +24,14 @@ from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.publish import publish
 from tests.services.normalize.test_engine import CTX, State, apply, resolved_id
-from tests.support.kafka import create_topics, eventually, read_topic, unique
+from tests.support.kafka import (
+    committed_offsets,
+    create_topics,
+    end_offsets,
+    eventually,
+    read_topic,
+    unique,
+)
 from tests.support.service import ingest_under_test, normalize_under_test
 
 pytestmark = pytest.mark.broker
@@ -89,6 +96,17 @@ async def test_normalize_is_private_and_restart_safe(bootstrap: str, tmp_path: P
         normalize.start()
         normalize.wait_healthy()
         await eventually(lambda: caught_up(first_run), 120, "second half through ingest and normalize")
+
+        # Ingest writes the accepted topic in transactions, whose markers take offsets: caught up means
+        # normalize's committed offsets reach the end offsets, not one short per partition for ever.
+        async def committed_to_the_end() -> bool:
+            committed = await committed_offsets(bootstrap, f"normalize-{suffix}", accepted_topic)
+            ends = await end_offsets(bootstrap, accepted_topic)
+            return all(committed.get(p, 0) >= end for p, end in ends.items())
+
+        await eventually(
+            committed_to_the_end, 60, "normalize's committed offsets at the accepted topic's end"
+        )
         metrics_text = normalize.get("/metrics")
         health_text = normalize.get("/health")
     finally:
