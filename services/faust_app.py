@@ -1,8 +1,14 @@
-"""The one way the services build their faust App and raw topics, so they share one set of choices.
+"""The one way the services build their faust App, so they share one set of choices.
 
-At-least-once processing, an in-memory store (no faust tables: see docs/ingest.md), acks from every
-in-sync replica, offsets from the earliest record for a new group, HTTP bound to the configured host
-with faust's own web views off, and the two corrections of `faust_fixes`.
+faust is the application around each service: its web server (health, metrics, the services' own
+views, faust's own views off), timers, tasks and their supervision, and the broker probe. It is not
+the services' Kafka client: every service reads and writes Kafka itself (ingest and normalize in
+batches, aggregate's follower, lease and releaser, deliver's follower and ledger), so faust starts no
+consumer, producer or table (`WithoutKafka`). Its consumer would join a consumer group for nothing
+(or the service's own group, with another assignor); a restart after a crash would wait for the dead
+member's session to expire before faust started the web server and the tasks at all; and its
+per-event stream, one awaited send per record, cost ingest and normalize 95 % of the pass-through
+rate (docs/ingest.md, docs/normalize.md, "Performance").
 """
 
 from __future__ import annotations
@@ -10,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+from faust.app.base import BootStrategy
 
-from services import faust_fixes
 from services.broker_probe import BrokerProbe, attach
 from services.config import WorkerSettings, faust_broker_urls
 from services.kafka_auth import KafkaCredentials
@@ -20,8 +26,16 @@ from services.memory import fix_mmap_threshold
 from services.web import FAUST_WEB_SETTINGS
 
 
+class WithoutKafka(BootStrategy):
+    """faust's web server, timers and tasks, without its Kafka consumer, producer or tables."""
+
+    enable_kafka = False
+
+    def tables(self) -> list[Any]:
+        return []
+
+
 def make_app(settings: WorkerSettings, **overrides: Any) -> faust.App:
-    faust_fixes.apply()
     fix_mmap_threshold(settings.malloc_mmap_threshold_bytes)
     quiet_libraries(settings.log_level)
     options: dict[str, Any] = {
@@ -31,16 +45,6 @@ def make_app(settings: WorkerSettings, **overrides: Any) -> faust.App:
         "web_port": settings.web_port,
         "datadir": settings.data_dir,
         "store": "memory://",
-        "topic_partitions": settings.partitions,
-        "topic_replication_factor": 1,
-        "processing_guarantee": "at_least_once",
-        "producer_acks": -1,
-        "producer_linger": 0.005,
-        "consumer_auto_offset_reset": "earliest",
-        "broker_commit_every": 1000,
-        "broker_commit_interval": 1.0,
-        "broker_session_timeout": settings.session_timeout_seconds,
-        "broker_heartbeat_interval": settings.session_timeout_seconds / 3,
         **FAUST_WEB_SETTINGS,
         **overrides,
     }
@@ -50,6 +54,7 @@ def make_app(settings: WorkerSettings, **overrides: Any) -> faust.App:
             username=credentials.username, password=credentials.password, mechanism=credentials.mechanism
         )
     app = faust.App(settings.app_id, **options)
+    app.boot_strategy = WithoutKafka(app)
     # Whether the broker can be reached: /health, sx_broker_reachable, one log line per change.
     probe = BrokerProbe(settings.bootstrap_servers)
     attach(app, probe)
@@ -59,16 +64,3 @@ def make_app(settings: WorkerSettings, **overrides: Any) -> faust.App:
 
     app.task(probe_broker)
     return app
-
-
-def raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> Any:
-    """Bytes in, bytes out: the services validate with their own models, and a dead letter must carry
-    the very bytes that were read, so faust never decodes."""
-    return app.topic(
-        *names,
-        partitions=partitions,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )

@@ -5,7 +5,7 @@ topics (last value per key, so a redelivery or replay changes nothing); `lease.L
 this instance is the one that releases. A timer ticks `releaser.Releaser`, which at each scheduled
 release time plans the release (`planner.plan_release`, closed periods only, in a worker thread) and
 writes it in Kafka transactions (recorded, then published). This module is wiring: faust provides
-the web server, the timer and the tasks, nothing else (`_WebAndTimers`).
+the web server, the timer and the tasks, nothing else (`services.faust_app.WithoutKafka`).
 
 The clock is injectable: `AGGREGATE_NOW` fixes it; with `AGGREGATE_MANUAL_CLOCK=true`, POST
 `/clock?now=<RFC 3339>` moves it (tests, demos; never in production).
@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 import faust
-from faust.app.base import BootStrategy
 from faust.web import View
 
 from services.faust_app import make_app
@@ -36,18 +35,6 @@ __all__ = ["Fenced", "Releaser", "create_app"]
 log = logging.getLogger("sx.aggregate")
 
 
-class _WebAndTimers(BootStrategy):
-    """faust without its Kafka consumer, producer or tables: aggregate reads and writes Kafka itself
-    (`follow.py`, `lease.py`, `Releaser`). faust's consumer would join a group of its own for nothing,
-    and a restart after a crash would wait for the dead member's session to expire before faust
-    starts the web server and the tasks at all."""
-
-    enable_kafka = False
-
-    def tables(self) -> list[Any]:
-        return []
-
-
 def create_app(
     settings: AggregateSettings,
     releaser: Releaser,
@@ -57,7 +44,6 @@ def create_app(
 ) -> faust.App:
     """The worker: follow the inputs, hold (or wait for) the lease, tick the schedule, serve HTTP."""
     app = make_app(settings)
-    app.boot_strategy = _WebAndTimers(app)
 
     async def follow_inputs() -> None:
         await follower.run()

@@ -1,5 +1,6 @@
 """The deliver worker: faust serves /metrics and /health and runs one task, `Deliverer.run`; deliver
-reads and writes Kafka itself (`follow.py`, `ledger.py`), so faust's consumer is off (`_WebOnly`)."""
+reads and writes Kafka itself (`follow.py`, `ledger.py`), so faust's consumer is off
+(`services.faust_app.WithoutKafka`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import logging
 from typing import Any
 
 import faust
-from faust.app.base import BootStrategy
 
 from services.faust_app import make_app
 from services.web import install_endpoints, worker_health
@@ -15,15 +15,6 @@ from services.web import install_endpoints, worker_health
 from .metrics import DeliverMetrics
 from .service import Deliverer
 from .settings import DeliverSettings
-
-
-class _WebOnly(BootStrategy):
-    """faust without its Kafka consumer, producer or tables: nothing for a consumer group to do."""
-
-    enable_kafka = False
-
-    def tables(self) -> list[Any]:
-        return []
 
 
 def quiet_http_clients() -> None:
@@ -34,7 +25,6 @@ def quiet_http_clients() -> None:
 
 def create_app(settings: DeliverSettings, deliverer: Deliverer, metrics: DeliverMetrics) -> faust.App:
     app = make_app(settings)
-    app.boot_strategy = _WebOnly(app)
     quiet_http_clients()
 
     async def deliver() -> None:

@@ -24,7 +24,6 @@ import socket
 from typing import Any
 
 import faust
-from faust.app.base import BootStrategy
 from prometheus_client import CollectorRegistry
 
 from services.consumer_lag import ConsumerLag
@@ -43,18 +42,6 @@ log = logging.getLogger("sx.ingest")
 
 # Room for a maximal message plus its dead-letter headers and the record-batch framing.
 _PRODUCER_MAX_REQUEST_BYTES = TOPIC_MAX_BYTES + 256 * 1024
-
-
-class WebAndTasks(BootStrategy):
-    """faust without its Kafka consumer, producer or tables: the batch loop reads and writes Kafka
-    itself. faust's consumer would join the service's consumer group (the loop's) with another
-    assignor, and a restart after a crash would wait for the dead member's session to expire before
-    faust starts the web server and the tasks at all."""
-
-    enable_kafka = False
-
-    def tables(self) -> list[Any]:
-        return []
 
 
 def transactional_id(settings: IngestSettings) -> str:
@@ -92,7 +79,6 @@ def create_app(
         seen = SeenEvents(platforms, topic_loader(settings.bootstrap_servers, settings.seen_topic))
     metrics = IngestMetrics(registry)
     app = make_app(settings)
-    app.boot_strategy = WebAndTasks(app)
     handler = IngestBatches(
         {settings.sedex_topic: SEDEX, settings.amfori_topic: AMFORI},
         seen,

@@ -5,9 +5,10 @@ process owns every partition of the accepted topic: the active one, which holds 
 stand by, `standby.py`); its state is rebuilt from its own compacted output topics when it becomes
 active (`restore`), not from faust tables (see docs/ingest.md on why). The events themselves are read,
 mapped and written in batches by `batches.BatchLoop`, a plain aiokafka consumer and producer run as a
-faust task: faust's own consumer, producer and per-event stream are off (`_WebAndTasks`), as in
-aggregate. Offsets are committed only after the batch's outputs are acknowledged (at-least-once), and
-the engine makes a replay produce the same bytes again.
+faust task: faust's own consumer, producer and per-event stream are off
+(`services.faust_app.WithoutKafka`), as in every service. Offsets are committed only after the
+batch's outputs are acknowledged (at-least-once), and the engine makes a replay produce the same bytes
+again.
 
 Nothing raw leaves: the log names record kinds, reason codes and coordinates only; every key and
 value produced is pseudonymised by the mapping.
@@ -20,7 +21,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import faust
-from faust.app.base import BootStrategy
 from prometheus_client import CollectorRegistry
 
 from services.consumer_lag import ConsumerLag
@@ -37,17 +37,6 @@ __all__ = ["KIND_OF_TOPIC", "create_app"]
 log = logging.getLogger("sx.normalize")
 
 
-class _WebAndTasks(BootStrategy):
-    """faust without its Kafka consumer, producer or tables: the batch loop reads and writes Kafka
-    itself. faust's consumer would join a group of its own, and its per-event stream, one awaited
-    send per record, is what cost normalize 95 % of the pass-through rate (docs/normalize.md)."""
-
-    enable_kafka = False
-
-    def tables(self) -> list[Any]:
-        return []
-
-
 def create_app(
     settings: NormalizeSettings,
     normalizer: Normalizer,
@@ -61,7 +50,6 @@ def create_app(
     if takeover_seconds is not None:
         metrics.takeover.set(takeover_seconds)
     app = make_app(settings)
-    app.boot_strategy = _WebAndTasks(app)
     batches = BatchLoop(settings, normalizer, metrics, catch_up or ())
 
     async def normalize() -> None:
