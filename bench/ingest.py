@@ -115,7 +115,7 @@ async def run_ingest(
                 f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected "
                 f"{expects['invalid']})"
             )
-    return Result.measure("ingest (faust service)", len(messages), seconds, latencies, peak)
+    return Result.measure("ingest (service)", len(messages), seconds, latencies, peak)
 
 
 async def committed_records(bootstrap: str, topic: str) -> int:

@@ -163,7 +163,7 @@ async def run_normalize(
         peak = rss_mib(normalize.worker.pid).peak
         await stop(normalize.worker, "normalize")
         await _check_outputs(bootstrap, settings, expected)
-    return Result.measure("normalize (faust service)", len(envelopes), seconds, latencies, peak)
+    return Result.measure("normalize (service)", len(envelopes), seconds, latencies, peak)
 
 
 async def _check_outputs(bootstrap: str, settings: NormalizeSettings, expected: Expected) -> None:
