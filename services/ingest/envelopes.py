@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic_core import to_json
 
-from schemas.exchange.accepted import ACCEPTED_CE_SOURCE, CE_SPECVERSION, AcceptedEvent, SourcePosition
+from schemas.exchange.accepted import ACCEPTED_CE_SOURCE, CE_SPECVERSION
 from schemas.platform.common import ChangeEvent
 
 from .reasons import Rejection
@@ -56,29 +56,6 @@ def accepted_record(
         ("content-type", b"application/json"),
     ]
     return value, headers
-
-
-def envelope_by_the_model(
-    platform: str, event: ChangeEvent, topic: str, partition: int, offset: int
-) -> bytes:
-    """The same envelope through the model (`AcceptedEvent`, constructed without a second validation):
-    the reference `accepted_record` is checked against."""
-    # (Built as a dict: the pydantic plugin types model_construct's arguments like the validated
-    # fields, and `platform` and the event are checked by their own models already.)
-    fields: dict[str, Any] = {
-        "platform": platform,
-        "event_id": event.event_id,
-        "event_type": event.event_type,
-        "entity_kind": event.entity_kind,
-        "entity_id": event.entity_id,
-        "entity_version": event.entity_version,
-        "company_ref": event.company_ref,
-        "site_ref": event.site_ref,
-        "occurred_at_ms": event.occurred_at_ms,
-        "source": SourcePosition(topic=topic, partition=partition, offset=offset),
-        "event": event,
-    }
-    return AcceptedEvent.model_construct(**fields).model_dump_json(by_alias=True).encode()
 
 
 def dead_letter_headers(
