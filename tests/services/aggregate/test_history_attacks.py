@@ -344,15 +344,21 @@ def test_the_attacker_covers_labour_relations() -> None:
         v.kind == "recovery" and "FOOTWEAR" in v.cell and "sites_with_union" in v.detail for v in violations
     )
 
+    assert engine_shows("labour-relations", "sites_with_union")
+
+
+def engine_shows(table: str, measure: str) -> bool:
+    """Whether the engine's own first release of the scripted world shows `measure` of `table` in some
+    cell: the attacker's silence over that table then means something."""
     script, releases = Script(), Releases()
     releases.release(script.world)
     sent = [
         json.loads(v)
         for r in releases.history
         for t, _, v, _ in r.records
-        if t.endswith("labour-relations.v1") and json.loads(v)["measures"]
+        if t.endswith(f"{table}.v1") and json.loads(v)["measures"]
     ]
-    assert any(m["measures"]["sites_with_union"] is not None for m in sent)
+    return any(m["measures"][measure] is not None for m in sent)
 
 
 def test_the_attacker_covers_audit_quality() -> None:
@@ -395,12 +401,4 @@ def test_the_attacker_covers_audit_quality() -> None:
         v.kind == "recovery" and "country=CN" in v.cell and "zero_finding" in v.detail for v in violations
     ), summary(violations)
 
-    script, releases = Script(), Releases()
-    releases.release(script.world)
-    sent = [
-        json.loads(v)
-        for r in releases.history
-        for t, _, v, _ in r.records
-        if t.endswith("audit-quality.v1") and json.loads(v)["measures"]
-    ]
-    assert any(m["measures"]["zero_finding_pct"] is not None for m in sent)
+    assert engine_shows("audit-quality", "zero_finding_pct")
