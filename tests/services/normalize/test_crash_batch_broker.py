@@ -12,22 +12,15 @@ no dead letter points anywhere else.
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from bench.chaos import expected
-from bench.harness import produce_values
 from bench.inprocess import demo_normalizer
-from bench.normalize import admitted
-from services.compacted import read_compacted
 from services.normalize.engine import Rejected, step
-from services.normalize.settings import NormalizeSettings
-from services.topics import delete_topics
-from simulator.feed import generate_feed
-from tests.support.kafka import committed_offsets, create_topics, end_offsets, eventually, read_topic, unique
-from tests.support.service import ServiceProcess, normalize_under_test
+from tests.services.normalize.takeover import takeover
+from tests.support.kafka import committed_offsets, end_offsets, eventually, read_topic
+from tests.support.service import ServiceProcess
 
 pytestmark = pytest.mark.broker
 
@@ -37,26 +30,25 @@ HOLDING = "fault hook: holding a batch half-way"
 async def test_a_sigkill_with_a_batch_in_flight_loses_and_doubles_nothing(
     bootstrap: str, tmp_path: Path
 ) -> None:
-    messages = generate_feed(seed=5, sites_per_platform=60, start=date(2026, 1, 1), months=6).messages
-    envelopes = [e for e in admitted(messages) if e is not None]
-    want = expected(messages)
-    suffix = unique("crash")
-    accepted, prefix, app_id = f"accepted-{suffix}", f"{suffix}.", f"normalize-{suffix}"
-    settings = NormalizeSettings(app_id=app_id, topic_prefix=prefix, accepted_topic=accepted)
-    await create_topics(bootstrap, [accepted], partitions=3)
+    run = await takeover(bootstrap, "crash", seed=5, sites_per_platform=60)
+    envelopes, want, accepted, settings, app_id = (
+        run.envelopes,
+        run.want,
+        run.accepted,
+        run.settings,
+        run.app_id,
+    )
     held_after = len(envelopes) // 3
 
     def instance(name: str, **env: str) -> ServiceProcess:
-        service = normalize_under_test(
-            bootstrap, tmp_path, name, app_id=app_id, accepted=accepted, prefix=prefix
-        )
+        service = run.instance(tmp_path, name)
         service.env.update({"NORMALIZE_MAX_BATCH": "300", **env})
         return service
 
     a = instance("a", NORMALIZE_HOLD_BATCH_SECONDS="600", NORMALIZE_HOLD_AFTER_EVENTS=str(held_after))
     b = instance("b")
     try:
-        await produce_values(bootstrap, accepted, [(e.key, e.value) for e in envelopes])
+        await run.publish()
         ends = await end_offsets(bootstrap, accepted)
         a.start()
         a.wait_healthy()
@@ -84,15 +76,11 @@ async def test_a_sigkill_with_a_batch_in_flight_loses_and_doubles_nothing(
                 service.stop()
 
     try:
-        differing = [
-            name
-            for name in settings.state_topics
-            if await read_compacted(bootstrap, settings.topic(name)) != want.state.get(name, {})
-        ]
+        differing = await run.differing()
         inputs = await read_topic(bootstrap, accepted, until=lambda got: len(got) >= len(envelopes))
         dead = await read_topic(bootstrap, settings.dlq_topic, timeout=10)
     finally:
-        await delete_topics(bootstrap, [accepted, *(s.name for s in settings.topic_specs())])
+        await run.delete()
     assert want.state and differing == [], differing
     # The batch held half-way was delivered in part before the kill: B produced those events again.
     assert replayed > 0

@@ -12,23 +12,16 @@ and A takes over.
 from __future__ import annotations
 
 import time
-from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.chaos import expected
-from bench.harness import produce_values
-from bench.normalize import admitted
-from services.compacted import read_compacted
 from services.kafka_auth import client_options
-from services.normalize.settings import NormalizeSettings
-from services.topics import delete_topics
-from simulator.feed import generate_feed
-from tests.support.kafka import committed_offsets, create_topics, end_offsets, eventually, unique
-from tests.support.service import ServiceProcess, normalize_under_test
+from tests.services.normalize.takeover import takeover
+from tests.support.kafka import committed_offsets, end_offsets, eventually
+from tests.support.service import ServiceProcess
 
 pytestmark = pytest.mark.broker
 
@@ -47,18 +40,11 @@ def role(service: ServiceProcess) -> str | None:
 async def test_the_standby_takes_over_from_a_killed_active_and_the_state_is_unchanged(
     bootstrap: str, tmp_path: Path
 ) -> None:
-    messages = generate_feed(seed=9, sites_per_platform=150, start=date(2026, 1, 1), months=6).messages
-    envelopes = [e for e in admitted(messages) if e is not None]
-    want = expected(messages)
-    suffix = unique("standby")
-    accepted, prefix, app_id = f"accepted-{suffix}", f"{suffix}.", f"normalize-{suffix}"
-    settings = NormalizeSettings(app_id=app_id, topic_prefix=prefix, accepted_topic=accepted)
-    await create_topics(bootstrap, [accepted], partitions=3)
+    run = await takeover(bootstrap, "standby", seed=9, sites_per_platform=150)
+    envelopes, accepted, settings, app_id = run.envelopes, run.accepted, run.settings, run.app_id
 
     def instance(name: str) -> ServiceProcess:
-        return normalize_under_test(
-            bootstrap, tmp_path, name, app_id=app_id, accepted=accepted, prefix=prefix
-        )
+        return run.instance(tmp_path, name)
 
     a, b = instance("a"), instance("b")
     half = len(envelopes) // 2
@@ -78,7 +64,7 @@ async def test_the_standby_takes_over_from_a_killed_active_and_the_state_is_unch
         b.ready_roles = {"standby"}
         b.start()
         b.wait_healthy()
-        await produce_values(bootstrap, accepted, [(e.key, e.value) for e in envelopes[:half]])
+        await run.publish(stop=half)
 
         async def a_consumed_first_half() -> bool:
             return a.metric_sum(CONSUMED) >= half
@@ -94,7 +80,7 @@ async def test_the_standby_takes_over_from_a_killed_active_and_the_state_is_unch
 
         await eventually(b_followed, 60, "B following A's output")
 
-        await produce_values(bootstrap, accepted, [(e.key, e.value) for e in envelopes[half:]])
+        await run.publish(start=half)
 
         async def a_in_second_half() -> bool:
             return a.metric_sum(CONSUMED) > half
@@ -155,14 +141,10 @@ async def test_the_standby_takes_over_from_a_killed_active_and_the_state_is_unch
                 service.stop()
 
     try:
-        differing = [
-            name
-            for name in settings.state_topics
-            if await read_compacted(bootstrap, settings.topic(name)) != want.state.get(name, {})
-        ]
+        differing = await run.differing()
     finally:
-        await delete_topics(bootstrap, [accepted, *(s.name for s in settings.topic_specs())])
-    assert want.state and differing == [], differing
+        await run.delete()
+    assert run.want.state and differing == [], differing
     print(
         f"\nnormalize takeover: {len(envelopes)} accepted events; B active {active_after:.1f} s after A's "
         f"SIGKILL (of which {takeover_seconds:.1f} s from the lease to the restored state), consuming "
