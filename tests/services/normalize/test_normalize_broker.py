@@ -24,14 +24,7 @@ from services.topics import delete_topics
 from simulator.feed import generate_feed
 from simulator.publish import publish
 from tests.services.normalize.test_engine import CTX, State, apply, resolved_id
-from tests.support.kafka import (
-    committed_offsets,
-    create_topics,
-    end_offsets,
-    eventually,
-    read_topic,
-    unique,
-)
+from tests.support.kafka import committed_offsets, create_topics, end_offsets, eventually, read_topic, unique
 from tests.support.service import ingest_under_test, normalize_under_test
 
 pytestmark = pytest.mark.broker
