@@ -20,11 +20,17 @@ from aiokafka import AIOKafkaProducer
 
 
 class Sends:
-    """The records sent in one transaction, whose deliveries are awaited before it commits."""
+    """Records sent without awaiting each delivery, whose deliveries are then awaited together: before
+    a transaction commits (`transaction`), or before a batch's input offsets are committed
+    (normalize's at-least-once loop)."""
 
     def __init__(self, producer: AIOKafkaProducer) -> None:
         self.producer = producer
         self._deliveries: list[asyncio.Future[Any]] = []
+
+    def __len__(self) -> int:
+        """Deliveries sent and not yet awaited."""
+        return len(self._deliveries)
 
     async def send(self, topic: str, value: bytes | None, **kwargs: Any) -> None:
         """`AIOKafkaProducer.send` (same arguments), remembered."""

@@ -28,13 +28,13 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC, SiteResolution
 from services.kafka_auth import client_options
+from services.transaction import Sends
 
 from .dead_letter import dead_letter_record
 from .engine import Normalizer, Record, Rejected, step
@@ -106,7 +106,10 @@ class BatchLoop:
         self.producer = producer
         try:
             if self.catch_up:  # level the resolution topics with the restored state before reading on
-                await self._deliver([await self._send(producer, r) for r in self.catch_up])
+                sends = Sends(producer)
+                for r in self.catch_up:
+                    await self._send(sends, r)
+                await sends.delivered()
                 self._count_records(self.catch_up)
                 log.info("produced %d resolution records a crash had left behind", len(self.catch_up))
                 self.catch_up = []
@@ -155,7 +158,7 @@ class BatchLoop:
         """One batch: map every event, send every record, await every delivery, commit the offsets."""
         normalizer, metrics = self.normalizer, self.metrics
         observe = metrics.processing.observe
-        deliveries: list[asyncio.Future[Any]] = []
+        sends = Sends(producer)
         produced: list[Record] = []
         consumed: Counter[str] = Counter()
         stale: Counter[str] = Counter()
@@ -168,7 +171,7 @@ class BatchLoop:
         for records in batches.values():
             for message in records:
                 if handled == hold_at:
-                    await self._hold(producer, deliveries)
+                    await self._hold(sends)
                 handled += 1
                 started = time.perf_counter()
                 done = step(normalizer, message.value)
@@ -176,11 +179,11 @@ class BatchLoop:
                     consumed[done.platform] += 1
                 outcome = done.result
                 if isinstance(outcome, Rejected):
-                    deliveries.append(await self._dead_letter(producer, message, outcome))
+                    await self._dead_letter(sends, message, outcome)
                     failures[outcome.reason_class] += 1
                     continue
                 for r in outcome.records:
-                    deliveries.append(await self._send(producer, r))
+                    await self._send(sends, r)
                 produced.extend(outcome.records)
                 platform = done.platform or ""
                 stale[platform] += outcome.stale
@@ -193,7 +196,7 @@ class BatchLoop:
                         else:
                             changes["assigned" if change.previous is None else "moved"] += 1
                 observe(time.perf_counter() - started)
-        await self._deliver(deliveries)
+        await sends.delivered()
         # Every record of the batch is on the broker: only now may its input offsets be committed.
         offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
         await consumer.commit(offsets)
@@ -215,19 +218,18 @@ class BatchLoop:
             self._resolution[how].inc(n)
         metrics.resolved_sites.set(normalizer.resolver.resolved_site_count)
 
-    async def _send(self, producer: AIOKafkaProducer, r: Record) -> asyncio.Future[Any]:
-        """Hand one record to the producer; its delivery future (awaiting `send` only enqueues it)."""
-        delivery: asyncio.Future[Any] = await producer.send(
+    async def _send(self, sends: Sends, r: Record) -> None:
+        """Hand one record to the producer (awaiting `send` only enqueues it)."""
+        await sends.send(
             self._topics.get(r.topic) or self.settings.topic(r.topic),
             r.value,
             key=r.key.encode(),
             headers=list(r.headers) if r.headers else None,
         )
-        return delivery
 
     async def _dead_letter(
-        self, producer: AIOKafkaProducer, message: ConsumerRecord[bytes, bytes], rejected: Rejected
-    ) -> asyncio.Future[Any]:
+        self, sends: Sends, message: ConsumerRecord[bytes, bytes], rejected: Rejected
+    ) -> None:
         """A pointer, not a copy (see schemas.exchange.dead_letter)."""
         if rejected.error is not None:
             log.error(
@@ -247,18 +249,7 @@ class BatchLoop:
         value, headers = dead_letter_record(
             message.topic, message.partition, message.offset, rejected.reason_class, rejected.reason
         )
-        delivery: asyncio.Future[Any] = await producer.send(
-            self.settings.dlq_topic, value, key=None, headers=headers
-        )
-        return delivery
-
-    @staticmethod
-    async def _deliver(deliveries: list[asyncio.Future[Any]]) -> None:
-        """Wait for every delivery; the first refusal is raised (after all of them are retrieved)."""
-        outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        await sends.send(self.settings.dlq_topic, value, key=None, headers=headers)
 
     def _count_records(self, records: Iterable[Record]) -> None:
         out: Counter[str] = Counter()
@@ -281,14 +272,15 @@ class BatchLoop:
             return -1
         return size // 2
 
-    async def _hold(self, producer: AIOKafkaProducer, deliveries: list[asyncio.Future[Any]]) -> None:
+    async def _hold(self, sends: Sends) -> None:
         self._held = True
-        await self._deliver(deliveries)  # the first half of the batch is on the broker
+        delivered = len(sends)
+        await sends.delivered()  # the first half of the batch is on the broker
         log.warning(
             "fault hook: holding a batch half-way for %.0f s, %d of its records delivered, none of its "
             "offsets committed",
             self.settings.hold_batch_seconds,
-            len(deliveries),
+            delivered,
         )
         await asyncio.sleep(self.settings.hold_batch_seconds)
 
