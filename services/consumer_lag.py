@@ -1,4 +1,4 @@
-"""`sx_consumer_lag_messages`: how far a faust consumer is behind the end of the topics it reads.
+"""`sx_consumer_lag_messages`: how far a service's consumer is behind the end of the topics it reads.
 
 A service that falls behind looks healthy on every other metric: `/health` is 200, nothing fails, the
 rates just stay below the platforms' rate. Lag is the one number that says so, and its trend (growing
@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -31,16 +32,34 @@ HELP = (
 )
 
 
-def lag_by_topic(consumer: Any) -> dict[str, int]:
-    """Lag per topic of a faust consumer, from its assignment, high-water marks and read offsets.
+class ReadPositions:
+    """What `lag_by_topic` reads, kept by a batch loop with its own aiokafka consumer (ingest's
+    `services.transactional_batches`, normalize's `batches`): the consumer's assignment and the
+    high-water marks of its last fetch, and the offset of the last record the loop handled and
+    committed per partition (`read_offsets`, which the loop sets)."""
 
-    faust records the offset of the last message it handled per partition (`_read_offset`, set once the
-    agent's callback returned); no public accessor gives it without a broker round-trip. Any error
-    reading the consumer yields no lag rather than a failed scrape: `/metrics` must keep answering."""
+    def __init__(self) -> None:
+        self.consumer: AIOKafkaConsumer | None = None
+        self.read_offsets: dict[TopicPartition, int] = {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.consumer.assignment()) if self.consumer is not None else set()
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        if self.consumer is None:
+            return None
+        mark: int | None = self.consumer.highwater(tp)
+        return mark
+
+
+def lag_by_topic(consumer: Any) -> dict[str, int]:
+    """Lag per topic of a consumer (a `ReadPositions`), from its assignment, high-water marks and read
+    offsets. Any error reading the consumer yields no lag rather than a failed scrape: `/metrics` must
+    keep answering."""
     lags: dict[str, int] = defaultdict(int)
     try:
         assignment = consumer.assignment()
-        read_offsets: Mapping[Any, int | None] = getattr(consumer, "_read_offset", {})
+        read_offsets: Mapping[Any, int | None] = getattr(consumer, "read_offsets", {})
     except Exception:
         return {}
     for tp in assignment:
@@ -57,7 +76,7 @@ def lag_by_topic(consumer: Any) -> dict[str, int]:
 
 class ConsumerLag(Collector):
     """A collector for a registry: asks `consumer()` at each scrape, so it follows rebalances and a
-    consumer created after the registry (faust creates its consumer lazily)."""
+    consumer created after the registry (each loop creates its consumer when it starts)."""
 
     def __init__(self, consumer: Callable[[], Any]) -> None:
         self._consumer = consumer

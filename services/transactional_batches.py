@@ -42,6 +42,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
 
 from services.compacted import stop_quietly
+from services.consumer_lag import ReadPositions
 from services.kafka_auth import client_options
 from services.transaction import Sends, transaction
 
@@ -116,30 +117,12 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self._loop.on_assigned(set(assigned))
 
 
-class ConsumerView:
-    """What `services.consumer_lag.lag_by_topic` reads from a faust consumer, from this loop's: the
-    assignment, the high-water marks of the last fetch, the offset of the last committed record."""
-
-    def __init__(self) -> None:
-        self.consumer: AIOKafkaConsumer | None = None
-        self._read_offset: dict[TopicPartition, int] = {}
-
-    def assignment(self) -> set[TopicPartition]:
-        return set(self.consumer.assignment()) if self.consumer is not None else set()
-
-    def highwater(self, tp: TopicPartition) -> int | None:
-        if self.consumer is None:
-            return None
-        mark: int | None = self.consumer.highwater(tp)
-        return mark
-
-
 class TransactionalBatches:
     def __init__(self, settings: LoopSettings, handler: BatchHandler, log: logging.Logger) -> None:
         self.settings = settings
         self.handler = handler
         self.log = log
-        self.view = ConsumerView()
+        self.view = ReadPositions()
         self.rebalancing = True  # until the first assignment
         self.batches_committed = 0
         self._lock = asyncio.Lock()
@@ -158,7 +141,7 @@ class TransactionalBatches:
             except Exception:
                 self.log.exception("batch loop failed; restarting from the committed offsets")
             self.handler.reset()
-            self.view._read_offset.clear()
+            self.view.read_offsets.clear()
             self.rebalancing = True
             backoff = 0.5 if time.monotonic() - started > 60 else min(backoff * 2, 10.0)
             await asyncio.sleep(backoff)  # back-off before a new session, not a wait for Kafka
@@ -227,7 +210,7 @@ class TransactionalBatches:
                     self.log.warning("holding the transaction open (crash-test hook)")
                     await asyncio.sleep(self.settings.hold_transaction_seconds)
             for tp, next_offset in offsets.items():
-                self.view._read_offset[tp] = next_offset - 1
+                self.view.read_offsets[tp] = next_offset - 1
             self.batches_committed += 1
             processed.on_commit()
 
@@ -258,7 +241,7 @@ class TransactionalBatches:
         async with self._lock:  # the batch in flight commits first
             self.handler.revoked(tps)
             for tp in tps:
-                self.view._read_offset.pop(tp, None)
+                self.view.read_offsets.pop(tp, None)
 
     def on_assigned(self, tps: set[TopicPartition]) -> None:
         self.handler.assigned(tps)

@@ -34,12 +34,12 @@ def install_endpoints(
     registry: CollectorRegistry,
     health: Callable[[], dict[str, Any]],
     *,
-    consumer_lag: bool = True,
+    consumer_lag: Callable[[], Any] | None = None,
 ) -> None:
     """`/metrics` in the Prometheus text format; `/health` is 200 while `health()` says ok, else 503.
     With a broker probe on the app (`services.faust_app.make_app`), also `sx_broker_reachable`; with
-    `consumer_lag` (a worker that reads through faust's consumer), also `sx_consumer_lag_messages`.
-    Aggregate passes False: it has no faust consumer, and asking for one would create it."""
+    `consumer_lag` (what a batch loop reads: `services.consumer_lag.ReadPositions`), also
+    `sx_consumer_lag_messages`. No service reads through faust's consumer, so there is no default."""
     probe = getattr(app, "sx_broker_probe", None)
     if probe is not None:
         gauge = Gauge(
@@ -48,8 +48,8 @@ def install_endpoints(
             registry=registry,
         )
         gauge.set_function(lambda: 1.0 if probe.reachable else 0.0)
-    if consumer_lag:
-        registry.register(ConsumerLag(lambda: app.consumer))
+    if consumer_lag is not None:
+        registry.register(ConsumerLag(consumer_lag))
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
@@ -61,11 +61,10 @@ def install_endpoints(
         return web.json(report, status=200 if report.get("status") == "ok" else 503)
 
 
-def worker_health(app: faust.App, *, group_member: bool = True, **extra: Any) -> dict[str, Any]:
-    """The health report every service gives: failing once the worker crashed or is stopping.
-
-    `group_member=False` for a worker without faust's Kafka consumer (aggregate): no group, so no
-    rebalancing or assignment to report."""
+def worker_health(app: faust.App, **extra: Any) -> dict[str, Any]:
+    """The health report every service gives: failing once the worker crashed or is stopping,
+    degraded while the broker cannot be reached; `extra` is the service's own (its loop's
+    assignment, its role, ...)."""
     crashed = getattr(app, "_crash_reason", None) is not None
     report: dict[str, Any] = {"status": "fail" if crashed or app.should_stop else "ok"}
     probe = probe_of(app)
@@ -73,7 +72,4 @@ def worker_health(app: faust.App, *, group_member: bool = True, **extra: Any) ->
         report.update(probe.report())
         if not probe.reachable and report["status"] == "ok":
             report["status"] = "degraded"  # 503: up, but it can neither read nor write
-    if group_member:
-        report["rebalancing"] = bool(app.rebalancing)
-        report["assigned_partitions"] = len(app.consumer.assignment())
     return {**report, **extra}

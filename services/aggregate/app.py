@@ -80,7 +80,6 @@ def create_app(
         last = releaser.last_release
         report = worker_health(
             app,
-            group_member=False,
             role="leader" if releaser.leading else "standby",
             inputs="following" if follower.caught_up.is_set() else "restoring",
             last_release=None if last is None else last.isoformat(),
@@ -90,5 +89,5 @@ def create_app(
         return report
 
     metrics.follow_schedule(lambda: releaser.last_release, settings.cadence_seconds)
-    install_endpoints(app, metrics.registry, health, consumer_lag=False)
+    install_endpoints(app, metrics.registry, health)
     return app

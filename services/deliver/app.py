@@ -36,7 +36,6 @@ def create_app(settings: DeliverSettings, deliverer: Deliverer, metrics: Deliver
         following = deliverer.follower.caught_up.is_set()
         report = worker_health(
             app,
-            group_member=False,
             endpoints=len(deliverer.endpoints),
             releases="following" if following else "restoring",
             backlog_releases=deliverer.backlog,

@@ -26,7 +26,6 @@ from typing import Any
 import faust
 from prometheus_client import CollectorRegistry
 
-from services.consumer_lag import ConsumerLag
 from services.faust_app import make_app
 from services.topics import MAX_MESSAGE_BYTES as TOPIC_MAX_BYTES
 from services.transactional_batches import LoopSettings, TransactionalBatches
@@ -101,11 +100,9 @@ def create_app(
     def health() -> dict[str, Any]:
         return worker_health(
             app,
-            group_member=False,
             rebalancing=loop.rebalancing,
             assigned_partitions=loop.assigned_partitions,
         )
 
-    install_endpoints(app, metrics.registry, health, consumer_lag=False)
-    metrics.registry.register(ConsumerLag(lambda: loop.view))
+    install_endpoints(app, metrics.registry, health, consumer_lag=lambda: loop.view)
     return app

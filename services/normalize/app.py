@@ -23,11 +23,10 @@ from typing import Any
 import faust
 from prometheus_client import CollectorRegistry
 
-from services.consumer_lag import ConsumerLag
 from services.faust_app import make_app
 from services.web import install_endpoints, worker_health
 
-from .batches import KIND_OF_TOPIC, BatchLoop, LagView
+from .batches import KIND_OF_TOPIC, BatchLoop
 from .engine import Normalizer, Record
 from .metrics import NormalizeMetrics
 from .settings import NormalizeSettings
@@ -64,16 +63,13 @@ def create_app(
 
     def health() -> dict[str, Any]:
         # Key ids are labels like "k1", never key material: which key writes, which ones the state holds.
-        consumer = batches.consumer
         return worker_health(
             app,
-            group_member=False,
             rebalancing=False,
-            assigned_partitions=0 if consumer is None else len(consumer.assignment()),
+            assigned_partitions=len(batches.positions.assignment()),
             key_ids=dict(key_ids or {}),
             role="active",
         )
 
-    install_endpoints(app, metrics.registry, health, consumer_lag=False)
-    metrics.registry.register(ConsumerLag(lambda: LagView(batches)))
+    install_endpoints(app, metrics.registry, health, consumer_lag=lambda: batches.positions)
     return app

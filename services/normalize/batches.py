@@ -33,6 +33,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC, SiteResolution
+from services.consumer_lag import ReadPositions
 from services.kafka_auth import client_options
 from services.transaction import Sends
 
@@ -53,7 +54,7 @@ KIND_OF_TOPIC = {
 
 
 class BatchLoop:
-    """Reads, maps and writes batches until cancelled; `consumer` is None until it has started."""
+    """Reads, maps and writes batches until cancelled."""
 
     def __init__(
         self,
@@ -66,10 +67,10 @@ class BatchLoop:
         self.normalizer = normalizer
         self.metrics = metrics
         self.catch_up = list(catch_up)
-        self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
-        # partition -> offset of the last record handled and acknowledged (sx_consumer_lag_messages)
-        self.read_offsets: dict[TopicPartition, int] = {}
+        # The consumer once started, and the offset of the last record handled and acknowledged per
+        # partition (sx_consumer_lag_messages).
+        self.positions = ReadPositions()
         # partition -> the offset last committed by this loop (or found committed when first needed)
         self._committed: dict[TopicPartition, int] = {}
         self.events = 0  # events handled since start (the fault hook counts them)
@@ -114,7 +115,7 @@ class BatchLoop:
                 log.info("produced %d resolution records a crash had left behind", len(self.catch_up))
                 self.catch_up = []
             await consumer.start()
-            self.consumer = consumer
+            self.positions.consumer = consumer
             while True:
                 batches = await consumer.getmany(timeout_ms=100, max_records=s.max_batch)
                 if batches:
@@ -122,7 +123,7 @@ class BatchLoop:
                 else:
                     await self._commit_past_markers(consumer)
         finally:
-            self.consumer = None
+            self.positions.consumer = None
             await consumer.stop()
             await producer.stop()
 
@@ -147,7 +148,7 @@ class BatchLoop:
             await consumer.commit(moved)
             self._committed.update(moved)
             for tp, position in moved.items():
-                self.read_offsets[tp] = position - 1
+                self.positions.read_offsets[tp] = position - 1
 
     async def handle(
         self,
@@ -202,7 +203,7 @@ class BatchLoop:
         await consumer.commit(offsets)
         self._committed.update(offsets)
         for tp, records in batches.items():
-            self.read_offsets[tp] = records[-1].offset
+            self.positions.read_offsets[tp] = records[-1].offset
         self.events += handled
         self._count_records(produced)
         for platform, n in consumed.items():
@@ -283,19 +284,3 @@ class BatchLoop:
             delivered,
         )
         await asyncio.sleep(self.settings.hold_batch_seconds)
-
-
-class LagView:
-    """What `services.consumer_lag.lag_by_topic` reads, from the loop's aiokafka consumer."""
-
-    def __init__(self, loop: BatchLoop) -> None:
-        self._loop = loop
-        self._read_offset = loop.read_offsets
-
-    def assignment(self) -> set[TopicPartition]:
-        consumer = self._loop.consumer
-        return set() if consumer is None else set(consumer.assignment())
-
-    def highwater(self, tp: TopicPartition) -> int | None:
-        consumer = self._loop.consumer
-        return None if consumer is None else consumer.highwater(tp)

@@ -20,11 +20,11 @@ class TP(NamedTuple):
 
 
 class FakeConsumer:
-    """The three things the collector reads from faust's consumer, with fixed values."""
+    """The three things the collector reads from a loop's `ReadPositions`, with fixed values."""
 
     def __init__(self, highwaters: dict[TP, int | None], read: dict[TP, int | None]) -> None:
         self.highwaters = highwaters
-        self._read_offset = read
+        self.read_offsets = read
 
     def assignment(self) -> set[TP]:
         return set(self.highwaters)
@@ -61,14 +61,14 @@ def test_the_collector_exports_the_gauge_at_each_scrape() -> None:
     registry.register(ConsumerLag(lambda: consumer))
     text = generate_latest(registry).decode()
     assert 'sx_consumer_lag_messages{topic="exchange.accepted.v1"} 15.0' in text
-    consumer._read_offset[tp] = 19  # the worker caught up: the next scrape says so
+    consumer.read_offsets[tp] = 19  # the worker caught up: the next scrape says so
     assert registry.get_sample_value("sx_consumer_lag_messages", {"topic": "exchange.accepted.v1"}) == 0
 
 
-def test_ingest_exports_the_lag_of_its_faust_consumer_and_a_worker_without_one_does_not() -> None:
+def test_ingest_exports_the_lag_of_its_consumer_and_a_worker_without_one_does_not() -> None:
     """Wired by services.web.install_endpoints: a scrape before the consumer started shows the family
-    without samples (nothing assigned), not an error; aggregate's kind of worker opts out, since asking
-    faust for `app.consumer` would create a consumer it does not use."""
+    without samples (nothing assigned), not an error; a worker that gives no lag source (aggregate,
+    deliver) exports none."""
     registry = CollectorRegistry()
     create_app(IngestSettings.from_env({}), registry=registry)
     text = generate_latest(registry).decode()
@@ -76,5 +76,5 @@ def test_ingest_exports_the_lag_of_its_faust_consumer_and_a_worker_without_one_d
     assert "\nsx_consumer_lag_messages{" not in text
 
     without = CollectorRegistry()
-    install_endpoints(faust.App("sx-test-no-consumer"), without, lambda: {"status": "ok"}, consumer_lag=False)
+    install_endpoints(faust.App("sx-test-no-consumer"), without, lambda: {"status": "ok"})
     assert "sx_consumer_lag_messages" not in generate_latest(without).decode()
