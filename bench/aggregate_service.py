@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from bench.harness import Header, produce_values, rss_mib, unique_topic_names
 from bench.inprocess import PUBLIC_TOPICS, RELEASE_AT
@@ -27,8 +27,7 @@ from bench.service import metric_samples, stop, totals, under_test
 from services.aggregate.__main__ import topic_specs
 from services.aggregate.population import INPUT_TOPICS
 from services.aggregate.settings import AggregateSettings
-from services.compacted import high_watermarks
-from services.kafka_auth import client_options
+from services.compacted import from_the_start
 from services.normalize.engine import Record
 
 PARTITIONS = 6
@@ -63,7 +62,7 @@ async def _last_release(client: httpx.AsyncClient, port: int) -> Any:
     return report["last_release"]
 
 
-def _ready(report: dict[str, Any]) -> bool:
+def ready(report: dict[str, Any]) -> bool:
     """The service has read its (empty) inputs, holds the release lease and has made its first (empty)
     release."""
     return (
@@ -73,29 +72,17 @@ def _ready(report: dict[str, Any]) -> bool:
     )
 
 
-async def _count_committed(bootstrap: str, topic: str) -> int:
-    """Committed records on `topic`, every one (not the latest per key), read to the high watermark."""
+async def count_committed(bootstrap: str, topic: str) -> int:
+    """Committed records on `topic`, every one (not the latest per key), read to the high watermarks."""
     tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-    ends = await high_watermarks(bootstrap, tps)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        **client_options(),
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    await consumer.start()
     n = 0
-    try:
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+    async with from_the_start(bootstrap, tps) as (consumer, ends):
         deadline = time.monotonic() + 120
         while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"could not read {topic} to its end")
             for records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
                 n += len(records)
-    finally:
-        await consumer.stop()
     return n
 
 
@@ -138,7 +125,7 @@ async def run_aggregate(bootstrap: str, records: Sequence[Record], expected_publ
             "AGGREGATE_TICK_SECONDS": "0.1",
             "AGGREGATE_LOG_LEVEL": "warning",
         },
-        _ready,
+        ready,
         create=input_topics,
         partitions=PARTITIONS,
         delete=[*input_topics, *(spec.name for spec in topic_specs(settings))],
@@ -146,10 +133,10 @@ async def run_aggregate(bootstrap: str, records: Sequence[Record], expected_publ
         async with httpx.AsyncClient() as client:
             consume_seconds = await _consume(client, port, worker, bootstrap, settings, records)
             consume_rss = rss_mib(worker.pid).peak
-            release_wall, release_metric, sent_metric = await _release(client, port, worker)
+            release_wall, release_metric, sent_metric = await release(client, port, worker)
             release_rss = rss_mib(worker.pid).peak
         await stop(worker, "aggregate")
-        written = sum([await _count_committed(bootstrap, settings.topic(t)) for t in PUBLIC_TOPICS])
+        written = sum([await count_committed(bootstrap, settings.topic(t)) for t in PUBLIC_TOPICS])
         if not written == sent_metric == expected_public:
             raise RuntimeError(
                 f"public messages: {written} on the topics, {sent_metric} by the metrics, "
@@ -203,7 +190,7 @@ async def _consume(
     return finished - started
 
 
-async def _release(
+async def release(
     client: httpx.AsyncClient, port: int, worker: asyncio.subprocess.Process
 ) -> tuple[float, float, int]:
     """Moves the service's clock to RELEASE_AT; the seconds until `/health` reports the release, the

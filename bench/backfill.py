@@ -56,7 +56,7 @@ import httpx
 
 from bench import command
 from bench.accepted import admitted
-from bench.aggregate_service import HOLD_CLOCK_AT, _count_committed, _ready, _release
+from bench.aggregate_service import HOLD_CLOCK_AT, count_committed, ready, release
 from bench.harness import Result, aligned, rss_mib, unique_topic_names
 from bench.ingest import feed_messages
 from bench.ingest_service import IngestTopics
@@ -64,7 +64,7 @@ from bench.inprocess import PUBLIC_TOPICS, RELEASE_AT, build_state, demo_normali
 from bench.passthrough import run_passthrough
 from bench.service import UnderTest, metric_samples, stop, totals, under_test
 from services.aggregate.__main__ import topic_specs
-from services.aggregate.population import INPUT_KINDS, INPUT_TABLES, INPUT_TOPICS, NormalizedState
+from services.aggregate.population import INPUT_KINDS, INPUT_TOPICS
 from services.aggregate.settings import AggregateSettings
 from services.compacted import read_compacted
 from services.kafka_auth import client_options
@@ -112,17 +112,12 @@ def _records(messages: Sequence[FeedMessage], expected: Expected) -> Iterator[Re
         yield from (r for r in records if r.topic in wanted)
 
 
-def _state_sizes(state: NormalizedState) -> dict[str, int]:
-    """`sx_aggregate_state_records` per kind, as aggregate's metrics count its state."""
-    return {kind: len(getattr(state, INPUT_TABLES[topic][0])) for topic, kind in INPUT_KINDS.items()}
-
-
 def expected_release(messages: Sequence[FeedMessage]) -> Expected:
     """The in-process run of the same feed: admission, normalize's engine, aggregate's state, the plan."""
     started = time.perf_counter()
     expected = Expected()
     state, expected.records = build_state(_records(messages, expected))
-    expected.state_sizes = _state_sizes(state)
+    expected.state_sizes = state.sizes()
     p = plan(state)
     expected.cells = sorted((t, k, v) for t, k, v, _ in p.records if t in PUBLIC_TOPICS)
     del state, p
@@ -239,7 +234,7 @@ async def _published(bootstrap: str, settings: AggregateSettings) -> tuple[list[
         for t in PUBLIC_TOPICS
         for k, v in (await read_compacted(bootstrap, settings.topic(t))).items()
     ]
-    committed = sum([await _count_committed(bootstrap, settings.topic(t)) for t in PUBLIC_TOPICS])
+    committed = sum([await count_committed(bootstrap, settings.topic(t)) for t in PUBLIC_TOPICS])
     return sorted(cells), committed
 
 
@@ -322,7 +317,7 @@ async def run_backfill(bootstrap: str, messages: Sequence[FeedMessage], expected
                 "AGGREGATE_TICK_SECONDS": "0.1",
                 "AGGREGATE_LOG_LEVEL": "warning",
             },
-            _ready,
+            ready,
             create=[],
             partitions=PARTITIONS,
             delete=[spec.name for spec in topic_specs(aggregate)],
@@ -337,7 +332,7 @@ async def run_backfill(bootstrap: str, messages: Sequence[FeedMessage], expected
             finally:
                 publisher.cancel()
                 await asyncio.gather(publisher, return_exceptions=True)
-            _, release_metric, _ = await _release(client, aggregator.port, aggregator.worker)
+            _, release_metric, _ = await release(client, aggregator.port, aggregator.worker)
             stages["release committed"] = time.perf_counter() - started
             peaks = {name: rss_mib(service.worker.pid).peak for name, service in x.items()}
             m = await _metrics(client, x)

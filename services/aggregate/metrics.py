@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from schemas.exchange.aggregates import TABLES, ForecastMethod
 
-from .population import INPUT_KINDS, INPUT_TABLES
+from .population import INPUT_KINDS
 
 
 class AggregateMetrics:
@@ -139,9 +139,9 @@ class AggregateMetrics:
         self.cadence.set(cadence_seconds)
 
     def set_state_sizes(self, state: Any) -> None:
-        """One gauge per input kind, from the one table of kinds (a kind added there is counted here)."""
-        for topic, kind in INPUT_KINDS.items():
-            self.state.labels(kind).set(len(getattr(state, INPUT_TABLES[topic][0])))
+        """One gauge per input kind (`NormalizedState.sizes`: a kind added there is counted here)."""
+        for kind, n in state.sizes().items():
+            self.state.labels(kind).set(n)
 
     def observe_draws(self, draws: int, spent_ratio: float) -> None:
         self.noise_draws.inc(draws)

@@ -115,6 +115,10 @@ class NormalizedState:
         table[key] = INPUT_TABLES[topic][1].model_validate_json(value)
         return False
 
+    def sizes(self) -> dict[str, int]:
+        """Records held per input kind (`INPUT_KINDS`): what `sx_aggregate_state_records` reports."""
+        return {kind: len(getattr(self, INPUT_TABLES[topic][0])) for topic, kind in INPUT_KINDS.items()}
+
     def key_ids(self) -> frozenset[str]:
         """The pseudonymisation key ids the state's records are keyed under (`<key id>.<kind>.<hex>`).
         More than one only while a key rotation's transaction is being applied: the same site is then
