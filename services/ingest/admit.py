@@ -162,9 +162,10 @@ def admit(fmt: PlatformFormat, key: bytes | None, value: bytes | None) -> Admitt
             ReasonClass.TOO_LARGE, f"value is {len(value)} bytes; the limit is {MAX_PLATFORM_MESSAGE_BYTES}"
         )
     try:
-        value.decode("utf-8")  # a reason of its own; pydantic's JSON parser would say invalid JSON
+        # pydantic's JSON parser refuses bytes that are not UTF-8 (overlong forms and surrogates
+        # included), so the fast path needs no decode of its own; `_refusal` names that reason.
         event: ChangeEvent = fmt.adapter.validate_json(value)
-    except (ValueError, RecursionError):  # ValidationError and UnicodeDecodeError are ValueErrors
+    except (ValueError, RecursionError):  # ValidationError is a ValueError
         return _refusal(fmt, key, value)
     return _key_check(fmt, event, key)
 
