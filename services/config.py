@@ -61,7 +61,3 @@ class WorkerSettings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         return from_env(cls, cls.ENV_PREFIX, environ)
-
-
-def faust_broker_urls(bootstrap_servers: str) -> list[str]:
-    return [f"kafka://{server.strip()}" for server in bootstrap_servers.split(",") if server.strip()]

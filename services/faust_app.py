@@ -19,8 +19,7 @@ import faust
 from faust.app.base import BootStrategy
 
 from services.broker_probe import BrokerProbe, attach
-from services.config import WorkerSettings, faust_broker_urls
-from services.kafka_auth import KafkaCredentials
+from services.config import WorkerSettings
 from services.logs import quiet_libraries
 from services.memory import fix_mmap_threshold
 from services.web import FAUST_WEB_SETTINGS
@@ -35,24 +34,17 @@ class WithoutKafka(BootStrategy):
         return []
 
 
-def make_app(settings: WorkerSettings, **overrides: Any) -> faust.App:
+def make_app(settings: WorkerSettings) -> faust.App:
     fix_mmap_threshold(settings.malloc_mmap_threshold_bytes)
     quiet_libraries(settings.log_level)
     options: dict[str, Any] = {
-        "broker": faust_broker_urls(settings.bootstrap_servers),
         "web_host": settings.web_host,
         "web_bind": settings.web_host,
         "web_port": settings.web_port,
         "datadir": settings.data_dir,
         "store": "memory://",
         **FAUST_WEB_SETTINGS,
-        **overrides,
     }
-    credentials = KafkaCredentials.from_env()
-    if credentials.secured and "broker_credentials" not in options:
-        options["broker_credentials"] = faust.SASLCredentials(
-            username=credentials.username, password=credentials.password, mechanism=credentials.mechanism
-        )
     app = faust.App(settings.app_id, **options)
     app.boot_strategy = WithoutKafka(app)
     # Whether the broker can be reached: /health, sx_broker_reachable, one log line per change.
