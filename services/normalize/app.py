@@ -26,12 +26,12 @@ from prometheus_client import CollectorRegistry
 from services.faust_app import make_app
 from services.web import install_endpoints, worker_health
 
-from .batches import KIND_OF_TOPIC, BatchLoop
+from .batches import BatchLoop
 from .engine import Normalizer, Record
 from .metrics import NormalizeMetrics
 from .settings import NormalizeSettings
 
-__all__ = ["KIND_OF_TOPIC", "create_app"]
+__all__ = ["create_app"]
 
 log = logging.getLogger("sx.normalize")
 
