@@ -6,10 +6,11 @@ metrics, the broker probe); this loop runs as one of its tasks, with a consumer 
 transactional producer of its own.
 
 One batch is what `getmany` returns (at most `max_records`). The service turns it into output records
-(`BatchHandler.process`, which does no Kafka I/O of its own) and the loop sends them without awaiting
-each one, then adds the batch's next offsets to the same transaction (`send_offsets_to_transaction`)
-and commits through `services.transaction.transaction`, which awaits every delivery first. So a batch's
-outputs and its input offsets become visible together or not at all, and a `read_committed` reader
+(`BatchHandler.process`, which does no Kafka I/O of its own) and the loop sends them as record batches
+(`record_batches.send_as_batches`) without awaiting each one, then adds the batch's next offsets to the
+same transaction (`send_offsets_to_transaction`) and commits through
+`services.transaction.transaction`, which awaits every delivery first. So a batch's outputs and its
+input offsets become visible together or not at all, and a `read_committed` reader
 never sees a record twice or misses one, whatever point a crash hits.
 
 Failure: any error in a batch (a refused record, a broker outage that outlasts the clients' retries, a
@@ -35,34 +36,18 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
 
 from services.compacted import stop_quietly
 from services.consumer_lag import ReadPositions
 from services.kafka_auth import client_options
-from services.transaction import Sends, transaction
-
-# The producer's own default (murmur2 of the key, as the Java client and faust): a key's records go to
-# the partition they went to before the loop built record batches itself.
-_KEY_PARTITIONER = DefaultPartitioner()
+from services.record_batches import Output, send_as_batches
+from services.transaction import transaction
 
 Batch = Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
-
-
-@dataclass(frozen=True, slots=True)
-class Output:
-    """One record to produce. `partition` None: the producer's key partitioner (murmur2, as faust's)."""
-
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    timestamp_ms: int | None = None
-    partition: int | None = None
 
 
 @dataclass
@@ -204,7 +189,7 @@ class TransactionalBatches:
             processed = await self.handler.process(batch)
             offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
             async with transaction(producer) as tx:
-                await self._send(producer, tx, processed.outputs)
+                await send_as_batches(producer, tx, processed.outputs)
                 await producer.send_offsets_to_transaction(offsets, self.settings.group_id)
                 if self.settings.hold_transaction_seconds:
                     self.log.warning("holding the transaction open (crash-test hook)")
@@ -213,28 +198,6 @@ class TransactionalBatches:
                 self.view.read_offsets[tp] = next_offset - 1
             self.batches_committed += 1
             processed.on_commit()
-
-    async def _send(self, producer: AIOKafkaProducer, tx: Sends, outputs: list[Output]) -> None:
-        """Every output into record batches of its partition, each sent when full: one delivery per
-        record batch rather than one future, partitioner call and accumulator lookup per record."""
-        partitions: dict[str, list[int]] = {}
-        builders: dict[tuple[str, int], Any] = {}
-        for out in outputs:
-            partition = out.partition
-            if partition is None:
-                known = partitions.get(out.topic)
-                if known is None:
-                    known = partitions[out.topic] = sorted(await producer.partitions_for(out.topic))
-                partition = _KEY_PARTITIONER(out.key, known, known)
-            builder = builders.get((out.topic, partition))
-            if builder is None:
-                builder = builders[(out.topic, partition)] = producer.create_batch()
-            if not _append(builder, out):
-                await tx.send_batch(builder, out.topic, partition=partition)  # full: sent as it is
-                builder = builders[(out.topic, partition)] = producer.create_batch()
-                _append(builder, out)  # an empty batch takes any one record, whatever its size
-        for (topic, partition), builder in builders.items():
-            await tx.send_batch(builder, topic, partition=partition)
 
     async def on_revoked(self, tps: set[TopicPartition]) -> None:
         self.rebalancing = True
@@ -246,10 +209,3 @@ class TransactionalBatches:
     def on_assigned(self, tps: set[TopicPartition]) -> None:
         self.handler.assigned(tps)
         self.rebalancing = False
-
-
-def _append(builder: Any, out: Output) -> bool:
-    """Whether the record went into the batch (False: the batch is full, and now closed)."""
-    # aiokafka's BatchBuilder takes the timestamp in milliseconds, whatever its docstring says.
-    meta = builder.append(key=out.key, value=out.value, timestamp=out.timestamp_ms, headers=out.headers)
-    return meta is not None

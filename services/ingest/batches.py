@@ -17,7 +17,8 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from services.transactional_batches import Batch, Output, Processed
+from services.record_batches import Output
+from services.transactional_batches import Batch, Processed
 
 from .admit import Admitted, PlatformFormat, admit
 from .dedup import Delivery, classify_delivery

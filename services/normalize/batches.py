@@ -2,9 +2,9 @@
 
 A plain aiokafka consumer in normalize's consumer group (`NORMALIZE_APP_ID`, the group the standby,
 `repair-entity` and the key rotation look at) reads a batch (`getmany`); each event goes through the
-pure engine (`engine.step`, which parses the raw bytes once); every output record is handed to an
-idempotent `acks=all` producer without awaiting its delivery, so the producer's batching (linger)
-packs a whole batch's records into a few requests; then every delivery of the batch is awaited and
+pure engine (`engine.step`, which parses the raw bytes once); the batch's output records go to an
+idempotent `acks=all` producer as whole record batches, one per partition (`record_batches`: one
+delivery per record batch, not a future per record); then every delivery of the batch is awaited and
 only then are the batch's input offsets committed. faust stays the application around it (web
 server, `/health`, `/metrics`, tasks): its per-event stream, its producer and its consumer are what
 this loop replaces (docs/normalize.md, "Performance", says why).
@@ -35,6 +35,7 @@ from aiokafka.structs import ConsumerRecord
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC, SiteResolution
 from services.consumer_lag import ReadPositions
 from services.kafka_auth import client_options
+from services.record_batches import Output, send_as_batches
 from services.transaction import Sends
 
 from .dead_letter import dead_letter_record
@@ -108,8 +109,7 @@ class BatchLoop:
         try:
             if self.catch_up:  # level the resolution topics with the restored state before reading on
                 sends = Sends(producer)
-                for r in self.catch_up:
-                    await self._send(sends, r)
+                await send_as_batches(producer, sends, [self._output(r) for r in self.catch_up])
                 await sends.delivered()
                 self._count_records(self.catch_up)
                 log.info("produced %d resolution records a crash had left behind", len(self.catch_up))
@@ -160,6 +160,7 @@ class BatchLoop:
         normalizer, metrics = self.normalizer, self.metrics
         observe = metrics.processing.observe
         sends = Sends(producer)
+        outputs: list[Output] = []
         produced: list[Record] = []
         consumed: Counter[str] = Counter()
         stale: Counter[str] = Counter()
@@ -172,7 +173,8 @@ class BatchLoop:
         for records in batches.values():
             for message in records:
                 if handled == hold_at:
-                    await self._hold(sends)
+                    await self._hold(producer, sends, outputs)
+                    outputs = []
                 handled += 1
                 started = time.perf_counter()
                 done = step(normalizer, message.value)
@@ -180,11 +182,10 @@ class BatchLoop:
                     consumed[done.platform] += 1
                 outcome = done.result
                 if isinstance(outcome, Rejected):
-                    await self._dead_letter(sends, message, outcome)
+                    outputs.append(self._dead_letter(message, outcome))
                     failures[outcome.reason_class] += 1
                     continue
-                for r in outcome.records:
-                    await self._send(sends, r)
+                outputs.extend(self._output(r) for r in outcome.records)
                 produced.extend(outcome.records)
                 platform = done.platform or ""
                 stale[platform] += outcome.stale
@@ -197,6 +198,7 @@ class BatchLoop:
                         else:
                             changes["assigned" if change.previous is None else "moved"] += 1
                 observe(time.perf_counter() - started)
+        await send_as_batches(producer, sends, outputs)
         await sends.delivered()
         # Every record of the batch is on the broker: only now may its input offsets be committed.
         offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
@@ -219,18 +221,15 @@ class BatchLoop:
             self._resolution[how].inc(n)
         metrics.resolved_sites.set(normalizer.resolver.resolved_site_count)
 
-    async def _send(self, sends: Sends, r: Record) -> None:
-        """Hand one record to the producer (awaiting `send` only enqueues it)."""
-        await sends.send(
+    def _output(self, r: Record) -> Output:
+        return Output(
             self._topics.get(r.topic) or self.settings.topic(r.topic),
+            r.key.encode(),
             r.value,
-            key=r.key.encode(),
-            headers=list(r.headers) if r.headers else None,
+            list(r.headers),
         )
 
-    async def _dead_letter(
-        self, sends: Sends, message: ConsumerRecord[bytes, bytes], rejected: Rejected
-    ) -> None:
+    def _dead_letter(self, message: ConsumerRecord[bytes, bytes], rejected: Rejected) -> Output:
         """A pointer, not a copy (see schemas.exchange.dead_letter)."""
         if rejected.error is not None:
             log.error(
@@ -250,7 +249,7 @@ class BatchLoop:
         value, headers = dead_letter_record(
             message.topic, message.partition, message.offset, rejected.reason_class, rejected.reason
         )
-        await sends.send(self.settings.dlq_topic, value, key=None, headers=headers)
+        return Output(self.settings.dlq_topic, None, value, headers)
 
     def _count_records(self, records: Iterable[Record]) -> None:
         out: Counter[str] = Counter()
@@ -273,10 +272,11 @@ class BatchLoop:
             return -1
         return size // 2
 
-    async def _hold(self, sends: Sends) -> None:
+    async def _hold(self, producer: AIOKafkaProducer, sends: Sends, outputs: list[Output]) -> None:
         self._held = True
-        delivered = len(sends)
+        await send_as_batches(producer, sends, outputs)
         await sends.delivered()  # the first half of the batch is on the broker
+        delivered = len(outputs)
         log.warning(
             "fault hook: holding a batch half-way for %.0f s, %d of its records delivered, none of its "
             "offsets committed",
