@@ -6,10 +6,10 @@ from typing import Any, Final
 
 from pydantic import TypeAdapter
 
-from schemas.platform.amfori import AMFORI_EVENT, AMFORI_EVENT_TYPES, AmforiEvent
+from schemas.platform.amfori import AMFORI_EVENT, AMFORI_EVENT_FROM_JSON, AMFORI_EVENT_TYPES, AmforiEvent
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
 from schemas.platform.common import ChangeEvent
-from schemas.platform.sedex import SEDEX_EVENT, SEDEX_EVENT_TYPES, SedexEvent
+from schemas.platform.sedex import SEDEX_EVENT, SEDEX_EVENT_FROM_JSON, SEDEX_EVENT_TYPES, SedexEvent
 from schemas.platform.sedex import TOPIC as SEDEX_TOPIC
 
 PLATFORM_ADAPTERS: Final[dict[str, TypeAdapter[Any]]] = {
@@ -20,10 +20,12 @@ PLATFORM_ADAPTERS: Final[dict[str, TypeAdapter[Any]]] = {
 
 __all__ = [
     "AMFORI_EVENT",
+    "AMFORI_EVENT_FROM_JSON",
     "AMFORI_EVENT_TYPES",
     "AMFORI_TOPIC",
     "PLATFORM_ADAPTERS",
     "SEDEX_EVENT",
+    "SEDEX_EVENT_FROM_JSON",
     "SEDEX_EVENT_TYPES",
     "SEDEX_TOPIC",
     "AmforiEvent",

@@ -253,8 +253,15 @@ class Known:
         return value
 
 
+# ISO 3166-1 from pycountry, read once: its lookups (case-insensitive, through an index it loads on
+# first use) were a tenth of ingest's validation time, and the patterns below already insist on upper
+# case and digits, so an exact dictionary lookup gives the same answers.
+_ALPHA2: Final[frozenset[str]] = frozenset(str(c.alpha_2) for c in pycountry.countries)
+_ALPHA2_OF_NUMERIC: Final[dict[str, str]] = {str(c.numeric): str(c.alpha_2) for c in pycountry.countries}
+
+
 def _alpha2(value: str) -> str:
-    if pycountry.countries.get(alpha_2=value) is None:
+    if value not in _ALPHA2:
         raise PydanticCustomError(
             "unknown_code", "{value} is not an ISO 3166-1 alpha-2 country code", {"value": show(value)}
         )
@@ -263,8 +270,7 @@ def _alpha2(value: str) -> str:
 
 def numeric_country(code: str) -> str | None:
     """ISO 3166-1 alpha-2 for a 3-digit numeric code, or None when ISO has no such country."""
-    country = pycountry.countries.get(numeric=code)
-    return None if country is None else str(country.alpha_2)
+    return _ALPHA2_OF_NUMERIC.get(code)
 
 
 def _numeric(value: str) -> str:

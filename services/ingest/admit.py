@@ -14,7 +14,14 @@ from typing import Any, Final
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from schemas.platform import AMFORI_EVENT, AMFORI_EVENT_TYPES, SEDEX_EVENT, SEDEX_EVENT_TYPES
+from schemas.platform import (
+    AMFORI_EVENT,
+    AMFORI_EVENT_FROM_JSON,
+    AMFORI_EVENT_TYPES,
+    SEDEX_EVENT,
+    SEDEX_EVENT_FROM_JSON,
+    SEDEX_EVENT_TYPES,
+)
 from schemas.platform.common import ChangeEvent, show
 
 from .reasons import ReasonClass, Rejection
@@ -30,15 +37,20 @@ class PlatformFormat:
     """What differs between the two platforms' envelopes, as far as admission cares."""
 
     platform: str
-    adapter: TypeAdapter[Any]
+    adapter: TypeAdapter[Any]  # errors read as the wire format: a refusal's reasons
+    from_json: TypeAdapter[Any]  # the same acceptance, validated from the bytes in JSON mode: the fast path
     event_types: frozenset[str]
     version_field: str
     type_field: str
     known_version: object  # 1 for Sedex (int), "1" for amfori (str)
 
 
-SEDEX: Final = PlatformFormat("sedex", SEDEX_EVENT, SEDEX_EVENT_TYPES, "schemaVersion", "eventType", 1)
-AMFORI: Final = PlatformFormat("amfori", AMFORI_EVENT, AMFORI_EVENT_TYPES, "specVersion", "type", "1")
+SEDEX: Final = PlatformFormat(
+    "sedex", SEDEX_EVENT, SEDEX_EVENT_FROM_JSON, SEDEX_EVENT_TYPES, "schemaVersion", "eventType", 1
+)
+AMFORI: Final = PlatformFormat(
+    "amfori", AMFORI_EVENT, AMFORI_EVENT_FROM_JSON, AMFORI_EVENT_TYPES, "specVersion", "type", "1"
+)
 
 
 @dataclass(frozen=True)
@@ -151,10 +163,10 @@ def _check_event_type(fmt: PlatformFormat, obj: dict[str, Any]) -> Rejection | N
 def admit(fmt: PlatformFormat, key: bytes | None, value: bytes | None) -> Admitted | Rejection:
     """Accept a message as a typed platform event, or say why not.
 
-    Parsed once: the platform model validates the bytes (`validate_json`). Only a message it refuses
-    is read again, by `_refusal`, whose structural checks name the problem the way the contract does.
-    The models are strict, so whatever they accept passes those checks too (`test_admit` compares both
-    paths on the feed, every rejection class and hostile input)."""
+    Parsed once: the platform model validates the bytes (`validate_json`, in JSON mode: `from_json`).
+    Only a message it refuses is read again, by `_refusal`, whose structural checks name the problem
+    the way the contract does. The models are strict, so whatever they accept passes those checks too
+    (`test_admit` compares both paths on the feed, every rejection class and hostile input)."""
     if value is None:
         return Rejection(ReasonClass.NOT_JSON, "message has no value")
     if len(value) > MAX_PLATFORM_MESSAGE_BYTES:
@@ -164,7 +176,7 @@ def admit(fmt: PlatformFormat, key: bytes | None, value: bytes | None) -> Admitt
     try:
         # pydantic's JSON parser refuses bytes that are not UTF-8 (overlong forms and surrogates
         # included), so the fast path needs no decode of its own; `_refusal` names that reason.
-        event: ChangeEvent = fmt.adapter.validate_json(value)
+        event: ChangeEvent = fmt.from_json.validate_json(value)
     except (ValueError, RecursionError):  # ValidationError is a ValueError
         return _refusal(fmt, key, value)
     return _key_check(fmt, event, key)

@@ -10,7 +10,13 @@ from _pytest.mark import ParameterSet
 from pydantic import ValidationError
 
 from schemas.platform import PLATFORM_ADAPTERS, ChangeEvent
-from schemas.platform.amfori import AMFORI_EVENT, AMFORI_EVENT_TYPES, MonitoringCompleted, SiteUpdated
+from schemas.platform.amfori import (
+    AMFORI_EVENT,
+    AMFORI_EVENT_FROM_JSON,
+    AMFORI_EVENT_TYPES,
+    MonitoringCompleted,
+    SiteUpdated,
+)
 from schemas.platform.common import utc_day
 from tests.schemas.platform.helpers import DROP, Doc, Loc, changed, errors, raw, rejection
 
@@ -107,6 +113,9 @@ def test_every_event_type_parses_with_the_generic_properties(
 ) -> None:
     event = PLATFORM_ADAPTERS["amfori.changes.v1"].validate_json(raw(doc))
     assert isinstance(event, ChangeEvent)
+    assert (
+        AMFORI_EVENT_FROM_JSON.validate_json(raw(doc)) == event
+    )  # the fast path accepts it, as the same model
     assert event.event_type == doc["type"]
     assert event.event_id == doc["id"]
     assert event.entity_version == 1
@@ -275,3 +284,6 @@ CASES: list[ParameterSet] = [
 @pytest.mark.parametrize(("doc", "error_type", "loc"), CASES)
 def test_rejection(doc: Doc, error_type: str, loc: Loc) -> None:
     assert errors(AMFORI_EVENT, doc) == [(error_type, loc)]
+    # The fast path (JSON mode, no guard) refuses it too; ingest then reads it again for the reason.
+    with pytest.raises(ValidationError):
+        AMFORI_EVENT_FROM_JSON.validate_json(raw(doc))

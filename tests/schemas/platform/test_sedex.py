@@ -11,7 +11,13 @@ from _pytest.mark import ParameterSet
 from pydantic import ValidationError
 
 from schemas.platform import PLATFORM_ADAPTERS, ChangeEvent
-from schemas.platform.sedex import SEDEX_EVENT, SEDEX_EVENT_TYPES, AuditPublished, ConsentChanged
+from schemas.platform.sedex import (
+    SEDEX_EVENT,
+    SEDEX_EVENT_FROM_JSON,
+    SEDEX_EVENT_TYPES,
+    AuditPublished,
+    ConsentChanged,
+)
 from tests.schemas.platform.helpers import DROP, Doc, Loc, changed, errors, raw, rejection
 
 # The example from platform-events.md, verbatim.
@@ -101,6 +107,9 @@ def test_every_event_type_parses_with_the_generic_properties(
 ) -> None:
     event = PLATFORM_ADAPTERS["sedex.changes.v1"].validate_json(raw(doc))
     assert isinstance(event, ChangeEvent)
+    assert (
+        SEDEX_EVENT_FROM_JSON.validate_json(raw(doc)) == event
+    )  # the fast path accepts it, as the same model
     assert event.event_type == doc["eventType"]
     assert event.event_id == doc["eventId"]
     assert event.entity_version == 1
@@ -346,3 +355,6 @@ CASES: list[ParameterSet] = [
 @pytest.mark.parametrize(("doc", "error_type", "loc"), CASES)
 def test_rejection(doc: Doc, error_type: str, loc: Loc) -> None:
     assert errors(SEDEX_EVENT, doc) == [(error_type, loc)]
+    # The fast path (JSON mode, no guard) refuses it too; ingest then reads it again for the reason.
+    with pytest.raises(ValidationError):
+        SEDEX_EVENT_FROM_JSON.validate_json(raw(doc))
