@@ -15,8 +15,10 @@ will hold after it (`view`), not by the release alone:
    in the shared pattern (a cell sent anyway, else the margin, else a held or unchanged cell, which
    is then sent as a tightening), and 2–4 run again until the view breaks no rule.
 
-Nothing here reads an outcome value: which cells are withheld follows from populations, owners,
-members and which real sites changed.
+Steps 1–3 and the view's population rules read no outcome value: what they withhold follows from
+populations, owners, members and which real sites changed. The view's last rule, the recovery LP
+(`recovery`), does read values; docs/aggregate.md says what that costs (issue 9, attack 6) and why
+the differential-privacy mode is the remedy.
 """
 
 from __future__ import annotations
