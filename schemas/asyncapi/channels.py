@@ -223,7 +223,14 @@ def channels() -> tuple[Channel, ...]:
             "Aggregate's own state, never published: each cell's last release and its sites' "
             "contributions, who stood behind each platform site, the differential-privacy mode's stored "
             "draws, and the marker `__last_release__` (the last committed release).",
-            ("ReleaseState", "SiteAffiliation", "NoiseDraw", "ForecastState", "ReleaseMarker"),
+            (
+                "ReleaseState",
+                "ReleaseStatePart",
+                "SiteAffiliation",
+                "NoiseDraw",
+                "ForecastState",
+                "ReleaseMarker",
+            ),
         ),
         Channel(
             "deliverState",

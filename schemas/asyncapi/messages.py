@@ -151,6 +151,13 @@ def messages(schemas: Mapping[str, Any]) -> dict[str, Any]:
             ref("ReleaseStateRecord"),
             _string_key('{"cell":{...},"table":"..."}, compact JSON, sorted keys.'),
         ),
+        "ReleaseStatePart": _message(
+            "A further part of a cell's last release",
+            "Internal state of the aggregate service: the contributions of a large cell that do not fit "
+            "in its release-state record, continued in site order.",
+            ref("ReleaseStatePartRecord"),
+            _string_key('{"cell":{...},"part":<i>,"table":"..."}, compact JSON, sorted keys.'),
+        ),
         "SiteAffiliation": _message(
             "Who stood behind a platform site",
             "Internal state of the aggregate service: owners and members seen behind one platform site in "

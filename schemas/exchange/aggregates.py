@@ -672,10 +672,18 @@ class ReleaseStateRecord(_Model):
     Versions 1 and 2 keyed contributions by resolved-site pseudonyms, which the revision rule can no
     longer compare with real sites. They are read as `legacy`: the cell may still be tightened, but
     never changed again on the strength of a count the record cannot support.
+
+    Version 4 may be split in `parts`: a period's margin holds every site audited in the period, so at
+    a year of both platforms its contributions alone outgrow the topic's largest message
+    (`MAX_MESSAGE_BYTES`), and the broker would refuse the release for ever. This record then holds the
+    first slice of `contributions` and `shown_contributions` (in site order), and parts 1 ... parts - 1
+    (`ReleaseStatePartRecord`, key `{"cell":{...},"part":<i>,"table":"<table>"}`) the following ones,
+    all written in the release's transaction.
     """
 
-    schema_version: Annotated[Literal[1, 2, 3], BeforeValidator(strict_int)]
+    schema_version: Annotated[Literal[1, 2, 3, 4], BeforeValidator(strict_int)]
     message: AggregateMessage
+    parts: Annotated[int, Field(ge=1)] = 1
     contributions: dict[Annotated[str, Field(min_length=1)], str | None]
     # Version 3: when `message` does not show outcomes but an earlier release of the cell did, what
     # each real site contributed then. A subscriber still holds those outcome values, so what the
@@ -704,6 +712,29 @@ class ReleaseStateRecord(_Model):
     def legacy(self) -> bool:
         """Written before real sites were kept (versions 1 and 2)."""
         return self.schema_version < 3
+
+
+class ReleaseStatePartRecord(_Model):
+    """INTERNAL STATE, never published: part `part` (1 ... parts - 1) of a cell's release-state record
+    (`ReleaseStateRecord`, version 4), on `exchange.aggregate.releases.v1`.
+
+    Key: `{"cell":{<sorted coordinates>},"part":<part>,"table":"<table>"}`. It continues the record's
+    `contributions` and `shown_contributions` in site order; either slice may be empty.
+    """
+
+    schema_version: Annotated[Literal[1], BeforeValidator(strict_int)]
+    table: Annotated[str, Field(min_length=1)]
+    cell: dict[Annotated[str, Field(min_length=1)], Annotated[str, Field(min_length=1)]]
+    part: Annotated[int, Field(ge=1)]
+    contributions: dict[Annotated[str, Field(min_length=1)], str | None]
+    shown_contributions: dict[Annotated[str, Field(min_length=1)], str] = Field(default_factory=dict)
+
+    @field_validator("contributions", "shown_contributions")
+    @classmethod
+    def _sorted(cls, values: dict[str, Any]) -> dict[str, Any]:
+        if any(a >= b for a, b in pairwise(values)):
+            raise ValueError("contributions must be keyed by site in sorted order")
+        return values
 
 
 class SiteMemberRef(_Model):
@@ -805,6 +836,7 @@ class ForecastStateRecord(_Model):
 
 
 RELEASE_STATE: Final = TypeAdapter(ReleaseStateRecord)
+RELEASE_STATE_PART: Final = TypeAdapter(ReleaseStatePartRecord)
 NOISE_DRAW: Final = TypeAdapter(NoiseDrawRecord)
 SITE_AFFILIATION: Final = TypeAdapter(SiteAffiliationRecord)
 FORECAST_STATE: Final = TypeAdapter(ForecastStateRecord)

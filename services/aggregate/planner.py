@@ -307,9 +307,9 @@ def plan_cell(
         log.next_revision(cell.key),
     )
     recorded = disclosure.real_contributions(cell, real) if contributions is None else contributions
-    state_key, state_value = log.record(message, recorded)
+    state = log.record(message, recorded)
     key, value, headers = encode_message(message)
-    plan.records.append((RELEASE_STATE_TOPIC, state_key, state_value, []))
+    plan.records.extend((RELEASE_STATE_TOPIC, k, v, []) for k, v in state)
     plan.records.append((topic_of(cell.key.table), key, value, headers))
     plan.sent += 1
     plan.sent_by[(cell.key.table, decision.status.wire_status)] += 1

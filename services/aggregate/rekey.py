@@ -28,14 +28,19 @@ from schemas.exchange.aggregates import (
     PENDING_RELEASE_KEY,
     REAL_SITE_SEPARATOR,
     RELEASE_STATE,
+    RELEASE_STATE_PART,
     SITE_AFFILIATION,
+    ReleaseStatePartRecord,
     ReleaseStateRecord,
     SiteAffiliationRecord,
     SiteMemberRef,
+    cell_coordinates,
 )
 
+from .cell_state import cell_state_records, is_part_key, joined, state_key
+from .model import CellKey
 from .noise.draw import contributions_digest
-from .release import cell_key_of, draw_key, site_key, state_key
+from .release import cell_key_of, draw_key, site_key
 
 __all__ = ["Rename", "rekey_release_log"]
 
@@ -54,20 +59,23 @@ def _contributions(values: Mapping[str, T], rename: Rename) -> dict[str, T]:
     return {site: renamed[site] for site in sorted(renamed)}
 
 
-def _cell(record: ReleaseStateRecord, rename: Rename) -> bytes:
-    # Versions 1 and 2 keyed contributions by resolved-site pseudonyms: one name each, renamed alike.
-    renamed = record.model_copy(
-        update={
-            "contributions": _contributions(record.contributions, rename),
-            "shown_contributions": (
-                None
-                if record.shown_contributions is None
-                else _contributions(record.shown_contributions, rename)
-            ),
-        }
-    )
-    exclude = {"shown_contributions"} if renamed.shown_contributions is None else None
-    return renamed.model_dump_json(exclude=exclude).encode()
+def _cell(
+    key: CellKey,
+    record: ReleaseStateRecord,
+    contributions: Mapping[str, str | None],
+    shown: Mapping[str, str] | None,
+    rename: Rename,
+) -> list[tuple[bytes, bytes]]:
+    """The renamed records of one cell: renaming re-sorts its sites, so a cell in parts is cut again
+    (`cell_state`), over as many part keys as before at least."""
+    renamed = _contributions(contributions, rename)
+    renamed_shown = None if shown is None else _contributions(shown, rename)
+    if record.legacy:  # versions 1 and 2 keyed contributions by resolved-site pseudonyms, one part
+        legacy = record.model_copy(update={"contributions": renamed, "shown_contributions": renamed_shown})
+        exclude = {"shown_contributions"} if renamed_shown is None else None
+        return [(state_key(key), legacy.model_dump_json(exclude=exclude).encode())]
+    records, _ = cell_state_records(key, record.message, renamed, renamed_shown, record.parts)
+    return records
 
 
 def _affiliation(record: SiteAffiliationRecord, rename: Rename) -> SiteAffiliationRecord:
@@ -88,10 +96,15 @@ def rekey_release_log(values: Mapping[bytes, bytes], rename: Rename) -> dict[byt
     """The writes that rename the release-state topic's compacted state `values`: a new value for every
     record that names anyone, and a tombstone (None) for every key that moves. Markers are left alone."""
     out: dict[bytes, bytes | None] = {}
-    logged: dict[bytes, ReleaseStateRecord] = {}
+    logged: dict[bytes, Mapping[str, str | None]] = {}  # cell's state key -> its whole contributions
     draws = []
+    parts: dict[CellKey, dict[int, ReleaseStatePartRecord]] = {}
     for key, value in values.items():
-        if key in (LAST_RELEASE_KEY, PENDING_RELEASE_KEY):
+        if is_part_key(key):
+            part = RELEASE_STATE_PART.validate_json(value)
+            parts.setdefault(cell_key_of(part.table, part.cell), {})[part.part] = part
+    for key, value in values.items():
+        if key in (LAST_RELEASE_KEY, PENDING_RELEASE_KEY) or is_part_key(key):
             continue
         if key.startswith(b'{"forecast":'):
             continue  # a forecast's state holds published values only: nobody to rename
@@ -103,15 +116,18 @@ def rekey_release_log(values: Mapping[bytes, bytes], rename: Rename) -> dict[byt
             out[site_key(renamed.platform_site_id)] = renamed.model_dump_json().encode()
         else:
             record = RELEASE_STATE.validate_json(value)
-            logged[key] = record
-            out[key] = _cell(record, rename)
+            cell_key = cell_key_of(record.message.table, cell_coordinates(record.message.cell))
+            contributions, shown = joined(cell_key, record, parts.get(cell_key, {}))
+            if not record.legacy:
+                logged[key] = contributions
+            out.update(_cell(cell_key, record, contributions, shown, rename))
     for draw in draws:
         cells = []
         for cell in draw.cells:
             drawn = logged.get(state_key(cell_key_of(draw.table, cell.cell)))
             fingerprint = cell.fingerprint
-            if drawn is not None and not drawn.legacy:
-                tokens = {site: token or "" for site, token in drawn.contributions.items()}
+            if drawn is not None:
+                tokens = {site: token or "" for site, token in drawn.items()}
                 if contributions_digest(tokens) == fingerprint:
                     fingerprint = contributions_digest(_contributions(tokens, rename))
             cells.append(cell.model_copy(update={"fingerprint": fingerprint}))

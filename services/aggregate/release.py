@@ -11,8 +11,9 @@
 * `ReleaseLog` holds, per cell, its last release (the message as sent) and what each site of its
   population contributed to it then, and says the next revision. It is kept in the internal compacted
   topic `exchange.aggregate.releases.v1` (`ReleaseStateRecord`, never published): the public messages
-  do not carry the contributions, which the revision rule needs. State records and public messages
-  are written in the same transaction (`releaser.Releaser`), so they never disagree."""
+  do not carry the contributions, which the revision rule needs; a large cell's record is written in
+  parts (`cell_state`). State records and public messages are written in the same transaction
+  (`releaser.Releaser`), so they never disagree."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from schemas.exchange.aggregates import (
     NOISE_DRAW,
     PENDING_RELEASE_KEY,
     RELEASE_STATE,
+    RELEASE_STATE_PART,
     RELEASE_STATE_TOPIC,
     SITE_AFFILIATION,
     AnyMessage,
@@ -45,7 +47,7 @@ from schemas.exchange.aggregates import (
     ForecastStateRecord,
     NoiseDrawRecord,
     ReleaseMarker,
-    ReleaseStateRecord,
+    ReleaseStatePartRecord,
     SiteAffiliationRecord,
     SiteMemberRef,
     cell_coordinates,
@@ -53,6 +55,8 @@ from schemas.exchange.aggregates import (
     topic_of,
 )
 
+from .cell_state import StateRecord, cell_state_records, is_part_key, joined, part_key
+from .cell_state import state_key as state_key
 from .identity import Affiliation
 from .model import CellKey, compact_json
 from .noise.draw import StoredDraw
@@ -255,6 +259,7 @@ class LoggedRelease:
     contributions: Mapping[str, str | None]  # real-site key -> token (resolved id -> None: legacy)
     legacy: bool = False  # a record written before revision 2 of the rules (keys are not real sites)
     shown_contributions: Mapping[str, str] | None = None
+    parts: int = 1  # the records it takes on the release-state topic (`cell_state`)
 
     @property
     def revision(self) -> int:
@@ -302,29 +307,18 @@ def next_revision(previous: LoggedRelease | None) -> int:
     return 0 if previous is None else previous.revision + 1
 
 
-def state_key(key: CellKey) -> bytes:
-    """Key on the internal release-state topic: `{"cell":{<sorted coordinates>},"table":"<table>"}`."""
-    return compact_json({"cell": dict(key.coords), "table": key.table})
-
-
 def site_key(platform_site_id: str) -> bytes:
     """Key of a platform site's affiliation record on the release-state topic: `{"site":"<id>"}`."""
     return compact_json({"site": platform_site_id})
 
 
-def state_value(released: LoggedRelease) -> bytes:
-    record = ReleaseStateRecord(
-        schema_version=3,
-        message=released.message,
-        contributions={site: released.contributions[site] for site in sorted(released.contributions)},
-        shown_contributions=(
-            None
-            if released.shown_contributions is None
-            else {site: released.shown_contributions[site] for site in sorted(released.shown_contributions)}
-        ),
+def state_records(key: CellKey, released: LoggedRelease, previous_parts: int = 1) -> list[StateRecord]:
+    """The release-state records of one cell's last release (`cell_state`: in parts when large, with
+    empty parts in place of those an earlier release needed and this one does not)."""
+    records, _ = cell_state_records(
+        key, released.message, released.contributions, released.shown_contributions, previous_parts
     )
-    exclude = {"shown_contributions"} if record.shown_contributions is None else None
-    return record.model_dump_json(exclude=exclude).encode()
+    return records
 
 
 def affiliation_value(platform_site_id: str, affiliation: Affiliation) -> bytes:
@@ -482,10 +476,10 @@ class ReleaseLog:
         log._forecasts = dict(self._forecasts)
         return log
 
-    def record(self, message: Message, contributions: Mapping[str, str]) -> tuple[bytes, bytes]:
-        """Note a release about to be sent; returns the (key, value) to write to the release-state topic
-        first. The message's revision must be the cell's next revision. `contributions` is keyed by
-        real site."""
+    def record(self, message: Message, contributions: Mapping[str, str]) -> list[StateRecord]:
+        """Note a release about to be sent; returns the (key, value) records to write to the
+        release-state topic first (one, or the parts of a large cell). The message's
+        revision must be the cell's next revision. `contributions` is keyed by real site."""
         key = cell_key_of(message.table, cell_coordinates(message.cell))
         expected = self.next_revision(key)
         if message.revision != expected:
@@ -497,9 +491,11 @@ class ReleaseLog:
                 shown = {k: v for k, v in previous.contributions.items() if v is not None}
             else:
                 shown = previous.shown_contributions
-        released = LoggedRelease(message, dict(contributions), False, shown)
-        self._last[key] = released
-        return state_key(key), state_value(released)
+        records, parts = cell_state_records(
+            key, message, contributions, shown, 1 if previous is None else previous.parts
+        )
+        self._last[key] = LoggedRelease(message, dict(contributions), False, shown, parts)
+        return records
 
     def record_affiliations(self, now: Mapping[str, Affiliation]) -> list[tuple[bytes, bytes]]:
         """Merge what this release sees behind each platform site into the log; returns the (key, value)
@@ -526,8 +522,16 @@ class ReleaseLog:
             else:
                 values[key] = value
         log = cls()
+        parts: dict[CellKey, dict[int, ReleaseStatePartRecord]] = {}
         for key, value in values.items():
-            if key in (LAST_RELEASE_KEY, PENDING_RELEASE_KEY):
+            if is_part_key(key):
+                part = RELEASE_STATE_PART.validate_json(value)
+                cell = cell_key_of(part.table, part.cell)
+                if part_key(cell, part.part) != key:
+                    raise ValueError(f"release-state key {key!r} does not match its part record")
+                parts.setdefault(cell, {})[part.part] = part
+        for key, value in values.items():
+            if key in (LAST_RELEASE_KEY, PENDING_RELEASE_KEY) or is_part_key(key):
                 continue
             if key.startswith(b'{"noise":'):
                 draw = NOISE_DRAW.validate_json(value)
@@ -556,7 +560,6 @@ class ReleaseLog:
             cell = cell_key_of(record.message.table, cell_coordinates(record.message.cell))
             if state_key(cell) != key:
                 raise ValueError(f"release-state key {key!r} does not match its record's cell {cell}")
-            log._last[cell] = LoggedRelease(
-                record.message, record.contributions, record.legacy, record.shown_contributions
-            )
+            contributions, shown = joined(cell, record, parts.get(cell, {}))
+            log._last[cell] = LoggedRelease(record.message, contributions, record.legacy, shown, record.parts)
         return log

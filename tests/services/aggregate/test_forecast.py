@@ -204,9 +204,9 @@ def test_an_unchanged_view_sends_nothing() -> None:
 
 
 def _state_of(log: ReleaseLog) -> dict[bytes, bytes]:
-    from services.aggregate.release import forecast_key, state_key, state_value
+    from services.aggregate.release import forecast_key, state_records
 
-    out = {state_key(k): state_value(r) for k, r in log.items()}
+    out = {key: value for k, r in log.items() for key, value in state_records(k, r)}
     out.update({forecast_key(k): r.model_dump_json().encode() for k, r in log.forecasts.items()})
     return out
 

@@ -22,7 +22,7 @@ from services.aggregate.release import (
     next_revision,
     site_key,
     state_key,
-    state_value,
+    state_records,
 )
 
 RELEASE = datetime(2026, 5, 1, tzinfo=UTC)
@@ -189,9 +189,10 @@ SITES = [f"k1.rsite.{i:032x}" for i in range(41)]
 def release(log: ReleaseLog, status: str = "published", measures: Any = MEASURES, hour: int = 0) -> Any:
     when = datetime(2026, 5, 1, hour, tzinfo=UTC)
     message = build_message("issue-prevalence", COORDS, status, measures, when, when, log.next_revision(KEY))
-    return log.record(
+    [record] = log.record(  # a cell this small is one record
         message, dict.fromkeys(SITES[: (measures or {"audited_sites": 41})["audited_sites"]], "")
     )
+    return record
 
 
 def test_revisions_start_at_zero_and_count_up() -> None:
@@ -228,7 +229,7 @@ def test_the_log_is_rebuilt_from_the_release_state_records() -> None:
         SENT,
         0,
     )
-    records.append(log.record(other, {"k1.rsite.b": "MAJOR", "k1.rsite.a": ""}))
+    records.extend(log.record(other, {"k1.rsite.b": "MAJOR", "k1.rsite.a": ""}))
     records.append(release(log, measures={**MEASURES, "audited_sites": 40, "rate_pct": 30.0}, hour=1))
     assert records[0][0] == records[2][0] == state_key(KEY)
     assert json.loads(records[1][1])["schema_version"] == 3
@@ -296,5 +297,5 @@ def test_a_cell_that_stops_showing_outcomes_remembers_what_it_showed() -> None:
     log.record(message, {"k1.site.x": ""})
     last = log.get(KEY)
     assert last is not None and not last.shows_outcomes and last.shown_contributions == shown
-    rebuilt = ReleaseLog.from_state([(state_key(KEY), state_value(last))]).get(KEY)
+    rebuilt = ReleaseLog.from_state(state_records(KEY, last)).get(KEY)
     assert rebuilt is not None and rebuilt.shown_contributions == shown

@@ -1,0 +1,137 @@
+"""A cell's release-state record on `exchange.aggregate.releases.v1`, split in parts when it is large.
+
+The record keeps what every real site contributed to the cell at its last release (the revision
+rule's input). A period's margin holds every site audited in the period, so at a year of both
+platforms one record outgrew the topic's largest message (`schemas.topics.MAX_MESSAGE_BYTES`): the
+broker refused it, the release transaction aborted, and every retry failed the same way (found by
+`python -m bench.backfill --events 1000000`). So the contributions (and the shown contributions) are
+cut, in site order, into slices of at most `PART_BYTES` of JSON each: the first slice stays in the
+cell's record (`ReleaseStateRecord`, version 4, `parts` > 1), the others go to part records
+(`ReleaseStatePartRecord`) under keys of their own, all in the release's transaction. A cell that fits
+in one part is written exactly as before (version 3, no `parts`), byte for byte.
+
+When a cell needs fewer parts than at its last release, its surplus parts are overwritten with empty
+ones: a reader ignores parts beyond the record's count anyway, and no site's pseudonym stays behind in
+a part that nothing reads (an empty record rather than a tombstone keeps every release-state value a
+document, as the rest of the release path expects).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Final, TypeVar
+
+from schemas.exchange.aggregates import AnyMessage, ReleaseStatePartRecord, ReleaseStateRecord
+
+from .model import CellKey, compact_json
+
+PART_BYTES: Final = 256 * 1024
+"""JSON of contributions per slice, well under the topic's 2 MiB with both slices and the message."""
+
+StateRecord = tuple[bytes, bytes]
+T = TypeVar("T", str, str | None)
+
+
+def state_key(key: CellKey) -> bytes:
+    """Key on the internal release-state topic: `{"cell":{<sorted coordinates>},"table":"<table>"}`."""
+    return compact_json({"cell": dict(key.coords), "table": key.table})
+
+
+def part_key(key: CellKey, part: int) -> bytes:
+    """Key of part `part` (>= 1): `{"cell":{<sorted coordinates>},"part":<part>,"table":"<table>"}`."""
+    return compact_json({"cell": dict(key.coords), "part": part, "table": key.table})
+
+
+def is_part_key(key: bytes) -> bool:
+    """Whether a release-state key is a part's. Coordinates are JSON strings, in which a quote is
+    escaped, so `},"part":` can only follow the closing brace of the cell."""
+    return key.startswith(b'{"cell":') and b'},"part":' in key
+
+
+def slices(values: Mapping[str, T], budget: int = PART_BYTES) -> list[dict[str, T]]:
+    """`values` in site order, cut where the next entry would take a slice's JSON past `budget`
+    (a slice holds at least one entry); none for no values."""
+    out: list[dict[str, T]] = []
+    current: dict[str, T] = {}
+    size = 2
+    for site in sorted(values):
+        token = values[site]
+        entry = len(site) + (4 if token is None else len(token)) + 6  # quotes, colon, comma
+        if current and size + entry > budget:
+            out.append(current)
+            current, size = {}, 2
+        current[site] = token
+        size += entry
+    if current:
+        out.append(current)
+    return out
+
+
+def cell_state_records(
+    key: CellKey,
+    message: AnyMessage,
+    contributions: Mapping[str, str | None],
+    shown: Mapping[str, str] | None,
+    previous_parts: int = 1,
+    *,
+    budget: int = PART_BYTES,
+) -> tuple[list[StateRecord], int]:
+    """The (key, value) records of one cell's release state, empty parts in place of those it no longer
+    needs, and its number of parts."""
+    own = slices(contributions, budget)
+    seen = [] if shown is None else slices(shown, budget)
+    parts = max(len(own), len(seen), 1)
+    head = ReleaseStateRecord(
+        schema_version=3 if parts == 1 else 4,
+        message=message,
+        parts=parts,
+        contributions=own[0] if own else {},
+        shown_contributions=None if shown is None else (seen[0] if seen else {}),
+    )
+    exclude = {"parts"} if parts == 1 else set()
+    if head.shown_contributions is None:
+        exclude.add("shown_contributions")
+    records: list[StateRecord] = [(state_key(key), head.model_dump_json(exclude=exclude or None).encode())]
+    for part in range(1, max(parts, previous_parts)):
+        record = ReleaseStatePartRecord(
+            schema_version=1,
+            table=key.table,
+            cell=dict(key.coords),
+            part=part,
+            contributions=own[part] if part < len(own) else {},
+            shown_contributions=seen[part] if part < len(seen) else {},
+        )
+        records.append((part_key(key, part), record.model_dump_json().encode()))
+    return records, parts
+
+
+def joined(
+    key: CellKey, head: ReleaseStateRecord, parts: Mapping[int, ReleaseStatePartRecord]
+) -> tuple[dict[str, str | None], dict[str, str] | None]:
+    """A cell's whole contributions and shown contributions from its record and its parts (the
+    topic's compacted state; parts beyond the record's count are left-overs, emptied, and ignored).
+    Raises on a missing part or slices out of site order."""
+    contributions = dict(head.contributions)
+    shown = None if head.shown_contributions is None else dict(head.shown_contributions)
+    for part in range(1, head.parts):
+        record = parts.get(part)
+        if record is None:
+            raise ValueError(f"release state of {key} lacks part {part} of {head.parts}")
+        contributions.update(record.contributions)
+        if shown is not None:
+            shown.update(record.shown_contributions)
+        elif record.shown_contributions:
+            raise ValueError(f"part {part} of {key} shows contributions its record does not")
+    for values in (contributions, shown or {}):
+        if not _in_order(values):
+            raise ValueError(f"the parts of {key} are not in site order")
+    return contributions, shown
+
+
+def _in_order(values: Iterable[str]) -> bool:
+    previous: str | None = None
+    for site in values:
+        if previous is not None and site <= previous:
+            return False
+        previous = site
+    return True
