@@ -4,7 +4,9 @@ Builds aggregate's state in this process from normalize's records for N accepted
 simulator feed, engine and demo key as `bench.aggregate`), plans the first release of every closed
 period (`bench.inprocess.plan`, at `bench.inprocess.RELEASE_AT`) and prints, per table, how many cells
 the primary rules let show their outcomes and how many of those the secondary rules (residual,
-recovery, the view) withheld. No broker: the figures depend on the engine and the feed only, so
+recovery, the view) withheld, and by which: `residual` is the residual rule on current populations,
+`recovery` every rule of the view after the release (exact sums, cells pinned by the relations, the
+value LP). No broker: the figures depend on the engine and the feed only, so
 running the same command on two commits compares two engines on the same input.
 """
 
@@ -28,8 +30,11 @@ def main(argv: list[str] | None = None) -> None:
     release = plan(state)
     seconds = time.perf_counter() - started
     print(f"{args.events} events, {records} normalized records, plan {seconds:.1f} s")
-    print("| table | cells | passed primary | shown with outcomes | withheld beyond primary | share shown |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        "| table | cells | passed primary | shown with outcomes | withheld beyond primary | share shown "
+        "| by residual | by recovery |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for table in TABLES:
         c = release.counts[table]
         # Cells that lost something to a secondary rule: outcomes withheld, or suppressed though the
@@ -38,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         share = 100 * c.published_with_outcomes / max(1, c.published_with_outcomes + lost)
         print(
             f"| {table} | {c.cells} | {c.passed_primary} | {c.published_with_outcomes} | {lost} | "
-            f"{share:.1f} % |"
+            f"{share:.1f} % | {c.withheld_by.get('residual', 0)} | {c.withheld_by.get('recovery', 0)} |"
         )
 
 
