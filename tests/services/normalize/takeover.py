@@ -58,6 +58,20 @@ class Takeover:
     async def delete(self) -> None:
         await delete_topics(self.bootstrap, [self.accepted, *(t.name for t in self.settings.topic_specs())])
 
+    async def differing_then_delete(self) -> list[str]:
+        """`differing`, then the run's topics deleted whatever it found."""
+        try:
+            return await self.differing()
+        finally:
+            await self.delete()
+
+
+def stop_running(*services: ServiceProcess) -> None:
+    """Stop every instance of a test that is still running (cleanup after a failed assertion too)."""
+    for service in services:
+        if service.proc is not None and service.proc.poll() is None:
+            service.stop()
+
 
 async def takeover(bootstrap: str, name: str, seed: int, sites_per_platform: int) -> Takeover:
     """Six months of the simulator's feed from 2026-01-01 on a fresh 3-partition accepted topic."""

@@ -18,7 +18,7 @@ import pytest
 
 from bench.inprocess import demo_normalizer
 from services.normalize.engine import Rejected, step
-from tests.services.normalize.takeover import takeover
+from tests.services.normalize.takeover import stop_running, takeover
 from tests.support.kafka import committed_offsets, end_offsets, eventually, read_topic
 from tests.support.service import ServiceProcess
 
@@ -71,9 +71,7 @@ async def test_a_sigkill_with_a_batch_in_flight_loses_and_doubles_nothing(
         replayed = b.metric_sum("sx_normalize_replays_total")
         assert b.stop() == 0
     finally:
-        for service in (a, b):
-            if service.proc is not None and service.proc.poll() is None:
-                service.stop()
+        stop_running(a, b)
 
     try:
         differing = await run.differing()

@@ -22,7 +22,7 @@ from schemas.topics import MAX_MESSAGE_BYTES
 from services.kafka_auth import client_options
 from services.normalize.topics import NORMALIZE_VERSIONS_TOPIC
 from services.topics import ensure_topics
-from tests.services.normalize.takeover import takeover
+from tests.services.normalize.takeover import stop_running, takeover
 from tests.support.kafka import committed_offsets, end_offsets, eventually
 
 pytestmark = pytest.mark.broker
@@ -75,11 +75,6 @@ async def test_a_refused_record_stops_normalize_with_its_batch_uncommitted(
         await eventually(b_through, 120, "the restarted normalize through the accepted topic")
         assert b.stop() == 0
     finally:
-        for service in (a, b):
-            if service.proc is not None and service.proc.poll() is None:
-                service.stop()
-    try:
-        differing = await run.differing()
-    finally:
-        await run.delete()
+        stop_running(a, b)
+    differing = await run.differing_then_delete()
     assert run.want.state and differing == [], differing

@@ -140,10 +140,7 @@ async def test_the_standby_takes_over_from_a_killed_active_and_the_state_is_unch
             if service.proc is not None:
                 service.stop()
 
-    try:
-        differing = await run.differing()
-    finally:
-        await run.delete()
+    differing = await run.differing_then_delete()
     assert run.want.state and differing == [], differing
     print(
         f"\nnormalize takeover: {len(envelopes)} accepted events; B active {active_after:.1f} s after A's "
