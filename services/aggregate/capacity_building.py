@@ -54,6 +54,7 @@ from typing import Any, Final
 from schemas.exchange.aggregates import CAPACITY_BUILDING, ISSUE_PREVALENCE, share_pct
 
 from .disclosure import CellDecision, Decisions, DisclosureParams, Released, Revision, Status
+from .disclosure.recovery import CleanChecks
 from .disclosure.residual import (
     Family,
     Pattern,
@@ -345,6 +346,7 @@ def _decide_topic(
             shown[name] = cc.cell.outcomes[name] if ok else None
         return shown
 
+    checks = CleanChecks()  # each pass re-checks the groups' family: solve only what changed
     while True:
         decisions: dict[CellKey, CapacityDecision] = {}
         pop_view: dict[Position, ViewEntry] = {}
@@ -403,7 +405,7 @@ def _decide_topic(
             return decisions
         for pos in groups.cells:  # groups of countries without a cell of their own, never shown
             grp_view.setdefault(pos, _unshown(groups.cells[pos], real))
-        found = first_violation(groups, grp_view, parties, params)
+        found = first_violation(groups, grp_view, parties, params, checks)
         if found is None:
             return decisions
         movable = _movable(groups, members) - fixed.keys()

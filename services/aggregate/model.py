@@ -87,10 +87,13 @@ class SiteInfo:
     # The real site (identity.real_site_key: its platform sites), which the revision rule counts and the
     # view compares across releases; defaults to the resolved site id for hand-built tests.
     real: str = ""
+    # Its owners with its principal owner: every supplier the insider rule counts it for (derived).
+    suppliers: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.real:
             object.__setattr__(self, "real", self.site_id)
+        object.__setattr__(self, "suppliers", self.owners | {self.principal_owner})
 
 
 @dataclass(frozen=True, slots=True)

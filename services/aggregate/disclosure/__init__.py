@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from services.aggregate.disclosure.recovery import CleanChecks
 from services.aggregate.disclosure.residual import (
     Family,
     FamilyId,
@@ -157,11 +158,12 @@ def _settle(
     head = members[0]
     pattern = primary_pattern(head, sites, params)
     enforce_residuals(head, pattern, sites, params)
+    checks = CleanChecks()  # the loop re-checks every family after each fix: solve only what changed
     while True:
         revisions: dict[FamilyId, dict[Position, Revision]] = {}
         for family in members:
             revisions[family.id], view = _revisions(family, pattern, real, params, previous, parties)
-            found = first_violation(family, view, parties, params)
+            found = first_violation(family, view, parties, params, checks)
             if found is not None:
                 pattern.withhold(fix_for(found, view), found.to, found.rule)
                 enforce_residuals(head, pattern, sites, params)

@@ -41,7 +41,7 @@ from typing import Any
 from scipy.optimize import linprog  # type: ignore[import-untyped]
 from scipy.sparse import csr_array  # type: ignore[import-untyped]
 
-from services.aggregate.disclosure.residual import Family, Pattern, Position, Relation
+from services.aggregate.disclosure.residual import Family, FamilyId, Pattern, Position, Relation
 from services.aggregate.disclosure.rules import Status
 
 EPS = 1e-6
@@ -145,14 +145,21 @@ def _rows(family: Family, unknown: set[Position]) -> list[_Row]:
 
 
 def find_recoverable(
-    family: Family, pattern: Pattern, held: Mapping[Position, Mapping[str, int]] | None = None
+    family: Family,
+    pattern: Pattern,
+    held: Mapping[Position, Mapping[str, int]] | None = None,
+    only: frozenset[Position] | None = None,
 ) -> Recoverable | None:
     """The first (by position, then measure) withheld non-zero count that is exactly recoverable from
     all the additive relations of the family together. `held` is what the subscriber already holds of
-    cells held at old values: pinning a count it already holds tells it nothing new."""
+    cells held at old values: pinning a count it already holds tells it nothing new. `only`: the
+    positions whose counts may be pinned at all (`CleanChecks` knows the others cannot be); a count
+    elsewhere is no target, so the answer is the same as without `only` when that is true."""
     held = held or {}
 
     def telling(var: Var) -> bool:
+        if only is not None and var[0] not in only:
+            return False
         value = _value(family, *var)
         return value != 0 and held.get(var[0], {}).get(var[1]) != value
 
@@ -202,6 +209,37 @@ def find_recoverable(
         if hit is not None:
             return Recoverable(hit[0], hit[1], rels)
     return None
+
+
+class CleanChecks:
+    """What the recovery LP of each family last found clean, so that a later check of the same family
+    solves only what can have changed (the withholding loop re-checks every family after each fix).
+
+    The LP's constraints depend on which cells are unknown, and its bounds on populations only
+    (`upper_bounds`), so a check whose unknowns include the last clean check's is a relaxation of it:
+    its feasible region contains the old one, and a count the old check could not pin stays unpinned.
+    Only the counts of cells that became unknown since, and of cells whose held values changed (a held
+    count is no target), can be pinned; any other change (a cell known again) means a full check.
+    The answer is the same as a full check's: the first pinned count, in the same order."""
+
+    def __init__(self) -> None:
+        self._last: dict[FamilyId, tuple[frozenset[Position], Mapping[Position, Mapping[str, int]]]] = {}
+
+    def only(
+        self, family: Family, unknown: frozenset[Position], held: Mapping[Position, Mapping[str, int]]
+    ) -> frozenset[Position] | None:
+        """The positions a check may find pinned; None: every position (no usable clean check)."""
+        last = self._last.get(family.id)
+        if last is None or not last[0] <= unknown:
+            return None
+        last_unknown, last_held = last
+        changed_held = {pos for pos, counts in last_held.items() if held.get(pos) != counts}
+        return (unknown - last_unknown) | changed_held
+
+    def clean(
+        self, family: Family, unknown: frozenset[Position], held: Mapping[Position, Mapping[str, int]]
+    ) -> None:
+        self._last[family.id] = (unknown, held)
 
 
 def _solve_component(

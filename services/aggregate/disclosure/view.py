@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.aggregate.disclosure.recovery import find_recoverable, withhold_for
+from services.aggregate.disclosure.recovery import CleanChecks, find_recoverable, withhold_for
 from services.aggregate.disclosure.residual import Family, Pattern, Position
 from services.aggregate.disclosure.revision import Released, Revision, change_may_be_shown, changed_sites
 from services.aggregate.disclosure.rules import (
@@ -238,9 +238,12 @@ def determined_violation(
     return None
 
 
-def recovery_violation(family: Family, view: Mapping[Position, ViewEntry]) -> Violation | None:
+def recovery_violation(
+    family: Family, view: Mapping[Position, ViewEntry], checks: CleanChecks | None = None
+) -> Violation | None:
     """The value-based last line (`recovery`), on the relations at this release: known cells are
-    constants, the rest unknowns; populations known now bound their cells' counts."""
+    constants, the rest unknowns; populations known now bound their cells' counts. With `checks`, a
+    family checked clean before solves only what can have changed since (same answer)."""
     status = {
         pos: Status.PUBLISHED
         if entry.known_now
@@ -249,14 +252,22 @@ def recovery_violation(family: Family, view: Mapping[Position, ViewEntry]) -> Vi
     }
     lp_pattern = Pattern(status=status, primary=dict(status))
     held = {pos: entry.held for pos, entry in view.items() if entry.held is not None}
-    hit = find_recoverable(family, lp_pattern, held)
+    unknown = frozenset(pos for pos, st in status.items() if st is not Status.PUBLISHED)
+    only = None if checks is None else checks.only(family, unknown, held)
+    hit = find_recoverable(family, lp_pattern, held, only)
     if hit is None:
+        if checks is not None:
+            checks.clean(family, unknown, held)
         return None
     return Violation("recovery", Status.POPULATION_ONLY, (withhold_for(family, lp_pattern, hit),))
 
 
 def first_violation(
-    family: Family, view: Mapping[Position, ViewEntry], parties: Parties, params: DisclosureParams
+    family: Family,
+    view: Mapping[Position, ViewEntry],
+    parties: Parties,
+    params: DisclosureParams,
+    checks: CleanChecks | None = None,
 ) -> Violation | None:
     """The first rule the view breaks, in a fixed order (relations, covers, sums, determined cells)."""
     for rel in family.relations:
@@ -274,7 +285,7 @@ def first_violation(
     found = determined_violation(family, view, parties, params)
     if found is not None:
         return found
-    return recovery_violation(family, view)
+    return recovery_violation(family, view, checks)
 
 
 def fix_for(violation: Violation, view: Mapping[Position, ViewEntry]) -> Position:
