@@ -4,9 +4,12 @@ Builds aggregate's state in this process from normalize's records for N accepted
 simulator feed, engine and demo key as `bench.aggregate`), plans the first release of every closed
 period (`bench.inprocess.plan`, at `bench.inprocess.RELEASE_AT`) and prints, per table, how many cells
 the primary rules let show their outcomes and how many of those the secondary rules (residual,
-recovery, the view) withheld, and by which: `residual` is the residual rule on current populations,
-`recovery` every rule of the view after the release (exact sums, cells pinned by the relations, the
-value LP). No broker: the figures depend on the engine and the feed only, so
+recovery, the view) withheld. The last two columns count the cells that had outcomes under the
+primary rules and that a secondary rule withheld first, by rule: `residual` (the residual rule on
+current populations, and the view's residuals) or `recovery` (the view's exact sums, cells pinned by
+the relations, the value LP); a cell the outcome rule had already limited keeps that primary reason
+even when a secondary rule suppresses it later, so these two add up to at most the cells withheld
+beyond the primary rules. No broker: the figures depend on the engine and the feed only, so
 running the same command on two commits compares two engines on the same input.
 """
 
@@ -32,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.events} events, {records} normalized records, plan {seconds:.1f} s")
     print(
         "| table | cells | passed primary | shown with outcomes | withheld beyond primary | share shown "
-        "| by residual | by recovery |"
+        "| first withheld by residual | first withheld by recovery |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for table in TABLES:

@@ -15,9 +15,12 @@ def test_it_prints_one_consistent_row_per_table(capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().out
     for table in TABLES:
         row = re.search(
-            rf"^\| {table} \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| ([\d.]+) % \|$", out, re.MULTILINE
+            rf"^\| {table} \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| ([\d.]+) % \| (\d+) \| (\d+) \|$",
+            out,
+            re.MULTILINE,
         )
         assert row is not None, out
-        cells, passed, shown, lost, share = (float(g) for g in row.groups())
+        cells, passed, shown, lost, share, residual, recovery = (float(g) for g in row.groups())
         assert shown + lost <= passed <= cells
         assert share == round(100 * shown / max(1, shown + lost), 1)
+        assert residual + recovery <= lost
