@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
 from services.transaction import Sends
@@ -39,9 +38,10 @@ class Output:
     partition: int | None = None
 
 
-async def send_as_batches(producer: AIOKafkaProducer, sends: Sends, outputs: Iterable[Output]) -> None:
-    """Every output into record batches of its partition, each sent through `sends` when full and the
-    rest at the end; `sends.delivered()` then awaits them all."""
+async def send_as_batches(sends: Sends, outputs: Iterable[Output]) -> None:
+    """Every output into record batches of its partition, each sent through `sends` (with its
+    producer) when full and the rest at the end; `sends.delivered()` then awaits them all."""
+    producer = sends.producer
     partitions: dict[str, list[int]] = {}
     builders: dict[tuple[str, int], Any] = {}
     for out in outputs:

@@ -189,7 +189,7 @@ class TransactionalBatches:
             processed = await self.handler.process(batch)
             offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
             async with transaction(producer) as tx:
-                await send_as_batches(producer, tx, processed.outputs)
+                await send_as_batches(tx, processed.outputs)
                 await producer.send_offsets_to_transaction(offsets, self.settings.group_id)
                 if self.settings.hold_transaction_seconds:
                     self.log.warning("holding the transaction open (crash-test hook)")

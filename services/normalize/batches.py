@@ -109,7 +109,7 @@ class BatchLoop:
         try:
             if self.catch_up:  # level the resolution topics with the restored state before reading on
                 sends = Sends(producer)
-                await send_as_batches(producer, sends, [self._output(r) for r in self.catch_up])
+                await send_as_batches(sends, [self._output(r) for r in self.catch_up])
                 await sends.delivered()
                 self._count_records(self.catch_up)
                 log.info("produced %d resolution records a crash had left behind", len(self.catch_up))
@@ -173,7 +173,7 @@ class BatchLoop:
         for records in batches.values():
             for message in records:
                 if handled == hold_at:
-                    await self._hold(producer, sends, outputs)
+                    await self._hold(sends, outputs)
                     outputs = []
                 handled += 1
                 started = time.perf_counter()
@@ -198,7 +198,7 @@ class BatchLoop:
                         else:
                             changes["assigned" if change.previous is None else "moved"] += 1
                 observe(time.perf_counter() - started)
-        await send_as_batches(producer, sends, outputs)
+        await send_as_batches(sends, outputs)
         await sends.delivered()
         # Every record of the batch is on the broker: only now may its input offsets be committed.
         offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
@@ -272,9 +272,9 @@ class BatchLoop:
             return -1
         return size // 2
 
-    async def _hold(self, producer: AIOKafkaProducer, sends: Sends, outputs: list[Output]) -> None:
+    async def _hold(self, sends: Sends, outputs: list[Output]) -> None:
         self._held = True
-        await send_as_batches(producer, sends, outputs)
+        await send_as_batches(sends, outputs)
         await sends.delivered()  # the first half of the batch is on the broker
         delivered = len(outputs)
         log.warning(
