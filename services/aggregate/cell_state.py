@@ -21,7 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Final, TypeVar
 
-from schemas.exchange.aggregates import AnyMessage, ReleaseStatePartRecord, ReleaseStateRecord
+from schemas.exchange.aggregates import (
+    RELEASE_STATE_PART,
+    AnyMessage,
+    ReleaseStatePartRecord,
+    ReleaseStateRecord,
+)
 
 from .model import CellKey, compact_json
 
@@ -105,33 +110,44 @@ def cell_state_records(
     return records, parts
 
 
+def parts_by_cell(values: Iterable[tuple[bytes, bytes]]) -> dict[CellKey, dict[int, ReleaseStatePartRecord]]:
+    """The part records among a release-state topic's (key, value) pairs, by cell and part number;
+    raises on a part whose key is not its own."""
+    out: dict[CellKey, dict[int, ReleaseStatePartRecord]] = {}
+    for key, value in values:
+        if not is_part_key(key):
+            continue
+        part = RELEASE_STATE_PART.validate_json(value)
+        cell = CellKey.of(part.table, **part.cell)
+        if part_key(cell, part.part) != key:
+            raise ValueError(f"release-state key {key!r} does not match its part record")
+        out.setdefault(cell, {})[part.part] = part
+    return out
+
+
 def joined(
     key: CellKey, head: ReleaseStateRecord, parts: Mapping[int, ReleaseStatePartRecord]
 ) -> tuple[dict[str, str | None], dict[str, str] | None]:
     """A cell's whole contributions and shown contributions from its record and its parts (the
     topic's compacted state; parts beyond the record's count are left-overs, emptied, and ignored).
-    Raises on a missing part or slices out of site order."""
+    Raises on a missing part or slices out of site order (each slice is sorted by its model, so only
+    where one slice meets the next is checked)."""
     contributions = dict(head.contributions)
     shown = None if head.shown_contributions is None else dict(head.shown_contributions)
     for part in range(1, head.parts):
         record = parts.get(part)
         if record is None:
             raise ValueError(f"release state of {key} lacks part {part} of {head.parts}")
-        contributions.update(record.contributions)
+        _extend(key, contributions, record.contributions)
         if shown is not None:
-            shown.update(record.shown_contributions)
+            _extend(key, shown, record.shown_contributions)
         elif record.shown_contributions:
             raise ValueError(f"part {part} of {key} shows contributions its record does not")
-    for values in (contributions, shown or {}):
-        if not _in_order(values):
-            raise ValueError(f"the parts of {key} are not in site order")
     return contributions, shown
 
 
-def _in_order(values: Iterable[str]) -> bool:
-    previous: str | None = None
-    for site in values:
-        if previous is not None and site <= previous:
-            return False
-        previous = site
-    return True
+def _extend(key: CellKey, whole: dict[str, T], following: Mapping[str, T]) -> None:
+    """`whole` continued by the next slice, which must start after it in site order."""
+    if whole and following and next(iter(following)) <= next(reversed(whole)):
+        raise ValueError(f"the parts of {key} are not in site order")
+    whole.update(following)

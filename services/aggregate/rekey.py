@@ -28,16 +28,14 @@ from schemas.exchange.aggregates import (
     PENDING_RELEASE_KEY,
     REAL_SITE_SEPARATOR,
     RELEASE_STATE,
-    RELEASE_STATE_PART,
     SITE_AFFILIATION,
-    ReleaseStatePartRecord,
     ReleaseStateRecord,
     SiteAffiliationRecord,
     SiteMemberRef,
     cell_coordinates,
 )
 
-from .cell_state import cell_state_records, is_part_key, joined, state_key
+from .cell_state import cell_state_records, is_part_key, joined, parts_by_cell, state_key
 from .model import CellKey
 from .noise.draw import contributions_digest
 from .release import cell_key_of, draw_key, site_key
@@ -98,11 +96,7 @@ def rekey_release_log(values: Mapping[bytes, bytes], rename: Rename) -> dict[byt
     out: dict[bytes, bytes | None] = {}
     logged: dict[bytes, Mapping[str, str | None]] = {}  # cell's state key -> its whole contributions
     draws = []
-    parts: dict[CellKey, dict[int, ReleaseStatePartRecord]] = {}
-    for key, value in values.items():
-        if is_part_key(key):
-            part = RELEASE_STATE_PART.validate_json(value)
-            parts.setdefault(cell_key_of(part.table, part.cell), {})[part.part] = part
+    parts = parts_by_cell(values.items())
     for key, value in values.items():
         if key in (LAST_RELEASE_KEY, PENDING_RELEASE_KEY) or is_part_key(key):
             continue

@@ -38,7 +38,6 @@ from schemas.exchange.aggregates import (
     NOISE_DRAW,
     PENDING_RELEASE_KEY,
     RELEASE_STATE,
-    RELEASE_STATE_PART,
     RELEASE_STATE_TOPIC,
     SITE_AFFILIATION,
     AnyMessage,
@@ -47,7 +46,6 @@ from schemas.exchange.aggregates import (
     ForecastStateRecord,
     NoiseDrawRecord,
     ReleaseMarker,
-    ReleaseStatePartRecord,
     SiteAffiliationRecord,
     SiteMemberRef,
     cell_coordinates,
@@ -55,7 +53,7 @@ from schemas.exchange.aggregates import (
     topic_of,
 )
 
-from .cell_state import StateRecord, cell_state_records, is_part_key, joined, part_key
+from .cell_state import StateRecord, cell_state_records, is_part_key, joined, parts_by_cell
 from .cell_state import state_key as state_key
 from .identity import Affiliation
 from .model import CellKey, compact_json
@@ -312,11 +310,10 @@ def site_key(platform_site_id: str) -> bytes:
     return compact_json({"site": platform_site_id})
 
 
-def state_records(key: CellKey, released: LoggedRelease, previous_parts: int = 1) -> list[StateRecord]:
-    """The release-state records of one cell's last release (`cell_state`: in parts when large, with
-    empty parts in place of those an earlier release needed and this one does not)."""
+def state_records(key: CellKey, released: LoggedRelease) -> list[StateRecord]:
+    """The release-state records of one cell's last release (`cell_state`: in parts when large)."""
     records, _ = cell_state_records(
-        key, released.message, released.contributions, released.shown_contributions, previous_parts
+        key, released.message, released.contributions, released.shown_contributions
     )
     return records
 
@@ -522,14 +519,7 @@ class ReleaseLog:
             else:
                 values[key] = value
         log = cls()
-        parts: dict[CellKey, dict[int, ReleaseStatePartRecord]] = {}
-        for key, value in values.items():
-            if is_part_key(key):
-                part = RELEASE_STATE_PART.validate_json(value)
-                cell = cell_key_of(part.table, part.cell)
-                if part_key(cell, part.part) != key:
-                    raise ValueError(f"release-state key {key!r} does not match its part record")
-                parts.setdefault(cell, {})[part.part] = part
+        parts = parts_by_cell(values.items())
         for key, value in values.items():
             if key in (LAST_RELEASE_KEY, PENDING_RELEASE_KEY) or is_part_key(key):
                 continue
