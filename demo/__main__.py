@@ -160,12 +160,20 @@ def _print_normalize(port: int, bootstrap: str) -> None:
         print(f"      e.g. {sample.model_dump_json()[:300]}...")
 
 
+DEMO_CADENCE = timedelta(minutes=1)
+
+
 def _release() -> str:
-    """Move aggregate's clock to the next scheduled slot after now (and after its last release)."""
+    """Move aggregate's clock to the next scheduled slot after now (and after its last release).
+
+    The demo's cadence is a minute (`DEMO_CADENCE`): published records are stamped with the release
+    time, and the broker refuses timestamps more than an hour ahead of its clock
+    (`log.message.timestamp.after.max.ms`). With hourly slots, a second demo in the same hour against
+    the same broker had to release two hours ahead of its last release, and every attempt was refused."""
     health = httpx.get(f"http://127.0.0.1:{AGGREGATE_PORT}/health").json()
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    now = datetime.now(UTC).replace(second=0, microsecond=0) + DEMO_CADENCE
     if health.get("last_release"):
-        now = max(now, datetime.fromisoformat(health["last_release"]) + timedelta(hours=1))
+        now = max(now, datetime.fromisoformat(health["last_release"]) + DEMO_CADENCE)
     httpx.post(f"http://127.0.0.1:{AGGREGATE_PORT}/clock", params={"now": now.isoformat()}).raise_for_status()
     return now.isoformat()
 
@@ -341,6 +349,7 @@ def main(argv: list[str] | None = None) -> None:
         "AGGREGATE_NOW": "2020-01-01T00:00:00Z",
         "AGGREGATE_MANUAL_CLOCK": "true",
         "AGGREGATE_TICK_SECONDS": "0.5",
+        "AGGREGATE_CADENCE_SECONDS": str(int(DEMO_CADENCE.total_seconds())),
     }
     ingest = _start("services.ingest", env, logs)
     normalize = _start("services.normalize", env, logs)
