@@ -9,6 +9,7 @@ and `bench.noise`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from bench.accepted import accepted_envelopes
@@ -69,14 +70,15 @@ def build_state(records: Iterator[Record] | Sequence[Record]) -> tuple[Normalize
     return state, n
 
 
-def plan(state: NormalizedState, noise: NoiseParams | None = None) -> ReleasePlan:
+def plan(state: NormalizedState, noise: NoiseParams | None = None, *, minimal: bool = True) -> ReleasePlan:
     """The first release at RELEASE_AT with the service's default parameters (quarters, 30 days' grace),
-    exact unless `noise` puts tables in the differential-privacy mode."""
+    exact unless `noise` puts tables in the differential-privacy mode; `minimal=False`: the
+    smallest-first greedy withholding, to compare."""
     settings = AggregateSettings()
     return plan_release(
         state,
         ReleaseLog(),
-        settings.disclosure_params(),
+        replace(settings.disclosure_params(), minimal=minimal),
         RELEASE_AT,
         granularity=settings.granularity,
         grace=settings.grace,

@@ -27,12 +27,18 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=30_000)
+    parser.add_argument(
+        "--greedy",
+        action="store_true",
+        help="withhold smallest first, as before the cheapest-fix choice (DisclosureParams.minimal)",
+    )
     args = parser.parse_args(argv)
     state, records = build_state(normalized_records(args.events))
     started = time.perf_counter()
-    release = plan(state)
+    release = plan(state, minimal=not args.greedy)
     seconds = time.perf_counter() - started
-    print(f"{args.events} events, {records} normalized records, plan {seconds:.1f} s")
+    mode = "smallest-first greedy" if args.greedy else "cheapest fix"
+    print(f"{args.events} events, {records} normalized records, {mode}, plan {seconds:.1f} s")
     print(
         "| table | cells | passed primary | shown with outcomes | withheld beyond primary | share shown "
         "| first withheld by residual | first withheld by recovery |"

@@ -11,14 +11,17 @@ will hold after it (`view`), not by the release alone:
    at least k_delta real sites changed and they pass the insider rule as a set; a tightening is
    always sent; otherwise the cell is held at its last release;
 4. the view after the release (`view`): residuals with held cells counted as shown at their old
-   sites, exact sums and cells pinned by the relations together; a violation withholds one more cell
-   in the shared pattern (a cell sent anyway, else the margin, else a held or unchanged cell, which
-   is then sent as a tightening), and 2–4 run again until the view breaks no rule.
+   sites, exact sums, cells pinned by the relations together, the value LP; a violation withholds one
+   more cell in the shared pattern, and 2–4 run again until the view breaks no rule. Of the cells
+   that could mend it (a cell sent anyway, the margin, a held or unchanged cell, which is then sent as
+   a tightening), the one taken is the one that withholds the fewest cells once the residual rule has
+   followed it (`_mend`); the smallest-first greedy of earlier versions remains behind
+   `DisclosureParams(minimal=False)` to measure the difference (`bench.utility --greedy`).
 
 Steps 1–3 and the view's population rules read no outcome value: what they withhold follows from
 populations, owners, members and which real sites changed. The view's last rule, the recovery LP
 (`recovery`), does read values; docs/aggregate.md says what that costs (issue 9, attack 6) and why
-the differential-privacy mode is the remedy.
+the differential-privacy mode is the remedy. `CellDecision.by_values` says which patterns it touched.
 """
 
 from __future__ import annotations
@@ -58,7 +61,14 @@ from services.aggregate.disclosure.rules import (
     passes_threshold,
     primary_status,
 )
-from services.aggregate.disclosure.view import ViewEntry, first_violation, fix_for, view_entry
+from services.aggregate.disclosure.view import (
+    ViewEntry,
+    Violation,
+    first_violation,
+    fix_for,
+    shown_at_least,
+    view_entry,
+)
 from services.aggregate.identity import Parties
 from services.aggregate.model import Cell, CellKey, SiteInfo
 
@@ -100,6 +110,9 @@ class CellDecision:
     # Why the cell shows less than everything: the primary rule that failed ("threshold", "insider",
     # "outcome_min"), else the secondary reason; None for a cell published with its outcomes.
     withheld_by: str | None = None
+    # The value LP asked its family's pattern for a fix: the only way outcome values reach a
+    # decision (issue 9, attack 6). A pattern it never touched is a function of populations alone.
+    by_values: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +158,59 @@ def _revisions(
     return revisions, view
 
 
+def _first_violation(
+    members: list[Family],
+    pattern: Pattern,
+    real: Mapping[str, str],
+    params: DisclosureParams,
+    previous: Mapping[CellKey, Released],
+    parties: Parties,
+    checks: CleanChecks,
+) -> tuple[dict[FamilyId, dict[Position, Revision]], tuple[Violation, dict[Position, ViewEntry]] | None]:
+    """Every family's revisions, up to the first family whose view breaks a rule (and that break)."""
+    revisions: dict[FamilyId, dict[Position, Revision]] = {}
+    for family in members:
+        revisions[family.id], view = _revisions(family, pattern, real, params, previous, parties)
+        found = first_violation(family, view, parties, params, checks)
+        if found is not None:
+            return revisions, (found, view)
+    return revisions, None
+
+
+def _mend(
+    head: Family,
+    pattern: Pattern,
+    found: Violation,
+    view: Mapping[Position, ViewEntry],
+    sites: Mapping[str, SiteInfo],
+    params: DisclosureParams,
+) -> Pattern:
+    """The pattern after mending `found`, residuals included. Smallest-first greedy takes the
+    violation's first candidate; `params.minimal` tries each and keeps the one that withholds the
+    fewest cells once the residual rule has followed it (ties: the violation's own order). The
+    residuals are what makes a fix expensive: an outcome withheld in one relation leaves a remainder
+    below outcome_min in the other dimension, and the smallest child is rarely the cheapest there."""
+    if found.by_values:
+        pattern.by_values = True
+    if not params.minimal:
+        pattern.withhold(fix_for(found, view), found.to, found.rule)
+        enforce_residuals(head, pattern, sites, params)
+        return pattern
+    best: tuple[int, Pattern] | None = None
+    for pos in found.candidates:
+        if not shown_at_least(view[pos].status, found.to):
+            continue
+        trial = pattern.copy()
+        trial.withhold(pos, found.to, found.rule)
+        enforce_residuals(head, trial, sites, params)
+        cost = sum(trial.status[p] is not pattern.status[p] for p in trial.status)
+        if best is None or cost < best[0]:
+            best = (cost, trial)
+    if best is None:
+        raise RuntimeError(f"no cell can be withheld to mend a {found.rule} violation")
+    return best[1]
+
+
 def _settle(
     members: list[Family],
     sites: Mapping[str, SiteInfo],
@@ -160,16 +226,11 @@ def _settle(
     enforce_residuals(head, pattern, sites, params)
     checks = CleanChecks()  # the loop re-checks every family after each fix: solve only what changed
     while True:
-        revisions: dict[FamilyId, dict[Position, Revision]] = {}
-        for family in members:
-            revisions[family.id], view = _revisions(family, pattern, real, params, previous, parties)
-            found = first_violation(family, view, parties, params, checks)
-            if found is not None:
-                pattern.withhold(fix_for(found, view), found.to, found.rule)
-                enforce_residuals(head, pattern, sites, params)
-                break
-        else:
-            return pattern, revisions
+        revisions, broken = _first_violation(members, pattern, real, params, previous, parties, checks)
+        if broken is None:
+            break
+        pattern = _mend(head, pattern, *broken, sites, params)
+    return pattern, revisions
 
 
 def _noisy(
@@ -222,6 +283,7 @@ def decide(
                     pattern.secondary_reason.get(pos),
                     revisions[family.id][pos],
                     pattern.withheld_by(pos),
+                    pattern.by_values,
                 )
     return Decisions(cells=dict(sorted(decisions.items())), counts=count_decisions(decisions.values()))
 

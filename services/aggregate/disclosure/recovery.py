@@ -309,9 +309,10 @@ def _sparse_rows(
     return matrix, [r.rhs for r in rows]
 
 
-def withhold_for(family: Family, pattern: Pattern, hit: Recoverable) -> Position:
-    """The published cell to withhold outcomes of: among those in the relations around the recovered
-    cell, the smallest population first (then position); failing that, in its component."""
+def candidates_for(family: Family, pattern: Pattern, hit: Recoverable) -> tuple[Position, ...]:
+    """The published cells whose withholding can unpin `hit`, best first: those in the relations around
+    the recovered cell (smallest population first, then position), then the rest of its component's
+    relations, then the rest of the family."""
     st = pattern.status
 
     def published(rels: Iterable[Relation]) -> list[Position]:
@@ -320,8 +321,7 @@ def withhold_for(family: Family, pattern: Pattern, hit: Recoverable) -> Position
             key=lambda p: (len(family.cells[p].sites), p),
         )
 
-    direct = [r for r in hit.relations if hit.position in (r.margin, *r.children)]
-    candidates = published(direct) or published(hit.relations) or published(family.relations)
-    if not candidates:
-        raise RuntimeError(f"recoverable cell with nothing published around it in {family.id}")
-    return candidates[0]
+    direct = published(r for r in hit.relations if hit.position in (r.margin, *r.children))
+    component = published(hit.relations)
+    anywhere = published(family.relations)
+    return tuple(dict.fromkeys((*direct, *component, *anywhere)))

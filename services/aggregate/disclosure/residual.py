@@ -157,6 +157,19 @@ class Pattern:
     # the secondary rule that first withheld more than the primary rules did: "residual" | "recovery"
     secondary_reason: dict[Position, str] = field(default_factory=dict)
 
+    # The value LP of the recovery rule asked this pattern for a fix. A pattern it never touched is a
+    # function of populations alone.
+    by_values: bool = False
+
+    def copy(self) -> Pattern:
+        return Pattern(
+            dict(self.status),
+            dict(self.primary),
+            dict(self.primary_reason),
+            dict(self.secondary_reason),
+            self.by_values,
+        )
+
     def withheld_by(self, pos: Position) -> str | None:
         """Why the position shows less than everything: its primary reason, else its secondary one."""
         return self.primary_reason.get(pos) or self.secondary_reason.get(pos)

@@ -43,7 +43,9 @@ every cell in it to zero (or to its population), and the relations may then pin 
 
 **Fixes.** A violation names the cells that could be withheld further to mend it, best first: cells
 this release sends anyway (smallest first), then the margin, then cells held or unchanged (withholding
-one sends a tightening, which the revision rule always allows).
+one sends a tightening, which the revision rule always allows); for the value LP, the published cells
+of the relations around the pinned count, then of its component, then of the family. `decide` takes
+the one that withholds the fewest cells once the residuals have followed it (`_mend`).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.aggregate.disclosure.recovery import CleanChecks, find_recoverable, withhold_for
+from services.aggregate.disclosure.recovery import CleanChecks, candidates_for, find_recoverable
 from services.aggregate.disclosure.residual import Family, Pattern, Position
 from services.aggregate.disclosure.revision import Released, Revision, change_may_be_shown, changed_sites
 from services.aggregate.disclosure.rules import (
@@ -109,9 +111,10 @@ class Violation:
     rule: str  # "residual" | "recovery" (the metric label of what withholds more)
     to: Status  # what a fix withholds a candidate to
     candidates: tuple[Position, ...]  # best first
+    by_values: bool = False  # found by the value LP (rule 4), not from populations
 
 
-def _shown_at_least(status: Status, level: Status) -> bool:
+def shown_at_least(status: Status, level: Status) -> bool:
     """The view shows at least `level`'s worth of the cell (published >= population only)."""
     return SHOWN_ORDER.index(status) < SHOWN_ORDER.index(level)
 
@@ -259,7 +262,9 @@ def recovery_violation(
         if checks is not None:
             checks.clean(family, unknown, held)
         return None
-    return Violation("recovery", Status.POPULATION_ONLY, (withhold_for(family, lp_pattern, hit),))
+    return Violation(
+        "recovery", Status.POPULATION_ONLY, candidates_for(family, lp_pattern, hit), by_values=True
+    )
 
 
 def first_violation(
@@ -291,6 +296,6 @@ def first_violation(
 def fix_for(violation: Violation, view: Mapping[Position, ViewEntry]) -> Position:
     """The best candidate that the view still shows at the level the fix withholds."""
     for pos in violation.candidates:
-        if _shown_at_least(view[pos].status, violation.to):  # known now implies published
+        if shown_at_least(view[pos].status, violation.to):  # known now implies published
             return pos
     raise RuntimeError(f"no cell can be withheld to mend a {violation.rule} violation")
