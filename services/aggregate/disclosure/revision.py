@@ -15,6 +15,12 @@ left come from the release log (`Parties`).
 
 A change that only withholds more (a status tightening) may be sent at any release: it shows nothing
 new about outcomes, and a cell that must be withheld should not stay shown because too few sites moved.
+
+A cell whose outcomes come back after a release that withheld them is judged twice: against its last
+release, and against the last outcomes the subscriber saw (`Released.last_shown`). Otherwise sites that
+left in between (a consent withdrawn, then granted again) count as changed against the withholding
+release, while against what the subscriber holds only the one revised site changed (issue 9, found by
+`test_a_cell_shown_again_after_a_suppression_is_judged_against_what_was_shown`).
 """
 
 from __future__ import annotations
@@ -134,6 +140,15 @@ def revision(
         return Revision.SEND
     if previous.contributions is None or candidate.contributions is None:
         return Revision.HOLD  # a legacy record: the change cannot be counted in real sites
-    if change_may_be_shown(changed_sites(previous.contributions, candidate.contributions), parties, params):
-        return Revision.SEND
-    return Revision.HOLD
+    if not change_may_be_shown(
+        changed_sites(previous.contributions, candidate.contributions), parties, params
+    ):
+        return Revision.HOLD
+    if candidate.status is Status.PUBLISHED and previous.status is not Status.PUBLISHED:
+        # Outcomes shown again: the subscriber still holds the last ones it saw, so the change since
+        # those must pass too (sites that left and came back in between are no change to it).
+        shown = previous.last_shown
+        since_shown = [] if shown is None else changed_sites(shown, candidate.contributions)
+        if since_shown and not change_may_be_shown(since_shown, parties, params):
+            return Revision.HOLD
+    return Revision.SEND

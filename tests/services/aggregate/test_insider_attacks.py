@@ -205,3 +205,28 @@ def test_one_member_listed_with_and_without_its_lei_is_one_member() -> None:
         world.audit(f"s{i}-audit", f"s{i}", *mix(i))
     releases.release(world)
     assert_safe(releases.history)
+
+
+def test_a_cell_shown_again_after_a_suppression_is_judged_against_what_was_shown() -> None:
+    """BD×APPAREL (30 sites) is published. Two suppliers with 13 sites each withdraw consent: the cell
+    falls to 4 sites and is suppressed (a tightening, sent at once). They grant it again while one
+    victim audit goes from minor to critical. Against the suppressed release 27 sites changed, from
+    two suppliers: the change passes k_delta and the insider rule. But the subscriber still holds the
+    first release, and against that only the victim changed: re-sending the cell shows its revision."""
+    world, releases = Crafted(), Releases()
+    for i in range(30):
+        company = "north" if i < 13 else "south" if i < 26 else None
+        world.site(f"s{i}", company=company)
+        sev = CRITICAL if i in (26, 27) else MINOR if i in (28, 29) else None
+        world.audit(f"s{i}-audit", f"s{i}", *([(Issue.WAGES, sev)] if sev else []))
+    releases.release(world)
+
+    world.withdraw_consent("north")
+    world.withdraw_consent("south")
+    releases.release(world)
+
+    world.grant_consent("north")
+    world.grant_consent("south")
+    world.audit("s28-audit", "s28", (Issue.WAGES, CRITICAL))
+    releases.release(world)
+    assert_safe(releases.history)
