@@ -10,9 +10,11 @@ from bench import utility
 from schemas.exchange.aggregates import TABLES
 
 
-def test_it_prints_one_consistent_row_per_table(capsys: pytest.CaptureFixture[str]) -> None:
-    utility.main(["--events", "3000"])
+@pytest.mark.parametrize("mode", [[], ["--greedy"]])
+def test_it_prints_one_consistent_row_per_table(mode: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    utility.main(["--events", "3000", *mode])
     out = capsys.readouterr().out
+    assert ("smallest-first greedy" in out) == bool(mode)
     for table in TABLES:
         row = re.search(
             rf"^\| {table} \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| ([\d.]+) % \| (\d+) \| (\d+) \|$",
