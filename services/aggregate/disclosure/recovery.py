@@ -312,7 +312,7 @@ def _sparse_rows(
 def candidates_for(family: Family, pattern: Pattern, hit: Recoverable) -> tuple[Position, ...]:
     """The published cells whose withholding can unpin `hit`, best first: those in the relations around
     the recovered cell (smallest population first, then position), then the rest of its component's
-    relations, then the rest of the family."""
+    relations; failing both, the family's."""
     st = pattern.status
 
     def published(rels: Iterable[Relation]) -> list[Position]:
@@ -322,6 +322,7 @@ def candidates_for(family: Family, pattern: Pattern, hit: Recoverable) -> tuple[
         )
 
     direct = published(r for r in hit.relations if hit.position in (r.margin, *r.children))
-    component = published(hit.relations)
-    anywhere = published(family.relations)
-    return tuple(dict.fromkeys((*direct, *component, *anywhere)))
+    component = tuple(dict.fromkeys((*direct, *published(hit.relations))))
+    # A cell in no relation of the component leaves the component's program as it is, so it cannot
+    # unpin the count: the family's other cells are candidates only when the component has none.
+    return component or tuple(published(family.relations))
