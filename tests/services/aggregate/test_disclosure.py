@@ -657,6 +657,7 @@ def wide_world(seed: int, n: int = 600) -> tuple[Placement, dict[str, SiteInfo]]
 
 
 def prevalence(seed: int, placement: Placement, share: float) -> dict[str, dict[str, int]]:
+    """One issue at `share`: near 0 or 1, remainders are zero or whole, and the value LP fires."""
     rng = random.Random(seed)
     out: dict[str, dict[str, int]] = {}
     for i in placement:

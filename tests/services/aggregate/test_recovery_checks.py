@@ -5,32 +5,16 @@ full check every time, on random worlds where the recovery rule fires."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from services.aggregate.disclosure import DisclosureParams, decide
 from services.aggregate.disclosure.recovery import CleanChecks
 from services.aggregate.disclosure.residual import build_families
-from tests.services.aggregate.test_disclosure import SEVERITIES, Placement, grid, random_world
-
-
-def skewed_values(seed: int, placement: Placement, prevalence: float) -> dict[str, dict[str, int]]:
-    """One issue at `prevalence`: near 0 or 1, remainders are zero or whole, and the value LP fires."""
-    rng = random.Random(seed)
-    out: dict[str, dict[str, int]] = {}
-    for site in placement:
-        has = rng.random() < prevalence
-        severity = rng.choice(SEVERITIES)
-        out[site] = {
-            "sites_with_issue": int(has),
-            **{f"by_severity.{s}": int(has and s == severity) for s in SEVERITIES},
-        }
-    return out
+from tests.services.aggregate.test_disclosure import grid, prevalence, random_world
 
 
 def worlds() -> list[tuple[int, float]]:
-    return [(seed, prevalence) for seed in range(10) for prevalence in (0.05, 0.4, 0.97)]
+    return [(seed, share) for seed in range(10) for share in (0.05, 0.4, 0.97)]
 
 
 @pytest.fixture
@@ -49,12 +33,12 @@ def test_clean_checks_change_no_decision(monkeypatch: pytest.MonkeyPatch, narrow
         return out
 
     recovery_fixes = 0
-    for seed, prevalence in worlds():
+    for seed, share in worlds():
         params = DisclosureParams(outcome_min=12) if seed % 2 else DisclosureParams()
         placement, sites = random_world(seed, n=60 + 10 * seed)
-        cells = grid("issue-prevalence", placement, skewed_values(seed, placement, prevalence), issue="WAGES")
+        cells = grid("issue-prevalence", placement, prevalence(seed, placement, share), issue="WAGES")
         cells += grid(
-            "issue-prevalence", placement, skewed_values(seed + 50, placement, 1 - prevalence), issue="HOURS"
+            "issue-prevalence", placement, prevalence(seed + 50, placement, 1 - share), issue="HOURS"
         )
         with monkeypatch.context() as m:
             m.setattr(CleanChecks, "only", counting)
@@ -62,14 +46,14 @@ def test_clean_checks_change_no_decision(monkeypatch: pytest.MonkeyPatch, narrow
         with monkeypatch.context() as m:
             m.setattr(CleanChecks, "only", lambda self, *args: None)  # every check in full
             full = decide(cells, sites, params)
-        assert fast == full, (seed, prevalence)
+        assert fast == full, (seed, share)
         recovery_fixes += fast.counts.withheld_by["recovery"]
     assert narrowed and recovery_fixes > 0
 
 
 def test_only_what_became_unknown_or_lost_its_held_values_is_checked() -> None:
     placement, _ = random_world(3)
-    cells = grid("issue-prevalence", placement, skewed_values(3, placement, 0.4), issue="WAGES")
+    cells = grid("issue-prevalence", placement, prevalence(3, placement, 0.4), issue="WAGES")
     (family,) = build_families(cells)
     a, b, c, *_ = sorted(family.cells)
     checks = CleanChecks()
