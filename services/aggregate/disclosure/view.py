@@ -44,7 +44,7 @@ every cell in it to zero (or to its population), and the relations may then pin 
 **Fixes.** A violation names the cells that could be withheld further to mend it, best first: cells
 this release sends anyway (smallest first), then the margin, then cells held or unchanged (withholding
 one sends a tightening, which the revision rule always allows); for the value LP, the published cells
-of the relations around the pinned count, then of its component, then of the family. `decide` takes
+of the relations around the pinned count, then of its component (the family's, if it has none). `decide` takes
 the one that withholds the fewest cells once the residuals have followed it (`_mend`).
 """
 
