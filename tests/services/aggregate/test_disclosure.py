@@ -23,6 +23,7 @@ from services.aggregate.disclosure import (
     decide,
     revision,
 )
+from services.aggregate.identity import Parties
 from services.aggregate.model import ALL, Cell, CellKey, SiteInfo
 
 P = DisclosureParams()
@@ -405,6 +406,34 @@ def test_k_delta_revision_rule() -> None:
     assert d.cells[old.key].revision is Revision.SEND
     d = decide([old], sites, P, previous={old.key: prev})
     assert d.cells[old.key].revision is Revision.UNCHANGED
+
+
+def test_outcomes_shown_again_are_judged_against_the_last_outcomes_shown() -> None:
+    """The last release withheld the cell (4 sites left); the subscriber still holds outcomes of 25.
+    Now 25 sites are back, one of them changed: 21 changed sites against the last release, one against
+    what the subscriber holds. Outcomes may come back only if both changes pass."""
+    sites = registry(site(i) for i in range(40))
+    first = cell("forced-labour", ids(0, 25), {"sites_with_issue": 5}, country="BD", sector="A")
+    shown = Released.of(first, Status.PUBLISHED).contributions
+    assert shown is not None
+    four = Released.of(
+        cell("forced-labour", ids(0, 4), {"sites_with_issue": 1}, country="BD", sector="A"), Status.SUPPRESSED
+    )
+    withheld = replace(four, shown_contributions=shown)
+    back = Released.of(first, Status.PUBLISHED)
+    one_changed = replace(back, contributions={**shown, "s7": "DEBT_BONDAGE"})
+    assert len(changed_sites(withheld.contributions or {}, one_changed.contributions or {})) == 21
+    assert revision(withheld, one_changed, P) is Revision.HOLD
+    # nothing changed against what the subscriber holds: the same outcomes may be shown again
+    assert revision(withheld, back, P) is Revision.SEND
+    # five changed, of five suppliers: the change passes both counts
+    five_changed = replace(back, contributions={**shown, **dict.fromkeys(ids(5, 10), "DEBT_BONDAGE")})
+    assert revision(withheld, five_changed, P, Parties.of_sites(sites.values())) is Revision.SEND
+    # population only: the outcomes the subscriber holds stay the last it saw, so only the last
+    # release counts
+    assert revision(withheld, replace(one_changed, status=Status.POPULATION_ONLY, outcomes=None), P) is (
+        Revision.SEND
+    )
 
 
 # --- the attacker -----------------------------------------------------------------------------------
