@@ -28,14 +28,17 @@ async def test_data_survives_a_broker_restart(tmp_path: Path) -> None:
     # The suite's own principal signs in here too: the private broker takes the same password files.
     password_file = os.environ.get("KAFKA_SASL_PASSWORD_FILE")
     secrets = Path(password_file).parent if password_file else tmp_path / "secrets"
+    # Ports below Linux's ephemeral range (32768-60999): a port in it can be held as the local end of
+    # any client connection on the machine (the suite's own, to the main broker), and the private
+    # broker then fails to bind ("Address already in use"; it happened once in CI with 39092).
     env = {
         **os.environ,
         "SX_KAFKA_HOME": str(tmp_path),
-        "SX_KAFKA_PORT": "39092",
-        "SX_KAFKA_CONTROLLER_PORT": "39093",
+        "SX_KAFKA_PORT": "29092",
+        "SX_KAFKA_CONTROLLER_PORT": "29093",
         "SX_KAFKA_SECRETS": str(secrets),
     }
-    bootstrap = "127.0.0.1:39092"
+    bootstrap = "127.0.0.1:29092"
     broker("start", env)
     try:
         if client_options():  # secured (the default): a client that does not sign in is refused
