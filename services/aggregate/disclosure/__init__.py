@@ -61,14 +61,7 @@ from services.aggregate.disclosure.rules import (
     passes_threshold,
     primary_status,
 )
-from services.aggregate.disclosure.view import (
-    ViewEntry,
-    Violation,
-    first_violation,
-    fix_for,
-    shown_at_least,
-    view_entry,
-)
+from services.aggregate.disclosure.view import ViewEntry, Violation, first_violation, fixes, view_entry
 from services.aggregate.identity import Parties
 from services.aggregate.model import Cell, CellKey, SiteInfo
 
@@ -192,22 +185,16 @@ def _mend(
     below outcome_min in the other dimension, and the smallest child is rarely the cheapest there."""
     if found.by_values:
         pattern.by_values = True
-    if not params.minimal:
-        pattern.withhold(fix_for(found, view), found.to, found.rule)
-        enforce_residuals(head, pattern, sites, params)
-        return pattern
+    options = fixes(found, view)
     best: tuple[int, Pattern] | None = None
-    for pos in found.candidates:
-        if not shown_at_least(view[pos].status, found.to):
-            continue
+    for pos in options if params.minimal else options[:1]:
         trial = pattern.copy()
         trial.withhold(pos, found.to, found.rule)
         enforce_residuals(head, trial, sites, params)
         cost = sum(trial.status[p] is not pattern.status[p] for p in trial.status)
         if best is None or cost < best[0]:
             best = (cost, trial)
-    if best is None:
-        raise RuntimeError(f"no cell can be withheld to mend a {found.rule} violation")
+    assert best is not None  # `fixes` returns at least one
     return best[1]
 
 

@@ -49,9 +49,9 @@ class DisclosureParams:
     k_delta: int = 5
     audit_quality_min_sites: int = 10
     # How the withholding loop chooses (the rules a pattern must pass are the same either way): True,
-    # each fix by the candidate that withholds the fewest cells with the residuals it entails, then
-    # the restoration pass (`restore`); False, the smallest-first greedy of earlier releases, kept to
-    # measure what the choice gains (`bench.utility --greedy`).
+    # each fix by the candidate that withholds the fewest cells with the residuals it entails; False,
+    # the smallest-first greedy of earlier releases, kept to measure what the choice gains
+    # (`bench.utility --greedy`).
     minimal: bool = True
 
     def __post_init__(self) -> None:

@@ -44,8 +44,8 @@ every cell in it to zero (or to its population), and the relations may then pin 
 **Fixes.** A violation names the cells that could be withheld further to mend it, best first: cells
 this release sends anyway (smallest first), then the margin, then cells held or unchanged (withholding
 one sends a tightening, which the revision rule always allows); for the value LP, the published cells
-of the relations around the pinned count, then of its component (the family's, if it has none). `decide` takes
-the one that withholds the fewest cells once the residuals have followed it (`_mend`).
+of the relations around the pinned count, then of its component (the family's, if it has none).
+`decide` takes the one that withholds the fewest cells once the residuals have followed it (`_mend`).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class Violation:
     by_values: bool = False  # found by the value LP (rule 4), not from populations
 
 
-def shown_at_least(status: Status, level: Status) -> bool:
+def _shown_at_least(status: Status, level: Status) -> bool:
     """The view shows at least `level`'s worth of the cell (published >= population only)."""
     return SHOWN_ORDER.index(status) < SHOWN_ORDER.index(level)
 
@@ -293,9 +293,11 @@ def first_violation(
     return recovery_violation(family, view, checks)
 
 
-def fix_for(violation: Violation, view: Mapping[Position, ViewEntry]) -> Position:
-    """The best candidate that the view still shows at the level the fix withholds."""
-    for pos in violation.candidates:
-        if shown_at_least(view[pos].status, violation.to):  # known now implies published
-            return pos
-    raise RuntimeError(f"no cell can be withheld to mend a {violation.rule} violation")
+def fixes(violation: Violation, view: Mapping[Position, ViewEntry]) -> list[Position]:
+    """The candidates that the view still shows at the level the fix withholds, best first; raises
+    when there is none."""
+    # known now implies published
+    out = [pos for pos in violation.candidates if _shown_at_least(view[pos].status, violation.to)]
+    if not out:
+        raise RuntimeError(f"no cell can be withheld to mend a {violation.rule} violation")
+    return out

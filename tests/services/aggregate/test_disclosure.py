@@ -256,17 +256,23 @@ def random_world(seed: int, n: int = 120) -> tuple[Placement, dict[str, SiteInfo
     return placement, registry(infos)
 
 
-def random_values(seed: int, placement: Placement, prefix: str = "") -> dict[str, dict[str, int]]:
+def prevalence(seed: int, placement: Placement, share: float) -> dict[str, dict[str, int]]:
+    """Each site has the issue with probability `share`, at one random severity (near 0 or 1,
+    remainders are zero or whole, and the value LP fires)."""
     rng = random.Random(seed)
     out: dict[str, dict[str, int]] = {}
     for i in placement:
-        has = rng.random() < 0.4
+        has = rng.random() < share
         sev = rng.choice(SEVERITIES)
         out[i] = {
             "sites_with_issue": int(has),
             **{f"by_severity.{s}": int(has and s == sev) for s in SEVERITIES},
         }
     return out
+
+
+def random_values(seed: int, placement: Placement) -> dict[str, dict[str, int]]:
+    return prevalence(seed, placement, 0.4)
 
 
 def pattern(d: Decisions, table: str, **fixed: str) -> dict[tuple[str, str], Status]:
@@ -683,20 +689,6 @@ def wide_world(seed: int, n: int = 600) -> tuple[Placement, dict[str, SiteInfo]]
         members = [f"m{j}" for j in range(8) if rng.random() < 0.1]
         infos.append(site(i, principal=principal, members=members))
     return placement, registry(infos)
-
-
-def prevalence(seed: int, placement: Placement, share: float) -> dict[str, dict[str, int]]:
-    """One issue at `share`: near 0 or 1, remainders are zero or whole, and the value LP fires."""
-    rng = random.Random(seed)
-    out: dict[str, dict[str, int]] = {}
-    for i in placement:
-        has = rng.random() < share
-        sev = rng.choice(SEVERITIES)
-        out[i] = {
-            "sites_with_issue": int(has),
-            **{f"by_severity.{s}": int(has and s == sev) for s in SEVERITIES},
-        }
-    return out
 
 
 def test_the_cheapest_fix_loses_fewer_outcomes_than_smallest_first() -> None:
