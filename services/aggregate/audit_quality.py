@@ -99,6 +99,25 @@ class AuditFacts:
         )
 
 
+_FLAG_COUNTS: Final = ("zero_finding", "below_minimum_days", "critical_followed", "critical_missed")
+_ANNOUNCEMENT_COUNTS: Final = {"U": "unannounced", "S": "semi_announced"}
+
+
+def audit_counts(token: str) -> tuple[int, dict[str, int]]:
+    """What a site whose audits have this joined token (`AuditFacts.token`, one per audit) adds to a
+    cell: one population unit and the additive counts of each audit."""
+    counts: dict[str, int] = {}
+    audits = token.split(",") if token else []
+    for audit in audits:
+        facts = audit.split(":", 1)[0]
+        names = [_ANNOUNCEMENT_COUNTS.get(facts[0])]
+        names += [name for name, bit in zip(_FLAG_COUNTS, facts[1:], strict=True) if bit == "1"]
+        for name in names:
+            if name is not None:
+                counts[name] = counts.get(name, 0) + 1
+    return len(audits), counts
+
+
 def site_workforce(state: NormalizedState, resolved_site_id: str) -> int | None:
     """The workforce total of the resolved site's most recent site event among its platform sites
     (greatest event time; on a tie the platform whose name sorts first, then the smaller site id)."""
@@ -242,6 +261,7 @@ def audit_quality(
                 additive=counts,
                 contributions=contributions,
                 labels={"audit_firm_name": names.get(firm, firm)},
+                unit_counts=audit_counts,
             )
         )
     return sorted(cells, key=lambda c: c.key)

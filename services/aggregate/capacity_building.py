@@ -189,6 +189,11 @@ def _shown(status: Status, level: Status) -> bool:
     return SHOWN_ORDER.index(status) < SHOWN_ORDER.index(level)
 
 
+def presence_counts(token: str) -> tuple[int, dict[str, int]]:
+    """What a site of a group cell adds to it: "1" when it has a finding on the topic, else "0"."""
+    return 1, {WITH_ISSUE: int(token == "1")}
+
+
 def _group_cells(
     topic: str, cells: Mapping[str, CapacityCell], ip_cells: Mapping[CellKey, Cell]
 ) -> list[Cell]:
@@ -209,14 +214,18 @@ def _group_cells(
                 {"sites": len(ip.sites)},
                 {},
                 {WITH_ISSUE: found},
+                {s: "1" if t else "0" for s, t in ip.contributions.items()},
+                unit_counts=presence_counts,
             )
         )
         cc = cells.get(country)
-        groups = cc.groups if cc is not None else {UNTRAINED: {s: False for s in ip.sites}}
+        # a country without a capacity cell has one group: every site, untrained
+        untrained = {s: bool(t) for s, t in ip.contributions.items()}
+        groups = cc.groups if cc is not None else {UNTRAINED: untrained}
         for group, members in groups.items():
             if not members:
                 continue
-            n = sum(members.values()) if cc is not None else found
+            n = sum(members.values())
             out.append(
                 Cell(
                     _group_key(period, topic, country, group),
@@ -225,6 +234,7 @@ def _group_cells(
                     {WITH_ISSUE: n},
                     {WITH_ISSUE: n},
                     {s: str(int(v)) for s, v in members.items()},
+                    unit_counts=presence_counts,
                 )
             )
     return out
@@ -405,7 +415,7 @@ def _decide_topic(
             return decisions
         for pos in groups.cells:  # groups of countries without a cell of their own, never shown
             grp_view.setdefault(pos, _unshown(groups.cells[pos], real))
-        found = first_violation(groups, grp_view, parties, params, checks)
+        found = first_violation(groups, grp_view, parties, params, checks, sites)
         if found is None:
             return decisions
         movable = _movable(groups, members) - fixed.keys()

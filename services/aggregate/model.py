@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -32,6 +32,10 @@ def additive_counts(outcomes: Mapping[str, Any]) -> dict[str, int]:
         elif isinstance(value, int) and not isinstance(value, bool):
             flat[name] = value
     return flat
+
+
+# A contribution token -> (population units, additive counts) it brings to its cell.
+UnitCounts = Callable[[str], tuple[int, Mapping[str, int]]]
 
 
 class SiteItem(Protocol):
@@ -113,6 +117,11 @@ class Cell:
     # What the message's `cell` carries beside the coordinates, not part of the key and never read by
     # the disclosure rules: an audit-quality cell's `audit_firm_name`.
     labels: Mapping[str, str] = field(default_factory=dict)
+    # What one site's contribution token adds to the cell: its population units (what
+    # `recovery.population_size` counts: sites, audits or findings) and its additive counts. The value
+    # LP uses it to model an insider that subtracts its own sites (aggregates.md, "No exact recovery").
+    # None: the cell's tokens do not say (hand-built tests only; every table's cells carry one).
+    unit_counts: UnitCounts | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.contributions:

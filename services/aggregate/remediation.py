@@ -77,6 +77,18 @@ class Remediated:
         return "o!" if self.overdue else "o"
 
 
+def finding_counts(token: str) -> tuple[int, dict[str, int]]:
+    """What a site whose findings have this joined token (`Remediated.token`, one per finding) adds
+    to a cell: one population unit per finding and its additive counts."""
+    tokens = token.split(",") if token else []
+    closed = [t for t in tokens if t.startswith("c")]
+    return len(tokens), {
+        "closed": len(closed),
+        ON_TIME: sum(t.endswith("+") for t in closed),
+        "open_overdue": sum(t == "o!" for t in tokens),
+    }
+
+
 def release_day(release_at: datetime) -> date:
     """The UTC day of the release time, which `open_overdue` compares due dates with."""
     if release_at.tzinfo is None:
@@ -176,6 +188,7 @@ def remediation(
                 outcomes=outcomes,
                 additive=additive,
                 contributions=contributions,
+                unit_counts=finding_counts,
             )
         )
     return sorted(cells, key=lambda c: c.key)

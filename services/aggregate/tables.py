@@ -39,7 +39,7 @@ from schemas.exchange.aggregates import (
 from schemas.shared.models import LabourRelations
 from schemas.taxonomy import ForcedLabourIndicator, Issue, Severity
 
-from .model import ALL, Cell, CellKey, SiteInfo, additive_counts
+from .model import ALL, Cell, CellKey, SiteInfo, UnitCounts, additive_counts
 from .population import Granularity, NormalizedState, contributing, current_audits, period_of
 
 _RANK: Final = {Severity.MINOR: 0, Severity.MAJOR: 1, Severity.CRITICAL: 2}
@@ -136,6 +136,7 @@ def _cell(
     outcomes: dict[str, Any],
     additive: Iterable[str],
     contribution: Callable[[SitePeriod], str],
+    unit_counts: UnitCounts,
 ) -> Cell:
     flat = additive_counts(outcomes)
     return Cell(
@@ -145,7 +146,25 @@ def _cell(
         outcomes=outcomes,
         additive={name: flat[name] for name in additive},
         contributions={site: contribution(population[site]) for site in sorted(population)},
+        unit_counts=unit_counts,
     )
+
+
+def severity_counts(token: str) -> tuple[int, dict[str, int]]:
+    """What a site with this issue-cell token (its highest severity, "" for none) adds to the cell."""
+    return (1, {"sites_with_issue": 1, f"by_severity.{token}": 1} if token else {})
+
+
+def indicator_counts(token: str) -> tuple[int, dict[str, int]]:
+    """What a site with this forced-labour token (its sorted indicators) adds to the cell."""
+    if not token:
+        return (1, {})
+    return (1, {"sites_with_indicator": 1, **{f"by_indicator.{i}": 1 for i in token.split(",")}})
+
+
+def flag_counts(token: str) -> tuple[int, dict[str, int]]:
+    """What a site with this labour-relations token (four 0/1 flags) adds to the cell."""
+    return (1, {flag: 1 for flag, bit in zip(LABOUR_FLAGS, token, strict=True) if bit == "1"})
 
 
 def _severity_on(issue: Issue) -> Callable[[SitePeriod], str]:
@@ -174,7 +193,7 @@ def issue_prevalence(
                 ISSUE_PREVALENCE, period=period, country=country, sector=sector, issue=issue.value
             )
             additive = ["sites_with_issue", *(f"by_severity.{s.value}" for s in SEVERITIES)]
-            cells.append(_cell(key, population, outcomes, additive, _severity_on(issue)))
+            cells.append(_cell(key, population, outcomes, additive, _severity_on(issue), severity_counts))
     return sorted(cells, key=lambda c: c.key)
 
 
@@ -195,7 +214,7 @@ def forced_labour(
         outcomes = outcomes_from_counts(FORCED_LABOUR, counts, len(population))
         key = CellKey.of(FORCED_LABOUR, period=period, country=country, sector=sector)
         additive = ["sites_with_indicator", *(f"by_indicator.{i.value}" for i in ForcedLabourIndicator)]
-        cells.append(_cell(key, population, outcomes, additive, _indicators))
+        cells.append(_cell(key, population, outcomes, additive, _indicators, indicator_counts))
     return sorted(cells, key=lambda c: c.key)
 
 
@@ -225,5 +244,5 @@ def labour_relations(
         counts = {flag: sum(1 for t in tokens if t[i] == "1") for i, flag in enumerate(LABOUR_FLAGS)}
         outcomes = outcomes_from_counts(LABOUR_RELATIONS, counts, len(population))
         key = CellKey.of(LABOUR_RELATIONS, period=period, country=country, sector=sector)
-        cells.append(_cell(key, population, outcomes, LABOUR_FLAGS, _flags))
+        cells.append(_cell(key, population, outcomes, LABOUR_FLAGS, _flags, flag_counts))
     return sorted(cells, key=lambda c: c.key)

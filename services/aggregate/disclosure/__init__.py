@@ -154,6 +154,7 @@ def _revisions(
 def _first_violation(
     members: list[Family],
     pattern: Pattern,
+    sites: Mapping[str, SiteInfo],
     real: Mapping[str, str],
     params: DisclosureParams,
     previous: Mapping[CellKey, Released],
@@ -164,7 +165,7 @@ def _first_violation(
     revisions: dict[FamilyId, dict[Position, Revision]] = {}
     for family in members:
         revisions[family.id], view = _revisions(family, pattern, real, params, previous, parties)
-        found = first_violation(family, view, parties, params, checks)
+        found = first_violation(family, view, parties, params, checks, sites)
         if found is not None:
             return revisions, (found, view)
     return revisions, None
@@ -213,7 +214,7 @@ def _settle(
     enforce_residuals(head, pattern, sites, params)
     checks = CleanChecks()  # the loop re-checks every family after each fix: solve only what changed
     while True:
-        revisions, broken = _first_violation(members, pattern, real, params, previous, parties, checks)
+        revisions, broken = _first_violation(members, pattern, sites, real, params, previous, parties, checks)
         if broken is None:
             break
         pattern = _mend(head, pattern, *broken, sites, params)

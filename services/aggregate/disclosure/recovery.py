@@ -34,15 +34,21 @@ skipped; an equality with one unknown pins it without an LP.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scipy.optimize import linprog  # type: ignore[import-untyped]
-from scipy.sparse import csr_array  # type: ignore[import-untyped]
+import highspy
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import csc_array  # type: ignore[import-untyped]
 
+from services.aggregate.disclosure.own_sites import OwnPart, Party, own_parts
 from services.aggregate.disclosure.residual import Family, FamilyId, Pattern, Position, Relation
 from services.aggregate.disclosure.rules import Status
+from services.aggregate.model import SiteInfo
 
 EPS = 1e-6
 WITH_ISSUE = "sites_with_issue"
@@ -53,6 +59,9 @@ CLOSED = "closed"
 CLOSED_ON_TIME = "closed_on_time"
 
 Var = tuple[Position, str]  # (withheld cell, additive measure)
+Point = dict[Var, float]  # a feasible point of a family's program, as its non-zero steps from the truth
+MAX_POINTS = 256  # the points a family keeps between checks (the latest)
+FEW_TARGETS = 2  # at most this many unscreened targets, no screening vertices are solved
 
 
 def population_size(cell_population: Any, n_sites: int) -> float:
@@ -149,13 +158,24 @@ def find_recoverable(
     pattern: Pattern,
     held: Mapping[Position, Mapping[str, int]] | None = None,
     only: frozenset[Position] | None = None,
+    sites: Mapping[str, SiteInfo] | None = None,
+    points: list[Point] | None = None,
 ) -> Recoverable | None:
     """The first (by position, then measure) withheld non-zero count that is exactly recoverable from
     all the additive relations of the family together. `held` is what the subscriber already holds of
     cells held at old values: pinning a count it already holds tells it nothing new. `only`: the
     positions whose counts may be pinned at all (`CleanChecks` knows the others cannot be); a count
-    elsewhere is no target, so the answer is the same as without `only` when that is true."""
+    elsewhere is no target, so the answer is the same as without `only` when that is true.
+
+    With `sites` (who stands behind each site), the same program is also solved for every member and
+    supplier with a site among the component's withheld cells, with its own part subtracted
+    (`own_sites`): a count whose *others'* part is non-zero and pinned for that insider is recoverable
+    too. Without it, only the plain subscriber is modelled (hand-built tests).
+
+    `points`: feasible points of an earlier program of the family whose unknowns this one's include
+    (`CleanChecks.points`); they screen targets before any LP, and the points found here are added."""
     held = held or {}
+    points = [] if points is None else points
 
     def telling(var: Var) -> bool:
         if only is not None and var[0] not in only:
@@ -193,6 +213,7 @@ def find_recoverable(
             comp_rows.setdefault(find(row.coefs[0][0]), []).append(row)
 
     bounds = upper_bounds(family)
+    insiders = {} if sites is None else own_parts(family, sorted(unknown), sites)
     for root in sorted(components, key=lambda r: components[r][0]):
         comp = components[root]
         crows = comp_rows[root]
@@ -205,9 +226,44 @@ def find_recoverable(
             if row.eq and len(row.coefs) == 1 and telling(row.coefs[0][0]):
                 pos, measure = row.coefs[0][0]
                 return Recoverable(pos, measure, rels)
-        hit = _solve_component(family, comp, crows, bounds, targets)
+        program = _Program(family, comp, crows, bounds, points)
+        hit = program.pinned(targets, program.lower, program.upper)
+        if hit is None:
+            hit = _insider_hit(program, targets, insiders)
+        points.extend(program.found())
         if hit is not None:
             return Recoverable(hit[0], hit[1], rels)
+    return None
+
+
+def _insider_hit(program: _Program, targets: list[Var], insiders: Mapping[Party, OwnPart]) -> Var | None:
+    """The first count some insider pins, trying parties in a fixed order. Each party's program is the
+    plain one with its box tightened on the cells it has sites in; its targets are the counts whose
+    others' part is non-zero. Parties whose knowledge of the component is the same (one site each
+    with the same contribution to the same cells, the common case) have the same program and are
+    solved once."""
+    positions = {pos for pos, _ in program.comp}
+    seen: set[tuple[tuple[int, Any, Any], ...]] = set()
+    for party in sorted(insiders):
+        own = insiders[party]
+        if positions.isdisjoint(own.units):
+            continue
+        mine_at = [i for pos in positions.intersection(own.units) for i in program.at[pos]]
+        lower, upper = program.lower.copy(), program.upper.copy()
+        for i in mine_at:
+            pos, measure = program.comp[i]
+            lower[i] = own.counts.get((pos, measure), 0)
+            upper[i] = lower[i] + program.upper[i] - own.units[pos]
+        box = tuple(sorted((i, lower[i], upper[i]) for i in mine_at))
+        if box in seen:
+            continue
+        seen.add(box)
+        if np.any(program.truth < lower) or np.any(program.truth > upper):
+            raise ValueError(f"{program.family.id}: a cell's unit_counts disagree with its counts")
+        mine = [t for t in targets if program.value(t) != own.counts.get(t, 0)]
+        hit = program.pinned(mine, lower, upper, mine_at)
+        if hit is not None:
+            return hit
     return None
 
 
@@ -224,6 +280,16 @@ class CleanChecks:
 
     def __init__(self) -> None:
         self._last: dict[FamilyId, tuple[frozenset[Position], Mapping[Position, Mapping[str, int]]]] = {}
+        self._points: dict[FamilyId, tuple[frozenset[Position], list[Point]]] = {}
+
+    def points(self, family: Family, unknown: frozenset[Position]) -> list[Point]:
+        """Feasible points of the family's last program, when this one's unknowns include its unknowns
+        (a relaxation, so they are feasible here too); to be extended and given back to `keep`."""
+        last = self._points.get(family.id)
+        return list(last[1]) if last is not None and last[0] <= unknown else []
+
+    def keep(self, family: Family, unknown: frozenset[Position], points: list[Point]) -> None:
+        self._points[family.id] = (unknown, points[-MAX_POINTS:])
 
     def only(
         self, family: Family, unknown: frozenset[Position], held: Mapping[Position, Mapping[str, int]]
@@ -242,71 +308,179 @@ class CleanChecks:
         self._last[family.id] = (unknown, held)
 
 
-def _solve_component(
-    family: Family,
-    comp: list[Var],
-    crows: list[_Row],
-    bounds: dict[Position, float | None],
-    targets: Iterable[Var],
-) -> Var | None:
-    index = {v: i for i, v in enumerate(comp)}
-    n = len(comp)
-    # Sparse from the start: a relation touches a handful of the component's unknowns, and linprog
-    # turned dense lists of lists into arrays at every solve (a third of a small feed's plan time).
-    a_eq, b_eq = _sparse_rows([r for r in crows if r.eq], index, n)
-    a_ub, b_ub = _sparse_rows([r for r in crows if not r.eq], index, n)
-    lp_bounds = [(0.0, bounds[p]) for p, _ in comp]
+class _Program:
+    """One component's program: its rows, its unknowns' true values and the plain subscriber's box,
+    and every solution found so far (feasible points of the plain program, which prove a target
+    unpinned for any box they fit, or fit once pulled towards the true values)."""
 
-    def solve(c: list[float]) -> Any:
-        result = linprog(
-            c,
-            A_ub=a_ub,
-            b_ub=b_ub,
-            A_eq=a_eq,
-            b_eq=b_eq,
-            bounds=lp_bounds,
-            method="highs",
+    def __init__(
+        self,
+        family: Family,
+        comp: list[Var],
+        crows: list[_Row],
+        bounds: Mapping[Position, float | None],
+        known: Iterable[Point] = (),
+    ) -> None:
+        self.family = family
+        self.comp = comp
+        self.index = {v: i for i, v in enumerate(comp)}
+        self.at: dict[Position, list[int]] = {}  # each cell's unknowns
+        for i, (pos, _) in enumerate(comp):
+            self.at.setdefault(pos, []).append(i)
+        n = len(comp)
+        self.truth = np.array([_value(family, *v) for v in comp], dtype=float)
+        self.lower = np.zeros(n)
+        self.upper = np.array([bounds[p] for p, _ in comp], dtype=float)
+        self._points: list[npt.NDArray[np.float64]] = []
+        # The points found so far, as steps from the true values. A point of an earlier program over
+        # fewer unknowns is one of this program too, with the cells it knew at their true values.
+        self._steps = np.array(
+            [[point.get(v, 0.0) for v in comp] for point in known if any(v in point for v in comp)]
+        ).reshape(-1, n)
+        self._found = 0
+        self._columns = np.arange(n, dtype=np.int32)
+        self._highs = _model(crows, self.index, self.lower, self.upper)
+
+    def value(self, var: Var) -> int:
+        return _value(self.family, *var)
+
+    def found(self) -> list[Point]:
+        """The points this program solved for, as steps from the true values (non-zero entries)."""
+        self._moved([], self.lower, self.upper)  # gather the pending points
+        fresh = self._steps[len(self._steps) - self._found :] if self._found else self._steps[:0]
+        return [{self.comp[i]: float(row[i]) for i in np.flatnonzero(np.abs(row) > EPS)} for row in fresh]
+
+    def _solve(self, c: list[float], lower: npt.NDArray[np.float64], upper: npt.NDArray[np.float64]) -> float:
+        """min c·x within this box; the model is kept between solves, so HiGHS starts each from the
+        last basis (the programs differ in one objective or a few bounds)."""
+        n = len(self.comp)
+        highs = self._highs
+        highs.changeColsBounds(n, self._columns, lower, upper)
+        highs.changeColsCost(n, self._columns, np.asarray(c, dtype=float))
+        highs.run()
+        status = highs.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(
+                f"recovery LP infeasible for {self.family.id}: {highs.modelStatusToString(status)}"
+            )
+        self._points.append(np.asarray(highs.getSolution().col_value, dtype=float) - self.truth)
+        return float(highs.getInfo().objective_function_value)
+
+    def _moved(
+        self,
+        targets: list[Var],
+        lower: npt.NDArray[np.float64],
+        upper: npt.NDArray[np.float64],
+        tight: Sequence[int] = (),
+    ) -> list[Var]:
+        """The targets no known point moves by a whole unit within this box. A point outside the box
+        still proves it when the segment from the true values (inside every box) to it leaves the box
+        late enough: the point λ of the way along is feasible, and moves each target λ times as far.
+        Every point lies in the plain box, so only the columns where this box is tighter (`tight`)
+        can cut a segment short."""
+        if self._points:
+            self._steps = np.vstack([self._steps, *self._points])
+            self._found += len(self._points)
+            self._points.clear()
+        if not len(self._steps) or not targets:
+            return targets
+        step = self._steps
+        columns = [self.index[t] for t in targets]
+        moves = np.abs(step[:, columns])
+        if len(tight):
+            cols = np.asarray(tight)
+            part, truth = step[:, cols], self.truth[cols]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                room = np.where(part > EPS, (upper[cols] - truth) / part, np.inf)
+                room = np.minimum(room, np.where(part < -EPS, (lower[cols] - truth) / part, np.inf))
+            reach = np.minimum(1.0, room.min(axis=1))  # how far along each point stays in the box
+            moves = moves * reach[:, None]
+        moved = moves.max(axis=0) >= 1 - EPS
+        return [t for t, m in zip(targets, moved, strict=True) if not m]
+
+    def pinned(
+        self,
+        targets: list[Var],
+        lower: npt.NDArray[np.float64],
+        upper: npt.NDArray[np.float64],
+        tight: Sequence[int] = (),
+    ) -> Var | None:
+        """The first target whose range within this box holds one integer only; `tight`: the columns
+        where the box is tighter than the plain subscriber's."""
+        n = len(self.comp)
+        # Screening: the true values are feasible, so a target that some feasible point sets at least
+        # one integer away from its value is not pinned. The points known so far, then a few vertices
+        # (all up, all down, two alternating directions), rule out most targets before the per-target
+        # LPs.
+        remaining = self._moved(targets, lower, upper, tight)
+        directions = (
+            [1.0] * n,
+            [-1.0] * n,
+            [(-1.0) ** i for i in range(n)],
+            [-((-1.0) ** i) for i in range(n)],
         )
-        if not result.success:
-            raise RuntimeError(f"recovery LP infeasible for {family.id}: {result.message}")
-        return result
-
-    # Screening: the true values are feasible, so a target that some feasible point sets at least one
-    # integer away from its value is not pinned. A few vertices (all up, all down, two alternating
-    # directions) rule out most targets before the per-target LPs.
-    remaining = list(targets)
-    for c in ([1.0] * n, [-1.0] * n, [(-1.0) ** i for i in range(n)], [-((-1.0) ** i) for i in range(n)]):
-        x = solve(c).x
-        remaining = [t for t in remaining if abs(x[index[t]] - _value(family, *t)) < 1 - EPS]
-        if not remaining:
-            return None
-    for target in remaining:
-        value = _value(family, *target)
-        c = [0.0] * n
-        c[index[target]] = 1.0
-        if math.ceil(solve(c).fun - EPS) < value:  # a smaller integer is possible
-            continue
-        c[index[target]] = -1.0
-        if math.floor(-solve(c).fun + EPS) <= value:
-            return target
-    return None
+        for c in directions:
+            if len(remaining) <= FEW_TARGETS:  # cheaper to solve for each than to screen
+                break
+            self._solve(c, lower, upper)
+            remaining = self._moved(remaining, lower, upper, tight)
+        for target in remaining:
+            value = self.value(target)
+            c = [0.0] * n
+            c[self.index[target]] = 1.0
+            if math.ceil(self._solve(c, lower, upper) - EPS) < value:  # a smaller integer is possible
+                continue
+            c[self.index[target]] = -1.0
+            if math.floor(-self._solve(c, lower, upper) + EPS) <= value:
+                return target
+        return None
 
 
-def _sparse_rows(
-    rows: list[_Row], index: Mapping[Var, int], n: int
-) -> tuple[csr_array | None, list[float] | None]:
-    """The rows as a sparse matrix over the component's unknowns (coefficients of a repeated unknown
-    add up), with their right-hand sides; (None, None) for no rows, as linprog wants."""
-    if not rows:
-        return None, None
+def _without_banner() -> None:
+    """HiGHS prints its banner on stdout (from C++, past Python's streams) when the first model of the
+    process is made; make that one here with the descriptor pointed at /dev/null, so that no service
+    or command writes it."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+_without_banner()
+
+
+def _model(
+    rows: list[_Row], index: Mapping[Var, int], lower: npt.NDArray[np.float64], upper: npt.NDArray[np.float64]
+) -> highspy.Highs:
+    """A HiGHS model of the rows over the component's unknowns (coefficients of a repeated unknown add
+    up; an equality's row bounds are its right-hand side, an inequality's (−inf, rhs]), silent."""
     entries: dict[tuple[int, int], float] = {}
     for i, r in enumerate(rows):
         for v, coef in r.coefs:
             entries[(i, index[v])] = entries.get((i, index[v]), 0.0) + coef
     coords = sorted(c for c, coef in entries.items() if coef != 0.0)
-    data = [entries[c] for c in coords]
-    matrix = csr_array((data, ([i for i, _ in coords], [j for _, j in coords])), shape=(len(rows), n))
-    return matrix, [r.rhs for r in rows]
+    matrix = csc_array(
+        ([entries[c] for c in coords], ([i for i, _ in coords], [j for _, j in coords])),
+        shape=(len(rows), len(index)),
+    )
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(index), len(rows)
+    lp.col_cost_ = np.zeros(len(index))
+    lp.col_lower_, lp.col_upper_ = lower, upper
+    lp.row_lower_ = np.array([r.rhs if r.eq else -highspy.kHighsInf for r in rows], dtype=float)
+    lp.row_upper_ = np.array([r.rhs for r in rows], dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = len(index), len(rows)
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+    highs = highspy.Highs()  # type: ignore[no-untyped-call]
+    highs.setOptionValue("output_flag", False)
+    highs.passModel(lp)
+    return highs
 
 
 def candidates_for(family: Family, pattern: Pattern, hit: Recoverable) -> tuple[Position, ...]:

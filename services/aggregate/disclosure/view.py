@@ -66,7 +66,7 @@ from services.aggregate.disclosure.rules import (
     passes_population_rules,
 )
 from services.aggregate.identity import Parties, real_site_parts
-from services.aggregate.model import additive_counts
+from services.aggregate.model import SiteInfo, additive_counts
 
 Site = frozenset[str]  # a real site, as the platform sites behind it
 
@@ -242,11 +242,15 @@ def determined_violation(
 
 
 def recovery_violation(
-    family: Family, view: Mapping[Position, ViewEntry], checks: CleanChecks | None = None
+    family: Family,
+    view: Mapping[Position, ViewEntry],
+    checks: CleanChecks | None = None,
+    sites: Mapping[str, SiteInfo] | None = None,
 ) -> Violation | None:
     """The value-based last line (`recovery`), on the relations at this release: known cells are
     constants, the rest unknowns; populations known now bound their cells' counts. With `checks`, a
-    family checked clean before solves only what can have changed since (same answer)."""
+    family checked clean before solves only what can have changed since (same answer). With `sites`,
+    every member and supplier with sites among the unknowns is modelled too, its own part subtracted."""
     status = {
         pos: Status.PUBLISHED
         if entry.known_now
@@ -257,7 +261,10 @@ def recovery_violation(
     held = {pos: entry.held for pos, entry in view.items() if entry.held is not None}
     unknown = frozenset(pos for pos, st in status.items() if st is not Status.PUBLISHED)
     only = None if checks is None else checks.only(family, unknown, held)
-    hit = find_recoverable(family, lp_pattern, held, only)
+    points = None if checks is None else checks.points(family, unknown)
+    hit = find_recoverable(family, lp_pattern, held, only, sites, points)
+    if checks is not None and points is not None:
+        checks.keep(family, unknown, points)
     if hit is None:
         if checks is not None:
             checks.clean(family, unknown, held)
@@ -273,8 +280,10 @@ def first_violation(
     parties: Parties,
     params: DisclosureParams,
     checks: CleanChecks | None = None,
+    sites: Mapping[str, SiteInfo] | None = None,
 ) -> Violation | None:
-    """The first rule the view breaks, in a fixed order (relations, covers, sums, determined cells)."""
+    """The first rule the view breaks, in a fixed order (relations, covers, sums, determined cells,
+    the value LP; with `sites`, the value LP for every insider too)."""
     for rel in family.relations:
         found = residual_violation(family, view, rel.margin, rel.children, parties, params)
         if found is not None:
@@ -290,7 +299,7 @@ def first_violation(
     found = determined_violation(family, view, parties, params)
     if found is not None:
         return found
-    return recovery_violation(family, view, checks)
+    return recovery_violation(family, view, checks, sites)
 
 
 def fixes(violation: Violation, view: Mapping[Position, ViewEntry]) -> list[Position]:

@@ -128,12 +128,6 @@ def test_the_changed_sites_need_insider_protection() -> None:
     assert_safe(releases.history)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exact mode only: a count pinned at a bound for an insider subtracting its own sites; the value "
-    "LP does not model the insider's lower bounds. Closed by the differential-privacy mode "
-    "(test_dp_attacks.test_an_insider_cannot_learn_a_sites_finding_beyond_the_budget)",
-)
 def test_the_recovery_check_is_as_strong_as_an_insider() -> None:
     """Health and safety at ~97% prevalence. BD has APPAREL 30, FOOTWEAR 20 and a three-site
     ELECTRONICS cell that must be suppressed; VN has all three sectors large. Withholding BD×FOOTWEAR
