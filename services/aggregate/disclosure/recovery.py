@@ -23,8 +23,16 @@ every withheld cell at once, with all the relations the release publishes:
   tightest of its parents), else the largest shown population of the family.
 
 The unknowns (cell, measure) are split into connected components (through relations containing two or
-more of them) and solved per component with HiGHS: a few feasible vertices screen out most targets,
-then a min and a max LP decide each remaining one.
+more of them) and solved per component with HiGHS (highspy, one model per component kept between
+solves): known feasible points and a few vertices screen out most targets, then a min and a max LP
+decide each remaining one.
+
+**Insiders.** aggregates.md: the attacker may be any single member or supplier, which knows its own
+sites' contributions and subtracts them; it must not pin what the others contributed. With the
+contributing sites given, each such party with a site among the component's unknowns gets the same
+program with its box tightened (`own_sites`: a count lies in [own, own + population − own units]),
+and a count whose others' part is non-zero and pinned there is recoverable too. Parties whose
+knowledge of the component is the same are solved once.
 
 A withheld non-zero count is *recoverable* when the range [min, max] the LP allows contains only one
 integer (counts are integers, so this is at least as strict as min == max within 1e-6). Zero counts are
@@ -37,13 +45,14 @@ import math
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import highspy
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csc_array  # type: ignore[import-untyped]
+from scipy.sparse import hstack as sparse_hstack
 
 from services.aggregate.disclosure.own_sites import OwnPart, Party, own_parts
 from services.aggregate.disclosure.residual import Family, FamilyId, Pattern, Position, Relation
@@ -159,7 +168,7 @@ def find_recoverable(
     held: Mapping[Position, Mapping[str, int]] | None = None,
     only: frozenset[Position] | None = None,
     sites: Mapping[str, SiteInfo] | None = None,
-    points: list[Point] | None = None,
+    witnesses: Witnesses | None = None,
 ) -> Recoverable | None:
     """The first (by position, then measure) withheld non-zero count that is exactly recoverable from
     all the additive relations of the family together. `held` is what the subscriber already holds of
@@ -172,10 +181,11 @@ def find_recoverable(
     (`own_sites`): a count whose *others'* part is non-zero and pinned for that insider is recoverable
     too. Without it, only the plain subscriber is modelled (hand-built tests).
 
-    `points`: feasible points of an earlier program of the family whose unknowns this one's include
-    (`CleanChecks.points`); they screen targets before any LP, and the points found here are added."""
+    `witnesses`: feasible points and nudges of an earlier program of the family whose unknowns this
+    one's include (`CleanChecks.witnesses`); they screen targets before any LP, and what is found here
+    is added."""
     held = held or {}
-    points = [] if points is None else points
+    witnesses = Witnesses() if witnesses is None else witnesses
 
     def telling(var: Var) -> bool:
         if only is not None and var[0] not in only:
@@ -226,11 +236,11 @@ def find_recoverable(
             if row.eq and len(row.coefs) == 1 and telling(row.coefs[0][0]):
                 pos, measure = row.coefs[0][0]
                 return Recoverable(pos, measure, rels)
-        program = _Program(family, comp, crows, bounds, points)
+        program = _Program(family, comp, crows, bounds, witnesses)
         hit = program.pinned(targets, program.lower, program.upper)
         if hit is None:
             hit = _insider_hit(program, targets, insiders)
-        points.extend(program.found())
+        program.record(witnesses)
         if hit is not None:
             return Recoverable(hit[0], hit[1], rels)
     return None
@@ -261,10 +271,22 @@ def _insider_hit(program: _Program, targets: list[Var], insiders: Mapping[Party,
         if np.any(program.truth < lower) or np.any(program.truth > upper):
             raise ValueError(f"{program.family.id}: a cell's unit_counts disagree with its counts")
         mine = [t for t in targets if program.value(t) != own.counts.get(t, 0)]
+        # cheapest proofs first: points already known, then each count's nudges, then the program
+        mine = program.moved(mine, lower, upper, mine_at)
+        mine = [t for t in mine if not program.nudged(program.index[t], lower, upper, mine_at)]
         hit = program.pinned(mine, lower, upper, mine_at)
         if hit is not None:
             return hit
     return None
+
+
+@dataclass(slots=True)
+class Witnesses:
+    """Proofs that counts are not pinned, kept between the checks of one family: feasible points of
+    its plain program and each count's nudges (`_Program.nudges`), as steps from the true values."""
+
+    points: list[Point] = field(default_factory=list)
+    nudges: dict[Var, list[Point]] = field(default_factory=dict)
 
 
 class CleanChecks:
@@ -280,16 +302,18 @@ class CleanChecks:
 
     def __init__(self) -> None:
         self._last: dict[FamilyId, tuple[frozenset[Position], Mapping[Position, Mapping[str, int]]]] = {}
-        self._points: dict[FamilyId, tuple[frozenset[Position], list[Point]]] = {}
+        self._witnesses: dict[FamilyId, tuple[frozenset[Position], Witnesses]] = {}
 
-    def points(self, family: Family, unknown: frozenset[Position]) -> list[Point]:
-        """Feasible points of the family's last program, when this one's unknowns include its unknowns
-        (a relaxation, so they are feasible here too); to be extended and given back to `keep`."""
-        last = self._points.get(family.id)
-        return list(last[1]) if last is not None and last[0] <= unknown else []
+    def witnesses(self, family: Family, unknown: frozenset[Position]) -> Witnesses:
+        """What the family's last program found, when this one's unknowns include its unknowns (a
+        relaxation, so its points are feasible here too); to be extended and given back to `keep`."""
+        last = self._witnesses.get(family.id)
+        if last is None or not last[0] <= unknown:
+            return Witnesses()
+        return Witnesses(list(last[1].points), dict(last[1].nudges))
 
-    def keep(self, family: Family, unknown: frozenset[Position], points: list[Point]) -> None:
-        self._points[family.id] = (unknown, points[-MAX_POINTS:])
+    def keep(self, family: Family, unknown: frozenset[Position], witnesses: Witnesses) -> None:
+        self._witnesses[family.id] = (unknown, Witnesses(witnesses.points[-MAX_POINTS:], witnesses.nudges))
 
     def only(
         self, family: Family, unknown: frozenset[Position], held: Mapping[Position, Mapping[str, int]]
@@ -319,7 +343,7 @@ class _Program:
         comp: list[Var],
         crows: list[_Row],
         bounds: Mapping[Position, float | None],
-        known: Iterable[Point] = (),
+        known: Witnesses | None = None,
     ) -> None:
         self.family = family
         self.comp = comp
@@ -334,21 +358,37 @@ class _Program:
         self._points: list[npt.NDArray[np.float64]] = []
         # The points found so far, as steps from the true values. A point of an earlier program over
         # fewer unknowns is one of this program too, with the cells it knew at their true values.
+        known = known or Witnesses()
         self._steps = np.array(
-            [[point.get(v, 0.0) for v in comp] for point in known if any(v in point for v in comp)]
+            [[point.get(v, 0.0) for v in comp] for point in known.points if any(v in point for v in comp)]
         ).reshape(-1, n)
         self._found = 0
         self._columns = np.arange(n, dtype=np.int32)
-        self._highs = _model(crows, self.index, self.lower, self.upper)
+        self._rows = crows
+        self._a = _matrix(crows, self.index)
+        rhs = np.array([r.rhs for r in crows], dtype=float)
+        eq = np.array([r.eq for r in crows], dtype=bool)
+        self._rhs, self._eq = rhs, eq
+        row_lower = np.where(eq, rhs, -highspy.kHighsInf)
+        self._highs = _highs(self._a, np.zeros(n), (self.lower, self.upper), (row_lower, rhs))
+        self._nudge_model: highspy.Highs | None = None
+        self._nudges: dict[int, list[npt.NDArray[np.float64]]] = {}
+        self._known_nudges = known.nudges
 
     def value(self, var: Var) -> int:
         return _value(self.family, *var)
 
-    def found(self) -> list[Point]:
-        """The points this program solved for, as steps from the true values (non-zero entries)."""
-        self._moved([], self.lower, self.upper)  # gather the pending points
+    def record(self, witnesses: Witnesses) -> None:
+        """Add what this program found to `witnesses`: its points, and its nudges (as steps from the
+        true values, non-zero entries)."""
+        self.moved([], self.lower, self.upper)  # gather the pending points
         fresh = self._steps[len(self._steps) - self._found :] if self._found else self._steps[:0]
-        return [{self.comp[i]: float(row[i]) for i in np.flatnonzero(np.abs(row) > EPS)} for row in fresh]
+        witnesses.points.extend(self._sparse(row) for row in fresh)
+        for column, steps in self._nudges.items():
+            witnesses.nudges[self.comp[column]] = [self._sparse(step) for step in steps]
+
+    def _sparse(self, step: npt.NDArray[np.float64]) -> Point:
+        return {self.comp[i]: float(step[i]) for i in np.flatnonzero(np.abs(step) > EPS)}
 
     def _solve(self, c: list[float], lower: npt.NDArray[np.float64], upper: npt.NDArray[np.float64]) -> float:
         """min c·x within this box; the model is kept between solves, so HiGHS starts each from the
@@ -366,7 +406,66 @@ class _Program:
         self._points.append(np.asarray(highs.getSolution().col_value, dtype=float) - self.truth)
         return float(highs.getInfo().objective_function_value)
 
-    def _moved(
+    def nudges(self, column: int) -> list[npt.NDArray[np.float64]]:
+        """The smallest changes (in total, L1) of the plain program's unknowns that move one count a
+        whole unit up, and down, as steps from the true values (one per direction that is possible).
+        They touch few cells (in a two-way table, a cycle of four), so they fit most insiders' boxes:
+        a party whose box holds one of them cannot pin the count."""
+        found = self._nudges.get(column)
+        if found is not None:
+            return found
+        n = len(self.comp)
+        earlier = self._known_nudges.get(self.comp[column])
+        if earlier is not None:  # an earlier program's nudges, the cells it knew unchanged
+            found = self._nudges[column] = [
+                np.array([step.get(v, 0.0) for v in self.comp]) for step in earlier
+            ]
+            return found
+        if self._nudge_model is None:
+            # x = truth + up − down, up and down >= 0 within the plain box; the rows hold for the change
+            matrix = csc_array(sparse_hstack([self._a, -self._a], format="csc"))
+            slack = self._rhs - self._a @ self.truth
+            rows = (np.where(self._eq, 0.0, -highspy.kHighsInf), np.where(self._eq, 0.0, slack))
+            bounds = (np.zeros(2 * n), np.concatenate([self.upper - self.truth, self.truth - self.lower]))
+            self._nudge_model = _highs(matrix, np.ones(2 * n), bounds, rows)
+        highs = self._nudge_model
+        found = []
+        room = (self.upper[column] - self.truth[column], self.truth[column] - self.lower[column])
+        for side, other in ((0, 1), (1, 0)):  # up, then down
+            if room[side] < 1 - EPS:
+                continue
+            # at least one unit this way, none the other (else up = down = 1 would pass for a move)
+            highs.changeColBounds(side * n + column, 1.0, room[side])
+            highs.changeColBounds(other * n + column, 0.0, 0.0)
+            highs.run()
+            if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                x = np.asarray(highs.getSolution().col_value, dtype=float)
+                step = x[:n] - x[n:]
+                if abs(step[column]) >= 1 - EPS:  # a nudge must move the count, or it proves nothing
+                    found.append(step)
+            highs.changeColBounds(side * n + column, 0.0, room[side])
+            highs.changeColBounds(other * n + column, 0.0, room[other])
+        self._nudges[column] = found
+        return found
+
+    def nudged(
+        self,
+        column: int,
+        lower: npt.NDArray[np.float64],
+        upper: npt.NDArray[np.float64],
+        tight: Sequence[int],
+    ) -> bool:
+        """Whether one of the count's nudges stays in this box (checked on its `tight` columns only:
+        every nudge is in the plain box), which proves the count unpinned there."""
+        cols = np.asarray(tight)
+        low, high, truth = lower[cols], upper[cols], self.truth[cols]
+        for step in self.nudges(column):
+            moved = truth + step[cols]
+            if np.all(moved >= low - EPS) and np.all(moved <= high + EPS):
+                return True
+        return False
+
+    def moved(
         self,
         targets: list[Var],
         lower: npt.NDArray[np.float64],
@@ -412,7 +511,7 @@ class _Program:
         # one integer away from its value is not pinned. The points known so far, then a few vertices
         # (all up, all down, two alternating directions), rule out most targets before the per-target
         # LPs.
-        remaining = self._moved(targets, lower, upper, tight)
+        remaining = self.moved(targets, lower, upper, tight)
         directions = (
             [1.0] * n,
             [-1.0] * n,
@@ -423,7 +522,7 @@ class _Program:
             if len(remaining) <= FEW_TARGETS:  # cheaper to solve for each than to screen
                 break
             self._solve(c, lower, upper)
-            remaining = self._moved(remaining, lower, upper, tight)
+            remaining = self.moved(remaining, lower, upper, tight)
         for target in remaining:
             value = self.value(target)
             c = [0.0] * n
@@ -454,28 +553,33 @@ def _without_banner() -> None:
 _without_banner()
 
 
-def _model(
-    rows: list[_Row], index: Mapping[Var, int], lower: npt.NDArray[np.float64], upper: npt.NDArray[np.float64]
-) -> highspy.Highs:
-    """A HiGHS model of the rows over the component's unknowns (coefficients of a repeated unknown add
-    up; an equality's row bounds are its right-hand side, an inequality's (−inf, rhs]), silent."""
+def _matrix(rows: list[_Row], index: Mapping[Var, int]) -> csc_array:
+    """The rows' coefficients over the component's unknowns (those of a repeated unknown add up)."""
     entries: dict[tuple[int, int], float] = {}
     for i, r in enumerate(rows):
         for v, coef in r.coefs:
             entries[(i, index[v])] = entries.get((i, index[v]), 0.0) + coef
     coords = sorted(c for c, coef in entries.items() if coef != 0.0)
-    matrix = csc_array(
+    return csc_array(
         ([entries[c] for c in coords], ([i for i, _ in coords], [j for _, j in coords])),
         shape=(len(rows), len(index)),
     )
+
+
+def _highs(
+    matrix: csc_array,
+    cost: npt.NDArray[np.float64],
+    columns: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    rows: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+) -> highspy.Highs:
+    """A silent HiGHS model: min cost·x, columns and rows within their (lower, upper) bounds."""
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(index), len(rows)
-    lp.col_cost_ = np.zeros(len(index))
-    lp.col_lower_, lp.col_upper_ = lower, upper
-    lp.row_lower_ = np.array([r.rhs if r.eq else -highspy.kHighsInf for r in rows], dtype=float)
-    lp.row_upper_ = np.array([r.rhs for r in rows], dtype=float)
+    lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
+    lp.col_cost_ = cost
+    lp.col_lower_, lp.col_upper_ = columns
+    lp.row_lower_, lp.row_upper_ = rows
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = len(index), len(rows)
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = matrix.shape[1], matrix.shape[0]
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
     highs = highspy.Highs()  # type: ignore[no-untyped-call]
     highs.setOptionValue("output_flag", False)

@@ -261,10 +261,10 @@ def recovery_violation(
     held = {pos: entry.held for pos, entry in view.items() if entry.held is not None}
     unknown = frozenset(pos for pos, st in status.items() if st is not Status.PUBLISHED)
     only = None if checks is None else checks.only(family, unknown, held)
-    points = None if checks is None else checks.points(family, unknown)
-    hit = find_recoverable(family, lp_pattern, held, only, sites, points)
-    if checks is not None and points is not None:
-        checks.keep(family, unknown, points)
+    witnesses = None if checks is None else checks.witnesses(family, unknown)
+    hit = find_recoverable(family, lp_pattern, held, only, sites, witnesses)
+    if checks is not None and witnesses is not None:
+        checks.keep(family, unknown, witnesses)
     if hit is None:
         if checks is not None:
             checks.clean(family, unknown, held)
