@@ -236,8 +236,17 @@ def grid(
             add = {m: sum(values.get(i, {}).get(m, 0) for i in members) for m in measures}
             key_ = CellKey.of(table, period=PERIOD, country=c, sector=s, **fixed)
             sites_ = frozenset(members)
-            out.append(Cell(key_, sites_, {"audited_sites": len(sites_)}, dict(add), add))
+            # each site's token names the measures it adds one to, so the value LP models insiders
+            tokens = {i: ",".join(m for m in measures if values.get(i, {}).get(m)) for i in members}
+            out.append(
+                Cell(key_, sites_, {"audited_sites": len(sites_)}, dict(add), add, tokens, unit_counts=ones)
+            )
     return out
+
+
+def ones(token: str) -> tuple[int, dict[str, int]]:
+    """A `grid` site's part of a cell: one site, one of each measure its token names."""
+    return 1, dict.fromkeys(filter(None, token.split(",")), 1)
 
 
 def random_world(seed: int, n: int = 120) -> tuple[Placement, dict[str, SiteInfo]]:
