@@ -359,9 +359,8 @@ class _Program:
         # The points found so far, as steps from the true values. A point of an earlier program over
         # fewer unknowns is one of this program too, with the cells it knew at their true values.
         known = known or Witnesses()
-        self._steps = np.array(
-            [[point.get(v, 0.0) for v in comp] for point in known.points if any(v in point for v in comp)]
-        ).reshape(-1, n)
+        dense = [self._dense(point) for point in known.points]
+        self._steps = np.array([row for row in dense if row is not None]).reshape(-1, n)
         self._found = 0
         self._columns = np.arange(n, dtype=np.int32)
         self._rows = crows
@@ -387,10 +386,23 @@ class _Program:
         for column, steps in self._nudges.items():
             witnesses.nudges[self.comp[column]] = [self._sparse(step) for step in steps]
 
+    def _dense(self, point: Point) -> npt.NDArray[np.float64] | None:
+        """A stored point over this component's unknowns; None when it moves none of them."""
+        row = np.zeros(len(self.comp))
+        moves = False
+        for var, step in point.items():
+            j = self.index.get(var)
+            if j is not None:
+                row[j] = step
+                moves = True
+        return row if moves else None
+
     def _sparse(self, step: npt.NDArray[np.float64]) -> Point:
         return {self.comp[i]: float(step[i]) for i in np.flatnonzero(np.abs(step) > EPS)}
 
-    def _solve(self, c: list[float], lower: npt.NDArray[np.float64], upper: npt.NDArray[np.float64]) -> float:
+    def _solve(
+        self, c: npt.NDArray[np.float64], lower: npt.NDArray[np.float64], upper: npt.NDArray[np.float64]
+    ) -> float:
         """min c·x within this box; the model is kept between solves, so HiGHS starts each from the
         last basis (the programs differ in one objective or a few bounds)."""
         n = len(self.comp)
@@ -418,7 +430,7 @@ class _Program:
         earlier = self._known_nudges.get(self.comp[column])
         if earlier is not None:  # an earlier program's nudges, the cells it knew unchanged
             found = self._nudges[column] = [
-                np.array([step.get(v, 0.0) for v in self.comp]) for step in earlier
+                row for row in (self._dense(step) for step in earlier) if row is not None
             ]
             return found
         if self._nudge_model is None:
@@ -446,6 +458,7 @@ class _Program:
             highs.changeColBounds(side * n + column, 0.0, room[side])
             highs.changeColBounds(other * n + column, 0.0, room[other])
         self._nudges[column] = found
+        self._points.extend(found)  # a nudge moves the other cells of its cycle a unit too
         return found
 
     def nudged(
@@ -512,20 +525,16 @@ class _Program:
         # (all up, all down, two alternating directions), rule out most targets before the per-target
         # LPs.
         remaining = self.moved(targets, lower, upper, tight)
-        directions = (
-            [1.0] * n,
-            [-1.0] * n,
-            [(-1.0) ** i for i in range(n)],
-            [-((-1.0) ** i) for i in range(n)],
-        )
-        for c in directions:
-            if len(remaining) <= FEW_TARGETS:  # cheaper to solve for each than to screen
-                break
-            self._solve(c, lower, upper)
-            remaining = self.moved(remaining, lower, upper, tight)
+        if len(remaining) > FEW_TARGETS:  # else cheaper to solve for each than to screen
+            alternating = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+            for c in (np.ones(n), -np.ones(n), alternating, -alternating):
+                self._solve(c, lower, upper)
+                remaining = self.moved(remaining, lower, upper, tight)
+                if len(remaining) <= FEW_TARGETS:
+                    break
         for target in remaining:
             value = self.value(target)
-            c = [0.0] * n
+            c = np.zeros(n)
             c[self.index[target]] = 1.0
             if math.ceil(self._solve(c, lower, upper) - EPS) < value:  # a smaller integer is possible
                 continue

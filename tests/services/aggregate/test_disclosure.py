@@ -510,6 +510,26 @@ def site_bounds(
     return ub
 
 
+def relation_rows(
+    rels: list[tuple[Cell, list[Cell]]], col: Mapping[CellKey, int], measure: str
+) -> tuple[list[list[float]], list[float]]:
+    """margin − children = 0 per relation, over the unknown cells (`col`: key -> column); known cells'
+    counts move to the right-hand side. Relations with no unknown are left out."""
+    a_eq, b_eq = [], []
+    for margin, kids in rels:
+        row = [0.0] * len(col)
+        rhs = 0.0
+        for c, coef in [(margin, 1.0), *((k, -1.0) for k in kids)]:
+            if c.key in col:
+                row[col[c.key]] += coef
+            else:
+                rhs -= coef * c.additive[measure]
+        if any(row):
+            a_eq.append(row)
+            b_eq.append(rhs)
+    return a_eq, b_eq
+
+
 def independent_recoverable(d: Decisions, cells: list[Cell]) -> list[tuple[CellKey, str]]:
     """One LP per family and measure over every withheld cell, with the bounds the release implies."""
     found = []
@@ -522,18 +542,7 @@ def independent_recoverable(d: Decisions, cells: list[Cell]) -> list[tuple[CellK
         col = {c.key: j for j, c in enumerate(unknown)}
         ub = site_bounds(st, rels, unknown)
         for measure in sorted({m for c in fam.values() for m in c.additive}):
-            a_eq, b_eq = [], []
-            for margin, kids in rels:
-                row = [0.0] * len(unknown)
-                rhs = 0.0
-                for c, coef in [(margin, 1.0), *((k, -1.0) for k in kids)]:
-                    if c.key in col:
-                        row[col[c.key]] += coef
-                    else:
-                        rhs -= coef * c.additive[measure]
-                if any(row):
-                    a_eq.append(row)
-                    b_eq.append(rhs)
+            a_eq, b_eq = relation_rows(rels, col, measure)
             if not a_eq:
                 continue
             bounds = [(0.0, ub[c.key]) for c in unknown]

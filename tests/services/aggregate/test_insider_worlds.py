@@ -19,7 +19,14 @@ from scipy.optimize import linprog  # type: ignore[import-untyped]
 
 from services.aggregate.disclosure import Decisions, DisclosureParams, Status, decide
 from services.aggregate.model import Cell, SiteInfo
-from tests.services.aggregate.test_disclosure import families, grid, prevalence, random_world, relations
+from tests.services.aggregate.test_disclosure import (
+    families,
+    grid,
+    prevalence,
+    random_world,
+    relation_rows,
+    relations,
+)
 
 Values = Mapping[str, Mapping[str, int]]
 
@@ -46,18 +53,7 @@ def insider_recovers(
         col = {c.key: j for j, c in enumerate(unknown)}
         rels = relations(fam)
         for measure in sorted({m for c in fam.values() for m in c.additive}):
-            a_eq, b_eq = [], []
-            for margin, kids in rels:
-                row = [0.0] * len(unknown)
-                rhs = 0.0
-                for c, coef in [(margin, 1.0), *((k, -1.0) for k in kids)]:
-                    if c.key in col:
-                        row[col[c.key]] += coef
-                    else:
-                        rhs -= coef * c.additive[measure]
-                if any(row):
-                    a_eq.append(row)
-                    b_eq.append(rhs)
+            a_eq, b_eq = relation_rows(rels, col, measure)
             if not a_eq:
                 continue
             for party, known in sorted(parties(sites).items()):
