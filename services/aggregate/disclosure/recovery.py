@@ -253,24 +253,28 @@ def _insider_hit(program: _Program, targets: list[Var], insiders: Mapping[Party,
     with the same contribution to the same cells, the common case) have the same program and are
     solved once."""
     positions = {pos for pos, _ in program.comp}
-    seen: set[tuple[tuple[int, Any, Any], ...]] = set()
+    seen: set[tuple[bytes, bytes, bytes]] = set()
     for party in sorted(insiders):
         own = insiders[party]
         if positions.isdisjoint(own.units):
             continue
-        mine_at = [i for pos in positions.intersection(own.units) for i in program.at[pos]]
+        mine_at = sorted(i for pos in positions.intersection(own.units) for i in program.at[pos])
         lower, upper = program.lower.copy(), program.upper.copy()
         for i in mine_at:
             pos, measure = program.comp[i]
             lower[i] = own.counts.get((pos, measure), 0)
             upper[i] = lower[i] + program.upper[i] - own.units[pos]
-        box = tuple(sorted((i, lower[i], upper[i]) for i in mine_at))
+        cols = np.asarray(mine_at)
+        box = (cols.tobytes(), lower[cols].tobytes(), upper[cols].tobytes())
         if box in seen:
             continue
         seen.add(box)
-        if np.any(program.truth < lower) or np.any(program.truth > upper):
+        truth = program.truth[cols]
+        if np.any(truth < lower[cols]) or np.any(truth > upper[cols]):
             raise ValueError(f"{program.family.id}: a cell's unit_counts disagree with its counts")
-        mine = [t for t in targets if program.value(t) != own.counts.get(t, 0)]
+        # no target where the others contributed nothing (the party's own part is the whole count)
+        spent = {program.comp[i] for i, whole in zip(mine_at, truth == lower[cols], strict=True) if whole}
+        mine = [t for t in targets if t not in spent]
         # cheapest proofs first: points already known, then each count's nudges, then the program
         mine = program.moved(mine, lower, upper, mine_at)
         mine = [t for t in mine if not program.nudged(program.index[t], lower, upper, mine_at)]
