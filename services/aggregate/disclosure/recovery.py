@@ -367,7 +367,6 @@ class _Program:
         self._steps = np.array([row for row in dense if row is not None]).reshape(-1, n)
         self._found = 0
         self._columns = np.arange(n, dtype=np.int32)
-        self._rows = crows
         self._a = _matrix(crows, self.index)
         rhs = np.array([r.rhs for r in crows], dtype=float)
         eq = np.array([r.eq for r in crows], dtype=bool)

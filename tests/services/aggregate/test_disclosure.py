@@ -5,7 +5,7 @@ runs its own LP over what a release shows."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -549,15 +549,23 @@ def independent_recoverable(d: Decisions, cells: list[Cell]) -> list[tuple[CellK
             for c in unknown:
                 if c.additive[measure] == 0:
                     continue
-                obj = [0.0] * len(unknown)
-                obj[col[c.key]] = 1.0
-                lo = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-                obj[col[c.key]] = -1.0
-                hi = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-                assert lo.success and hi.success
-                if -hi.fun - lo.fun <= 1e-6:
+                lo, hi = count_range(col[c.key], a_eq, b_eq, bounds)
+                if hi - lo <= 1e-6:
                     found.append((c.key, measure))
     return found
+
+
+def count_range(
+    column: int, a_eq: list[list[float]], b_eq: list[float], bounds: Sequence[tuple[float, float | None]]
+) -> tuple[float, float]:
+    """The least and the greatest value one unknown may take under the relations and bounds."""
+    obj = [0.0] * len(bounds)
+    obj[column] = 1.0
+    lo = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    obj[column] = -1.0
+    hi = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    assert lo.success and hi.success
+    return float(lo.fun), float(-hi.fun)
 
 
 def joint_recoverable(d: Decisions, cells: list[Cell]) -> list[tuple[CellKey, str]]:

@@ -15,11 +15,11 @@ import math
 from collections.abc import Mapping
 
 import pytest
-from scipy.optimize import linprog  # type: ignore[import-untyped]
 
 from services.aggregate.disclosure import Decisions, DisclosureParams, Status, decide
 from services.aggregate.model import Cell, SiteInfo
 from tests.services.aggregate.test_disclosure import (
+    count_range,
     families,
     grid,
     prevalence,
@@ -62,13 +62,8 @@ def insider_recovers(
                 for c in unknown:
                     if c.additive[measure] == own[c.key]:
                         continue  # the others contributed nothing: no target
-                    obj = [0.0] * len(unknown)
-                    obj[col[c.key]] = 1.0
-                    lo = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-                    obj[col[c.key]] = -1.0
-                    hi = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-                    assert lo.success and hi.success
-                    if math.floor(-hi.fun + 1e-6) == math.ceil(lo.fun - 1e-6):
+                    lo, hi = count_range(col[c.key], a_eq, b_eq, bounds)
+                    if math.floor(hi + 1e-6) == math.ceil(lo - 1e-6):
                         found.append(f"{party} pins {measure} of {c.key}: {c.additive[measure]}")
     return found
 
