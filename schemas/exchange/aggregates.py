@@ -676,9 +676,10 @@ class ReleaseStateRecord(_Model):
     Version 4 may be split in `parts`: a period's margin holds every site audited in the period, so at
     a year of both platforms its contributions alone outgrow the topic's largest message
     (`MAX_MESSAGE_BYTES`), and the broker would refuse the release for ever. This record then holds the
-    first slice of `contributions` and `shown_contributions` (in site order), and parts 1 ... parts - 1
-    (`ReleaseStatePartRecord`, key `{"cell":{...},"part":<i>,"table":"<table>"}`) the following ones,
-    all written in the release's transaction.
+    first slice of `contributions`, `shown_contributions` and `population_contributions` (in site
+    order), and parts 1 ... parts - 1 (`ReleaseStatePartRecord`, key
+    `{"cell":{...},"part":<i>,"table":"<table>"}`) the following ones, all written in the release's
+    transaction.
     """
 
     schema_version: Annotated[Literal[1, 2, 3, 4], BeforeValidator(strict_int)]
@@ -689,6 +690,10 @@ class ReleaseStateRecord(_Model):
     # each real site contributed then. A subscriber still holds those outcome values, so what the
     # exchange must protect about the cell now is the change since then.
     shown_contributions: dict[Annotated[str, Field(min_length=1)], str] | None = None
+    # When `message` is suppressed but an earlier release of the cell showed its population, what each
+    # real site contributed to the last such release. A subscriber still holds that population, so a
+    # population shown again must differ from it only by a change the revision rule lets through.
+    population_contributions: dict[Annotated[str, Field(min_length=1)], str] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -701,7 +706,7 @@ class ReleaseStateRecord(_Model):
             return {**rest, "contributions": dict.fromkeys(site_ids)}
         return data
 
-    @field_validator("contributions", "shown_contributions")
+    @field_validator("contributions", "shown_contributions", "population_contributions")
     @classmethod
     def _sorted(cls, values: dict[str, Any] | None) -> dict[str, Any] | None:
         if values is not None and any(a >= b for a, b in pairwise(values)):
@@ -719,7 +724,8 @@ class ReleaseStatePartRecord(_Model):
     (`ReleaseStateRecord`, version 4), on `exchange.aggregate.releases.v1`.
 
     Key: `{"cell":{<sorted coordinates>},"part":<part>,"table":"<table>"}`. It continues the record's
-    `contributions` and `shown_contributions` in site order; either slice may be empty.
+    `contributions`, `shown_contributions` and `population_contributions` in site order; any slice may be
+    empty (an empty `population_contributions` is left out).
     """
 
     schema_version: Annotated[Literal[1], BeforeValidator(strict_int)]
@@ -728,8 +734,9 @@ class ReleaseStatePartRecord(_Model):
     part: Annotated[int, Field(ge=1)]
     contributions: dict[Annotated[str, Field(min_length=1)], str | None]
     shown_contributions: dict[Annotated[str, Field(min_length=1)], str] = Field(default_factory=dict)
+    population_contributions: dict[Annotated[str, Field(min_length=1)], str] = Field(default_factory=dict)
 
-    @field_validator("contributions", "shown_contributions")
+    @field_validator("contributions", "shown_contributions", "population_contributions")
     @classmethod
     def _sorted(cls, values: dict[str, Any]) -> dict[str, Any]:
         if any(a >= b for a, b in pairwise(values)):

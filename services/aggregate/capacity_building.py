@@ -63,7 +63,7 @@ from .disclosure.residual import (
     enforce_residuals,
     primary_pattern,
 )
-from .disclosure.revision import revision
+from .disclosure.revision import population_change_may_be_shown, revision
 from .disclosure.rules import SHOWN_ORDER
 from .disclosure.view import ViewEntry, first_violation, residual_violation, view_entry
 from .identity import Parties
@@ -296,6 +296,7 @@ def _presence(released: Released) -> Released:
         released.population,
         released.outcomes,
         reduce(released.shown_contributions),
+        reduce(released.population_contributions),
     )
 
 
@@ -361,6 +362,7 @@ def _decide_topic(
         decisions: dict[CellKey, CapacityDecision] = {}
         pop_view: dict[Position, ViewEntry] = {}
         grp_view: dict[Position, ViewEntry] = dict(fixed)
+        unsafe: list[Position] = []  # tightenings that would show a population change: suppressed
         for country, cc in members.items():
             ppos = (("country", country),)
             status_pop = pop.status[ppos]
@@ -381,6 +383,8 @@ def _decide_topic(
                 shown if status is Status.PUBLISHED else None,
             )
             rev = revision(last, candidate, params, parties, tightening=_tightening)
+            if rev is Revision.SEND and not population_change_may_be_shown(last, candidate, params, parties):
+                unsafe.append(ppos)
             decisions[cc.cell.key] = CapacityDecision(
                 cc.cell,
                 _decision(cc.cell.key, status, rev, pop, ppos, grp, [_pos(country, g) for g in RATE_OF]),
@@ -403,6 +407,11 @@ def _decide_topic(
                         rev,
                         None if last is None else _group_last(last, group),
                     )
+        if unsafe:
+            for at in unsafe:
+                pop.withhold(at, Status.SUPPRESSED, "revision")
+            enforce_residuals(population, pop, sites, params)
+            continue
         fix = _population_fix(population, pop_view, parties, params)
         if fix is not None:
             before = dict(pop.status)

@@ -4,10 +4,10 @@ The record keeps what every real site contributed to the cell at its last releas
 rule's input). A period's margin holds every site audited in the period, so at a year of both
 platforms one record outgrew the topic's largest message (`schemas.topics.MAX_MESSAGE_BYTES`): the
 broker refused it, the release transaction aborted, and every retry failed the same way (found by
-`python -m bench.backfill --events 1000000`). So the contributions (and the shown contributions) are
-cut, in site order, into slices of at most `PART_BYTES` of JSON each: the first slice stays in the
-cell's record (`ReleaseStateRecord`, version 4, `parts` > 1), the others go to part records
-(`ReleaseStatePartRecord`) under keys of their own, all in the release's transaction. A cell that fits
+`python -m bench.backfill --events 1000000`). So the contributions (and the shown and population
+contributions) are cut, in site order, into slices of at most `PART_BYTES` of JSON each: the first
+slice stays in the cell's record (`ReleaseStateRecord`, version 4, `parts` > 1), the others go to part
+records (`ReleaseStatePartRecord`) under keys of their own, all in the release's transaction. A cell that fits
 in one part is written exactly as before (version 3, no `parts`), byte for byte.
 
 When a cell needs fewer parts than at its last release, its surplus parts are overwritten with empty
@@ -19,6 +19,7 @@ document, as the rest of the release path expects).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from schemas.exchange.aggregates import (
@@ -79,23 +80,29 @@ def cell_state_records(
     shown: Mapping[str, str] | None,
     previous_parts: int = 1,
     *,
+    population: Mapping[str, str] | None = None,
     budget: int = PART_BYTES,
 ) -> tuple[list[StateRecord], int]:
     """The (key, value) records of one cell's release state, empty parts in place of those it no longer
-    needs, and its number of parts."""
+    needs, and its number of parts. `shown` and `population`: the contributions behind the last
+    outcomes and the last population a subscriber saw, when this message withholds them."""
     own = slices(contributions, budget)
     seen = [] if shown is None else slices(shown, budget)
-    parts = max(len(own), len(seen), 1)
+    held = [] if population is None else slices(population, budget)
+    parts = max(len(own), len(seen), len(held), 1)
     head = ReleaseStateRecord(
         schema_version=3 if parts == 1 else 4,
         message=message,
         parts=parts,
         contributions=own[0] if own else {},
         shown_contributions=None if shown is None else (seen[0] if seen else {}),
+        population_contributions=None if population is None else (held[0] if held else {}),
     )
     exclude = {"parts"} if parts == 1 else set()
     if head.shown_contributions is None:
         exclude.add("shown_contributions")
+    if head.population_contributions is None:
+        exclude.add("population_contributions")
     records: list[StateRecord] = [(state_key(key), head.model_dump_json(exclude=exclude or None).encode())]
     for part in range(1, max(parts, previous_parts)):
         record = ReleaseStatePartRecord(
@@ -105,8 +112,10 @@ def cell_state_records(
             part=part,
             contributions=own[part] if part < len(own) else {},
             shown_contributions=seen[part] if part < len(seen) else {},
+            population_contributions=held[part] if part < len(held) else {},
         )
-        records.append((part_key(key, part), record.model_dump_json().encode()))
+        empty = None if record.population_contributions else {"population_contributions"}
+        records.append((part_key(key, part), record.model_dump_json(exclude=empty).encode()))
     return records, parts
 
 
@@ -125,25 +134,37 @@ def parts_by_cell(values: Iterable[tuple[bytes, bytes]]) -> dict[CellKey, dict[i
     return out
 
 
-def joined(
-    key: CellKey, head: ReleaseStateRecord, parts: Mapping[int, ReleaseStatePartRecord]
-) -> tuple[dict[str, str | None], dict[str, str] | None]:
-    """A cell's whole contributions and shown contributions from its record and its parts (the
-    topic's compacted state; parts beyond the record's count are left-overs, emptied, and ignored).
-    Raises on a missing part or slices out of site order (each slice is sorted by its model, so only
-    where one slice meets the next is checked)."""
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """A cell's whole release state, its parts put together."""
+
+    contributions: dict[str, str | None]
+    shown: dict[str, str] | None  # behind the last outcomes shown, when the message withholds them
+    population: dict[str, str] | None  # behind the last population shown, when the message is suppressed
+
+
+def joined(key: CellKey, head: ReleaseStateRecord, parts: Mapping[int, ReleaseStatePartRecord]) -> Joined:
+    """A cell's whole contributions, shown contributions and population contributions from its record
+    and its parts (the topic's compacted state; parts beyond the record's count are left-overs,
+    emptied, and ignored). Raises on a missing part or slices out of site order (each slice is sorted
+    by its model, so only where one slice meets the next is checked)."""
     contributions = dict(head.contributions)
     shown = None if head.shown_contributions is None else dict(head.shown_contributions)
+    population = None if head.population_contributions is None else dict(head.population_contributions)
     for part in range(1, head.parts):
         record = parts.get(part)
         if record is None:
             raise ValueError(f"release state of {key} lacks part {part} of {head.parts}")
         _extend(key, contributions, record.contributions)
-        if shown is not None:
-            _extend(key, shown, record.shown_contributions)
-        elif record.shown_contributions:
-            raise ValueError(f"part {part} of {key} shows contributions its record does not")
-    return contributions, shown
+        for whole, following, what in (
+            (shown, record.shown_contributions, "shown"),
+            (population, record.population_contributions, "population"),
+        ):
+            if whole is not None:
+                _extend(key, whole, following)
+            elif following:
+                raise ValueError(f"part {part} of {key} has {what} contributions its record does not")
+    return Joined(contributions, shown, population)
 
 
 def _extend(key: CellKey, whole: dict[str, T], following: Mapping[str, T]) -> None:

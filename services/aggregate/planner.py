@@ -98,7 +98,12 @@ def _previous(log: ReleaseLog) -> dict[CellKey, disclosure.Released]:
             else {site: token for site, token in released.contributions.items() if token is not None}
         )
         out[key] = disclosure.Released(
-            contributions, status, population, outcomes, released.shown_contributions
+            contributions,
+            status,
+            population,
+            outcomes,
+            released.shown_contributions,
+            released.population_contributions,
         )
     return out
 

@@ -35,7 +35,7 @@ from schemas.exchange.aggregates import (
     cell_coordinates,
 )
 
-from .cell_state import cell_state_records, is_part_key, joined, parts_by_cell, state_key
+from .cell_state import Joined, cell_state_records, is_part_key, joined, parts_by_cell, state_key
 from .model import CellKey
 from .noise.draw import contributions_digest
 from .release import cell_key_of, draw_key, site_key
@@ -58,21 +58,20 @@ def _contributions(values: Mapping[str, T], rename: Rename) -> dict[str, T]:
 
 
 def _cell(
-    key: CellKey,
-    record: ReleaseStateRecord,
-    contributions: Mapping[str, str | None],
-    shown: Mapping[str, str] | None,
-    rename: Rename,
+    key: CellKey, record: ReleaseStateRecord, state: Joined, rename: Rename
 ) -> list[tuple[bytes, bytes]]:
     """The renamed records of one cell: renaming re-sorts its sites, so a cell in parts is cut again
     (`cell_state`), over as many part keys as before at least."""
-    renamed = _contributions(contributions, rename)
-    renamed_shown = None if shown is None else _contributions(shown, rename)
+    renamed = _contributions(state.contributions, rename)
+    renamed_shown = None if state.shown is None else _contributions(state.shown, rename)
     if record.legacy:  # versions 1 and 2 keyed contributions by resolved-site pseudonyms, one part
         legacy = record.model_copy(update={"contributions": renamed, "shown_contributions": renamed_shown})
         exclude = {"shown_contributions"} if renamed_shown is None else None
         return [(state_key(key), legacy.model_dump_json(exclude=exclude).encode())]
-    records, _ = cell_state_records(key, record.message, renamed, renamed_shown, record.parts)
+    population = None if state.population is None else _contributions(state.population, rename)
+    records, _ = cell_state_records(
+        key, record.message, renamed, renamed_shown, record.parts, population=population
+    )
     return records
 
 
@@ -111,10 +110,10 @@ def rekey_release_log(values: Mapping[bytes, bytes], rename: Rename) -> dict[byt
         else:
             record = RELEASE_STATE.validate_json(value)
             cell_key = cell_key_of(record.message.table, cell_coordinates(record.message.cell))
-            contributions, shown = joined(cell_key, record, parts.get(cell_key, {}))
+            state = joined(cell_key, record, parts.get(cell_key, {}))
             if not record.legacy:
-                logged[key] = contributions
-            out.update(_cell(cell_key, record, contributions, shown, rename))
+                logged[key] = state.contributions
+            out.update(_cell(cell_key, record, state, rename))
     for draw in draws:
         cells = []
         for cell in draw.cells:

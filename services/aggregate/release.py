@@ -250,14 +250,16 @@ def _walk(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], s
 @dataclass(frozen=True, slots=True)
 class LoggedRelease:
     """A cell's last release: the message exactly as sent, what each real site contributed to it
-    then, and, if the message withholds outcomes that an earlier release showed, the contributions of
-    that earlier release."""
+    then, and, if the message withholds outcomes (or a population) that an earlier release showed, the
+    contributions of that earlier release."""
 
     message: Message
     contributions: Mapping[str, str | None]  # real-site key -> token (resolved id -> None: legacy)
     legacy: bool = False  # a record written before revision 2 of the rules (keys are not real sites)
     shown_contributions: Mapping[str, str] | None = None
     parts: int = 1  # the records it takes on the release-state topic (`cell_state`)
+    # if the message is suppressed and an earlier release showed the population, the contributions then
+    population_contributions: Mapping[str, str] | None = None
 
     @property
     def revision(self) -> int:
@@ -313,7 +315,11 @@ def site_key(platform_site_id: str) -> bytes:
 def state_records(key: CellKey, released: LoggedRelease) -> list[StateRecord]:
     """The release-state records of one cell's last release (`cell_state`: in parts when large)."""
     records, _ = cell_state_records(
-        key, released.message, released.contributions, released.shown_contributions
+        key,
+        released.message,
+        released.contributions,
+        released.shown_contributions,
+        population=released.population_contributions,
     )
     return records
 
@@ -483,15 +489,22 @@ class ReleaseLog:
             raise ValueError(f"revision {message.revision} of {key} is not the next revision {expected}")
         previous = self._last.get(key)
         shown: Mapping[str, str] | None = None
-        if not shows_outcomes(message) and previous is not None and not previous.legacy:
-            if previous.shows_outcomes:
-                shown = {k: v for k, v in previous.contributions.items() if v is not None}
-            else:
-                shown = previous.shown_contributions
+        population: Mapping[str, str] | None = None
+        if previous is not None and not previous.legacy:
+            before = {k: v for k, v in previous.contributions.items() if v is not None}
+            if not shows_outcomes(message):
+                shown = before if previous.shows_outcomes else previous.shown_contributions
+            if message.measures is None:
+                population = before if previous.measures is not None else previous.population_contributions
         records, parts = cell_state_records(
-            key, message, contributions, shown, 1 if previous is None else previous.parts
+            key,
+            message,
+            contributions,
+            shown,
+            1 if previous is None else previous.parts,
+            population=population,
         )
-        self._last[key] = LoggedRelease(message, dict(contributions), False, shown, parts)
+        self._last[key] = LoggedRelease(message, dict(contributions), False, shown, parts, population)
         return records
 
     def record_affiliations(self, now: Mapping[str, Affiliation]) -> list[tuple[bytes, bytes]]:
@@ -550,6 +563,13 @@ class ReleaseLog:
             cell = cell_key_of(record.message.table, cell_coordinates(record.message.cell))
             if state_key(cell) != key:
                 raise ValueError(f"release-state key {key!r} does not match its record's cell {cell}")
-            contributions, shown = joined(cell, record, parts.get(cell, {}))
-            log._last[cell] = LoggedRelease(record.message, contributions, record.legacy, shown, record.parts)
+            state = joined(cell, record, parts.get(cell, {}))
+            log._last[cell] = LoggedRelease(
+                record.message,
+                state.contributions,
+                record.legacy,
+                state.shown,
+                record.parts,
+                state.population,
+            )
         return log

@@ -9,7 +9,8 @@ will hold after it (`view`), not by the release alone:
    population structure, shared by every family (issue, table) with the same positions and site sets;
 3. the revision rule per cell against its own last release (`revision`): a change is sent only if
    at least k_delta real sites changed and they pass the insider rule as a set; a tightening is
-   always sent; otherwise the cell is held at its last release;
+   always sent, unless it would show a population change the rule does not let through, in which
+   case the cell is suppressed instead; otherwise the cell is held at its last release;
 4. the view after the release (`view`): residuals with held cells counted as shown at their old
    sites, exact sums, cells pinned by the relations together, the value LP; a violation withholds one
    more cell in the shared pattern, and 2–4 run again until the view breaks no rule. Of the cells
@@ -48,6 +49,7 @@ from services.aggregate.disclosure.revision import (
     Revision,
     change_may_be_shown,
     changed_sites,
+    population_change_may_be_shown,
     real_contributions,
     revision,
 )
@@ -83,6 +85,7 @@ __all__ = [
     "passes_outcome_rule",
     "passes_population_rules",
     "passes_threshold",
+    "population_change_may_be_shown",
     "primary_status",
     "real_contributions",
     "revision",
@@ -90,7 +93,15 @@ __all__ = [
 
 
 # Every reason a cell shows less than everything, for the metrics (a bounded label).
-WITHHELD_REASONS: Final = ("threshold", "insider", "outcome_min", "residual", "recovery", "budget")
+WITHHELD_REASONS: Final = (
+    "threshold",
+    "insider",
+    "outcome_min",
+    "residual",
+    "recovery",
+    "revision",
+    "budget",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +109,7 @@ class CellDecision:
     key: CellKey
     status: Status  # what this release's rules allow
     primary: Status  # what the primary rules alone allowed
-    reason: str | None  # "residual" | "recovery" when withheld beyond the primary rules, else None
+    reason: str | None  # "residual" | "recovery" | "revision" when withheld beyond the primary rules
     revision: Revision  # SEND, UNCHANGED or HOLD (keep the last release) under the k_delta rule
     # Why the cell shows less than everything: the primary rule that failed ("threshold", "insider",
     # "outcome_min"), else the secondary reason; None for a cell published with its outcomes.
@@ -140,15 +151,23 @@ def _revisions(
     parties: Parties,
     *,
     noisy: bool = False,
-) -> tuple[dict[Position, Revision], dict[Position, ViewEntry]]:
+) -> tuple[dict[Position, Revision], dict[Position, ViewEntry], list[Position]]:
+    """Each cell's revision and view entry under `pattern`, and the cells whose sending would be a
+    tightening that shows a population change the revision rule does not let through (they must be
+    suppressed instead: `population_change_may_be_shown`)."""
     revisions: dict[Position, Revision] = {}
     view: dict[Position, ViewEntry] = {}
+    unsafe: list[Position] = []
     for pos, cell in family.cells.items():
         last = previous.get(cell.key)
         candidate = Released.of(cell, pattern.status[pos], real)
         revisions[pos] = revision(last, candidate, params, parties, noisy=noisy)
         view[pos] = view_entry(candidate, revisions[pos], last)
-    return revisions, view
+        if revisions[pos] is Revision.SEND and not population_change_may_be_shown(
+            last, candidate, params, parties
+        ):
+            unsafe.append(pos)
+    return revisions, view, unsafe
 
 
 def _first_violation(
@@ -164,8 +183,12 @@ def _first_violation(
     """Every family's revisions, up to the first family whose view breaks a rule (and that break)."""
     revisions: dict[FamilyId, dict[Position, Revision]] = {}
     for family in members:
-        revisions[family.id], view = _revisions(family, pattern, real, params, previous, parties)
-        found = first_violation(family, view, parties, params, checks, sites)
+        revisions[family.id], view, unsafe = _revisions(family, pattern, real, params, previous, parties)
+        found = (
+            Violation("revision", Status.SUPPRESSED, tuple(unsafe))
+            if unsafe
+            else first_violation(family, view, parties, params, checks, sites)
+        )
         if found is not None:
             return revisions, (found, view)
     return revisions, None
@@ -232,11 +255,18 @@ def _noisy(
     """The pattern of families in the differential-privacy mode: the primary rules only, since no
     published outcome is exact (no residual or recovery withholding), and the revision rule."""
     pattern = primary_pattern(members[0], sites, params)
-    revisions = {
-        family.id: _revisions(family, pattern, real, params, previous, parties, noisy=True)[0]
-        for family in members
-    }
-    return pattern, revisions
+    while True:
+        revisions: dict[FamilyId, dict[Position, Revision]] = {}
+        unsafe: list[Position] = []
+        for family in members:
+            revisions[family.id], _, found = _revisions(
+                family, pattern, real, params, previous, parties, noisy=True
+            )
+            unsafe.extend(found)
+        if not unsafe:
+            return pattern, revisions
+        for pos in unsafe:  # a tightening may not show a new population: suppressed instead
+            pattern.withhold(pos, Status.SUPPRESSED, "revision")
 
 
 def decide(

@@ -155,6 +155,7 @@ class Pattern:
     # the first primary rule each position fails ("threshold" | "insider" | "outcome_min"), if any
     primary_reason: dict[Position, str | None] = field(default_factory=dict)
     # the secondary rule that first withheld more than the primary rules did: "residual" | "recovery"
+    # | "revision"
     secondary_reason: dict[Position, str] = field(default_factory=dict)
 
     # The value LP of the recovery rule asked this pattern for a fix. A pattern it never touched is a

@@ -20,7 +20,11 @@ A cell whose outcomes come back after a release that withheld them is judged twi
 release, and against the last outcomes the subscriber saw (`Released.last_shown`). Otherwise sites that
 left in between (a consent withdrawn, then granted again) count as changed against the withholding
 release, while against what the subscriber holds only the one revised site changed (issue 9, found by
-`test_a_cell_shown_again_after_a_suppression_is_judged_against_what_was_shown`).
+`test_a_cell_shown_again_after_a_suppression_is_judged_against_what_was_shown`). The same holds for
+a population shown again after a suppression, against the last population the subscriber saw
+(`Released.population_contributions`); and a tightening that shows a new population is no pure
+tightening: `population_change_may_be_shown` says when it must go further, to suppressed
+(`disclosure._revisions`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class Released:
     population: Mapping[str, Any] | None
     outcomes: Mapping[str, Any] | None
     shown_contributions: Mapping[str, str] | None = None
+    # a suppressed release after one that showed the population: the contributions behind that one
+    population_contributions: Mapping[str, str] | None = None
 
     @classmethod
     def of(cls, cell: Cell, status: Status, real: Mapping[str, str] | None = None) -> Released:
@@ -71,6 +77,13 @@ class Released:
         if self.status is Status.PUBLISHED:
             return self.contributions
         return self.shown_contributions
+
+    @property
+    def last_population(self) -> Mapping[str, str] | None:
+        """The contributions behind the population a subscriber holds for the cell, if any."""
+        if self.status is not Status.SUPPRESSED:
+            return self.contributions
+        return self.population_contributions
 
 
 def real_contributions(cell: Cell, real: Mapping[str, str]) -> dict[str, str]:
@@ -102,6 +115,30 @@ def change_may_be_shown(changed: list[frozenset[str]], parties: Parties, params:
         return False
     infos = parties.infos(changed)
     return passes_insider(frozenset(infos), infos, params)
+
+
+def population_change_may_be_shown(
+    previous: Released | None, candidate: Released, params: DisclosureParams, parties: Parties
+) -> bool:
+    """Whether the population `candidate` shows may replace the last one the subscriber saw of the
+    cell: the same, or a change the revision rule lets through (k_delta real sites, passing insider).
+
+    The revision rule checks a change against the cell's last release; two cases escape that. A
+    tightening (published -> population only) is sent at any release, but its population may be
+    new: a cell of 20 sites that one site leaves shows 19, one site's departure. And a population
+    shown again after a suppression would be judged against the suppressed release, while the
+    subscriber still holds the population before it (`Released.population_contributions`)."""
+    if previous is None or candidate.status is Status.SUPPRESSED:
+        return True
+    if previous.status is not Status.SUPPRESSED and previous.population == candidate.population:
+        return True
+    before = previous.last_population
+    if before is None:  # never shown a population, or a legacy record that cannot be compared
+        return previous.status is Status.SUPPRESSED and previous.contributions is not None
+    if candidate.contributions is None:
+        return False
+    changed = changed_sites(before, candidate.contributions)
+    return not changed or change_may_be_shown(changed, parties, params)
 
 
 def unchanged(previous: Released, candidate: Released, *, noisy: bool = False) -> bool:
@@ -144,6 +181,10 @@ def revision(
         changed_sites(previous.contributions, candidate.contributions), parties, params
     ):
         return Revision.HOLD
+    if previous.status is Status.SUPPRESSED and not population_change_may_be_shown(
+        previous, candidate, params, parties
+    ):
+        return Revision.HOLD  # a population shown again: the subscriber holds the one before
     if candidate.status is Status.PUBLISHED and previous.status is not Status.PUBLISHED:
         # Outcomes shown again: the subscriber still holds the last ones it saw, so the change since
         # those must pass too (sites that left and came back in between are no change to it).

@@ -108,7 +108,7 @@ def view_entry(candidate: Released, revision: Revision, previous: Released | Non
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    rule: str  # "residual" | "recovery" (the metric label of what withholds more)
+    rule: str  # "residual" | "recovery" | "revision" (the metric label of what withholds more)
     to: Status  # what a fix withholds a candidate to
     candidates: tuple[Position, ...]  # best first
     by_values: bool = False  # found by the value LP (rule 4), not from populations

@@ -21,7 +21,9 @@ its own model of the world, never by the engine):
   different from the others' part in the cell's latest earlier outcome message) is a violation.
 * `differencing`: two successive outcome messages of one cell that differ must be explained by at
   least k_delta real sites (a site is a set of platform sites: a re-resolution is no change, a merge
-  or split is one change) that pass the insider rule as a set.
+  or split is one change) that pass the insider rule as a set; so must two successive messages that
+  show different populations of one cell, whatever was sent between them (a suppression in between
+  takes nothing away from what the subscriber holds).
 * `primary`: every published message passes the threshold, insider (merged identities) and outcome
   rules on the truth of its release time.
 
@@ -496,43 +498,66 @@ def changed_sites(before: Snapshot, after: Snapshot, family: FamilyKey, pos: Pos
     return [facts[root] for root, (c1, c2) in bags.items() if c1 != c2]
 
 
+def _change_violation(
+    history: Sequence[Release], prev: Message, m: Message, what: str, params: Params
+) -> Violation | None:
+    """Two messages of one cell that differ in `what` they show: the real sites behind the change must
+    number at least k_delta, and no one merged supplier or member may account for all but fewer than
+    k_insider of them."""
+    before, after = history[prev.release].snapshot, history[m.release].snapshot
+    changed = changed_sites(before, after, m.family, m.pos)
+    ids = Identities.of([before, after])
+    n = len(changed)
+    # A changed real site belongs to a company if any of its resolved sites (either time) does.
+    counts: Counter[str] = Counter()
+    for facts in changed:
+        who = set()
+        for site in facts:
+            who |= {f"supplier {r[-6:]}" for r in ids.supplier_roots(site)}
+            who |= {f"member {r[-6:]}" for r in ids.member_roots(site)}
+        counts.update(who)
+    whom, most = counts.most_common(1)[0] if counts else ("nobody", 0)
+    old = prev.values or {}
+    diff = {k: (old.get(k), v) for k, v in (m.values or {}).items() if old.get(k) != v}
+    detail = f"{what}: revision {prev.revision}->{m.revision} changes {diff} with {n} real sites changed"
+    if n < params.k_delta:
+        return Violation("differencing", history[m.release].at, m.label(), f"{detail} (< k_delta)")
+    if n - most < params.k_insider:
+        return Violation("differencing", history[m.release].at, m.label(), f"{detail}, {most} by {whom}")
+    return None
+
+
+def _population(m: Message) -> dict[str, int]:
+    """The population measures a message shows (audit-quality's two, every other table's one)."""
+    return {k: v for k, v in (m.values or {}).items() if k in (POP, "sites")}
+
+
 def differencing(history: Sequence[Release], params: Params = Params()) -> list[Violation]:
-    """Each outcome message against the cell's latest earlier outcome message: if anything differs, the
-    real sites behind the change number at least k_delta and no one merged supplier or member accounts
-    for all but fewer than k_insider of them."""
+    """Each outcome message against the cell's latest earlier outcome message, and each message showing
+    a population against the cell's latest earlier message showing one (a suppressed message in
+    between hides nothing the subscriber already holds): whatever differs must be explained by a
+    change the revision rule allows (`_change_violation`)."""
     out: list[Violation] = []
-    last: dict[tuple[str, tuple[tuple[str, str], ...]], Message] = {}
+    last_outcomes: dict[tuple[str, tuple[tuple[str, str], ...]], Message] = {}
+    last_population: dict[tuple[str, tuple[tuple[str, str], ...]], Message] = {}
     for m in parse(history):
+        key = (m.table, m.cell)
+        if m.values is not None:
+            prev = last_population.get(key)
+            last_population[key] = m
+            if prev is not None and prev.release != m.release and _population(prev) != _population(m):
+                found = _change_violation(history, prev, m, "population", params)
+                if found is not None:
+                    out.append(found)
         if not m.outcomes:
             continue
-        key = (m.table, m.cell)
-        prev = last.get(key)
-        last[key] = m
+        prev = last_outcomes.get(key)
+        last_outcomes[key] = m
         if prev is None or prev.values == m.values or prev.release == m.release:
             continue
-        before, after = history[prev.release].snapshot, history[m.release].snapshot
-        changed = changed_sites(before, after, m.family, m.pos)
-        ids = Identities.of([before, after])
-        n = len(changed)
-        # A changed real site belongs to a company if any of its resolved sites (either time) does.
-        counts: Counter[str] = Counter()
-        for facts in changed:
-            who = set()
-            for site in facts:
-                who |= {f"supplier {r[-6:]}" for r in ids.supplier_roots(site)}
-                who |= {f"member {r[-6:]}" for r in ids.member_roots(site)}
-            counts.update(who)
-        whom, most = counts.most_common(1)[0] if counts else ("nobody", 0)
-        diff = {
-            k: (prev.values[k], v) for k, v in (m.values or {}).items() if prev.values and prev.values[k] != v
-        }
-        detail = f"revision {prev.revision}->{m.revision} changes {diff} with {n} real sites changed"
-        if n < params.k_delta:
-            out.append(Violation("differencing", history[m.release].at, m.label(), f"{detail} (< k_delta)"))
-        elif n - most < params.k_insider:
-            out.append(
-                Violation("differencing", history[m.release].at, m.label(), f"{detail}, {most} by {whom}")
-            )
+        found = _change_violation(history, prev, m, "outcomes", params)
+        if found is not None:
+            out.append(found)
     return out
 
 

@@ -92,6 +92,28 @@ def test_shown_contributions_are_cut_too() -> None:
     assert rebuilt.shown_contributions == shown and rebuilt.contributions == sites(20_000, key="k2")
 
 
+def test_a_suppressed_cell_keeps_the_population_it_showed_in_parts() -> None:
+    """Suppressed after a population was shown: the subscriber holds that population, so the log keeps
+    the contributions behind it (through a second suppression too), in parts when large, and renamed
+    by a key rotation."""
+    log = ReleaseLog()
+    first = record(log, sites(20_000), shows="population-only")
+    behind = dict(log.get(KEY).contributions)  # type: ignore[union-attr]
+    second = record(log, sites(20_000, key="k2"), shows="suppressed")
+    third = record(log, sites(10, key="k3"), shows="suppressed")
+    last = log.get(KEY)
+    assert last is not None and last.population_contributions == behind and last.parts > 1
+    state = compacted(first, second, third)
+    rebuilt = ReleaseLog.from_state(state).get(KEY)
+    assert rebuilt is not None and rebuilt.population_contributions == behind
+    assert rebuilt.contributions == sites(10, key="k3")
+    renamed = rekey_release_log(state, lambda p: p.replace("k1.", "k9."))
+    moved = ReleaseLog.from_state({**state, **{k: v for k, v in renamed.items() if v is not None}}).get(KEY)
+    assert moved is not None and moved.population_contributions == sites(20_000, key="k9")
+    shown_again = record(log, sites(40), shows="population-only")
+    assert b"population_contributions" not in b"".join(v for _, v in shown_again)
+
+
 def test_a_cell_that_shrinks_leaves_no_site_behind_in_a_part() -> None:
     log = ReleaseLog()
     big = record(log, sites(30_000))

@@ -21,6 +21,7 @@ from services.aggregate.disclosure import (
     Status,
     changed_sites,
     decide,
+    population_change_may_be_shown,
     revision,
 )
 from services.aggregate.identity import Parties
@@ -194,6 +195,7 @@ def test_isolatable_remainder_withholds_the_smallest_shown_child() -> None:
         "outcome_min": 0,
         "residual": 1,
         "recovery": 0,
+        "revision": 0,
         "budget": 0,
     }
 
@@ -449,6 +451,52 @@ def test_outcomes_shown_again_are_judged_against_the_last_outcomes_shown() -> No
     assert revision(withheld, replace(one_changed, status=Status.POPULATION_ONLY, outcomes=None), P) is (
         Revision.SEND
     )
+
+
+def test_a_population_shown_again_is_judged_against_the_last_population_shown() -> None:
+    """Population only at 15 sites, then suppressed (4 left), now 16 are back: 13 changed against the
+    last release, one site's arrival against the population the subscriber holds."""
+    sites = registry(site(i) for i in range(40))
+    parties = Parties.of_sites(sites.values())
+    first = cell("forced-labour", ids(0, 15), {"sites_with_issue": 5}, country="BD", sector="A")
+    behind = Released.of(first, Status.POPULATION_ONLY).contributions
+    four = Released.of(
+        cell("forced-labour", ids(0, 4), {"sites_with_issue": 1}, country="BD", sector="A"), Status.SUPPRESSED
+    )
+    sixteen = cell("forced-labour", ids(0, 16), {"sites_with_issue": 5}, country="BD", sector="A")
+    back = Released.of(sixteen, Status.POPULATION_ONLY)
+    # without the population the subscriber holds, only the last release counts: 12 changed
+    assert revision(four, back, P, parties) is Revision.SEND
+    withheld = replace(four, population_contributions=behind)
+    assert not population_change_may_be_shown(withheld, back, P, parties)
+    assert revision(withheld, back, P, parties) is Revision.HOLD
+    # the same population again is no change; five arrivals of five suppliers pass
+    assert revision(withheld, Released.of(first, Status.POPULATION_ONLY), P, parties) is Revision.SEND
+    twenty = Released.of(
+        cell("forced-labour", ids(0, 20), {"sites_with_issue": 5}, country="BD", sector="A"),
+        Status.POPULATION_ONLY,
+    )
+    assert revision(withheld, twenty, P, parties) is Revision.SEND
+
+
+def test_a_tightening_that_would_show_a_new_population_suppresses_the_cell() -> None:
+    """Published at 20 sites; one leaves and the outcomes must go. Population only would show 19 (one
+    site's departure), so the release suppresses the cell instead; with six gone (of six suppliers),
+    the change passes and population only is sent."""
+    sites = registry(site(i) for i in range(40))
+    parties = Parties.of_sites(sites.values())
+    at20 = cell("forced-labour", ids(0, 20), {"sites_with_issue": 5}, country="BD", sector="A")
+    previous = {at20.key: Released.of(at20, Status.PUBLISHED)}
+    at19 = cell("forced-labour", ids(0, 19), {"sites_with_issue": 5}, country="BD", sector="A")
+    assert not population_change_may_be_shown(
+        previous[at20.key], Released.of(at19, Status.POPULATION_ONLY), P, parties
+    )
+    d = decide([at19], sites, P, previous=previous)
+    assert d.status(at19.key) is Status.SUPPRESSED and d.cells[at19.key].revision is Revision.SEND
+    assert d.cells[at19.key].withheld_by == "outcome_min"  # the primary rule it fails comes first
+    at14 = cell("forced-labour", ids(0, 14), {"sites_with_issue": 5}, country="BD", sector="A")
+    d = decide([at14], sites, P, previous=previous)
+    assert d.status(at14.key) is Status.POPULATION_ONLY and d.cells[at14.key].revision is Revision.SEND
 
 
 # --- the attacker -----------------------------------------------------------------------------------

@@ -224,3 +224,41 @@ def test_a_cell_shown_again_after_a_suppression_is_judged_against_what_was_shown
     world.audit("s28-audit", "s28", (Issue.WAGES, CRITICAL))
     releases.release(world)
     assert_safe(releases.history)
+
+
+def test_a_tightening_does_not_show_a_one_site_change_of_its_population() -> None:
+    """BD×APPAREL (20 sites) is published with its outcomes. One site is removed: the cell falls below
+    outcome_min, and withholding its outcomes is a tightening, sent at any release. Sent as population
+    only, it would show 19 sites where the subscriber holds 20: one site's departure, which the
+    revision rule would never let through on its own."""
+    world, releases = Crafted(), Releases()
+    names = background(world, "a", 20, sector=APPAREL)
+    releases.release(world)
+
+    world.remove(names[3])
+    releases.release(world)
+    assert_safe(releases.history)
+
+
+def test_a_population_shown_again_after_a_suppression_is_judged_against_the_last_population_shown() -> None:
+    """BD×APPAREL (15 sites, population only) is published. Two suppliers with 6 sites each withdraw
+    consent: 3 sites are left and the cell is suppressed (a tightening). They grant it again while one
+    new site arrives. Against the suppressed release 13 sites changed, from many suppliers; but the
+    subscriber still holds the population of 15, and 16 is one site's arrival."""
+    world, releases = Crafted(), Releases()
+    for i in range(15):
+        company = "north" if i < 6 else "south" if i < 12 else None
+        world.site(f"s{i}", company=company)
+        world.audit(f"s{i}-audit", f"s{i}", *mix(i))
+    releases.release(world)
+
+    world.withdraw_consent("north")
+    world.withdraw_consent("south")
+    releases.release(world)
+
+    world.grant_consent("north")
+    world.grant_consent("south")
+    world.site("arrival")
+    world.audit("arrival-audit", "arrival", (Issue.WAGES, MAJOR))
+    releases.release(world)
+    assert_safe(releases.history)
