@@ -42,6 +42,7 @@ from schemas.shared.resolution import (
 from .identity import Affiliation, Identities, real_site_key
 from .model import SiteInfo
 from .schedule import Granularity, period_of  # re-exported: periods are defined once, in schedule
+from .shared_fields import share_field_sets
 
 __all__ = [
     "INPUT_KINDS",
@@ -112,7 +113,9 @@ class NormalizedState:
         table: dict[str, Any] = getattr(self, INPUT_TABLES[topic][0])
         if value is None:
             return table.pop(key, None) is not None
-        table[key] = INPUT_TABLES[topic][1].model_validate_json(value)
+        record = INPUT_TABLES[topic][1].model_validate_json(value)
+        share_field_sets(record)
+        table[key] = record
         return False
 
     def sizes(self) -> dict[str, int]:
