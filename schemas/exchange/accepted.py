@@ -10,9 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 
-from schemas.platform import AmforiEvent, SedexEvent
+from schemas.platform import AmforiEvent, AmforiEventFromJson, SedexEvent, SedexEventFromJson
 
 Platform = Literal["sedex", "amfori"]
 EntityKind = Literal["site", "audit", "finding", "company", "training"]
@@ -60,3 +69,35 @@ class AcceptedEvent(BaseModel):
     occurred_at_ms: int = Field(ge=0)
     source: SourcePosition
     event: PlatformEventUnion
+
+
+def _fast_envelope(platform: Platform, event: Any) -> type[BaseModel]:
+    """`AcceptedEvent`'s fields, with `platform` fixed and `event` of that platform's union without
+    its error-relocating guard (whose wrap validator makes pydantic validate python objects)."""
+    fields: dict[str, Any] = {name: (f.annotation, f) for name, f in AcceptedEvent.model_fields.items()}
+    fields["platform"] = (Literal[platform], ...)
+    fields["event"] = (event, ...)
+    return create_model(
+        f"_{platform.capitalize()}AcceptedEvent", __config__=AcceptedEvent.model_config, **fields
+    )
+
+
+_FAST_ENVELOPE: Final[TypeAdapter[Any]] = TypeAdapter(
+    Annotated[  # type: ignore[arg-type]
+        _fast_envelope("sedex", SedexEventFromJson) | _fast_envelope("amfori", AmforiEventFromJson),
+        Field(discriminator="platform"),
+    ]
+)
+
+
+def parse_accepted(value: bytes) -> AcceptedEvent:
+    """An accepted envelope from its bytes, as `AcceptedEvent.model_validate_json` reads it, in
+    pydantic-core's JSON mode: the envelope's event validated through its platform's union without the
+    guard took a tenth of normalize's time in python mode (py-spy, `bench.normalize`). Whatever the fast
+    path refuses is read again by `AcceptedEvent` itself, so the same values are refused with the same
+    errors; what it accepts, `AcceptedEvent` accepts as the same model (tests/schemas)."""
+    try:
+        fast = _FAST_ENVELOPE.validate_json(value)
+    except ValidationError:
+        return AcceptedEvent.model_validate_json(value)
+    return AcceptedEvent.model_construct(fast.model_fields_set, **fast.__dict__)

@@ -6,10 +6,22 @@ from typing import Any, Final
 
 from pydantic import TypeAdapter
 
-from schemas.platform.amfori import AMFORI_EVENT, AMFORI_EVENT_FROM_JSON, AMFORI_EVENT_TYPES, AmforiEvent
+from schemas.platform.amfori import (
+    AMFORI_EVENT,
+    AMFORI_EVENT_FROM_JSON,
+    AMFORI_EVENT_TYPES,
+    AmforiEvent,
+    AmforiEventFromJson,
+)
 from schemas.platform.amfori import TOPIC as AMFORI_TOPIC
 from schemas.platform.common import ChangeEvent
-from schemas.platform.sedex import SEDEX_EVENT, SEDEX_EVENT_FROM_JSON, SEDEX_EVENT_TYPES, SedexEvent
+from schemas.platform.sedex import (
+    SEDEX_EVENT,
+    SEDEX_EVENT_FROM_JSON,
+    SEDEX_EVENT_TYPES,
+    SedexEvent,
+    SedexEventFromJson,
+)
 from schemas.platform.sedex import TOPIC as SEDEX_TOPIC
 
 PLATFORM_ADAPTERS: Final[dict[str, TypeAdapter[Any]]] = {
@@ -29,6 +41,8 @@ __all__ = [
     "SEDEX_EVENT_TYPES",
     "SEDEX_TOPIC",
     "AmforiEvent",
+    "AmforiEventFromJson",
     "ChangeEvent",
     "SedexEvent",
+    "SedexEventFromJson",
 ]

@@ -347,6 +347,8 @@ AmforiEvent = Annotated[
     _AmforiEventUnion, WrapValidator(event_union_guard("type", "specVersion", SPEC_VERSION))
 ]
 AMFORI_EVENT: Final[TypeAdapter[AmforiEvent]] = TypeAdapter(AmforiEvent)
+AmforiEventFromJson = _AmforiEventUnion
+"""`AmforiEvent` without the guard: the type of `AMFORI_EVENT_FROM_JSON`, and of envelopes' fast path."""
 AMFORI_EVENT_FROM_JSON: Final[TypeAdapter[AmforiEvent]] = TypeAdapter(_AmforiEventUnion)
 """The same union without the guard, so that pydantic-core validates it from the bytes in JSON mode
 (the guard's wrap validator hands the members python objects, and cost ingest a sixth of its

@@ -368,6 +368,8 @@ SedexEvent = Annotated[
     _SedexEventUnion, WrapValidator(event_union_guard("eventType", "schemaVersion", SCHEMA_VERSION))
 ]
 SEDEX_EVENT: Final[TypeAdapter[SedexEvent]] = TypeAdapter(SedexEvent)
+SedexEventFromJson = _SedexEventUnion
+"""`SedexEvent` without the guard: the type of `SEDEX_EVENT_FROM_JSON`, and of envelopes' fast path."""
 SEDEX_EVENT_FROM_JSON: Final[TypeAdapter[SedexEvent]] = TypeAdapter(_SedexEventUnion)
 """The same union without the guard, so that pydantic-core validates it from the bytes in JSON mode
 (the guard's wrap validator hands the members python objects, and cost ingest a sixth of its

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ValidationError
 
-from schemas.exchange.accepted import AcceptedEvent
+from schemas.exchange.accepted import AcceptedEvent, parse_accepted
 from schemas.shared.models import Consent, PlatformSite
 from schemas.shared.resolution import (
     RESOLVED_SITES_TOPIC,
@@ -195,7 +195,7 @@ def step(normalizer: Normalizer, value: bytes | None) -> Step:
     """One value of the accepted topic through the normalizer. Never raises: a poison message must not
     stop the service, and the key rotation's replay must reach the same verdicts as the service."""
     try:
-        accepted = AcceptedEvent.model_validate_json(value or b"")
+        accepted = parse_accepted(value or b"")
     except ValidationError:
         return Step(None, Rejected("invalid_envelope", "not an exchange.ingest.accepted.v1 envelope"))
     try:
