@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bench.accepted import accepted_envelopes
-from schemas.exchange.accepted import AcceptedEvent
+from schemas.exchange.accepted import parse_accepted
 from schemas.exchange.aggregates import TABLES, topic_of
 from services.aggregate.noise import NoiseParams
 from services.aggregate.planner import ReleasePlan, plan_release
@@ -39,7 +39,7 @@ def demo_normalizer() -> Normalizer:
 def normalized(normalizer: Normalizer, envelope: bytes) -> list[Record] | None:
     """The records `normalizer` writes for one accepted envelope; None for one normalize dead-letters."""
     try:
-        return normalizer.process(AcceptedEvent.model_validate_json(envelope)).records
+        return normalizer.process(parse_accepted(envelope)).records
     except MappingError:
         return None
 
