@@ -253,22 +253,27 @@ def _insider_hit(program: _Program, targets: list[Var], insiders: Mapping[Party,
     with the same contribution to the same cells, the common case) have the same program and are
     solved once."""
     positions = {pos for pos, _ in program.comp}
-    seen: set[tuple[bytes, bytes, bytes]] = set()
+    seen: set[tuple[tuple[int, float, float], ...]] = set()
     for party in sorted(insiders):
         own = insiders[party]
         if positions.isdisjoint(own.units):
             continue
         mine_at = sorted(i for pos in positions.intersection(own.units) for i in program.at[pos])
-        lower, upper = program.lower.copy(), program.upper.copy()
+        # The party's box differs from the plain one on its own columns only: key it on those, and
+        # build the whole box only for a box not solved yet (most parties share one).
+        box = []
         for i in mine_at:
             pos, measure = program.comp[i]
-            lower[i] = own.counts.get((pos, measure), 0)
-            upper[i] = lower[i] + program.upper[i] - own.units[pos]
-        cols = np.asarray(mine_at)
-        box = (cols.tobytes(), lower[cols].tobytes(), upper[cols].tobytes())
-        if box in seen:
+            low = float(own.counts.get((pos, measure), 0))
+            box.append((i, low, low + program.upper[i] - own.units[pos]))
+        key = tuple(box)
+        if key in seen:
             continue
-        seen.add(box)
+        seen.add(key)
+        cols = np.asarray(mine_at)
+        lower, upper = program.lower.copy(), program.upper.copy()
+        lower[cols] = [low for _, low, _ in box]
+        upper[cols] = [high for _, _, high in box]
         truth = program.truth[cols]
         if np.any(truth < lower[cols]) or np.any(truth > upper[cols]):
             raise ValueError(f"{program.family.id}: a cell's unit_counts disagree with its counts")
