@@ -70,15 +70,23 @@ def build_state(records: Iterator[Record] | Sequence[Record]) -> tuple[Normalize
     return state, n
 
 
-def plan(state: NormalizedState, noise: NoiseParams | None = None, *, minimal: bool = True) -> ReleasePlan:
+def plan(
+    state: NormalizedState,
+    noise: NoiseParams | None = None,
+    *,
+    minimal: bool = True,
+    populations_only: frozenset[str] = frozenset(),
+) -> ReleasePlan:
     """The first release at RELEASE_AT with the service's default parameters (quarters, 30 days' grace),
     exact unless `noise` puts tables in the differential-privacy mode; `minimal=False`: the
-    smallest-first greedy withholding, to compare."""
+    smallest-first greedy withholding, to compare; `populations_only`: tables whose recovery rule
+    decides from populations alone."""
     settings = AggregateSettings()
+    params = replace(settings.disclosure_params(), minimal=minimal, populations_only=populations_only)
     return plan_release(
         state,
         ReleaseLog(),
-        replace(settings.disclosure_params(), minimal=minimal),
+        params,
         RELEASE_AT,
         granularity=settings.granularity,
         grace=settings.grace,

@@ -32,12 +32,21 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="withhold smallest first, as before the cheapest-fix choice (DisclosureParams.minimal)",
     )
+    parser.add_argument(
+        "--populations-only",
+        default="",
+        help="comma-separated tables whose recovery rule decides from populations alone "
+        "(AGGREGATE_POPULATIONS_ONLY_TABLES)",
+    )
     args = parser.parse_args(argv)
+    strict = frozenset(t.strip() for t in args.populations_only.split(",") if t.strip())
     state, records = build_state(normalized_records(args.events))
     started = time.perf_counter()
-    release = plan(state, minimal=not args.greedy)
+    release = plan(state, minimal=not args.greedy, populations_only=strict)
     seconds = time.perf_counter() - started
     mode = "smallest-first greedy" if args.greedy else "cheapest fix"
+    if strict:
+        mode += f", populations only for {', '.join(sorted(strict))}"
     print(f"{args.events} events, {records} normalized records, {mode}, plan {seconds:.1f} s")
     print(
         "| table | cells | passed primary | shown with outcomes | withheld beyond primary | share shown "

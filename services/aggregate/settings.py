@@ -7,9 +7,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from schemas.exchange.aggregates import TABLES
 from services.config import Port, WorkerSettings
 
-from .disclosure.rules import DisclosureParams
+from .disclosure.rules import DisclosureParams, DisclosureParamsError
 from .noise.params import NoiseParams
 
 
@@ -51,6 +52,9 @@ class AggregateSettings(WorkerSettings):
     dp_tables: str = ""
     dp_rho_per_period: float = Field(default=2.0, gt=0)
     dp_draws_per_period: int = Field(default=3, ge=1)
+    # Tables whose "no exact recovery" rule decides from populations alone instead of the value LP
+    # (comma-separated; docs/aggregate.md): no pattern of theirs reads an outcome value.
+    populations_only_tables: str = ""
 
     def noise_params(self) -> NoiseParams:
         """The differential-privacy mode configured; raises `NoiseParamsError` for an unknown table."""
@@ -58,9 +62,22 @@ class AggregateSettings(WorkerSettings):
         return NoiseParams(tables, self.dp_rho_per_period, self.dp_draws_per_period)
 
     def disclosure_params(self) -> DisclosureParams:
-        """The disclosure parameters configured; raises `DisclosureParamsError` below the contract's floor."""
+        """The disclosure parameters configured; raises `DisclosureParamsError` below the contract's
+        floor, or for a populations-only table that is unknown or also noisy (a noisy table withholds
+        nothing for recovery at all)."""
+        strict = frozenset(t.strip() for t in self.populations_only_tables.split(",") if t.strip())
+        unknown = sorted(strict - set(TABLES))
+        if unknown:
+            raise DisclosureParamsError(f"populations_only_tables names unknown tables: {', '.join(unknown)}")
+        noisy = sorted(strict & self.noise_params().tables)
+        if noisy:
+            raise DisclosureParamsError(f"tables both noisy and populations-only: {', '.join(noisy)}")
         return DisclosureParams(
-            k_sites=self.k_sites, k_insider=self.k_insider, outcome_min=self.outcome_min, k_delta=self.k_delta
+            k_sites=self.k_sites,
+            k_insider=self.k_insider,
+            outcome_min=self.outcome_min,
+            k_delta=self.k_delta,
+            populations_only=strict,
         )
 
     @model_validator(mode="after")

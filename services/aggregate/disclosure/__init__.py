@@ -284,12 +284,15 @@ def decide(
     families = build_families(cells)
     previous = previous or {}
     parties = parties or Parties.of_sites(sites.values())
-    groups: dict[tuple[bool, Signature], list[Family]] = defaultdict(list)
+    # Families share a pattern only within one mode: a value LP's fix must not reach a table that
+    # decides from populations alone, nor any withholding a noisy one.
+    groups: dict[tuple[bool, bool, Signature], list[Family]] = defaultdict(list)
     for family in families:
-        groups[(family.table in noisy, signature(family, params))].append(family)
+        mode = (family.table in noisy, family.table in params.populations_only)
+        groups[(*mode, signature(family, params))].append(family)
     decisions: dict[CellKey, CellDecision] = {}
     real = {site: info.real for site, info in sites.items()}
-    for (is_noisy, _), members in groups.items():
+    for (is_noisy, _, _), members in groups.items():
         settle = _noisy if is_noisy else _settle
         pattern, revisions = settle(members, sites, real, params, previous, parties)
         for family in members:

@@ -53,6 +53,11 @@ class DisclosureParams:
     # the smallest-first greedy of earlier releases, kept to measure what the choice gains
     # (`bench.utility --greedy`).
     minimal: bool = True
+    # The tables whose "no exact recovery" rule decides from populations alone (`view.
+    # unshown_child_violation`) instead of the value LP: a pattern that never reads an outcome value,
+    # so withholding tells nothing about outcomes (issue 9, attack 6), at the cost of every margin
+    # whose cells are not all shown (docs/aggregate.md).
+    populations_only: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for name in ("k_sites", "k_insider", "outcome_min", "k_delta", "audit_quality_min_sites"):

@@ -274,6 +274,32 @@ def recovery_violation(
     )
 
 
+def unshown_child_violation(family: Family, view: Mapping[Position, ViewEntry]) -> Violation | None:
+    """ "No exact recovery" decided from populations alone (tables in `params.populations_only`).
+
+    Two conditions on which cells' outcomes are known now (values are never read):
+    - a margin known now has every child known now, in each of its relations: otherwise the children
+      not known hold a remainder the subscriber knows exactly, and when that remainder is zero or whole
+      (every site has the finding) each of them is pinned at 0 or at its population; only values tell
+      when, and deciding from values leaks (attack 6), so the margin's outcomes are withheld;
+    - a margin not known now has a child not known now in each of its relations: otherwise it is the
+      sum of known children.
+    With both, the cells not known are closed upwards (every margin above one is unknown too) and
+    below each unknown margin lies an unknown child, so any non-zero unknown count can move one unit
+    down along a chain of unknown cells and their unknown margins (every margin holds at least what its
+    child does), and an insider's part likewise (a margin's others' part holds at least its child's):
+    no count is pinned, whatever the values. `test_populations_only.py` checks this with the
+    independent attacker."""
+    for rel in family.relations:
+        margin = view[rel.margin]
+        unknown = [c for c in rel.children if not view[c].known_now]
+        if margin.known_now and unknown:
+            return Violation("recovery", Status.POPULATION_ONLY, (rel.margin,))
+        if not margin.known_now and not unknown and rel.children:
+            return Violation("recovery", Status.POPULATION_ONLY, _order(family, view, rel.children, None))
+    return None
+
+
 def first_violation(
     family: Family,
     view: Mapping[Position, ViewEntry],
@@ -283,7 +309,8 @@ def first_violation(
     sites: Mapping[str, SiteInfo] | None = None,
 ) -> Violation | None:
     """The first rule the view breaks, in a fixed order (relations, covers, sums, determined cells,
-    the value LP; with `sites`, the value LP for every insider too)."""
+    the value LP; with `sites`, the value LP for every insider too). A table in
+    `params.populations_only` has `unshown_child_violation` in place of the value LP."""
     for rel in family.relations:
         found = residual_violation(family, view, rel.margin, rel.children, parties, params)
         if found is not None:
@@ -299,6 +326,8 @@ def first_violation(
     found = determined_violation(family, view, parties, params)
     if found is not None:
         return found
+    if family.table in params.populations_only:
+        return unshown_child_violation(family, view)
     return recovery_violation(family, view, checks, sites)
 
 
