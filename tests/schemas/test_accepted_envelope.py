@@ -51,7 +51,15 @@ def altered(value: bytes, change: str) -> bytes:
     return json.dumps(doc).encode()
 
 
-CHANGES = ["platform", "version", "event type", "extra field", "event not an object", "missing source", "not json"]
+CHANGES = [
+    "platform",
+    "version",
+    "event type",
+    "extra field",
+    "event not an object",
+    "missing source",
+    "not json",
+]
 
 
 @pytest.mark.parametrize("change", CHANGES)

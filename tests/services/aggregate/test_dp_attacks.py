@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from schemas.exchange.aggregates import NOISE_DRAW
 from schemas.taxonomy import Issue, Sector, Severity
 from services.aggregate.noise import NoiseParams
-from tests.services.aggregate.crafted import Crafted, Ref, Releases
-from tests.services.aggregate.test_insider_attacks import pattern
+from tests.services.aggregate.crafted import Crafted, Releases
+from tests.services.aggregate.test_insider_attacks import attack_6_world, pattern
 
 BOTH = NoiseParams(frozenset({"issue-prevalence", "forced-labour"}))
 TRIALS = 150
@@ -34,20 +34,8 @@ def test_in_dp_mode_the_pattern_does_not_depend_on_findings() -> None:
     wages findings in one world and not in the other."""
     histories = []
     for saturated in (True, False):
-        world, releases = Crafted(), Releases(noise=BOTH)
-        for sector, n in (
-            (Sector.APPAREL_TEXTILES, 25),
-            (Sector.FOOTWEAR_LEATHER, 12),
-            (Sector.ELECTRONICS, 12),
-        ):
-            for i in range(n):
-                name = f"{sector.value[:4]}-{i}"
-                world.site(name, sector=sector, members=[Ref("buyer", lei="LEI-BUYER")] if i % 5 == 0 else [])
-                wages = (sector is Sector.APPAREL_TEXTILES and i % 2 == 0) or (
-                    sector is not Sector.APPAREL_TEXTILES and (saturated or i % 3 == 0)
-                )
-                world.audit(f"{name}-audit", name, *([(Issue.WAGES, Severity.MAJOR)] if wages else []))
-        releases.release(world)
+        releases = Releases(noise=BOTH)
+        releases.release(attack_6_world(saturated))
         histories.append(releases.history)
     assert pattern(histories[0]) == pattern(histories[1])
 

@@ -44,6 +44,32 @@ def background(
     return names
 
 
+def attack_6_world(saturated: bool) -> Crafted:
+    """Attack 6's populations: 25/12/12 sites under BD×ALL in apparel, footwear and electronics, a
+    buyer linked to every fifth. Half of apparel has a major wages finding; in the two small sectors
+    every site has one when `saturated`, else every third."""
+    world = Crafted()
+    for sector, n in ((APPAREL, 25), (FOOTWEAR, 12), (ELECTRONICS, 12)):
+        for i in range(n):
+            name = f"{sector.value[:4]}-{i}"
+            world.site(name, sector=sector, members=[Ref("buyer", lei="LEI-BUYER")] if i % 5 == 0 else [])
+            wages = (sector is APPAREL and i % 2 == 0) or (
+                sector is not APPAREL and (saturated or i % 3 == 0)
+            )
+            world.audit(f"{name}-audit", name, *([(Issue.WAGES, MAJOR)] if wages else []))
+    return world
+
+
+def withdraw_and_grant_again(world: Crafted, releases: Releases, *companies: str) -> None:
+    """The companies withdraw consent for a release, then grant it again (released by the caller, with
+    whatever else it changes)."""
+    for company in companies:
+        world.withdraw_consent(company)
+    releases.release(world)
+    for company in companies:
+        world.grant_consent(company)
+
+
 def assert_safe(history: list[Release]) -> None:
     violations = attack(history)
     assert not violations, summary(violations)
@@ -171,16 +197,8 @@ def test_the_withholding_pattern_does_not_depend_on_findings() -> None:
     owners and members are identical, so the patterns must be too (and neither world may leak)."""
     histories = []
     for saturated in (True, False):
-        world, releases = Crafted(), Releases()
-        for sector, n in ((APPAREL, 25), (FOOTWEAR, 12), (ELECTRONICS, 12)):
-            for i in range(n):
-                name = f"{sector.value[:4]}-{i}"
-                world.site(name, sector=sector, members=[Ref("buyer", lei="LEI-BUYER")] if i % 5 == 0 else [])
-                wages = (sector is APPAREL and i % 2 == 0) or (
-                    sector is not APPAREL and (saturated or i % 3 == 0)
-                )
-                world.audit(f"{name}-audit", name, *([(Issue.WAGES, MAJOR)] if wages else []))
-        releases.release(world)
+        releases = Releases()
+        releases.release(attack_6_world(saturated))
         histories.append(releases.history)
     assert pattern(histories[0]) == pattern(histories[1])
     # Only the unsaturated world must be safe: with a pattern that cannot depend on findings, a
@@ -215,12 +233,7 @@ def test_a_cell_shown_again_after_a_suppression_is_judged_against_what_was_shown
         world.audit(f"s{i}-audit", f"s{i}", *([(Issue.WAGES, sev)] if sev else []))
     releases.release(world)
 
-    world.withdraw_consent("north")
-    world.withdraw_consent("south")
-    releases.release(world)
-
-    world.grant_consent("north")
-    world.grant_consent("south")
+    withdraw_and_grant_again(world, releases, "north", "south")
     world.audit("s28-audit", "s28", (Issue.WAGES, CRITICAL))
     releases.release(world)
     assert_safe(releases.history)
@@ -252,12 +265,7 @@ def test_a_population_shown_again_after_a_suppression_is_judged_against_the_last
         world.audit(f"s{i}-audit", f"s{i}", *mix(i))
     releases.release(world)
 
-    world.withdraw_consent("north")
-    world.withdraw_consent("south")
-    releases.release(world)
-
-    world.grant_consent("north")
-    world.grant_consent("south")
+    withdraw_and_grant_again(world, releases, "north", "south")
     world.site("arrival")
     world.audit("arrival-audit", "arrival", (Issue.WAGES, MAJOR))
     releases.release(world)

@@ -18,10 +18,10 @@ from schemas.taxonomy import Issue, Sector, Severity
 from services.aggregate.disclosure import DisclosureParams, Status, decide
 from services.aggregate.model import Cell, SiteInfo
 from services.aggregate.settings import AggregateSettings
-from tests.services.aggregate.crafted import Crafted, Ref, Releases
+from tests.services.aggregate.crafted import Crafted, Releases
 from tests.services.aggregate.insider import attack, summary
 from tests.services.aggregate.test_disclosure import grid, prevalence, random_world
-from tests.services.aggregate.test_insider_attacks import background, pattern
+from tests.services.aggregate.test_insider_attacks import attack_6_world, background, pattern
 from tests.services.aggregate.test_insider_worlds import insider_recovers
 
 ISSUE_PREVALENCE = "issue-prevalence"
@@ -71,20 +71,8 @@ def test_the_pattern_is_the_same_in_both_of_attack_6s_worlds_and_both_are_safe()
     the patterns are equal and even the saturated world pins nothing."""
     histories = []
     for saturated in (True, False):
-        world, releases = Crafted(), Releases(params=DisclosureParams(populations_only=STRICT))
-        for sector, n in (
-            (Sector.APPAREL_TEXTILES, 25),
-            (Sector.FOOTWEAR_LEATHER, 12),
-            (Sector.ELECTRONICS, 12),
-        ):
-            for i in range(n):
-                name = f"{sector.value[:4]}-{i}"
-                world.site(name, sector=sector, members=[Ref("buyer", lei="LEI-BUYER")] if i % 5 == 0 else [])
-                wages = (sector is Sector.APPAREL_TEXTILES and i % 2 == 0) or (
-                    sector is not Sector.APPAREL_TEXTILES and (saturated or i % 3 == 0)
-                )
-                world.audit(f"{name}-audit", name, *([(Issue.WAGES, Severity.MAJOR)] if wages else []))
-        releases.release(world)
+        releases = Releases(params=DisclosureParams(populations_only=STRICT))
+        releases.release(attack_6_world(saturated))
         histories.append(releases.history)
     assert pattern(histories[0]) == pattern(histories[1])
     for history in histories:
