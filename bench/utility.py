@@ -20,6 +20,7 @@ import time
 
 from bench.inprocess import build_state, normalized_records, plan
 from schemas.exchange.aggregates import TABLES
+from services.aggregate.settings import table_names
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         "(AGGREGATE_POPULATIONS_ONLY_TABLES)",
     )
     args = parser.parse_args(argv)
-    strict = frozenset(t.strip() for t in args.populations_only.split(",") if t.strip())
+    strict = table_names(args.populations_only)
     state, records = build_state(normalized_records(args.events))
     started = time.perf_counter()
     release = plan(state, minimal=not args.greedy, populations_only=strict)

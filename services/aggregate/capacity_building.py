@@ -63,7 +63,7 @@ from .disclosure.residual import (
     enforce_residuals,
     primary_pattern,
 )
-from .disclosure.revision import population_change_may_be_shown, revision
+from .disclosure.revision import revision, tightening_shows_new_population
 from .disclosure.rules import SHOWN_ORDER
 from .disclosure.view import ViewEntry, first_violation, residual_violation, view_entry
 from .identity import Parties
@@ -383,7 +383,9 @@ def _decide_topic(
                 shown if status is Status.PUBLISHED else None,
             )
             rev = revision(last, candidate, params, parties, tightening=_tightening)
-            if rev is Revision.SEND and not population_change_may_be_shown(last, candidate, params, parties):
+            if rev is Revision.SEND and tightening_shows_new_population(
+                last, candidate, params, parties, tightening=_tightening
+            ):
                 unsafe.append(ppos)
             decisions[cc.cell.key] = CapacityDecision(
                 cc.cell,

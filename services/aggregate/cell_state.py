@@ -7,8 +7,8 @@ broker refused it, the release transaction aborted, and every retry failed the s
 `python -m bench.backfill --events 1000000`). So the contributions (and the shown and population
 contributions) are cut, in site order, into slices of at most `PART_BYTES` of JSON each: the first
 slice stays in the cell's record (`ReleaseStateRecord`, version 4, `parts` > 1), the others go to part
-records (`ReleaseStatePartRecord`) under keys of their own, all in the release's transaction. A cell that fits
-in one part is written exactly as before (version 3, no `parts`), byte for byte.
+records (`ReleaseStatePartRecord`) under keys of their own, all in the release's transaction. A cell
+that fits in one part is written exactly as before (version 3, no `parts`), byte for byte.
 
 When a cell needs fewer parts than at its last release, its surplus parts are overwritten with empty
 ones: a reader ignores parts beyond the record's count anyway, and no site's pseudonym stays behind in

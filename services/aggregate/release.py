@@ -302,6 +302,11 @@ def shows_outcomes(message: Message) -> bool:
     return any(v is not None for k, v in values.items() if k not in POPULATION_MEASURES)
 
 
+def _tokens(released: LoggedRelease) -> dict[str, str]:
+    """A (non-legacy) release's contributions, each real site's token."""
+    return {k: v for k, v in released.contributions.items() if v is not None}
+
+
 def next_revision(previous: LoggedRelease | None) -> int:
     """0 for a cell's first release, then one more than its last."""
     return 0 if previous is None else previous.revision + 1
@@ -491,11 +496,14 @@ class ReleaseLog:
         shown: Mapping[str, str] | None = None
         population: Mapping[str, str] | None = None
         if previous is not None and not previous.legacy:
-            before = {k: v for k, v in previous.contributions.items() if v is not None}
+            # What the subscriber still holds once this message withholds it: the previous release's
+            # contributions if that release showed it, else what the previous record kept.
             if not shows_outcomes(message):
-                shown = before if previous.shows_outcomes else previous.shown_contributions
+                shown = _tokens(previous) if previous.shows_outcomes else previous.shown_contributions
             if message.measures is None:
-                population = before if previous.measures is not None else previous.population_contributions
+                population = (
+                    _tokens(previous) if previous.measures is not None else previous.population_contributions
+                )
         records, parts = cell_state_records(
             key,
             message,

@@ -7,11 +7,15 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from schemas.exchange.aggregates import TABLES
 from services.config import Port, WorkerSettings
 
 from .disclosure.rules import DisclosureParams, DisclosureParamsError
 from .noise.params import NoiseParams
+
+
+def table_names(text: str) -> frozenset[str]:
+    """A comma-separated list of table names (`AGGREGATE_DP_TABLES`, `AGGREGATE_POPULATIONS_ONLY_TABLES`)."""
+    return frozenset(name.strip() for name in text.split(",") if name.strip())
 
 
 class AggregateSettings(WorkerSettings):
@@ -58,17 +62,13 @@ class AggregateSettings(WorkerSettings):
 
     def noise_params(self) -> NoiseParams:
         """The differential-privacy mode configured; raises `NoiseParamsError` for an unknown table."""
-        tables = frozenset(t.strip() for t in self.dp_tables.split(",") if t.strip())
-        return NoiseParams(tables, self.dp_rho_per_period, self.dp_draws_per_period)
+        return NoiseParams(table_names(self.dp_tables), self.dp_rho_per_period, self.dp_draws_per_period)
 
     def disclosure_params(self) -> DisclosureParams:
         """The disclosure parameters configured; raises `DisclosureParamsError` below the contract's
         floor, or for a populations-only table that is unknown or also noisy (a noisy table withholds
         nothing for recovery at all)."""
-        strict = frozenset(t.strip() for t in self.populations_only_tables.split(",") if t.strip())
-        unknown = sorted(strict - set(TABLES))
-        if unknown:
-            raise DisclosureParamsError(f"populations_only_tables names unknown tables: {', '.join(unknown)}")
+        strict = table_names(self.populations_only_tables)
         noisy = sorted(strict & self.noise_params().tables)
         if noisy:
             raise DisclosureParamsError(f"tables both noisy and populations-only: {', '.join(noisy)}")

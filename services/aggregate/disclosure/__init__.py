@@ -52,6 +52,7 @@ from services.aggregate.disclosure.revision import (
     population_change_may_be_shown,
     real_contributions,
     revision,
+    tightening_shows_new_population,
 )
 from services.aggregate.disclosure.rules import (
     DisclosureParams,
@@ -163,7 +164,7 @@ def _revisions(
         candidate = Released.of(cell, pattern.status[pos], real)
         revisions[pos] = revision(last, candidate, params, parties, noisy=noisy)
         view[pos] = view_entry(candidate, revisions[pos], last)
-        if revisions[pos] is Revision.SEND and not population_change_may_be_shown(
+        if revisions[pos] is Revision.SEND and tightening_shows_new_population(
             last, candidate, params, parties
         ):
             unsafe.append(pos)

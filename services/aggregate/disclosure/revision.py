@@ -141,6 +141,24 @@ def population_change_may_be_shown(
     return not changed or change_may_be_shown(changed, parties, params)
 
 
+def tightening_shows_new_population(
+    previous: Released | None,
+    candidate: Released,
+    params: DisclosureParams,
+    parties: Parties,
+    *,
+    tightening: Callable[[Released, Released], bool] | None = None,
+) -> bool:
+    """A tightening `revision` sends at any release, but whose population is a change the rule would
+    not let through (`population_change_may_be_shown`): the cell must be suppressed instead. Only a
+    tightening needs this: `revision` judges every other change's population itself."""
+    return (
+        previous is not None
+        and (tightening or is_tightening)(previous, candidate)
+        and not population_change_may_be_shown(previous, candidate, params, parties)
+    )
+
+
 def unchanged(previous: Released, candidate: Released, *, noisy: bool = False) -> bool:
     """Nothing to send. A noisy cell's published outcomes are a draw, not the candidate's exact values,
     so it is unchanged when its status, population and real sites' contributions are."""

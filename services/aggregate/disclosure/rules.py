@@ -13,6 +13,7 @@ from enum import StrEnum
 from itertools import chain
 from typing import Final
 
+from schemas.exchange.aggregates import TABLES
 from services.aggregate.model import Cell, SiteInfo
 
 MIN_PRINCIPAL_OWNERS: Final = 3  # fixed by the contract, not a parameter
@@ -60,6 +61,9 @@ class DisclosureParams:
     populations_only: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
+        unknown = sorted(self.populations_only - set(TABLES))
+        if unknown:
+            raise DisclosureParamsError(f"populations_only names unknown tables: {', '.join(unknown)}")
         for name in ("k_sites", "k_insider", "outcome_min", "k_delta", "audit_quality_min_sites"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):

@@ -275,7 +275,8 @@ def recovery_violation(
 
 
 def unshown_child_violation(family: Family, view: Mapping[Position, ViewEntry]) -> Violation | None:
-    """ "No exact recovery" decided from populations alone (tables in `params.populations_only`).
+    """The recovery rule ("no exact recovery") decided from populations alone (tables in
+    `params.populations_only`).
 
     Two conditions on which cells' outcomes are known now (values are never read):
     - a margin known now has every child known now, in each of its relations: otherwise the children
