@@ -75,14 +75,14 @@ def plan(
     noise: NoiseParams | None = None,
     *,
     minimal: bool = True,
-    populations_only: frozenset[str] = frozenset(),
+    value_recovery: frozenset[str] = frozenset(),
 ) -> ReleasePlan:
     """The first release at RELEASE_AT with the service's default parameters (quarters, 30 days' grace),
     exact unless `noise` puts tables in the differential-privacy mode; `minimal=False`: the
-    smallest-first greedy withholding, to compare; `populations_only`: tables whose recovery rule
-    decides from populations alone."""
+    smallest-first greedy withholding, to compare; `value_recovery`: tables whose recovery rule is the
+    value LP the contract does not allow (`DisclosureParams.value_recovery`), to compare."""
     settings = AggregateSettings()
-    params = replace(settings.disclosure_params(), minimal=minimal, populations_only=populations_only)
+    params = replace(settings.disclosure_params(), minimal=minimal, value_recovery=value_recovery)
     return plan_release(
         state,
         ReleaseLog(),

@@ -34,20 +34,21 @@ def main(argv: list[str] | None = None) -> None:
         help="withhold smallest first, as before the cheapest-fix choice (DisclosureParams.minimal)",
     )
     parser.add_argument(
-        "--populations-only",
+        "--value-recovery",
         default="",
-        help="comma-separated tables whose recovery rule decides from populations alone "
-        "(AGGREGATE_POPULATIONS_ONLY_TABLES)",
+        help="comma-separated tables whose recovery rule is the value LP of earlier releases instead of "
+        "the contract's populations-only rule (DisclosureParams.value_recovery; not a service setting: "
+        "it reads outcome values, attack 6), to measure what the contract's rule costs",
     )
     args = parser.parse_args(argv)
-    strict = table_names(args.populations_only)
+    by_values = table_names(args.value_recovery)
     state, records = build_state(normalized_records(args.events))
     started = time.perf_counter()
-    release = plan(state, minimal=not args.greedy, populations_only=strict)
+    release = plan(state, minimal=not args.greedy, value_recovery=by_values)
     seconds = time.perf_counter() - started
     mode = "smallest-first greedy" if args.greedy else "cheapest fix"
-    if strict:
-        mode += f", populations only for {', '.join(sorted(strict))}"
+    if by_values:
+        mode += f", value LP for {', '.join(sorted(by_values))}"
     print(f"{args.events} events, {records} normalized records, {mode}, plan {seconds:.1f} s")
     print(
         "| table | cells | passed primary | shown with outcomes | withheld beyond primary | share shown "

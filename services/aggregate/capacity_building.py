@@ -28,7 +28,7 @@ The exchange therefore judges every (period, topic) as one *group family* with t
 issue-prevalence cell (next period, c, ALL, topic) as the subscriber's view holds it after this
 release. The existing machinery of `disclosure.view` then applies unchanged: residuals (a withheld
 group beside a shown one and a shown I_c must pass threshold, insider and outcome_min), exact sums,
-cells determined by the relations together, and the recovery LP. Only the group positions may be
+cells determined by the relations together, and the recovery rule. Only the group positions may be
 withheld further; issue-prevalence is decided first, by its own families, and is fixed here. A group
 that is the whole of its issue-prevalence cell (no site of the country was trained) shows what that
 cell shows and is fixed too: its rate is the issue-prevalence rate.
@@ -39,8 +39,11 @@ the next period is closed, whether it is in the trained group with a finding; un
 finding), and a change is sent only if the changed real sites number k_delta and pass the insider rule;
 a change that only withholds more is always sent.
 
-Nothing here reads an outcome value to decide, except the recovery LP that `disclosure.view` runs last
-(as for every table).
+Nothing here reads an outcome value to decide. The recovery rule, from populations alone, treats the
+issue-prevalence positions as fixed (`view.unshown_child_violation`'s `fixed`): below a known one the
+groups shown are withheld until none or all are, and once none is, the cell's own saturation (every
+site has the finding, so every group does) is issue-prevalence's disclosure, which no rate withheld
+here could undo.
 """
 
 from __future__ import annotations
@@ -426,7 +429,7 @@ def _decide_topic(
             return decisions
         for pos in groups.cells:  # groups of countries without a cell of their own, never shown
             grp_view.setdefault(pos, _unshown(groups.cells[pos], real))
-        found = first_violation(groups, grp_view, parties, params, checks, sites)
+        found = first_violation(groups, grp_view, parties, params, checks, sites, fixed.keys())
         if found is None:
             return decisions
         movable = _movable(groups, members) - fixed.keys()

@@ -9,12 +9,12 @@ from pydantic import Field, model_validator
 
 from services.config import Port, WorkerSettings
 
-from .disclosure.rules import DisclosureParams, DisclosureParamsError
+from .disclosure.rules import DisclosureParams
 from .noise.params import NoiseParams
 
 
 def table_names(text: str) -> frozenset[str]:
-    """A comma-separated list of table names (`AGGREGATE_DP_TABLES`, `AGGREGATE_POPULATIONS_ONLY_TABLES`)."""
+    """A comma-separated list of table names (`AGGREGATE_DP_TABLES`, a benchmark's table flags)."""
     return frozenset(name.strip() for name in text.split(",") if name.strip())
 
 
@@ -56,9 +56,6 @@ class AggregateSettings(WorkerSettings):
     dp_tables: str = ""
     dp_rho_per_period: float = Field(default=2.0, gt=0)
     dp_draws_per_period: int = Field(default=3, ge=1)
-    # Tables whose "no exact recovery" rule decides from populations alone instead of the value LP
-    # (comma-separated; docs/aggregate.md): no pattern of theirs reads an outcome value.
-    populations_only_tables: str = ""
 
     def noise_params(self) -> NoiseParams:
         """The differential-privacy mode configured; raises `NoiseParamsError` for an unknown table."""
@@ -66,18 +63,13 @@ class AggregateSettings(WorkerSettings):
 
     def disclosure_params(self) -> DisclosureParams:
         """The disclosure parameters configured; raises `DisclosureParamsError` below the contract's
-        floor, or for a populations-only table that is unknown or also noisy (a noisy table withholds
-        nothing for recovery at all)."""
-        strict = table_names(self.populations_only_tables)
-        noisy = sorted(strict & self.noise_params().tables)
-        if noisy:
-            raise DisclosureParamsError(f"tables both noisy and populations-only: {', '.join(noisy)}")
+        floor. Every exact table decides "no exact recovery" from populations alone: no setting
+        selects the value LP, which the contract does not allow (`DisclosureParams.value_recovery`)."""
         return DisclosureParams(
             k_sites=self.k_sites,
             k_insider=self.k_insider,
             outcome_min=self.outcome_min,
             k_delta=self.k_delta,
-            populations_only=strict,
         )
 
     @model_validator(mode="after")

@@ -12,17 +12,21 @@ will hold after it (`view`), not by the release alone:
    always sent, unless it would show a population change the rule does not let through, in which
    case the cell is suppressed instead; otherwise the cell is held at its last release;
 4. the view after the release (`view`): residuals with held cells counted as shown at their old
-   sites, exact sums, cells pinned by the relations together, the value LP; a violation withholds one
+   sites, exact sums, cells pinned by the relations together, then the recovery rule from populations
+   alone (`view.unshown_child_violation`: a margin shows outcomes only above children that all do, a
+   withheld margin keeps a withheld child in each relation); a violation withholds one
    more cell in the shared pattern, and 2–4 run again until the view breaks no rule. Of the cells
    that could mend it (a cell sent anyway, the margin, a held or unchanged cell, which is then sent as
    a tightening), the one taken is the one that withholds the fewest cells once the residual rule has
    followed it (`_mend`); the smallest-first greedy of earlier versions remains behind
    `DisclosureParams(minimal=False)` to measure the difference (`bench.utility --greedy`).
 
-Steps 1–3 and the view's population rules read no outcome value: what they withhold follows from
-populations, owners, members and which real sites changed. The view's last rule, the recovery LP
-(`recovery`), does read values; docs/aggregate.md says what that costs (issue 9, attack 6) and why
-the differential-privacy mode is the remedy. `CellDecision.by_values` says which patterns it touched.
+No step reads an outcome value: what is withheld follows from populations, owners, members and which
+real sites changed, as aggregates.md asks of a deterministic exchange ("either it decides from
+populations alone, or it publishes outcomes with noise"). The value LP of earlier releases
+(`recovery`) read values, and the pattern then told them (issue 9, attack 6); it runs only for tables
+a benchmark names in `DisclosureParams.value_recovery`, and `CellDecision.by_values` says which
+patterns it touched.
 """
 
 from __future__ import annotations
@@ -289,7 +293,7 @@ def decide(
     # decides from populations alone, nor any withholding a noisy one.
     groups: dict[tuple[bool, bool, Signature], list[Family]] = defaultdict(list)
     for family in families:
-        mode = (family.table in noisy, family.table in params.populations_only)
+        mode = (family.table in noisy, params.decides_from_populations(family.table))
         groups[(*mode, signature(family, params))].append(family)
     decisions: dict[CellKey, CellDecision] = {}
     real = {site: info.real for site, info in sites.items()}

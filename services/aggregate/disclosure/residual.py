@@ -233,7 +233,10 @@ def _remainder_violation(
         with_outcomes = [c for c in below if st[c] is Status.PUBLISHED]
         rest = margin_sites - _union(family, with_outcomes)
         if rest and not passes_outcome_rule(rest, params):
-            if with_outcomes:
+            # Under the populations-only recovery rule a margin above a cell without outcomes loses its
+            # own (`view.unshown_child_violation`), and that mends this remainder too: a child withheld
+            # here first would be lost for nothing.
+            if with_outcomes and not params.decides_from_populations(family.table):
                 return _size_order(family, with_outcomes)[0], Status.POPULATION_ONLY
             return margin, Status.POPULATION_ONLY
     return None

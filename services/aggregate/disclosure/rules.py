@@ -54,16 +54,23 @@ class DisclosureParams:
     # the smallest-first greedy of earlier releases, kept to measure what the choice gains
     # (`bench.utility --greedy`).
     minimal: bool = True
-    # The tables whose "no exact recovery" rule decides from populations alone (`view.
-    # unshown_child_violation`) instead of the value LP: a pattern that never reads an outcome value,
-    # so withholding tells nothing about outcomes (issue 9, attack 6), at the cost of every margin
-    # whose cells are not all shown (docs/aggregate.md).
-    populations_only: frozenset[str] = frozenset()
+    # "No exact recovery" decides from populations alone (`view.unshown_child_violation`) for every
+    # table: aggregates.md lets a deterministic exchange decide this rule from populations or publish
+    # with noise, nothing else. `value_recovery` names tables that decide it by the value LP of earlier
+    # releases instead, which reads outcome values, so the pattern can tell them (issue 9, attack 6):
+    # it breaks the contract, the service cannot select it (no setting), and it is kept only so
+    # `bench.utility --value-recovery` can measure what the contract's rule costs against it.
+    value_recovery: frozenset[str] = frozenset()
+
+    def decides_from_populations(self, table: str) -> bool:
+        """Whether `table`'s recovery rule is the contract's populations-only one (every table, unless
+        a benchmark names it in `value_recovery`)."""
+        return table not in self.value_recovery
 
     def __post_init__(self) -> None:
-        unknown = sorted(self.populations_only - set(TABLES))
+        unknown = sorted(self.value_recovery - set(TABLES))
         if unknown:
-            raise DisclosureParamsError(f"populations_only names unknown tables: {', '.join(unknown)}")
+            raise DisclosureParamsError(f"value_recovery names unknown tables: {', '.join(unknown)}")
         for name in ("k_sites", "k_insider", "outcome_min", "k_delta", "audit_quality_min_sites"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):

@@ -37,9 +37,12 @@ pattern of unknowns, not of the values, so when they fire an attacker learns not
 What they cannot see is a count pinned *at a bound*: a remainder whose count is zero (or whole) forces
 every cell in it to zero (or to its population), and the relations may then pin a neighbour.
 
-4. *Recovery from values* (`recovery_violation`, the `recovery` module's LP) is the last line for
-   those. It reacts to values, so it can leak when it fires (issue 9, attack 6); docs/aggregate.md
-   says so plainly, and the differential-privacy mode (`services/aggregate/noise/`) is the remedy.
+4. *Recovery from populations* (`unshown_child_violation`) closes those without reading a value: a
+   margin keeps its outcomes only above children that all keep theirs, and a withheld margin keeps a
+   withheld child in each relation, so no count is pinned at a bound either (the argument is in that
+   function). The *value LP* of earlier releases (`recovery_violation`, the `recovery` module) reacted
+   to values and so leaked when it fired (issue 9, attack 6); it runs only for tables a benchmark
+   names in `DisclosureParams.value_recovery`.
 
 **Fixes.** A violation names the cells that could be withheld further to mend it, best first: cells
 this release sends anyway (smallest first), then the margin, then cells held or unchanged (withholding
@@ -50,7 +53,7 @@ of the relations around the pinned count, then of its component (the family's, i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,6 +156,10 @@ def residual_violation(
         rest = m.sites - frozenset().union(*(view[c].sites for c in with_outcomes))
         if rest and not passes_outcome_rule(frozenset(rest), params):
             candidates = _order(family, view, with_outcomes, margin)
+            if params.decides_from_populations(family.table):
+                # A cell below shows no outcomes, so the recovery rule (`unshown_child_violation`)
+                # withholds the margin's anyway: withholding it first mends this too, and loses no child.
+                candidates = (margin, *(c for c in candidates if c != margin))
             return Violation("residual", Status.POPULATION_ONLY, candidates)
     return None
 
@@ -274,9 +281,11 @@ def recovery_violation(
     )
 
 
-def unshown_child_violation(family: Family, view: Mapping[Position, ViewEntry]) -> Violation | None:
-    """The recovery rule ("no exact recovery") decided from populations alone (tables in
-    `params.populations_only`).
+def unshown_child_violation(
+    family: Family, view: Mapping[Position, ViewEntry], fixed: Collection[Position] = ()
+) -> Violation | None:
+    """The recovery rule ("no exact recovery") decided from populations alone, as aggregates.md asks
+    of a deterministic exchange (every table but a benchmark's `params.value_recovery`).
 
     Two conditions on which cells' outcomes are known now (values are never read):
     - a margin known now has every child known now, in each of its relations: otherwise the children
@@ -290,11 +299,21 @@ def unshown_child_violation(family: Family, view: Mapping[Position, ViewEntry]) 
     down along a chain of unknown cells and their unknown margins (every margin holds at least what its
     child does), and an insider's part likewise (a margin's others' part holds at least its child's):
     no count is pinned, whatever the values. `test_populations_only.py` checks this with the
-    independent attacker."""
+    independent attacker.
+
+    `fixed` are margins another table decided (capacity-building's issue-prevalence cells), which this
+    family cannot withhold. Below a fixed known margin the known children are withheld instead, and
+    once every child is unknown the relation is the fixed cell's own business: its children are pinned
+    only when it is zero or whole, which the published cell says by itself (every site of it has the
+    finding, so every part of it has), and no cell withheld here could change that."""
     for rel in family.relations:
         margin = view[rel.margin]
         unknown = [c for c in rel.children if not view[c].known_now]
-        if margin.known_now and unknown:
+        if margin.known_now and unknown and rel.margin in fixed:
+            known = [c for c in rel.children if view[c].known_now]
+            if known:
+                return Violation("recovery", Status.POPULATION_ONLY, _order(family, view, known, None))
+        elif margin.known_now and unknown:
             return Violation("recovery", Status.POPULATION_ONLY, (rel.margin,))
         if not margin.known_now and not unknown and rel.children:
             return Violation("recovery", Status.POPULATION_ONLY, _order(family, view, rel.children, None))
@@ -308,10 +327,12 @@ def first_violation(
     params: DisclosureParams,
     checks: CleanChecks | None = None,
     sites: Mapping[str, SiteInfo] | None = None,
+    fixed: Collection[Position] = (),
 ) -> Violation | None:
     """The first rule the view breaks, in a fixed order (relations, covers, sums, determined cells,
-    the value LP; with `sites`, the value LP for every insider too). A table in
-    `params.populations_only` has `unshown_child_violation` in place of the value LP."""
+    the recovery rule). The recovery rule is `unshown_child_violation`, from populations alone; only a
+    table a benchmark names in `params.value_recovery` has the value LP instead (with `sites`, for
+    every insider too); `fixed`: margins another table decided (`unshown_child_violation`)."""
     for rel in family.relations:
         found = residual_violation(family, view, rel.margin, rel.children, parties, params)
         if found is not None:
@@ -327,8 +348,8 @@ def first_violation(
     found = determined_violation(family, view, parties, params)
     if found is not None:
         return found
-    if family.table in params.populations_only:
-        return unshown_child_violation(family, view)
+    if params.decides_from_populations(family.table):
+        return unshown_child_violation(family, view, fixed)
     return recovery_violation(family, view, checks, sites)
 
 

@@ -94,17 +94,16 @@ def test_cells_equal_the_reference_on_a_simulator_feed(
 
 
 def test_the_feed_trains_enough_sites_on_both_platforms_for_rates() -> None:
-    """At the demo's scale (300 sites per platform, a year) some ALL cells show both rates."""
+    """At the demo's scale (300 sites per platform, a year) some cells show a rate. Only untrained
+    rates do: a country's trained group is below outcome_min there, and the populations-only recovery
+    rule then withholds every group beside it that would tell it apart (docs/aggregate.md)."""
     feed = generate_feed(17, 300, start=date(2025, 1, 1), months=12)
     kinds = {m.kind for m in feed.messages}
     assert {"TrainingCompleted", "academy.completion"} <= kinds
     plan = plan_release(normalized(feed.messages), ReleaseLog(), PARAMS, datetime(2026, 2, 1, tzinfo=UTC))
-    shown = [
-        json.loads(v)
-        for t, _, v, _ in plan.records
-        if t == CB_TOPIC and (m := json.loads(v)["measures"]) and m["issue_rate_trained_pct"] is not None
-    ]
-    assert shown and all(m["measures"]["issue_rate_untrained_pct"] is not None for m in shown)
+    measures = [json.loads(v)["measures"] for t, _, v, _ in plan.records if t == CB_TOPIC]
+    assert any(m and m["sites_trained"] for m in measures)
+    assert any(m and m["issue_rate_untrained_pct"] is not None for m in measures)
 
 
 # --- crafted worlds -------------------------------------------------------------------------------------
@@ -219,7 +218,7 @@ def test_a_training_of_a_site_that_does_not_contribute_counts_nowhere() -> None:
 
 
 def test_while_the_next_period_is_open_both_rates_are_null_and_appear_once_it_closes() -> None:
-    w = scenario_country_vs_all()
+    w = scenario_large_groups()
     log = ReleaseLog()
     first = plan_release(w.state(), log, PARAMS, Q2_OPEN)
     msg = cb(first.records, "ALL")
@@ -261,12 +260,25 @@ def scenario_country_vs_all() -> World:
     return w
 
 
-def scenario_one_group_fails_insider() -> World:
-    """BD: 60 sites audited in Q2: 25 trained, 35 not, 33 of which list the member M (the untrained group
-    fails the insider rule, the trained one passes). KH: 2 sites audited in Q2, which issue-prevalence
-    suppresses, and so it withholds BD's country cell too: the split of BD is not pinned."""
+def scenario_large_groups() -> World:
+    """BD: 60 sites audited in Q2, 22 trained; VN: 50, 25 trained. Every group, country and ALL, passes
+    the primary rules, so the populations-only recovery rule lets every rate show."""
     w = World()
-    trained = sites(w, "b", 25, "BD")
+    bd = sites(w, "b", 60, "BD")
+    vn = sites(w, "v", 50, "VN", finding_every=2)
+    for name in [*bd[:22], *vn[:25]]:
+        w.train(name, WAGES)
+    return w
+
+
+def scenario_one_group_fails_insider() -> World:
+    """BD: 75 sites audited in Q2: 40 trained, 35 not, 33 of which list the member M (the untrained group
+    fails the insider rule, the trained one passes). KH: 2 sites audited in Q2, which issue-prevalence
+    suppresses, and so it withholds BD's country cell too: the split of BD is not pinned. Both ALL
+    groups pass on their own, but beside the ALL cell, which shows no outcomes, one of them must be
+    withheld: the smaller, untrained one (37 sites against 40)."""
+    w = World()
+    trained = sites(w, "b", 40, "BD")
     sites(w, "m", 33, "BD", members=[Ref("M")])
     sites(w, "o", 2, "BD", finding_every=1)
     sites(w, "k", 2, "KH", finding_every=2)
@@ -311,6 +323,27 @@ def test_a_group_that_fails_on_its_own_nulls_its_rate_not_the_others() -> None:
     assert attack(view(records), "2026-Q1", "2026-Q2", "WAGES", w.truth(WAGES)) == []
 
 
+def test_a_small_group_beside_a_published_country_cell_nulls_its_country_and_all_not_the_others() -> None:
+    """BD: 60 sites audited in Q2, 22 trained; VN: 40, 10 trained (below outcome_min). Both country
+    cells of issue-prevalence show outcomes. VN's untrained rate would give its trained one away
+    (their counts add up to VN's published one), and so would the ALL rates (minus BD's): those go.
+    Once neither VN group shows, what VN's published cell pins is its own business (all or none of its
+    sites had the finding), so BD, whose groups both pass, keeps both rates."""
+    w = World()
+    bd = sites(w, "b", 60, "BD")
+    vn = sites(w, "v", 40, "VN", finding_every=2)
+    for name in [*bd[:22], *vn[:10]]:
+        w.train(name, WAGES)
+    records = release(w, Q2_CLOSED)
+    rates = {c: cb(records, c)["measures"] for c in ("BD", "VN", "ALL")}
+    assert rates["BD"]["issue_rate_trained_pct"] is not None
+    assert rates["BD"]["issue_rate_untrained_pct"] is not None
+    for country in ("VN", "ALL"):
+        assert rates[country]["issue_rate_trained_pct"] is None
+        assert rates[country]["issue_rate_untrained_pct"] is None
+    assert attack(view(records), "2026-Q1", "2026-Q2", "WAGES", w.truth(WAGES)) == []
+
+
 def test_a_small_group_nulls_both_rates_where_the_other_would_give_it_away() -> None:
     bd = cb(release(scenario_small_trained_group(), Q2_CLOSED), "BD")["measures"]
     assert bd["sites_trained"] == 7
@@ -332,7 +365,7 @@ def test_the_differential_privacy_mode_refuses_capacity_building() -> None:
 def test_a_rate_changes_only_when_k_delta_sites_changed_under_the_message() -> None:
     """One untrained site gains a finding on the topic (another only changes severity): the ALL cell
     keeps its last release (held); four more gain one: five changed, it is re-sent with the new rate."""
-    w = scenario_country_vs_all()
+    w = scenario_large_groups()
     log = ReleaseLog()
     first = cb(plan_release(w.state(), log, PARAMS, Q2_CLOSED).records, "ALL")
     assert first["measures"]["issue_rate_untrained_pct"] is not None

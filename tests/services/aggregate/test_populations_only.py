@@ -1,11 +1,10 @@
-"""The populations-only mode of "no exact recovery" (`DisclosureParams.populations_only`,
-`view.unshown_child_violation`): a pattern that never reads an outcome value, and still no count an
-attacker can pin, whatever the values.
+"""The contract's "no exact recovery" decided from populations alone (`view.unshown_child_violation`,
+every table's rule unless a benchmark names it in `DisclosureParams.value_recovery`): a pattern that
+never reads an outcome value, and still no count an attacker can pin, whatever the values.
 
 Judged by the attackers written from the contract (they share nothing with the engine): the random
-worlds' per-party LP (`test_insider_worlds.insider_recovers`), the history's integer programs
-(`insider.attack`), and attack 6's two worlds, which must now give the same pattern *and* both be safe
-(in the exact mode only the unsaturated one is).
+worlds' per-party LP (`test_insider_worlds.insider_recovers`) and the history's integer programs
+(`insider.attack`); attack 6's two worlds are `test_insider_attacks`'s.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from collections.abc import Mapping
 
 import pytest
 
+from schemas.exchange.aggregates import TABLES
 from schemas.taxonomy import Issue, Sector, Severity
 from services.aggregate.disclosure import DisclosureParams, Status, decide
 from services.aggregate.model import Cell, SiteInfo
@@ -21,12 +21,11 @@ from services.aggregate.settings import AggregateSettings
 from tests.services.aggregate.crafted import Crafted, Releases
 from tests.services.aggregate.insider import attack, summary
 from tests.services.aggregate.test_disclosure import grid, prevalence, random_world
-from tests.services.aggregate.test_insider_attacks import attack_6_world, background, pattern
+from tests.services.aggregate.test_insider_attacks import background
 from tests.services.aggregate.test_insider_worlds import insider_recovers
 
 ISSUE_PREVALENCE = "issue-prevalence"
-STRICT = frozenset({ISSUE_PREVALENCE})
-PARAMS = DisclosureParams(outcome_min=12, populations_only=STRICT)
+PARAMS = DisclosureParams(outcome_min=12)
 
 
 def two_issues(
@@ -65,25 +64,10 @@ def test_the_mode_still_shows_cells_below_the_total() -> None:
     assert showing >= 5
 
 
-def test_the_pattern_is_the_same_in_both_of_attack_6s_worlds_and_both_are_safe() -> None:
-    """Populations 25/12/12 under BD×ALL; in one world every site of the two small sectors has a wages
-    finding. The exact mode's value LP withholds differently in the two (a strict xfail there); here
-    the patterns are equal and even the saturated world pins nothing."""
-    histories = []
-    for saturated in (True, False):
-        releases = Releases(params=DisclosureParams(populations_only=STRICT))
-        releases.release(attack_6_world(saturated))
-        histories.append(releases.history)
-    assert pattern(histories[0]) == pattern(histories[1])
-    for history in histories:
-        found = [v for v in attack(history) if v.cell.startswith(ISSUE_PREVALENCE)]
-        assert not found, summary(found)
-
-
 def test_a_history_with_arrivals_revisions_and_withdrawals_leaks_nothing() -> None:
     """Releases of a small country through arrivals, a revision, a consent withdrawn and granted:
     the integer-programming attacker finds nothing in the issue-prevalence messages."""
-    world, releases = Crafted(), Releases(params=DisclosureParams(populations_only=STRICT))
+    world, releases = Crafted(), Releases(params=DisclosureParams())
     background(world, "a", 26, sector=Sector.APPAREL_TEXTILES)
     background(world, "f", 14, sector=Sector.FOOTWEAR_LEATHER)
     releases.release(world)
@@ -100,13 +84,15 @@ def test_a_history_with_arrivals_revisions_and_withdrawals_leaks_nothing() -> No
     assert not found, summary(found)
 
 
-def test_the_setting_names_known_tables_and_no_noisy_one() -> None:
-    assert AggregateSettings(
-        populations_only_tables="issue-prevalence, remediation"
-    ).disclosure_params().populations_only == {"issue-prevalence", "remediation"}
+def test_the_service_decides_every_table_from_populations_and_no_setting_selects_the_value_lp() -> None:
+    """The value LP breaks the contract (attack 6): the service's parameters never name it, whatever
+    the environment says, and a benchmark may name known tables only."""
+    environ = {"AGGREGATE_VALUE_RECOVERY_TABLES": "issue-prevalence", "AGGREGATE_POPULATIONS_ONLY_TABLES": ""}
+    params = AggregateSettings.from_env(environ).disclosure_params()
+    assert params.value_recovery == frozenset()
+    assert all(params.decides_from_populations(table) for table in TABLES)
+    assert not DisclosureParams(value_recovery=frozenset({ISSUE_PREVALENCE})).decides_from_populations(
+        ISSUE_PREVALENCE
+    )
     with pytest.raises(ValueError, match="unknown tables: nonsense"):
-        AggregateSettings(populations_only_tables="nonsense").disclosure_params()
-    with pytest.raises(ValueError, match="both noisy and populations-only: forced-labour"):
-        AggregateSettings(
-            populations_only_tables="forced-labour", dp_tables="forced-labour"
-        ).disclosure_params()
+        DisclosureParams(value_recovery=frozenset({"nonsense"}))

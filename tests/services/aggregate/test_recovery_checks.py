@@ -1,7 +1,8 @@
 """`CleanChecks` (services/aggregate/disclosure/recovery.py): the withholding loop re-checks every
 family's recovery LP after each fix, and a family found clean before only solves the counts that can
 have become pinned since. It must change nothing but the time: the decisions with it equal those of a
-full check every time, on random worlds where the recovery rule fires."""
+full check every time, on random worlds where the recovery rule fires. The value LP runs only for tables
+a benchmark names in `DisclosureParams.value_recovery`, so these worlds name issue-prevalence."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from services.aggregate.disclosure import DisclosureParams, decide
 from services.aggregate.disclosure.recovery import CleanChecks
 from services.aggregate.disclosure.residual import build_families
 from tests.services.aggregate.test_disclosure import grid, prevalence, random_world
+
+BY_VALUES = frozenset({"issue-prevalence"})
 
 
 def worlds() -> list[tuple[int, float]]:
@@ -34,7 +37,7 @@ def test_clean_checks_change_no_decision(monkeypatch: pytest.MonkeyPatch, narrow
 
     recovery_fixes = 0
     for seed, share in worlds():
-        params = DisclosureParams(outcome_min=12) if seed % 2 else DisclosureParams()
+        params = DisclosureParams(outcome_min=12 if seed % 2 else 20, value_recovery=BY_VALUES)
         placement, sites = random_world(seed, n=60 + 10 * seed)
         cells = grid("issue-prevalence", placement, prevalence(seed, placement, share), issue="WAGES")
         cells += grid(
