@@ -43,6 +43,9 @@ ROOT = Path(__file__).resolve().parents[1]
 INGEST_PORT = 6066
 NORMALIZE_PORT = 6067
 AGGREGATE_PORT = 6068
+# Why a cell that has sites shows no outcomes: its own count below outcome_min, or a cell below it that
+# shows none (the recovery rule decides from populations alone: docs/aggregate.md).
+WITHHELD = "outcomes withheld (it or a cell below it has fewer than outcome_min sites)"
 INPUT_KINDS = frozenset(AGGREGATE_INPUT_KINDS.values())  # the normalize record kinds aggregate reads
 
 
@@ -242,7 +245,7 @@ def _print_aggregates(bootstrap: str) -> None:
                     f"{m['sites_with_indicator']} with an indicator; most: "
                     + ", ".join(f"{k} {n}" for n, k in top)
                     if shown
-                    else "outcomes withheld (fewer than outcome_min sites)"
+                    else WITHHELD
                 )
                 print(
                     f"      {c['cell']['period']} all countries and sectors: {m['audited_sites']} "
@@ -261,7 +264,7 @@ def _print_aggregates(bootstrap: str) -> None:
                 )
                 print(
                     f"      {period} all countries: {findings} findings with a corrective action"
-                    + (f"; {detail}" if detail else "; outcomes withheld (fewer than outcome_min sites)")
+                    + (f"; {detail}" if detail else f"; {WITHHELD}")
                 )
         elif table == "capacity-building":
             rated = [c for c in overall if c["measures"]["issue_rate_trained_pct"] is not None]
@@ -293,6 +296,14 @@ def _print_aggregates(bootstrap: str) -> None:
                         + ", ".join(f"{c['cell']['issue']} {c['measures']['rate_pct']}%" for c in leading)
                     )
     print("  (read them yourself: " + ", ".join(topic_of(t) for t in TABLES) + ")")
+    if not os.environ.get("AGGREGATE_DP_TABLES"):
+        print(
+            "  (few outcomes at this scale: a margin shows its outcomes only when every cell below it does,\n"
+            "   and most margins here have a cell below outcome_min sites. More sites show more "
+            "(bash scripts/demo --sites 3000);\n"
+            "   AGGREGATE_DP_TABLES=issue-prevalence,forced-labour,labour-relations bash scripts/demo "
+            "publishes them with noise)"
+        )
 
 
 def _print_forecasts(bootstrap: str) -> None:

@@ -361,6 +361,7 @@ def _decide_topic(
         return shown
 
     checks = CleanChecks()  # each pass re-checks the groups' family: solve only what changed
+    unshown: dict[Position, ViewEntry] = {}  # the never-shown groups' entries, the same every pass
     while True:
         decisions: dict[CellKey, CapacityDecision] = {}
         pop_view: dict[Position, ViewEntry] = {}
@@ -428,7 +429,8 @@ def _decide_topic(
         if groups is None or grp is None:
             return decisions
         for pos in groups.cells:  # groups of countries without a cell of their own, never shown
-            grp_view.setdefault(pos, _unshown(groups.cells[pos], real))
+            if pos not in grp_view:
+                grp_view[pos] = unshown.get(pos) or unshown.setdefault(pos, _unshown(groups.cells[pos], real))
         found = first_violation(groups, grp_view, parties, params, checks, sites, fixed.keys())
         if found is None:
             return decisions
