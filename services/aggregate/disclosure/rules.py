@@ -64,8 +64,9 @@ class DisclosureParams:
 
     def decides_from_populations(self, table: str) -> bool:
         """Whether `table`'s recovery rule is the contract's populations-only one (every table, unless
-        a benchmark names it in `value_recovery`)."""
-        return table not in self.value_recovery
+        a benchmark names it in `value_recovery`). A table's own families follow it: capacity-building's
+        rate groups (`capacity-building.groups`) are capacity-building's."""
+        return table.split(".", 1)[0] not in self.value_recovery
 
     def __post_init__(self) -> None:
         unknown = sorted(self.value_recovery - set(TABLES))

@@ -94,5 +94,9 @@ def test_the_service_decides_every_table_from_populations_and_no_setting_selects
     assert not DisclosureParams(value_recovery=frozenset({ISSUE_PREVALENCE})).decides_from_populations(
         ISSUE_PREVALENCE
     )
+    # capacity-building's rate groups follow their table
+    by_values = DisclosureParams(value_recovery=frozenset({"capacity-building"}))
+    assert not by_values.decides_from_populations("capacity-building.groups")
+    assert PARAMS.decides_from_populations("capacity-building.groups")
     with pytest.raises(ValueError, match="unknown tables: nonsense"):
         DisclosureParams(value_recovery=frozenset({"nonsense"}))
