@@ -16,6 +16,7 @@ alone: with k_sites 5 a remainder of two sites fails, with outcome_min 20 one of
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from services.aggregate.disclosure import DisclosureParams, Status
 from services.aggregate.disclosure.residual import Family, Position, build_families
@@ -100,7 +101,9 @@ def test_a_residual_on_the_view_suppresses_cells_sent_anyway_first_smallest_firs
 
 def test_an_outcome_residual_on_the_view_withholds_outcomes_only() -> None:
     """The margin shows outcomes; the children showing outcomes leave out KH's nine sites, fewer than
-    outcome_min: the fix withholds outcomes (not the population), candidates among those children."""
+    outcome_min: the fix withholds outcomes (not the population). Under the populations-only recovery
+    rule the margin comes first (a child without outcomes takes its outcomes anyway); under the value
+    LP, the children sent anyway first."""
     members = {"BD": sites("bd", 25), "VN": sites("vn", 22), "KH": sites("kh", 9)}
     fam = family(members)
     view = {
@@ -115,7 +118,12 @@ def test_an_outcome_residual_on_the_view_withholds_outcomes_only() -> None:
     )
     assert violation is not None
     assert violation.to is Status.POPULATION_ONLY
-    assert violation.candidates == (pos("VN"), pos(ALL), pos("BD"))
+    assert violation.candidates == (pos(ALL), pos("VN"), pos("BD"))
+    by_values = replace(P, value_recovery=frozenset({fam.table}))
+    violation = residual_violation(
+        fam, view, relation.margin, relation.children, parties(fam.cells[pos(ALL)].sites), by_values
+    )
+    assert violation is not None and violation.candidates == (pos("VN"), pos(ALL), pos("BD"))
 
 
 def test_a_cell_pinned_by_the_relations_withholds_the_outcomes_known_around_it() -> None:
