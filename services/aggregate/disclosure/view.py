@@ -329,10 +329,10 @@ def first_violation(
     sites: Mapping[str, SiteInfo] | None = None,
     fixed: Collection[Position] = (),
 ) -> Violation | None:
-    """The first rule the view breaks, in a fixed order (relations, covers, sums, determined cells,
-    the recovery rule). The recovery rule is `unshown_child_violation`, from populations alone; only a
-    table a benchmark names in `params.value_recovery` has the value LP instead (with `sites`, for
-    every insider too); `fixed`: margins another table decided (`unshown_child_violation`)."""
+    """The first rule the view breaks, in a fixed order: relations, covers, the recovery rule from
+    populations alone (`unshown_child_violation`), sums, determined cells. Only a table a benchmark
+    names in `params.value_recovery` has the value LP instead, last (with `sites`, for every insider
+    too). `fixed`: margins another table decided (`unshown_child_violation`)."""
     for rel in family.relations:
         found = residual_violation(family, view, rel.margin, rel.children, parties, params)
         if found is not None:
@@ -341,15 +341,21 @@ def first_violation(
         found = residual_violation(family, view, cover.margin, cover.below, parties, params)
         if found is not None:
             return found
+    by_populations = params.decides_from_populations(family.table)
+    if by_populations:
+        # Before the sums and the cells pinned together: a known margin above an unknown cell is what
+        # lets those pin anything, and this rule withholds it anyway, so its fix comes first (a child
+        # withheld for a sum first would be lost for nothing).
+        found = unshown_child_violation(family, view, fixed)
+        if found is not None:
+            return found
     for rel in family.relations:
         found = sum_violation(family, view, rel.margin, rel.children, parties, params)
         if found is not None:
             return found
     found = determined_violation(family, view, parties, params)
-    if found is not None:
+    if found is not None or by_populations:
         return found
-    if params.decides_from_populations(family.table):
-        return unshown_child_violation(family, view, fixed)
     return recovery_violation(family, view, checks, sites)
 
 
