@@ -147,6 +147,11 @@ class Decisions:
         return self.cells[key].status
 
 
+# A cell's revision, view entry and whether its sending would show a new population, per family,
+# position and status (`_revisions`).
+Judged = dict[tuple[FamilyId, Position, Status], tuple[Revision, ViewEntry, bool]]
+
+
 def _revisions(
     family: Family,
     pattern: Pattern,
@@ -156,21 +161,31 @@ def _revisions(
     parties: Parties,
     *,
     noisy: bool = False,
+    judged: Judged | None = None,
 ) -> tuple[dict[Position, Revision], dict[Position, ViewEntry], list[Position]]:
     """Each cell's revision and view entry under `pattern`, and the cells whose sending would be a
     tightening that shows a population change the revision rule does not let through (they must be
-    suppressed instead: `population_change_may_be_shown`)."""
+    suppressed instead: `population_change_may_be_shown`).
+
+    A cell's answer depends on its status in the pattern alone (its sites, last release and the
+    parties are fixed within one decision), so `judged` keeps it across the withholding loop's passes:
+    a fix changes one position, and every other cell of every family was judged before."""
     revisions: dict[Position, Revision] = {}
     view: dict[Position, ViewEntry] = {}
     unsafe: list[Position] = []
     for pos, cell in family.cells.items():
-        last = previous.get(cell.key)
-        candidate = Released.of(cell, pattern.status[pos], real)
-        revisions[pos] = revision(last, candidate, params, parties, noisy=noisy)
-        view[pos] = view_entry(candidate, revisions[pos], last)
-        if revisions[pos] is Revision.SEND and tightening_shows_new_population(
-            last, candidate, params, parties
-        ):
+        status = pattern.status[pos]
+        found = None if judged is None else judged.get((family.id, pos, status))
+        if found is None:
+            last = previous.get(cell.key)
+            candidate = Released.of(cell, status, real)
+            rev = revision(last, candidate, params, parties, noisy=noisy)
+            shows = rev is Revision.SEND and tightening_shows_new_population(last, candidate, params, parties)
+            found = (rev, view_entry(candidate, rev, last), shows)
+            if judged is not None:
+                judged[(family.id, pos, status)] = found
+        revisions[pos], view[pos], shows_new_population = found
+        if shows_new_population:
             unsafe.append(pos)
     return revisions, view, unsafe
 
@@ -184,11 +199,14 @@ def _first_violation(
     previous: Mapping[CellKey, Released],
     parties: Parties,
     checks: CleanChecks,
+    judged: Judged,
 ) -> tuple[dict[FamilyId, dict[Position, Revision]], tuple[Violation, dict[Position, ViewEntry]] | None]:
     """Every family's revisions, up to the first family whose view breaks a rule (and that break)."""
     revisions: dict[FamilyId, dict[Position, Revision]] = {}
     for family in members:
-        revisions[family.id], view, unsafe = _revisions(family, pattern, real, params, previous, parties)
+        revisions[family.id], view, unsafe = _revisions(
+            family, pattern, real, params, previous, parties, judged=judged
+        )
         found = (
             Violation("revision", Status.SUPPRESSED, tuple(unsafe))
             if unsafe
@@ -241,8 +259,11 @@ def _settle(
     pattern = primary_pattern(head, sites, params)
     enforce_residuals(head, pattern, sites, params)
     checks = CleanChecks()  # the loop re-checks every family after each fix: solve only what changed
+    judged: Judged = {}  # and judges again only the cells whose status changed
     while True:
-        revisions, broken = _first_violation(members, pattern, sites, real, params, previous, parties, checks)
+        revisions, broken = _first_violation(
+            members, pattern, sites, real, params, previous, parties, checks, judged
+        )
         if broken is None:
             break
         pattern = _mend(head, pattern, *broken, sites, params)
