@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from schemas.exchange.aggregates import REAL_SITE_SEPARATOR
 
@@ -123,6 +124,15 @@ def real_site_key(platform_site_ids: Iterable[str]) -> str:
 
 def real_site_parts(key: str) -> tuple[str, ...]:
     return tuple(key.split(REAL_SITE_SEPARATOR))
+
+
+@lru_cache(maxsize=1 << 16)
+def real_site(key: str) -> frozenset[str]:
+    """A real site as the set of its platform sites. Cached: the view asks it of every site of every
+    never-shown cell (3 M calls in a plan at 300,000 events), while a release has tens of thousands of
+    real sites. At its bound the cache holds about 19 MiB (tracemalloc, 65,536 keys of the feed's
+    shape)."""
+    return frozenset(key.split(REAL_SITE_SEPARATOR))
 
 
 def real_components(before: Mapping[str, str], now: Mapping[str, str]) -> list[tuple[frozenset[str], bool]]:

@@ -68,7 +68,7 @@ from services.aggregate.disclosure.rules import (
     passes_outcome_rule,
     passes_population_rules,
 )
-from services.aggregate.identity import Parties, real_site_parts
+from services.aggregate.identity import Parties, real_site, real_site_parts
 from services.aggregate.model import SiteInfo, additive_counts
 
 Site = frozenset[str]  # a real site, as the platform sites behind it
@@ -103,7 +103,7 @@ def view_entry(candidate: Released, revision: Revision, previous: Released | Non
         return ViewEntry(status, sites, True, False, frozenset(), sent, population_now)
     shown = None if previous is None else previous.last_shown
     if shown is None:
-        fresh = frozenset(frozenset(real_site_parts(key)) for key in current)
+        fresh = frozenset(real_site(key) for key in current)
         return ViewEntry(status, sites, False, True, fresh, sent, population_now, held)
     changed = frozenset(changed_sites(shown, current))
     return ViewEntry(status, sites, False, False, changed, sent, population_now, held)
