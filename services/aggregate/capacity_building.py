@@ -439,7 +439,9 @@ def _decide_topic(
             return decisions
         for pos in groups.cells:  # groups of countries without a cell of their own, never shown
             if pos not in grp_view:
-                grp_view[pos] = unshown.get(pos) or unshown.setdefault(pos, _unshown(groups.cells[pos], real))
+                if pos not in unshown:
+                    unshown[pos] = _unshown(groups.cells[pos], real)
+                grp_view[pos] = unshown[pos]
         found = first_violation(groups, grp_view, parties, params, checks, sites, fixed.keys())
         if found is None:
             return decisions

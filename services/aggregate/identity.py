@@ -36,6 +36,7 @@ __all__ = [
     "Parties",
     "UnionFind",
     "real_components",
+    "real_site",
     "real_site_key",
     "real_site_parts",
 ]

@@ -68,7 +68,7 @@ from services.aggregate.disclosure.rules import (
     passes_outcome_rule,
     passes_population_rules,
 )
-from services.aggregate.identity import Parties, real_site, real_site_parts
+from services.aggregate.identity import Parties, real_site
 from services.aggregate.model import SiteInfo, additive_counts
 
 Site = frozenset[str]  # a real site, as the platform sites behind it
@@ -147,7 +147,7 @@ def residual_violation(
     shown = [c for c in below if view[c].status is not Status.SUPPRESSED]
     rest = m.sites - frozenset().union(*(view[c].sites for c in shown))
     if rest:
-        infos = parties.infos(real_site_parts(key) for key in rest)
+        infos = parties.infos(real_site(key) for key in rest)
         if not passes_population_rules(frozenset(rest), infos, params, family.table):
             candidates = _order(family, view, shown, margin)
             return Violation("residual", Status.SUPPRESSED, candidates)
@@ -354,9 +354,9 @@ def first_violation(
         if found is not None:
             return found
     found = determined_violation(family, view, parties, params)
-    if found is not None or by_populations:
+    if found is not None:
         return found
-    return recovery_violation(family, view, checks, sites)
+    return None if by_populations else recovery_violation(family, view, checks, sites)
 
 
 def fixes(violation: Violation, view: Mapping[Position, ViewEntry]) -> list[Position]:
