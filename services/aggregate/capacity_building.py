@@ -66,7 +66,7 @@ from .disclosure.residual import (
     enforce_residuals,
     primary_pattern,
 )
-from .disclosure.revision import revision, tightening_shows_new_population
+from .disclosure.revision import RealContributions, revision, tightening_shows_new_population
 from .disclosure.rules import SHOWN_ORDER
 from .disclosure.view import ViewEntry, first_violation, residual_violation, view_entry
 from .identity import Parties
@@ -260,18 +260,22 @@ def decide(
     params: DisclosureParams,
     previous: Mapping[CellKey, Released],
     parties: Parties,
+    contributed: RealContributions | None = None,
 ) -> dict[CellKey, CapacityDecision]:
     """Decide every capacity-building cell of a release, after issue-prevalence has been decided
-    (`ip_cells`, `ip_decisions`: the issue-prevalence cells of this release and their decisions)."""
-    real = {site: info.real for site, info in sites.items()}
+    (`ip_cells`, `ip_decisions`: the issue-prevalence cells of this release and their decisions;
+    `contributed`: the cells' contributions by real site, shared with that decision)."""
+    if contributed is None:
+        contributed = RealContributions({site: info.real for site, info in sites.items()})
     by_topic: dict[tuple[str, str], dict[str, CapacityCell]] = defaultdict(dict)
     for cc in cells:
         by_topic[(cc.cell.key.period, cc.cell.key.get("topic"))][cc.cell.key.get("country")] = cc
     out: dict[CellKey, CapacityDecision] = {}
     for (_, topic), members in sorted(by_topic.items()):
-        out.update(
-            _decide_topic(topic, members, ip_cells, ip_decisions, sites, real, params, previous, parties)
+        decided = _decide_topic(
+            topic, members, ip_cells, ip_decisions, sites, contributed, params, previous, parties
         )
+        out.update(decided)
     return dict(sorted(out.items()))
 
 
@@ -279,7 +283,7 @@ def _ip_entry(
     key: CellKey,
     ip_cells: Mapping[CellKey, Cell],
     ip_decisions: Decisions,
-    real: Mapping[str, str],
+    contributed: RealContributions,
     previous: Mapping[CellKey, Released],
 ) -> ViewEntry:
     """The subscriber's view of an issue-prevalence cell as the group family measures it: whether each
@@ -289,7 +293,7 @@ def _ip_entry(
     decision = ip_decisions.cells[key]
     last = previous.get(key)
     return view_entry(
-        _presence(Released.of(ip_cells[key], decision.status, real)),
+        _presence(Released.of(ip_cells[key], decision.status, contributions=contributed(ip_cells[key]))),
         decision.revision,
         None if last is None else _presence(last),
     )
@@ -318,11 +322,12 @@ def _decide_topic(
     ip_cells: Mapping[CellKey, Cell],
     ip_decisions: Decisions,
     sites: Mapping[str, SiteInfo],
-    real: Mapping[str, str],
+    contributed: RealContributions,
     params: DisclosureParams,
     previous: Mapping[CellKey, Released],
     parties: Parties,
 ) -> dict[CellKey, CapacityDecision]:
+    real = contributed.real
     (population,) = build_families(cc.cell for cc in members.values())
     pop = primary_pattern(population, sites, params)
     for pos, status in pop.status.items():  # the cell itself has no outcome measures of its own
@@ -347,7 +352,7 @@ def _decide_topic(
                 )
                 whole = group == ALL or cell.sites == groups.cells[_pos(country, ALL)].sites
                 if whole:  # the issue-prevalence cell itself, or a group that is all of it
-                    fixed[pos] = _ip_entry(ip_key, ip_cells, ip_decisions, real, previous)
+                    fixed[pos] = _ip_entry(ip_key, ip_cells, ip_decisions, contributed, previous)
                     grp.status[pos] = fixed[pos].status
 
     def rates(country: str, pattern_pop: Pattern, pattern_grp: Pattern | None) -> dict[str, Any]:
@@ -371,6 +376,12 @@ def _decide_topic(
 
     checks = CleanChecks()  # each pass re-checks the groups' family: solve only what changed
     unshown: dict[Position, ViewEntry] = {}  # the never-shown groups' entries, the same every pass
+    # What does not change from pass to pass, computed once: each message's contributions by real site
+    # and its last release; each view entry of a message or group, by what it depends on (its status
+    # and revision; the sites, their tokens and the last release are fixed within one decision).
+    contributions_of = {c: {real[s]: t for s, t in cc.contributions().items()} for c, cc in members.items()}
+    last_of = {c: previous.get(cc.cell.key) for c, cc in members.items()}
+    entries: dict[tuple[Position, Status, Revision], ViewEntry] = {}
     while True:
         decisions: dict[CellKey, CapacityDecision] = {}
         pop_view: dict[Position, ViewEntry] = {}
@@ -387,8 +398,8 @@ def _decide_topic(
                 if any(v is not None for v in shown.values())
                 else Status.POPULATION_ONLY
             )
-            contributions = {real[s]: t for s, t in cc.contributions().items()}
-            last = previous.get(cc.cell.key)
+            contributions = contributions_of[country]
+            last = last_of[country]
             candidate = Released(
                 contributions,
                 status,
@@ -406,22 +417,30 @@ def _decide_topic(
                 shown,
                 contributions,
             )
-            pop_view[ppos] = view_entry(
-                _trained_only(candidate, status_pop),
-                rev,
-                None if last is None else _trained_only(last, last.status),
-            )
+            pop_entry = entries.get((ppos, status_pop, rev))
+            if pop_entry is None:
+                pop_entry = entries[(ppos, status_pop, rev)] = view_entry(
+                    _trained_only(candidate, status_pop),
+                    rev,
+                    None if last is None else _trained_only(last, last.status),
+                )
+            pop_view[ppos] = pop_entry
             if groups is not None and grp is not None:
                 for group in (TRAINED, UNTRAINED):
                     pos = _pos(country, group)
                     if pos not in groups.cells or pos in fixed:
                         continue
                     gstatus = grp.status[pos] if status_pop is not Status.SUPPRESSED else Status.SUPPRESSED
-                    grp_view[pos] = view_entry(
-                        _group_released(groups.cells[pos], gstatus, real, shown[RATE_OF[group]] is not None),
-                        rev,
-                        None if last is None else _group_last(last, group),
-                    )
+                    gstatus = _group_status(gstatus, shown[RATE_OF[group]] is not None)
+                    entry = entries.get((pos, gstatus, rev))
+                    if entry is None:
+                        cell = groups.cells[pos]
+                        entry = entries[(pos, gstatus, rev)] = view_entry(
+                            Released.of(cell, gstatus, contributions=contributed(cell)),
+                            rev,
+                            None if last is None else _group_last(last, group),
+                        )
+                    grp_view[pos] = entry
         if unsafe:
             for at in unsafe:
                 pop.withhold(at, Status.SUPPRESSED, "revision")
@@ -440,7 +459,7 @@ def _decide_topic(
         for pos in groups.cells:  # groups of countries without a cell of their own, never shown
             if pos not in grp_view:
                 if pos not in unshown:
-                    unshown[pos] = _unshown(groups.cells[pos], real)
+                    unshown[pos] = _unshown(groups.cells[pos], contributed)
                 grp_view[pos] = unshown[pos]
         found = first_violation(groups, grp_view, parties, params, checks, sites, fixed.keys())
         if found is None:
@@ -499,8 +518,9 @@ def _movable(groups: Family, members: Mapping[str, CapacityCell]) -> set[Positio
     return {p for p in groups.cells if dict(p)["group"] != ALL and dict(p)["country"] in members}
 
 
-def _unshown(cell: Cell, real: Mapping[str, str]) -> ViewEntry:
-    return view_entry(Released.of(cell, Status.SUPPRESSED, real), Revision.SEND, None)
+def _unshown(cell: Cell, contributed: RealContributions) -> ViewEntry:
+    released = Released.of(cell, Status.SUPPRESSED, contributions=contributed(cell))
+    return view_entry(released, Revision.SEND, None)
 
 
 def _trained_only(released: Released, status: Status) -> Released:
@@ -510,12 +530,11 @@ def _trained_only(released: Released, status: Status) -> Released:
     return Released(contributions, shown, released.population, None)
 
 
-def _group_released(cell: Cell, status: Status, real: Mapping[str, str], shown: bool) -> Released:
+def _group_status(status: Status, shown: bool) -> Status:
+    """What a group's release shows: its rate if the message shows it, else at most its population."""
     if shown:
-        status = Status.PUBLISHED
-    elif status is Status.PUBLISHED:
-        status = Status.POPULATION_ONLY
-    return Released.of(cell, status, real)
+        return Status.PUBLISHED
+    return Status.POPULATION_ONLY if status is Status.PUBLISHED else status
 
 
 def _group_last(last: Released, group: str) -> Released:

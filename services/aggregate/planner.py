@@ -165,7 +165,10 @@ def plan_release(
     # the rules judge sites that have left, and cells held at old sites, by everyone seen behind them.
     site_records = log.record_affiliations(now)
     parties = Parties(log.affiliations, identities, sites.values())
-    decisions = disclosure.decide(all_cells, sites, params, previous, parties, noise.tables)
+    real = {site: info.real for site, info in sites.items()}
+    # Each cell's contributions by real site, made once for the decisions and the release log.
+    contributed = disclosure.RealContributions(real)
+    decisions = disclosure.decide(all_cells, sites, params, previous, parties, noise.tables, contributed)
     cells = {c.key: c for c in all_cells}
     # capacity-building: its rates relate to the next period's issue-prevalence cells, so it is decided
     # after them, with their decisions fixed (services/aggregate/capacity_building.py).
@@ -177,6 +180,7 @@ def plan_release(
         params,
         previous,
         parties,
+        contributed,
     )
     decisions = disclosure.Decisions(
         dict(sorted({**decisions.cells, **{k: d.decision for k, d in capacity.items()}}.items())),
@@ -186,7 +190,6 @@ def plan_release(
         table_decisions = [d for k, d in decisions.cells.items() if k.table == table]
         plan.counts[table] = disclosure.count_decisions(table_decisions)
 
-    real = {site: info.real for site, info in sites.items()}
     fingerprints = Fingerprints(real)
     if noise.enabled:
         _draw(plan, log, cells, decisions, fingerprints, noise, sampler)
@@ -200,9 +203,9 @@ def plan_release(
             outcomes, decision = _noisy_outcomes(cells[key], decision, log, fingerprints)
         if key in capacity:
             cb = capacity[key]
-            plan_cell(plan, log, cb.cell, decision, release_at, real, cb.outcomes, cb.contributions)
+            plan_cell(plan, log, cb.cell, decision, release_at, contributed, cb.outcomes, cb.contributions)
             continue
-        plan_cell(plan, log, cells[key], decision, release_at, real, outcomes)
+        plan_cell(plan, log, cells[key], decision, release_at, contributed, outcomes)
     # Who stood behind each platform site, for the rules of later releases: in the same transaction.
     for site_key, site_value in site_records:
         plan.records.append((RELEASE_STATE_TOPIC, site_key, site_value, []))
@@ -288,7 +291,7 @@ def plan_cell(
     cell: Cell,
     decision: CellDecision,
     release_at: datetime,
-    real: Mapping[str, str],
+    contributed: disclosure.RealContributions,
     outcomes: Mapping[str, Any] | None = None,
     contributions: Mapping[str, str] | None = None,
 ) -> None:
@@ -311,7 +314,7 @@ def plan_cell(
         release_at,
         log.next_revision(cell.key),
     )
-    recorded = disclosure.real_contributions(cell, real) if contributions is None else contributions
+    recorded = contributed(cell) if contributions is None else contributions
     state = log.record(message, recorded)
     key, value, headers = encode_message(message)
     plan.records.extend((RELEASE_STATE_TOPIC, k, v, []) for k, v in state)

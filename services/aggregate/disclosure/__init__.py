@@ -49,6 +49,7 @@ from services.aggregate.disclosure.residual import (
     signature,
 )
 from services.aggregate.disclosure.revision import (
+    RealContributions,
     Released,
     Revision,
     change_may_be_shown,
@@ -79,6 +80,7 @@ __all__ = [
     "DisclosureCounts",
     "DisclosureParams",
     "DisclosureParamsError",
+    "RealContributions",
     "Released",
     "Revision",
     "Status",
@@ -155,7 +157,7 @@ Judged = dict[tuple[FamilyId, Position, Status], tuple[Revision, ViewEntry, bool
 def _revisions(
     family: Family,
     pattern: Pattern,
-    real: Mapping[str, str],
+    contributed: RealContributions,
     params: DisclosureParams,
     previous: Mapping[CellKey, Released],
     parties: Parties,
@@ -178,7 +180,7 @@ def _revisions(
         found = None if judged is None else judged.get((family.id, pos, status))
         if found is None:
             last = previous.get(cell.key)
-            candidate = Released.of(cell, status, real)
+            candidate = Released.of(cell, status, contributions=contributed(cell))
             rev = revision(last, candidate, params, parties, noisy=noisy)
             shows = rev is Revision.SEND and tightening_shows_new_population(last, candidate, params, parties)
             found = (rev, view_entry(candidate, rev, last), shows)
@@ -194,7 +196,7 @@ def _first_violation(
     members: list[Family],
     pattern: Pattern,
     sites: Mapping[str, SiteInfo],
-    real: Mapping[str, str],
+    contributed: RealContributions,
     params: DisclosureParams,
     previous: Mapping[CellKey, Released],
     parties: Parties,
@@ -205,7 +207,7 @@ def _first_violation(
     revisions: dict[FamilyId, dict[Position, Revision]] = {}
     for family in members:
         revisions[family.id], view, unsafe = _revisions(
-            family, pattern, real, params, previous, parties, judged=judged
+            family, pattern, contributed, params, previous, parties, judged=judged
         )
         found = (
             Violation("revision", Status.SUPPRESSED, tuple(unsafe))
@@ -248,7 +250,7 @@ def _mend(
 def _settle(
     members: list[Family],
     sites: Mapping[str, SiteInfo],
-    real: Mapping[str, str],
+    contributed: RealContributions,
     params: DisclosureParams,
     previous: Mapping[CellKey, Released],
     parties: Parties,
@@ -262,7 +264,7 @@ def _settle(
     judged: Judged = {}  # and judges again only the cells whose status changed
     while True:
         revisions, broken = _first_violation(
-            members, pattern, sites, real, params, previous, parties, checks, judged
+            members, pattern, sites, contributed, params, previous, parties, checks, judged
         )
         if broken is None:
             break
@@ -273,7 +275,7 @@ def _settle(
 def _noisy(
     members: list[Family],
     sites: Mapping[str, SiteInfo],
-    real: Mapping[str, str],
+    contributed: RealContributions,
     params: DisclosureParams,
     previous: Mapping[CellKey, Released],
     parties: Parties,
@@ -286,7 +288,7 @@ def _noisy(
         unsafe: list[Position] = []
         for family in members:
             revisions[family.id], _, found = _revisions(
-                family, pattern, real, params, previous, parties, noisy=True
+                family, pattern, contributed, params, previous, parties, noisy=True
             )
             unsafe.extend(found)
         if not unsafe:
@@ -302,11 +304,14 @@ def decide(
     previous: Mapping[CellKey, Released] | None = None,
     parties: Parties | None = None,
     noisy: frozenset[str] = frozenset(),
+    contributed: RealContributions | None = None,
 ) -> Decisions:
     """Decide every cell of one release. `previous` is each cell's last release (with each real
     site's contribution then); `parties` says who stands behind real sites that are no longer in
     `sites` (defaults to knowing only `sites`); `noisy` names the tables in the differential-privacy
-    mode, whose families share no pattern with exact ones."""
+    mode, whose families share no pattern with exact ones. `contributed`: the release's cells'
+    contributions by real site, when the caller keeps them for after the decision (it must be made
+    with the real sites of `sites`)."""
     families = build_families(cells)
     previous = previous or {}
     parties = parties or Parties.of_sites(sites.values())
@@ -317,10 +322,11 @@ def decide(
         mode = (family.table in noisy, params.decides_from_populations(family.table))
         groups[(*mode, signature(family, params))].append(family)
     decisions: dict[CellKey, CellDecision] = {}
-    real = {site: info.real for site, info in sites.items()}
+    if contributed is None:
+        contributed = RealContributions({site: info.real for site, info in sites.items()})
     for (is_noisy, _, _), members in groups.items():
         settle = _noisy if is_noisy else _settle
-        pattern, revisions = settle(members, sites, real, params, previous, parties)
+        pattern, revisions = settle(members, sites, contributed, params, previous, parties)
         for family in members:
             for pos, cell in family.cells.items():
                 decisions[cell.key] = CellDecision(

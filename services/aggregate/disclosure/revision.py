@@ -36,7 +36,7 @@ from typing import Any
 
 from services.aggregate.disclosure.rules import SHOWN_ORDER, DisclosureParams, Status, passes_insider
 from services.aggregate.identity import Parties, real_components
-from services.aggregate.model import Cell
+from services.aggregate.model import Cell, CellKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +54,22 @@ class Released:
     population_contributions: Mapping[str, str] | None = None
 
     @classmethod
-    def of(cls, cell: Cell, status: Status, real: Mapping[str, str] | None = None) -> Released:
+    def of(
+        cls,
+        cell: Cell,
+        status: Status,
+        real: Mapping[str, str] | None = None,
+        *,
+        contributions: Mapping[str, str] | None = None,
+    ) -> Released:
         """What a release of `cell` under `status` shows (measures null where withheld); `real` maps
-        each of its resolved sites to its real site (by default, each is its own)."""
+        each of its resolved sites to its real site (by default, each is its own). `contributions`:
+        the cell's `real_contributions`, when the caller already has them (they do not depend on the
+        status, and a cell of thousands of sites is judged under several)."""
+        if contributions is None:
+            contributions = real_contributions(cell, real or {s: s for s in cell.sites})
         return cls(
-            contributions=real_contributions(cell, real or {s: s for s in cell.sites}),
+            contributions=contributions,
             status=status,
             population=None if status is Status.SUPPRESSED else dict(cell.population),
             outcomes=dict(cell.outcomes) if status is Status.PUBLISHED else None,
@@ -89,6 +100,26 @@ class Released:
 def real_contributions(cell: Cell, real: Mapping[str, str]) -> dict[str, str]:
     """A cell's contributions keyed by real site instead of resolved site."""
     return {real[site]: token for site, token in cell.contributions.items()}
+
+
+class RealContributions:
+    """Each cell's `real_contributions` under one map of real sites, made once and kept by cell key.
+
+    Within one release the same cell is judged under several statuses, capacity-building reads the
+    issue-prevalence cells again, and the release log records what was sent: each of them re-keyed a
+    cell of thousands of sites. The maps handed out are shared: nobody may change them."""
+
+    __slots__ = ("_by_key", "real")
+
+    def __init__(self, real: Mapping[str, str]) -> None:
+        self.real = real
+        self._by_key: dict[CellKey, dict[str, str]] = {}
+
+    def __call__(self, cell: Cell) -> dict[str, str]:
+        found = self._by_key.get(cell.key)
+        if found is None:
+            found = self._by_key[cell.key] = real_contributions(cell, self.real)
+        return found
 
 
 class Revision(StrEnum):
