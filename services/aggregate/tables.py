@@ -137,15 +137,19 @@ def _cell(
     additive: Iterable[str],
     contribution: Callable[[SitePeriod], str],
     unit_counts: UnitCounts,
+    members: tuple[frozenset[str], list[str]] | None = None,
 ) -> Cell:
+    """`members`: the population's site set and its sites in order, when several cells share the
+    population (an issue-prevalence population has a cell per issue): one set held for all of them."""
+    sites, order = (frozenset(population), sorted(population)) if members is None else members
     flat = additive_counts(outcomes)
     return Cell(
         key=key,
-        sites=frozenset(population),
+        sites=sites,
         population={"audited_sites": len(population)},
         outcomes=outcomes,
         additive={name: flat[name] for name in additive},
-        contributions={site: contribution(population[site]) for site in sorted(population)},
+        contributions={site: contribution(population[site]) for site in order},
         unit_counts=unit_counts,
     )
 
@@ -185,6 +189,7 @@ def issue_prevalence(
     """Every `issue-prevalence` cell with at least one contributing site, sorted by key."""
     cells: list[Cell] = []
     for (period, country, sector), population in populations(state, granularity, audited).items():
+        members = (frozenset(population), sorted(population))
         for issue in Issue:
             severities = [e.severity[issue] for e in population.values() if issue in e.severity]
             counts = {f"by_severity.{s.value}": severities.count(s) for s in SEVERITIES}
@@ -193,7 +198,9 @@ def issue_prevalence(
                 ISSUE_PREVALENCE, period=period, country=country, sector=sector, issue=issue.value
             )
             additive = ["sites_with_issue", *(f"by_severity.{s.value}" for s in SEVERITIES)]
-            cells.append(_cell(key, population, outcomes, additive, _severity_on(issue), severity_counts))
+            cells.append(
+                _cell(key, population, outcomes, additive, _severity_on(issue), severity_counts, members)
+            )
     return sorted(cells, key=lambda c: c.key)
 
 
