@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.topics import MAX_MESSAGE_BYTES
 from services.aggregate.cell_state import PART_BYTES, part_key, slices, state_key
@@ -163,3 +166,41 @@ def test_a_key_rotation_renames_a_cell_in_parts() -> None:
     rebuilt = ReleaseLog.from_state(state).get(KEY)
     assert rebuilt is not None and rebuilt.contributions == sites(30_000, key="k2")
     assert all(b"k1." not in v for v in state.values())
+
+
+def _json_len(values: dict[str, str | None]) -> int:
+    return len(json.dumps(values, separators=(",", ":")))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    tokens=st.dictionaries(
+        st.text(alphabet="abcdefk0123456789.", min_size=1, max_size=12),
+        st.text(alphabet="tTU|0123456789", max_size=6),
+        max_size=60,
+    ),
+    nulls=st.sets(st.integers(min_value=0, max_value=59), max_size=5),
+    offset=st.integers(min_value=-40, max_value=40),
+)
+def test_slices_cut_only_where_the_next_entry_does_not_fit(
+    tokens: dict[str, str], nulls: set[int], offset: int
+) -> None:
+    """Greedy in site order, by each slice's compact JSON (the estimate counts one byte more per slice
+    and two more per null): one slice whenever the whole map fits, whether or not a token is null.
+    The budget is drawn around the whole map's size, where a wrong estimate shows."""
+    values: dict[str, str | None] = {
+        site: None if i in nulls else token for i, (site, token) in enumerate(tokens.items())
+    }
+
+    def cost(part: dict[str, str | None]) -> int:
+        return _json_len(part) + 1 + 2 * sum(v is None for v in part.values())
+
+    budget = max(8, cost(values) + offset)
+    cut = slices(values, budget=budget)
+    assert [(k, v) for s in cut for k, v in s.items()] == sorted(values.items(), key=lambda kv: kv[0])
+    assert all(len(s) == 1 or cost(s) <= budget for s in cut)
+    if values and cost(values) <= budget:
+        assert len(cut) == 1
+    for here, after in pairwise(cut):
+        first = next(iter(after.items()))
+        assert cost({**here, first[0]: first[1]}) > budget
