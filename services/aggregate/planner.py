@@ -92,11 +92,7 @@ def _previous(log: ReleaseLog) -> dict[CellKey, disclosure.Released]:
             if measures is not None and status is Status.PUBLISHED
             else None
         )
-        contributions = (
-            None
-            if released.legacy
-            else {site: token for site, token in released.contributions.items() if token is not None}
-        )
+        contributions = None if released.legacy else released.tokens
         out[key] = disclosure.Released(
             contributions,
             status,

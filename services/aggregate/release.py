@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, get_args
+from typing import Any, Final, cast, get_args
 
 from pydantic import BaseModel
 
@@ -277,6 +277,15 @@ class LoggedRelease:
     def shows_outcomes(self) -> bool:
         return shows_outcomes(self.message)
 
+    @property
+    def tokens(self) -> Mapping[str, str]:
+        """Each real site's token (a non-legacy release): the held map itself when it has no null,
+        as it has when this service wrote it. Not a copy: every later release reads the whole log,
+        tens of millions of entries at a year."""
+        if None in self.contributions.values():
+            return {k: v for k, v in self.contributions.items() if v is not None}
+        return cast(Mapping[str, str], self.contributions)
+
 
 def _population_measures() -> frozenset[str]:
     """The measures every table's model documents as "Population (P)" (aggregates.md marks them so):
@@ -300,11 +309,6 @@ def shows_outcomes(message: Message) -> bool:
         return False
     values = message.measures.model_dump()
     return any(v is not None for k, v in values.items() if k not in POPULATION_MEASURES)
-
-
-def _tokens(released: LoggedRelease) -> dict[str, str]:
-    """A (non-legacy) release's contributions, each real site's token."""
-    return {k: v for k, v in released.contributions.items() if v is not None}
 
 
 def next_revision(previous: LoggedRelease | None) -> int:
@@ -487,7 +491,8 @@ class ReleaseLog:
     def record(self, message: Message, contributions: Mapping[str, str]) -> list[StateRecord]:
         """Note a release about to be sent; returns the (key, value) records to write to the
         release-state topic first (one, or the parts of a large cell). The message's
-        revision must be the cell's next revision. `contributions` is keyed by real site."""
+        revision must be the cell's next revision. `contributions` is keyed by real site, and kept:
+        the caller must not change it afterwards."""
         key = cell_key_of(message.table, cell_coordinates(message.cell))
         expected = self.next_revision(key)
         if message.revision != expected:
@@ -499,10 +504,10 @@ class ReleaseLog:
             # What the subscriber still holds once this message withholds it: the previous release's
             # contributions if that release showed it, else what the previous record kept.
             if not shows_outcomes(message):
-                shown = _tokens(previous) if previous.shows_outcomes else previous.shown_contributions
+                shown = previous.tokens if previous.shows_outcomes else previous.shown_contributions
             if message.measures is None:
                 population = (
-                    _tokens(previous) if previous.measures is not None else previous.population_contributions
+                    previous.tokens if previous.measures is not None else previous.population_contributions
                 )
         records, parts = cell_state_records(
             key,
@@ -512,7 +517,9 @@ class ReleaseLog:
             1 if previous is None else previous.parts,
             population=population,
         )
-        self._last[key] = LoggedRelease(message, dict(contributions), False, shown, parts, population)
+        # Kept as given, not copied (the caller hands the map over: the planner's maps are shared and
+        # never changed): the log holds every site's token of every cell, tens of millions at a year.
+        self._last[key] = LoggedRelease(message, contributions, False, shown, parts, population)
         return records
 
     def record_affiliations(self, now: Mapping[str, Affiliation]) -> list[tuple[bytes, bytes]]:
