@@ -67,7 +67,7 @@ from .disclosure.residual import (
     primary_pattern,
 )
 from .disclosure.revision import RealContributions, revision, tightening_shows_new_population
-from .disclosure.rules import SHOWN_ORDER
+from .disclosure.rules import SHOWN_ORDER, PrimaryReasons
 from .disclosure.view import ViewEntry, first_violation, residual_violation, view_entry
 from .identity import Parties
 from .model import ALL, Cell, CellKey, SiteInfo
@@ -267,13 +267,14 @@ def decide(
     `contributed`: the cells' contributions by real site, shared with that decision)."""
     if contributed is None:
         contributed = RealContributions({site: info.real for site, info in sites.items()})
+    known = PrimaryReasons(sites, params)  # every topic's groups hold the same populations again
     by_topic: dict[tuple[str, str], dict[str, CapacityCell]] = defaultdict(dict)
     for cc in cells:
         by_topic[(cc.cell.key.period, cc.cell.key.get("topic"))][cc.cell.key.get("country")] = cc
     out: dict[CellKey, CapacityDecision] = {}
     for (_, topic), members in sorted(by_topic.items()):
         decided = _decide_topic(
-            topic, members, ip_cells, ip_decisions, sites, contributed, params, previous, parties
+            topic, members, ip_cells, ip_decisions, sites, contributed, known, params, previous, parties
         )
         out.update(decided)
     return dict(sorted(out.items()))
@@ -323,13 +324,14 @@ def _decide_topic(
     ip_decisions: Decisions,
     sites: Mapping[str, SiteInfo],
     contributed: RealContributions,
+    known: PrimaryReasons,
     params: DisclosureParams,
     previous: Mapping[CellKey, Released],
     parties: Parties,
 ) -> dict[CellKey, CapacityDecision]:
     real = contributed.real
     (population,) = build_families(cc.cell for cc in members.values())
-    pop = primary_pattern(population, sites, params)
+    pop = primary_pattern(population, sites, params, known)
     for pos, status in pop.status.items():  # the cell itself has no outcome measures of its own
         if status is Status.PUBLISHED:
             pop.status[pos] = Status.POPULATION_ONLY
@@ -344,7 +346,7 @@ def _decide_topic(
         families = build_families(group_cells)
         if families:
             (groups,) = families
-            grp = primary_pattern(groups, sites, params)
+            grp = primary_pattern(groups, sites, params, known)
             for pos, cell in groups.cells.items():
                 country, group = dict(pos)["country"], dict(pos)["group"]
                 ip_key = CellKey.of(

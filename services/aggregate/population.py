@@ -40,7 +40,7 @@ from schemas.shared.resolution import (
 )
 
 from .identity import Affiliation, Identities, real_site_key
-from .model import SiteInfo
+from .model import SiteInfo, SiteTable
 from .schedule import Granularity, period_of  # re-exported: periods are defined once, in schedule
 from .shared_fields import share_field_sets
 
@@ -212,18 +212,16 @@ def _contributing_ids(state: NormalizedState) -> list[str]:
 
 def site_infos(
     state: NormalizedState, current: Mapping[str, Affiliation], identities: Identities
-) -> dict[str, SiteInfo]:
+) -> SiteTable:
     """Resolved site id -> its `SiteInfo`, for every contributing site, in id order, given the current
     affiliations (`affiliations(state)`) and the identities merged over them and any history."""
-    return {
-        rid: site_info(state, state.resolved_sites[rid], identities, current)
+    return SiteTable(
+        (rid, site_info(state, state.resolved_sites[rid], identities, current))
         for rid in _contributing_ids(state)
-    }
+    )
 
 
-def contributing(
-    state: NormalizedState, history: Mapping[str, Affiliation] | None = None
-) -> dict[str, SiteInfo]:
+def contributing(state: NormalizedState, history: Mapping[str, Affiliation] | None = None) -> SiteTable:
     """Resolved site id -> its `SiteInfo`, for every contributing site, in id order.
 
     Identities are merged over the current affiliations and `history` (what earlier releases saw of

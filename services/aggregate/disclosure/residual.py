@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 
 from services.aggregate.disclosure.rules import (
     DisclosureParams,
+    PrimaryReasons,
     Status,
     passes_outcome_rule,
     passes_population_rules,
-    primary_reason,
     status_for,
 )
 from services.aggregate.model import ALL, Cell, SiteInfo
@@ -182,8 +182,15 @@ class Pattern:
             self.secondary_reason.setdefault(pos, reason)
 
 
-def primary_pattern(family: Family, sites: Mapping[str, SiteInfo], params: DisclosureParams) -> Pattern:
-    reasons = {pos: primary_reason(cell, sites, params) for pos, cell in family.cells.items()}
+def primary_pattern(
+    family: Family,
+    sites: Mapping[str, SiteInfo],
+    params: DisclosureParams,
+    known: PrimaryReasons | None = None,
+) -> Pattern:
+    """Each cell's primary rules; `known`: the verdicts of populations already judged this release."""
+    reason_of = known if known is not None else PrimaryReasons(sites, params)
+    reasons = {pos: reason_of(cell) for pos, cell in family.cells.items()}
     status = {pos: status_for(reason) for pos, reason in reasons.items()}
     return Pattern(status=dict(status), primary=status, primary_reason=reasons)
 

@@ -14,7 +14,7 @@ from itertools import chain
 from typing import Final
 
 from schemas.exchange.aggregates import TABLES
-from services.aggregate.model import Cell, SiteInfo
+from services.aggregate.model import Cell, SiteInfo, SiteTable
 
 MIN_PRINCIPAL_OWNERS: Final = 3  # fixed by the contract, not a parameter
 AUDIT_QUALITY_TABLE: Final = "audit-quality"
@@ -88,21 +88,47 @@ class DisclosureParams:
 
 
 def _infos(site_ids: Iterable[str], sites: Mapping[str, SiteInfo]) -> list[SiteInfo]:
-    out = []
-    for site_id in site_ids:
-        info = sites.get(site_id)
-        if info is None:
-            raise KeyError(f"no SiteInfo for contributing site {site_id!r}")
-        out.append(info)
-    return out
+    try:
+        return [sites[site_id] for site_id in site_ids]
+    except KeyError as missing:
+        raise KeyError(f"no SiteInfo for contributing site {missing.args[0]!r}") from None
+
+
+def _threshold(n: int, infos: Iterable[SiteInfo], params: DisclosureParams, table: str) -> bool:
+    return n >= params.min_sites(table) and len({i.principal_owner for i in infos}) >= MIN_PRINCIPAL_OWNERS
+
+
+_INDEXED_PARTIES: Final = 32
+"""Above this many parties larger than the bound, counting every link is the cheaper way."""
+
+
+def _insider(
+    site_ids: frozenset[str],
+    infos: Iterable[SiteInfo],
+    params: DisclosureParams,
+    sites: Mapping[str, SiteInfo],
+) -> bool:
+    n = len(site_ids)
+    bound = n - params.k_insider  # a party linked to more of the sites than this breaks the rule
+    if bound < 0:
+        return False
+    if isinstance(sites, SiteTable):  # only parties with more sites than the bound in all can break it
+        larger = sites.parties_larger_than(bound)
+        if len(larger) <= _INDEXED_PARTIES:
+            return all(len(site_ids & party) <= bound for party in larger)
+    # One counting pass over all links (Counter's C loop), not one update per site: the plan calls this
+    # for every cell, residual and changed set, on cells of thousands of sites.
+    linked = Counter(chain.from_iterable(info.members for info in infos))
+    owned = Counter(chain.from_iterable(info.suppliers for info in infos))
+    most = max(max(linked.values(), default=0), max(owned.values(), default=0))
+    return most <= bound
 
 
 def passes_threshold(
     site_ids: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams, table: str
 ) -> bool:
     """At least min_sites(table) sites whose principal owners are at least 3 distinct companies."""
-    principals = {info.principal_owner for info in _infos(site_ids, sites)}
-    return len(site_ids) >= params.min_sites(table) and len(principals) >= MIN_PRINCIPAL_OWNERS
+    return _threshold(len(site_ids), _infos(site_ids, sites), params, table)
 
 
 def passes_insider(site_ids: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams) -> bool:
@@ -111,20 +137,16 @@ def passes_insider(site_ids: frozenset[str], sites: Mapping[str, SiteInfo], para
     none of them sees all of them as strangers and cannot fail where the cell passes.)"""
     if not site_ids:
         return True
-    infos = _infos(site_ids, sites)
-    # One counting pass over all links (Counter's C loop), not one update per site: the plan calls this
-    # for every cell, residual and changed set, on cells of thousands of sites.
-    linked = Counter(chain.from_iterable(info.members for info in infos))
-    owned = Counter(chain.from_iterable(info.suppliers for info in infos))
-    most = max(max(linked.values(), default=0), max(owned.values(), default=0))
-    return len(site_ids) - most >= params.k_insider
+    return _insider(site_ids, _infos(site_ids, sites), params, sites)
 
 
 def passes_population_rules(
     site_ids: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams, table: str
 ) -> bool:
     """Threshold and insider: what any shown population (cell or residual) must pass."""
-    return passes_threshold(site_ids, sites, params, table) and passes_insider(site_ids, sites, params)
+    infos = _infos(site_ids, sites)
+    n = len(site_ids)
+    return _threshold(n, infos, params, table) and (not n or _insider(site_ids, infos, params, sites))
 
 
 def passes_outcome_rule(site_ids: frozenset[str], params: DisclosureParams) -> bool:
@@ -134,13 +156,38 @@ def passes_outcome_rule(site_ids: frozenset[str], params: DisclosureParams) -> b
 def primary_reason(cell: Cell, sites: Mapping[str, SiteInfo], params: DisclosureParams) -> str | None:
     """The first primary rule the cell fails, from its population alone: "threshold", "insider",
     "outcome_min", or None when it passes them all."""
-    if not passes_threshold(cell.sites, sites, params, cell.key.table):
+    infos = _infos(cell.sites, sites)
+    n = len(cell.sites)
+    if not _threshold(n, infos, params, cell.key.table):
         return "threshold"
-    if not passes_insider(cell.sites, sites, params):
+    if n and not _insider(cell.sites, infos, params, sites):
         return "insider"
     if not passes_outcome_rule(cell.sites, params):
         return "outcome_min"
     return None
+
+
+class PrimaryReasons:
+    """`primary_reason` of each population met in one release, computed once.
+
+    The verdict depends on the cell's sites and its table's site minimum only (`sites` and `params` are
+    fixed for the release), and capacity-building meets the same populations again and again: its rate
+    groups of every topic of a period include the same issue-prevalence populations, tens of thousands
+    of sites each at a year, whose insider count is the costliest rule."""
+
+    __slots__ = ("_known", "params", "sites")
+
+    def __init__(self, sites: Mapping[str, SiteInfo], params: DisclosureParams) -> None:
+        self.sites = sites
+        self.params = params
+        self._known: dict[tuple[int, frozenset[str]], str | None] = {}
+
+    def __call__(self, cell: Cell) -> str | None:
+        key = (self.params.min_sites(cell.key.table), cell.sites)
+        if key in self._known:
+            return self._known[key]
+        found = self._known[key] = primary_reason(cell, self.sites, self.params)
+        return found
 
 
 def status_for(reason: str | None) -> Status:
