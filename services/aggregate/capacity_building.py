@@ -55,6 +55,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from schemas.exchange.aggregates import CAPACITY_BUILDING, ISSUE_PREVALENCE, share_pct
+from schemas.taxonomy import Issue
 
 from .disclosure import CellDecision, Decisions, DisclosureParams, Released, Revision, Status
 from .disclosure.recovery import CleanChecks
@@ -150,15 +151,15 @@ def capacity_cells(
         closed = is_closed(after, release_at, grace)
         groups: dict[str, dict[str, bool]] = {TRAINED: {}, UNTRAINED: {}}
         if closed:
-            if (after, country) not in next_sites:
-                if after not in ordered:
-                    ordered[after] = sorted(audited.get(after, {}).items())
-                next_sites[(after, country)] = [
-                    (rid, entry) for rid, entry in ordered[after] if country in (ALL, entry.country)
-                ]
-            for rid, entry in next_sites[(after, country)]:
+            if after not in ordered:
+                ordered[after] = sorted(audited.get(after, {}).items())
+                next_sites[(after, ALL)] = ordered[after]
+                for rid, entry in ordered[after]:  # one pass splits the period by country, in site order
+                    next_sites.setdefault((after, entry.country), []).append((rid, entry))
+            issue = Issue(topic)
+            for rid, entry in next_sites.get((after, country), ()):
                 group = TRAINED if rid in trained else UNTRAINED
-                groups[group][rid] = any(i.value == topic for i in entry.severity)
+                groups[group][rid] = issue in entry.severity
         rates: dict[str, Any] = {
             RATE_OF[g]: share_pct(sum(members.values()), len(members)) if closed and members else None
             for g, members in groups.items()

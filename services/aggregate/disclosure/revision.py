@@ -98,8 +98,10 @@ class Released:
 
 
 def real_contributions(cell: Cell, real: Mapping[str, str]) -> dict[str, str]:
-    """A cell's contributions keyed by real site instead of resolved site."""
-    return {real[site]: token for site, token in cell.contributions.items()}
+    """A cell's contributions keyed by real site instead of resolved site (map and zip: no Python
+    loop per site; a year's plan re-keys tens of millions of entries)."""
+    contributions = cell.contributions
+    return dict(zip(map(real.__getitem__, contributions), contributions.values(), strict=True))
 
 
 class RealContributions:
