@@ -102,10 +102,10 @@ class CapacityCell:
         finding (`t3|T1`); a site of the untrained group its finding (`U0`)."""
         out = {site: f"t{n}" for site, n in self.participants.items()}
         for site, found in self.groups.get(TRAINED, {}).items():
-            out[site] += f"|T{int(found)}"
+            out[site] += "|T1" if found else "|T0"
         for site, found in self.groups.get(UNTRAINED, {}).items():
-            out[site] = f"U{int(found)}"
-        return dict(sorted(out.items()))
+            out[site] = "U1" if found else "U0"
+        return {site: out[site] for site in sorted(out)}  # sorting the keys alone: string compares
 
 
 def trained_sites(
