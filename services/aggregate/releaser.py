@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError, ProducerFenced
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
 from services.compacted import read_compacted
 from services.kafka_auth import client_options
+from services.record_batches import Output, send_as_batches
 from services.transaction import transaction
 
 from .disclosure import DisclosureParams
@@ -237,10 +238,15 @@ class Releaser:
             # Hygiene (revision 2): the record timestamp is the release time, never the send time.
             timestamp_ms = int(at.timestamp() * 1000)
             async with transaction(producer) as tx:
-                for topic, key, value, headers in records:
-                    await tx.send(
-                        self.settings.topic(topic), value, key=key, headers=headers, timestamp_ms=timestamp_ms
-                    )
+                # As record batches, one delivery each: a year's first release is 164,413 records, and
+                # a send per record took a sixth of the release at 300,000 events (25.9 -> 21.6 s).
+                # Partitions are `send()`'s (murmur2 of the key), in order within each; the transaction
+                # still commits all or nothing.
+                outputs = (
+                    Output(self.settings.topic(topic), key, value, list(headers), timestamp_ms)
+                    for topic, key, value, headers in records
+                )
+                await send_as_batches(tx, outputs)
                 seconds = self.settings.hold_transaction_seconds if hold else 0.0
                 if seconds:  # crash tests only: the cells are on the broker, uncommitted
                     await producer.flush()

@@ -6,7 +6,6 @@ the other, whose release then fails and shows nothing."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -19,7 +18,7 @@ from services.aggregate.releaser import Releaser
 from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
 from services.topics import delete_topics
-from tests.services.aggregate.crash import Crash, crash_on_public_send
+from tests.services.aggregate.crash import Crash, crash_on_public_send, crash_on_send
 from tests.services.aggregate.release_setup import feed_state, release_topics
 from tests.support.kafka import eventually, read_topic
 
@@ -36,18 +35,7 @@ async def test_a_failed_release_shows_nothing_and_the_retry_equals_an_uninterrup
     releaser = Releaser(settings, state, ManualClock(AT), AggregateMetrics(), DisclosureParams())
     await releaser.establish()
     try:
-        assert releaser._producer is not None
-        real_send = releaser._producer.send
-        sent = 0
-
-        async def failing_send(*args: Any, **kwargs: Any) -> Any:
-            nonlocal sent
-            sent += 1
-            if sent == 200:  # half-way through the release's records
-                raise Crash("the process dies here")
-            return await real_send(*args, **kwargs)
-
-        releaser._producer.send = failing_send
+        crash_on_send(releaser, 200, public_only=False)  # half-way through the release's records
         with pytest.raises(Crash):
             await releaser.release(AT)
         # The failed producer is dropped: the next release starts from what the topic says.
