@@ -67,7 +67,7 @@ from .disclosure.residual import (
     enforce_residuals,
     primary_pattern,
 )
-from .disclosure.revision import RealContributions, revision, tightening_shows_new_population
+from .disclosure.revision import RealContributions, by_real_site, revision, tightening_shows_new_population
 from .disclosure.rules import SHOWN_ORDER, PrimaryReasons
 from .disclosure.view import ViewEntry, first_violation, residual_violation, view_entry
 from .identity import Parties
@@ -142,7 +142,6 @@ def capacity_cells(
     out: list[CapacityCell] = []
     # The next period's audited sites of a country (or all of them for ALL), in site order: sorted
     # once per period and country, not once per cell (a profile at 300,000 events found 9 s there).
-    ordered: dict[str, list[tuple[str, SitePeriod]]] = {}
     next_sites: dict[tuple[str, str], list[tuple[str, SitePeriod]]] = {}
     for (period, country, topic), trained in sorted(trained_sites(state, granularity, sites).items()):
         if not is_closed(period, release_at, grace):
@@ -151,10 +150,9 @@ def capacity_cells(
         closed = is_closed(after, release_at, grace)
         groups: dict[str, dict[str, bool]] = {TRAINED: {}, UNTRAINED: {}}
         if closed:
-            if after not in ordered:
-                ordered[after] = sorted(audited.get(after, {}).items())
-                next_sites[(after, ALL)] = ordered[after]
-                for rid, entry in ordered[after]:  # one pass splits the period by country, in site order
+            if (after, ALL) not in next_sites:
+                ordered = next_sites[(after, ALL)] = sorted(audited.get(after, {}).items())
+                for rid, entry in ordered:  # one pass splits the period by country, in site order
                     next_sites.setdefault((after, entry.country), []).append((rid, entry))
             issue = Issue(topic)
             for rid, entry in next_sites.get((after, country), ()):
@@ -267,7 +265,7 @@ def decide(
     (`ip_cells`, `ip_decisions`: the issue-prevalence cells of this release and their decisions;
     `contributed`: the cells' contributions by real site, shared with that decision)."""
     if contributed is None:
-        contributed = RealContributions({site: info.real for site, info in sites.items()})
+        contributed = RealContributions.of_sites(sites)
     known = PrimaryReasons(sites, params)  # every topic's groups hold the same populations again
     by_topic: dict[tuple[str, str], dict[str, CapacityCell]] = defaultdict(dict)
     for cc in cells:
@@ -382,7 +380,7 @@ def _decide_topic(
     # What does not change from pass to pass, computed once: each message's contributions by real site
     # and its last release; each view entry of a message or group, by what it depends on (its status
     # and revision; the sites, their tokens and the last release are fixed within one decision).
-    contributions_of = {c: {real[s]: t for s, t in cc.contributions().items()} for c, cc in members.items()}
+    contributions_of = {c: by_real_site(cc.contributions(), real) for c, cc in members.items()}
     last_of = {c: previous.get(cc.cell.key) for c, cc in members.items()}
     entries: dict[tuple[Position, Status, Revision], ViewEntry] = {}
     while True:

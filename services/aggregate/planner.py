@@ -161,9 +161,9 @@ def plan_release(
     # the rules judge sites that have left, and cells held at old sites, by everyone seen behind them.
     site_records = log.record_affiliations(now)
     parties = Parties(log.affiliations, identities, sites.values())
-    real = {site: info.real for site, info in sites.items()}
     # Each cell's contributions by real site, made once for the decisions and the release log.
-    contributed = disclosure.RealContributions(real)
+    contributed = disclosure.RealContributions.of_sites(sites)
+    real = contributed.real
     decisions = disclosure.decide(all_cells, sites, params, previous, parties, noise.tables, contributed)
     cells = {c.key: c for c in all_cells}
     # capacity-building: its rates relate to the next period's issue-prevalence cells, so it is decided

@@ -243,7 +243,7 @@ class Releaser:
                 # Partitions are `send()`'s (murmur2 of the key), in order within each; the transaction
                 # still commits all or nothing.
                 outputs = (
-                    Output(self.settings.topic(topic), key, value, list(headers), timestamp_ms)
+                    Output(self.settings.topic(topic), key, value, headers, timestamp_ms)
                     for topic, key, value, headers in records
                 )
                 await send_as_batches(tx, outputs)

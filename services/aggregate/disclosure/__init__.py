@@ -323,7 +323,7 @@ def decide(
         groups[(*mode, signature(family, params))].append(family)
     decisions: dict[CellKey, CellDecision] = {}
     if contributed is None:
-        contributed = RealContributions({site: info.real for site, info in sites.items()})
+        contributed = RealContributions.of_sites(sites)
     for (is_noisy, _, _), members in groups.items():
         settle = _noisy if is_noisy else _settle
         pattern, revisions = settle(members, sites, contributed, params, previous, parties)

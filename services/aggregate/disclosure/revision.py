@@ -36,7 +36,7 @@ from typing import Any
 
 from services.aggregate.disclosure.rules import SHOWN_ORDER, DisclosureParams, Status, passes_insider
 from services.aggregate.identity import Parties, real_components
-from services.aggregate.model import Cell, CellKey
+from services.aggregate.model import Cell, CellKey, SiteInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +97,15 @@ class Released:
         return self.population_contributions
 
 
-def real_contributions(cell: Cell, real: Mapping[str, str]) -> dict[str, str]:
-    """A cell's contributions keyed by real site instead of resolved site (map and zip: no Python
-    loop per site; a year's plan re-keys tens of millions of entries)."""
-    contributions = cell.contributions
+def by_real_site(contributions: Mapping[str, str], real: Mapping[str, str]) -> dict[str, str]:
+    """Contributions keyed by real site instead of resolved site (map and zip: no Python loop per
+    site; a year's plan re-keys tens of millions of entries)."""
     return dict(zip(map(real.__getitem__, contributions), contributions.values(), strict=True))
+
+
+def real_contributions(cell: Cell, real: Mapping[str, str]) -> dict[str, str]:
+    """A cell's contributions keyed by real site instead of resolved site."""
+    return by_real_site(cell.contributions, real)
 
 
 class RealContributions:
@@ -116,6 +120,11 @@ class RealContributions:
     def __init__(self, real: Mapping[str, str]) -> None:
         self.real = real
         self._by_key: dict[CellKey, dict[str, str]] = {}
+
+    @classmethod
+    def of_sites(cls, sites: Mapping[str, SiteInfo]) -> RealContributions:
+        """Under the real sites of a release's contributing sites."""
+        return cls({site: info.real for site, info in sites.items()})
 
     def __call__(self, cell: Cell) -> dict[str, str]:
         found = self._by_key.get(cell.key)

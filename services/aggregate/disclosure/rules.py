@@ -109,6 +109,8 @@ def _insider(
     sites: Mapping[str, SiteInfo],
 ) -> bool:
     n = len(site_ids)
+    if not n:  # nobody is linked to none of the sites
+        return True
     bound = n - params.k_insider  # a party linked to more of the sites than this breaks the rule
     if bound < 0:
         return False
@@ -135,8 +137,6 @@ def passes_insider(site_ids: frozenset[str], sites: Mapping[str, SiteInfo], para
     """For every member and every supplier company linked to / owning at least one of the sites,
     the sites it is not linked to / does not own number at least k_insider. (An entity linked to
     none of them sees all of them as strangers and cannot fail where the cell passes.)"""
-    if not site_ids:
-        return True
     return _insider(site_ids, _infos(site_ids, sites), params, sites)
 
 
@@ -146,7 +146,7 @@ def passes_population_rules(
     """Threshold and insider: what any shown population (cell or residual) must pass."""
     infos = _infos(site_ids, sites)
     n = len(site_ids)
-    return _threshold(n, infos, params, table) and (not n or _insider(site_ids, infos, params, sites))
+    return _threshold(n, infos, params, table) and _insider(site_ids, infos, params, sites)
 
 
 def passes_outcome_rule(site_ids: frozenset[str], params: DisclosureParams) -> bool:
@@ -160,7 +160,7 @@ def primary_reason(cell: Cell, sites: Mapping[str, SiteInfo], params: Disclosure
     n = len(cell.sites)
     if not _threshold(n, infos, params, cell.key.table):
         return "threshold"
-    if n and not _insider(cell.sites, infos, params, sites):
+    if not _insider(cell.sites, infos, params, sites):
         return "insider"
     if not passes_outcome_rule(cell.sites, params):
         return "outcome_min"
