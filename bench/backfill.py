@@ -57,7 +57,7 @@ import httpx
 from bench import command
 from bench.accepted import admitted
 from bench.aggregate_service import HOLD_CLOCK_AT, count_committed, ready, release
-from bench.harness import Result, aligned, rss_mib, unique_topic_names
+from bench.harness import Result, aligned, cpu_seconds, machine_cpu_seconds, rss_mib, unique_topic_names
 from bench.ingest import feed_messages
 from bench.ingest_service import IngestTopics
 from bench.inprocess import PUBLIC_TOPICS, RELEASE_AT, build_state, demo_normalizer, normalized, plan
@@ -132,6 +132,7 @@ class Backfill:
     expected: Expected
     stages: dict[str, float]  # stage -> seconds from the first send
     peak_rss_mib: dict[str, float]  # process -> VmHWM
+    cpu: dict[str, dict[str, float]]  # "start" and each stage -> CPU seconds so far (_cpu_now)
     release_metric_seconds: float  # sx_aggregate_release_duration_seconds of this release
     baseline: Result
 
@@ -155,6 +156,18 @@ class _Exchange:
 
 
 _BY_KIND = ("sx_aggregate_state_records", "sx_normalize_records_produced_total")
+
+
+def _cpu_now(x: _Exchange) -> dict[str, float]:
+    """CPU seconds used so far by each service, by this process (the publisher, the polling) and by the
+    machine (busy and idle, all cores): read at each stage's end, they say who used the cores."""
+    busy, idle = machine_cpu_seconds()
+    return {
+        **{name: cpu_seconds(service.worker.pid) for name, service in x.items()},
+        "bench": cpu_seconds(),
+        "machine busy": busy,
+        "machine idle": idle,
+    }
 
 
 async def _metrics(client: httpx.AsyncClient, x: _Exchange) -> dict[str, defaultdict[str, float]]:
@@ -182,9 +195,11 @@ async def _follow(
     expected: Expected,
     started: float,
     publisher: asyncio.Task[float],
+    cpu: dict[str, dict[str, float]],
 ) -> dict[str, float]:
-    """Polls the services until aggregate holds everything; each stage's seconds from `started`.
-    Raises if a service exits, the publisher fails, or nothing moves for STALL_S."""
+    """Polls the services until aggregate holds everything; each stage's seconds from `started`, and
+    its CPU figures into `cpu`. Raises if a service exits, the publisher fails, or nothing moves for
+    STALL_S."""
     stages: dict[str, float] = {}
     progress: tuple[float, ...] = ()
     moved = time.monotonic()
@@ -213,6 +228,8 @@ async def _follow(
             stages.setdefault("normalize caught up", now)
         if "normalize caught up" in stages and held >= produced and sizes == expected.state_sizes:
             stages["aggregate consumed"] = now
+        for stage in stages.keys() - cpu.keys():
+            cpu[stage] = _cpu_now(x)
         if (ingested, normalized_in, produced, held) != progress:
             progress, moved = (ingested, normalized_in, produced, held), time.monotonic()
         elif time.monotonic() - moved > STALL_S:
@@ -325,28 +342,51 @@ async def run_backfill(bootstrap: str, messages: Sequence[FeedMessage], expected
     ):
         x = _Exchange(ingest, normalizer, aggregator)
         async with httpx.AsyncClient() as client:
+            cpu = {"start": _cpu_now(x)}
             started = time.perf_counter()
             publisher = asyncio.create_task(_publish(bootstrap, messages, topics.platform))
             try:
-                stages = await _follow(client, x, len(messages), expected, started, publisher)
+                stages = await _follow(client, x, len(messages), expected, started, publisher, cpu)
             finally:
                 publisher.cancel()
                 await asyncio.gather(publisher, return_exceptions=True)
             _, release_metric, _ = await release(client, aggregator.port, aggregator.worker)
             stages["release committed"] = time.perf_counter() - started
+            cpu["release committed"] = _cpu_now(x)
             peaks = {name: rss_mib(service.worker.pid).peak for name, service in x.items()}
             m = await _metrics(client, x)
         for name, service in reversed(x.items()):
             await stop(service.worker, name)
         published, committed = await _published(bootstrap, aggregate)
         check_release(expected, published, committed, m)
-    return Backfill(len(messages), expected, stages, peaks, release_metric, baseline)
+    return Backfill(len(messages), expected, stages, peaks, cpu, release_metric, baseline)
 
 
 async def _publish(bootstrap: str, messages: Sequence[FeedMessage], topics: dict[str, str]) -> float:
     """The simulator's publisher on the run's platform topics; when it had every message acknowledged."""
     await publish(messages, bootstrap, topics=topics, security=client_options())
     return time.perf_counter()
+
+
+CPU_COLUMNS = ("ingest", "normalize", "aggregate", "bench")
+
+
+def cpu_rows(b: Backfill) -> list[tuple[str, ...]]:
+    """Per stage, the cores each process used on average (CPU seconds over the stage's wall seconds);
+    "other" is the machine's busy time no process of the run accounts for (the broker, mostly)."""
+    rows = []
+    before, at_before = b.cpu["start"], 0.0
+    for stage in STAGES:
+        after, at = b.cpu[stage], b.stages[stage]
+        wall = at - at_before
+        if wall <= 0:  # a stage reached in the same poll as the one before
+            continue
+        used = {k: after[k] - before[k] for k in after}
+        other = used["machine busy"] - sum(used[k] for k in CPU_COLUMNS)
+        cores = [used[k] / wall for k in CPU_COLUMNS] + [other / wall, used["machine idle"] / wall]
+        rows.append((stage, f"{wall:.2f}", *(f"{c:.2f}" for c in cores)))
+        before, at_before = after, at
+    return rows
 
 
 def report(b: Backfill) -> str:
@@ -388,6 +428,10 @@ def report(b: Backfill) -> str:
         f"(aggregate's own release duration metric: {b.release_metric_seconds:.2f} s)",
         "",
         aligned(("process", "peak RSS MiB"), [(n, f"{v:.1f}") for n, v in b.peak_rss_mib.items()]),
+        "",
+        "cores used during each stage (CPU seconds / stage seconds; 'other' is the broker and the rest "
+        f"of the machine, {os.cpu_count()} cores in all):",
+        aligned(("stage", "stage s", *CPU_COLUMNS, "other", "idle"), cpu_rows(b)),
         "",
         f"the back-fill runs at {b.events_per_s / base.events_per_s:.0%} of the pass-through rate "
         f"and {b.events_per_s / target_rate:.0%} of the target ({TARGET_EVENTS:,} events in "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -46,6 +47,26 @@ def rss_mib(pid: int | str = "self") -> Rss:
         if key in ("VmRSS", "VmHWM"):
             fields[key] = int(rest.split()[0]) / 1024  # the kernel reports kB
     return Rss(current=fields["VmRSS"], peak=fields["VmHWM"])
+
+
+def cpu_seconds(pid: int | str = "self") -> float:
+    """CPU time (user + system) a process has used so far, in seconds, from /proc/<pid>/stat.
+
+    Read at two moments, it says how much of a core a process used in between: whether a stage was
+    bound by one process's single core, or the machine's cores were shared out.
+    """
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces and parentheses
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5), counted from 1
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """The machine's (busy, idle) CPU seconds since boot, summed over its cores, from /proc/stat."""
+    first = Path("/proc/stat").read_text().splitlines()[0].split()
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in first[1:9])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq + steal) / tick, (idle + iowait) / tick
 
 
 def percentiles(samples: Sequence[float], ps: Sequence[float] = (50, 99)) -> tuple[float, ...]:

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import pytest
 
-from bench.backfill import STAGES, Cell, Expected, check_release, main
+from bench.backfill import STAGES, Backfill, Cell, Expected, check_release, cpu_rows, main
+from bench.harness import Result
 
 STAGE_ROW = re.compile(r"^(?P<stage>[a-z ]+?)\s+(?P<at>[\d.]+)\s+(?P<took>[\d.]+)\s+(?P<rate>[\d,]+)$")
 
@@ -35,6 +36,9 @@ def test_a_small_backfill_publishes_the_planned_cells_and_prints_its_figures(
     for process in ("ingest", "normalize", "aggregate"):
         assert re.search(rf"^{process}\s+[1-9][\d.]*$", out, re.M), out
     assert re.search(r"runs at \d+% of the pass-through rate and \d+% of the target", out), out
+    cores = re.search(r"^release committed\s+[\d.]+((\s+-?[\d.]+){6})$", out, re.M)
+    assert cores is not None, out
+    assert float(cores[1].split()[2]) > 0, out  # aggregate worked during its release
 
 
 def _expected() -> Expected:
@@ -77,3 +81,38 @@ def test_the_check_fails_on_a_doubled_record_or_ingest_counts() -> None:
     metrics["ingest"]["sx_ingest_messages_dead_lettered_total"] = 1.0
     with pytest.raises(RuntimeError, match="ingest dead-lettered 1 messages, admission 2"):
         check_release(expected, list(expected.cells), 3, metrics)
+
+
+def _cpu(
+    ingest: float, normalize: float, aggregate: float, bench: float, busy: float, idle: float
+) -> dict[str, float]:
+    return {
+        "ingest": ingest,
+        "normalize": normalize,
+        "aggregate": aggregate,
+        "bench": bench,
+        "machine busy": busy,
+        "machine idle": idle,
+    }
+
+
+def test_cpu_rows_give_each_process_its_cores_per_stage() -> None:
+    """Cores = CPU seconds over the stage's own seconds; 'other' is the machine's busy time that no
+    process of the run accounts for; a stage reached in the same poll as the one before has no row."""
+    stages = dict(zip(STAGES, (10.0, 20.0, 40.0, 40.0, 50.0), strict=True))
+    cpu = {
+        "start": _cpu(100, 100, 100, 100, 1000, 1000),
+        "publish": _cpu(105, 103, 101, 108, 1020, 1000),
+        "ingest caught up": _cpu(112, 110, 102, 109, 1040, 1000),
+        "normalize caught up": _cpu(113, 130, 106, 110, 1070, 1010),
+        "aggregate consumed": _cpu(113, 130, 106, 110, 1070, 1010),
+        "release committed": _cpu(113, 130, 116, 110, 1080, 1020),
+    }
+    baseline = Result("pass-through", 1, 1.0, 1.0, 0.0, 0.0, 1.0)
+    b = Backfill(1000, Expected(), stages, {}, cpu, 1.0, baseline)
+    assert cpu_rows(b) == [
+        ("publish", "10.00", "0.50", "0.30", "0.10", "0.80", "0.30", "0.00"),
+        ("ingest caught up", "10.00", "0.70", "0.70", "0.10", "0.10", "0.40", "0.00"),
+        ("normalize caught up", "20.00", "0.05", "1.00", "0.20", "0.05", "0.20", "0.50"),
+        ("release committed", "10.00", "0.00", "0.00", "1.00", "0.00", "0.00", "1.00"),
+    ]

@@ -5,10 +5,21 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
-from bench.harness import Result, format_table, percentiles, rss_mib, sent_ns
+from bench.harness import (
+    Result,
+    cpu_seconds,
+    format_table,
+    machine_cpu_seconds,
+    percentiles,
+    rss_mib,
+    sent_ns,
+)
 from bench.passthrough import default_value, run_passthrough
 
 
@@ -53,6 +64,35 @@ def test_rss_of_self_and_of_a_pid() -> None:
     mine = rss_mib()
     assert 0 < mine.current <= mine.peak
     assert rss_mib(os.getpid()).peak >= mine.current
+
+
+def _burn(seconds: float) -> None:
+    until = time.process_time() + seconds
+    while time.process_time() < until:
+        pass
+
+
+def test_cpu_seconds_follow_the_process_and_the_machine() -> None:
+    """The kernel's counts agree with Python's own clock for this process, and the machine's busy time
+    grows by at least what this process burnt (a wrong field of /proc would give zero or idle time)."""
+    busy_before, _ = machine_cpu_seconds()
+    mine_before = cpu_seconds()
+    _burn(0.3)
+    mine_after = cpu_seconds(os.getpid())
+    busy_after, idle_after = machine_cpu_seconds()
+    assert 0.25 <= mine_after - mine_before <= 0.5
+    assert abs(mine_after - time.process_time()) < 0.1
+    assert busy_after - busy_before >= 0.25
+    assert idle_after > 0
+
+
+def test_cpu_seconds_of_a_sleeping_child_stay_small() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert 0 <= cpu_seconds(child.pid) < 2.0
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_sent_ns_finds_the_stamp() -> None:
