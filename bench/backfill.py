@@ -27,8 +27,10 @@ Each stage's time is measured from the first send, by the services' own `/metric
   equals the state built in this process;
 - release committed: `/health`'s `last_release` is the release time.
 
-Each process's peak RSS (VmHWM) is read before it is stopped. The pass-through baseline copies the
-same message values once (one hop, where the exchange makes three) in the same invocation.
+Each service's peak RSS (VmHWM, summed over its process and normalize's mapper processes) is read
+before it is stopped, and each service's CPU seconds (mappers included) at each stage's end. The
+pass-through baseline copies the same message values once (one hop, where the exchange makes three)
+in the same invocation.
 
 The check: the same feed is run through ingest's admission, normalize's engine and aggregate's state
 and planner in this process (`bench.accepted.admitted`, then `bench.inprocess`'s `normalized`,
@@ -57,7 +59,15 @@ import httpx
 from bench import command
 from bench.accepted import admitted
 from bench.aggregate_service import HOLD_CLOCK_AT, count_committed, ready, release
-from bench.harness import Result, aligned, cpu_seconds, machine_cpu_seconds, rss_mib, unique_topic_names
+from bench.harness import (
+    Result,
+    aligned,
+    cpu_seconds,
+    machine_cpu_seconds,
+    tree_cpu_seconds,
+    tree_peak_rss_mib,
+    unique_topic_names,
+)
 from bench.ingest import feed_messages
 from bench.ingest_service import IngestTopics
 from bench.inprocess import PUBLIC_TOPICS, RELEASE_AT, build_state, demo_normalizer, normalized, plan
@@ -131,7 +141,7 @@ class Backfill:
     events: int
     expected: Expected
     stages: dict[str, float]  # stage -> seconds from the first send
-    peak_rss_mib: dict[str, float]  # process -> VmHWM
+    peak_rss_mib: dict[str, float]  # service -> VmHWM summed over its processes (normalize's mappers)
     cpu: dict[str, dict[str, float]]  # "start" and each stage -> CPU seconds so far (_cpu_now)
     release_metric_seconds: float  # sx_aggregate_release_duration_seconds of this release
     baseline: Result
@@ -159,11 +169,12 @@ _BY_KIND = ("sx_aggregate_state_records", "sx_normalize_records_produced_total")
 
 
 def _cpu_now(x: _Exchange) -> dict[str, float]:
-    """CPU seconds used so far by each service, by this process (the publisher, the polling) and by the
-    machine (busy and idle, all cores): read at each stage's end, they say who used the cores."""
+    """CPU seconds used so far by each service (mapper processes included), by this process (the
+    publisher, the polling) and by the machine (busy and idle, all cores): read at each stage's end,
+    they say who used the cores."""
     busy, idle = machine_cpu_seconds()
     return {
-        **{name: cpu_seconds(service.worker.pid) for name, service in x.items()},
+        **{name: tree_cpu_seconds(service.worker.pid) for name, service in x.items()},
         "bench": cpu_seconds(),
         "machine busy": busy,
         "machine idle": idle,
@@ -353,7 +364,7 @@ async def run_backfill(bootstrap: str, messages: Sequence[FeedMessage], expected
             _, release_metric, _ = await release(client, aggregator.port, aggregator.worker)
             stages["release committed"] = time.perf_counter() - started
             cpu["release committed"] = _cpu_now(x)
-            peaks = {name: rss_mib(service.worker.pid).peak for name, service in x.items()}
+            peaks = {name: tree_peak_rss_mib(service.worker.pid) for name, service in x.items()}
             m = await _metrics(client, x)
         for name, service in reversed(x.items()):
             await stop(service.worker, name)

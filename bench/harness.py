@@ -69,6 +69,33 @@ def machine_cpu_seconds() -> tuple[float, float]:
     return (user + nice + system + irq + softirq + steal) / tick, (idle + iowait) / tick
 
 
+def descendants(pid: int) -> list[int]:
+    """The live processes started by `pid` and by them (normalize's mapper processes), from
+    /proc/<pid>/task/<tid>/children."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children = [int(c) for c in task.read_text().split()]
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        for child in children:
+            found.append(child)
+            found.extend(descendants(child))
+    return found
+
+
+def tree_peak_rss_mib(pid: int) -> float:
+    """A service's peak memory: the sum of the VmHWM of its process and its live descendants (an upper
+    bound of what they held at once; their peaks need not coincide)."""
+    return sum(rss_mib(p).peak for p in (pid, *descendants(pid)))
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and of its live descendants (a live child's time is not in its
+    parent's counts until the parent waits for it)."""
+    return sum(cpu_seconds(p) for p in (pid, *descendants(pid)))
+
+
 def percentiles(samples: Sequence[float], ps: Sequence[float] = (50, 99)) -> tuple[float, ...]:
     """Linearly interpolated percentiles (numpy's default method), so figures match a notebook's.
 

@@ -23,8 +23,8 @@ Unthrottled, both rows' latency is mostly the backlog in front of the processor;
 normalize's throughput for latency under a sustainable load.
 
 The normalize service runs as in production (`python -m services.normalize`, `NORMALIZE_DEMO_MODE=1`)
-in its own process, whose peak RSS is reported. All topics of a run, normalize's prefixed ones
-included, are deleted afterwards.
+in its own process; the peak RSS reported is the sum of its process's and its mapper processes'. All
+topics of a run, normalize's prefixed ones included, are deleted afterwards.
 
     python -m bench.normalize --events 50000 [--rate 5000]
 """
@@ -46,7 +46,7 @@ from bench.accepted import Accepted
 # tests/services/normalize/test_standby_broker.py); their home is bench.accepted.
 from bench.accepted import accepted_envelopes as accepted_envelopes
 from bench.accepted import admitted as admitted
-from bench.harness import Header, Result, produce_values, rss_mib, unique_topic_names
+from bench.harness import Header, Result, produce_values, tree_peak_rss_mib, unique_topic_names
 from bench.inprocess import demo_normalizer, normalized
 from bench.output import output_size, read_output, send_and_read
 from bench.passthrough import run_passthrough
@@ -160,7 +160,7 @@ async def run_normalize(
                 rate_per_s=rate_per_s,
             ),
         )
-        peak = rss_mib(normalize.worker.pid).peak
+        peak = tree_peak_rss_mib(normalize.worker.pid)  # its mapper processes included
         await stop(normalize.worker, "normalize")
         await _check_outputs(bootstrap, settings, expected)
     return Result.measure("normalize (service)", len(envelopes), seconds, latencies, peak)

@@ -4,7 +4,8 @@ Resolution is global (a factory's two platform sites may sit in any partitions),
 process owns every partition of the accepted topic: the active one, which holds the lease (others
 stand by, `standby.py`); its state is rebuilt from its own compacted output topics when it becomes
 active (`restore`), not from faust tables (see docs/ingest.md on why). The events themselves are read,
-mapped and written in batches by `batches.BatchLoop`, a plain aiokafka consumer and producer run as a
+mapped (by `mappers`, in processes of their own by default) and written in batches by
+`batches.BatchLoop`, a plain aiokafka consumer and producer run as a
 faust task: faust's own consumer, producer and per-event stream are off
 (`services.faust_app.WithoutKafka`), as in every service. Offsets are committed only after the
 batch's outputs are acknowledged (at-least-once), and the engine makes a replay produce the same bytes
@@ -28,6 +29,7 @@ from services.web import install_endpoints, worker_health
 
 from .batches import BatchLoop
 from .engine import Normalizer, Record
+from .mappers import Mappers, ProcessPool
 from .metrics import NormalizeMetrics
 from .settings import NormalizeSettings
 
@@ -43,13 +45,15 @@ def create_app(
     registry: CollectorRegistry | None = None,
     key_ids: Mapping[str, Any] | None = None,
     takeover_seconds: float | None = None,
+    mappers: Mappers | None = None,
 ) -> faust.App:
     metrics = NormalizeMetrics(registry)
     metrics.active.set(1)  # a worker runs only in the instance that holds the lease (standby.py)
     if takeover_seconds is not None:
         metrics.takeover.set(takeover_seconds)
     app = make_app(settings)
-    batches = BatchLoop(settings, normalizer, metrics, catch_up or ())
+    metrics.mapper_processes.set(mappers.processes if isinstance(mappers, ProcessPool) else 0)
+    batches = BatchLoop(settings, normalizer, metrics, catch_up or (), mappers)
 
     async def normalize() -> None:
         try:

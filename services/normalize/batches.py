@@ -1,8 +1,13 @@
 """normalize's consume-map-produce loop: batches of accepted events, not one event at a time.
 
 A plain aiokafka consumer in normalize's consumer group (`NORMALIZE_APP_ID`, the group the standby,
-`repair-entity` and the key rotation look at) reads a batch (`getmany`); each event goes through the
-pure engine (`engine.step`, which parses the raw bytes once); the batch's output records go to an
+`repair-entity` and the key rotation look at) reads a batch (`getmany`); stage 1 of the engine maps it
+(`mappers`: parse the raw bytes once, map, pseudonymise, serialise; in mapper processes by default),
+then stage 2 settles each event in order (`Normalizer.settle`: versions, resolution). The loop is a
+pipeline of two: the next batch is fetched and handed to the mappers before the current one is
+settled, written and committed, so the mappers work while this process settles and waits for the
+broker. Only the current batch's offsets are ever committed; the next one is merely read ahead, and a
+crash reads it again. The batch's output records go to an
 idempotent `acks=all` producer as whole record batches, one per partition (`record_batches`: one
 delivery per record batch, not a future per record); then every delivery of the batch is awaited and
 only then are the batch's input offsets committed. faust stays the application around it (web
@@ -39,12 +44,15 @@ from services.record_batches import Output, send_as_batches
 from services.transaction import Sends
 
 from .dead_letter import dead_letter_record
-from .engine import Normalizer, Record, Rejected, step
+from .engine import MappedEvent, Normalizer, Record, Rejected
+from .mappers import InProcess, Mappers
 from .mapping import OutputKind
 from .metrics import NormalizeMetrics
 from .settings import NormalizeSettings
 
 log = logging.getLogger("sx.normalize")
+
+Batches = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 # The metric label of every output topic: the mapping's record kinds, then the resolver's two.
 KIND_OF_TOPIC = {
@@ -63,10 +71,12 @@ class BatchLoop:
         normalizer: Normalizer,
         metrics: NormalizeMetrics,
         catch_up: Sequence[Record] = (),
+        mappers: Mappers | None = None,
     ) -> None:
         self.settings = settings
         self.normalizer = normalizer
         self.metrics = metrics
+        self.mappers = mappers or InProcess(normalizer.ctx)
         self.catch_up = list(catch_up)
         self.producer: AIOKafkaProducer | None = None
         # The consumer once started, and the offset of the last record handled and acknowledged per
@@ -116,16 +126,35 @@ class BatchLoop:
                 self.catch_up = []
             await consumer.start()
             self.positions.consumer = consumer
-            while True:
-                batches = await consumer.getmany(timeout_ms=100, max_records=s.max_batch)
-                if batches:
-                    await self.handle(consumer, producer, batches)
-                else:
-                    await self._commit_past_markers(consumer)
+            # The batch read ahead, its mapping under way: settled after the current one.
+            ahead: tuple[Batches, asyncio.Task[list[MappedEvent | Rejected]]] | None = None
+            try:
+                while True:
+                    # With a batch read ahead, take only what is already fetched: it must not wait.
+                    batches = await consumer.getmany(timeout_ms=0 if ahead else 100, max_records=s.max_batch)
+                    current, ahead = ahead, None
+                    if batches:
+                        ahead = (batches, asyncio.create_task(self._map(batches)))
+                    if current is not None:
+                        await self.handle(consumer, producer, current[0], await current[1])
+                    elif not batches:
+                        await self._commit_past_markers(consumer)
+            finally:
+                if ahead is not None:
+                    ahead[1].cancel()
+                    await asyncio.gather(ahead[1], return_exceptions=True)
         finally:
             self.positions.consumer = None
             await consumer.stop()
             await producer.stop()
+            self.mappers.close()
+
+    async def _map(self, batches: Batches) -> list[MappedEvent | Rejected]:
+        """Stage 1 of every event of the batch, in the order `handle` reads them."""
+        started = time.perf_counter()
+        mapped = await self.mappers.map([m.value for records in batches.values() for m in records])
+        self.metrics.mapping.observe(time.perf_counter() - started)
+        return mapped
 
     async def _commit_past_markers(self, consumer: AIOKafkaConsumer) -> None:
         """Commit the positions that moved past transaction markers alone.
@@ -154,9 +183,13 @@ class BatchLoop:
         self,
         consumer: AIOKafkaConsumer,
         producer: AIOKafkaProducer,
-        batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+        batches: Batches,
+        mapped: Sequence[MappedEvent | Rejected],
     ) -> None:
-        """One batch: map every event, send every record, await every delivery, commit the offsets."""
+        """One mapped batch: settle every event, send every record, await every delivery, commit the
+        offsets. `mapped` is stage 1 of the batch's events, in order."""
+        if len(mapped) != sum(len(r) for r in batches.values()):
+            raise RuntimeError("the mappers returned a verdict count that is not the batch's")
         normalizer, metrics = self.normalizer, self.metrics
         observe = metrics.processing.observe
         sends = Sends(producer)
@@ -170,14 +203,15 @@ class BatchLoop:
         changes: Counter[str] = Counter()
         hold_at = self._hold_at(sum(len(r) for r in batches.values()))
         handled = 0
+        settle = normalizer.settle
         for records in batches.values():
             for message in records:
                 if handled == hold_at:
                     await self._hold(sends, outputs)
                     outputs = []
-                handled += 1
                 started = time.perf_counter()
-                done = step(normalizer, message.value)
+                done = settle(mapped[handled])
+                handled += 1
                 if done.platform is not None:
                     consumed[done.platform] += 1
                 outcome = done.result

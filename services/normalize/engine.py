@@ -1,8 +1,10 @@
 """Normalize's state machine, without Kafka: one accepted event in, the records to produce out.
 
-Two stages in one pass. Stage 1 maps the event (`mapping.map_event`) and applies the contract's
-version rule per entity. Stage 2 feeds platform-site and consent changes to the `Resolver`, whose
-changes go to the two resolution topics. Everything produced is a pure function of the current
+Two stages. Stage 1 (`map_value`) is stateless: it parses the envelope from bytes, maps the event
+(`mapping.map_event`), pseudonymises and serialises every output, and unseals what resolution needs.
+It may run in other processes (`mappers.py`). Stage 2 (`Normalizer.settle`) holds the state: it applies
+the contract's version rule per entity and feeds platform-site and consent changes to the `Resolver`,
+whose changes go to the two resolution topics. Everything produced is a pure function of the current
 state of each entity, so arrival order across entities, redeliveries and replays change nothing.
 
 The version state, `entity pseudonym -> (version, event id)`, is itself produced (to the versions
@@ -80,6 +82,86 @@ def encode(value: BaseModel | None) -> bytes | None:
     return None if value is None else value.model_dump_json().encode()
 
 
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An event normalize dead-letters: a reason class of the DLQ contract and a plain reason."""
+
+    reason_class: str
+    reason: str
+    error: BaseException | None = None  # an unexpected failure (internal_error), for the log only
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one accepted-topic value did: its platform, when its envelope could be read, and either the
+    records to produce or why it was rejected."""
+
+    platform: str | None
+    result: Outcome | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """One output of stage 1, serialised, with what stage 2 needs to resolve it: the facts of an upserted
+    platform site (its osId unsealed), or a consent's company pseudonym and grant."""
+
+    kind: OutputKind
+    key: str
+    value: bytes | None  # None: tombstone
+    version_entity: str
+    version: int
+    site: SiteFacts | None = None
+    consent: tuple[str, bool] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MappedEvent:
+    """Stage 1's verdict on one envelope that could be read: its outputs, or why it cannot be mapped.
+    `event_id` is the event's pseudonym, which the version rule and the quarantine look at."""
+
+    platform: str
+    event_id: str
+    outputs: tuple[Mapped, ...] | Rejected
+
+
+def event_pseudonym(ctx: MappingContext, accepted: AcceptedEvent) -> str:
+    return ctx.pseudonymiser.pseudonym(IdKind.EVENT, f"{accepted.platform}:{accepted.event_id}")
+
+
+def facts_of(ctx: MappingContext, site: PlatformSite) -> SiteFacts:
+    os_id = ctx.sealer.unseal(site.os_id_sealed) if site.os_id_sealed else None
+    return SiteFacts.from_record(site, os_id)
+
+
+def prepare(ctx: MappingContext, output: Output) -> Mapped:
+    """An output of the mapping as stage 2 takes it."""
+    site = consent = None
+    if isinstance(output.value, PlatformSite):
+        site = facts_of(ctx, output.value)
+    elif isinstance(output.value, Consent):
+        consent = (output.value.company_id, output.value.granted)
+    value = encode(output.value)
+    return Mapped(output.kind, output.key, value, output.version_entity, output.version, site, consent)
+
+
+def map_value(ctx: MappingContext, value: bytes | None) -> MappedEvent | Rejected:
+    """Stage 1 on one value of the accepted topic: pure, stateless, never raises (a poison message must
+    not stop the service). A bare `Rejected` is an envelope that could not be read."""
+    try:
+        accepted = parse_accepted(value or b"")
+    except ValidationError:
+        return Rejected("invalid_envelope", "not an exchange.ingest.accepted.v1 envelope")
+    event_id = event_pseudonym(ctx, accepted)
+    outputs: tuple[Mapped, ...] | Rejected
+    try:
+        outputs = tuple(prepare(ctx, o) for o in map_event(accepted, ctx))
+    except MappingError as exc:
+        outputs = Rejected(exc.code.value, str(exc))
+    except Exception as exc:
+        outputs = Rejected("internal_error", "normalize failed to process this event", exc)
+    return MappedEvent(accepted.platform, event_id, outputs)
+
+
 class Normalizer:
     def __init__(
         self,
@@ -102,18 +184,40 @@ class Normalizer:
         return cls(ctx, resolver, quarantined=quarantined)
 
     def process(self, accepted: AcceptedEvent) -> Outcome:
-        """Raises `MappingError` (dead-letter) before changing any state."""
-        event_id = self.ctx.pseudonymiser.pseudonym(IdKind.EVENT, f"{accepted.platform}:{accepted.event_id}")
+        """Both stages on a parsed event. Raises `MappingError` (dead-letter) before changing any state."""
+        event_id = event_pseudonym(self.ctx, accepted)
+        self._refuse_quarantined(event_id)
+        return self.apply(event_id, [prepare(self.ctx, o) for o in map_event(accepted, self.ctx)])
+
+    def settle(self, mapped: MappedEvent | Rejected) -> Step:
+        """Stage 2 on stage 1's verdict: never raises. An operator's quarantine comes first, as it
+        would before mapping."""
+        if isinstance(mapped, Rejected):
+            return Step(None, mapped)
+        try:
+            self._refuse_quarantined(mapped.event_id)
+            if isinstance(mapped.outputs, Rejected):
+                return Step(mapped.platform, mapped.outputs)
+            return Step(mapped.platform, self.apply(mapped.event_id, mapped.outputs))
+        except MappingError as exc:
+            return Step(mapped.platform, Rejected(exc.code.value, str(exc)))
+        except Exception as exc:
+            failed = Rejected("internal_error", "normalize failed to process this event", exc)
+            return Step(mapped.platform, failed)
+
+    def _refuse_quarantined(self, event_id: str) -> None:
         if event_id in self.quarantined:
             raise MappingError(MappingErrorCode.QUARANTINED, "an operator quarantined this event")
-        outputs = map_event(accepted, self.ctx)
+
+    def apply(self, event_id: str, outputs: Iterable[Mapped]) -> Outcome:
+        """The version rule and resolution on one event's mapped outputs."""
         outcome = Outcome()
         for output in outputs:
             applied = self.versions.get(output.version_entity)
             if applied is not None and output.version <= applied.version:
                 if output.version == applied.version and applied.event_id == event_id:
                     outcome.replayed += 1
-                    outcome.records.append(Record(output.kind.topic, output.key, encode(output.value)))
+                    outcome.records.append(Record(output.kind.topic, output.key, output.value))
                     outcome.records.extend(self._resolve(output, outcome))
                 else:
                     outcome.stale += 1
@@ -121,7 +225,7 @@ class Normalizer:
             if is_version_jump(None if applied is None else applied.version, output.version):
                 outcome.jumps += 1
             self.versions[output.version_entity] = Applied(output.version, event_id)
-            outcome.records.append(Record(output.kind.topic, output.key, encode(output.value)))
+            outcome.records.append(Record(output.kind.topic, output.key, output.value))
             outcome.records.append(self._version_record(output.version_entity))
             outcome.records.extend(self._resolve(output, outcome))
         return outcome
@@ -133,23 +237,18 @@ class Normalizer:
         value = f'{{"version":{applied.version:d},"event":{_json_string(applied.event_id)}}}'
         return Record(NORMALIZE_VERSIONS_TOPIC, entity, value.encode())
 
-    def _resolve(self, output: Output, outcome: Outcome) -> Iterable[Record]:
+    def _resolve(self, output: Mapped, outcome: Outcome) -> Iterable[Record]:
         changes: list[Change] = []
         if output.kind is OutputKind.PLATFORM_SITE:
-            if output.value is None:
+            if output.site is None:
                 changes = self.resolver.remove_site(output.key)
             else:
-                assert isinstance(output.value, PlatformSite)
-                changes = self.resolver.upsert_site(self.facts_of(output.value))
+                changes = self.resolver.upsert_site(output.site)
         elif output.kind is OutputKind.CONSENT:
-            assert isinstance(output.value, Consent)
-            changes = self.resolver.set_consent(output.value.company_id, output.value.granted)
+            assert output.consent is not None
+            changes = self.resolver.set_consent(*output.consent)
         outcome.resolution_changes.extend(changes)
         return [_change_record(c) for c in changes]
-
-    def facts_of(self, site: PlatformSite) -> SiteFacts:
-        os_id = self.ctx.sealer.unseal(site.os_id_sealed) if site.os_id_sealed else None
-        return SiteFacts.from_record(site, os_id)
 
     def reconcile(
         self, resolutions: Mapping[str, SiteResolution], resolved_sites: Mapping[str, ResolvedSite]
@@ -173,38 +272,11 @@ class Normalizer:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """An event normalize dead-letters: a reason class of the DLQ contract and a plain reason."""
-
-    reason_class: str
-    reason: str
-    error: BaseException | None = None  # an unexpected failure (internal_error), for the log only
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """What one accepted-topic value did: its platform, when its envelope could be read, and either the
-    records to produce or why it was rejected."""
-
-    platform: str | None
-    result: Outcome | Rejected
-
-
 def step(normalizer: Normalizer, value: bytes | None) -> Step:
-    """One value of the accepted topic through the normalizer. Never raises: a poison message must not
-    stop the service, and the key rotation's replay must reach the same verdicts as the service."""
-    try:
-        accepted = parse_accepted(value or b"")
-    except ValidationError:
-        return Step(None, Rejected("invalid_envelope", "not an exchange.ingest.accepted.v1 envelope"))
-    try:
-        return Step(accepted.platform, normalizer.process(accepted))
-    except MappingError as exc:
-        return Step(accepted.platform, Rejected(exc.code.value, str(exc)))
-    except Exception as exc:
-        failed = Rejected("internal_error", "normalize failed to process this event", exc)
-        return Step(accepted.platform, failed)
+    """One value of the accepted topic through both stages in this process. Never raises: a poison
+    message must not stop the service, and the key rotation's replay must reach the same verdicts as
+    the service."""
+    return normalizer.settle(map_value(normalizer.ctx, value))
 
 
 def restore(
@@ -228,9 +300,8 @@ def restore(
         for c in (Consent.model_validate_json(v) for v in state.get(Consent.TOPIC, {}).values())
     }
     quarantined = frozenset(state.get(NORMALIZE_QUARANTINE_TOPIC, {}))
-    placeholder = Normalizer(ctx, Resolver(resolved_id, default_consent=default_consent), versions)
     resolver = Resolver.from_facts(
-        [placeholder.facts_of(s) for s in sites], consents, resolved_id, default_consent=default_consent
+        [facts_of(ctx, s) for s in sites], consents, resolved_id, default_consent=default_consent
     )
     normalizer = Normalizer(ctx, resolver, versions, quarantined)
     resolutions = {

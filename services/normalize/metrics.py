@@ -68,9 +68,22 @@ class NormalizeMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.mapping = Histogram(
+            "sx_normalize_mapping_seconds",
+            "Time to map one batch of accepted events (stage 1: parse, map, pseudonymise, serialise), in "
+            "this process or in the mapper processes; it overlaps the previous batch's writes.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=self.registry,
+        )
+        self.mapper_processes = Gauge(
+            "sx_normalize_mapper_processes",
+            "Processes that map events for this instance (NORMALIZE_MAPPER_PROCESSES; 0: mapped in this "
+            "process).",
+            registry=self.registry,
+        )
         self.processing = Histogram(
             "sx_normalize_processing_seconds",
-            "Time to map, version-check and resolve one accepted event.",
+            "Time to version-check and resolve one mapped accepted event (stage 2, in this process).",
             buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
             registry=self.registry,
         )

@@ -14,11 +14,14 @@ import pytest
 from bench.harness import (
     Result,
     cpu_seconds,
+    descendants,
     format_table,
     machine_cpu_seconds,
     percentiles,
     rss_mib,
     sent_ns,
+    tree_cpu_seconds,
+    tree_peak_rss_mib,
 )
 from bench.passthrough import default_value, run_passthrough
 
@@ -108,3 +111,30 @@ async def test_passthrough_delivers_every_message_exactly_once(bootstrap: str) -
     assert result.events == n
     assert len(received) == n
     assert set(received) == {default_value(i) for i in range(n)}
+
+
+def test_a_process_tree_counts_its_children() -> None:
+    """A child burning CPU shows in its parent's tree, not in the parent's own counts."""
+    burner = (
+        "import time\n"
+        "until = time.process_time() + 0.5\n"
+        "while time.process_time() < until: pass\n"
+        "time.sleep(30)"
+    )
+    spawner = (
+        f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {burner!r}])\ntime.sleep(30)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", spawner])
+    try:
+        deadline = time.monotonic() + 30
+        while tree_cpu_seconds(parent.pid) - cpu_seconds(parent.pid) < 0.4 and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling /proc until the child has burnt its CPU, with a deadline
+        assert len(descendants(parent.pid)) == 1
+        assert tree_cpu_seconds(parent.pid) - cpu_seconds(parent.pid) >= 0.4
+        assert cpu_seconds(parent.pid) < 0.4
+        assert tree_peak_rss_mib(parent.pid) > rss_mib(parent.pid).peak
+    finally:
+        for child in descendants(parent.pid):
+            os.kill(child, 9)
+        parent.kill()
+        parent.wait()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final, TypeVar
@@ -168,6 +168,17 @@ class Crosswalk:
     amfori_training_topics: Mapping[str, tuple[Issue, ...]] = field(
         default_factory=lambda: AMFORI_TRAINING_TOPICS
     )
+
+    def __reduce__(self) -> tuple[type[Crosswalk], tuple[object, ...]]:
+        """Pickled as plain dicts (the tables are read-only proxies, which do not pickle): the mapper
+        processes receive the crosswalk the service maps with (services/normalize/mappers.py)."""
+        return (Crosswalk, tuple(_plain(getattr(self, f.name)) for f in fields(self)))
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 DEFAULT_CROSSWALK: Final = Crosswalk()

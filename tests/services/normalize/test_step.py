@@ -8,13 +8,14 @@ envelope's platform whenever the envelope could be read, whatever happened to th
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pytest
 
-from schemas.exchange.accepted import AcceptedEvent
 from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
 from services.ingest.envelopes import accepted_record
-from services.normalize.engine import Normalizer, Outcome, Rejected, step
+from services.normalize.engine import Mapped, MappedEvent, Normalizer, Outcome, Rejected, map_value, step
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext
 from tests.fixtures.examples import amfori_monitoring, encode, sedex_audit
@@ -63,9 +64,17 @@ def test_a_mapping_error_is_rejected_with_its_code_under_the_envelopes_platform(
 
 
 class Broken(Normalizer):
-    """A normalizer with a bug: what a poison message meets."""
+    """A normalizer with a bug in stage 2: what a poison message meets."""
 
-    def process(self, accepted: AcceptedEvent) -> Outcome:
+    def apply(self, event_id: str, outputs: Iterable[Mapped]) -> Outcome:
+        raise KeyError("a bug")
+
+
+@dataclass(frozen=True)
+class BrokenContext(MappingContext):
+    """A mapping with a bug in stage 1 (which may run in another process, mappers.py)."""
+
+    def audit_id(self, platform: str, audit_ref: str) -> str:
         raise KeyError("a bug")
 
 
@@ -77,3 +86,31 @@ def test_an_unexpected_failure_is_an_internal_error_under_the_envelopes_platform
     assert verdict.result.reason_class == "internal_error"
     assert isinstance(verdict.result.error, KeyError)  # kept for the log, never for the dead letter
     assert "a bug" not in verdict.result.reason
+
+
+@pytest.mark.parametrize("platform", ["sedex", "amfori"])
+def test_a_failure_in_the_mapping_is_an_internal_error_and_changes_no_state(platform: str) -> None:
+    broken = BrokenContext(CTX.pseudonymiser, CTX.sealer, CTX.crosswalk)
+    normalizer = Normalizer.fresh(broken)
+    verdict = step(normalizer, accepted(platform))
+    assert verdict.platform == platform
+    assert isinstance(verdict.result, Rejected)
+    assert verdict.result.reason_class == "internal_error"
+    assert isinstance(verdict.result.error, KeyError)
+    assert normalizer.versions == {}
+
+
+def test_a_quarantined_event_is_refused_whatever_its_mapping_would_say() -> None:
+    """The operator's quarantine comes before the mapping's verdict, as it did when the mapping ran
+    after it in one pass."""
+    value = accepted("sedex")
+    ordinary = Normalizer.fresh(CTX).settle(map_value(CTX, value))
+    assert isinstance(ordinary.result, Outcome)  # it maps
+    mapped = map_value(CTX, value)
+    assert isinstance(mapped, MappedEvent)
+    for ctx in (CTX, BrokenContext(CTX.pseudonymiser, CTX.sealer, CTX.crosswalk)):
+        quarantining = Normalizer.fresh(ctx, quarantined=frozenset({mapped.event_id}))
+        verdict = step(quarantining, value)
+        assert isinstance(verdict.result, Rejected)
+        assert verdict.result.reason_class == "quarantined"
+        assert quarantining.versions == {}

@@ -1,0 +1,120 @@
+"""Stage 1 of the engine (parse, map, pseudonymise, serialise: `engine.map_value`) for a batch, in this
+process or in worker processes.
+
+Stage 1 is per event and stateless; stage 2 (the version rule, resolution) is global and stays in the
+service's process. A profile of the back-fill on two cores (docs/normalize.md, "Performance") showed
+normalize using one core while the other sat idle once ingest had caught up: stage 1 is most of the
+engine, so handing it to another process lets the batch loop settle one batch while the next is mapped.
+
+Worker processes are spawned, not forked: the service runs threads (the standby's lease) and an event
+loop that a fork would copy half-way. Each worker builds its own `MappingContext` from the key material
+handed to it at start, so its pseudonyms are the service's. A worker dies with the service
+(`PR_SET_PDEATHSIG`): a SIGKILLed normalize leaves no mapper behind. A worker that dies on its own
+breaks the pool: the batch in flight fails, nothing of it is committed, and the service stops to be
+restarted (as for a refused delivery).
+
+What comes back is plain data (`Mapped`: strings, bytes, the resolution facts). An unexpected
+exception in a worker comes back as `MapperError` holding its formatted traceback, since an arbitrary
+exception need not survive pickling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+import traceback
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from multiprocessing import get_context
+from typing import Protocol
+
+from .engine import MappedEvent, Rejected, map_value
+from .keys import KeyMaterial
+from .mapping import Crosswalk, MappingContext
+
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+
+_context: MappingContext | None = None  # a worker's own, made by _start
+
+
+class MapperError(Exception):
+    """An unexpected failure in a mapper process; its message is the failure's formatted traceback."""
+
+
+class Mappers(Protocol):
+    async def map(self, values: Sequence[bytes | None]) -> list[MappedEvent | Rejected]:
+        """Stage 1 of each value, in order."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class InProcess:
+    """Stage 1 in the service's own process: what tests and `NORMALIZE_MAPPER_PROCESSES=0` use."""
+
+    def __init__(self, ctx: MappingContext) -> None:
+        self.ctx = ctx
+
+    async def map(self, values: Sequence[bytes | None]) -> list[MappedEvent | Rejected]:
+        return [map_value(self.ctx, v) for v in values]
+
+    def close(self) -> None:
+        pass
+
+
+class ProcessPool:
+    """Stage 1 in `processes` spawned workers; a batch is split into one contiguous chunk per worker."""
+
+    def __init__(self, processes: int, keys: KeyMaterial, crosswalk: Crosswalk) -> None:
+        if processes < 1:
+            raise ValueError("a pool needs at least one process")
+        self.processes = processes
+        self._pool = ProcessPoolExecutor(
+            max_workers=processes,
+            mp_context=get_context("spawn"),
+            initializer=_start,
+            initargs=(keys, crosswalk, os.getpid()),
+        )
+
+    async def map(self, values: Sequence[bytes | None]) -> list[MappedEvent | Rejected]:
+        loop = asyncio.get_running_loop()
+        size = -(-len(values) // self.processes)  # ceiling: every value in exactly one chunk
+        chunks = [list(values[i : i + size]) for i in range(0, len(values), size)]
+        done = await asyncio.gather(*(loop.run_in_executor(self._pool, _map_chunk, c) for c in chunks))
+        return [verdict for chunk in done for verdict in chunk]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start(keys: KeyMaterial, crosswalk: Crosswalk, parent: int) -> None:
+    """A worker's initializer: die with the service, then build the mapping context."""
+    global _context
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the service died before the line above: nobody to map for
+        os._exit(0)
+    _context = MappingContext.from_keys(keys, crosswalk)
+
+
+def _map_chunk(values: list[bytes | None]) -> list[MappedEvent | Rejected]:
+    assert _context is not None, "a mapper process runs _start first"
+    return [portable(map_value(_context, v)) for v in values]
+
+
+def portable(verdict: MappedEvent | Rejected) -> MappedEvent | Rejected:
+    """The verdict with any exception replaced by a `MapperError` that pickles whatever it was."""
+    if isinstance(verdict, Rejected):
+        return _portable_rejection(verdict)
+    if isinstance(verdict.outputs, Rejected):
+        return replace(verdict, outputs=_portable_rejection(verdict.outputs))
+    return verdict
+
+
+def _portable_rejection(rejected: Rejected) -> Rejected:
+    if rejected.error is None or isinstance(rejected.error, MapperError):
+        return rejected
+    return replace(rejected, error=MapperError("".join(traceback.format_exception(rejected.error))))
