@@ -172,12 +172,13 @@ def _cpu_now(x: _Exchange) -> dict[str, float]:
     """CPU seconds used so far by each service (mapper processes included), by this process (the
     publisher, the polling) and by the machine (busy and idle, all cores): read at each stage's end,
     they say who used the cores."""
-    busy, idle = machine_cpu_seconds()
+    busy, idle, steal = machine_cpu_seconds()
     return {
         **{name: tree_cpu_seconds(service.worker.pid) for name, service in x.items()},
         "bench": cpu_seconds(),
         "machine busy": busy,
         "machine idle": idle,
+        "machine steal": steal,
     }
 
 
@@ -384,7 +385,8 @@ CPU_COLUMNS = ("ingest", "normalize", "aggregate", "bench")
 
 def cpu_rows(b: Backfill) -> list[tuple[str, ...]]:
     """Per stage, the cores each process used on average (CPU seconds over the stage's wall seconds);
-    "other" is the machine's busy time no process of the run accounts for (the broker, mostly)."""
+    "other" is the machine's busy time no process of the run accounts for (the broker, mostly), "steal"
+    what the host gave to other machines."""
     rows = []
     before, at_before = b.cpu["start"], 0.0
     for stage in STAGES:
@@ -394,7 +396,8 @@ def cpu_rows(b: Backfill) -> list[tuple[str, ...]]:
             continue
         used = {k: after[k] - before[k] for k in after}
         other = used["machine busy"] - sum(used[k] for k in CPU_COLUMNS)
-        cores = [used[k] / wall for k in CPU_COLUMNS] + [other / wall, used["machine idle"] / wall]
+        rest = [other, used["machine idle"], used.get("machine steal", 0.0)]
+        cores = [used[k] / wall for k in CPU_COLUMNS] + [c / wall for c in rest]
         rows.append((stage, f"{wall:.2f}", *(f"{c:.2f}" for c in cores)))
         before, at_before = after, at
     return rows
@@ -441,8 +444,8 @@ def report(b: Backfill) -> str:
         aligned(("process", "peak RSS MiB"), [(n, f"{v:.1f}") for n, v in b.peak_rss_mib.items()]),
         "",
         "cores used during each stage (CPU seconds / stage seconds; 'other' is the broker and the rest "
-        f"of the machine, {os.cpu_count()} cores in all):",
-        aligned(("stage", "stage s", *CPU_COLUMNS, "other", "idle"), cpu_rows(b)),
+        f"of the machine, 'steal' the host's other guests; {os.cpu_count()} cores in all):",
+        aligned(("stage", "stage s", *CPU_COLUMNS, "other", "idle", "steal"), cpu_rows(b)),
         "",
         f"the back-fill runs at {b.events_per_s / base.events_per_s:.0%} of the pass-through rate "
         f"and {b.events_per_s / target_rate:.0%} of the target ({TARGET_EVENTS:,} events in "

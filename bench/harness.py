@@ -61,12 +61,21 @@ def cpu_seconds(pid: int | str = "self") -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
-def machine_cpu_seconds() -> tuple[float, float]:
-    """The machine's (busy, idle) CPU seconds since boot, summed over its cores, from /proc/stat."""
+class MachineCpu(NamedTuple):
+    """The machine's CPU seconds since boot, summed over its cores (/proc/stat)."""
+
+    busy: float  # user, nice, system, irq, softirq
+    idle: float  # idle, iowait
+    steal: float  # time the hypervisor gave this machine's virtual cores to others
+
+
+def machine_cpu_seconds() -> MachineCpu:
+    """The machine's CPU seconds so far. Steal is apart: on a shared host it is time no process of the
+    machine got, which would otherwise pass for another process's work."""
     first = Path("/proc/stat").read_text().splitlines()[0].split()
     user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in first[1:9])
     tick = os.sysconf("SC_CLK_TCK")
-    return (user + nice + system + irq + softirq + steal) / tick, (idle + iowait) / tick
+    return MachineCpu((user + nice + system + irq + softirq) / tick, (idle + iowait) / tick, steal / tick)
 
 
 def descendants(pid: int) -> list[int]:

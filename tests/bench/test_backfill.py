@@ -36,7 +36,7 @@ def test_a_small_backfill_publishes_the_planned_cells_and_prints_its_figures(
     for process in ("ingest", "normalize", "aggregate"):
         assert re.search(rf"^{process}\s+[1-9][\d.]*$", out, re.M), out
     assert re.search(r"runs at \d+% of the pass-through rate and \d+% of the target", out), out
-    cores = re.search(r"^release committed\s+[\d.]+((\s+-?[\d.]+){6})$", out, re.M)
+    cores = re.search(r"^release committed\s+[\d.]+((\s+-?[\d.]+){7})$", out, re.M)
     assert cores is not None, out
     assert float(cores[1].split()[2]) > 0, out  # aggregate worked during its release
 
@@ -84,9 +84,16 @@ def test_the_check_fails_on_a_doubled_record_or_ingest_counts() -> None:
 
 
 def _cpu(
-    ingest: float, normalize: float, aggregate: float, bench: float, busy: float, idle: float
+    ingest: float,
+    normalize: float,
+    aggregate: float,
+    bench: float,
+    busy: float,
+    idle: float,
+    steal: float = 0,
 ) -> dict[str, float]:
     return {
+        "machine steal": steal,
         "ingest": ingest,
         "normalize": normalize,
         "aggregate": aggregate,
@@ -106,13 +113,13 @@ def test_cpu_rows_give_each_process_its_cores_per_stage() -> None:
         "ingest caught up": _cpu(112, 110, 102, 109, 1040, 1000),
         "normalize caught up": _cpu(113, 130, 106, 110, 1070, 1010),
         "aggregate consumed": _cpu(113, 130, 106, 110, 1070, 1010),
-        "release committed": _cpu(113, 130, 116, 110, 1080, 1020),
+        "release committed": _cpu(113, 130, 116, 110, 1080, 1020, 5),
     }
     baseline = Result("pass-through", 1, 1.0, 1.0, 0.0, 0.0, 1.0)
     b = Backfill(1000, Expected(), stages, {}, cpu, 1.0, baseline)
     assert cpu_rows(b) == [
-        ("publish", "10.00", "0.50", "0.30", "0.10", "0.80", "0.30", "0.00"),
-        ("ingest caught up", "10.00", "0.70", "0.70", "0.10", "0.10", "0.40", "0.00"),
-        ("normalize caught up", "20.00", "0.05", "1.00", "0.20", "0.05", "0.20", "0.50"),
-        ("release committed", "10.00", "0.00", "0.00", "1.00", "0.00", "0.00", "1.00"),
+        ("publish", "10.00", "0.50", "0.30", "0.10", "0.80", "0.30", "0.00", "0.00"),
+        ("ingest caught up", "10.00", "0.70", "0.70", "0.10", "0.10", "0.40", "0.00", "0.00"),
+        ("normalize caught up", "20.00", "0.05", "1.00", "0.20", "0.05", "0.20", "0.50", "0.00"),
+        ("release committed", "10.00", "0.00", "0.00", "1.00", "0.00", "0.00", "1.00", "0.50"),
     ]
