@@ -121,6 +121,7 @@ def test_mapper_processes_die_with_a_killed_service() -> None:
     service = subprocess.Popen(
         [sys.executable, "-c", SERVICE], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
     )
+    workers: list[int] = []
     try:
         assert service.stdout is not None
         workers = [int(p) for p in service.stdout.readline().split()]
@@ -134,3 +135,6 @@ def test_mapper_processes_die_with_a_killed_service() -> None:
     finally:
         service.kill()
         service.wait()
+        for pid in workers:  # when the test fails, it leaves no worker behind
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
