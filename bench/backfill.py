@@ -396,7 +396,7 @@ def cpu_rows(b: Backfill) -> list[tuple[str, ...]]:
             continue
         used = {k: after[k] - before[k] for k in after}
         other = used["machine busy"] - sum(used[k] for k in CPU_COLUMNS)
-        rest = [other, used["machine idle"], used.get("machine steal", 0.0)]
+        rest = [other, used["machine idle"], used["machine steal"]]
         cores = [used[k] / wall for k in CPU_COLUMNS] + [c / wall for c in rest]
         rows.append((stage, f"{wall:.2f}", *(f"{c:.2f}" for c in cores)))
         before, at_before = after, at

@@ -18,12 +18,11 @@ import faust
 
 from services.topics import ensure_topics
 
-from . import repair
+from . import mappers, repair
 from .app import create_app
 from .engine import restore
 from .keycheck import KEY_MISMATCH_EXIT, KeyMismatchError, check_key
 from .keys import KeyMaterial, MissingKeyError, load_key
-from .mappers import InProcess, Mappers, ProcessPool
 from .mapping import MappingContext
 from .settings import NormalizeSettings
 from .standby import Standby
@@ -86,15 +85,13 @@ def main() -> None:
     )
     takeover_seconds = takeover.seconds + time.monotonic() - restoring
     log.info("active: state restored, %.1f s after the lease came", takeover_seconds)
-    processes = settings.mapper_processes
-    mappers: Mappers = ProcessPool(processes, keys, ctx.crosswalk) if processes else InProcess(ctx)
     app = create_app(
         settings,
         normalizer,
         catch_up,
         key_ids={"given": keys.key_id, "state": sorted(held)},
         takeover_seconds=takeover_seconds,
-        mappers=mappers,
+        mappers=mappers.start(settings.mapper_processes, keys, ctx),
     )
     atexit.register(standby.release)  # a graceful stop hands the lease over at once
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()

@@ -29,7 +29,7 @@ from services.web import install_endpoints, worker_health
 
 from .batches import BatchLoop
 from .engine import Normalizer, Record
-from .mappers import Mappers, ProcessPool
+from .mappers import Mappers
 from .metrics import NormalizeMetrics
 from .settings import NormalizeSettings
 
@@ -52,8 +52,8 @@ def create_app(
     if takeover_seconds is not None:
         metrics.takeover.set(takeover_seconds)
     app = make_app(settings)
-    metrics.mapper_processes.set(mappers.processes if isinstance(mappers, ProcessPool) else 0)
     batches = BatchLoop(settings, normalizer, metrics, catch_up or (), mappers)
+    metrics.mapper_processes.set(batches.mappers.processes)
 
     async def normalize() -> None:
         try:

@@ -188,7 +188,8 @@ class BatchLoop:
     ) -> None:
         """One mapped batch: settle every event, send every record, await every delivery, commit the
         offsets. `mapped` is stage 1 of the batch's events, in order."""
-        if len(mapped) != sum(len(r) for r in batches.values()):
+        size = sum(len(r) for r in batches.values())
+        if len(mapped) != size:
             raise RuntimeError("the mappers returned a verdict count that is not the batch's")
         normalizer, metrics = self.normalizer, self.metrics
         observe = metrics.processing.observe
@@ -201,7 +202,7 @@ class BatchLoop:
         replays: Counter[str] = Counter()
         failures: Counter[str] = Counter()
         changes: Counter[str] = Counter()
-        hold_at = self._hold_at(sum(len(r) for r in batches.values()))
+        hold_at = self._hold_at(size)
         handled = 0
         settle = normalizer.settle
         for records in batches.values():

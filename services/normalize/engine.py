@@ -144,6 +144,11 @@ def prepare(ctx: MappingContext, output: Output) -> Mapped:
     return Mapped(output.kind, output.key, value, output.version_entity, output.version, site, consent)
 
 
+def map_accepted(ctx: MappingContext, accepted: AcceptedEvent) -> tuple[Mapped, ...]:
+    """Stage 1 on a parsed event. Raises `MappingError` (dead-letter)."""
+    return tuple(prepare(ctx, o) for o in map_event(accepted, ctx))
+
+
 def map_value(ctx: MappingContext, value: bytes | None) -> MappedEvent | Rejected:
     """Stage 1 on one value of the accepted topic: pure, stateless, never raises (a poison message must
     not stop the service). A bare `Rejected` is an envelope that could not be read."""
@@ -154,7 +159,7 @@ def map_value(ctx: MappingContext, value: bytes | None) -> MappedEvent | Rejecte
     event_id = event_pseudonym(ctx, accepted)
     outputs: tuple[Mapped, ...] | Rejected
     try:
-        outputs = tuple(prepare(ctx, o) for o in map_event(accepted, ctx))
+        outputs = map_accepted(ctx, accepted)
     except MappingError as exc:
         outputs = Rejected(exc.code.value, str(exc))
     except Exception as exc:
@@ -187,7 +192,7 @@ class Normalizer:
         """Both stages on a parsed event. Raises `MappingError` (dead-letter) before changing any state."""
         event_id = event_pseudonym(self.ctx, accepted)
         self._refuse_quarantined(event_id)
-        return self.apply(event_id, [prepare(self.ctx, o) for o in map_event(accepted, self.ctx)])
+        return self.apply(event_id, map_accepted(self.ctx, accepted))
 
     def settle(self, mapped: MappedEvent | Rejected) -> Step:
         """Stage 2 on stage 1's verdict: never raises. An operator's quarantine comes first, as it

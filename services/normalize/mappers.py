@@ -45,6 +45,8 @@ class MapperError(Exception):
 
 
 class Mappers(Protocol):
+    processes: int  # worker processes; 0: stage 1 runs in the service's process
+
     async def map(self, values: Sequence[bytes | None]) -> list[MappedEvent | Rejected]:
         """Stage 1 of each value, in order."""
         ...
@@ -54,6 +56,8 @@ class Mappers(Protocol):
 
 class InProcess:
     """Stage 1 in the service's own process: what tests and `NORMALIZE_MAPPER_PROCESSES=0` use."""
+
+    processes = 0
 
     def __init__(self, ctx: MappingContext) -> None:
         self.ctx = ctx
@@ -88,6 +92,11 @@ class ProcessPool:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def start(processes: int, keys: KeyMaterial, ctx: MappingContext) -> Mappers:
+    """`processes` mapper processes mapping as `ctx` does (`ctx` made from `keys`), or none."""
+    return ProcessPool(processes, keys, ctx.crosswalk) if processes else InProcess(ctx)
 
 
 def _start(keys: KeyMaterial, crosswalk: Crosswalk, parent: int) -> None:
