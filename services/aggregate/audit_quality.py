@@ -60,9 +60,10 @@ from schemas.exchange.aggregates import (
     mean_one_decimal,
     share_pct,
 )
-from schemas.shared.models import Announcement, Audit
+from schemas.shared.models import Announcement
 from schemas.taxonomy import Issue, Severity, min_auditor_days
 
+from .held import HeldAudit
 from .model import ALL, Cell, CellKey, SiteInfo, joined_contributions
 from .population import Granularity, NormalizedState, contributing, current_audits, participating, period_of
 
@@ -132,7 +133,7 @@ def site_workforce(state: NormalizedState, resolved_site_id: str) -> int | None:
     return recent.workforce_total
 
 
-def _facts(rid: str, audit: Audit, workforce: int | None) -> AuditFacts:
+def _facts(rid: str, audit: HeldAudit, workforce: int | None) -> AuditFacts:
     return AuditFacts(
         site=rid,
         firm=audit.audit_firm,

@@ -39,10 +39,20 @@ from schemas.shared.resolution import (
     SiteResolution,
 )
 
+from .held import (
+    HeldAudit,
+    HeldConsent,
+    HeldCorrectiveAction,
+    HeldPlatformSite,
+    HeldResolution,
+    HeldResolvedSite,
+    HeldTraining,
+    hold,
+    record_id,
+)
 from .identity import Affiliation, Identities, real_site_key
 from .model import SiteInfo, SiteTable
 from .schedule import Granularity, period_of  # re-exported: periods are defined once, in schedule
-from .shared_fields import share_field_sets
 
 __all__ = [
     "INPUT_KINDS",
@@ -84,16 +94,17 @@ INPUT_KINDS: Final[Mapping[str, str]] = {
 
 @dataclass(slots=True)
 class NormalizedState:
-    """The current records of normalize's compacted topics (tombstoned keys absent)."""
+    """The current records of normalize's compacted topics (tombstoned keys absent), each validated
+    with its contract model and held compact (`held.py`)."""
 
-    platform_sites: dict[str, PlatformSite] = field(default_factory=dict)
-    audits: dict[str, Audit] = field(default_factory=dict)
+    platform_sites: dict[str, HeldPlatformSite] = field(default_factory=dict)
+    audits: dict[str, HeldAudit] = field(default_factory=dict)
     # remediation's corrective actions (by finding id) and capacity-building's training completions
-    corrective_actions: dict[str, CorrectiveAction] = field(default_factory=dict)
-    consents: dict[str, Consent] = field(default_factory=dict)
-    trainings: dict[str, Training] = field(default_factory=dict)
-    resolutions: dict[str, SiteResolution] = field(default_factory=dict)  # by platform site id
-    resolved_sites: dict[str, ResolvedSite] = field(default_factory=dict)
+    corrective_actions: dict[str, HeldCorrectiveAction] = field(default_factory=dict)
+    consents: dict[str, HeldConsent] = field(default_factory=dict)
+    trainings: dict[str, HeldTraining] = field(default_factory=dict)
+    resolutions: dict[str, HeldResolution] = field(default_factory=dict)  # by platform site id
+    resolved_sites: dict[str, HeldResolvedSite] = field(default_factory=dict)
 
     @classmethod
     def from_topics(cls, state: Mapping[str, Mapping[str, bytes]]) -> NormalizedState:
@@ -113,9 +124,9 @@ class NormalizedState:
         table: dict[str, Any] = getattr(self, INPUT_TABLES[topic][0])
         if value is None:
             return table.pop(key, None) is not None
-        record = INPUT_TABLES[topic][1].model_validate_json(value)
-        share_field_sets(record)
-        table[key] = record
+        record = hold(INPUT_TABLES[topic][1].model_validate_json(value))
+        own = record_id(record)
+        table[own if own == key else key] = record  # one string for the key and the id
         return False
 
     def sizes(self) -> dict[str, int]:
@@ -139,7 +150,7 @@ class NormalizedState:
 
     def snapshot(self) -> NormalizedState:
         """A consistent copy to plan a release on while this one keeps following the inputs; the records
-        are frozen models, so copying the dicts is enough."""
+        are frozen, so copying the dicts is enough."""
         return NormalizedState(
             platform_sites=dict(self.platform_sites),
             audits=dict(self.audits),
@@ -160,7 +171,7 @@ class NormalizedState:
         return resolution.resolved_site_id
 
 
-def participating(state: NormalizedState, site: ResolvedSite) -> list[str]:
+def participating(state: NormalizedState, site: HeldResolvedSite) -> list[str]:
     """The platform sites that currently take part in a resolved site (as its record says, narrowed
     to those whose resolution still points to it, in case the topics are read at different offsets)."""
     rid = site.resolved_site_id
@@ -188,7 +199,7 @@ def affiliations(state: NormalizedState) -> dict[str, Affiliation]:
 
 
 def site_info(
-    state: NormalizedState, site: ResolvedSite, identities: Identities, current: Mapping[str, Affiliation]
+    state: NormalizedState, site: HeldResolvedSite, identities: Identities, current: Mapping[str, Affiliation]
 ) -> SiteInfo:
     """Owners and members of one resolved site, as merged identities, and its real site."""
     platform_site_ids = participating(state, site)
@@ -232,7 +243,7 @@ def contributing(state: NormalizedState, history: Mapping[str, Affiliation] | No
 
 def current_audits(
     state: NormalizedState, sites: Mapping[str, SiteInfo] | None = None
-) -> Iterator[tuple[str, Audit]]:
+) -> Iterator[tuple[str, HeldAudit]]:
     """(resolved site id, audit) for every current audit of a contributing site, in audit id order.
 
     `sites` is `contributing(state)`, if the caller already has it."""

@@ -36,9 +36,9 @@ from schemas.exchange.aggregates import (
     LABOUR_RELATIONS,
     share_pct,
 )
-from schemas.shared.models import LabourRelations
 from schemas.taxonomy import ForcedLabourIndicator, Issue, Severity
 
+from .held import HeldLabourRelations
 from .model import ALL, Cell, CellKey, SiteInfo, UnitCounts, additive_counts
 from .population import Granularity, NormalizedState, contributing, current_audits, period_of
 
@@ -57,7 +57,7 @@ class SitePeriod:
     # The latest audit of the period (by end date; on a tie, the latest event time) and what it says
     # of labour relations: `labour-relations` counts the flags of that audit alone.
     latest: tuple[date, int] | None = None
-    labour: LabourRelations | None = None
+    labour: HeldLabourRelations | None = None
 
 
 def audited_sites(

@@ -31,6 +31,7 @@ from schemas.shared import models as shared
 from schemas.shared.resolution import ResolvedMember, ResolvedSite, SiteResolution
 from schemas.taxonomy import Sector, Severity, WorkforceBand
 from services.aggregate.disclosure import DisclosureParams
+from services.aggregate.held import hold
 from services.aggregate.noise import NoiseParams, Sampler, discrete_gaussian
 from services.aggregate.planner import ReleasePlan, plan_release
 from services.aggregate.population import NormalizedState
@@ -304,81 +305,91 @@ class Crafted:
             p = self.psites[key]
             if not p.exists:
                 continue
-            state.platform_sites[p.site_id] = shared.PlatformSite(
-                site_id=p.site_id,
-                platform=p.platform,
-                company_id=p.company_id,
-                version=p.version,
-                updated_at_ms=p.updated_at_ms,
-                country=p.country,
-                sector=p.sector,
-                workforce_total=10,
-                workforce_band=WorkforceBand.B1_49,
-                members=[r.model() for r in p.members],
-                address_id=pid("addr", key),
+            state.platform_sites[p.site_id] = hold(
+                shared.PlatformSite(
+                    site_id=p.site_id,
+                    platform=p.platform,
+                    company_id=p.company_id,
+                    version=p.version,
+                    updated_at_ms=p.updated_at_ms,
+                    country=p.country,
+                    sector=p.sector,
+                    workforce_total=10,
+                    workforce_band=WorkforceBand.B1_49,
+                    members=[r.model() for r in p.members],
+                    address_id=pid("addr", key),
+                )
             )
         for company, granted in sorted(self.consent.items()):
             platform = company.split(":", 1)[0]
-            state.consents[pid("company", company)] = shared.Consent(
-                company_id=pid("company", company),
-                platform=platform,
-                version=1,
-                updated_at_ms=1,
-                granted=granted,
+            state.consents[pid("company", company)] = hold(
+                shared.Consent(
+                    company_id=pid("company", company),
+                    platform=platform,
+                    version=1,
+                    updated_at_ms=1,
+                    granted=granted,
+                )
             )
         for label, ps in self._groups().items():
             rid = pid("rsite", label)
             for p in ps:
-                state.resolutions[p.site_id] = SiteResolution(
-                    platform_site_id=p.site_id, resolved_site_id=rid
+                state.resolutions[p.site_id] = hold(
+                    SiteResolution(platform_site_id=p.site_id, resolved_site_id=rid)
                 )
             head = self._principal(ps)
-            state.resolved_sites[rid] = ResolvedSite(
-                resolved_site_id=rid,
-                country=head.country,
-                sector=head.sector,
-                workforce_band=WorkforceBand.B1_49,
-                principal_owner_id=head.company_id,
-                owner_ids=sorted({p.company_id for p in ps}),
-                members=_resolved_members([r.model() for p in ps for r in p.members]),
-                platform_site_ids=sorted(p.site_id for p in ps),
-                platforms=sorted({p.platform for p in ps}),
+            state.resolved_sites[rid] = hold(
+                ResolvedSite(
+                    resolved_site_id=rid,
+                    country=head.country,
+                    sector=head.sector,
+                    workforce_band=WorkforceBand.B1_49,
+                    principal_owner_id=head.company_id,
+                    owner_ids=sorted({p.company_id for p in ps}),
+                    members=_resolved_members([r.model() for p in ps for r in p.members]),
+                    platform_site_ids=sorted(p.site_id for p in ps),
+                    platforms=sorted({p.platform for p in ps}),
+                )
             )
         for name in sorted(self.audits):
             a = self.audits[name]
             p = self.psites[a.psite]
             audit_id = pid("audit", name)
-            state.audits[audit_id] = shared.Audit(
-                audit_id=audit_id,
-                platform=p.platform,
-                site_id=p.site_id,
-                company_id=p.company_id,
-                version=a.version,
-                updated_at_ms=a.event_ms,
-                methodology="SMETA-7.0" if p.platform == "sedex" else "BSCI-2.0",
-                audit_type=shared.AuditType.FULL_PERIODIC,
-                announcement=shared.Announcement.ANNOUNCED,
-                audit_end=a.end,
-                auditor_days=2.0,
-                audit_firm="APSCA-F-00123",
-                audit_firm_name="Example Assurance Ltd",
-                workers_interviewed=10,
-                labour_relations=hand_built.voice(*a.voice),
-                findings=hand_built.findings(name, a.findings),
+            state.audits[audit_id] = hold(
+                shared.Audit(
+                    audit_id=audit_id,
+                    platform=p.platform,
+                    site_id=p.site_id,
+                    company_id=p.company_id,
+                    version=a.version,
+                    updated_at_ms=a.event_ms,
+                    methodology="SMETA-7.0" if p.platform == "sedex" else "BSCI-2.0",
+                    audit_type=shared.AuditType.FULL_PERIODIC,
+                    announcement=shared.Announcement.ANNOUNCED,
+                    audit_end=a.end,
+                    auditor_days=2.0,
+                    audit_firm="APSCA-F-00123",
+                    audit_firm_name="Example Assurance Ltd",
+                    workers_interviewed=10,
+                    labour_relations=hand_built.voice(*a.voice),
+                    findings=hand_built.findings(name, a.findings),
+                )
             )
         for (name, index), action in sorted(self.actions.items()):
             p = self.psites[action.psite]
             finding_id = pid("finding", f"{name}/{index}")
-            state.corrective_actions[finding_id] = shared.CorrectiveAction(
-                finding_id=finding_id,
-                audit_id=pid("audit", name),
-                platform=p.platform,
-                site_id=p.site_id,
-                version=action.version,
-                updated_at_ms=action.event_ms,
-                status=action.status,
-                due_date=action.due,
-                closed_date=action.closed,
+            state.corrective_actions[finding_id] = hold(
+                shared.CorrectiveAction(
+                    finding_id=finding_id,
+                    audit_id=pid("audit", name),
+                    platform=p.platform,
+                    site_id=p.site_id,
+                    version=action.version,
+                    updated_at_ms=action.event_ms,
+                    status=action.status,
+                    due_date=action.due,
+                    closed_date=action.closed,
+                )
             )
         return state
 

@@ -12,6 +12,7 @@ from typing import Final
 from schemas.shared.models import Announcement, Audit, AuditType, Finding, LabourRelations, PlatformSite
 from schemas.shared.resolution import ResolvedSite, SiteResolution
 from schemas.taxonomy import ForcedLabourIndicator, Issue, Sector, Severity, WorkforceBand
+from services.aggregate.held import hold
 from services.aggregate.population import NormalizedState
 
 FindingSpec = tuple[Issue, Severity] | tuple[Issue, Severity, Sequence[ForcedLabourIndicator]]
@@ -78,32 +79,38 @@ class World:
         ids = []
         for i, platform in enumerate(platforms):
             site_id = pid("site", f"{platform}:{name}")
-            self.state.platform_sites[site_id] = PlatformSite(
-                site_id=site_id,
-                platform=platform,
-                company_id=pid("company", owner or f"{platform}:{name}"),
-                version=1,
-                updated_at_ms=updated[min(i, len(updated) - 1)],
-                country=country,
-                sector=sector,
-                workforce_total=workforce[min(i, len(workforce) - 1)],
-                workforce_band=WorkforceBand.B1_49,
-                members=[{"member_id": pid("member", m)} for m in members],
-                address_id=pid("addr", name),
+            self.state.platform_sites[site_id] = hold(
+                PlatformSite(
+                    site_id=site_id,
+                    platform=platform,
+                    company_id=pid("company", owner or f"{platform}:{name}"),
+                    version=1,
+                    updated_at_ms=updated[min(i, len(updated) - 1)],
+                    country=country,
+                    sector=sector,
+                    workforce_total=workforce[min(i, len(workforce) - 1)],
+                    workforce_band=WorkforceBand.B1_49,
+                    members=[{"member_id": pid("member", m)} for m in members],
+                    address_id=pid("addr", name),
+                )
             )
-            self.state.resolutions[site_id] = SiteResolution(platform_site_id=site_id, resolved_site_id=rid)
+            self.state.resolutions[site_id] = hold(
+                SiteResolution(platform_site_id=site_id, resolved_site_id=rid)
+            )
             ids.append(site_id)
         owners = sorted({self.state.platform_sites[s].company_id for s in ids})
-        self.state.resolved_sites[rid] = ResolvedSite(
-            resolved_site_id=rid,
-            country=country,
-            sector=sector,
-            workforce_band=WorkforceBand.B1_49,
-            principal_owner_id=owners[0],
-            owner_ids=owners,
-            members=[{"member_id": pid("member", m)} for m in sorted(members)],
-            platform_site_ids=sorted(ids),
-            platforms=sorted({self.state.platform_sites[s].platform for s in ids}),
+        self.state.resolved_sites[rid] = hold(
+            ResolvedSite(
+                resolved_site_id=rid,
+                country=country,
+                sector=sector,
+                workforce_band=WorkforceBand.B1_49,
+                principal_owner_id=owners[0],
+                owner_ids=owners,
+                members=[{"member_id": pid("member", m)} for m in sorted(members)],
+                platform_site_ids=sorted(ids),
+                platforms=sorted({self.state.platform_sites[s].platform for s in ids}),
+            )
         )
         return rid
 
@@ -124,21 +131,23 @@ class World:
         """An audit of the platform site of `site` (a name, or the resolved id `site` returned)."""
         site_id = pid("site", f"{platform}:{site.removeprefix('rsite-')}")
         audit_id = pid("audit", name)
-        self.state.audits[audit_id] = Audit(
-            audit_id=audit_id,
-            platform=platform,
-            site_id=site_id,
-            company_id=self.state.platform_sites[site_id].company_id,
-            version=1,
-            updated_at_ms=event_ms,
-            methodology="SMETA-7.0" if platform == "sedex" else "BSCI-2.0",
-            audit_type=AuditType.FULL_PERIODIC if platform == "sedex" else AuditType.FULL,
-            announcement=announcement,
-            audit_end=end,
-            auditor_days=days,
-            audit_firm=firm,
-            audit_firm_name=firm_name,
-            workers_interviewed=10,
-            labour_relations=voice,
-            findings=findings(name, specs),
+        self.state.audits[audit_id] = hold(
+            Audit(
+                audit_id=audit_id,
+                platform=platform,
+                site_id=site_id,
+                company_id=self.state.platform_sites[site_id].company_id,
+                version=1,
+                updated_at_ms=event_ms,
+                methodology="SMETA-7.0" if platform == "sedex" else "BSCI-2.0",
+                audit_type=AuditType.FULL_PERIODIC if platform == "sedex" else AuditType.FULL,
+                announcement=announcement,
+                audit_end=end,
+                auditor_days=days,
+                audit_firm=firm,
+                audit_firm_name=firm_name,
+                workers_interviewed=10,
+                labour_relations=voice,
+                findings=findings(name, specs),
+            )
         )

@@ -17,6 +17,7 @@ from schemas.taxonomy import Issue, Severity
 from services.aggregate import capacity_building
 from services.aggregate.capacity_building import capacity_cells
 from services.aggregate.disclosure import DisclosureParams
+from services.aggregate.held import hold
 from services.aggregate.noise import NoiseParams, NoiseParamsError
 from services.aggregate.planner import plan_release
 from services.aggregate.population import Granularity, NormalizedState, contributing
@@ -123,16 +124,18 @@ class World(Crafted):
         for i, (site, issues, day, participants) in enumerate(self.trainings):
             p = self.psites[self.named[site][0]]
             tid = pid("training", f"{site}/{i}")
-            state.trainings[tid] = Training(
-                training_id=tid,
-                platform=p.platform,
-                site_id=p.site_id,
-                company_id=p.company_id,
-                version=1,
-                updated_at_ms=1,
-                issues=sorted(issues),
-                completed_on=day,
-                participants=participants,
+            state.trainings[tid] = hold(
+                Training(
+                    training_id=tid,
+                    platform=p.platform,
+                    site_id=p.site_id,
+                    company_id=p.company_id,
+                    version=1,
+                    updated_at_ms=1,
+                    issues=sorted(issues),
+                    completed_on=day,
+                    participants=participants,
+                )
             )
         return state
 

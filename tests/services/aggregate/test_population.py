@@ -247,7 +247,7 @@ def test_a_removed_site_does_not_contribute_nor_do_its_audits() -> None:
     state = feed.state
     assert platform_site("ZS100001") not in state.platform_sites
     assert [state.resolved_sites[r].platform_site_ids for r in contributing(state)] == [
-        [platform_site("ZS100002")]
+        (platform_site("ZS100002"),)
     ]
     assert [a.audit_id for _, a in current_audits(state)] == [audit_id("A2")]
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from schemas.shared.resolution import SiteResolution
 from schemas.taxonomy import Issue, Severity
+from services.aggregate.held import hold
 from services.aggregate.identity import real_site_key, real_site_parts
 from services.aggregate.population import NormalizedState, contributing, current_audits, participating
 from tests.services.aggregate.crafted import Crafted, Ref
@@ -113,8 +114,8 @@ def test_a_resolution_whose_site_moved_only_on_one_platform_counts_that_platform
     state = two_platform_site().state()
     rid_b = state.resolutions[platform_site("sedex:b")].resolved_site_id
     moved = state.snapshot()
-    moved.resolutions[platform_site("amfori:a")] = SiteResolution(
-        platform_site_id=platform_site("amfori:a"), resolved_site_id=rid_b
+    moved.resolutions[platform_site("amfori:a")] = hold(
+        SiteResolution(platform_site_id=platform_site("amfori:a"), resolved_site_id=rid_b)
     )
     sites = contributing(moved)
     rid_a = state.resolutions[platform_site("sedex:a")].resolved_site_id

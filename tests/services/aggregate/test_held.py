@@ -1,0 +1,112 @@
+"""Records as aggregate holds them (services/aggregate/held.py): the model's fields and values, compact."""
+
+from __future__ import annotations
+
+import dataclasses
+import tracemalloc
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from bench.inprocess import normalized_records
+from schemas.shared import models
+from schemas.shared.resolution import (
+    RESOLVED_SITES_TOPIC,
+    SITE_RESOLUTION_TOPIC,
+    ResolvedMember,
+    ResolvedSite,
+)
+from schemas.shared.resolution import SiteResolution as ResolutionModel
+from services.aggregate import held
+from services.aggregate.population import INPUT_TABLES, NormalizedState
+
+# Each held class and the contract model it holds (written out here, not read from held.py).
+PAIRS: list[tuple[type[Any], type[BaseModel]]] = [
+    (held.HeldPlatformSite, models.PlatformSite),
+    (held.HeldMemberRef, models.MemberRef),
+    (held.HeldAudit, models.Audit),
+    (held.HeldLabourRelations, models.LabourRelations),
+    (held.HeldFinding, models.Finding),
+    (held.HeldCorrectiveAction, models.CorrectiveAction),
+    (held.HeldConsent, models.Consent),
+    (held.HeldTraining, models.Training),
+    (held.HeldResolution, ResolutionModel),
+    (held.HeldResolvedMember, ResolvedMember),
+    (held.HeldResolvedSite, ResolvedSite),
+]
+
+
+@pytest.mark.parametrize(("held_class", "model"), PAIRS, ids=lambda c: c.__name__)
+def test_a_held_class_has_its_model_s_fields_in_order(held_class: type[Any], model: type[BaseModel]) -> None:
+    expected = [name for name in model.model_fields if name != "schema_version"]
+    assert [f.name for f in dataclasses.fields(held_class)] == expected
+    assert held_class.__dataclass_params__.frozen
+    assert "__slots__" in vars(held_class)  # no per-instance __dict__
+
+
+def as_plain(value: Any) -> Any:
+    """A held value in the shape of the model's JSON dump: dataclasses as dicts, tuples as lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: as_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [as_plain(v) for v in value]
+    return value
+
+
+def feed(events: int) -> list[tuple[str, str, bytes]]:
+    return [(r.topic, r.key, r.value) for r in normalized_records(events) if r.value is not None]
+
+
+def test_every_record_of_the_feed_reads_as_its_model() -> None:
+    """Every kind the feed carries, validated by its model and held: equal values, field by field."""
+    records = feed(1_500)
+    seen = set()
+    for topic, _, value in records:
+        model = INPUT_TABLES[topic][1].model_validate_json(value)
+        dumped = model.model_dump(mode="python", exclude={"schema_version"})
+        assert as_plain(held.hold(model)) == dumped
+        seen.add(topic)
+    assert seen == set(INPUT_TABLES)
+
+
+def test_the_state_keys_each_record_by_its_own_id_and_shares_repeated_values() -> None:
+    state = NormalizedState()
+    for topic, key, value in feed(1_500):
+        state.apply(topic, key, value)
+    assert state.audits and state.resolved_sites and state.trainings
+    for key, audit in state.audits.items():
+        assert key is audit.audit_id  # one string, not two equal ones
+    # Dates and labour-relation flags: pydantic makes a new object for each record's (its JSON parser
+    # caches short strings already, so equal strings may be one object with or without the pool).
+    for values in (
+        [a.audit_end for a in state.audits.values()],
+        [a.labour_relations for a in state.audits.values()],
+        [t.issues for t in state.trainings.values()],
+    ):
+        assert len(set(map(id, values))) == len(set(values)) < len(values)
+
+
+def test_held_records_take_well_under_half_of_the_models() -> None:
+    """The feed's audits, platform sites and trainings: held, against kept as validated models."""
+    wanted = {models.Audit.TOPIC, models.PlatformSite.TOPIC, models.Training.TOPIC, RESOLVED_SITES_TOPIC}
+    records = [(t, v) for t, _, v in feed(3_000) if t in wanted]
+
+    def size(keep_held: bool) -> int:
+        tracemalloc.start()
+        try:
+            kept = []
+            for topic, value in records:
+                model = INPUT_TABLES[topic][1].model_validate_json(value)
+                kept.append(held.hold(model) if keep_held else model)
+            return tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+
+    assert size(keep_held=True) < 0.5 * size(keep_held=False)
+
+
+def test_a_model_aggregate_does_not_hold_is_refused() -> None:
+    with pytest.raises(TypeError, match="not a record aggregate holds"):
+        held.hold(ResolvedMember(member_id="m"))
+    assert SITE_RESOLUTION_TOPIC in INPUT_TABLES
