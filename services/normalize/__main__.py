@@ -91,7 +91,7 @@ def main() -> None:
         catch_up,
         key_ids={"given": keys.key_id, "state": sorted(held)},
         takeover_seconds=takeover_seconds,
-        mappers=mappers.start(settings.mapper_processes, keys, ctx),
+        mappers=mappers.start(settings.mapper_processes, keys, ctx, settings.mapper_min_batch),
     )
     atexit.register(standby.release)  # a graceful stop hands the lease over at once
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()

@@ -13,6 +13,11 @@ handed to it at start, so its pseudonyms are the service's. A worker dies with t
 breaks the pool: the batch in flight fails, nothing of it is committed, and the service stops to be
 restarted (as for a refused delivery).
 
+A batch smaller than `min_batch` is mapped in the service's own process instead: handing a batch over
+costs a fixed delay (two threads and a pipe each way, each waiting for the interpreter lock the event
+loop holds), which a steady, moderate flow of small batches pays on every batch in latency, while a
+back-fill's full batches are where the second core pays off (docs/normalize.md, "Performance").
+
 What comes back is plain data (`Mapped`: strings, bytes, the resolution facts). An unexpected
 exception in a worker comes back as `MapperError` holding its formatted traceback, since an arbitrary
 exception need not survive pickling.
@@ -70,12 +75,26 @@ class InProcess:
 
 
 class ProcessPool:
-    """Stage 1 in `processes` spawned workers; a batch is split into one contiguous chunk per worker."""
+    """Stage 1 in `processes` spawned workers; a batch is split into one contiguous chunk per worker.
+    With `here` (stage 1 in this process), a batch of fewer than `min_batch` values is mapped there."""
 
-    def __init__(self, processes: int, keys: KeyMaterial, crosswalk: Crosswalk) -> None:
+    def __init__(
+        self,
+        processes: int,
+        keys: KeyMaterial,
+        crosswalk: Crosswalk,
+        *,
+        here: InProcess | None = None,
+        min_batch: int = 0,
+    ) -> None:
         if processes < 1:
             raise ValueError("a pool needs at least one process")
+        if min_batch and here is None:
+            raise ValueError("small batches need a mapper in this process")
         self.processes = processes
+        self.min_batch = min_batch
+        self._here = here
+        self.handed_over = 0  # values mapped by the workers so far
         self._pool = ProcessPoolExecutor(
             max_workers=processes,
             mp_context=get_context("spawn"),
@@ -84,6 +103,9 @@ class ProcessPool:
         )
 
     async def map(self, values: Sequence[bytes | None]) -> list[MappedEvent | Rejected]:
+        if self._here is not None and len(values) < self.min_batch:
+            return await self._here.map(values)
+        self.handed_over += len(values)
         loop = asyncio.get_running_loop()
         size = -(-len(values) // self.processes)  # ceiling: every value in exactly one chunk
         chunks = [list(values[i : i + size]) for i in range(0, len(values), size)]
@@ -94,9 +116,12 @@ class ProcessPool:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def start(processes: int, keys: KeyMaterial, ctx: MappingContext) -> Mappers:
-    """`processes` mapper processes mapping as `ctx` does (`ctx` made from `keys`), or none."""
-    return ProcessPool(processes, keys, ctx.crosswalk) if processes else InProcess(ctx)
+def start(processes: int, keys: KeyMaterial, ctx: MappingContext, min_batch: int = 0) -> Mappers:
+    """`processes` mapper processes mapping as `ctx` does (`ctx` made from `keys`), or none; batches of
+    fewer than `min_batch` values are mapped in this process."""
+    if not processes:
+        return InProcess(ctx)
+    return ProcessPool(processes, keys, ctx.crosswalk, here=InProcess(ctx), min_batch=min_batch)
 
 
 def _start(keys: KeyMaterial, crosswalk: Crosswalk, parent: int) -> None:

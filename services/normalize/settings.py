@@ -38,6 +38,9 @@ class NormalizeSettings(WorkerSettings):
     # Processes that run stage 1 (parse, map, pseudonymise, serialise) while this one settles the batch
     # before (mappers.py); 0 maps in this process. One is what a 2-core machine has room for.
     mapper_processes: int = Field(default=1, ge=0, le=64)
+    # Batches of fewer events than this are mapped in this process all the same: handing one over
+    # costs latency that only a full batch repays (mappers.py).
+    mapper_min_batch: int = Field(default=500, ge=0)
     # Fault hook for tests only: hold one batch half-way (its first half delivered, nothing committed)
     # for this long, the first batch that starts after `hold_after_events` events; 0 = never.
     hold_batch_seconds: float = Field(default=0.0, ge=0.0)

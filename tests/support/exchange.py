@@ -79,6 +79,8 @@ def exchange(
                 "NORMALIZE_ACCEPTED_TOPIC": accepted,
                 "NORMALIZE_TOPIC_PREFIX": normalized,
                 "NORMALIZE_DEMO_MODE": "1",
+                # Every batch through the mapper process, however small: the tests' feeds are small.
+                "NORMALIZE_MAPPER_MIN_BATCH": "0",
             },
         ),
         aggregate=process(

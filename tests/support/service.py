@@ -163,6 +163,8 @@ def normalize_under_test(
         "NORMALIZE_ACCEPTED_TOPIC": accepted,
         "NORMALIZE_TOPIC_PREFIX": prefix,
         "NORMALIZE_DEMO_MODE": "1",
+        # Every batch goes through the mapper process, however small: the tests' feeds are small.
+        "NORMALIZE_MAPPER_MIN_BATCH": "0",
     }
     return ServiceProcess("services.normalize", env, tmp_path / f"{name}.log", port)
 

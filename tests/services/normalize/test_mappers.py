@@ -74,6 +74,24 @@ def test_mapper_processes_give_the_same_records_as_this_process() -> None:
     assert sum(isinstance(s.result, Outcome) and bool(s.result.records) for s in settle_all(there)) > 100
 
 
+def test_a_batch_below_the_minimum_is_mapped_here_with_the_same_records() -> None:
+    """Small batches skip the hand-over (its delay is latency at a moderate flow); larger ones do not."""
+    values = feed_values()
+    here = asyncio.run(InProcess(CTX).map(values))
+    pool = ProcessPool(1, KEYS, CTX.crosswalk, here=InProcess(CTX), min_batch=10)
+    try:
+        small = asyncio.run(pool.map(values[:9]))
+        assert pool.handed_over == 0
+        full = asyncio.run(pool.map(values))
+        assert pool.handed_over == len(values)
+    finally:
+        pool.close()
+    assert verdicts(settle_all(small)) == verdicts(settle_all(here[:9]))
+    assert verdicts(settle_all(full)) == verdicts(settle_all(here))
+    with pytest.raises(ValueError, match="small batches need a mapper in this process"):
+        ProcessPool(1, KEYS, CTX.crosswalk, min_batch=10)
+
+
 class Unpicklable(Exception):
     def __init__(self, a: str, b: str) -> None:  # pickle calls Unpicklable(*args): one argument short
         super().__init__(a)
