@@ -199,9 +199,18 @@ _SHARED: Final[dict[object, object]] = {}
 """One object per distinct value of the small-vocabulary fields: what every record with that value
 points to. It grows with the vocabulary (countries, firms, dates, codes), not with the records."""
 
+SHARED_AT_MOST: Final = 65_536
+"""The pool's bound: a feed whose vocabulary is larger than any real one (a platform sending a new
+source code with every finding) stops adding to it rather than growing it for ever; values past the
+bound are held as they come, which costs memory, never correctness."""
+
 
 def _shared(value: V) -> V:
-    found = _SHARED.setdefault(value, value)
+    found = _SHARED.get(value)
+    if found is None:
+        if len(_SHARED) >= SHARED_AT_MOST:
+            return value
+        found = _SHARED[value] = value
     return found  # type: ignore[return-value]  # equal to `value`, hence of its type
 
 

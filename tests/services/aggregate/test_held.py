@@ -106,6 +106,18 @@ def test_held_records_take_well_under_half_of_the_models() -> None:
     assert size(keep_held=True) < 0.5 * size(keep_held=False)
 
 
+def test_the_pool_of_shared_values_stops_at_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A feed with a new source code on every finding cannot grow the pool past its bound."""
+    monkeypatch.setattr(held, "_SHARED", {})
+    monkeypatch.setattr(held, "SHARED_AT_MOST", 50)
+    audits = [INPUT_TABLES[t][1].model_validate_json(v) for t, _, v in feed(1_500) if t == models.Audit.TOPIC]
+    assert len(audits) > 50
+    for i, audit in enumerate(audits):
+        fresh = audit.model_copy(update={"audit_firm_name": f"firm {i}"})
+        assert as_plain(held.hold(fresh)) == fresh.model_dump(mode="python", exclude={"schema_version"})
+    assert len(held._SHARED) == 50
+
+
 def test_a_model_aggregate_does_not_hold_is_refused() -> None:
     with pytest.raises(TypeError, match="not a record aggregate holds"):
         held.hold(ResolvedMember(member_id="m"))
