@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections import defaultdict
 from collections.abc import Mapping
@@ -38,8 +39,11 @@ pytestmark = pytest.mark.broker
 def rendered(state: NormalizedState) -> dict[str, dict[str, bytes]]:
     """topic -> key -> value, as normalize's compacted topics would hold the state."""
     return {
-        topic: {key: model.model_dump_json().encode() for key, model in getattr(state, attr).items()}
-        for topic, (attr, _) in INPUT_TABLES.items()
+        topic: {
+            key: model.model_validate(dataclasses.asdict(held)).model_dump_json().encode()
+            for key, held in getattr(state, attr).items()
+        }
+        for topic, (attr, model) in INPUT_TABLES.items()
     }
 
 
