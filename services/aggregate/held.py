@@ -22,9 +22,10 @@ its model's fields, and that a held record reads as its model does.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Final, TypeVar, overload
+from typing import Any, Final, TypeVar, overload
 
 from pydantic import BaseModel
 
@@ -59,7 +60,7 @@ __all__ = [
     "HeldResolvedSite",
     "HeldTraining",
     "hold",
-    "record_id",
+    "keyed",
 ]
 
 
@@ -329,6 +330,25 @@ def _resolved_site(model: ResolvedSite) -> HeldResolvedSite:
     )
 
 
+_KINDS: Final[Mapping[type[BaseModel], tuple[Callable[[Any], HeldRecord], str]]] = {
+    PlatformSite: (_platform_site, "site_id"),
+    Audit: (_audit, "audit_id"),
+    CorrectiveAction: (_corrective_action, "finding_id"),
+    Consent: (_consent, "company_id"),
+    Training: (_training, "training_id"),
+    SiteResolution: (_resolution, "platform_site_id"),
+    ResolvedSite: (_resolved_site, "resolved_site_id"),
+}
+"""Each record model aggregate holds -> how it is held, and the field of its id (its topic's key)."""
+
+
+def _kind(record: BaseModel) -> tuple[Callable[[Any], HeldRecord], str]:
+    kind = _KINDS.get(type(record))
+    if kind is None:
+        raise TypeError(f"not a record aggregate holds: {type(record).__name__}")
+    return kind
+
+
 @overload
 def hold(record: PlatformSite) -> HeldPlatformSite: ...
 @overload
@@ -347,39 +367,13 @@ def hold(record: ResolvedSite) -> HeldResolvedSite: ...
 def hold(record: BaseModel) -> HeldRecord: ...
 def hold(record: BaseModel) -> HeldRecord:
     """A validated record as aggregate holds it; TypeError for a model aggregate does not hold."""
-    match record:
-        case PlatformSite():
-            return _platform_site(record)
-        case Audit():
-            return _audit(record)
-        case CorrectiveAction():
-            return _corrective_action(record)
-        case Consent():
-            return _consent(record)
-        case Training():
-            return _training(record)
-        case SiteResolution():
-            return _resolution(record)
-        case ResolvedSite():
-            return _resolved_site(record)
-    raise TypeError(f"not a record aggregate holds: {type(record).__name__}")
+    return _kind(record)[0](record)
 
 
-def record_id(record: HeldRecord) -> str:
-    """The id a record is keyed by on its topic (normalize writes each record under its own id)."""
-    match record:
-        case HeldPlatformSite():
-            return record.site_id
-        case HeldAudit():
-            return record.audit_id
-        case HeldCorrectiveAction():
-            return record.finding_id
-        case HeldConsent():
-            return record.company_id
-        case HeldTraining():
-            return record.training_id
-        case HeldResolution():
-            return record.platform_site_id
-        case HeldResolvedSite():
-            return record.resolved_site_id
-    raise TypeError(f"not a held record: {type(record).__name__}")
+def keyed(key: str, record: BaseModel) -> tuple[str, HeldRecord]:
+    """`record` held, and the key to hold it under: the held record's own id when it equals `key`
+    (normalize keys every record by its id), so that the key and the id are one string."""
+    holder, id_field = _kind(record)
+    held = holder(record)
+    own: str = getattr(held, id_field)
+    return (own if own == key else key), held

@@ -47,8 +47,7 @@ from .held import (
     HeldResolution,
     HeldResolvedSite,
     HeldTraining,
-    hold,
-    record_id,
+    keyed,
 )
 from .identity import Affiliation, Identities, real_site_key
 from .model import SiteInfo, SiteTable
@@ -124,9 +123,8 @@ class NormalizedState:
         table: dict[str, Any] = getattr(self, INPUT_TABLES[topic][0])
         if value is None:
             return table.pop(key, None) is not None
-        record = hold(INPUT_TABLES[topic][1].model_validate_json(value))
-        own = record_id(record)
-        table[own if own == key else key] = record  # one string for the key and the id
+        held_key, record = keyed(key, INPUT_TABLES[topic][1].model_validate_json(value))
+        table[held_key] = record
         return False
 
     def sizes(self) -> dict[str, int]:
