@@ -57,31 +57,62 @@ def is_part_key(key: bytes) -> bool:
     return key.startswith(b'{"cell":') and b'},"part":' in key
 
 
-def slices(values: Mapping[str, T], budget: int = PART_BYTES) -> list[dict[str, T]]:
-    """`values` in site order, cut where the next entry would take a slice's JSON past `budget`
-    (a slice holds at least one entry); none for no values.
-
-    An entry takes its site and token and 6 bytes (quotes, colon, comma; a null token counts 4), a
-    slice 2 more (braces). The cuts are found on the running total (`accumulate`, `bisect`), not by a
-    loop over the sites: a margin at a year holds tens of thousands of them."""
-    if not values:
-        return []
-    sites = sorted(values)
-    tokens = [values[site] for site in sites]
+def _lengths(tokens: list[T]) -> list[int]:
+    """Each token's length in JSON (a null takes 4 bytes)."""
     if None in tokens:
-        lengths: Iterable[int] = [4 if token is None else len(token) for token in tokens]
-    else:
-        lengths = map(len, tokens)  # type: ignore[arg-type]
+        return [4 if token is None else len(token) for token in tokens]
+    return list(map(len, tokens))  # type: ignore[arg-type]
+
+
+def _fits(sites: Iterable[str], lengths: list[int], budget: int) -> bool:
+    """Whether the entries' JSON fits one slice: an entry takes its site, its token and 6 bytes, a slice 2
+    more. A sum, in any order: most cells fit, and need no running total."""
+    return sum(map(len, sites)) + sum(lengths) + 6 * len(lengths) <= budget - 2
+
+
+def _ends(sites: list[str], lengths: list[int], budget: int) -> list[int]:
+    """Where each slice of the sites (in order) ends: the cuts are found on the running total
+    (`accumulate`, `bisect`), not by a loop over the sites, since a margin at a year holds tens of
+    thousands of them; a slice holds at least one entry."""
     entries: Iterable[int] = map(add, map(len, sites), map(add, lengths, repeat(6)))
     total = [0, *accumulate(entries)]
-    out: list[dict[str, T]] = []
+    ends: list[int] = []
     start = 0
     while start < len(sites):
         # the last end whose slice still fits: total[end] - total[start] <= budget - 2; at least one entry
-        end = max(bisect_right(total, total[start] + budget - 2) - 1, start + 1)
+        start = max(bisect_right(total, total[start] + budget - 2) - 1, start + 1)
+        ends.append(start)
+    return ends
+
+
+def slices(values: Mapping[str, T], budget: int = PART_BYTES) -> list[dict[str, T]]:
+    """`values` in site order, cut where the next entry would take a slice's JSON past `budget`
+    (a slice holds at least one entry); none for no values."""
+    if not values:
+        return []
+    sites = sorted(values)
+    tokens = list(map(values.__getitem__, sites))
+    lengths = _lengths(tokens)
+    if _fits(sites, lengths, budget):
+        return [dict(zip(sites, tokens, strict=True))]
+    out: list[dict[str, T]] = []
+    start = 0
+    for end in _ends(sites, lengths, budget):
         out.append(dict(zip(sites[start:end], tokens[start:end], strict=True)))
         start = end
     return out
+
+
+def slice_count(values: Mapping[str, T], budget: int = PART_BYTES) -> int:
+    """`len(slices(values, budget))`, without building the slices (and without sorting a cell that fits
+    in one)."""
+    if not values:
+        return 0
+    lengths = _lengths(list(values.values()))
+    if _fits(values, lengths, budget):
+        return 1
+    sites = sorted(values)
+    return len(_ends(sites, _lengths(list(map(values.__getitem__, sites))), budget))
 
 
 def cell_state_records(
@@ -128,6 +159,60 @@ def cell_state_records(
         empty = None if record.population_contributions else {"population_contributions"}
         records.append((part_key(key, part), record.model_dump_json(exclude=empty).encode()))
     return records, parts
+
+
+@dataclass(frozen=True, slots=True)
+class PendingState:
+    """One cell's release-state records, planned and not yet encoded (`records`).
+
+    Encoded, the release state of a first release is every site's token of every cell: 180 MiB of
+    JSON at 300,000 events, and a plan held all of it, beside its own structures, until the release
+    was sent (the largest single item of aggregate's peak memory, docs/aggregate.md). A plan keeps
+    this instead: the message and the maps the release log keeps anyway, and the number of parts,
+    which the log needs at once; the releaser encodes the records a few cells at a time as it sends
+    them. The bytes are those `cell_state_records` gives at planning time: its inputs are frozen or
+    never changed (the log's maps are handed over, not copied)."""
+
+    key: CellKey
+    message: AnyMessage
+    contributions: Mapping[str, str | None]
+    shown: Mapping[str, str] | None
+    previous_parts: int
+    population: Mapping[str, str] | None
+    parts: int
+
+    def records(self) -> list[StateRecord]:
+        records, parts = cell_state_records(
+            self.key,
+            self.message,
+            self.contributions,
+            self.shown,
+            self.previous_parts,
+            population=self.population,
+        )
+        if parts != self.parts:
+            raise RuntimeError(f"release state of {self.key}: {parts} parts encoded, {self.parts} planned")
+        return records
+
+
+def pending_state(
+    key: CellKey,
+    message: AnyMessage,
+    contributions: Mapping[str, str | None],
+    shown: Mapping[str, str] | None,
+    previous_parts: int = 1,
+    *,
+    population: Mapping[str, str] | None = None,
+) -> PendingState:
+    """A cell's release state as `cell_state_records` will encode it, with its number of parts counted
+    now (`slice_count`: no slice is built)."""
+    parts = max(
+        slice_count(contributions),
+        0 if shown is None else slice_count(shown),
+        0 if population is None else slice_count(population),
+        1,
+    )
+    return PendingState(key, message, contributions, shown, previous_parts, population, parts)
 
 
 def parts_by_cell(values: Iterable[tuple[bytes, bytes]]) -> dict[CellKey, dict[int, ReleaseStatePartRecord]]:

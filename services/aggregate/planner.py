@@ -37,11 +37,13 @@ from .noise import period_spent as noise_spent
 from .population import Granularity, NormalizedState, affiliations, site_infos
 from .release import (
     POPULATION_MEASURES,
-    Headers,
+    Entry,
     Message,
+    Record,
     ReleaseLog,
     build_message,
     encode_message,
+    expand,
     marker_value,
     shows_outcomes,
 )
@@ -53,8 +55,9 @@ from .tables import audited_sites, forced_labour, issue_prevalence, labour_relat
 @dataclass(slots=True)
 class ReleasePlan:
     release_id: str
-    # (topic, key, value, headers), in the order they are to be written.
-    records: list[tuple[str, bytes, bytes, Headers]] = field(default_factory=list)
+    # (topic, key, value, headers) and cells' release states still to encode (`cell_state.PendingState`),
+    # in the order they are to be written: the releaser encodes the states as it sends them.
+    entries: list[Entry] = field(default_factory=list)
     counts: dict[str, DisclosureCounts] = field(default_factory=dict)  # per table
     periods: list[str] = field(default_factory=list)
     sent: int = 0
@@ -63,12 +66,18 @@ class ReleasePlan:
     held: int = 0
     # Differential-privacy mode: the new draws this release needs, to be committed on their own before
     # `records`, so that an aborted release never publishes values a retry would draw again.
-    draw_records: list[tuple[str, bytes, bytes, Headers]] = field(default_factory=list)
+    draw_records: list[Record] = field(default_factory=list)
     forecasts: forecast.ForecastPlan = field(default_factory=forecast.ForecastPlan)
 
     @property
     def draws(self) -> int:
         return len(self.draw_records)
+
+    @property
+    def records(self) -> list[Record]:
+        """Every record in order, each release state encoded: all at once (tests, benches, the
+        in-process plan); the service encodes as it sends (`release.expand`)."""
+        return list(expand(self.entries))
 
 
 def _status_of(message: Message) -> Status:
@@ -204,14 +213,14 @@ def plan_release(
         plan_cell(plan, log, cells[key], decision, release_at, contributed, outcomes)
     # Who stood behind each platform site, for the rules of later releases: in the same transaction.
     for site_key, site_value in site_records:
-        plan.records.append((RELEASE_STATE_TOPIC, site_key, site_value, []))
+        plan.entries.append((RELEASE_STATE_TOPIC, site_key, site_value, []))
 
     # Forecasts: from the published view alone (the log, this release's messages included).
     plan.forecasts = forecast.plan_forecasts(log, release_at)
-    plan.records.extend(plan.forecasts.records)
+    plan.entries.extend(plan.forecasts.records)
 
     # The marker: after the messages, in the same transaction.
-    plan.records.append((RELEASE_STATE_TOPIC, LAST_RELEASE_KEY, marker_value(release_at), []))
+    plan.entries.append((RELEASE_STATE_TOPIC, LAST_RELEASE_KEY, marker_value(release_at), []))
     return plan
 
 
@@ -311,9 +320,9 @@ def plan_cell(
         log.next_revision(cell.key),
     )
     recorded = contributed(cell) if contributions is None else contributions
-    state = log.record(message, recorded)
+    state = log.record_pending(message, recorded)
     key, value, headers = encode_message(message)
-    plan.records.extend((RELEASE_STATE_TOPIC, k, v, []) for k, v in state)
-    plan.records.append((topic_of(cell.key.table), key, value, headers))
+    plan.entries.append(state)
+    plan.entries.append((topic_of(cell.key.table), key, value, headers))
     plan.sent += 1
     plan.sent_by[(cell.key.table, decision.status.wire_status)] += 1

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, cast, get_args
+from typing import Any, Final, TypeVar, cast, get_args
 
 from pydantic import BaseModel
 
@@ -53,7 +53,15 @@ from schemas.exchange.aggregates import (
     topic_of,
 )
 
-from .cell_state import StateRecord, cell_state_records, is_part_key, joined, parts_by_cell
+from .cell_state import (
+    PendingState,
+    StateRecord,
+    cell_state_records,
+    is_part_key,
+    joined,
+    parts_by_cell,
+    pending_state,
+)
 from .cell_state import state_key as state_key
 from .identity import Affiliation
 from .model import CellKey, compact_json
@@ -380,26 +388,44 @@ def pending_release_of(records: Mapping[bytes, bytes]) -> datetime | None:
 
 
 Record = tuple[str, bytes, bytes, Headers]
+# What a plan holds, in order: records, and cells' release states still to encode (release-state topic).
+Entry = Record | PendingState
 
 
-def split_phases(records: Iterable[Record], release_at: datetime) -> tuple[list[Record], list[Record]]:
+def expand(entries: Iterable[Entry]) -> Iterator[Record]:
+    """The records of `entries`, each cell's release state encoded where it stands."""
+    for entry in entries:
+        if isinstance(entry, PendingState):
+            for key, value in entry.records():
+                yield (RELEASE_STATE_TOPIC, key, value, [])
+        else:
+            yield entry
+
+
+_E = TypeVar("_E", Record, Entry)
+
+
+def split_phases(entries: Iterable[_E], release_at: datetime) -> tuple[list[_E], list[_E]]:
     """A release's records as two transactions. First the release state (the cells' messages and
     contributions, affiliations) with the pending marker: once that commits, what this release
     publishes is fixed. Then the public messages with the release marker. A publish that aborts, and
     leaves its records to `read_uncommitted` readers, is retried with the same bytes (`owed_records`),
-    even if the state has moved on meanwhile: no reader ever sees two versions of one release."""
-    state, public = [], []
-    for record in records:
-        if record[0] == RELEASE_STATE_TOPIC:
-            if record[1] != LAST_RELEASE_KEY:
-                state.append(record)
+    even if the state has moved on meanwhile: no reader ever sees two versions of one release.
+    Release states still to encode stay so (`expand`)."""
+    state: list[_E] = []
+    public: list[_E] = []
+    for entry in entries:
+        if isinstance(entry, PendingState):
+            state.append(entry)
+        elif entry[0] == RELEASE_STATE_TOPIC:
+            if entry[1] != LAST_RELEASE_KEY:
+                state.append(entry)
         else:
-            public.append(record)
+            public.append(entry)
     marker = marker_value(release_at)
-    return (
-        [*state, (RELEASE_STATE_TOPIC, PENDING_RELEASE_KEY, marker, [])],
-        [*public, (RELEASE_STATE_TOPIC, LAST_RELEASE_KEY, marker, [])],
-    )
+    state.append((RELEASE_STATE_TOPIC, PENDING_RELEASE_KEY, marker, []))
+    public.append((RELEASE_STATE_TOPIC, LAST_RELEASE_KEY, marker, []))
+    return state, public
 
 
 def owed_records(log: ReleaseLog, release_at: datetime) -> list[Record]:
@@ -493,6 +519,11 @@ class ReleaseLog:
         release-state topic first (one, or the parts of a large cell). The message's
         revision must be the cell's next revision. `contributions` is keyed by real site, and kept:
         the caller must not change it afterwards."""
+        return self.record_pending(message, contributions).records()
+
+    def record_pending(self, message: Message, contributions: Mapping[str, str]) -> PendingState:
+        """`record`, with the records left to encode (`PendingState.records`) when they are sent: the
+        planner's way, so that a plan does not hold every cell's release state as JSON."""
         key = cell_key_of(message.table, cell_coordinates(message.cell))
         expected = self.next_revision(key)
         if message.revision != expected:
@@ -509,7 +540,7 @@ class ReleaseLog:
                 population = (
                     previous.tokens if previous.measures is not None else previous.population_contributions
                 )
-        records, parts = cell_state_records(
+        pending = pending_state(
             key,
             message,
             contributions,
@@ -519,8 +550,8 @@ class ReleaseLog:
         )
         # Kept as given, not copied (the caller hands the map over: the planner's maps are shared and
         # never changed): the log holds every site's token of every cell, tens of millions at a year.
-        self._last[key] = LoggedRelease(message, contributions, False, shown, parts, population)
-        return records
+        self._last[key] = LoggedRelease(message, contributions, False, shown, pending.parts, population)
+        return pending
 
     def record_affiliations(self, now: Mapping[str, Affiliation]) -> list[tuple[bytes, bytes]]:
         """Merge what this release sees behind each platform site into the log; returns the (key, value)

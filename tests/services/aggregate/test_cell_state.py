@@ -13,7 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.topics import MAX_MESSAGE_BYTES
-from services.aggregate.cell_state import PART_BYTES, part_key, slices, state_key
+from services.aggregate.cell_state import (
+    PART_BYTES,
+    PendingState,
+    cell_state_records,
+    part_key,
+    pending_state,
+    slice_count,
+    slices,
+    state_key,
+)
 from services.aggregate.model import CellKey
 from services.aggregate.rekey import rekey_release_log
 from services.aggregate.release import ReleaseLog, build_message
@@ -197,6 +206,7 @@ def test_slices_cut_only_where_the_next_entry_does_not_fit(
 
     budget = max(8, cost(values) + offset)
     cut = slices(values, budget=budget)
+    assert slice_count(values, budget=budget) == len(cut)
     assert [(k, v) for s in cut for k, v in s.items()] == sorted(values.items(), key=lambda kv: kv[0])
     assert all(len(s) == 1 or cost(s) <= budget for s in cut)
     if values and cost(values) <= budget:
@@ -204,3 +214,17 @@ def test_slices_cut_only_where_the_next_entry_does_not_fit(
     for here, after in pairwise(cut):
         first = next(iter(after.items()))
         assert cost({**here, first[0]: first[1]}) > budget
+
+
+@pytest.mark.parametrize("n", [0, 40, 30_000])
+def test_a_pending_state_counts_its_parts_now_and_encodes_the_same_records_later(n: int) -> None:
+    """What the planner keeps (`pending_state`) gives the log its number of parts at once, and encodes
+    to the records `cell_state_records` gives (with what a subscriber was last shown, in parts too)."""
+    message = build_message("issue-prevalence", COORDS, "suppressed", None, WHEN, WHEN, 3)
+    own, shown, population = sites(n), sites(n // 2, key="k3"), sites(n, key="k4")
+    pending = pending_state(KEY, message, own, shown, 4, population=population)
+    records, parts = cell_state_records(KEY, message, own, shown, 4, population=population)
+    assert pending.parts == parts and pending.records() == records
+    assert (parts > 1) == (n == 30_000) and len(records) == max(parts, 4)
+    with pytest.raises(RuntimeError):  # a count that disagrees with the encoding is refused
+        PendingState(KEY, message, own, shown, 4, population, parts + 1).records()

@@ -9,11 +9,13 @@ from typing import Any
 
 from schemas.exchange.aggregates import LAST_RELEASE_KEY, PENDING_RELEASE_KEY, RELEASE_STATE_TOPIC, topic_of
 from schemas.taxonomy import Issue, Severity
+from services.aggregate.cell_state import PendingState
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.planner import ReleasePlan, plan_release
 from services.aggregate.population import NormalizedState
 from services.aggregate.release import (
     ReleaseLog,
+    expand,
     last_release_of,
     owed_records,
     pending_release_of,
@@ -123,6 +125,8 @@ def test_a_recorded_release_is_published_from_the_log_byte_for_byte() -> None:
     log = ReleaseLog()
     plan = plan_release(state, log, DisclosureParams(), AT)
     record, publish = split_phases(plan.records, AT)
+    # The releaser splits the plan's entries (cells' release states not yet encoded): the same phases.
+    assert [list(expand(phase)) for phase in split_phases(plan.entries, AT)] == [record, publish]
     assert all(t == RELEASE_STATE_TOPIC for t, *_ in record) and record[-1][1] == PENDING_RELEASE_KEY
     assert (
         publish[-1][1] == LAST_RELEASE_KEY
@@ -137,3 +141,21 @@ def test_a_recorded_release_is_published_from_the_log_byte_for_byte() -> None:
         pending_release_of({**state_after, **{k: v for t, k, v, _ in publish if t == RELEASE_STATE_TOPIC}})
         is None
     )
+
+
+def test_a_plan_holds_the_cells_release_states_unencoded() -> None:
+    """The release state of a first release is every site's token of every cell (180 MiB of JSON at
+    300,000 events); a plan keeps it unencoded, one `PendingState` per cell sent, encoded only when the
+    records are asked for (the releaser: a slice at a time as it sends). Fails if the planner encodes."""
+    state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
+    plan = plan_release(state, ReleaseLog(), DisclosureParams(), AT)
+    pending = [e for e in plan.entries if isinstance(e, PendingState)]
+    encoded = [e for e in plan.entries if not isinstance(e, PendingState)]
+    assert plan.sent > 0 and len(pending) == plan.sent
+    # no cell's release-state record among what the plan holds encoded (affiliations and markers only)
+    assert not any(t == RELEASE_STATE_TOPIC and k.startswith(b'{"cell":') for t, k, *_ in encoded)
+    cell_states = [
+        (k, v) for t, k, v, _ in plan.records if t == RELEASE_STATE_TOPIC and k.startswith(b'{"cell":')
+    ]
+    assert len(cell_states) >= plan.sent
+    assert cell_states == [record for p in pending for record in p.records()]
