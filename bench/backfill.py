@@ -129,7 +129,7 @@ def expected_release(messages: Sequence[FeedMessage]) -> Expected:
     state, expected.records = build_state(_records(messages, expected))
     expected.state_sizes = state.sizes()
     p = plan(state)
-    expected.cells = sorted((t, k, v) for t, k, v, _ in p.records if t in PUBLIC_TOPICS)
+    expected.cells = sorted((t, k, v) for t, k, v, _ in p.published if t in PUBLIC_TOPICS)
     del state, p
     gc.collect()
     expected.seconds = time.perf_counter() - started

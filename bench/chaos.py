@@ -82,7 +82,7 @@ def expected_release(state: State, at: datetime) -> Published:
     """The aggregate messages of the release at `at` over normalize's fault-free state, in-process
     (aggregate's default parameters, as the service runs in the bench)."""
     plan = plan_release(NormalizedState.from_topics(state), ReleaseLog(), DisclosureParams(), at)
-    return sorted((t, k, v) for t, k, v, _ in plan.records if t.startswith(PUBLIC_PREFIX))
+    return sorted((t, k, v) for t, k, v, _ in plan.published if t.startswith(PUBLIC_PREFIX))
 
 
 def expected(messages: list[FeedMessage]) -> Expected:

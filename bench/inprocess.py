@@ -96,4 +96,4 @@ def plan(
 
 def public_messages(p: ReleasePlan) -> int:
     """The messages `p` writes to the public topics (its release-state record left out)."""
-    return sum(1 for topic, *_ in p.records if topic in PUBLIC_TOPICS)
+    return sum(1 for topic, *_ in p.published if topic in PUBLIC_TOPICS)

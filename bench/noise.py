@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 
 from bench.inprocess import build_state, normalized_records, plan
-from schemas.exchange.aggregates import FORCED_LABOUR, ISSUE_PREVALENCE, LABOUR_RELATIONS, RELEASE_STATE_TOPIC
+from schemas.exchange.aggregates import FORCED_LABOUR, ISSUE_PREVALENCE, LABOUR_RELATIONS
 from services.aggregate.model import ALL, CellKey
 from services.aggregate.noise import NOISY_TABLES, NoiseParams
 from services.aggregate.planner import ReleasePlan
@@ -51,9 +51,7 @@ def errors(state: NormalizedState, p: ReleasePlan) -> dict[tuple[str, str], list
     """(table, level) -> per published cell: |error of the headline count|, |error of rate_pct|."""
     truth = {c.key: c for c in (*issue_prevalence(state), *forced_labour(state))}
     out: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
-    for topic, _, value, _ in p.records:
-        if topic == RELEASE_STATE_TOPIC:
-            continue
+    for _, _, value, _ in p.published:
         message = json.loads(value)
         measures = message["measures"]
         table = message["table"]
@@ -92,15 +90,14 @@ def main(argv: list[str] | None = None) -> None:
         )
         print("| --- | --- | --- | --- | --- | --- |")
         shown_exact: dict[tuple[str, str], int] = defaultdict(int)
-        for topic, _, value, _ in exact.records:
-            if topic != RELEASE_STATE_TOPIC:
-                m = json.loads(value)
-                if (
-                    m["table"] in HEADLINE
-                    and m["measures"]
-                    and m["measures"].get(HEADLINE[m["table"]]) is not None
-                ):
-                    shown_exact[(m["table"], level(CellKey.of(m["table"], **m["cell"])))] += 1
+        for _, _, value, _ in exact.published:
+            m = json.loads(value)
+            if (
+                m["table"] in HEADLINE
+                and m["measures"]
+                and m["measures"].get(HEADLINE[m["table"]]) is not None
+            ):
+                shown_exact[(m["table"], level(CellKey.of(m["table"], **m["cell"])))] += 1
         for (table, lvl), errs in sorted(errors(state, p).items()):
             counts = sorted(e for e, _ in errs)
             p90 = counts[int(0.9 * (len(counts) - 1))]

@@ -29,6 +29,7 @@ from schemas.exchange.aggregates import (
 
 from . import capacity_building, disclosure, forecast
 from .audit_quality import audit_quality
+from .cell_state import PendingState
 from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revision, Status
 from .identity import Identities, Parties
 from .model import Cell, CellKey
@@ -78,6 +79,12 @@ class ReleasePlan:
         """Every record in order, each release state encoded: all at once (tests, benches, the
         in-process plan); the service encodes as it sends (`release.expand`)."""
         return list(expand(self.entries))
+
+    @property
+    def published(self) -> list[Record]:
+        """The records subscribers get (messages and forecasts), in order: no release state, so nothing
+        is encoded to find them."""
+        return [e for e in self.entries if not isinstance(e, PendingState) and e[0] != RELEASE_STATE_TOPIC]
 
 
 def _status_of(message: Message) -> Status:

@@ -159,3 +159,5 @@ def test_a_plan_holds_the_cells_release_states_unencoded() -> None:
     ]
     assert len(cell_states) >= plan.sent
     assert cell_states == [record for p in pending for record in p.records()]
+    # what subscribers get is found without encoding anything
+    assert plan.published == [r for r in plan.records if r[0] != RELEASE_STATE_TOPIC] != []
