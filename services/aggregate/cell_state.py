@@ -32,6 +32,7 @@ from schemas.exchange.aggregates import (
     ReleaseStateRecord,
 )
 
+from .contributions import Contributions
 from .model import CellKey, compact_json
 
 PART_BYTES: Final = 256 * 1024
@@ -90,6 +91,8 @@ def slices(values: Mapping[str, T], budget: int = PART_BYTES) -> list[dict[str, 
     (a slice holds at least one entry); none for no values."""
     if not values:
         return []
+    if isinstance(values, Contributions):
+        values = values.as_dict()
     sites = sorted(values)
     tokens = list(map(values.__getitem__, sites))
     lengths = _lengths(tokens)
@@ -108,6 +111,12 @@ def slice_count(values: Mapping[str, T], budget: int = PART_BYTES) -> int:
     in one)."""
     if not values:
         return 0
+    if isinstance(values, Contributions):
+        # The sites' length is the population's, counted once for every cell over it; "" adds nothing.
+        tokens = sum(map(len, values.tokens.values()))
+        if values.population.site_bytes + tokens + 6 * len(values) <= budget - 2:
+            return 1
+        values = values.as_dict()
     lengths = _lengths(list(values.values()))
     if _fits(values, lengths, budget):
         return 1

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, NoReturn, Protocol
 
+from .contributions import Contributions
+
 ALL: Final = "ALL"
 
 
@@ -162,7 +164,12 @@ class Cell:
     unit_counts: UnitCounts | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.contributions:
+        contributions = self.contributions
+        if isinstance(contributions, Contributions):
+            members = contributions.population.members
+            if members is not self.sites and members != self.sites:
+                raise ValueError(f"{self.key}: contributions must cover exactly the cell's sites")
+        elif not contributions:
             object.__setattr__(self, "contributions", dict.fromkeys(sorted(self.sites), ""))
-        elif self.contributions.keys() != self.sites:
+        elif contributions.keys() != self.sites:
             raise ValueError(f"{self.key}: contributions must cover exactly the cell's sites")

@@ -63,6 +63,7 @@ from .cell_state import (
     pending_state,
 )
 from .cell_state import state_key as state_key
+from .contributions import Contributions
 from .identity import Affiliation
 from .model import CellKey, compact_json
 from .noise.draw import StoredDraw
@@ -290,6 +291,8 @@ class LoggedRelease:
         """Each real site's token (a non-legacy release): the held map itself when it has no null,
         as it has when this service wrote it. Not a copy: every later release reads the whole log,
         tens of millions of entries at a year."""
+        if isinstance(self.contributions, Contributions):
+            return self.contributions  # its tokens are strings
         if None in self.contributions.values():
             return {k: v for k, v in self.contributions.items() if v is not None}
         return cast(Mapping[str, str], self.contributions)

@@ -38,6 +38,7 @@ from schemas.exchange.aggregates import (
 )
 from schemas.taxonomy import ForcedLabourIndicator, Issue, Severity
 
+from .contributions import Contributions, Population
 from .held import HeldLabourRelations
 from .model import ALL, Cell, CellKey, SiteInfo, UnitCounts, additive_counts
 from .population import Granularity, NormalizedState, contributing, current_audits, period_of
@@ -135,21 +136,26 @@ def _cell(
     population: dict[str, SitePeriod],
     outcomes: dict[str, Any],
     additive: Iterable[str],
-    contribution: Callable[[SitePeriod], str],
+    contribution: Callable[[SitePeriod], str] | Mapping[str, str],
     unit_counts: UnitCounts,
-    members: tuple[frozenset[str], list[str]] | None = None,
+    shared: Population | None = None,
 ) -> Cell:
-    """`members`: the population's site set and its sites in order, when several cells share the
-    population (an issue-prevalence population has a cell per issue): one set held for all of them."""
-    sites, order = (frozenset(population), sorted(population)) if members is None else members
+    """`contribution`: each site's token from its entry, or the non-empty tokens already made.
+    `shared`: the population's sites, when several cells share the population (an issue-prevalence
+    population has a cell per issue): one `Population` held for all of them."""
+    pop = Population(sorted(population)) if shared is None else shared
+    if callable(contribution):
+        tokens = {site: token for site in pop.sites if (token := contribution(population[site]))}
+    else:
+        tokens = dict(contribution)
     flat = additive_counts(outcomes)
     return Cell(
         key=key,
-        sites=sites,
+        sites=pop.members,
         population={"audited_sites": len(population)},
         outcomes=outcomes,
         additive={name: flat[name] for name in additive},
-        contributions={site: contribution(population[site]) for site in order},
+        contributions=Contributions(pop, tokens),
         unit_counts=unit_counts,
     )
 
@@ -171,14 +177,6 @@ def flag_counts(token: str) -> tuple[int, dict[str, int]]:
     return (1, {flag: 1 for flag, bit in zip(LABOUR_FLAGS, token, strict=True) if bit == "1"})
 
 
-def _severity_on(issue: Issue) -> Callable[[SitePeriod], str]:
-    def token(entry: SitePeriod) -> str:
-        severity = entry.severity.get(issue)
-        return "" if severity is None else severity.value
-
-    return token
-
-
 def _indicators(entry: SitePeriod) -> str:
     return ",".join(sorted(i.value for i in entry.indicators))
 
@@ -189,18 +187,21 @@ def issue_prevalence(
     """Every `issue-prevalence` cell with at least one contributing site, sorted by key."""
     cells: list[Cell] = []
     for (period, country, sector), population in populations(state, granularity, audited).items():
-        members = (frozenset(population), sorted(population))
+        shared = Population(sorted(population))
+        # Each issue's non-empty tokens (highest severity), from one pass over the sites' findings.
+        tokens: dict[Issue, dict[str, str]] = {issue: {} for issue in Issue}
+        for site in shared.sites:
+            for issue, severity in population[site].severity.items():
+                tokens[issue][site] = severity.value
         for issue in Issue:
-            severities = [e.severity[issue] for e in population.values() if issue in e.severity]
-            counts = {f"by_severity.{s.value}": severities.count(s) for s in SEVERITIES}
+            severities = list(tokens[issue].values())
+            counts = {f"by_severity.{s.value}": severities.count(s.value) for s in SEVERITIES}
             outcomes = outcomes_from_counts(ISSUE_PREVALENCE, counts, len(population))
             key = CellKey.of(
                 ISSUE_PREVALENCE, period=period, country=country, sector=sector, issue=issue.value
             )
             additive = ["sites_with_issue", *(f"by_severity.{s.value}" for s in SEVERITIES)]
-            cells.append(
-                _cell(key, population, outcomes, additive, _severity_on(issue), severity_counts, members)
-            )
+            cells.append(_cell(key, population, outcomes, additive, tokens[issue], severity_counts, shared))
     return sorted(cells, key=lambda c: c.key)
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from services.aggregate.contributions import Contributions
 from services.aggregate.disclosure.rules import SHOWN_ORDER, DisclosureParams, Status, passes_insider
 from services.aggregate.identity import Parties, real_components
 from services.aggregate.model import Cell, CellKey, SiteInfo
@@ -80,7 +81,10 @@ class Released:
 
     @property
     def real_sites(self) -> frozenset[str]:
-        return frozenset(self.contributions or ())
+        contributions = self.contributions
+        if isinstance(contributions, Contributions):
+            return contributions.population.members
+        return frozenset(contributions or ())
 
     @property
     def last_shown(self) -> Mapping[str, str] | None:
@@ -97,13 +101,16 @@ class Released:
         return self.population_contributions
 
 
-def by_real_site(contributions: Mapping[str, str], real: Mapping[str, str]) -> dict[str, str]:
+def by_real_site(contributions: Mapping[str, str], real: Mapping[str, str]) -> Mapping[str, str]:
     """Contributions keyed by real site instead of resolved site (map and zip: no Python loop per
-    site; a year's plan re-keys tens of millions of entries)."""
+    site; a year's plan re-keys tens of millions of entries). A cell's `Contributions` are re-keyed
+    once per population and one step per non-empty token."""
+    if isinstance(contributions, Contributions):
+        return contributions.rekeyed(real)
     return dict(zip(map(real.__getitem__, contributions), contributions.values(), strict=True))
 
 
-def real_contributions(cell: Cell, real: Mapping[str, str]) -> dict[str, str]:
+def real_contributions(cell: Cell, real: Mapping[str, str]) -> Mapping[str, str]:
     """A cell's contributions keyed by real site instead of resolved site."""
     return by_real_site(cell.contributions, real)
 
@@ -119,14 +126,14 @@ class RealContributions:
 
     def __init__(self, real: Mapping[str, str]) -> None:
         self.real = real
-        self._by_key: dict[CellKey, dict[str, str]] = {}
+        self._by_key: dict[CellKey, Mapping[str, str]] = {}
 
     @classmethod
     def of_sites(cls, sites: Mapping[str, SiteInfo]) -> RealContributions:
         """Under the real sites of a release's contributing sites."""
         return cls({site: info.real for site, info in sites.items()})
 
-    def __call__(self, cell: Cell) -> dict[str, str]:
+    def __call__(self, cell: Cell) -> Mapping[str, str]:
         found = self._by_key.get(cell.key)
         if found is None:
             found = self._by_key[cell.key] = real_contributions(cell, self.real)

@@ -58,6 +58,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from services.aggregate.contributions import Contributions, Population
 from services.aggregate.disclosure.recovery import CleanChecks, candidates_for, find_recoverable
 from services.aggregate.disclosure.residual import Family, Pattern, Position
 from services.aggregate.disclosure.revision import Released, Revision, change_may_be_shown, changed_sites
@@ -103,10 +104,22 @@ def view_entry(candidate: Released, revision: Revision, previous: Released | Non
         return ViewEntry(status, sites, True, False, frozenset(), sent, population_now)
     shown = None if previous is None else previous.last_shown
     if shown is None:
-        fresh = frozenset(real_site(key) for key in current)
+        fresh = _real_sites(current)
         return ViewEntry(status, sites, False, True, fresh, sent, population_now, held)
     changed = frozenset(changed_sites(shown, current))
     return ViewEntry(status, sites, False, False, changed, sent, population_now, held)
+
+
+def _platform_sites(population: Population) -> frozenset[Site]:
+    return frozenset(map(real_site, population.sites))
+
+
+def _real_sites(contributions: Mapping[str, str]) -> frozenset[Site]:
+    """Each real site of the map as its platform sites: once per population for `Contributions`."""
+    if isinstance(contributions, Contributions):
+        found: frozenset[Site] = contributions.population.derived("platform_sites", _platform_sites)
+        return found
+    return frozenset(map(real_site, contributions))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,85 @@
+"""A cell's contributions held once per population, non-empty tokens only
+(services/aggregate/contributions.py): every reader must see exactly the dict it replaces, since the
+revision rule, the view and the release state all read it."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.aggregate.cell_state import slice_count, slices
+from services.aggregate.contributions import Contributions, Population
+from services.aggregate.disclosure.revision import Released, by_real_site
+from services.aggregate.disclosure.rules import Status
+from services.aggregate.model import Cell, CellKey
+
+SITES = st.lists(st.text("abcdef", min_size=1, max_size=4), unique=True, max_size=30)
+TOKENS = st.sampled_from(["", "", "", "minor", "major", "critical", "0101"])
+
+
+@st.composite
+def maps(draw: st.DrawFn) -> dict[str, str]:
+    sites = draw(SITES)
+    return {site: draw(TOKENS) for site in sites}
+
+
+def test_a_population_holds_each_site_once() -> None:
+    with pytest.raises(ValueError, match="once"):
+        Population(["a", "b", "a"])
+
+
+@given(maps())
+def test_it_reads_as_the_dict_it_replaces(values: dict[str, str]) -> None:
+    held = Contributions.of(values)
+    assert dict(held) == values
+    assert list(held) == list(values)  # the population's order
+    assert list(held.items()) == list(values.items())
+    assert list(held.values()) == list(values.values())
+    assert len(held) == len(values)
+    assert held == values and values == held
+    assert bool(held) == bool(values)
+    assert all(token for token in held.tokens.values())  # only non-empty tokens are stored
+    for site, token in values.items():
+        assert site in held and held[site] == token
+    assert "zzz" not in held
+    with pytest.raises(KeyError):
+        held["zzz"]
+
+
+@given(maps(), maps())
+def test_equality_is_the_dicts(a: dict[str, str], b: dict[str, str]) -> None:
+    assert (Contributions.of(a) == Contributions.of(b)) == (a == b)
+    # over one shared population too (issue cells of one period)
+    shared = Population(a)
+    other = {site: token for site, token in b.items() if site in a}
+    other |= {site: "" for site in a if site not in other}
+    assert (Contributions.of(a, shared) == Contributions.of(other, shared)) == (a == other)
+
+
+@given(maps(), st.data())
+def test_rekeyed_by_real_site_is_the_dicts(values: dict[str, str], data: st.DataObject) -> None:
+    """Re-keyed as the plain map would be, including two sites of one real site (the later token)."""
+    real = {site: data.draw(st.sampled_from(["r1", "r2", site.upper()])) for site in values}
+    expected = dict(zip(map(real.__getitem__, values), values.values(), strict=True))
+    held = Contributions.of(values)
+    got = by_real_site(held, real)
+    assert isinstance(got, Contributions)
+    assert dict(got) == expected and list(got) == list(expected)
+    assert by_real_site(held, real) == expected  # the population's re-keying, kept for the same map
+    assert Released(got, Status.PUBLISHED, None, None).real_sites == frozenset(expected)
+
+
+@given(maps(), st.integers(min_value=8, max_value=200))
+def test_release_state_slices_are_the_dicts(values: dict[str, str], budget: int) -> None:
+    held = Contributions.of(values)
+    assert slices(held, budget) == slices(values, budget)
+    assert slice_count(held, budget) == slice_count(values, budget) == len(slices(values, budget))
+
+
+def test_a_cell_checks_its_contributions_cover_its_sites() -> None:
+    key = CellKey.of("issue-prevalence", period="2026-Q1", country="ALL", sector="ALL", issue="WAGES")
+    held = Contributions.of({"a": "minor", "b": ""})
+    assert Cell(key, frozenset({"a", "b"}), {}, {}, contributions=held).contributions is held
+    with pytest.raises(ValueError, match="cover exactly"):
+        Cell(key, frozenset({"a", "c"}), {}, {}, contributions=held)
