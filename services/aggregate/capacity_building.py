@@ -57,6 +57,7 @@ from typing import Any, Final
 from schemas.exchange.aggregates import CAPACITY_BUILDING, ISSUE_PREVALENCE, share_pct
 from schemas.taxonomy import Issue
 
+from .contributions import Contributions, Population, presence
 from .disclosure import CellDecision, Decisions, DisclosureParams, Released, Revision, Status
 from .disclosure.recovery import CleanChecks
 from .disclosure.residual import (
@@ -96,16 +97,18 @@ class CapacityCell:
     participants: Mapping[str, int]
     groups: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
 
-    def contributions(self) -> dict[str, str]:
+    def contributions(self) -> Contributions:
         """What each site brings to the message (resolved site -> token), for the revision rule: a
         trained site its participants (`t3`) and, once the next period is closed, its trained-group
-        finding (`t3|T1`); a site of the untrained group its finding (`U0`)."""
+        finding (`t3|T1`); a site of the untrained group its finding (`U0`). Most sites are untrained
+        sites without a finding: `U0` is the default, held by no entry."""
         out = {site: f"t{n}" for site, n in self.participants.items()}
         for site, found in self.groups.get(TRAINED, {}).items():
             out[site] += "|T1" if found else "|T0"
-        for site, found in self.groups.get(UNTRAINED, {}).items():
-            out[site] = "U1" if found else "U0"
-        return {site: out[site] for site in sorted(out)}  # sorting the keys alone: string compares
+        untrained = self.groups.get(UNTRAINED, {})
+        out.update((site, "U1") for site, found in untrained.items() if found)
+        population = Population(sorted(out.keys() | untrained.keys()))  # sorting the keys: string compares
+        return Contributions(population, out, "U0")
 
 
 def trained_sites(
@@ -225,7 +228,7 @@ def _group_cells(
                 {"sites": len(ip.sites)},
                 {},
                 {WITH_ISSUE: found},
-                {s: "1" if t else "0" for s, t in ip.contributions.items()},
+                presence(ip.contributions),
                 unit_counts=presence_counts,
             )
         )
@@ -303,8 +306,8 @@ def _presence(released: Released) -> Released:
     """An issue-prevalence release with each site's token (its highest severity, or "") reduced to
     whether it has a finding ("1"/"0")."""
 
-    def reduce(tokens: Mapping[str, str] | None) -> dict[str, str] | None:
-        return None if tokens is None else {s: "1" if t else "0" for s, t in tokens.items()}
+    def reduce(tokens: Mapping[str, str] | None) -> Mapping[str, str] | None:
+        return None if tokens is None else presence(tokens)
 
     return Released(
         reduce(released.contributions),

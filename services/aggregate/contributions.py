@@ -72,29 +72,34 @@ class Population:
 
 
 class Contributions(Mapping[str, str]):
-    """Site -> token over a shared `Population`; sites not in `tokens` bring "" (`tokens` holds no
-    empty token, and no site outside the population)."""
+    """Site -> token over a shared `Population`; sites not in `tokens` bring `default` (`tokens` holds
+    no default token, and no site outside the population). The default is what most sites bring: ""
+    (no finding on an issue), "0" (no finding, as capacity-building's groups see it), "U0" (an
+    untrained site without a finding)."""
 
-    __slots__ = ("population", "tokens")
+    __slots__ = ("default", "population", "tokens")
 
-    def __init__(self, population: Population, tokens: Mapping[str, str]) -> None:
+    def __init__(self, population: Population, tokens: Mapping[str, str], default: str = "") -> None:
         self.population = population
         self.tokens: Mapping[str, str] = tokens
+        self.default = default
 
     @classmethod
-    def of(cls, values: Mapping[str, str], population: Population | None = None) -> Contributions:
+    def of(
+        cls, values: Mapping[str, str], population: Population | None = None, default: str = ""
+    ) -> Contributions:
         """From a plain map (in its order), over `population` if it is that map's population already."""
         if isinstance(values, Contributions):
             return values
         pop = Population(values) if population is None else population
-        return cls(pop, {site: token for site, token in values.items() if token})
+        return cls(pop, {site: token for site, token in values.items() if token != default}, default)
 
     def __getitem__(self, site: str) -> str:
         token = self.tokens.get(site)
         if token is not None:
             return token
         if site in self.population.members:
-            return ""
+            return self.default
         raise KeyError(site)
 
     def __contains__(self, site: object) -> bool:
@@ -111,6 +116,8 @@ class Contributions(Mapping[str, str]):
             pop = other.population
             if pop is not self.population and pop.members != self.population.members:
                 return False
+            if other.default != self.default:
+                return self.as_dict() == other.as_dict()
             return dict(self.tokens) == dict(other.tokens)
         if isinstance(other, Mapping):
             return self.as_dict() == dict(other.items())
@@ -128,7 +135,7 @@ class Contributions(Mapping[str, str]):
     def as_dict(self) -> dict[str, str]:
         """The plain dict of every site's token, in population order (made at C speed, not kept)."""
         sites = self.population.sites
-        return dict(zip(sites, map(self.tokens.get, sites, repeat("")), strict=True))
+        return dict(zip(sites, map(self.tokens.get, sites, repeat(self.default)), strict=True))
 
     def rekeyed(self, real: Mapping[str, str]) -> Contributions:
         """Keyed by real site instead of resolved site, as `dict(zip(map(real.__getitem__, self),
@@ -137,8 +144,15 @@ class Contributions(Mapping[str, str]):
         pop = self.population.rekeyed(real)
         if pop is None:  # two sites of one real site: the later one's token, as a dict keeps it
             sites = self.population.sites
-            merged = dict(
-                zip(map(real.__getitem__, sites), map(self.tokens.get, sites, repeat("")), strict=True)
-            )
-            return Contributions.of(merged)
-        return Contributions(pop, {real[site]: token for site, token in self.tokens.items()})
+            tokens = map(self.tokens.get, sites, repeat(self.default))
+            merged = dict(zip(map(real.__getitem__, sites), tokens, strict=True))
+            return Contributions.of(merged, default=self.default)
+        return Contributions(pop, {real[site]: token for site, token in self.tokens.items()}, self.default)
+
+
+def presence(values: Mapping[str, str]) -> Mapping[str, str]:
+    """Each site's token reduced to whether it brings anything: "1", or "0" for "" (an issue cell's
+    sites as capacity-building's groups see them); one step per site with a finding."""
+    if isinstance(values, Contributions) and values.default == "":
+        return Contributions(values.population, dict.fromkeys(values.tokens, "1"), "0")
+    return {site: "1" if token else "0" for site, token in values.items()}

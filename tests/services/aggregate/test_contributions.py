@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.aggregate.cell_state import slice_count, slices
-from services.aggregate.contributions import Contributions, Population
+from services.aggregate.contributions import Contributions, Population, presence
 from services.aggregate.disclosure.revision import Released, by_real_site
 from services.aggregate.disclosure.rules import Status
 from services.aggregate.model import Cell, CellKey
@@ -29,9 +29,12 @@ def test_a_population_holds_each_site_once() -> None:
         Population(["a", "b", "a"])
 
 
-@given(maps())
-def test_it_reads_as_the_dict_it_replaces(values: dict[str, str]) -> None:
-    held = Contributions.of(values)
+DEFAULTS = st.sampled_from(["", "0", "U0"])
+
+
+@given(maps(), DEFAULTS)
+def test_it_reads_as_the_dict_it_replaces(values: dict[str, str], default: str) -> None:
+    held = Contributions.of(values, default=default)
     assert dict(held) == values
     assert list(held) == list(values)  # the population's order
     assert list(held.items()) == list(values.items())
@@ -39,7 +42,7 @@ def test_it_reads_as_the_dict_it_replaces(values: dict[str, str]) -> None:
     assert len(held) == len(values)
     assert held == values and values == held
     assert bool(held) == bool(values)
-    assert all(token for token in held.tokens.values())  # only non-empty tokens are stored
+    assert default not in held.tokens.values()  # only tokens other than the default are stored
     for site, token in values.items():
         assert site in held and held[site] == token
     assert "zzz" not in held
@@ -47,9 +50,9 @@ def test_it_reads_as_the_dict_it_replaces(values: dict[str, str]) -> None:
         held["zzz"]
 
 
-@given(maps(), maps())
-def test_equality_is_the_dicts(a: dict[str, str], b: dict[str, str]) -> None:
-    assert (Contributions.of(a) == Contributions.of(b)) == (a == b)
+@given(maps(), maps(), DEFAULTS, DEFAULTS)
+def test_equality_is_the_dicts(a: dict[str, str], b: dict[str, str], da: str, db: str) -> None:
+    assert (Contributions.of(a, default=da) == Contributions.of(b, default=db)) == (a == b)
     # over one shared population too (issue cells of one period)
     shared = Population(a)
     other = {site: token for site, token in b.items() if site in a}
@@ -57,12 +60,12 @@ def test_equality_is_the_dicts(a: dict[str, str], b: dict[str, str]) -> None:
     assert (Contributions.of(a, shared) == Contributions.of(other, shared)) == (a == other)
 
 
-@given(maps(), st.data())
-def test_rekeyed_by_real_site_is_the_dicts(values: dict[str, str], data: st.DataObject) -> None:
+@given(maps(), DEFAULTS, st.data())
+def test_rekeyed_by_real_site_is_the_dicts(values: dict[str, str], default: str, data: st.DataObject) -> None:
     """Re-keyed as the plain map would be, including two sites of one real site (the later token)."""
     real = {site: data.draw(st.sampled_from(["r1", "r2", site.upper()])) for site in values}
     expected = dict(zip(map(real.__getitem__, values), values.values(), strict=True))
-    held = Contributions.of(values)
+    held = Contributions.of(values, default=default)
     got = by_real_site(held, real)
     assert isinstance(got, Contributions)
     assert dict(got) == expected and list(got) == list(expected)
@@ -70,9 +73,9 @@ def test_rekeyed_by_real_site_is_the_dicts(values: dict[str, str], data: st.Data
     assert Released(got, Status.PUBLISHED, None, None).real_sites == frozenset(expected)
 
 
-@given(maps(), st.integers(min_value=8, max_value=200))
-def test_release_state_slices_are_the_dicts(values: dict[str, str], budget: int) -> None:
-    held = Contributions.of(values)
+@given(maps(), DEFAULTS, st.integers(min_value=8, max_value=200))
+def test_release_state_slices_are_the_dicts(values: dict[str, str], default: str, budget: int) -> None:
+    held = Contributions.of(values, default=default)
     assert slices(held, budget) == slices(values, budget)
     assert slice_count(held, budget) == slice_count(values, budget) == len(slices(values, budget))
 
@@ -83,3 +86,10 @@ def test_a_cell_checks_its_contributions_cover_its_sites() -> None:
     assert Cell(key, frozenset({"a", "b"}), {}, {}, contributions=held).contributions is held
     with pytest.raises(ValueError, match="cover exactly"):
         Cell(key, frozenset({"a", "c"}), {}, {}, contributions=held)
+
+
+@given(maps(), DEFAULTS)
+def test_presence_is_whether_a_site_brings_anything(values: dict[str, str], default: str) -> None:
+    expected = {site: "1" if token else "0" for site, token in values.items()}
+    assert dict(presence(Contributions.of(values, default=default))) == expected
+    assert dict(presence(values)) == expected
