@@ -57,7 +57,7 @@ from typing import Any, Final
 from schemas.exchange.aggregates import CAPACITY_BUILDING, ISSUE_PREVALENCE, share_pct
 from schemas.taxonomy import Issue
 
-from .contributions import Contributions, Population, presence
+from .contributions import presence
 from .disclosure import CellDecision, Decisions, DisclosureParams, Released, Revision, Status
 from .disclosure.recovery import CleanChecks
 from .disclosure.residual import (
@@ -97,18 +97,16 @@ class CapacityCell:
     participants: Mapping[str, int]
     groups: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
 
-    def contributions(self) -> Contributions:
+    def contributions(self) -> dict[str, str]:
         """What each site brings to the message (resolved site -> token), for the revision rule: a
         trained site its participants (`t3`) and, once the next period is closed, its trained-group
-        finding (`t3|T1`); a site of the untrained group its finding (`U0`). Most sites are untrained
-        sites without a finding: `U0` is the default, held by no entry."""
+        finding (`t3|T1`); a site of the untrained group its finding (`U0`)."""
         out = {site: f"t{n}" for site, n in self.participants.items()}
         for site, found in self.groups.get(TRAINED, {}).items():
             out[site] += "|T1" if found else "|T0"
-        untrained = self.groups.get(UNTRAINED, {})
-        out.update((site, "U1") for site, found in untrained.items() if found)
-        population = Population(sorted(out.keys() | untrained.keys()))  # sorting the keys: string compares
-        return Contributions(population, out, "U0")
+        for site, found in self.groups.get(UNTRAINED, {}).items():
+            out[site] = "U1" if found else "U0"
+        return {site: out[site] for site in sorted(out)}  # sorting the keys alone: string compares
 
 
 def trained_sites(
