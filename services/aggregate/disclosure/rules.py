@@ -94,20 +94,33 @@ def _infos(site_ids: Iterable[str], sites: Mapping[str, SiteInfo]) -> list[SiteI
         raise KeyError(f"no SiteInfo for contributing site {missing.args[0]!r}") from None
 
 
-def _threshold(n: int, infos: Iterable[SiteInfo], params: DisclosureParams, table: str) -> bool:
-    return n >= params.min_sites(table) and len({i.principal_owner for i in infos}) >= MIN_PRINCIPAL_OWNERS
+def _known(site_ids: frozenset[str], sites: Mapping[str, SiteInfo]) -> None:
+    """Raise unless every site has its `SiteInfo` (a set comparison: for a dict, a C loop)."""
+    if not site_ids <= sites.keys():
+        missing = min(site for site in site_ids if site not in sites)
+        raise KeyError(f"no SiteInfo for contributing site {missing!r}")
+
+
+def _threshold(
+    site_ids: Iterable[str], n: int, sites: Mapping[str, SiteInfo], params: DisclosureParams, table: str
+) -> bool:
+    """At least `min_sites` sites, of at least three principal owners: the owners are read until the
+    third is found, not for every site of a population of thousands."""
+    if n < params.min_sites(table):
+        return False
+    owners: set[str] = set()
+    for site_id in site_ids:
+        owners.add(sites[site_id].principal_owner)
+        if len(owners) >= MIN_PRINCIPAL_OWNERS:
+            return True
+    return False
 
 
 _INDEXED_PARTIES: Final = 32
 """Above this many parties larger than the bound, counting every link is the cheaper way."""
 
 
-def _insider(
-    site_ids: frozenset[str],
-    infos: Iterable[SiteInfo],
-    params: DisclosureParams,
-    sites: Mapping[str, SiteInfo],
-) -> bool:
+def _insider(site_ids: frozenset[str], params: DisclosureParams, sites: Mapping[str, SiteInfo]) -> bool:
     n = len(site_ids)
     if not n:  # nobody is linked to none of the sites
         return True
@@ -120,6 +133,7 @@ def _insider(
             return all(len(site_ids & party) <= bound for party in larger)
     # One counting pass over all links (Counter's C loop), not one update per site: the plan calls this
     # for every cell, residual and changed set, on cells of thousands of sites.
+    infos = _infos(site_ids, sites)
     linked = Counter(chain.from_iterable(info.members for info in infos))
     owned = Counter(chain.from_iterable(info.suppliers for info in infos))
     most = max(max(linked.values(), default=0), max(owned.values(), default=0))
@@ -130,23 +144,24 @@ def passes_threshold(
     site_ids: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams, table: str
 ) -> bool:
     """At least min_sites(table) sites whose principal owners are at least 3 distinct companies."""
-    return _threshold(len(site_ids), _infos(site_ids, sites), params, table)
+    _known(site_ids, sites)
+    return _threshold(site_ids, len(site_ids), sites, params, table)
 
 
 def passes_insider(site_ids: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams) -> bool:
     """For every member and every supplier company linked to / owning at least one of the sites,
     the sites it is not linked to / does not own number at least k_insider. (An entity linked to
     none of them sees all of them as strangers and cannot fail where the cell passes.)"""
-    return _insider(site_ids, _infos(site_ids, sites), params, sites)
+    _known(site_ids, sites)
+    return _insider(site_ids, params, sites)
 
 
 def passes_population_rules(
     site_ids: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams, table: str
 ) -> bool:
     """Threshold and insider: what any shown population (cell or residual) must pass."""
-    infos = _infos(site_ids, sites)
-    n = len(site_ids)
-    return _threshold(n, infos, params, table) and _insider(site_ids, infos, params, sites)
+    _known(site_ids, sites)
+    return _threshold(site_ids, len(site_ids), sites, params, table) and _insider(site_ids, params, sites)
 
 
 def passes_outcome_rule(site_ids: frozenset[str], params: DisclosureParams) -> bool:
@@ -156,11 +171,10 @@ def passes_outcome_rule(site_ids: frozenset[str], params: DisclosureParams) -> b
 def primary_reason(cell: Cell, sites: Mapping[str, SiteInfo], params: DisclosureParams) -> str | None:
     """The first primary rule the cell fails, from its population alone: "threshold", "insider",
     "outcome_min", or None when it passes them all."""
-    infos = _infos(cell.sites, sites)
-    n = len(cell.sites)
-    if not _threshold(n, infos, params, cell.key.table):
+    _known(cell.sites, sites)
+    if not _threshold(cell.sites, len(cell.sites), sites, params, cell.key.table):
         return "threshold"
-    if not _insider(cell.sites, infos, params, sites):
+    if not _insider(cell.sites, params, sites):
         return "insider"
     if not passes_outcome_rule(cell.sites, params):
         return "outcome_min"
