@@ -64,11 +64,22 @@ class Population:
         return self._site_bytes
 
     def derived(self, name: str, make: Callable[[Population], Any]) -> Any:
-        """Something made of the population alone, made once: `make(self)` kept under `name`."""
+        """Something made of the population alone, made once: `make(self)` kept under `name` until
+        `forget`."""
         found = self._cache.get(name)
         if found is None:
             found = self._cache[name] = make(self)
         return found
+
+    @property
+    def holds_derived(self) -> bool:
+        return bool(self._cache) or self._rekeyed is not None
+
+    def forget(self) -> None:
+        """Drop what was derived from it (`derived`, `rekeyed`): a plan's help, which must not stay
+        in the release log that keeps the population until the cell's next release."""
+        self._cache.clear()
+        self._rekeyed = None
 
 
 class Contributions(Mapping[str, str]):

@@ -218,6 +218,7 @@ def plan_release(
             plan_cell(plan, log, cb.cell, decision, release_at, contributed, cb.outcomes, cb.contributions)
             continue
         plan_cell(plan, log, cells[key], decision, release_at, contributed, outcomes)
+    contributed.forget_derived()  # the log keeps the populations, not what this plan derived from them
     # Who stood behind each platform site, for the rules of later releases: in the same transaction.
     for site_key, site_value in site_records:
         plan.entries.append((RELEASE_STATE_TOPIC, site_key, site_value, []))

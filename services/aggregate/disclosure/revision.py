@@ -139,6 +139,13 @@ class RealContributions:
             found = self._by_key[cell.key] = real_contributions(cell, self.real)
         return found
 
+    def forget_derived(self) -> None:
+        """Drop what the plan derived from the populations it handed out (`Population.forget`): the
+        release log keeps them, and the derived values would stay with them."""
+        for contributions in self._by_key.values():
+            if isinstance(contributions, Contributions):
+                contributions.population.forget()
+
 
 class Revision(StrEnum):
     SEND = "send"  # first release of the cell, a change the rule lets through, or a tightening

@@ -10,6 +10,7 @@ from typing import Any
 from schemas.exchange.aggregates import LAST_RELEASE_KEY, PENDING_RELEASE_KEY, RELEASE_STATE_TOPIC, topic_of
 from schemas.taxonomy import Issue, Severity
 from services.aggregate.cell_state import PendingState
+from services.aggregate.contributions import Contributions
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.planner import ReleasePlan, plan_release
 from services.aggregate.population import NormalizedState
@@ -161,3 +162,21 @@ def test_a_plan_holds_the_cells_release_states_unencoded() -> None:
     assert cell_states == [record for p in pending for record in p.records()]
     # what subscribers get is found without encoding anything
     assert plan.published == [r for r in plan.records if r[0] != RELEASE_STATE_TOPIC] != []
+
+
+def test_a_periods_issue_cells_share_one_population_in_the_log_without_the_plans_caches() -> None:
+    """The release log keeps each cell's contributions until its next release: a population's issue
+    cells share it there (one set of sites, not one per issue), and nothing the plan derived from it
+    (sorted sites, platform sites) stays with it. Fails if the planner does not drop its caches."""
+    state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
+    plan = plan_release(state, ReleaseLog(), DisclosureParams(), AT)
+    by_population: dict[tuple[tuple[str, str], ...], list[Contributions]] = {}
+    for entry in plan.entries:
+        if isinstance(entry, PendingState) and entry.key.table == "issue-prevalence":
+            assert isinstance(entry.contributions, Contributions)
+            where = tuple(c for c in entry.key.coords if c[0] != "issue")
+            by_population.setdefault(where, []).append(entry.contributions)
+    assert by_population and max(map(len, by_population.values())) > 1
+    for held in by_population.values():
+        assert len({id(c.population) for c in held}) == 1
+        assert not held[0].population.holds_derived
