@@ -19,7 +19,7 @@ document, as the rest of the release path expects).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import add
@@ -68,25 +68,34 @@ def _lengths(tokens: list[T]) -> list[int]:
     return list(map(len, tokens))  # type: ignore[arg-type]
 
 
+def _one_slice(text: int, entries: int, budget: int) -> bool:
+    """Whether entries whose sites and tokens take `text` bytes fit one slice: an entry takes its site,
+    its token and 6 bytes, a slice 2 more."""
+    return text + 6 * entries <= budget - 2
+
+
 def _fits(sites: Iterable[str], lengths: list[int], budget: int) -> bool:
-    """Whether the entries' JSON fits one slice: an entry takes its site, its token and 6 bytes, a slice 2
-    more. A sum, in any order: most cells fit, and need no running total."""
-    return sum(map(len, sites)) + sum(lengths) + 6 * len(lengths) <= budget - 2
+    """`_one_slice` by a sum, in any order: most cells fit, and need no running total."""
+    return _one_slice(sum(map(len, sites)) + sum(lengths), len(lengths), budget)
 
 
-def _ends(sites: list[str], lengths: list[int], budget: int) -> list[int]:
-    """Where each slice of the sites (in order) ends: the cuts are found on the running total
-    (`accumulate`, `bisect`), not by a loop over the sites, since a margin at a year holds tens of
-    thousands of them; a slice holds at least one entry."""
-    entries: Iterable[int] = map(add, map(len, sites), map(add, lengths, repeat(6)))
-    total = [0, *accumulate(entries)]
+def _cuts(total: Sequence[int], budget: int) -> list[int]:
+    """Where each slice ends, from the running total of the entries' JSON (`total[0]` is 0): found by
+    bisection, not by a loop over the sites, since a margin at a year holds tens of thousands of them;
+    a slice holds at least one entry."""
     ends: list[int] = []
     start = 0
-    while start < len(sites):
+    while start < len(total) - 1:
         # the last end whose slice still fits: total[end] - total[start] <= budget - 2; at least one entry
         start = max(bisect_right(total, total[start] + budget - 2) - 1, start + 1)
         ends.append(start)
     return ends
+
+
+def _ends(sites: list[str], lengths: list[int], budget: int) -> list[int]:
+    """Where each slice of the sites (in order) ends (`_cuts` on the running total)."""
+    entries: Iterable[int] = map(add, map(len, sites), map(add, lengths, repeat(6)))
+    return _cuts([0, *accumulate(entries)], budget)
 
 
 def slices(values: Mapping[str, T], budget: int = PART_BYTES) -> list[dict[str, T]]:
@@ -115,10 +124,10 @@ def slice_count(values: Mapping[str, T], budget: int = PART_BYTES) -> int:
     if not values:
         return 0
     if isinstance(values, Contributions):
-        # The sites' length is the population's, counted once for every cell over it; "" adds nothing.
+        # The sites' length is the population's, counted once for every cell over it.
         tokens = sum(map(len, values.tokens.values()))
         tokens += len(values.default) * (len(values) - len(values.tokens))
-        if values.population.site_bytes + tokens + 6 * len(values) <= budget - 2:
+        if _one_slice(values.population.derived("site_bytes", _site_bytes) + tokens, len(values), budget):
             return 1
         return _count_slices(values, budget)
     lengths = _lengths(list(values.values()))
@@ -126,6 +135,11 @@ def slice_count(values: Mapping[str, T], budget: int = PART_BYTES) -> int:
         return 1
     sites = sorted(values)
     return len(_ends(sites, _lengths(list(map(values.__getitem__, sites))), budget))
+
+
+def _site_bytes(population: Population) -> int:
+    """The sites' length in JSON text (no escapes: site keys are pseudonyms and their separators)."""
+    return sum(map(len, population.sites))
 
 
 def _sorted_entries(population: Population) -> tuple[tuple[str, ...], NDArray[np.int64]]:
@@ -136,19 +150,13 @@ def _sorted_entries(population: Population) -> tuple[tuple[str, ...], NDArray[np
 
 def _count_slices(values: Contributions, budget: int) -> int:
     """`slice_count` of a population too large for one slice: its sites sorted and their lengths made
-    once for every cell over it (a period's issue cells), each non-empty token added where its site
-    falls, and the cuts of `_ends` found on the running total in numpy."""
+    once for every cell over it (a period's issue cells), each other token added where its site falls,
+    the running total in numpy, and the cuts of `_ends` on it."""
     order, entries = values.population.derived("sorted_entries", _sorted_entries)
     lengths = entries + len(values.default)
     for site, token in values.tokens.items():
         lengths[bisect_left(order, site)] += len(token) - len(values.default)
-    total = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(lengths)))
-    count = start = 0
-    while start < len(order):
-        end = int(np.searchsorted(total, total[start] + budget - 2, side="right")) - 1
-        start = max(end, start + 1)
-        count += 1
-    return count
+    return len(_cuts([0, *np.cumsum(lengths).tolist()], budget))
 
 
 def cell_state_records(

@@ -28,7 +28,7 @@ class Population:
     """A population's sites, in order and as a set; shared by every cell over it. Its re-keyings by a
     map of real sites are kept on it (`rekeyed`), one per map (a release has one)."""
 
-    __slots__ = ("_cache", "_rekeyed", "_site_bytes", "members", "sites")
+    __slots__ = ("_cache", "_rekeyed", "members", "sites")
 
     def __init__(self, sites: Iterable[str], members: frozenset[str] | None = None) -> None:
         self.sites: tuple[str, ...] = tuple(sites)
@@ -36,11 +36,7 @@ class Population:
         if len(self.members) != len(self.sites):
             raise ValueError("a population holds each site once")
         self._rekeyed: tuple[Mapping[str, str], Population | None] | None = None
-        self._site_bytes = -1
         self._cache: dict[str, Any] = {}
-
-    def __len__(self) -> int:
-        return len(self.sites)
 
     def rekeyed(self, real: Mapping[str, str]) -> Population | None:
         """The population under `real` (site -> real site), in the same order; None when two of its
@@ -54,14 +50,6 @@ class Population:
         out = Population(keys, members) if len(members) == len(keys) else None
         self._rekeyed = (real, out)
         return out
-
-    @property
-    def site_bytes(self) -> int:
-        """The sites' length in JSON text, as `cell_state` counts it (no escapes: site keys are
-        pseudonyms and their separators)."""
-        if self._site_bytes < 0:
-            self._site_bytes = sum(map(len, self.sites))
-        return self._site_bytes
 
     def derived(self, name: str, make: Callable[[Population], Any]) -> Any:
         """Something made of the population alone, made once: `make(self)` kept under `name` until
@@ -129,7 +117,7 @@ class Contributions(Mapping[str, str]):
                 return False
             if other.default != self.default:
                 return self.as_dict() == other.as_dict()
-            return dict(self.tokens) == dict(other.tokens)
+            return self.tokens == other.tokens
         if isinstance(other, Mapping):
             return self.as_dict() == dict(other.items())
         return NotImplemented

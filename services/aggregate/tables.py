@@ -144,10 +144,11 @@ def _cell(
     `shared`: the population's sites, when several cells share the population (an issue-prevalence
     population has a cell per issue): one `Population` held for all of them."""
     pop = Population(sorted(population)) if shared is None else shared
+    tokens: Mapping[str, str]
     if callable(contribution):
         tokens = {site: token for site in pop.sites if (token := contribution(population[site]))}
     else:
-        tokens = dict(contribution)
+        tokens = contribution
     flat = additive_counts(outcomes)
     return Cell(
         key=key,

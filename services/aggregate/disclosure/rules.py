@@ -102,11 +102,11 @@ def _known(site_ids: frozenset[str], sites: Mapping[str, SiteInfo]) -> None:
 
 
 def _threshold(
-    site_ids: Iterable[str], n: int, sites: Mapping[str, SiteInfo], params: DisclosureParams, table: str
+    site_ids: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams, table: str
 ) -> bool:
     """At least `min_sites` sites, of at least three principal owners: the owners are read until the
     third is found, not for every site of a population of thousands."""
-    if n < params.min_sites(table):
+    if len(site_ids) < params.min_sites(table):
         return False
     owners: set[str] = set()
     for site_id in site_ids:
@@ -145,7 +145,7 @@ def passes_threshold(
 ) -> bool:
     """At least min_sites(table) sites whose principal owners are at least 3 distinct companies."""
     _known(site_ids, sites)
-    return _threshold(site_ids, len(site_ids), sites, params, table)
+    return _threshold(site_ids, sites, params, table)
 
 
 def passes_insider(site_ids: frozenset[str], sites: Mapping[str, SiteInfo], params: DisclosureParams) -> bool:
@@ -161,7 +161,7 @@ def passes_population_rules(
 ) -> bool:
     """Threshold and insider: what any shown population (cell or residual) must pass."""
     _known(site_ids, sites)
-    return _threshold(site_ids, len(site_ids), sites, params, table) and _insider(site_ids, params, sites)
+    return _threshold(site_ids, sites, params, table) and _insider(site_ids, params, sites)
 
 
 def passes_outcome_rule(site_ids: frozenset[str], params: DisclosureParams) -> bool:
@@ -172,7 +172,7 @@ def primary_reason(cell: Cell, sites: Mapping[str, SiteInfo], params: Disclosure
     """The first primary rule the cell fails, from its population alone: "threshold", "insider",
     "outcome_min", or None when it passes them all."""
     _known(cell.sites, sites)
-    if not _threshold(cell.sites, len(cell.sites), sites, params, cell.key.table):
+    if not _threshold(cell.sites, sites, params, cell.key.table):
         return "threshold"
     if not _insider(cell.sites, params, sites):
         return "insider"
