@@ -20,6 +20,7 @@ from services.aggregate.planner import ReleasePlan, plan_release
 from services.aggregate.population import INPUT_TOPICS, NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.aggregate.settings import AggregateSettings
+from services.collector import collector_paused
 from services.normalize.engine import Normalizer, Record
 from services.normalize.keys import load_key
 from services.normalize.mapping import MappingContext, MappingError
@@ -83,15 +84,16 @@ def plan(
     value LP the contract does not allow (`DisclosureParams.value_recovery`), to compare."""
     settings = AggregateSettings()
     params = replace(settings.disclosure_params(), minimal=minimal, value_recovery=value_recovery)
-    return plan_release(
-        state,
-        ReleaseLog(),
-        params,
-        RELEASE_AT,
-        granularity=settings.granularity,
-        grace=settings.grace,
-        noise=noise,
-    )
+    with collector_paused():  # as the service plans (services/collector.py)
+        return plan_release(
+            state,
+            ReleaseLog(),
+            params,
+            RELEASE_AT,
+            granularity=settings.granularity,
+            grace=settings.grace,
+            noise=noise,
+        )
 
 
 def public_messages(p: ReleasePlan) -> int:

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, ProducerFenced
 
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
+from services.collector import collector_paused
 from services.compacted import read_compacted
 from services.kafka_auth import client_options
 from services.record_batches import Output, send_as_batches
@@ -189,17 +190,19 @@ class Releaser:
             )
 
         def plan_it() -> tuple[ReleaseLog, ReleasePlan]:
-            snapshot = self.log.copy()
-            plan = plan_release(
-                state,
-                snapshot,
-                self.params,
-                at,
-                granularity=self.settings.granularity,
-                grace=self.settings.grace,
-                noise=self.noise,
-                sampler=self.sampler,
-            )
+            # A plan makes millions of objects that outlive it and no cycles: services/collector.py.
+            with collector_paused():
+                snapshot = self.log.copy()
+                plan = plan_release(
+                    state,
+                    snapshot,
+                    self.params,
+                    at,
+                    granularity=self.settings.granularity,
+                    grace=self.settings.grace,
+                    noise=self.noise,
+                    sampler=self.sampler,
+                )
             return snapshot, plan
 
         snapshot, plan = await asyncio.to_thread(plan_it)

@@ -4,6 +4,7 @@ slice of entries at a time, off the event loop, in the plan's order."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -11,12 +12,16 @@ from datetime import UTC, datetime
 import pytest
 
 from schemas.exchange.aggregates import RELEASE_STATE_TOPIC
+from services.aggregate import releaser as releaser_module
 from services.aggregate.cell_state import PendingState
 from services.aggregate.disclosure import DisclosureParams
+from services.aggregate.metrics import AggregateMetrics
 from services.aggregate.planner import plan_release
 from services.aggregate.population import NormalizedState
 from services.aggregate.release import Entry, Record, ReleaseLog
-from services.aggregate.releaser import encoded_slices
+from services.aggregate.releaser import Releaser, encoded_slices
+from services.aggregate.schedule import ManualClock
+from services.aggregate.settings import AggregateSettings
 from tests.services.normalize.test_engine import accepted_feed, run
 
 AT = datetime(2026, 6, 1, tzinfo=UTC)
@@ -51,3 +56,25 @@ def test_the_plans_records_are_sent_in_order_a_slice_at_a_time_and_encoded_off_t
     # a slice of encoded records only (no release state to encode) is passed through as it is
     markers = [e for e in plan.entries if not isinstance(e, PendingState) and e[0] == RELEASE_STATE_TOPIC]
     assert asyncio.run(_collect(markers, 1000)) == [markers]
+
+
+def test_the_release_plans_with_the_cyclic_collector_paused_and_switches_it_back_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """services/collector.py: a year's plan took a quarter less time with the collector off."""
+    enabled_while_planning: list[bool] = []
+
+    def spy(*args: object, **kwargs: object) -> None:
+        enabled_while_planning.append(gc.isenabled())
+        raise RuntimeError("stop after the plan")
+
+    monkeypatch.setattr(releaser_module, "plan_release", spy)
+    at = datetime(2026, 2, 1, tzinfo=UTC)
+    releaser = Releaser(
+        AggregateSettings(), NormalizedState(), ManualClock(at), AggregateMetrics(), DisclosureParams()
+    )
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="stop after the plan"):
+        asyncio.run(releaser._release(at))
+    assert enabled_while_planning == [False]
+    assert gc.isenabled()

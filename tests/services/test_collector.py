@@ -1,0 +1,79 @@
+"""The collector's pause (services/collector.py): off while any pause is open, back on after the last,
+never switched on by a pause that found it off; and the reason pausing costs no memory, that a plan of
+a release leaves nothing for the cyclic collector to free."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from services.aggregate.disclosure import DisclosureParams
+from services.aggregate.planner import plan_release
+from services.aggregate.population import NormalizedState
+from services.aggregate.release import ReleaseLog
+from services.collector import collector_paused
+from tests.services.normalize.test_engine import accepted_feed, run
+
+
+@pytest.fixture(autouse=True)
+def collector_on() -> Iterator[None]:
+    gc.enable()
+    yield
+    gc.enable()
+
+
+def test_the_collector_is_off_inside_and_on_after_even_when_the_block_fails() -> None:
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("the plan failed")
+    assert gc.isenabled()
+
+
+def test_overlapping_pauses_end_with_the_last_one() -> None:
+    first_open, second_open, first_done = threading.Event(), threading.Event(), threading.Event()
+    states: dict[str, bool] = {}
+
+    def first() -> None:
+        with collector_paused():
+            first_open.set()
+            second_open.wait(10)
+        states["after the first"] = gc.isenabled()
+        first_done.set()
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    assert first_open.wait(10)
+    with collector_paused():
+        second_open.set()
+        assert first_done.wait(10)
+        states["second still open"] = gc.isenabled()
+    worker.join(10)
+    assert states == {"after the first": False, "second still open": False}
+    assert gc.isenabled()
+
+
+def test_a_pause_leaves_a_collector_that_was_off_off() -> None:
+    gc.disable()
+    with collector_paused():
+        pass
+    assert not gc.isenabled()
+
+
+def test_a_plan_makes_no_cyclic_garbage() -> None:
+    state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    gc.collect()
+    gc.disable()
+    try:
+        plan = plan_release(state, ReleaseLog(), DisclosureParams(), at)
+        del plan
+        unreachable = gc.collect()
+    finally:
+        gc.enable()
+    assert unreachable == 0
