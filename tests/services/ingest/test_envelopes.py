@@ -3,11 +3,14 @@ and read back by it, for every admitted event of the simulator's feed."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from schemas.exchange.accepted import AcceptedEvent, SourcePosition
-from schemas.platform.common import ChangeEvent
+from schemas.platform.common import MAX_EPOCH_MS, ChangeEvent
 from schemas.topics import AMFORI_TOPIC, SEDEX_TOPIC
 from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
 from services.ingest.envelopes import _rfc3339_ms, accepted_record
@@ -58,3 +61,11 @@ def test_ce_time_is_rfc3339_to_the_millisecond() -> None:
     for ms in (0, 1, 999, 1_000, 1_767_225_599_999, 1_767_225_600_000, 4_102_444_800_123):
         reference = datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
         assert _rfc3339_ms(ms) == reference.replace("+00:00", "Z")
+
+
+@given(st.integers(min_value=0, max_value=MAX_EPOCH_MS))
+def test_ce_time_equals_the_standard_library_s_at_any_millisecond_the_contract_allows(ms: int) -> None:
+    # From integers: `fromtimestamp(ms / 1000)` rounds in binary floating point past the year 2255.
+    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    reference = at.isoformat(timespec="milliseconds")
+    assert _rfc3339_ms(ms) == reference.replace("+00:00", "Z")
