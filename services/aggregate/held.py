@@ -372,7 +372,9 @@ def hold(record: BaseModel) -> HeldRecord:
 
 def keyed(key: str, record: BaseModel) -> tuple[str, HeldRecord]:
     """`record` held, and the key to hold it under: the held record's own id when it equals `key`
-    (normalize keys every record by its id), so that the key and the id are one string."""
+    (normalize keys every record by its id), so that the key and the id are one string. (A newer
+    version set under a key the table holds leaves the table its first key object: two equal strings
+    for that record, rather than a delete and insert that would move it in the table's order.)"""
     holder, id_field = _kind(record)
     held = holder(record)
     own: str = getattr(held, id_field)

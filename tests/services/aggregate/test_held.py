@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import tracemalloc
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -77,11 +78,19 @@ def test_the_state_keys_each_record_by_its_own_id_and_shares_repeated_values(
     # (past its bound values are held unshared), which made this test depend on the order of the run.
     monkeypatch.setattr(held, "_SHARED", {})
     state = NormalizedState()
-    for topic, key, value in feed(1_500):
+    records = feed(1_500)
+    for topic, key, value in records:
         state.apply(topic, key, value)
     assert state.audits and state.resolved_sites and state.trainings
+    applied = Counter(key for topic, key, _ in records if topic == models.Audit.TOPIC)
     for key, audit in state.audits.items():
-        assert key is audit.audit_id  # one string, not two equal ones
+        assert key == audit.audit_id
+        if applied[key] == 1:
+            # One string, not two equal ones. A newer version under the same key leaves the dict its
+            # first key; whether the two are one object then depends on pydantic-core's string cache,
+            # whose content depends on what the process parsed before (this test failed once so).
+            assert key is audit.audit_id
+    assert 1 < len(applied) != sum(applied.values())  # both cases are in the feed
     # Dates and labour-relation flags: pydantic makes a new object for each record's (its JSON parser
     # caches short strings already, so equal strings may be one object with or without the pool).
     for values in (
