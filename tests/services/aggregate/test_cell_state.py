@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schemas.exchange.aggregates import ReleaseStatePartRecord, ReleaseStateRecord
 from schemas.topics import MAX_MESSAGE_BYTES
 from services.aggregate.cell_state import (
     PART_BYTES,
@@ -226,5 +227,14 @@ def test_a_pending_state_counts_its_parts_now_and_encodes_the_same_records_later
     records, parts = cell_state_records(KEY, message, own, shown, 4, population=population)
     assert pending.parts == parts and pending.records() == records
     assert (parts > 1) == (n == 30_000) and len(records) == max(parts, 4)
+    # The records are constructed without validation: each one must still be what its model accepts.
+    (head_key, head), *rest = records
+    assert head_key == state_key(KEY)
+    read = ReleaseStateRecord.model_validate_json(head)
+    assert read.parts == parts and read.message == message
+    parts_read = [ReleaseStatePartRecord.model_validate_json(value) for _, value in rest]
+    assert [p.part for p in parts_read] == list(range(1, len(records)))
+    joined_own = {**read.contributions, **{k: v for p in parts_read for k, v in p.contributions.items()}}
+    assert joined_own == dict(sorted(own.items()))
     with pytest.raises(RuntimeError):  # a count that disagrees with the encoding is refused
         PendingState(KEY, message, own, shown, 4, population, parts + 1).records()
