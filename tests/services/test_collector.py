@@ -13,10 +13,9 @@ import pytest
 
 from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.planner import plan_release
-from services.aggregate.population import NormalizedState
 from services.aggregate.release import ReleaseLog
 from services.collector import collector_paused
-from tests.services.normalize.test_engine import accepted_feed, run
+from tests.services.aggregate.release_setup import feed_state
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +65,7 @@ def test_a_pause_leaves_a_collector_that_was_off_off() -> None:
 
 
 def test_a_plan_makes_no_cyclic_garbage() -> None:
-    state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
+    state = feed_state()
     at = datetime(2026, 6, 1, tzinfo=UTC)
     gc.collect()
     gc.disable()
