@@ -6,8 +6,9 @@ completion schedules callbacks on the event loop; profiled in normalize, that pe
 batch of outputs is appended to one `create_batch()` builder per partition and each builder is sent
 with `send_batch`: one future per record batch, whatever it holds.
 
-Partitions are those `send()` would have chosen: the producer's own default partitioner (murmur2 of
-the key, as the Java client and faust), so a key keeps the partition its earlier records went to.
+Partitions are those `send()` would have chosen: the producer's default partitioner (murmur2 of the
+key, as the Java client and faust), so a key keeps the partition its earlier records went to; the keys
+of a batch are hashed together (`services.key_partitions`), not one `DefaultPartitioner` call each.
 Records of one partition keep their order: they are appended in order, and a full builder is sent
 before the next one is started.
 """
@@ -18,11 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka.partitioner import DefaultPartitioner
-
+from services.key_partitions import key_partitions
 from services.transaction import Sends
-
-_KEY_PARTITIONER = DefaultPartitioner()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +40,10 @@ async def send_as_batches(sends: Sends, outputs: Iterable[Output]) -> None:
     """Every output into record batches of its partition, each sent through `sends` (with its
     producer) when full and the rest at the end; `sends.delivered()` then awaits them all."""
     producer = sends.producer
-    partitions: dict[str, list[int]] = {}
+    outputs = list(outputs)
+    partitions = await _partitions(producer, outputs)
     builders: dict[tuple[str, int], Any] = {}
-    for out in outputs:
-        partition = out.partition
-        if partition is None:
-            known = partitions.get(out.topic)
-            if known is None:
-                known = partitions[out.topic] = sorted(await producer.partitions_for(out.topic))
-            partition = _KEY_PARTITIONER(out.key, known, known)
+    for out, partition in zip(outputs, partitions, strict=True):
         builder = builders.get((out.topic, partition))
         if builder is None:
             builder = builders[(out.topic, partition)] = producer.create_batch()
@@ -60,6 +53,22 @@ async def send_as_batches(sends: Sends, outputs: Iterable[Output]) -> None:
             _append(builder, out)  # an empty batch takes any one record, whatever its size
     for (topic, partition), builder in builders.items():
         await sends.send_batch(builder, topic, partition=partition)
+
+
+async def _partitions(producer: Any, outputs: list[Output]) -> list[int]:
+    """Each output's partition: its own, or its key's among its topic's partitions, every key of a
+    topic hashed together (`key_partitions`)."""
+    chosen = [0 if out.partition is None else out.partition for out in outputs]
+    by_topic: dict[str, list[int]] = {}
+    for i, out in enumerate(outputs):
+        if out.partition is None:
+            by_topic.setdefault(out.topic, []).append(i)
+    for topic, indices in by_topic.items():
+        known = sorted(await producer.partitions_for(topic))
+        keyed = key_partitions([outputs[i].key for i in indices], known)
+        for i, partition in zip(indices, keyed, strict=True):
+            chosen[i] = partition
+    return chosen
 
 
 def _append(builder: Any, out: Output) -> bool:
