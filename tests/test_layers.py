@@ -28,6 +28,16 @@ EXCEPTIONS = {
     # The simulator's command line stands for a platform's backend connecting to the secured broker:
     # it reads the same SASL settings as every other client (the simulator's library code does not).
     "simulator.__main__": {"services.kafka_auth"},
+    # The publisher writes record batches with the partitions `send()` would choose, as the services
+    # do: Kafka client plumbing with no knowledge of the exchange, kept in one copy rather than two
+    # (a per-message `send()` cost the back-fill half a core: docs/performance.md, seventeenth session).
+    "simulator.publish": {
+        "services.record_batches",
+        "services.record_batches.Output",
+        "services.record_batches.send_as_batches",
+        "services.transaction",
+        "services.transaction.Sends",
+    },
 }
 
 
