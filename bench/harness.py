@@ -23,8 +23,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.kafka_auth import client_options
-from services.record_batches import Output, send_as_batches
-from services.transaction import Sends
+from services.record_batches import Output, deliver_as_batches
 
 SENT_HEADER = "bench_sent_ns"
 
@@ -258,9 +257,7 @@ async def _produce_batched(
             if headers_fn is not None:
                 headers.extend(headers_fn(i))
             outputs.append(Output(topic, key, value, headers))
-        sends = Sends(producer)
-        await send_as_batches(sends, outputs)
-        await sends.delivered()
+        await deliver_as_batches(producer, outputs)
 
 
 def sent_ns(headers: Iterable[Header]) -> int | None:

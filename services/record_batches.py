@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
+
 from services.key_partitions import key_partitions
 from services.transaction import Sends
 
@@ -53,6 +55,13 @@ async def send_as_batches(sends: Sends, outputs: Iterable[Output]) -> None:
             _append(builder, out)  # an empty batch takes any one record, whatever its size
     for (topic, partition), builder in builders.items():
         await sends.send_batch(builder, topic, partition=partition)
+
+
+async def deliver_as_batches(producer: AIOKafkaProducer, outputs: Iterable[Output]) -> None:
+    """`send_as_batches` outside a transaction, every delivery awaited: the first refusal raises."""
+    sends = Sends(producer)
+    await send_as_batches(sends, outputs)
+    await sends.delivered()
 
 
 async def _partitions(producer: Any, outputs: list[Output]) -> list[int]:

@@ -18,8 +18,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from services.record_batches import Output, send_as_batches
-from services.transaction import Sends
+from services.record_batches import Output, deliver_as_batches
 from simulator.feed import Feed
 from simulator.message import FeedMessage
 
@@ -73,9 +72,9 @@ async def publish(
             sent += 1
             size += len(m.value)
             if len(chunk) >= window:
-                await _deliver(producer, chunk)
+                await deliver_as_batches(producer, chunk)
                 chunk = []
-        await _deliver(producer, chunk)
+        await deliver_as_batches(producer, chunk)
     finally:
         await producer.stop()
     seconds = time.perf_counter() - started
@@ -86,10 +85,3 @@ async def publish(
         "seconds": round(seconds, 3),
         "per_second": round(sent / seconds) if seconds > 0 else 0,
     }
-
-
-async def _deliver(producer: AIOKafkaProducer, outputs: list[Output]) -> None:
-    """A window of messages as record batches per partition, every delivery awaited."""
-    sends = Sends(producer)
-    await send_as_batches(sends, outputs)
-    await sends.delivered()

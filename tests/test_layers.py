@@ -34,9 +34,7 @@ EXCEPTIONS = {
     "simulator.publish": {
         "services.record_batches",
         "services.record_batches.Output",
-        "services.record_batches.send_as_batches",
-        "services.transaction",
-        "services.transaction.Sends",
+        "services.record_batches.deliver_as_batches",
     },
 }
 

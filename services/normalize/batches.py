@@ -40,7 +40,7 @@ from aiokafka.structs import ConsumerRecord
 from schemas.shared.resolution import RESOLVED_SITES_TOPIC, SITE_RESOLUTION_TOPIC, SiteResolution
 from services.consumer_lag import ReadPositions
 from services.kafka_auth import client_options
-from services.record_batches import Output, send_as_batches
+from services.record_batches import Output, deliver_as_batches, send_as_batches
 from services.transaction import Sends
 
 from .dead_letter import dead_letter_record
@@ -118,9 +118,7 @@ class BatchLoop:
         self.producer = producer
         try:
             if self.catch_up:  # level the resolution topics with the restored state before reading on
-                sends = Sends(producer)
-                await send_as_batches(sends, [self._output(r) for r in self.catch_up])
-                await sends.delivered()
+                await deliver_as_batches(producer, [self._output(r) for r in self.catch_up])
                 self._count_records(self.catch_up)
                 log.info("produced %d resolution records a crash had left behind", len(self.catch_up))
                 self.catch_up = []
