@@ -136,3 +136,35 @@ def test_a_model_aggregate_does_not_hold_is_refused() -> None:
     with pytest.raises(TypeError, match="not a record aggregate holds"):
         held.hold(ResolvedMember(member_id="m"))
     assert SITE_RESOLUTION_TOPIC in INPUT_TABLES
+
+
+def test_ids_other_records_repeat_are_one_string_in_the_whole_state() -> None:
+    """A site's id in its audits, corrective actions, trainings and resolution, a company's in its sites
+    and audits, an audit's in its corrective actions: one object per value, whichever record brought it
+    (each record parses its own copy; pydantic's string cache shares some of them by chance only)."""
+    state = NormalizedState()
+    for topic, key, value in feed(3_000):
+        state.apply(topic, key, value)
+    site_ids = {site.site_id: site.site_id for site in state.platform_sites.values()}
+    references = [
+        *(a.site_id for a in state.audits.values()),
+        *(c.site_id for c in state.corrective_actions.values()),
+        *(t.site_id for t in state.trainings.values()),
+        *(r.platform_site_id for r in state.resolutions.values()),
+        *(p for r in state.resolved_sites.values() for p in r.platform_site_ids),
+    ]
+    held_sites = [ref for ref in references if ref in site_ids]
+    assert len(held_sites) > 2 * len(site_ids)
+    assert all(ref is site_ids[ref] for ref in held_sites)
+    audit_ids = {audit.audit_id: audit.audit_id for audit in state.audits.values()}
+    by_audit = [c.audit_id for c in state.corrective_actions.values() if c.audit_id in audit_ids]
+    assert by_audit and all(ref is audit_ids[ref] for ref in by_audit)
+    companies = [
+        *(s.company_id for s in state.platform_sites.values()),
+        *(a.company_id for a in state.audits.values()),
+        *(r.principal_owner_id for r in state.resolved_sites.values()),
+    ]
+    assert len({id(c) for c in companies}) == len(set(companies)) < len(companies)
+    resolved = [r.resolved_site_id for r in state.resolutions.values()]
+    resolved += [r.resolved_site_id for r in state.resolved_sites.values()]
+    assert len({id(r) for r in resolved}) == len(set(resolved)) < len(resolved)
