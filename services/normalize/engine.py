@@ -32,6 +32,7 @@ from schemas.shared.resolution import (
 )
 
 from .mapping import MappingContext, MappingError, MappingErrorCode, Output, OutputKind, map_event
+from .pickling import by_position
 from .pseudonymise import IdKind
 from .resolve import Change, Resolver, SiteFacts
 from .topics import NORMALIZE_QUARANTINE_TOPIC, NORMALIZE_VERSIONS_TOPIC
@@ -82,6 +83,7 @@ def encode(value: BaseModel | None) -> bytes | None:
     return None if value is None else value.model_dump_json().encode()
 
 
+@by_position
 @dataclass(frozen=True, slots=True)
 class Rejected:
     """An event normalize dead-letters: a reason class of the DLQ contract and a plain reason."""
@@ -100,6 +102,7 @@ class Step:
     result: Outcome | Rejected
 
 
+@by_position
 @dataclass(frozen=True, slots=True)
 class Mapped:
     """One output of stage 1, serialised, with what stage 2 needs to resolve it: the facts of an upserted
@@ -114,6 +117,7 @@ class Mapped:
     consent: tuple[str, bool] | None = None
 
 
+@by_position
 @dataclass(frozen=True, slots=True)
 class MappedEvent:
     """Stage 1's verdict on one envelope that could be read: its outputs, or why it cannot be mapped.

@@ -42,6 +42,8 @@ from schemas.shared.resolution import (
 )
 from schemas.taxonomy import Sector, WorkforceBand
 
+from .pickling import by_position
+
 Platform = Literal["sedex", "amfori"]
 
 
@@ -52,12 +54,14 @@ class MemberLike(Protocol):
     def lei_id(self) -> str | None: ...
 
 
+@by_position
 @dataclass(frozen=True, order=True, slots=True)
 class Member:
     member_id: str
     lei_id: str | None = None
 
 
+@by_position
 @dataclass(frozen=True, slots=True)
 class SiteFacts:
     """The current facts of one platform site, as normalize stage 1 knows them (all ids pseudonyms
