@@ -11,6 +11,7 @@ from pathlib import Path
 
 import faust
 
+from services.collector import tune_for_streaming
 from services.compacted import partitions_once_created
 from services.topics import ensure_topics
 
@@ -49,6 +50,7 @@ def main() -> None:
         sys.exit(2)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = create_app(settings)
+    tune_for_streaming()  # a batch's objects are freed by reference counting; see services/collector.py
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import faust
 
+from services.collector import tune_for_streaming
 from services.topics import ensure_topics
 
 from . import mappers, repair
@@ -94,6 +95,7 @@ def main() -> None:
         mappers=mappers.start(settings.mapper_processes, keys, ctx, settings.mapper_min_batch),
     )
     atexit.register(standby.release)  # a graceful stop hands the lease over at once
+    tune_for_streaming()  # after the restore: the restored state is never walked by the collector
     faust.Worker(app, loglevel=settings.log_level).execute_from_commandline()
 
 

@@ -36,6 +36,8 @@ from dataclasses import replace
 from multiprocessing import get_context
 from typing import Protocol
 
+from services.collector import tune_for_streaming
+
 from .engine import MappedEvent, Rejected, map_value
 from .keys import KeyMaterial
 from .mapping import Crosswalk, MappingContext
@@ -132,6 +134,7 @@ def _start(keys: KeyMaterial, crosswalk: Crosswalk, parent: int) -> None:
     if os.getppid() != parent:  # the service died before the line above: nobody to map for
         os._exit(0)
     _context = MappingContext.from_keys(keys, crosswalk)
+    tune_for_streaming()  # a chunk of verdicts is tens of thousands of objects, freed once sent back
 
 
 def _map_chunk(values: list[bytes | None]) -> list[MappedEvent | Rejected]:
