@@ -180,6 +180,14 @@ class Releaser:
             return await self._release(at)
 
     async def _release(self, at: datetime) -> ReleasePlan:
+        # The cyclic collector stays off from the plan until the release is committed: a plan makes
+        # millions of objects that outlive it and no cycles, and they stay alive while its records
+        # are encoded and sent; with the collector back on at the end of the plan, its next collections
+        # walked all of them, and the state, again (services/collector.py).
+        with collector_paused():
+            return await self._release_paused(at)
+
+    async def _release_paused(self, at: datetime) -> ReleasePlan:
         started = time.perf_counter()
         # Plan on a snapshot, in a worker thread: a year of both platforms takes a minute to plan, and
         # the event loop must keep following inputs, holding the lease and answering /health meanwhile.
@@ -190,19 +198,17 @@ class Releaser:
             )
 
         def plan_it() -> tuple[ReleaseLog, ReleasePlan]:
-            # A plan makes millions of objects that outlive it and no cycles: services/collector.py.
-            with collector_paused():
-                snapshot = self.log.copy()
-                plan = plan_release(
-                    state,
-                    snapshot,
-                    self.params,
-                    at,
-                    granularity=self.settings.granularity,
-                    grace=self.settings.grace,
-                    noise=self.noise,
-                    sampler=self.sampler,
-                )
+            snapshot = self.log.copy()
+            plan = plan_release(
+                state,
+                snapshot,
+                self.params,
+                at,
+                granularity=self.settings.granularity,
+                grace=self.settings.grace,
+                noise=self.noise,
+                sampler=self.sampler,
+            )
             return snapshot, plan
 
         snapshot, plan = await asyncio.to_thread(plan_it)

@@ -78,3 +78,22 @@ def test_the_release_plans_with_the_cyclic_collector_paused_and_switches_it_back
         asyncio.run(releaser._release(at))
     assert enabled_while_planning == [False]
     assert gc.isenabled()
+
+
+def test_the_collector_stays_paused_until_the_release_is_committed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan's objects stay alive while its records are encoded and sent: a collection then walks
+    them all (services/collector.py); on again once the release is done, or has failed."""
+    enabled_while_committing: list[bool] = []
+
+    async def commit(self: Releaser, entries: Sequence[Entry], at: datetime, *, hold: bool = False) -> None:
+        enabled_while_committing.append(gc.isenabled())
+
+    monkeypatch.setattr(Releaser, "_commit", commit)
+    at = datetime(2026, 2, 1, tzinfo=UTC)
+    releaser = Releaser(
+        AggregateSettings(), NormalizedState(), ManualClock(at), AggregateMetrics(), DisclosureParams()
+    )
+    assert gc.isenabled()
+    plan = asyncio.run(releaser._release(at))
+    assert plan.release_id and enabled_while_committing == [False, False]  # its state, then its cells
+    assert gc.isenabled()
