@@ -89,5 +89,5 @@ def create_app(
         return report
 
     metrics.follow_schedule(lambda: releaser.last_release, settings.cadence_seconds)
-    install_endpoints(app, metrics.registry, health)
+    install_endpoints(app, metrics.registry, health, consumer_lag=lambda: follower.positions)
     return app

@@ -11,6 +11,13 @@ from an instance (there is none for the inputs; the release lease is a separate 
 
 `caught_up` is set once every partition has been read to the end offset it had when the follower
 started: before that the state is a partial past, and nothing may be released from it.
+
+`positions` is what `sx_consumer_lag_messages` reads (`services/consumer_lag.py`), as for ingest and
+normalize: how far this instance is behind its inputs. A partition counts from its start until its first
+record is read, so a restoring instance shows its whole backlog. Aggregate's records-consumed counter
+cannot say it: the inputs are compacted, and a record superseded before this instance read it is
+never read at all (the cleaner may already have removed it), so "consumed as many as normalize
+produced" need never come true, while a lag of 0 does.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import time
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.compacted import from_the_start, partitions_once_created
+from services.consumer_lag import ReadPositions
 
 from .metrics import AggregateMetrics
 from .population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
@@ -38,6 +46,7 @@ class InputFollower:
         self.state = state
         self.metrics = metrics
         self.caught_up = asyncio.Event()
+        self.positions = ReadPositions()
         self._canonical = {settings.input_topic(t): t for t in INPUT_TOPICS}
 
     async def run(self) -> None:
@@ -50,16 +59,25 @@ class InputFollower:
         # committed records only, so an aborted one is never seen.
         async with from_the_start(self.settings.bootstrap_servers, tps) as (consumer, targets):
             started = time.monotonic()
-            await self._caught_up_if_at(consumer, targets, started)
-            while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
-                for records in batches.values():
-                    for record in records:
-                        self._apply(record.topic, record.partition, record.offset, record.key, record.value)
-                if batches:
-                    self.metrics.set_state_sizes(self.state)
-                if not self.caught_up.is_set():
-                    await self._caught_up_if_at(consumer, targets, started)
+            read = self.positions.read_offsets
+            read.update(dict.fromkeys(targets, -1))  # nothing read yet: behind by the whole partition
+            self.positions.consumer = consumer
+            try:
+                await self._caught_up_if_at(consumer, targets, started)
+                while True:
+                    batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
+                    for tp, records in batches.items():
+                        for record in records:
+                            self._apply(
+                                record.topic, record.partition, record.offset, record.key, record.value
+                            )
+                        read[tp] = records[-1].offset
+                    if batches:
+                        self.metrics.set_state_sizes(self.state)
+                    if not self.caught_up.is_set():
+                        await self._caught_up_if_at(consumer, targets, started)
+            finally:
+                self.positions.consumer = None
 
     async def _caught_up_if_at(
         self, consumer: AIOKafkaConsumer, targets: dict[TopicPartition, int], started: float

@@ -24,6 +24,7 @@ from services.aggregate.lease import Lease
 from services.aggregate.metrics import AggregateMetrics
 from services.aggregate.population import INPUT_KINDS, INPUT_TOPICS, NormalizedState
 from services.aggregate.settings import AggregateSettings
+from services.consumer_lag import lag_by_topic
 from services.kafka_auth import client_options
 from services.topics import TopicSpec, delete_topics, ensure_topics
 from tests.services.normalize.test_engine import accepted_feed, run
@@ -63,6 +64,10 @@ async def test_the_follower_holds_what_the_topics_hold_and_survives_a_poison_rec
             await asyncio.wait_for(follower.caught_up.wait(), 60)
             assert not task.done()
             assert state == NormalizedState.from_topics(normalized)
+            # sx_consumer_lag_messages: every partition of the five topics known, none behind
+            assert set(follower.positions.read_offsets) == set(follower.positions.assignment())
+            assert len(follower.positions.assignment()) == 3 * len(INPUT_TOPICS)
+            assert lag_by_topic(follower.positions) == {}.fromkeys(topics, 0)
             assert metrics.invalid.labels("audit")._value.get() == 1
             for topic, kind in INPUT_KINDS.items():  # every record once, the poison one not as consumed
                 assert metrics.consumed.labels(kind)._value.get() == len(normalized.get(topic, {}))
@@ -76,6 +81,7 @@ async def test_the_follower_holds_what_the_topics_hold_and_survives_a_poison_rec
 
             await eventually(retracted, 30, "the tombstone to reach the follower")
             assert metrics.retracted.labels("audit")._value.get() == 1
+            assert sum(lag_by_topic(follower.positions).values()) == 0
     finally:
         await producer.stop()
         await delete_topics(bootstrap, topics)
