@@ -42,6 +42,7 @@ skipped; an equality with one unknown pins it without an LP.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -299,9 +300,15 @@ class Witnesses:
 
 
 class CleanChecks:
-    """What the recovery LP of each family last found clean, so that a later check of the same family
-    solves only what can have changed (the withholding loop re-checks every family after each fix).
+    """What the checks of each family last found clean, so that a later check of the same family
+    does only what can have changed (the withholding loop re-checks every family after each fix).
 
+    The residual rule (`view.residual_violation`) of one margin reads the view entries of the margin
+    and of the cells below it and nothing else that changes within a decision, and a view entry is
+    kept, the same object, for as long as its cell's status is (`disclosure._revisions`, `judged`):
+    a margin found clean with the same entry objects is clean again (`residual_clean`).
+
+    The recovery LP:
     The LP's constraints depend on which cells are unknown, and its bounds on populations only
     (`upper_bounds`), so a check whose unknowns include the last clean check's is a relaxation of it:
     its feasible region contains the old one, and a count the old check could not pin stays unpinned.
@@ -312,6 +319,19 @@ class CleanChecks:
     def __init__(self) -> None:
         self._last: dict[FamilyId, tuple[frozenset[Position], Mapping[Position, Mapping[str, int]]]] = {}
         self._witnesses: dict[FamilyId, tuple[frozenset[Position], Witnesses]] = {}
+        self._residuals: dict[tuple[FamilyId, Position, tuple[Position, ...]], tuple[object, ...]] = {}
+
+    def residual_clean(
+        self, family: Family, margin: Position, below: tuple[Position, ...], entries: tuple[object, ...]
+    ) -> bool:
+        """Whether the residual rule found this margin clean over these very entries (by identity)."""
+        last = self._residuals.get((family.id, margin, below))
+        return last is not None and len(last) == len(entries) and all(map(operator.is_, last, entries))
+
+    def keep_residual(
+        self, family: Family, margin: Position, below: tuple[Position, ...], entries: tuple[object, ...]
+    ) -> None:
+        self._residuals[(family.id, margin, below)] = entries
 
     def witnesses(self, family: Family, unknown: frozenset[Position]) -> Witnesses:
         """What the family's last program found, when this one's unknowns include its unknowns (a

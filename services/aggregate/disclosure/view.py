@@ -333,6 +333,27 @@ def unshown_child_violation(
     return None
 
 
+def _residual(
+    family: Family,
+    view: Mapping[Position, ViewEntry],
+    margin: Position,
+    below: tuple[Position, ...],
+    parties: Parties,
+    params: DisclosureParams,
+    checks: CleanChecks | None,
+) -> Violation | None:
+    """`residual_violation`, skipped where `checks` found the same entries clean before."""
+    if checks is None:
+        return residual_violation(family, view, margin, below, parties, params)
+    entries = (view[margin], *map(view.__getitem__, below))
+    if checks.residual_clean(family, margin, below, entries):
+        return None
+    found = residual_violation(family, view, margin, below, parties, params)
+    if found is None:
+        checks.keep_residual(family, margin, below, entries)
+    return found
+
+
 def first_violation(
     family: Family,
     view: Mapping[Position, ViewEntry],
@@ -346,12 +367,11 @@ def first_violation(
     populations alone (`unshown_child_violation`), sums, determined cells. Only a table a benchmark
     names in `params.value_recovery` has the value LP instead, last (with `sites`, for every insider
     too). `fixed`: margins another table decided (`unshown_child_violation`)."""
-    for rel in family.relations:
-        found = residual_violation(family, view, rel.margin, rel.children, parties, params)
-        if found is not None:
-            return found
-    for cover in family.covers:
-        found = residual_violation(family, view, cover.margin, cover.below, parties, params)
+    for margin, below in (
+        *((rel.margin, rel.children) for rel in family.relations),
+        *((cover.margin, cover.below) for cover in family.covers),
+    ):
+        found = _residual(family, view, margin, tuple(below), parties, params, checks)
         if found is not None:
             return found
     by_populations = params.decides_from_populations(family.table)

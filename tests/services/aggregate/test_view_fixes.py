@@ -18,11 +18,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+import pytest
+
 from services.aggregate.disclosure import DisclosureParams, Status
+from services.aggregate.disclosure import view as view_module
+from services.aggregate.disclosure.recovery import CleanChecks
 from services.aggregate.disclosure.residual import Family, Position, build_families
 from services.aggregate.disclosure.view import (
     ViewEntry,
     determined_violation,
+    first_violation,
     residual_violation,
     sum_violation,
 )
@@ -185,3 +190,35 @@ def test_a_three_dimensional_margin_covers_exactly_the_positions_equal_to_it_whe
     expected = {p for p in fam.cells if p != margin and p[2] == ("c", "c1")}
     assert covers[margin] == expected
     assert len(expected) == 8  # a1/a2/ALL x b1/b2/ALL, less the margin itself
+
+
+def test_a_margin_found_clean_is_not_checked_again_over_the_same_entries_but_is_over_new_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`CleanChecks` keeps the residual rule's clean margins by the identity of the entries it read
+    (a cell's entry is the same object while its status is): the withholding loop's next pass skips
+    them; a changed entry, even an equal new one, is checked again."""
+    children = {"BD": sites("b", 12), "VN": sites("v", 10), "MM": sites("m", 2)}
+    f = family(children)
+    every = frozenset().union(*children.values())
+    view = {pos(c): shown(m, sent=True) for c, m in children.items()} | {pos(ALL): shown(every, sent=True)}
+    calls: list[Position] = []
+
+    def counted(fam: Family, v: object, margin: Position, *args: object, **kwargs: object) -> object:
+        calls.append(margin)
+        return residual_violation(fam, v, margin, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(view_module, "residual_violation", counted)
+    checks, who = CleanChecks(), parties(every)
+    assert first_violation(f, view, who, P, checks) is None
+    assert calls == [pos(ALL)]
+    assert first_violation(f, view, who, P, checks) is None
+    assert calls == [pos(ALL)]  # the same entries: not checked again
+    assert first_violation(f, dict(view), who, P, checks) is None and len(calls) == 1  # same objects
+    again = {**view, pos("VN"): replace(view[pos("VN")])}  # equal, but a new entry
+    assert first_violation(f, again, who, P, checks) is None and len(calls) == 2
+    # MM suppressed (a new entry): what the margin shows beyond BD and VN is MM's two sites
+    broken = {**again, pos("MM"): replace(view[pos("MM")], status=Status.SUPPRESSED)}
+    found = first_violation(f, broken, who, P, checks)
+    assert found is not None and found.rule == "residual" and len(calls) == 3
+    assert first_violation(f, view, who, P) is None and len(calls) == 4  # no checks given: always run
