@@ -89,9 +89,7 @@ def collector_restored() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("collector_restored")
-def test_tuned_the_young_generation_waits_for_a_batch_and_the_start_up_is_never_walked() -> (
-    None
-):
+def test_tuned_the_young_generation_waits_for_a_batch_and_the_start_up_is_never_walked() -> None:
     gc.set_threshold(700, 10, 10)  # CPython's default
     gc.unfreeze()
     held_at_start = [object() for _ in range(10)], {"state": [1, 2]}
