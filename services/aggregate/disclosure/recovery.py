@@ -325,8 +325,8 @@ class CleanChecks:
         self, family: Family, margin: Position, below: tuple[Position, ...], entries: tuple[object, ...]
     ) -> bool:
         """Whether the residual rule found this margin clean over these very entries (by identity)."""
-        last = self._residuals.get((family.id, margin, below))
-        return last is not None and len(last) == len(entries) and all(map(operator.is_, last, entries))
+        last = self._residuals.get((family.id, margin, below))  # keyed by `below`: the same length
+        return last is not None and all(map(operator.is_, last, entries))
 
     def keep_residual(
         self, family: Family, margin: Position, below: tuple[Position, ...], entries: tuple[object, ...]

@@ -371,7 +371,7 @@ def first_violation(
         *((rel.margin, rel.children) for rel in family.relations),
         *((cover.margin, cover.below) for cover in family.covers),
     ):
-        found = _residual(family, view, margin, tuple(below), parties, params, checks)
+        found = _residual(family, view, margin, below, parties, params, checks)
         if found is not None:
             return found
     by_populations = params.decides_from_populations(family.table)
