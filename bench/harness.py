@@ -23,7 +23,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.kafka_auth import client_options
-from services.record_batches import Output, deliver_as_batches
+from services.record_batches import Output, deliver_as_batches, send_as_batches
+from services.transaction import Sends
 
 SENT_HEADER = "bench_sent_ns"
 
@@ -126,24 +127,77 @@ def percentiles(samples: Sequence[float], ps: Sequence[float] = (50, 99)) -> tup
     return tuple(out)
 
 
+# A paced run's first seconds: connections, metadata, the first transactions and the state a service
+# loads before its first batch; the backlog they leave is drained at the service's maximum rate.
+# Latency under a sustainable load is read after them (docs/performance.md, "Latency after the
+# warm-up"); the p99 with them is printed beside it.
+WARMUP_S = 2.0
+
+
+def warmup_of(rate_per_s: float | None) -> float:
+    """`WARMUP_S` for a paced run; none for an unthrottled one, whose latency is its backlog throughout."""
+    return 0.0 if rate_per_s is None else WARMUP_S
+
+
+class Latencies:
+    """Each output record's end-to-end latency (ms), with the send time (ns) of the input behind it, in
+    arrival order: the send time says which records were sent during a warm-up."""
+
+    def __init__(self) -> None:
+        self.sent_ns: list[int] = []
+        self.ms: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self.ms)
+
+    def add(self, sent_ns: int, arrived_ns: int) -> None:
+        self.sent_ns.append(sent_ns)
+        self.ms.append((arrived_ns - sent_ns) / 1e6)
+
+    def after(self, warmup_s: float) -> list[float]:
+        """The latencies of the records whose input was sent `warmup_s` or more after the first input."""
+        if not self.ms or warmup_s <= 0:
+            return list(self.ms)
+        start = min(self.sent_ns) + int(warmup_s * 1e9)
+        return [ms for sent, ms in zip(self.sent_ns, self.ms, strict=True) if sent >= start]
+
+
 @dataclass(frozen=True)
 class Result:
     name: str
     events: int
     seconds: float
     events_per_s: float
-    p50_ms: float
+    p50_ms: float  # after the warm-up, if any was left out
     p99_ms: float
     rss_mib: float
+    p99_with_warmup_ms: float | None = None  # every record's, when a warm-up was left out above
 
     @classmethod
     def measure(
-        cls, name: str, events: int, seconds: float, latencies_ms: Sequence[float], rss_mib: float
+        cls,
+        name: str,
+        events: int,
+        seconds: float,
+        latencies: Latencies | Sequence[float],
+        rss_mib: float,
+        warmup_s: float = 0.0,
     ) -> Result:
-        """Builds a Result from raw samples so every benchmark derives rate and percentiles identically."""
-        p50, p99 = percentiles(latencies_ms, (50, 99))
+        """Builds a Result from raw samples so every benchmark derives rate and percentiles identically.
+
+        With `warmup_s` (a paced run: `Latencies` needed) the percentiles are those of the records sent
+        after the warm-up, and the p99 of every record is kept beside them.
+        """
+        if isinstance(latencies, Latencies):
+            every, steady = latencies.ms, latencies.after(warmup_s)
+        elif warmup_s > 0:
+            raise ValueError("leaving out a warm-up needs each latency's send time (Latencies)")
+        else:
+            every = steady = list(latencies)
+        p50, p99 = percentiles(steady, (50, 99))
+        with_warmup = percentiles(every, (99,))[0] if warmup_s > 0 else None
         rate = events / seconds if seconds > 0 else float("inf")
-        return cls(name, events, seconds, rate, p50, p99, rss_mib)
+        return cls(name, events, seconds, rate, p50, p99, rss_mib, with_warmup)
 
 
 _COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -155,6 +209,7 @@ _COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("p50 ms", "p50_ms", ".1f"),
     ("p99 ms", "p99_ms", ".1f"),
     ("peak RSS MiB", "rss_mib", ".1f"),
+    ("p99 with warm-up ms", "p99_with_warmup_ms", ".1f"),
 )
 
 
@@ -162,8 +217,12 @@ def format_table(results: Iterable[Result]) -> str:
     """Results as an `aligned` table."""
     return aligned(
         [h for h, _, _ in _COLUMNS],
-        [[format(getattr(r, attr), fmt) for _, attr, fmt in _COLUMNS] for r in results],
+        [[_cell(getattr(r, attr), fmt) for _, attr, fmt in _COLUMNS] for r in results],
     )
+
+
+def _cell(value: object, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
 
 
 def aligned(headings: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -205,12 +264,12 @@ async def produce_values(
 ) -> float:
     """Sends (key, value) pairs, each stamped with `bench_sent_ns`; returns the seconds spent sending.
 
-    The stamp is taken when the message is handed to the client (unthrottled: when its window of 10,000
-    is built, just before it is sent), so the latency a reader computes includes client batching and
-    any backlog in front of the processor: the delay a user of the output would see.
-    Unthrottled (rate_per_s None) this measures a saturated pipeline, whose latency is mostly queueing;
-    pass a rate below the processor's throughput to measure latency under a sustainable load.
-    `headers_fn(i)` adds headers for message i.
+    The stamp is taken when the message is handed to the client, so the latency a reader computes
+    includes client batching and any backlog in front of the processor: the delay a user of the output
+    would see. Unthrottled (rate_per_s None) this measures a saturated pipeline, whose latency is mostly
+    queueing; pass a rate below the processor's throughput to measure latency under a sustainable load.
+    Either way the messages go as record batches (the services' own writer), so the harness's CPU stays
+    small beside the processor's on a machine they share. `headers_fn(i)` adds headers for message i.
     """
     options: dict[str, Any] = {"acks": "all", "linger_ms": 5, "max_batch_size": 256 * 1024}
     options.update(producer_options or {})
@@ -219,45 +278,61 @@ async def produce_values(
     started = time.perf_counter()
     try:
         if rate_per_s is None:
-            await _produce_batched(producer, topic, values, headers_fn)
-            return time.perf_counter() - started
-        pending: list[asyncio.Future[Any]] = []
-        for i, (key, value) in enumerate(values):
-            if rate_per_s is not None:
-                ahead = started + i / rate_per_s - time.perf_counter()
-                if ahead > 0:
-                    await asyncio.sleep(ahead)  # pacing the load, not waiting for Kafka
-            headers = [(SENT_HEADER, str(time.time_ns()).encode())]
-            if headers_fn is not None:
-                headers.extend(headers_fn(i))
-            pending.append(await producer.send(topic, value, key=key, headers=headers))
-            if len(pending) >= 10_000:  # bound the futures held, and surface send errors early
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
+            for start in range(0, len(values), 10_000):
+                await deliver_as_batches(producer, _stamped(topic, values, headers_fn, start, 10_000))
+        else:
+            await _produce_paced(producer, topic, values, headers_fn, rate_per_s)
         return time.perf_counter() - started
     finally:
         await producer.stop()
 
 
-async def _produce_batched(
+PACING_TICK_S = 0.005
+
+
+async def _produce_paced(
     producer: AIOKafkaProducer,
     topic: str,
     values: Sequence[tuple[bytes | None, bytes]],
     headers_fn: Callable[[int], Sequence[Header]] | None,
+    rate_per_s: float,
 ) -> None:
-    """Unthrottled: windows of 10,000 as record batches per partition (the services' own writer, as
-    the simulator publishes), so the input's producer costs the same whichever service the bench
-    feeds and leaves the machine's CPU to the service under test."""
-    for start in range(0, len(values), 10_000):
-        outputs = []
-        for i in range(start, min(start + 10_000, len(values))):
-            key, value = values[i]
-            headers = [(SENT_HEADER, str(time.time_ns()).encode())]
-            if headers_fn is not None:
-                headers.extend(headers_fn(i))
-            outputs.append(Output(topic, key, value, headers))
-        await deliver_as_batches(producer, outputs)
+    """At `rate_per_s`: every `PACING_TICK_S` the messages due by then are stamped and handed over as
+    record batches, their deliveries awaited about once a second (bounding what is held, and
+    surfacing a refusal). One send per message cost the harness half a core at 8,000 messages/s, CPU
+    the processor under test then lacked (docs/performance.md, "Latency after the warm-up")."""
+    sends = Sends(producer)
+    started = time.perf_counter()
+    sent = 0
+    while sent < len(values):
+        due = min(len(values), int((time.perf_counter() - started) * rate_per_s) + 1)
+        if due > sent:
+            await send_as_batches(sends, _stamped(topic, values, headers_fn, sent, due - sent))
+            sent = due
+            if len(sends) >= 1_000:
+                await sends.delivered()
+        # Until the next message is due, but a tick at least: messages go in groups, not one by one.
+        ahead = started + sent / rate_per_s - time.perf_counter()
+        await asyncio.sleep(max(ahead, PACING_TICK_S))  # pacing the load, not waiting for Kafka
+    await sends.delivered()
+
+
+def _stamped(
+    topic: str,
+    values: Sequence[tuple[bytes | None, bytes]],
+    headers_fn: Callable[[int], Sequence[Header]] | None,
+    start: int,
+    count: int,
+) -> list[Output]:
+    """Messages start..start+count as outputs, each stamped now with `bench_sent_ns`."""
+    outputs = []
+    for i in range(start, min(start + count, len(values))):
+        key, value = values[i]
+        headers = [(SENT_HEADER, str(time.time_ns()).encode())]
+        if headers_fn is not None:
+            headers.extend(headers_fn(i))
+        outputs.append(Output(topic, key, value, headers))
+    return outputs
 
 
 def sent_ns(headers: Iterable[Header]) -> int | None:

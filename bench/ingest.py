@@ -22,7 +22,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from bench import command
-from bench.harness import Result, produce_values, rss_mib, unique_topic_names
+from bench.harness import Result, produce_values, rss_mib, unique_topic_names, warmup_of
 from bench.ingest_service import IngestTopics
 from bench.output import read_output, send_and_read
 from bench.passthrough import run_passthrough
@@ -115,7 +115,7 @@ async def run_ingest(
                 f"accepted {stored} (expected {n_accepted}), dead-lettered {dead} (expected "
                 f"{expects['invalid']})"
             )
-    return Result.measure("ingest (service)", len(messages), seconds, latencies, peak)
+    return Result.measure("ingest (service)", len(messages), seconds, latencies, peak, warmup_of(rate_per_s))
 
 
 async def committed_records(bootstrap: str, topic: str) -> int:

@@ -46,7 +46,7 @@ from bench.accepted import Accepted
 # tests/services/normalize/test_standby_broker.py); their home is bench.accepted.
 from bench.accepted import accepted_envelopes as accepted_envelopes
 from bench.accepted import admitted as admitted
-from bench.harness import Header, Result, produce_values, tree_peak_rss_mib, unique_topic_names
+from bench.harness import Header, Result, produce_values, tree_peak_rss_mib, unique_topic_names, warmup_of
 from bench.inprocess import demo_normalizer, normalized
 from bench.output import output_size, read_output, send_and_read
 from bench.passthrough import run_passthrough
@@ -163,7 +163,9 @@ async def run_normalize(
         peak = tree_peak_rss_mib(normalize.worker.pid)  # its mapper processes included
         await stop(normalize.worker, "normalize")
         await _check_outputs(bootstrap, settings, expected)
-    return Result.measure("normalize (service)", len(envelopes), seconds, latencies, peak)
+    return Result.measure(
+        "normalize (service)", len(envelopes), seconds, latencies, peak, warmup_of(rate_per_s)
+    )
 
 
 async def _check_outputs(bootstrap: str, settings: NormalizeSettings, expected: Expected) -> None:

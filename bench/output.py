@@ -11,23 +11,31 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.harness import sent_ns
+from bench.harness import Latencies, sent_ns
+from services.collector import collector_paused
 from services.kafka_auth import client_options
 
 
 async def send_and_read(
-    read: Coroutine[Any, Any, tuple[list[float], float]], send: Awaitable[object]
-) -> tuple[list[float], float]:
+    read: Coroutine[Any, Any, tuple[Latencies, float]], send: Awaitable[object]
+) -> tuple[Latencies, float]:
     """The timed part of a run: `read` (a `read_output`) follows the output while `send` sends the
-    input; the latencies, and the seconds from the first send to the last arrival."""
-    started = time.perf_counter()
-    reader = asyncio.create_task(read)
-    try:
-        await send
-        latencies, finished = await reader
-    finally:
-        reader.cancel()
-    return latencies, finished - started
+    input; the latencies, and the seconds from the first send to the last arrival.
+
+    The harness's cyclic collector is paused meanwhile: the harness holds the run's inputs (a feed of
+    100,000 messages is millions of objects), and a full collection walking them stopped its event loop,
+    and so its paced sends, for 150-190 ms (docs/performance.md, "Latency after the warm-up"): the
+    processor then waited for input, and the stall was charged to its latency.
+    """
+    with collector_paused():
+        started = time.perf_counter()
+        reader = asyncio.create_task(read)
+        try:
+            await send
+            latencies, finished = await reader
+        finally:
+            reader.cancel()
+        return latencies, finished - started
 
 
 async def read_output(
@@ -40,8 +48,8 @@ async def read_output(
     received: list[bytes] | None = None,
     stamp_ns: Callable[[Any], int | None] | None = None,
     isolation_level: str = "read_uncommitted",
-) -> tuple[list[float], float]:
-    """Reads `expected` records from the output; returns per-record latencies (ms) and the last arrival time.
+) -> tuple[Latencies, float]:
+    """Reads `expected` records from the output; returns per-record latencies and the last arrival time.
 
     `stamp_ns(record)` gives the send time of the input behind an output record; by default the
     `bench_sent_ns` header, which a pass-through copies. Assigns partitions directly (no group) so the
@@ -60,7 +68,7 @@ async def read_output(
     consumer.assign(tps)
     await consumer.start()
     await consumer.seek_to_beginning(*tps)
-    latencies: list[float] = []
+    latencies = Latencies()
     last_arrival = time.perf_counter()
     loop = asyncio.get_running_loop()
     try:
@@ -80,7 +88,7 @@ async def read_output(
                         raise RuntimeError(
                             f"record at {r.topic}/{r.partition}@{r.offset} carries no send time"
                         )
-                    latencies.append((now_ns - stamp) / 1e6)
+                    latencies.add(stamp, now_ns)
                     if received is not None:
                         received.append(r.value)
             if batches:

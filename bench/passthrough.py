@@ -27,6 +27,7 @@ from bench.harness import (
     produce_values,
     rss_mib,
     unique_topic_names,
+    warmup_of,
 )
 from bench.output import output_size, read_output, send_and_read
 from bench.service import child_env, stop
@@ -162,7 +163,9 @@ async def run_passthrough(
         stored = await output_size(bootstrap, sink, PARTITIONS)
         if stored != n_messages:
             raise RuntimeError(f"output topic holds {stored} records for {n_messages} sent")
-        return Result.measure("aiokafka pass-through", n_messages, seconds, latencies, peak)
+        return Result.measure(
+            "aiokafka pass-through", n_messages, seconds, latencies, peak, warmup_of(rate_per_s)
+        )
     finally:
         if worker is not None and worker.returncode is None:
             worker.kill()

@@ -3,27 +3,38 @@ not tested."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import math
 import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 
 from bench.harness import (
+    WARMUP_S,
+    Latencies,
     Result,
     cpu_seconds,
+    create_temp_topics,
     descendants,
     format_table,
     machine_cpu_seconds,
     percentiles,
+    produce_values,
     rss_mib,
     sent_ns,
     tree_cpu_seconds,
     tree_peak_rss_mib,
+    unique_topic_names,
+    warmup_of,
 )
+from bench.output import read_output, send_and_read
 from bench.passthrough import default_value, run_passthrough
+from services.topics import delete_topics
 
 
 def test_percentiles_interpolate_like_numpy() -> None:
@@ -47,6 +58,43 @@ def test_result_measure_derives_rate_and_percentiles() -> None:
     assert r.events_per_s == 500.0
     assert r.p50_ms == 2.0
     assert math.isclose(r.p99_ms, 2.98)
+
+
+def test_a_warm_up_is_left_out_of_the_percentiles_and_kept_beside_them() -> None:
+    """Records whose input was sent in the first `warmup_s` are not in p50/p99; the p99 of every
+    record is printed beside them, so the start-up is never hidden."""
+    latencies = Latencies()
+    second = 1_000_000_000
+    for i in range(100):  # sent over 10 s; the first 2 s slow
+        sent = 5 * second + i * second // 10
+        latencies.add(sent, sent + (500 if i < 20 else 10) * 1_000_000)
+    assert latencies.after(0) == latencies.ms
+    assert latencies.after(2.0) == [10.0] * 80
+    r = Result.measure("x", 100, 10.0, latencies, 1.0, warmup_s=2.0)
+    assert r.p50_ms == r.p99_ms == 10.0
+    assert r.p99_with_warmup_ms == 500.0
+    unpaced = Result.measure("x", 100, 10.0, latencies, 1.0)
+    assert unpaced.p99_ms == 500.0 and unpaced.p99_with_warmup_ms is None
+    with pytest.raises(ValueError):
+        Result.measure("x", 3, 1.0, [1.0, 2.0, 3.0], 1.0, warmup_s=2.0)  # no send times to go by
+    assert warmup_of(None) == 0.0 and warmup_of(8000.0) == WARMUP_S > 0
+
+
+async def test_the_harness_collector_is_paused_while_a_run_is_timed() -> None:
+    """A full collection over the inputs the harness holds stalled its paced sends for 150-190 ms."""
+    seen: list[bool] = []
+
+    async def send() -> None:
+        seen.append(gc.isenabled())
+
+    async def read() -> tuple[Latencies, float]:
+        seen.append(gc.isenabled())
+        return Latencies(), time.perf_counter()
+
+    assert gc.isenabled()
+    await send_and_read(read(), send())
+    assert seen == [False, False]
+    assert gc.isenabled()
 
 
 def test_format_table_aligns_columns() -> None:
@@ -138,3 +186,32 @@ def test_a_process_tree_counts_its_children() -> None:
             os.kill(child, 9)
         parent.kill()
         parent.wait()
+
+
+@pytest.mark.broker
+async def test_paced_sends_deliver_every_message_once_stamped_with_its_headers(bootstrap: str) -> None:
+    """The paced producer hands messages over a tick at a time as record batches: each still arrives
+    once, with its own send stamp and the headers `headers_fn` gave it."""
+    (topic,) = unique_topic_names("paced", "in")
+    n = 600
+    values = [(b"k%d" % (i % 7), default_value(i)) for i in range(n)]
+    indices: list[bytes] = []
+
+    def stamp(record: Any) -> int | None:
+        indices.extend(v for k, v in record.headers if k == "i")
+        return sent_ns(record.headers)
+
+    await create_temp_topics(bootstrap, [topic], 3)
+    try:
+        received: list[bytes] = []
+        deadline = asyncio.get_running_loop().time() + 120
+        latencies, _ = await send_and_read(
+            read_output(bootstrap, topic, 3, n, deadline, received=received, stamp_ns=stamp),
+            produce_values(bootstrap, topic, values, lambda i: [("i", b"%d" % i)], rate_per_s=3_000.0),
+        )
+        assert sorted(received) == sorted(v for _, v in values)
+        assert sorted(indices) == sorted(b"%d" % i for i in range(n))
+        assert len(latencies) == n and all(ms >= 0 for ms in latencies.ms)
+        assert len(set(latencies.sent_ns)) > 1  # stamped as handed over, not once for the run
+    finally:
+        await delete_topics(bootstrap, [topic])
