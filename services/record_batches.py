@@ -54,6 +54,10 @@ async def send_as_batches(sends: Sends, outputs: Iterable[Output]) -> None:
             builder = builders[(out.topic, partition)] = producer.create_batch()
             _append(builder, out)  # an empty batch takes any one record, whatever its size
     for (topic, partition), builder in builders.items():
+        # Closed, the batch is sent at once: an open one waits out the producer's `linger_ms` for
+        # records that a batch handed over whole will never get (aiokafka's
+        # `MessageBatch.remaining_linger`), 5 ms added to every hop of every event.
+        builder.close()
         await sends.send_batch(builder, topic, partition=partition)
 
 
