@@ -66,6 +66,7 @@ def loop_settings(settings: IngestSettings) -> LoopSettings:
         fetch_max_bytes=settings.fetch_max_bytes,
         max_request_size=_PRODUCER_MAX_REQUEST_BYTES,
         linger_ms=settings.linger_ms,
+        retry_backoff_ms=settings.retry_backoff_ms,
         hold_transaction_seconds=settings.hold_transaction_seconds,
     )
 
