@@ -122,6 +122,7 @@ class BatchLoop:
                 self._count_records(self.catch_up)
                 log.info("produced %d resolution records a crash had left behind", len(self.catch_up))
                 self.catch_up = []
+            await self.mappers.warm()  # before joining the group: no batch waits for a worker to start
             await consumer.start()
             self.positions.consumer = consumer
             # The batch read ahead, its mapping under way: settled after the current one.
@@ -132,7 +133,9 @@ class BatchLoop:
                     batches = await consumer.getmany(timeout_ms=0 if ahead else 100, max_records=s.max_batch)
                     current, ahead = ahead, None
                     if batches:
-                        ahead = (batches, asyncio.create_task(self._map(batches)))
+                        # With no batch in front of it, this process would only wait for the mapping.
+                        mapping = self._map(batches, share=current is None)
+                        ahead = (batches, asyncio.create_task(mapping))
                     if current is not None:
                         await self.handle(consumer, producer, current[0], await current[1])
                     elif not batches:
@@ -147,10 +150,12 @@ class BatchLoop:
             await producer.stop()
             self.mappers.close()
 
-    async def _map(self, batches: Batches) -> list[MappedEvent | Rejected]:
-        """Stage 1 of every event of the batch, in the order `handle` reads them."""
+    async def _map(self, batches: Batches, *, share: bool) -> list[MappedEvent | Rejected]:
+        """Stage 1 of every event of the batch, in the order `handle` reads them; `share`: this
+        process maps a share of it too (`Mappers.map`)."""
         started = time.perf_counter()
-        mapped = await self.mappers.map([m.value for records in batches.values() for m in records])
+        values = [m.value for records in batches.values() for m in records]
+        mapped = await self.mappers.map(values, share=share)
         self.metrics.mapping.observe(time.perf_counter() - started)
         return mapped
 

@@ -92,6 +92,54 @@ def test_a_batch_below_the_minimum_is_mapped_here_with_the_same_records() -> Non
         ProcessPool(1, KEYS, CTX.crosswalk, min_batch=10)
 
 
+def _children() -> set[int]:
+    found: set[int] = set()
+    for task in os.listdir(f"/proc/{os.getpid()}/task"):
+        with open(f"/proc/{os.getpid()}/task/{task}/children") as f:
+            found.update(int(c) for c in f.read().split())
+    return found
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_warming_starts_the_workers_before_any_batch() -> None:
+    """The executor spawns its workers on the first batch handed over, and a worker's start (imports,
+    mapping context) held that batch 1-2 s; `warm` starts them at once and waits until they are ready."""
+    before = _children()
+    pool = ProcessPool(1, KEYS, CTX.crosswalk)
+    try:
+        assert _children() == before  # nothing started yet
+        asyncio.run(pool.warm())
+        assert pool.started == 1
+        (worker,) = _children() - before
+        assert _alive(worker)
+        assert pool.handed_over == 0
+    finally:
+        pool.close()
+
+
+def test_a_shared_batch_is_mapped_partly_here_with_the_same_records() -> None:
+    """With nothing else to do until a batch is mapped, the service maps a share of it itself while
+    the worker maps the rest; without `share`, or below the minimum, as before."""
+    values = feed_values()
+    here = asyncio.run(InProcess(CTX).map(values))
+    pool = ProcessPool(1, KEYS, CTX.crosswalk, here=InProcess(CTX), min_batch=10)
+    try:
+        shared = asyncio.run(pool.map(values, share=True))
+        assert 0 < pool.handed_over < len(values)
+        assert pool.handed_over == len(values) // 2  # the first half stays here
+        pool.handed_over = 0
+        whole = asyncio.run(pool.map(values))
+        assert pool.handed_over == len(values)
+        pool.handed_over = 0
+        small = asyncio.run(pool.map(values[:9], share=True))
+        assert pool.handed_over == 0
+    finally:
+        pool.close()
+    assert verdicts(settle_all(shared)) == verdicts(settle_all(here))
+    assert verdicts(settle_all(whole)) == verdicts(settle_all(here))
+    assert verdicts(settle_all(small)) == verdicts(settle_all(here[:9]))
+
+
 class Unpicklable(Exception):
     def __init__(self, a: str, b: str) -> None:  # pickle calls Unpicklable(*args): one argument short
         super().__init__(a)
