@@ -77,31 +77,6 @@ def tune_for_streaming() -> None:
     and their tracebacks); those are still collected, a little later. `gc.freeze()` moves everything
     alive now into the permanent generation, which no collection walks: the state restored at start
     is never garbage as a whole, and what leaves it later is freed by reference counting.
-
-    After every full collection, what survived it is frozen too (`freeze_survivors`).
     """
     gc.freeze()
     gc.set_threshold(*STREAMING_THRESHOLDS)
-    if freeze_survivors not in gc.callbacks:
-        gc.callbacks.append(freeze_survivors)
-
-
-def freeze_survivors(phase: str, info: dict[str, int]) -> None:
-    """A `gc.callbacks` hook: once a full collection is done, freeze what it left alive.
-
-    Why: a full collection walks every object the process holds that is not frozen, and a streaming
-    service's state grows as it runs (normalize's versions and resolved sites, ingest's seen ids). In
-    normalize at 5,000 events a second, the one full collection of a run stopped the event loop for
-    198 ms after 60,000 events and 323-361 ms after 100,000. At that rate, one 198 ms stall holds back
-    about 1,000 events, over 1 % of a 60,000-event run. Without this hook every later full collection
-    would walk the whole state again, and the stall would grow with the state. With it, a survivor is
-    frozen and never walked again, so each full collection walks only what was promoted since the one
-    before (in-process: 129 ms for the first full collection over 300,000 small records, 1.4 ms for
-    the next). The first full collection after start is not shortened. The state is acyclic, and
-    reference counting frees what leaves it, frozen or not. What this gives up: a reference cycle
-    that was alive during a full collection and becomes garbage later is never freed. The cycles
-    these services make (an exception and its traceback, an asyncio future) are mostly short-lived
-    and die in the young generations, so what can leak is the few alive at each full collection.
-    """
-    if phase == "stop" and info.get("generation") == 2:
-        gc.freeze()
