@@ -22,10 +22,10 @@ async def send_and_read(
     """The timed part of a run: `read` (a `read_output`) follows the output while `send` sends the
     input; the latencies, and the seconds from the first send to the last arrival.
 
-    The harness's cyclic collector is paused meanwhile: the harness holds the run's inputs (a feed of
-    100,000 messages is millions of objects), and a full collection walking them stopped its event loop,
-    and so its paced sends, for 150-190 ms (docs/performance.md, "Latency after the warm-up"): the
-    processor then waited for input, and the stall was charged to its latency.
+    The harness's cyclic collector is paused meanwhile. The harness holds the run's inputs, hundreds
+    of thousands of objects. In one ingest run its paced sends stopped for 172 ms mid-run, and the
+    wait for input was charged to ingest's latency. That did not recur with the collector paused
+    (docs/performance.md, "Latency after the warm-up").
     """
     with collector_paused():
         started = time.perf_counter()
