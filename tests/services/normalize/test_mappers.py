@@ -16,6 +16,7 @@ from datetime import date
 
 import pytest
 
+from bench.harness import descendants
 from services.ingest.admit import AMFORI, SEDEX, Admitted, admit
 from services.ingest.envelopes import accepted_record
 from services.normalize.engine import MappedEvent, Normalizer, Outcome, Rejected, Step
@@ -93,11 +94,7 @@ def test_a_batch_below_the_minimum_is_mapped_here_with_the_same_records() -> Non
 
 
 def _children() -> set[int]:
-    found: set[int] = set()
-    for task in os.listdir(f"/proc/{os.getpid()}/task"):
-        with open(f"/proc/{os.getpid()}/task/{task}/children") as f:
-            found.update(int(c) for c in f.read().split())
-    return found
+    return set(descendants(os.getpid()))
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
