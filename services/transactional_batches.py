@@ -85,7 +85,6 @@ class LoopSettings:
     max_partition_fetch_bytes: int  # one maximal message and its framing
     fetch_max_bytes: int  # read ahead of the loop, every partition together
     max_request_size: int
-    linger_ms: int = 5
     max_batch_size: int = 256 * 1024  # the producer's record batch per partition
     # The transactional producer's wait before retrying a request the broker answered with a retriable
     # error. aiokafka's default is 100 ms, and Kafka 4.1's group coordinator now and then answers a
@@ -147,7 +146,6 @@ class TransactionalBatches:
             transaction_timeout_ms=s.transaction_timeout_ms,
             enable_idempotence=True,
             acks="all",
-            linger_ms=s.linger_ms,
             max_batch_size=s.max_batch_size,
             max_request_size=s.max_request_size,
             retry_backoff_ms=s.retry_backoff_ms,

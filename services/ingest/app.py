@@ -65,7 +65,6 @@ def loop_settings(settings: IngestSettings) -> LoopSettings:
         max_partition_fetch_bytes=_PRODUCER_MAX_REQUEST_BYTES,
         fetch_max_bytes=settings.fetch_max_bytes,
         max_request_size=_PRODUCER_MAX_REQUEST_BYTES,
-        linger_ms=settings.linger_ms,
         retry_backoff_ms=settings.retry_backoff_ms,
         hold_transaction_seconds=settings.hold_transaction_seconds,
     )

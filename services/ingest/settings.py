@@ -33,8 +33,6 @@ class IngestSettings(WorkerSettings):
     # (docs/reliability.md, "Memory after bursts of large messages").
     batch_max_records: int = Field(default=2000, ge=1)
     fetch_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
-    # How long the producer waits to fill a request; a batch's records are all sent at once anyway.
-    linger_ms: int = Field(default=5, ge=0)
     # Before the producer retries a transaction's request the broker refused for now (LoopSettings).
     retry_backoff_ms: int = Field(default=20, ge=1)
     # The producer's transactional id; default `<app_id>-<host name>-<web port>` (stable per instance).

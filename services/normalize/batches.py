@@ -99,7 +99,6 @@ class BatchLoop:
             **client_options(),
             acks="all",
             enable_idempotence=True,
-            linger_ms=s.linger_ms,
             max_batch_size=256 * 1024,
         )
         consumer = AIOKafkaConsumer(

@@ -31,10 +31,9 @@ class NormalizeSettings(WorkerSettings):
     topic_prefix: str = ""
     # platform-events.md: a company that never sent a consent event counts as consenting by default.
     default_consent: bool = True
-    # The batch loop (batches.py): events read per batch at most, and how long the producer waits to
-    # fill a request (its batching) before sending.
+    # The batch loop (batches.py): events read per batch at most. Its records are handed to the producer
+    # as closed record batches (services/record_batches.py), sent at once: there is no linger to set.
     max_batch: int = Field(default=1000, ge=1)
-    linger_ms: int = Field(default=5, ge=0)
     # Processes that run stage 1 (parse, map, pseudonymise, serialise) while this one settles the batch
     # before (mappers.py); 0 maps in this process. One is what a 2-core machine has room for.
     mapper_processes: int = Field(default=1, ge=0, le=64)
