@@ -51,7 +51,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from schemas.exchange.aggregates import CAPACITY_BUILDING, ISSUE_PREVALENCE, share_pct
@@ -115,13 +115,26 @@ def trained_sites(
     """(period, country, topic) -> contributing site -> participants summed, margins included. A
     completion of a site that does not contribute (removed, no consent, never resolved) counts nowhere."""
     out: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    # A site completes many trainings, and a period has many days: each resolved once.
+    site_of: dict[str, tuple[str, str] | None] = {}  # platform site -> (resolved site, its country)
+    periods: dict[date, str] = {}
     for training_id in sorted(state.trainings):
         training = state.trainings[training_id]
-        rid = state.resolved_site_of(training.site_id)
-        if rid is None or rid not in sites:
+        site_id = training.site_id
+        if site_id in site_of:
+            found = site_of[site_id]
+        else:
+            rid = state.resolved_site_of(site_id)
+            found = site_of[site_id] = (
+                None if rid is None or rid not in sites else (rid, state.resolved_sites[rid].country)
+            )
+        if found is None:
             continue
-        country = state.resolved_sites[rid].country
-        period = period_of(training.completed_on, granularity)
+        rid, country = found
+        day = training.completed_on
+        period = periods.get(day)
+        if period is None:
+            period = periods[day] = period_of(day, granularity)
         for issue in training.issues:
             for c in (country, ALL):
                 out[(period, c, issue.value)][rid] += training.participants
@@ -206,17 +219,27 @@ def presence_counts(token: str) -> tuple[int, dict[str, int]]:
     return 1, {WITH_ISSUE: int(token == "1")}
 
 
-def _group_cells(
-    topic: str, cells: Mapping[str, CapacityCell], ip_cells: Mapping[CellKey, Cell]
-) -> list[Cell]:
+IpBySectorAll = Mapping[tuple[str, str], Sequence[tuple[CellKey, Cell]]]
+"""(period, issue) -> the issue-prevalence cells at sector ALL, in the order of the cells given."""
+
+
+def ip_at_sector_all(ip_cells: Mapping[CellKey, Cell]) -> IpBySectorAll:
+    """The issue-prevalence cells the group families read, found once per release rather than by a
+    pass over every cell for each topic and period."""
+    out: dict[tuple[str, str], list[tuple[CellKey, Cell]]] = defaultdict(list)
+    for key, ip in ip_cells.items():
+        if key.get("sector") == ALL:
+            out[(key.period, key.get("issue"))].append((key, ip))
+    return out
+
+
+def _group_cells(topic: str, cells: Mapping[str, CapacityCell], ip_by: IpBySectorAll) -> list[Cell]:
     """The group family's cells: every country audited in the next period (its issue-prevalence cell
     at sector ALL, and its groups; a country without a cell here has only an untrained group)."""
     first = next(iter(cells.values()))
     period, after = first.cell.key.period, first.next_period
     out: list[Cell] = []
-    for key, ip in ip_cells.items():
-        if key.period != after or key.get("sector") != ALL or key.get("issue") != topic:
-            continue
+    for key, ip in ip_by.get((after, topic), ()):
         country = key.get("country")
         found = ip.additive[WITH_ISSUE]
         out.append(
@@ -232,8 +255,9 @@ def _group_cells(
         )
         cc = cells.get(country)
         # a country without a capacity cell has one group: every site, untrained
-        untrained = {s: bool(t) for s, t in ip.contributions.items()}
-        groups = cc.groups if cc is not None else {UNTRAINED: untrained}
+        groups = (
+            cc.groups if cc is not None else {UNTRAINED: {s: bool(t) for s, t in ip.contributions.items()}}
+        )
         for group, members in groups.items():
             if not members:
                 continue
@@ -272,9 +296,20 @@ def decide(
     for cc in cells:
         by_topic[(cc.cell.key.period, cc.cell.key.get("topic"))][cc.cell.key.get("country")] = cc
     out: dict[CellKey, CapacityDecision] = {}
+    ip_by = ip_at_sector_all(ip_cells)
     for (_, topic), members in sorted(by_topic.items()):
         decided = _decide_topic(
-            topic, members, ip_cells, ip_decisions, sites, contributed, known, params, previous, parties
+            topic,
+            members,
+            ip_cells,
+            ip_by,
+            ip_decisions,
+            sites,
+            contributed,
+            known,
+            params,
+            previous,
+            parties,
         )
         out.update(decided)
     return dict(sorted(out.items()))
@@ -321,6 +356,7 @@ def _decide_topic(
     topic: str,
     members: dict[str, CapacityCell],
     ip_cells: Mapping[CellKey, Cell],
+    ip_by: IpBySectorAll,
     ip_decisions: Decisions,
     sites: Mapping[str, SiteInfo],
     contributed: RealContributions,
@@ -342,7 +378,7 @@ def _decide_topic(
     fixed: dict[Position, ViewEntry] = {}
     grp: Pattern | None = None
     if any_cell.next_closed:
-        group_cells = _group_cells(topic, members, ip_cells)
+        group_cells = _group_cells(topic, members, ip_by)
         families = build_families(group_cells)
         if families:
             (groups,) = families

@@ -20,7 +20,8 @@ made: the population's caches and the maps handed out rely on that.
 from __future__ import annotations
 
 from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, ValuesView
-from itertools import repeat
+from itertools import islice, repeat
+from operator import lt
 from typing import Any
 
 
@@ -28,24 +29,29 @@ class Population:
     """A population's sites, in order and as a set; shared by every cell over it. Its re-keyings by a
     map of real sites are kept on it (`rekeyed`), one per map (a release has one)."""
 
-    __slots__ = ("_cache", "_rekeyed", "members", "sites")
+    __slots__ = ("_cache", "_rekeyed", "members", "ordered", "sites")
 
     def __init__(self, sites: Iterable[str], members: frozenset[str] | None = None) -> None:
         self.sites: tuple[str, ...] = tuple(sites)
         self.members: frozenset[str] = frozenset(self.sites) if members is None else members
         if len(self.members) != len(self.sites):
             raise ValueError("a population holds each site once")
+        # Whether its sites are in order already (compared at C speed, once): the release state writes
+        # every cell's sites in order, and need not sort a population that is.
+        self.ordered: bool = all(map(lt, self.sites, islice(self.sites, 1, None)))
         self._rekeyed: tuple[Mapping[str, str], Population | None] | None = None
         self._cache: dict[str, Any] = {}
 
     def rekeyed(self, real: Mapping[str, str]) -> Population | None:
-        """The population under `real` (site -> real site), in the same order; None when two of its
-        sites are one real site (the caller then merges their tokens as a dict would). Kept for the
-        last map asked, held so that its identity stays its own."""
+        """The population under `real` (site -> real site), in real-site order (the order the release
+        state writes, and reads back); None when two of its sites are one real site (the caller then
+        merges their tokens as a dict would). Kept for the last map asked, held so that its identity
+        stays its own."""
         kept = self._rekeyed
         if kept is not None and kept[0] is real:
             return kept[1]
-        keys = tuple(map(real.__getitem__, self.sites))
+        # In order, as the release state writes them: sorted once here, for every cell over it.
+        keys = tuple(sorted(map(real.__getitem__, self.sites)))
         members = frozenset(keys)
         out = Population(keys, members) if len(members) == len(keys) else None
         self._rekeyed = (real, out)
@@ -137,9 +143,9 @@ class Contributions(Mapping[str, str]):
         return dict(zip(sites, map(self.tokens.get, sites, repeat(self.default)), strict=True))
 
     def rekeyed(self, real: Mapping[str, str]) -> Contributions:
-        """Keyed by real site instead of resolved site, as `dict(zip(map(real.__getitem__, self),
-        self.values()))` would be: the population re-keyed once for every cell over it, the tokens
-        one step each."""
+        """Keyed by real site instead of resolved site, with the items `dict(zip(map(real.__getitem__,
+        self), self.values()))` would have (in real-site order when no two sites share a real site):
+        the population re-keyed once for every cell over it, the tokens one step each."""
         pop = self.population.rekeyed(real)
         if pop is None:  # two sites of one real site: the later one's token, as a dict keeps it
             sites = self.population.sites

@@ -72,7 +72,12 @@ class CellKey:
         return cls(table, tuple(sorted(coords.items())))
 
     def get(self, dimension: str) -> str:
-        return dict(self.coords)[dimension]
+        # A scan of a handful of pairs, not a dict made per call: the plan asks this of every cell,
+        # several times (a year's plan spent a second in the dicts).
+        for name, value in self.coords:
+            if name == dimension:
+                return value
+        raise KeyError(dimension)
 
     @property
     def period(self) -> str:

@@ -247,8 +247,13 @@ def current_audits(
     `sites` is `contributing(state)`, if the caller already has it."""
     if sites is None:
         sites = contributing(state)
+    resolved: dict[str, str | None] = {}  # per platform site: a site has many audits
     for audit_id in sorted(state.audits):
         audit = state.audits[audit_id]
-        rid = state.resolved_site_of(audit.site_id)
+        site_id = audit.site_id
+        if site_id in resolved:
+            rid = resolved[site_id]
+        else:
+            rid = resolved[site_id] = state.resolved_site_of(site_id)
         if rid is not None and rid in sites:
             yield rid, audit
