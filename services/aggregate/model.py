@@ -9,6 +9,7 @@ aggregates.md) and outcome measures.
 from __future__ import annotations
 
 import json
+import sys
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -56,7 +57,8 @@ def joined_contributions(items: Iterable[SiteItem]) -> dict[str, str]:
     tokens: dict[str, list[str]] = defaultdict(list)
     for item in items:
         tokens[item.site].append(item.token())
-    return {site: ",".join(sorted(tokens[site])) for site in sorted(tokens)}
+    # Interned: a token is one of a small vocabulary, and the release log keeps one per site per cell.
+    return {site: sys.intern(",".join(sorted(tokens[site]))) for site in sorted(tokens)}
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -23,6 +23,7 @@ one-decimal value (`schemas.exchange.aggregates.share_pct`, exact in `Decimal`);
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -240,7 +241,10 @@ _FLAG_OF: Final = dict(
 def _flags(entry: SitePeriod) -> str:
     """A site's contribution to a labour-relations cell: its latest audit's four flags, as 0/1."""
     labour = entry.labour
-    return "".join("1" if labour is not None and getattr(labour, _FLAG_OF[f]) else "0" for f in LABOUR_FLAGS)
+    # Interned: sixteen values, kept once per site per cell until the cell's next release.
+    return sys.intern(
+        "".join("1" if labour is not None and getattr(labour, _FLAG_OF[f]) else "0" for f in LABOUR_FLAGS)
+    )
 
 
 def labour_relations(

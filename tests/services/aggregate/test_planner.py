@@ -180,3 +180,23 @@ def test_a_periods_issue_cells_share_one_population_in_the_log_without_the_plans
     for held in by_population.values():
         assert len({id(c.population) for c in held}) == 1
         assert not held[0].population.holds_derived
+
+
+def test_the_release_log_keeps_one_object_per_token_value() -> None:
+    """The release log keeps every site's token of every cell until the cell's next release, and a
+    year's plan made them by the million from a small vocabulary (labour-relations flags, trained
+    sites' participants, audits' and findings' tokens, the groups' 0/1). Each value is to be one
+    object. Fails if a table makes a new string per site."""
+    state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
+    log = ReleaseLog()
+    plan_release(state, log, DisclosureParams(), AT)
+    for table in ("labour-relations", "capacity-building", "audit-quality", "remediation"):
+        tokens = [
+            token
+            for key, released in log.items()
+            if key.table == table
+            for token in released.contributions.values()
+            if token is not None
+        ]
+        assert len(tokens) > len(set(tokens)), table  # values repeat: the check means something
+        assert len({id(token) for token in tokens}) == len(set(tokens)), table
