@@ -373,6 +373,10 @@ def _decide_topic(
     parties: Parties,
 ) -> dict[CellKey, CapacityDecision]:
     real = contributed.real
+    # The groups are this topic's alone (never a message, never in the log): their contributions by
+    # real site are kept for this decision and dropped with it, not for the whole plan (at a year they
+    # were most of the 123 MiB of re-keyed maps the plan held at its peak).
+    grouped = RealContributions(real)
     (population,) = build_families(cc.cell for cc in members.values())
     pop = primary_pattern(population, sites, params, known)
     for pos, status in pop.status.items():  # the cell itself has no outcome measures of its own
@@ -481,7 +485,7 @@ def _decide_topic(
                     if entry is None:
                         cell = groups.cells[pos]
                         entry = entries[(pos, gstatus, rev)] = view_entry(
-                            Released.of(cell, gstatus, contributions=contributed(cell)),
+                            Released.of(cell, gstatus, contributions=grouped(cell)),
                             rev,
                             None if last is None else _group_last(last, group),
                         )
@@ -504,7 +508,7 @@ def _decide_topic(
         for pos in groups.cells:  # groups of countries without a cell of their own, never shown
             if pos not in grp_view:
                 if pos not in unshown:
-                    unshown[pos] = _unshown(groups.cells[pos], contributed)
+                    unshown[pos] = _unshown(groups.cells[pos], grouped)
                 grp_view[pos] = unshown[pos]
         found = first_violation(groups, grp_view, parties, params, checks, sites, fixed.keys())
         if found is None:
