@@ -29,7 +29,6 @@ from schemas.exchange.aggregates import (
 
 from . import capacity_building, disclosure, forecast
 from .audit_quality import audit_quality
-from .cell_state import PendingState
 from .disclosure import CellDecision, DisclosureCounts, DisclosureParams, Revision, Status
 from .identity import Identities, Parties
 from .model import Cell, CellKey
@@ -37,6 +36,7 @@ from .noise import Fingerprints, NoiseParams, Sampler, StoredDraw, budget_left, 
 from .noise import period_spent as noise_spent
 from .population import Granularity, NormalizedState, affiliations, site_infos
 from .release import (
+    PENDING,
     POPULATION_MEASURES,
     Entry,
     Message,
@@ -56,7 +56,7 @@ from .tables import audited_sites, forced_labour, issue_prevalence, labour_relat
 @dataclass(slots=True)
 class ReleasePlan:
     release_id: str
-    # (topic, key, value, headers) and cells' release states still to encode (`cell_state.PendingState`),
+    # (topic, key, value, headers) and release-state records still to encode (`release.PENDING`),
     # in the order they are to be written: the releaser encodes the states as it sends them.
     entries: list[Entry] = field(default_factory=list)
     counts: dict[str, DisclosureCounts] = field(default_factory=dict)  # per table
@@ -84,7 +84,7 @@ class ReleasePlan:
     def published(self) -> list[Record]:
         """The records subscribers get (messages and forecasts), in order: no release state, so nothing
         is encoded to find them."""
-        return [e for e in self.entries if not isinstance(e, PendingState) and e[0] != RELEASE_STATE_TOPIC]
+        return [e for e in self.entries if not isinstance(e, PENDING) and e[0] != RELEASE_STATE_TOPIC]
 
 
 def _status_of(message: Message) -> Status:
@@ -175,7 +175,7 @@ def plan_release(
 
     # What this release sees behind each platform site joins the log's (written below, with the cells):
     # the rules judge sites that have left, and cells held at old sites, by everyone seen behind them.
-    site_records = log.record_affiliations(now)
+    site_records = log.record_pending_affiliations(now)
     parties = Parties(log.affiliations, identities, sites.values())
     # Each cell's contributions by real site, made once for the decisions and the release log.
     contributed = disclosure.RealContributions.of_sites(sites)
@@ -220,8 +220,7 @@ def plan_release(
         plan_cell(plan, log, cells[key], decision, release_at, contributed, outcomes)
     contributed.forget_derived()  # the log keeps the populations, not what this plan derived from them
     # Who stood behind each platform site, for the rules of later releases: in the same transaction.
-    for site_key, site_value in site_records:
-        plan.entries.append((RELEASE_STATE_TOPIC, site_key, site_value, []))
+    plan.entries.extend(site_records)
 
     # Forecasts: from the published view alone (the log, this release's messages included).
     plan.forecasts = forecast.plan_forecasts(log, release_at)

@@ -26,13 +26,13 @@ from services.kafka_auth import client_options
 from services.record_batches import Output, send_as_batches
 from services.transaction import transaction
 
-from .cell_state import PendingState
 from .disclosure import DisclosureParams
 from .metrics import AggregateMetrics
 from .noise import NoiseParams, Sampler, discrete_gaussian, spent_ratio
 from .planner import ReleasePlan, plan_release
 from .population import NormalizedState
 from .release import (
+    PENDING,
     Entry,
     Record,
     ReleaseLog,
@@ -293,7 +293,7 @@ async def encoded_slices(entries: Sequence[Entry], size: int = ENCODE_SLICE) -> 
     loop must keep following inputs, holding the lease and answering /health meanwhile."""
     for start in range(0, len(entries), size):
         part = entries[start : start + size]
-        if any(isinstance(entry, PendingState) for entry in part):
+        if any(isinstance(entry, PENDING) for entry in part):
             yield await asyncio.to_thread(_expanded, part)
         else:
             yield _expanded(part)

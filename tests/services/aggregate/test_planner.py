@@ -15,6 +15,8 @@ from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.planner import ReleasePlan, plan_release
 from services.aggregate.population import NormalizedState
 from services.aggregate.release import (
+    PENDING,
+    PendingAffiliation,
     ReleaseLog,
     expand,
     last_release_of,
@@ -151,10 +153,17 @@ def test_a_plan_holds_the_cells_release_states_unencoded() -> None:
     state = NormalizedState.from_topics(run([e for _, e in accepted_feed(seed=5)]))
     plan = plan_release(state, ReleaseLog(), DisclosureParams(), AT)
     pending = [e for e in plan.entries if isinstance(e, PendingState)]
-    encoded = [e for e in plan.entries if not isinstance(e, PendingState)]
+    affiliations = [e for e in plan.entries if isinstance(e, PendingAffiliation)]
+    encoded = [e for e in plan.entries if not isinstance(e, PENDING)]
     assert plan.sent > 0 and len(pending) == plan.sent
-    # no cell's release-state record among what the plan holds encoded (affiliations and markers only)
-    assert not any(t == RELEASE_STATE_TOPIC and k.startswith(b'{"cell":') for t, k, *_ in encoded)
+    assert affiliations  # a first release writes who stands behind each platform site, unencoded too
+    # no cell's or site's release-state record among what the plan holds encoded (markers only)
+    assert not any(
+        t == RELEASE_STATE_TOPIC and k.startswith((b'{"cell":', b'{"site":')) for t, k, *_ in encoded
+    )
+    assert [r for p in affiliations for r in p.records()] == [
+        (k, v) for t, k, v, _ in plan.records if t == RELEASE_STATE_TOPIC and k.startswith(b'{"site":')
+    ]
     cell_states = [
         (k, v) for t, k, v, _ in plan.records if t == RELEASE_STATE_TOPIC and k.startswith(b'{"cell":')
     ]

@@ -18,7 +18,7 @@ from services.aggregate.disclosure import DisclosureParams
 from services.aggregate.metrics import AggregateMetrics
 from services.aggregate.planner import plan_release
 from services.aggregate.population import NormalizedState
-from services.aggregate.release import Entry, Record, ReleaseLog
+from services.aggregate.release import PENDING, Entry, Record, ReleaseLog
 from services.aggregate.releaser import Releaser, encoded_slices
 from services.aggregate.schedule import ManualClock
 from services.aggregate.settings import AggregateSettings
@@ -54,7 +54,7 @@ def test_the_plans_records_are_sent_in_order_a_slice_at_a_time_and_encoded_off_t
     assert len(sent) == -(-len(plan.entries) // 7)  # one slice per 7 entries
     assert encoding_threads and loop_thread not in encoding_threads
     # a slice of encoded records only (no release state to encode) is passed through as it is
-    markers = [e for e in plan.entries if not isinstance(e, PendingState) and e[0] == RELEASE_STATE_TOPIC]
+    markers = [e for e in plan.entries if not isinstance(e, PENDING) and e[0] == RELEASE_STATE_TOPIC]
     assert asyncio.run(_collect(markers, 1000)) == [markers]
 
 
