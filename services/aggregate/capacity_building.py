@@ -122,22 +122,14 @@ def trained_sites(
     """(period, country, topic) -> contributing site -> participants summed, margins included. A
     completion of a site that does not contribute (removed, no consent, never resolved) counts nowhere."""
     out: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    # A site completes many trainings, and a period has many days: each resolved once.
-    site_of: dict[str, tuple[str, str] | None] = {}  # platform site -> (resolved site, its country)
-    periods: dict[date, str] = {}
+    resolved = state.resolved_site_ids()
+    periods: dict[date, str] = {}  # a period has many days: each day's found once
     for training_id in sorted(state.trainings):
         training = state.trainings[training_id]
-        site_id = training.site_id
-        if site_id in site_of:
-            found = site_of[site_id]
-        else:
-            rid = state.resolved_site_of(site_id)
-            found = site_of[site_id] = (
-                None if rid is None or rid not in sites else (rid, state.resolved_sites[rid].country)
-            )
-        if found is None:
+        rid = resolved.get(training.site_id)
+        if rid is None or rid not in sites:
             continue
-        rid, country = found
+        country = state.resolved_sites[rid].country
         day = training.completed_on
         period = periods.get(day)
         if period is None:

@@ -161,6 +161,15 @@ class NormalizedState:
             resolved_sites=dict(self.resolved_sites),
         )
 
+    def resolved_site_ids(self) -> dict[str, str]:
+        """`resolved_site_of` of every platform site that takes part, in one pass: a plan asks it of
+        every audit and every training, and a site has many of them."""
+        return {
+            platform_site_id: resolution.resolved_site_id
+            for platform_site_id, resolution in self.resolutions.items()
+            if platform_site_id in self.platform_sites and resolution.resolved_site_id in self.resolved_sites
+        }
+
     def resolved_site_of(self, platform_site_id: str) -> str | None:
         """The resolved site a platform site currently takes part in, if it takes part at all."""
         if platform_site_id not in self.platform_sites:
@@ -217,7 +226,7 @@ def site_info(
     site: HeldResolvedSite,
     identities: Identities,
     current: Mapping[str, Affiliation],
-    shared: SetPool | None = None,
+    shared: SetPool,
 ) -> SiteInfo:
     """Owners and members of one resolved site, as merged identities, and its real site."""
     platform_site_ids = participating(state, site)
@@ -226,7 +235,6 @@ def site_info(
         affiliation = current.get(platform_site_id)
         if affiliation is not None:
             members |= identities.members_of(affiliation)
-    shared = SetPool() if shared is None else shared
     return SiteInfo(
         site_id=site.resolved_site_id,
         principal_owner=identities.supplier(site.principal_owner_id),
@@ -237,7 +245,7 @@ def site_info(
 
 
 def _contributing_ids(state: NormalizedState) -> list[str]:
-    return sorted({rid for p in state.resolutions if (rid := state.resolved_site_of(p)) is not None})
+    return sorted(set(state.resolved_site_ids().values()))
 
 
 def site_infos(
@@ -269,13 +277,9 @@ def current_audits(
     `sites` is `contributing(state)`, if the caller already has it."""
     if sites is None:
         sites = contributing(state)
-    resolved: dict[str, str | None] = {}  # per platform site: a site has many audits
+    resolved = state.resolved_site_ids()
     for audit_id in sorted(state.audits):
         audit = state.audits[audit_id]
-        site_id = audit.site_id
-        if site_id in resolved:
-            rid = resolved[site_id]
-        else:
-            rid = resolved[site_id] = state.resolved_site_of(site_id)
+        rid = resolved.get(audit.site_id)
         if rid is not None and rid in sites:
             yield rid, audit

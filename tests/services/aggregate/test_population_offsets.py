@@ -62,6 +62,11 @@ def test_a_tombstoned_platform_site_whose_resolution_is_still_present_does_not_c
     assert info.real == real_site_key([platform_site("sedex:a"), platform_site("amfori:a")])
     assert pid("audit", "of-b") not in audits(state)
     assert state.resolved_site_of(platform_site("sedex:b")) is None
+    # the one-pass map the plan reads says the same of every platform site
+    assert state.resolved_site_ids() == {
+        p: rid for p in state.resolutions if (rid := state.resolved_site_of(p)) is not None
+    }
+    assert platform_site("sedex:b") not in state.resolved_site_ids()
 
 
 def test_a_site_keeps_contributing_through_its_other_platform_site() -> None:
