@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Final, Literal, Self
 
 from pydantic import AfterValidator, Field, StringConstraints, TypeAdapter, WrapValidator, model_validator
+from pydantic_core import core_schema
 
 from schemas.platform.common import (
     ABSENT_SCHEMA,
@@ -25,6 +26,7 @@ from schemas.platform.common import (
     EpochMs,
     EventBase,
     EventId,
+    FromJson,
     Known,
     Lei,
     NumericCountry,
@@ -38,6 +40,7 @@ from schemas.platform.common import (
     event_union_guard,
     fail,
     numeric_country,
+    numeric_country_pattern,
 )
 from schemas.taxonomy import AMFORI_FL_INDICATORS, AMFORI_TRAINING_TOPICS, ZERO_TOLERANCE_CATEGORIES
 
@@ -45,10 +48,18 @@ TOPIC: Final = "amfori.changes.v1"
 SPEC_VERSION: Final = "1"
 
 LegalEntityId = Annotated[
-    str, StringConstraints(pattern=r"^[0-9]{3}-[0-9]{6,7}$"), AfterValidator(country_prefix)
+    str,
+    StringConstraints(pattern=r"^[0-9]{3}-[0-9]{6,7}$"),
+    AfterValidator(country_prefix),
+    FromJson(core_schema.str_schema(pattern=numeric_country_pattern("{}-[0-9]{{6,7}}"), strict=True)),
 ]
 SiteId = Annotated[
-    str, StringConstraints(pattern=r"^[0-9]{3}-[0-9]{6,7}-[0-9]{3}$"), AfterValidator(country_prefix)
+    str,
+    StringConstraints(pattern=r"^[0-9]{3}-[0-9]{6,7}-[0-9]{3}$"),
+    AfterValidator(country_prefix),
+    FromJson(
+        core_schema.str_schema(pattern=numeric_country_pattern("{}-[0-9]{{6,7}}-[0-9]{{3}}"), strict=True)
+    ),
 ]
 Indicator = Annotated[str, Known(AMFORI_FL_INDICATORS, "amfori forced-labour indicator")]
 ZeroToleranceCategory = Annotated[str, Known(ZERO_TOLERANCE_CATEGORIES, "amfori zero-tolerance category")]
@@ -343,18 +354,20 @@ _AmforiEventUnion = Annotated[
     | AcademyCompletion,
     Field(discriminator="type"),
 ]
+AMFORI_EVENT_FROM_JSON: Final[TypeAdapter[AmforiEvent]] = TypeAdapter(_AmforiEventUnion)
+"""The same union without the guard, so that pydantic-core validates it from the bytes in JSON mode
+(the guard's wrap validator hands the members python objects, and cost ingest a sixth of its
+validation; in JSON mode the fields marked `FromJson` are validated inside pydantic-core too). It
+accepts exactly what `AMFORI_EVENT` accepts (the platform model tests and
+`test_admit`'s comparison on the feed), but its errors are not reported as the wire reads them: a
+refusal is read again through `AMFORI_EVENT`."""
 AmforiEvent = Annotated[
-    _AmforiEventUnion, WrapValidator(event_union_guard("type", "specVersion", SPEC_VERSION))
+    _AmforiEventUnion,
+    WrapValidator(event_union_guard("type", "specVersion", SPEC_VERSION, AMFORI_EVENT_FROM_JSON)),
 ]
 AMFORI_EVENT: Final[TypeAdapter[AmforiEvent]] = TypeAdapter(AmforiEvent)
 AmforiEventFromJson = _AmforiEventUnion
 """`AmforiEvent` without the guard: the type of `AMFORI_EVENT_FROM_JSON`, and of envelopes' fast path."""
-AMFORI_EVENT_FROM_JSON: Final[TypeAdapter[AmforiEvent]] = TypeAdapter(_AmforiEventUnion)
-"""The same union without the guard, so that pydantic-core validates it from the bytes in JSON mode
-(the guard's wrap validator hands the members python objects, and cost ingest a sixth of its
-validation). It accepts exactly what `AMFORI_EVENT` accepts (the platform model tests and
-`test_admit`'s comparison on the feed), but its errors are not reported as the wire reads them: a
-refusal is read again through `AMFORI_EVENT`."""
 AMFORI_EVENT_TYPES: Final[frozenset[str]] = frozenset(
     {
         "site.updated",

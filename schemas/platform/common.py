@@ -18,7 +18,7 @@ from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, ClassVar, Final, Literal, Protocol, runtime_checkable
+from typing import Annotated, Any, ClassVar, Final, Literal, Protocol, cast, runtime_checkable
 
 import pycountry
 from pydantic import (
@@ -146,6 +146,49 @@ Days = Annotated[float, Field(ge=0)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 
 
+@dataclass(frozen=True, eq=False)  # hashed by identity: a core schema is a dict
+class FromJson:
+    """Annotated marker: in JSON mode (`validate_json`, ingest's fast path) the value is validated by
+    `schema`, all inside pydantic-core; in python mode (the union guard's path, which names a refusal
+    the way the contract does) by the annotations before the marker, as before.
+
+    Why: those annotations are python functions, and each field that has one calls back into the
+    interpreter from pydantic-core; on the simulator's feed they were a third of ingest's validation.
+    `schema` must accept exactly what the python path accepts for the same JSON value: the
+    platform-model tests check both paths on the feed, and on generated text near each format
+    (`test_from_json`). Only acceptance must agree: a refusal is read again on the python path, whose
+    errors are the ones reported. The JSON Schema is the python path's."""
+
+    schema: CoreSchema
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.json_or_python_schema(json_schema=self.schema, python_schema=handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(python_branch(schema))
+
+
+def python_branch(schema: CoreSchema) -> CoreSchema:
+    """`schema` with its JSON-or-python step replaced by the python branch: what the JSON Schema is
+    generated from. (pydantic generates it from the JSON branch, here a pattern or a literal the
+    python branch states more plainly: a format, an enum, a pattern and a check.)"""
+    if schema["type"] == "json-or-python":
+        return cast(CoreSchema, schema["python_schema"])
+    inner = schema.get("schema")
+    if isinstance(inner, dict):
+        return cast(CoreSchema, {**schema, "schema": python_branch(cast(CoreSchema, inner))})
+    return schema
+
+
+def one_of_pattern(codes: Iterable[str], template: str = "{}") -> str:
+    """A regular expression matching exactly `template` with one of `codes` (plain letters and digits)."""
+    alternatives = "|".join(sorted(codes))
+    assert re.fullmatch(r"[A-Za-z0-9|]*", alternatives), "codes are letters and digits"
+    return "^" + template.format(f"(?:{alternatives})") + "$"
+
+
 def strict_int(value: Any) -> Any:
     """Put before an int Literal: Literal[1] alone accepts true and 1.0 even in strict mode."""
     if type(value) is not int:
@@ -165,7 +208,10 @@ def _epoch_ms(value: int) -> int:
 
 
 EpochMs = Annotated[
-    int, AfterValidator(_epoch_ms), Field(json_schema_extra={"minimum": 0, "maximum": MAX_EPOCH_MS})
+    int,
+    AfterValidator(_epoch_ms),
+    FromJson(core_schema.int_schema(ge=0, le=MAX_EPOCH_MS, strict=True)),
+    Field(json_schema_extra={"minimum": 0, "maximum": MAX_EPOCH_MS}),
 ]
 
 _DATE: Final = TypeAdapter(date)
@@ -213,8 +259,32 @@ def _aware_utc(value: datetime) -> datetime:
         ) from None
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
-UtcDateTime = Annotated[datetime, BeforeValidator(_rfc3339_text), AfterValidator(_aware_utc)]
+# In JSON mode, the same text checks inside pydantic-core: the pattern (ASCII digits only; Python's \\d
+# also matches other scripts' digits, which the parse then refuses), then the lax parse of the text,
+# which for text of that form is the strict parse `validate_strings` makes (a chain hands the second
+# step a python str, which a strict date refuses).
+_JSON_DATE: Final = core_schema.chain_schema(
+    [
+        core_schema.str_schema(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", strict=True),
+        core_schema.date_schema(strict=False),
+    ]
+)
+_JSON_DATETIME: Final = core_schema.chain_schema(
+    [
+        core_schema.str_schema(
+            pattern=(
+                r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+                r"(?:\.[0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?$"
+            ),
+            strict=True,
+        ),
+        core_schema.datetime_schema(strict=False),
+    ]
+)
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text), FromJson(_JSON_DATE)]
+UtcDateTime = Annotated[
+    datetime, BeforeValidator(_rfc3339_text), FromJson(_JSON_DATETIME), AfterValidator(_aware_utc)
+]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -236,12 +306,16 @@ class Known:
     what: str
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        return core_schema.no_info_after_validator_function(self._check, handler(source))
+        # In JSON mode a literal of the table's keys, inside pydantic-core (see `FromJson`).
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.literal_schema(sorted(self.table)),
+            python_schema=core_schema.no_info_after_validator_function(self._check, handler(source)),
+        )
 
     def __get_pydantic_json_schema__(
         self, schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        json_schema = handler(schema)
+        json_schema = handler(python_branch(schema))
         json_schema["enum"] = sorted(self.table)
         return json_schema
 
@@ -282,8 +356,24 @@ def _numeric(value: str) -> str:
 
 
 # pycountry's lookups ignore case, so the pattern comes first and insists on upper case / 3 digits.
-Alpha2Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$"), AfterValidator(_alpha2)]
-NumericCountry = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$"), AfterValidator(_numeric)]
+Alpha2Country = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{2}$"),
+    AfterValidator(_alpha2),
+    FromJson(core_schema.str_schema(pattern=one_of_pattern(_ALPHA2), strict=True)),
+]
+NumericCountry = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{3}$"),
+    AfterValidator(_numeric),
+    FromJson(core_schema.str_schema(pattern=one_of_pattern(_ALPHA2_OF_NUMERIC), strict=True)),
+]
+
+
+def numeric_country_pattern(template: str) -> str:
+    """A pattern for `template` whose `{}` is an ISO 3166-1 numeric country code: `country_prefix`
+    inside pydantic-core."""
+    return one_of_pattern(_ALPHA2_OF_NUMERIC, template)
 
 
 def country_prefix(value: str) -> str:
@@ -317,7 +407,7 @@ ABSENT_SCHEMA: Final = WithJsonSchema({"not": {}})
 
 
 def event_union_guard(
-    tag: str, version_key: str, known_version: int | str
+    tag: str, version_key: str, known_version: int | str, members: TypeAdapter[Any]
 ) -> Callable[[Any, ValidatorFunctionWrapHandler], Any]:
     """Wrap validator for a platform's tagged union of events.
 
@@ -326,8 +416,12 @@ def event_union_guard(
     from every loc (``payload.findings.1.clause``, not ``AuditPublished.payload...``), and an unknown
     or missing tag is reported at the tag field.
 
-    Note that a wrap validator receives python objects, so the members are validated in python strict
-    mode: that is why dates and times are parsed from text by IsoDate / UtcDateTime themselves.
+    The guard validates the members itself, in python strict mode, through `members` (the union
+    without the guard), not through the handler it is given. A wrap validator receives python objects
+    either way, which is why dates and times are parsed from text by IsoDate / UtcDateTime themselves;
+    but the handler keeps the caller's mode, and in JSON mode `FromJson` would pick its JSON branch,
+    whose errors are pydantic-core's, not the contract's. In python mode the errors are the ones
+    reported to the platforms, whichever way the guarded adapter was called.
     """
 
     def guard(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -348,7 +442,7 @@ def event_union_guard(
                 ],
             )
         try:
-            return handler(value)
+            return members.validate_python(value)
         except ValidationError as exc:
             fail(exc.title, [_relocate(err, tag, value.get(tag)) for err in exc.errors()])
             raise

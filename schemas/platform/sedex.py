@@ -364,18 +364,20 @@ _SedexEventUnion = Annotated[
     | TrainingCompleted,
     Field(discriminator="event_type"),
 ]
+SEDEX_EVENT_FROM_JSON: Final[TypeAdapter[SedexEvent]] = TypeAdapter(_SedexEventUnion)
+"""The same union without the guard, so that pydantic-core validates it from the bytes in JSON mode
+(the guard's wrap validator hands the members python objects, and cost ingest a sixth of its
+validation; in JSON mode the fields marked `FromJson` are validated inside pydantic-core too). It
+accepts exactly what `SEDEX_EVENT` accepts (the platform model tests and
+`test_admit`'s comparison on the feed), but its errors are not reported as the wire reads them: a
+refusal is read again through `SEDEX_EVENT`."""
 SedexEvent = Annotated[
-    _SedexEventUnion, WrapValidator(event_union_guard("eventType", "schemaVersion", SCHEMA_VERSION))
+    _SedexEventUnion,
+    WrapValidator(event_union_guard("eventType", "schemaVersion", SCHEMA_VERSION, SEDEX_EVENT_FROM_JSON)),
 ]
 SEDEX_EVENT: Final[TypeAdapter[SedexEvent]] = TypeAdapter(SedexEvent)
 SedexEventFromJson = _SedexEventUnion
 """`SedexEvent` without the guard: the type of `SEDEX_EVENT_FROM_JSON`, and of envelopes' fast path."""
-SEDEX_EVENT_FROM_JSON: Final[TypeAdapter[SedexEvent]] = TypeAdapter(_SedexEventUnion)
-"""The same union without the guard, so that pydantic-core validates it from the bytes in JSON mode
-(the guard's wrap validator hands the members python objects, and cost ingest a sixth of its
-validation). It accepts exactly what `SEDEX_EVENT` accepts (the platform model tests and
-`test_admit`'s comparison on the feed), but its errors are not reported as the wire reads them: a
-refusal is read again through `SEDEX_EVENT`."""
 SEDEX_EVENT_TYPES: Final[frozenset[str]] = frozenset(
     {
         "SiteUpserted",
