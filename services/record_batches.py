@@ -25,10 +25,13 @@ from services.key_partitions import key_partitions
 from services.transaction import Sends
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Output:
     """One record to produce. `partition` None: the producer's key partitioner (murmur2, as faust's);
-    a record without a key then goes to a random partition, as with `send()`."""
+    a record without a key then goes to a random partition, as with `send()`.
+
+    Not frozen, though nothing changes one after it is made: ingest makes two per event, and a frozen
+    dataclass's `__init__` (each field set through `object.__setattr__`) took 0.74 µs against 0.19."""
 
     topic: str
     key: bytes | None

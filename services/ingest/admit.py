@@ -53,8 +53,10 @@ AMFORI: Final = PlatformFormat(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Admitted:
+    """Not frozen: one is made per event, and a frozen dataclass's `__init__` costs four times as much."""
+
     platform: str
     event: ChangeEvent
 

@@ -7,7 +7,8 @@ is the data itself, so consumers that know nothing of CloudEvents still read pla
 from __future__ import annotations
 
 import time
-from typing import Any
+from functools import cache
+from typing import Any, Final
 
 from pydantic_core import to_json
 
@@ -19,10 +20,42 @@ from .reasons import Rejection
 Headers = list[tuple[str, bytes]]
 
 
+_SECONDS_PER_DAY: Final = 86_400
+_DAY_CACHE_SIZE: Final = 4_096  # ~11 years of days; a feed's timestamps cluster in a few of them
+_day_texts: dict[int, str] = {}
+_HOUR_MINUTE: Final = tuple(f"T{h:02d}:{m:02d}:" for h in range(24) for m in range(60))
+_SECOND: Final = tuple(f"{s:02d}" for s in range(60))
+_MILLIS: Final = tuple(f".{ms:03d}Z" for ms in range(1000))
+
+
 def _rfc3339_ms(epoch_ms: int) -> str:
-    """`2026-01-31T12:00:00.123Z` (whole milliseconds, from integers: no float rounding)."""
+    """`2026-01-31T12:00:00.123Z` (whole milliseconds, from integers: no float rounding).
+
+    The day's text is kept per day and the rest is looked up: `gmtime` and `strftime` for every event
+    took 0.8 µs, this 0.3 µs. The day cache is bounded; when full it starts again, which only costs
+    the formatting."""
     seconds, millis = divmod(epoch_ms, 1000)
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}Z"
+    day, second_of_day = divmod(seconds, _SECONDS_PER_DAY)
+    day_text = _day_texts.get(day)
+    if day_text is None:
+        if len(_day_texts) >= _DAY_CACHE_SIZE:
+            _day_texts.clear()
+        day_text = _day_texts[day] = time.strftime("%Y-%m-%d", time.gmtime(day * _SECONDS_PER_DAY))
+    minute_of_day, second = divmod(second_of_day, 60)
+    return f"{day_text}{_HOUR_MINUTE[minute_of_day]}{_SECOND[second]}{_MILLIS[millis]}"
+
+
+@cache
+def _type_headers(platform: str, event_type: str) -> tuple[tuple[str, bytes], tuple[str, bytes]]:
+    """`ce_source` and `ce_type`, the same for every event of a platform and type (a dozen pairs)."""
+    return (
+        ("ce_source", f"{ACCEPTED_CE_SOURCE}/{platform}".encode()),
+        ("ce_type", f"org.sourcing-exchange.accepted.{platform}.{event_type}".encode()),
+    )
+
+
+_SPECVERSION_HEADER: Final = ("ce_specversion", CE_SPECVERSION)
+_CONTENT_TYPE_HEADER: Final = ("content-type", b"application/json")
 
 
 def accepted_record(
@@ -30,8 +63,9 @@ def accepted_record(
 ) -> tuple[bytes, Headers]:
     """The envelope's JSON, byte for byte what `AcceptedEvent.model_dump_json(by_alias=True)` writes
     (`test_envelopes` compares them on the feed), made without building the model: its fields are a
-    plain dict serialised by pydantic-core, and the event, already validated by its platform model,
-    is serialised by that model and spliced in as the last field."""
+    plain dict, ending with the event already validated by its platform model, serialised in one call
+    of pydantic-core (which serialises the event by its model, with its aliases)."""
+    occurred_at_ms = event.occurred_at_ms  # a property computed from Sedex's datetime: read once
     fields: dict[str, Any] = {
         "schema_version": 1,
         "platform": platform,
@@ -42,20 +76,20 @@ def accepted_record(
         "entity_version": event.entity_version,
         "company_ref": event.company_ref,
         "site_ref": event.site_ref,
-        "occurred_at_ms": event.occurred_at_ms,
+        "occurred_at_ms": occurred_at_ms,
         "source": {"topic": topic, "partition": partition, "offset": offset},
+        "event": event,
     }
-    serializer = event.__pydantic_serializer__  # type: ignore[attr-defined]
-    value = b"".join((to_json(fields)[:-1], b',"event":', serializer.to_json(event, by_alias=True), b"}"))
+    source_header, type_header = _type_headers(platform, event.event_type)
     headers: Headers = [
-        ("ce_specversion", CE_SPECVERSION),
+        _SPECVERSION_HEADER,
         ("ce_id", f"{platform}:{event.event_id}".encode()),
-        ("ce_source", f"{ACCEPTED_CE_SOURCE}/{platform}".encode()),
-        ("ce_type", f"org.sourcing-exchange.accepted.{platform}.{event.event_type}".encode()),
-        ("ce_time", _rfc3339_ms(event.occurred_at_ms).encode()),
-        ("content-type", b"application/json"),
+        source_header,
+        type_header,
+        ("ce_time", _rfc3339_ms(occurred_at_ms).encode()),
+        _CONTENT_TYPE_HEADER,
     ]
-    return value, headers
+    return to_json(fields, by_alias=True), headers
 
 
 def dead_letter_headers(

@@ -71,6 +71,23 @@ class IngestMetrics:
             for reason in ReasonClass:
                 self.dead_lettered.labels(platform, reason.value)
 
+    @staticmethod
+    def observe_times(histogram: Any, seconds: float, times: int) -> None:
+        """`histogram.observe(seconds)` `times` times, as one addition to the sum and to one bucket.
+
+        prometheus-client has no weighted observation, and observing once per message of a batch
+        (each call a lock and a walk of the buckets) was 3 % of ingest's time. This adds to the
+        histogram child's own counters, private attributes of prometheus-client; `test_metrics`
+        checks that the exposition equals `times` calls of `observe`, so an upgrade that changes them
+        fails there."""
+        if times <= 0:
+            return
+        histogram._sum.inc(seconds * times)
+        for bucket, bound in zip(histogram._buckets, histogram._upper_bounds, strict=True):
+            if seconds <= bound:
+                bucket.inc(times)
+                break
+
     def child(self, metric: MetricWrapperBase, *labels: str) -> Any:
         """`metric.labels(*labels)`, looked up once: `labels()` takes a lock and builds a key each call."""
         key = (metric._name, labels)
