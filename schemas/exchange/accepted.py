@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from schemas.platform import AmforiEvent, AmforiEventFromJson, SedexEvent, SedexEventFromJson
+from schemas.platform.common import JSON_PARSING
 
 Platform = Literal["sedex", "amfori"]
 EntityKind = Literal["site", "audit", "finding", "company", "training"]
@@ -86,7 +87,8 @@ _FAST_ENVELOPE: Final[TypeAdapter[Any]] = TypeAdapter(
     Annotated[  # type: ignore[arg-type]
         _fast_envelope("sedex", SedexEventFromJson) | _fast_envelope("amfori", AmforiEventFromJson),
         Field(discriminator="platform"),
-    ]
+    ],
+    config=JSON_PARSING,
 )
 
 

@@ -19,6 +19,7 @@ from pydantic_core import core_schema
 
 from schemas.platform.common import (
     ABSENT_SCHEMA,
+    JSON_PARSING,
     Confidential,
     Count,
     Days,
@@ -354,7 +355,7 @@ _AmforiEventUnion = Annotated[
     | AcademyCompletion,
     Field(discriminator="type"),
 ]
-AMFORI_EVENT_FROM_JSON: Final[TypeAdapter[AmforiEvent]] = TypeAdapter(_AmforiEventUnion)
+AMFORI_EVENT_FROM_JSON: Final[TypeAdapter[AmforiEvent]] = TypeAdapter(_AmforiEventUnion, config=JSON_PARSING)
 """The same union without the guard, so that pydantic-core validates it from the bytes in JSON mode
 (the guard's wrap validator hands the members python objects, and cost ingest a sixth of its
 validation; in JSON mode the fields marked `FromJson` are validated inside pydantic-core too). It

@@ -17,6 +17,7 @@ from pydantic import BeforeValidator, Field, StringConstraints, TypeAdapter, Wra
 
 from schemas.platform.common import (
     ABSENT_SCHEMA,
+    JSON_PARSING,
     Alpha2Country,
     Confidential,
     Count,
@@ -364,7 +365,7 @@ _SedexEventUnion = Annotated[
     | TrainingCompleted,
     Field(discriminator="event_type"),
 ]
-SEDEX_EVENT_FROM_JSON: Final[TypeAdapter[SedexEvent]] = TypeAdapter(_SedexEventUnion)
+SEDEX_EVENT_FROM_JSON: Final[TypeAdapter[SedexEvent]] = TypeAdapter(_SedexEventUnion, config=JSON_PARSING)
 """The same union without the guard, so that pydantic-core validates it from the bytes in JSON mode
 (the guard's wrap validator hands the members python objects, and cost ingest a sixth of its
 validation; in JSON mode the fields marked `FromJson` are validated inside pydantic-core too). It

@@ -69,8 +69,8 @@ class IngestBatches:
         for tp, records in batch.items():
             fmt = self.formats[tp.topic]
             platform = fmt.platform
+            tally.consumed[platform] += len(records)
             for record in records:
-                tally.consumed[platform] += 1
                 try:
                     outcome = admit(fmt, record.key, record.value)
                     if isinstance(outcome, Admitted):
