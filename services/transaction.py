@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Final
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.producer import sender as aiokafka_sender
 
 
 class Sends:
@@ -59,3 +60,21 @@ async def transaction(producer: AIOKafkaProducer) -> AsyncIterator[Sends]:
         sends = Sends(producer)
         yield sends
         await sends.delivered()
+
+
+_AIOKAFKA_CONCURRENT_TRANSACTIONS_WAIT: Final[float] = aiokafka_sender.BACKOFF_OVERRIDE
+
+
+def wait_after_concurrent_transactions(seconds: float) -> None:
+    """Set how long a transactional producer waits before it asks again to add a partition to a new
+    transaction when the coordinator answered CONCURRENT_TRANSACTIONS (never longer than aiokafka's
+    own 20 ms).
+
+    Why: the coordinator writes the previous transaction's commit markers after it has answered
+    EndTxn, and refuses the next transaction's AddPartitionsToTxn until they are written. A service
+    that commits a small batch every few milliseconds meets that on about every other batch
+    (KAFKA-5477). aiokafka then waits a fixed 20 ms (`sender.BACKOFF_OVERRIDE`, a module constant, not
+    a setting), while the markers take a few: at 12,000 messages/s the wait was in one batch in three
+    and put ingest's p99 above 100 ms (docs/ingest.md, "Latency"). The constant is process-wide; each
+    service has one transactional producer. `test_transaction` fails if aiokafka stops reading it."""
+    aiokafka_sender.BACKOFF_OVERRIDE = min(_AIOKAFKA_CONCURRENT_TRANSACTIONS_WAIT, seconds)

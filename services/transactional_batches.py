@@ -45,7 +45,7 @@ from services.compacted import stop_quietly
 from services.consumer_lag import ReadPositions
 from services.kafka_auth import client_options
 from services.record_batches import Output, send_as_batches
-from services.transaction import transaction
+from services.transaction import transaction, wait_after_concurrent_transactions
 
 Batch = Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
 
@@ -91,8 +91,10 @@ class LoopSettings:
     # batch's TxnOffsetCommit with COORDINATOR_NOT_AVAILABLE (about once in 500 transactions at 8,000
     # messages/s, measured): at 100 ms that one retry held a batch 110-130 ms and put ingest's p99 above
     # 100 ms (docs/ingest.md, "Latency"). 20 ms is the wait aiokafka and the Java client already use
-    # for the commonest retry of a transaction (KAFKA-5477).
-    retry_backoff_ms: int = 20
+    # for the commonest retry of a transaction (KAFKA-5477), and was still one batch in three held
+    # 20 ms at 12,000 messages/s, where the coordinator needs a few: 5 ms, used for that retry too
+    # (`transaction.wait_after_concurrent_transactions`).
+    retry_backoff_ms: int = 5
     # Crash tests only: keep each transaction open this long after its records and offsets are sent.
     hold_transaction_seconds: float = 0.0
 
@@ -139,6 +141,7 @@ class TransactionalBatches:
 
     def producer(self) -> AIOKafkaProducer:
         s = self.settings
+        wait_after_concurrent_transactions(s.retry_backoff_ms / 1000)
         return AIOKafkaProducer(
             bootstrap_servers=s.bootstrap_servers,
             **client_options(),

@@ -34,7 +34,7 @@ class IngestSettings(WorkerSettings):
     batch_max_records: int = Field(default=2000, ge=1)
     fetch_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Before the producer retries a transaction's request the broker refused for now (LoopSettings).
-    retry_backoff_ms: int = Field(default=20, ge=1)
+    retry_backoff_ms: int = Field(default=5, ge=1)
     # The producer's transactional id; default `<app_id>-<host name>-<web port>` (stable per instance).
     transactional_id: str = ""
     # Crash tests only: hold every batch's transaction open this long once its records are sent.
