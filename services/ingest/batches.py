@@ -121,7 +121,7 @@ class IngestBatches:
         if delivery is Delivery.REDELIVERY:
             tally.duplicates[platform] += 1
             seen_records[(partition, dedup_key)] = self.seen.record(
-                topic, partition, dedup_key, [*positions, position]
+                topic, partition, dedup_key, (*positions, position)
             )
         if not delivery.forwards:
             return
@@ -131,7 +131,7 @@ class IngestBatches:
             tally.replays[platform] += 1
             return
         # The seen record goes to the input's partition number: its owner is the only writer.
-        seen_records[(partition, dedup_key)] = self.seen.record(topic, partition, dedup_key, [position])
+        seen_records[(partition, dedup_key)] = self.seen.record(topic, partition, dedup_key, (position,))
         tally.accepted[(platform, event.event_type)] += 1
 
 

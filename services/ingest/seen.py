@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Final
 
 from aiokafka import TopicPartition
 
@@ -58,7 +59,7 @@ class SeenEvents:
     def __init__(self, platforms: Mapping[str, str], loader: Loader) -> None:
         self._platforms = dict(platforms)
         self._load = loader
-        self._entries: dict[InputPartition, dict[str, list[str]]] = {}
+        self._entries: dict[InputPartition, dict[str, Sequence[str]]] = {}
         self._pending: set[InputPartition] = set()
 
     def __len__(self) -> int:
@@ -107,13 +108,16 @@ class SeenEvents:
         )
         return True
 
-    def positions(self, topic: str, partition: int, key: str) -> list[str]:
+    def positions(self, topic: str, partition: int, key: str) -> Sequence[str]:
         """Where `key` was read so far in this input partition; `ensure` it first."""
-        return self._entries[(topic, partition)].get(key, [])
+        return self._entries[(topic, partition)].get(key, _NOWHERE)
 
-    def record(self, topic: str, partition: int, key: str, positions: list[str]) -> bytes:
+    def record(self, topic: str, partition: int, key: str, positions: Sequence[str]) -> bytes:
         """Updates memory; returns the value to write to partition `partition` of the seen topic."""
         self._entries[(topic, partition)][key] = positions
         # json.dumps(positions, separators=(",", ":")) without its cost: a position is
         # `topic/partition/offset`, and a Kafka topic name is [a-zA-Z0-9._-], nothing JSON escapes.
         return ('["' + '","'.join(positions) + '"]').encode()
+
+
+_NOWHERE: Final[tuple[str, ...]] = ()  # an id never read: no list made for each new event

@@ -38,11 +38,11 @@ async def test_ingest_bounds_its_read_ahead_and_its_allocator(monkeypatch: pytes
     loop: Any = app.sx_batches  # type: ignore[attr-defined]
     consumer, producer = loop.consumer(), loop.producer()
     # Read ahead of the loop: at most 16 MiB over every partition, one maximal message per partition
-    # (2 MiB plus framing) still fetched whole; at most 2,000 messages per batch.
+    # (2 MiB plus framing) still fetched whole; at most 6,000 messages per batch.
     assert consumer._fetch_max_bytes == settings.fetch_max_bytes == 16 * 1024 * 1024
     assert consumer._max_partition_fetch_bytes == _PRODUCER_MAX_REQUEST_BYTES
     assert _PRODUCER_MAX_REQUEST_BYTES == MAX_MESSAGE_BYTES + 256 * 1024
-    assert loop.settings.max_records == settings.batch_max_records == 2000
+    assert loop.settings.max_records == settings.batch_max_records == 6000
     assert producer._max_request_size == _PRODUCER_MAX_REQUEST_BYTES
     # Message-sized buffers are mapped on their own and given back when freed.
     assert fixed == [256 * 1024]
