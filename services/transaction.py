@@ -75,6 +75,7 @@ def wait_after_concurrent_transactions(seconds: float) -> None:
     that commits a small batch every few milliseconds meets that on about every other batch
     (KAFKA-5477). aiokafka then waits a fixed 20 ms (`sender.BACKOFF_OVERRIDE`, a module constant, not
     a setting), while the markers take a few: at 12,000 messages/s the wait was in one batch in three
-    and put ingest's p99 above 100 ms (docs/ingest.md, "Latency"). The constant is process-wide; each
-    service has one transactional producer. `test_transaction` fails if aiokafka stops reading it."""
+    and put ingest's p99 above 100 ms (docs/ingest.md, "Both targets met"). The constant is
+    process-wide; each service has one transactional producer. `test_transactional_batches` fails if
+    aiokafka stops reading it."""
     aiokafka_sender.BACKOFF_OVERRIDE = min(_AIOKAFKA_CONCURRENT_TRANSACTIONS_WAIT, seconds)

@@ -265,7 +265,7 @@ def _aware_utc(value: datetime) -> datetime:
         ) from None
 
 
-# In JSON mode, the same text checks inside pydantic-core: the pattern (ASCII digits only; Python's \\d
+# In JSON mode, the same text checks inside pydantic-core: the pattern (ASCII digits only; Python's \d
 # also matches other scripts' digits, which the parse then refuses), then the lax parse of the text,
 # which for text of that form is the strict parse `validate_strings` makes (a chain hands the second
 # step a python str, which a strict date refuses).
