@@ -52,7 +52,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from schemas.exchange.aggregates import CAPACITY_BUILDING, ISSUE_PREVALENCE, share_pct
@@ -123,17 +123,13 @@ def trained_sites(
     completion of a site that does not contribute (removed, no consent, never resolved) counts nowhere."""
     out: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     resolved = state.resolved_site_ids()
-    periods: dict[date, str] = {}  # a period has many days: each day's found once
     for training_id in sorted(state.trainings):
         training = state.trainings[training_id]
         rid = resolved.get(training.site_id)
         if rid is None or rid not in sites:
             continue
         country = state.resolved_sites[rid].country
-        day = training.completed_on
-        period = periods.get(day)
-        if period is None:
-            period = periods[day] = period_of(day, granularity)
+        period = period_of(training.completed_on, granularity)
         for issue in training.issues:
             for c in (country, ALL):
                 out[(period, c, issue.value)][rid] += training.participants

@@ -103,13 +103,11 @@ def slices(values: Mapping[str, T], budget: int = PART_BYTES) -> list[dict[str, 
     (a slice holds at least one entry); none for no values."""
     if not values:
         return []
-    if isinstance(values, Contributions) and values.population.ordered:
-        sites = list(values.population.sites)
+    if isinstance(values, Contributions):
+        sites = list(values.population.in_order())
         # every site of the population has a token (the default where none is held)
         tokens = cast(list[T], list(map(values.tokens.get, sites, repeat(values.default))))
     else:
-        if isinstance(values, Contributions):
-            values = values.as_dict()
         sites = sorted(values)
         tokens = list(map(values.__getitem__, sites))
     lengths = _lengths(tokens)
@@ -149,7 +147,7 @@ def _site_bytes(population: Population) -> int:
 
 def _sorted_entries(population: Population) -> tuple[tuple[str, ...], NDArray[np.int64]]:
     """The population's sites in order and each one's entry in JSON without its token (site, 6 bytes)."""
-    order = population.sites if population.ordered else tuple(sorted(population.sites))
+    order = population.in_order()
     return order, np.fromiter(map(len, order), dtype=np.int64, count=len(order)) + 6
 
 

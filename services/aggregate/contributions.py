@@ -57,6 +57,10 @@ class Population:
         self._rekeyed = (real, out)
         return out
 
+    def in_order(self) -> tuple[str, ...]:
+        """The sites in order: the release state writes every cell's sites so."""
+        return self.sites if self.ordered else tuple(sorted(self.sites))
+
     def derived(self, name: str, make: Callable[[Population], Any]) -> Any:
         """Something made of the population alone, made once: `make(self)` kept under `name` until
         `forget`."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Final, Literal, Protocol
 
 Granularity = Literal["quarter", "month"]
@@ -29,8 +30,12 @@ _QUARTER: Final = re.compile(r"(\d{4})-Q([1-4])")
 _MONTH: Final = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
+@lru_cache(maxsize=8192)
 def period_of(day: date, granularity: Granularity = "quarter") -> str:
-    """The period a calendar day belongs to: `2026-Q1` or, for months, `2026-01`."""
+    """The period a calendar day belongs to: `2026-Q1` or, for months, `2026-01`.
+
+    Cached: a plan asks it of every audit and every training, and they fall on a few hundred days a
+    year. (A datetime never equals a date, so it never meets a cached answer and is refused below.)"""
     if isinstance(day, datetime):
         raise TypeError("period_of takes a calendar date, not a datetime")
     if granularity == "quarter":
