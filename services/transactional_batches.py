@@ -36,7 +36,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Final, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -73,6 +73,9 @@ class BatchHandler(Protocol):
         """A batch failed: forget everything derived from work that was not committed."""
 
 
+DEFAULT_RETRY_BACKOFF_MS: Final = 5  # LoopSettings.retry_backoff_ms, and the services' setting's default
+
+
 @dataclass(frozen=True)
 class LoopSettings:
     bootstrap_servers: str
@@ -94,7 +97,7 @@ class LoopSettings:
     # for the commonest retry of a transaction (KAFKA-5477), and was still one batch in three held
     # 20 ms at 12,000 messages/s, where the coordinator needs a few: 5 ms, used for that retry too
     # (`transaction.wait_after_concurrent_transactions`).
-    retry_backoff_ms: int = 5
+    retry_backoff_ms: int = DEFAULT_RETRY_BACKOFF_MS
     # Crash tests only: keep each transaction open this long after its records and offsets are sent.
     hold_transaction_seconds: float = 0.0
 

@@ -7,7 +7,7 @@ is the data itself, so consumers that know nothing of CloudEvents still read pla
 from __future__ import annotations
 
 import time
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Final
 
 from pydantic_core import to_json
@@ -21,28 +21,26 @@ Headers = list[tuple[str, bytes]]
 
 
 _SECONDS_PER_DAY: Final = 86_400
-_DAY_CACHE_SIZE: Final = 4_096  # ~11 years of days; a feed's timestamps cluster in a few of them
-_day_texts: dict[int, str] = {}
 _HOUR_MINUTE: Final = tuple(f"T{h:02d}:{m:02d}:" for h in range(24) for m in range(60))
 _SECOND: Final = tuple(f"{s:02d}" for s in range(60))
 _MILLIS: Final = tuple(f".{ms:03d}Z" for ms in range(1000))
 
 
+@lru_cache(maxsize=4096)  # ~11 years of days; a feed's timestamps cluster in a few of them
+def _day_text(day: int) -> str:
+    """`2026-01-31` for a day counted from the epoch."""
+    return time.strftime("%Y-%m-%d", time.gmtime(day * _SECONDS_PER_DAY))
+
+
 def _rfc3339_ms(epoch_ms: int) -> str:
     """`2026-01-31T12:00:00.123Z` (whole milliseconds, from integers: no float rounding).
 
-    The day's text is kept per day and the rest is looked up: `gmtime` and `strftime` for every event
-    took 0.8 µs, this 0.3 µs. The day cache is bounded; when full it starts again, which only costs
-    the formatting."""
+    The day's text is made once per day and the rest is looked up: `gmtime` and `strftime` for every
+    event took 0.8 µs, this about 0.3 µs."""
     seconds, millis = divmod(epoch_ms, 1000)
     day, second_of_day = divmod(seconds, _SECONDS_PER_DAY)
-    day_text = _day_texts.get(day)
-    if day_text is None:
-        if len(_day_texts) >= _DAY_CACHE_SIZE:
-            _day_texts.clear()
-        day_text = _day_texts[day] = time.strftime("%Y-%m-%d", time.gmtime(day * _SECONDS_PER_DAY))
     minute_of_day, second = divmod(second_of_day, 60)
-    return f"{day_text}{_HOUR_MINUTE[minute_of_day]}{_SECOND[second]}{_MILLIS[millis]}"
+    return f"{_day_text(day)}{_HOUR_MINUTE[minute_of_day]}{_SECOND[second]}{_MILLIS[millis]}"
 
 
 @cache

@@ -13,6 +13,7 @@ from services.topics import (
     SEDEX_TOPIC,
     TopicSpec,
 )
+from services.transactional_batches import DEFAULT_RETRY_BACKOFF_MS
 
 
 class IngestSettings(WorkerSettings):
@@ -37,7 +38,7 @@ class IngestSettings(WorkerSettings):
     batch_max_records: int = Field(default=6000, ge=1)
     fetch_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Before the producer retries a transaction's request the broker refused for now (LoopSettings).
-    retry_backoff_ms: int = Field(default=5, ge=1)
+    retry_backoff_ms: int = Field(default=DEFAULT_RETRY_BACKOFF_MS, ge=1)
     # The producer's transactional id; default `<app_id>-<host name>-<web port>` (stable per instance).
     transactional_id: str = ""
     # Crash tests only: hold every batch's transaction open this long once its records are sent.
