@@ -19,7 +19,6 @@ from pydantic_core import core_schema
 
 from schemas.platform.common import (
     ABSENT_SCHEMA,
-    JSON_PARSING,
     Confidential,
     Count,
     Days,
@@ -40,6 +39,7 @@ from schemas.platform.common import (
     country_prefix,
     event_union_guard,
     fail,
+    from_json_adapter,
     numeric_country,
     numeric_country_pattern,
 )
@@ -355,13 +355,8 @@ _AmforiEventUnion = Annotated[
     | AcademyCompletion,
     Field(discriminator="type"),
 ]
-AMFORI_EVENT_FROM_JSON: Final[TypeAdapter[AmforiEvent]] = TypeAdapter(_AmforiEventUnion, config=JSON_PARSING)
-"""The same union without the guard, so that pydantic-core validates it from the bytes in JSON mode
-(the guard's wrap validator hands the members python objects, and cost ingest a sixth of its
-validation; in JSON mode the fields marked `FromJson` are validated inside pydantic-core too). It
-accepts exactly what `AMFORI_EVENT` accepts (the platform model tests and
-`test_admit`'s comparison on the feed), but its errors are not reported as the wire reads them: a
-refusal is read again through `AMFORI_EVENT`."""
+AMFORI_EVENT_FROM_JSON: Final[TypeAdapter[AmforiEvent]] = from_json_adapter(_AmforiEventUnion)
+"""`AmforiEvent` without its guard, validated in JSON mode (`common.from_json_adapter`)."""
 AmforiEvent = Annotated[
     _AmforiEventUnion,
     WrapValidator(event_union_guard("type", "specVersion", SPEC_VERSION, AMFORI_EVENT_FROM_JSON)),

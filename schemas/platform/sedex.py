@@ -17,7 +17,6 @@ from pydantic import BeforeValidator, Field, StringConstraints, TypeAdapter, Wra
 
 from schemas.platform.common import (
     ABSENT_SCHEMA,
-    JSON_PARSING,
     Alpha2Country,
     Confidential,
     Count,
@@ -37,6 +36,7 @@ from schemas.platform.common import (
     epoch_ms,
     event_union_guard,
     fail,
+    from_json_adapter,
     show,
     strict_int,
 )
@@ -365,13 +365,8 @@ _SedexEventUnion = Annotated[
     | TrainingCompleted,
     Field(discriminator="event_type"),
 ]
-SEDEX_EVENT_FROM_JSON: Final[TypeAdapter[SedexEvent]] = TypeAdapter(_SedexEventUnion, config=JSON_PARSING)
-"""The same union without the guard, so that pydantic-core validates it from the bytes in JSON mode
-(the guard's wrap validator hands the members python objects, and cost ingest a sixth of its
-validation; in JSON mode the fields marked `FromJson` are validated inside pydantic-core too). It
-accepts exactly what `SEDEX_EVENT` accepts (the platform model tests and
-`test_admit`'s comparison on the feed), but its errors are not reported as the wire reads them: a
-refusal is read again through `SEDEX_EVENT`."""
+SEDEX_EVENT_FROM_JSON: Final[TypeAdapter[SedexEvent]] = from_json_adapter(_SedexEventUnion)
+"""`SedexEvent` without its guard, validated in JSON mode (`common.from_json_adapter`)."""
 SedexEvent = Annotated[
     _SedexEventUnion,
     WrapValidator(event_union_guard("eventType", "schemaVersion", SCHEMA_VERSION, SEDEX_EVENT_FROM_JSON)),

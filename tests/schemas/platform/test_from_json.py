@@ -10,6 +10,7 @@ from a JSON document and once from the python object json.loads makes of it.
 
 from __future__ import annotations
 
+import copy
 import json
 import string
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError, create_model
 
 from schemas.platform import amfori, common, sedex
 from schemas.taxonomy import AMFORI_FL_INDICATORS, SEDEX_FL_TAGS
+from tests.schemas.platform.test_sedex import AUDIT
 
 _RUNS = settings(max_examples=400, deadline=None)
 
@@ -165,7 +167,7 @@ def test_the_python_mode_reports_the_contract_s_errors() -> None:
     else:
         raise AssertionError("an unknown tag was accepted")
     # The guard: JSON in, the python mode's error out.
-    doc = json.loads(sedex_example())
+    doc = copy.deepcopy(AUDIT)  # the contract's example
     doc["payload"]["findings"][0]["flTags"] = ["NOT_A_TAG"]
     try:
         sedex.SEDEX_EVENT.validate_json(json.dumps(doc))
@@ -173,17 +175,3 @@ def test_the_python_mode_reports_the_contract_s_errors() -> None:
         assert [e["type"] for e in exc.errors()] == ["unknown_code"]
     else:
         raise AssertionError("an unknown tag was accepted")
-
-
-def sedex_example() -> str:
-    return (
-        '{"schemaVersion":1,"eventId":"5b0d6c2e-8a51-4f7e-9d43-0d6f1f4f2a10","eventType":"AuditPublished",'
-        '"occurredAt":"2026-02-12T08:30:00Z","entityVersion":1,"companyRef":"ZC1043921","siteRef":"ZS1098453",'
-        '"payload":{"auditRef":"SMETA-2026-000871","methodology":{"scheme":"SMETA","version":"7.0","pillars":4},'
-        '"auditType":"Periodic","announcement":"Semi-announced","auditStart":"2026-02-10","auditEnd":"2026-02-11",'
-        '"auditorDays":3.0,"auditCompany":{"name":"Example Assurance Ltd","apscaFirmId":"APSCA-F-00123"},'
-        '"leadAuditor":{"name":"A. Auditor","apscaNumber":"CSCA-21701234"},"workersInterviewed":18,'
-        '"workerRepresentation":{"tradeUnion":false,"workerCommittee":true,"collectiveAgreement":false,'
-        '"grievanceMechanism":true},"findings":[{"findingRef":"NC-1","type":"NonCompliance","clause":"6",'
-        '"severity":"Major","flTags":["EXCESSIVE_OT"],"description":"x"}]}}'
-    )
