@@ -30,14 +30,19 @@ _QUARTER: Final = re.compile(r"(\d{4})-Q([1-4])")
 _MONTH: Final = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
-@lru_cache(maxsize=8192)
 def period_of(day: date, granularity: Granularity = "quarter") -> str:
     """The period a calendar day belongs to: `2026-Q1` or, for months, `2026-01`.
 
-    Cached: a plan asks it of every audit and every training, and they fall on a few hundred days a
-    year. (A datetime never equals a date, so it never meets a cached answer and is refused below.)"""
-    if isinstance(day, datetime):
+    Cached (`_period_of`): a plan asks it of every audit and every training, and they fall on a few
+    hundred days a year. This typed function is what callers see, so that their arguments stay
+    checked (a cache's wrapper takes anything)."""
+    if isinstance(day, datetime):  # a datetime never equals a date: it would not meet a cached answer
         raise TypeError("period_of takes a calendar date, not a datetime")
+    return _period_of(day, granularity)
+
+
+@lru_cache(maxsize=8192)
+def _period_of(day: date, granularity: str) -> str:
     if granularity == "quarter":
         return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
     if granularity == "month":
