@@ -99,17 +99,24 @@ async def loop_parts() -> tuple[BatchLoop, Producer, Consumer, list[str]]:
     return loop, Producer(calls), Consumer(calls), calls
 
 
-async def test_the_next_batch_is_sent_while_the_last_commit_is_in_flight(
-    loop_parts: tuple[BatchLoop, Producer, Consumer, list[str]],
-) -> None:
-    loop, producer, consumer, calls = loop_parts
+async def first_batch_handled(
+    loop: BatchLoop, producer: Producer, consumer: Consumer, calls: list[str]
+) -> Batches:
+    """Hand the loop a first batch: it returns once its records are delivered and its commit is issued,
+    not done. Returns a second batch to hand it next."""
     first, second = batch(0, [accepted("sedex")]), batch(1, [accepted("amfori")])
-
-    # The first batch returns once its records are delivered and its commit is issued, not done.
     first_done = asyncio.create_task(loop.handle(consumer, producer, first, mapped(first)))
     await until(first_done.done, "the first batch handled before its commit is done")
     await until(lambda: "commit 1" in calls, "the first batch's commit issued")
     assert "committed 1" not in calls
+    return second
+
+
+async def test_the_next_batch_is_sent_while_the_last_commit_is_in_flight(
+    loop_parts: tuple[BatchLoop, Producer, Consumer, list[str]],
+) -> None:
+    loop, producer, consumer, calls = loop_parts
+    second = await first_batch_handled(loop, producer, consumer, calls)
 
     # The second batch is settled and sent meanwhile, and its commit waits for the first one's.
     second_done = asyncio.create_task(loop.handle(consumer, producer, second, mapped(second)))
@@ -133,10 +140,7 @@ async def test_a_failed_commit_stops_the_loop_at_the_next_batch_with_that_batch_
     loop_parts: tuple[BatchLoop, Producer, Consumer, list[str]],
 ) -> None:
     loop, producer, consumer, calls = loop_parts
-    first, second = batch(0, [accepted("sedex")]), batch(1, [accepted("amfori")])
-    first_done = asyncio.create_task(loop.handle(consumer, producer, first, mapped(first)))
-    await until(first_done.done, "the first batch handled before its commit is done")
-    await until(lambda: "commit 1" in calls, "the first batch's commit issued")
+    second = await first_batch_handled(loop, producer, consumer, calls)
     consumer.fail(RuntimeError("coordinator refused the commit"))
     with pytest.raises(RuntimeError, match="refused the commit"):
         await loop.handle(consumer, producer, second, mapped(second))
