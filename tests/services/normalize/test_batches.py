@@ -13,7 +13,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 import pytest
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
+from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import ConsumerRecord
 
 from services.normalize.batches import Batches, BatchLoop
@@ -33,10 +34,9 @@ class Producer:
 
     def __init__(self, calls: list[str]) -> None:
         self.calls = calls
-        self._builders = AIOKafkaProducer()  # never started: it only makes record batches
 
-    def create_batch(self) -> object:
-        return self._builders.create_batch()
+    def create_batch(self) -> BatchBuilder:
+        return BatchBuilder(16384, 0)  # what AIOKafkaProducer.create_batch makes with its defaults
 
     async def partitions_for(self, topic: str) -> set[int]:
         return {0}
