@@ -279,12 +279,16 @@ class BatchLoop:
 
     async def _committing(self) -> None:
         """Wait for the last batch's commit: a failed commit raises here, at the next batch, before that
-        batch's own commit. Shielded: a loop cancelled meanwhile lets the commit finish, and waits for
-        it again as it stops."""
+        batch's own commit, and once only (the loop's way out does not report it again). Shielded: a
+        loop cancelled meanwhile lets the commit finish, and waits for it again as it stops."""
         commit = self._commit
-        if commit is not None:
+        if commit is None:
+            return
+        try:
             await asyncio.shield(commit)
-            self._commit = None
+        finally:
+            if commit.done():  # committed or failed: nothing left to wait for
+                self._commit = None
 
     def _output(self, r: Record) -> Output:
         return Output(

@@ -146,3 +146,4 @@ async def test_a_failed_commit_stops_the_loop_at_the_next_batch_with_that_batch_
         await loop.handle(consumer, producer, second, mapped(second))
     assert "commit 2" not in calls
     assert TP not in loop.positions.read_offsets
+    await loop._committing()  # reported once: the loop's way out does not meet the failure again
